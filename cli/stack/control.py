@@ -1,0 +1,110 @@
+"""`distrust up / down / status` as functions: start the supervisor in the background, stop it, probe parts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.stack import layout
+from cli.stack.state import DataDir, pid_alive
+from shared.errors import ConfigError, FailedPrecondition
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    gateway_url: str
+    api_key: str
+    data_dir: Path
+    seconds: float
+
+
+def data_dir() -> DataDir:
+    return DataDir(Path(layout.LocalStackSettings().data_dir))
+
+
+def running_state(data: DataDir) -> dict[str, object] | None:
+    state = data.read_state()
+    if state and pid_alive(state.get("supervisor_pid")):
+        return state
+    return None
+
+
+def start_background(*, on_wait: Callable[[str], None] = lambda _phase: None) -> StackInfo:
+    """Start the supervisor detached and wait until it reports ready (or failed)."""
+    local = layout.LocalStackSettings()
+    data = DataDir(Path(local.data_dir))
+    data.ensure()
+    secrets = data.secrets()
+    if running_state(data):
+        state = data.read_state() or {}
+        return StackInfo(state.get("gateway_url", ""), secrets.api_key, data.root, 0.0)
+    data.clear_state()
+    layout.check_ports_free(layout.Ports.from_env(local))
+    started = time.monotonic()
+    log = (data.logs / "supervisor.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--foreground"], stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    deadline = started + local.start_timeout_s + 30
+    while time.monotonic() < deadline:
+        state = data.read_state() or {}
+        phase = state.get("phase")
+        on_wait(phase or "starting")
+        if phase == "ready" and state.get("supervisor_pid") == proc.pid:
+            return StackInfo(state["gateway_url"], secrets.api_key, data.root, time.monotonic() - started)
+        if phase == "failed" or proc.poll() is not None:
+            proc.wait(60)
+            raise FailedPrecondition(f"the stack failed to start: {state.get('error') or 'see the log'} "
+                                     f"(logs in {data.logs})", code="stack_start_failed")
+        time.sleep(0.3)
+    stop(data)
+    raise FailedPrecondition(f"the stack did not become ready within {local.start_timeout_s:.0f} s "
+                             f"(logs in {data.logs})", code="stack_start_timeout")
+
+
+def stop(data: DataDir, *, timeout_s: float = 60.0) -> bool:
+    """Stop the supervisor and everything it started; return False when nothing was running."""
+    state = data.read_state()
+    if not state:
+        return False
+    pid, pgid = state.get("supervisor_pid"), state.get("pgid")
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    leftovers = [c["pid"] for c in state.get("components", {}).values() if pid_alive(c.get("pid"))]
+    if pgid and (pid_alive(pid) or leftovers):
+        try:  # the supervisor did not finish in time: take down its whole process group
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for child in leftovers:
+        if pid_alive(child):
+            os.kill(child, signal.SIGKILL)
+    data.clear_state()
+    return True
+
+
+def component_health(data: DataDir) -> list[tuple[str, bool, str]]:
+    """(name, healthy, detail) for every part of the stack, probed now."""
+    if not running_state(data):
+        raise ConfigError(f"the stack is not running (data folder {data.root}); start it with `distrust up`")
+    local = layout.LocalStackSettings()
+    secrets = data.secrets()
+    ports = layout.Ports.from_env(local)
+    rows = []
+    for component in layout.infrastructure(data, ports, secrets) + layout.services(data, ports, secrets):
+        try:
+            component.probe()
+        except Exception as exc:  # noqa: BLE001
+            rows.append((component.name, False, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"))
+        else:
+            rows.append((component.name, True, "ok"))
+    return rows

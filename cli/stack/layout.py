@@ -1,0 +1,150 @@
+"""What the local stack runs, on which ports, with which environment: built from settings and secrets."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cli.stack import binaries, probes
+from cli.stack.process import Component
+from cli.stack.state import DataDir, Secrets
+from services.gateway.config import GatewaySettings
+from services.inference.config import InferenceSettings
+from services.scorer.config import ScorerSettings
+from services.trainer.config import TrainerSettings
+from shared.errors import ConfigError
+from shared.settings import StorageSettings, default_data_dir
+
+HOST = "127.0.0.1"
+
+
+class LocalStackSettings(BaseSettings):
+    """Ports of the stack's own Redis and S3 server, and the data folder."""
+
+    model_config = SettingsConfigDict(env_prefix="DISTRUST_LOCAL_", extra="ignore")
+
+    data_dir: str = Field(default_factory=lambda: str(default_data_dir()), validation_alias="DISTRUST_DATA_DIR")
+    redis_port: int = Field(default=16379, ge=1, le=65535)
+    storage_port: int = Field(default=19000, ge=1, le=65535)
+    start_timeout_s: float = Field(default=120.0, gt=0)
+
+
+@dataclass(frozen=True)
+class Ports:
+    redis: int
+    storage: int
+    scorer: int
+    trainer: int
+    inference: int
+    gateway: int
+
+    @classmethod
+    def from_env(cls, local: LocalStackSettings) -> Ports:
+        # The services' own settings classes own their ports (DISTRUST_SCORER_PORT, ...).
+        return cls(local.redis_port, local.storage_port, ScorerSettings().port, TrainerSettings().port,
+                   InferenceSettings().port, GatewaySettings().port)
+
+    def settings_names(self) -> dict[str, str]:
+        return {"redis": "DISTRUST_LOCAL_REDIS_PORT", "storage": "DISTRUST_LOCAL_STORAGE_PORT",
+                "scorer": "DISTRUST_SCORER_PORT", "trainer": "DISTRUST_TRAINER_PORT",
+                "inference": "DISTRUST_INFERENCE_PORT", "gateway": "DISTRUST_GATEWAY_PORT"}
+
+
+def check_ports_free(ports: Ports) -> None:
+    """Raise a ConfigError naming the port and the setting to change when one is taken."""
+    for name, setting in ports.settings_names().items():
+        port = getattr(ports, name)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError as exc:
+                raise ConfigError(f"port {port} ({name}) is already in use ({exc.strerror}); set {setting} to "
+                                  f"another port", param=setting) from exc
+
+
+def redis_url(ports: Ports, secrets: Secrets) -> str:
+    return f"redis://:{secrets.redis_password}@{HOST}:{ports.redis}/0"
+
+
+def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]:
+    """The environment every service of the stack gets."""
+    return {
+        "DISTRUST_DATA_DIR": str(data.root),
+        "DISTRUST_STORAGE_ENDPOINT": f"{HOST}:{ports.storage}",
+        "DISTRUST_STORAGE_ACCESS_KEY": secrets.storage_access_key,
+        "DISTRUST_STORAGE_SECRET_KEY": secrets.storage_secret_key,
+        "DISTRUST_STORAGE_SECURE": "false",
+        "DISTRUST_REDIS_URL": redis_url(ports, secrets),
+        "DISTRUST_SCORER_HOST": HOST, "DISTRUST_SCORER_PORT": str(ports.scorer),
+        "DISTRUST_TRAINER_HOST": HOST, "DISTRUST_TRAINER_PORT": str(ports.trainer),
+        "DISTRUST_INFERENCE_HOST": HOST, "DISTRUST_INFERENCE_PORT": str(ports.inference),
+        "DISTRUST_GATEWAY_HOST": HOST, "DISTRUST_GATEWAY_PORT": str(ports.gateway),
+        "DISTRUST_GATEWAY_API_KEYS": f"{secrets.api_key}=local",
+        "DISTRUST_GATEWAY_SCORER_TARGET": f"{HOST}:{ports.scorer}",
+        "DISTRUST_GATEWAY_TRAINER_TARGET": f"{HOST}:{ports.trainer}",
+        "DISTRUST_GATEWAY_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def storage_settings(ports: Ports, secrets: Secrets) -> StorageSettings:
+    return StorageSettings(endpoint=f"{HOST}:{ports.storage}", access_key=secrets.storage_access_key,
+                           secret_key=secrets.storage_secret_key, secure=False)
+
+
+def redis_component(port: int, directory: str, password: str) -> Component:
+    argv = [str(binaries.redis_server()), "--port", str(port), "--bind", HOST, "--dir", directory,
+            "--requirepass", password, "--appendonly", "yes", "--save", "60 1", "--daemonize", "no",
+            "--protected-mode", "yes"]
+    return Component("redis", argv, lambda: probes.redis_probe(f"redis://:{password}@{HOST}:{port}/0"),
+                     port=port, port_setting="DISTRUST_LOCAL_REDIS_PORT")
+
+
+def storage_component(port: int, directory: str, settings: StorageSettings) -> Component:
+    kind, path = binaries.s3_server()
+    access = settings.access_key.get_secret_value() if settings.access_key else ""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if kind == "minio":
+        argv = [str(path), "server", directory, "--address", f"{HOST}:{port}", "--quiet"]
+        env = {"MINIO_ROOT_USER": access, "MINIO_ROOT_PASSWORD": secret, "MINIO_BROWSER": "off"}
+    else:
+        argv = [str(path), "serve", "s3", directory, "--addr", f"{HOST}:{port}", "--auth-key", f"{access},{secret}",
+                "--config", "/dev/null", "--log-level", "NOTICE"]
+        env = {}
+    return Component("storage", argv, lambda: probes.storage_probe(settings), env=env, port=port,
+                     port_setting="DISTRUST_LOCAL_STORAGE_PORT")
+
+
+def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
+    return [redis_component(ports.redis, str(data.redis), secrets.redis_password),
+            storage_component(ports.storage, str(data.objects), storage_settings(ports, secrets))]
+
+
+def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
+    env = service_env(data, ports, secrets)
+    py = sys.executable
+    url = redis_url(ports, secrets)
+    return [
+        Component("scorer", [py, "-m", "services.scorer"], lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}"),
+                  env=env, port=ports.scorer, port_setting="DISTRUST_SCORER_PORT"),
+        Component("trainer", [py, "-m", "services.trainer"], lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}"),
+                  env=env, port=ports.trainer, port_setting="DISTRUST_TRAINER_PORT"),
+        Component("inference", [py, "-m", "services.inference"],
+                  lambda: probes.grpc_probe(f"{HOST}:{ports.inference}"), env=env, port=ports.inference,
+                  port_setting="DISTRUST_INFERENCE_PORT"),
+        Component("worker", [py, "-m", "celery", "-A", "services.trainer.worker", "worker", "--pool", "solo",
+                             "--queues", "training", "--loglevel", "INFO", "--hostname", "trainer@%h",
+                             "--without-gossip", "--without-mingle"],
+                  lambda: probes.celery_probe(url), env=env, stop_timeout_s=30.0),
+        Component("gateway", [py, "-m", "services.gateway"],
+                  lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz"), env=env, port=ports.gateway,
+                  port_setting="DISTRUST_GATEWAY_PORT"),
+    ]
+
+
+def gateway_url(ports: Ports) -> str:
+    return f"http://{HOST}:{ports.gateway}"

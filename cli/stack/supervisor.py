@@ -1,0 +1,96 @@
+"""Runs the whole stack in the foreground: start in order, wait for health, restart crashes, stop on a signal."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cli.stack import layout
+from cli.stack.process import ManagedProcess
+from cli.stack.state import DataDir
+from shared.storage import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+RESTART_LIMIT = 5
+RESTART_WINDOW_S = 60.0
+
+
+class Supervisor:
+    def __init__(self, local: layout.LocalStackSettings) -> None:
+        self.local = local
+        self.data = DataDir(Path(local.data_dir))
+        self.data.ensure()
+        self.secrets = self.data.secrets()
+        self.ports = layout.Ports.from_env(local)
+        self.processes: list[ManagedProcess] = []
+        self.stopping = threading.Event()
+        self.restarts: dict[str, list[float]] = {}
+
+    def _state(self, phase: str, error: str | None = None) -> dict[str, Any]:
+        return {
+            "phase": phase, "error": error, "supervisor_pid": os.getpid(), "pgid": os.getpgid(0),
+            "gateway_url": layout.gateway_url(self.ports), "started_at": int(time.time()),
+            "components": {p.component.name: {"pid": p.pid, "port": p.component.port, "log": str(p.log_path)}
+                           for p in self.processes},
+        }
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        self.data.write_state(self._state("starting"))
+        try:
+            layout.check_ports_free(self.ports)
+            started = time.monotonic()
+            self._start_group(layout.infrastructure(self.data, self.ports, self.secrets))
+            ObjectStore(layout.storage_settings(self.ports, self.secrets)).ensure_buckets()
+            self._start_group(layout.services(self.data, self.ports, self.secrets))
+            logger.info("stack ready", extra={"seconds": round(time.monotonic() - started, 1)})
+        except Exception as exc:  # noqa: BLE001 - any start failure is reported through the state file
+            message = getattr(exc, "message", None) or str(exc)
+            logger.error("stack failed to start: %s", message)
+            self.data.write_state(self._state("failed", message))
+            self._stop_all()
+            return 1
+        self.data.write_state(self._state("ready"))
+        self._watch()
+        self._stop_all()
+        self.data.clear_state()
+        return 0
+
+    def _start_group(self, components: list[layout.Component]) -> None:
+        group = [ManagedProcess(c, self.data.logs) for c in components]
+        for proc in group:
+            proc.start()
+            self.processes.append(proc)
+        self.data.write_state(self._state("starting"))
+        deadline = time.monotonic() + self.local.start_timeout_s
+        for proc in group:
+            if self.stopping.is_set():
+                raise RuntimeError("stopped while starting")
+            proc.wait_healthy(max(1.0, deadline - time.monotonic()))
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(1.0):
+            for proc in self.processes:
+                if proc.alive():
+                    continue
+                name = proc.component.name
+                recent = [t for t in self.restarts.get(name, []) if time.monotonic() - t < RESTART_WINDOW_S]
+                if len(recent) >= RESTART_LIMIT:
+                    continue
+                logger.warning("restarting crashed component", extra={"component": name,
+                                                                       "exit_code": proc.proc.returncode})
+                self.restarts[name] = [*recent, time.monotonic()]
+                proc.start()
+                self.data.write_state(self._state("ready"))
+
+    def _stop_all(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+        logger.info("stack stopped")

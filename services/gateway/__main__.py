@@ -1,0 +1,43 @@
+"""`python -m services.gateway`: run the HTTP gateway with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import uvicorn
+
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+from shared.errors import ConfigError
+from shared.log import configure_logging
+from shared.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> None:
+    try:
+        settings = load_settings(GatewaySettings)
+        configure_logging(settings.log, service="gateway")
+        _check_port(settings.host, settings.port)
+        app = create_app(settings)
+    except ConfigError as exc:
+        logging.basicConfig()
+        logger.error("cannot start gateway: %s", exc.message)
+        raise SystemExit(2) from exc
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=10)
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); set DISTRUST_GATEWAY_PORT to "
+                              f"change it", param="DISTRUST_GATEWAY_PORT") from exc
+
+
+if __name__ == "__main__":
+    main()

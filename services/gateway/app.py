@@ -1,0 +1,38 @@
+"""The gateway application: the public HTTP API in front of the gRPC services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.gateway.auth import KeyRing
+from services.gateway.backends import Backends
+from services.gateway.config import GatewaySettings
+from services.gateway.errors import install_error_handlers
+from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
+from services.gateway.routes import files, health
+
+
+def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
+    """Build the app; `backends` defaults to connections made from `settings`."""
+    backends = backends or Backends.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        backends.close()
+
+    app = FastAPI(title="distrust", version="0.1.0", lifespan=lifespan,
+                  description="Empirical Distrust training and serving: files, scoring, fine-tuning, inference.")
+    metrics = GatewayMetrics()
+    app.state.settings = settings
+    app.state.backends = backends
+    app.state.keyring = KeyRing(settings.key_owners())
+    app.state.metrics = metrics
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(files.router)
+    return app

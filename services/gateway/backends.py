@@ -1,0 +1,77 @@
+"""The gateway's connections to its backends, built once per app, and their readiness checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+import redis
+
+from services.gateway.config import GatewaySettings
+from shared.files import FileService
+from shared.files.repository import FileRepository
+from shared.redis_store import connect
+from shared.rpc.client import check_health, open_channel
+from shared.storage import ObjectStore
+
+GRPC_BACKENDS = ("scorer", "trainer", "inference")
+
+
+@dataclass
+class Backends:
+    settings: GatewaySettings
+    store: ObjectStore
+    redis: redis.Redis
+    files: FileService
+    channels: dict[str, grpc.Channel] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> Backends:
+        store = ObjectStore(settings.storage)
+        client = connect(settings.redis)
+        files = FileService(store, FileRepository(client), max_bytes=settings.max_upload_bytes)
+        channels = {name: open_channel(getattr(settings, f"{name}_target")) for name in GRPC_BACKENDS}
+        return cls(settings, store, client, files, channels)
+
+    def readiness(self) -> dict[str, dict[str, object]]:
+        """Check every backend at once; each entry says ok or the error, and how long the check took."""
+        timeout = self.settings.backend_timeout_s
+        checks: dict[str, Callable[[], object]] = {
+            "redis": lambda: self.redis.ping(),
+            "storage": self.store.ping,
+            **{name: _grpc_check(channel, timeout) for name, channel in self.channels.items()},
+        }
+        with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+            futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+        self.redis.close()
+
+
+def _grpc_check(channel: grpc.Channel, timeout: float) -> Callable[[], object]:
+    def check() -> object:
+        status = check_health(channel, timeout_s=timeout)
+        if status != "SERVING":
+            raise RuntimeError(f"health status {status}")
+        return status
+    return check
+
+
+def _timed(check: Callable[[], object]) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        check()
+    except grpc.RpcError as exc:
+        result: dict[str, object] = {"status": "error", "error": f"{exc.code().name}: {exc.details()}"}
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; report it
+        result = {"status": "error", "error": getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"}
+    else:
+        result = {"status": "ok"}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result

@@ -1,0 +1,58 @@
+"""Settings of the gateway (env prefix `DISTRUST_GATEWAY_`)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.errors import ConfigError
+from shared.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DISTRUST_GATEWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # API keys and their owners: `key1=owner1,key2=owner2` or a JSON object {"key": "owner"}.
+    api_keys: SecretStr | None = None
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    scorer_target: str = "127.0.0.1:50151"
+    trainer_target: str = "127.0.0.1:50152"
+    inference_target: str = "127.0.0.1:50153"
+    backend_timeout_s: float = Field(default=2.0, gt=0)
+
+    def secret_fields(self) -> dict[str, object]:
+        return {**super().secret_fields(), "DISTRUST_GATEWAY_API_KEYS": self.api_keys}
+
+    def check_secrets(self) -> None:
+        super().check_secrets()
+        if not self.api_keys or not self.api_keys.get_secret_value().strip():
+            raise ConfigError("DISTRUST_GATEWAY_API_KEYS is not set: the gateway needs at least one API key "
+                              "(`key=owner`)", param="DISTRUST_GATEWAY_API_KEYS")
+        self.key_owners()
+
+    def key_owners(self) -> dict[str, str]:
+        """API key → owner; raises ConfigError naming the variable on a malformed value."""
+        raw = self.api_keys.get_secret_value().strip() if self.api_keys else ""
+        if raw.startswith("{"):
+            try:
+                mapping = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"DISTRUST_GATEWAY_API_KEYS is not valid JSON: {exc.msg}",
+                                  param="DISTRUST_GATEWAY_API_KEYS") from exc
+        else:
+            mapping = {}
+            for item in filter(None, (part.strip() for part in raw.split(","))):
+                key, sep, owner = item.partition("=")
+                if not sep:
+                    raise ConfigError("DISTRUST_GATEWAY_API_KEYS entries must look like `key=owner`",
+                                      param="DISTRUST_GATEWAY_API_KEYS")
+                mapping[key.strip()] = owner.strip()
+        if not isinstance(mapping, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v
+                                                   for k, v in mapping.items()):
+            raise ConfigError("DISTRUST_GATEWAY_API_KEYS must map non-empty keys to non-empty owners",
+                              param="DISTRUST_GATEWAY_API_KEYS")
+        return mapping

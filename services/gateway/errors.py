@@ -1,0 +1,72 @@
+"""The one mapping from `shared.errors` to HTTP status codes and OpenAI's error body."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import errors
+
+logger = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[type[errors.DistrustError], int] = {
+    errors.InvalidArgument: 400,
+    errors.Unauthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.FailedPrecondition: 409,
+    errors.PayloadTooLarge: 413,
+    errors.ResourceExhausted: 429,
+    errors.Cancelled: 499,
+    errors.InternalError: 500,
+    errors.ConfigError: 500,
+    errors.Unavailable: 503,
+}
+
+
+def http_status_for(error: errors.DistrustError) -> int:
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def error_response(error: errors.DistrustError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, errors.Unauthenticated) else None
+    return JSONResponse({"error": error.to_dict()}, status_code=http_status_for(error), headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.DistrustError)
+    async def _distrust(_request: Request, exc: errors.DistrustError) -> JSONResponse:
+        if http_status_for(exc) >= 500:
+            logger.error("request failed", extra={"error": exc.message, "code": exc.code})
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        param = ".".join(loc) or None
+        value = first.get("input")
+        message = f"{param or 'request'}: {first.get('msg', 'invalid value')}"
+        if value is not None and not isinstance(value, dict | list):
+            message += f" (got {value!r})"
+        return error_response(errors.InvalidArgument(message, param=param))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: errors.NotFound, 405: errors.InvalidArgument, 401: errors.Unauthenticated}.get(
+            exc.status_code, errors.InvalidArgument)
+        body = kind(str(exc.detail)).to_dict()
+        return JSONResponse({"error": body}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _crash(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return error_response(errors.InternalError(f"internal error: {type(exc).__name__}"))

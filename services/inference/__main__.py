@@ -1,0 +1,17 @@
+"""`python -m services.inference`: run the inference gRPC service."""
+
+from services.inference.config import InferenceSettings
+from services.inference.server import start
+from shared.log import configure_logging
+from shared.rpc.server import run_service
+from shared.settings import load_settings
+
+
+def main() -> None:
+    settings = load_settings(InferenceSettings)
+    configure_logging(settings.log, service="inference")
+    run_service("inference", lambda: start(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""Settings of the scorer service (env prefix `DISTRUST_SCORER_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class ScorerSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DISTRUST_SCORER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=50151, ge=0, le=65535)
+    max_workers: int = Field(default=8, ge=1, le=256)

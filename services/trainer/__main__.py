@@ -1,0 +1,17 @@
+"""`python -m services.trainer`: run the trainer gRPC service."""
+
+from services.trainer.config import TrainerSettings
+from services.trainer.server import start
+from shared.log import configure_logging
+from shared.rpc.server import run_service
+from shared.settings import load_settings
+
+
+def main() -> None:
+    settings = load_settings(TrainerSettings)
+    configure_logging(settings.log, service="trainer")
+    run_service("trainer", lambda: start(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Typed errors shared by every service.
+
+Domain code raises these; they are translated to gRPC status codes in `shared.rpc.status` and to HTTP
+status codes with an OpenAI-style body in `services.gateway.errors`, each in exactly one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DistrustError(Exception):
+    """Base of every error that crosses a service boundary.
+
+    `type` and `code` follow OpenAI's error body (`{"error": {"message", "type", "param", "code"}}`);
+    `param` names the offending field when there is one.
+    """
+
+    type: str = "server_error"
+    default_code: str = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code or self.default_code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, param={self.param!r}, code={self.code!r})"
+
+
+class InvalidArgument(DistrustError):
+    """A request field has a bad value; the message names the field and the value."""
+
+    type = "invalid_request_error"
+    default_code = "invalid_value"
+
+
+class Unauthenticated(DistrustError):
+    type = "authentication_error"
+    default_code = "invalid_api_key"
+
+
+class PermissionDenied(DistrustError):
+    type = "permission_error"
+    default_code = "permission_denied"
+
+
+class NotFound(DistrustError):
+    type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class AlreadyExists(DistrustError):
+    type = "invalid_request_error"
+    default_code = "already_exists"
+
+
+class FailedPrecondition(DistrustError):
+    """The request is valid but the current state forbids it (e.g. cancelling a finished job)."""
+
+    type = "invalid_request_error"
+    default_code = "failed_precondition"
+
+
+class PayloadTooLarge(DistrustError):
+    type = "invalid_request_error"
+    default_code = "payload_too_large"
+
+
+class ResourceExhausted(DistrustError):
+    """Not enough memory, quota or capacity to do the work."""
+
+    type = "insufficient_resources"
+    default_code = "resource_exhausted"
+
+
+class Unavailable(DistrustError):
+    """A backend (storage, Redis, a gRPC service) cannot be reached."""
+
+    type = "service_unavailable"
+    default_code = "unavailable"
+
+
+class Cancelled(DistrustError):
+    type = "cancelled"
+    default_code = "cancelled"
+
+
+class InternalError(DistrustError):
+    type = "server_error"
+    default_code = "internal_error"
+
+
+class ConfigError(DistrustError):
+    """Settings are missing or invalid; raised at start-up, never at request time."""
+
+    type = "configuration_error"
+    default_code = "bad_configuration"
+
+
+def invalid_field(field: str, value: Any, expected: str) -> InvalidArgument:
+    """Build the standard 'field has a bad value' error: names the field, the value and what is allowed."""
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return InvalidArgument(f"{field}: got {shown}, expected {expected}", param=field)

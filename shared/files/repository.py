@@ -1,0 +1,57 @@
+"""File records in Redis: one JSON value per file, one sorted set per owner for listing."""
+
+from __future__ import annotations
+
+import json
+
+import redis
+
+from shared.files.models import FileObject
+from shared.redis_store import KEY_PREFIX, redis_errors
+
+
+class FileRepository:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    @staticmethod
+    def _key(file_id: str) -> str:
+        return f"{KEY_PREFIX}file:{file_id}"
+
+    @staticmethod
+    def _owner_key(owner: str) -> str:
+        return f"{KEY_PREFIX}files:{owner}"
+
+    def save(self, record: FileObject) -> None:
+        payload = json.dumps({**record.model_dump(mode="json"), "owner": record.owner})
+        with redis_errors("saving a file record"):
+            pipe = self.client.pipeline()
+            pipe.set(self._key(record.id), payload)
+            pipe.zadd(self._owner_key(record.owner), {record.id: record.created_at})
+            pipe.execute()
+
+    def get(self, file_id: str) -> FileObject | None:
+        with redis_errors("reading a file record"):
+            raw = self.client.get(self._key(file_id))
+        return FileObject.model_validate_json(raw) if raw else None
+
+    def list_ids(self, owner: str, *, newest_first: bool = True) -> list[str]:
+        with redis_errors("listing files"):
+            if newest_first:
+                return list(self.client.zrevrange(self._owner_key(owner), 0, -1))
+            return list(self.client.zrange(self._owner_key(owner), 0, -1))
+
+    def get_many(self, file_ids: list[str]) -> list[FileObject]:
+        if not file_ids:
+            return []
+        with redis_errors("reading file records"):
+            raws = self.client.mget([self._key(i) for i in file_ids])
+        return [FileObject.model_validate_json(raw) for raw in raws if raw]
+
+    def delete(self, record: FileObject) -> None:
+        with redis_errors("deleting a file record"):
+            pipe = self.client.pipeline()
+            pipe.delete(self._key(record.id))
+            pipe.zrem(self._owner_key(record.owner), record.id)
+            pipe.execute()
+

@@ -1,0 +1,172 @@
+"""Files use cases: upload (validated while streaming), list, get, read, delete, and files written by services."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, invalid_field
+from shared.files.models import UPLOADABLE_PURPOSES, FileObject, Purpose, new_file_id
+from shared.files.repository import FileRepository
+from shared.files.validation import LineValidator
+from shared.storage import Bucket, ObjectStore, StreamAborted
+
+logger = logging.getLogger(__name__)
+
+MAX_FILENAME = 255
+
+
+class _GuardedReader:
+    """The upload stream as seen by storage: enforces the size limit and validates lines on the way."""
+
+    def __init__(self, stream: BinaryIO, validator: LineValidator, max_bytes: int) -> None:
+        self.stream = stream
+        self.validator = validator
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.reason: str | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            self.reason = "too_large"
+            raise StreamAborted
+        self.validator.feed(data)
+        if self.validator.full:
+            self.reason = "invalid"
+            raise StreamAborted
+        return data
+
+
+@dataclass(frozen=True)
+class FilePage:
+    data: list[FileObject]
+    has_more: bool
+
+
+class FileService:
+    def __init__(self, store: ObjectStore, repository: FileRepository, *, max_bytes: int) -> None:
+        self.store = store
+        self.repository = repository
+        self.max_bytes = max_bytes
+
+    def upload(self, *, owner: str, filename: str, purpose: str, stream: BinaryIO) -> FileObject:
+        """Stream an upload to storage, validating it; an invalid or oversize upload leaves nothing stored."""
+        kind = parse_purpose(purpose, uploadable=True)
+        filename = _clean_filename(filename)
+        validator = LineValidator.for_purpose(kind)
+        reader = _GuardedReader(stream, validator, self.max_bytes)
+        file_id = new_file_id()
+        try:
+            info = self.store.put_stream(Bucket.FILES, file_id, reader, content_type=_content_type(filename))
+            validator.finish()
+        except StreamAborted:
+            self._discard(file_id)
+            if reader.reason == "too_large":
+                raise PayloadTooLarge(f"file: upload exceeds the {self.max_bytes}-byte limit "
+                                      f"(DISTRUST_GATEWAY_MAX_UPLOAD_BYTES)", param="file") from None
+        except BaseException:
+            self._discard(file_id)
+            raise
+        if validator.error_count:
+            self._discard(file_id)
+            raise InvalidArgument(f"file: invalid {kind.value} JSONL, nothing was stored: {validator.summary()}",
+                                  param="file", code="invalid_file")
+        record = FileObject(id=file_id, bytes=info.size, created_at=int(time.time()), filename=filename,
+                            purpose=kind, owner=owner, sha256=info.sha256 or "",
+                            lines=validator.lines if validator.enabled else None)
+        self.repository.save(record)
+        logger.info("file stored", extra={"file_id": file_id, "bytes": info.size, "purpose": kind.value})
+        return record
+
+    def create_from_path(self, *, owner: str, filename: str, purpose: Purpose, path: Path) -> FileObject:
+        """Store a file the services produced (prepared datasets, reports); no upload validation."""
+        file_id = new_file_id()
+        info = self.store.put_file(Bucket.FILES, file_id, path, content_type=_content_type(filename))
+        lines = _count_lines(path) if filename.endswith((".jsonl", ".txt")) else None
+        record = FileObject(id=file_id, bytes=info.size, created_at=int(time.time()), filename=filename,
+                            purpose=purpose, owner=owner, sha256=info.sha256 or "", lines=lines)
+        self.repository.save(record)
+        return record
+
+    def get(self, *, owner: str, file_id: str) -> FileObject:
+        record = self.repository.get(file_id) if file_id.startswith("file-") else None
+        if record is None or record.owner != owner:
+            raise NotFound(f"No such File object: {file_id}", param="file_id", code="file_not_found")
+        return record
+
+    def list(self, *, owner: str, purpose: str | None = None, limit: int = 100, after: str | None = None,
+             order: str = "desc") -> FilePage:
+        if not 1 <= limit <= 10_000:
+            raise invalid_field("limit", limit, "an integer in [1, 10000]")
+        if order not in ("asc", "desc"):
+            raise invalid_field("order", order, '"asc" or "desc"')
+        kind = parse_purpose(purpose, uploadable=False) if purpose else None
+        ids = self.repository.list_ids(owner, newest_first=order == "desc")
+        if after:
+            if after not in ids:
+                raise NotFound(f"after: no such File object: {after}", param="after", code="file_not_found")
+            ids = ids[ids.index(after) + 1:]
+        page: list[FileObject] = []
+        for start in range(0, len(ids), 500):
+            for record in self.repository.get_many(ids[start:start + 500]):
+                if kind is None or record.purpose == kind:
+                    page.append(record)
+                    if len(page) > limit:
+                        return FilePage(page[:limit], True)
+        return FilePage(page, False)
+
+    def iter_content(self, *, owner: str, file_id: str) -> tuple[FileObject, Iterator[bytes]]:
+        record = self.get(owner=owner, file_id=file_id)
+        return record, self.store.iter_chunks(Bucket.FILES, record.storage_key, expected_sha256=record.sha256)
+
+    def delete(self, *, owner: str, file_id: str) -> FileObject:
+        record = self.get(owner=owner, file_id=file_id)
+        self.store.delete(Bucket.FILES, record.storage_key)
+        self.repository.delete(record)
+        logger.info("file deleted", extra={"file_id": file_id})
+        return record
+
+    def _discard(self, file_id: str) -> None:
+        try:
+            self.store.delete(Bucket.FILES, file_id)
+        except Exception:  # noqa: BLE001 - the upload already failed; report that, not the cleanup
+            logger.warning("could not remove a rejected upload", extra={"file_id": file_id}, exc_info=True)
+
+
+def parse_purpose(value: str, *, uploadable: bool) -> Purpose:
+    allowed = UPLOADABLE_PURPOSES if uploadable else tuple(Purpose)
+    try:
+        purpose = Purpose(value)
+    except ValueError:
+        purpose = None
+    if purpose not in allowed:
+        raise invalid_field("purpose", value, "one of " + ", ".join(p.value for p in allowed))
+    return purpose  # type: ignore[return-value]
+
+
+def _clean_filename(name: str) -> str:
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name:
+        raise invalid_field("file", name, "a file part with a file name")
+    if len(name) > MAX_FILENAME:
+        raise invalid_field("file", name, f"a file name of at most {MAX_FILENAME} characters")
+    return name
+
+
+def _content_type(filename: str) -> str:
+    if filename.endswith(".jsonl"):
+        return "application/jsonl"
+    if filename.endswith(".json"):
+        return "application/json"
+    return "application/octet-stream"
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)

@@ -1,0 +1,282 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STATUS_UNSPECIFIED: _ClassVar[JobStatus]
+    JOB_STATUS_VALIDATING_FILES: _ClassVar[JobStatus]
+    JOB_STATUS_QUEUED: _ClassVar[JobStatus]
+    JOB_STATUS_RUNNING: _ClassVar[JobStatus]
+    JOB_STATUS_SUCCEEDED: _ClassVar[JobStatus]
+    JOB_STATUS_FAILED: _ClassVar[JobStatus]
+    JOB_STATUS_CANCELLING: _ClassVar[JobStatus]
+    JOB_STATUS_CANCELLED: _ClassVar[JobStatus]
+
+class DistrustMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DISTRUST_MODE_UNSPECIFIED: _ClassVar[DistrustMode]
+    DISTRUST_MODE_WEIGHTED: _ClassVar[DistrustMode]
+    DISTRUST_MODE_ADDITIVE: _ClassVar[DistrustMode]
+    DISTRUST_MODE_NONE: _ClassVar[DistrustMode]
+
+class Weighting(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEIGHTING_UNSPECIFIED: _ClassVar[Weighting]
+    WEIGHTING_PLAIN: _ClassVar[Weighting]
+    WEIGHTING_MONOTONE: _ClassVar[Weighting]
+JOB_STATUS_UNSPECIFIED: JobStatus
+JOB_STATUS_VALIDATING_FILES: JobStatus
+JOB_STATUS_QUEUED: JobStatus
+JOB_STATUS_RUNNING: JobStatus
+JOB_STATUS_SUCCEEDED: JobStatus
+JOB_STATUS_FAILED: JobStatus
+JOB_STATUS_CANCELLING: JobStatus
+JOB_STATUS_CANCELLED: JobStatus
+DISTRUST_MODE_UNSPECIFIED: DistrustMode
+DISTRUST_MODE_WEIGHTED: DistrustMode
+DISTRUST_MODE_ADDITIVE: DistrustMode
+DISTRUST_MODE_NONE: DistrustMode
+WEIGHTING_UNSPECIFIED: Weighting
+WEIGHTING_PLAIN: Weighting
+WEIGHTING_MONOTONE: Weighting
+
+class Hyperparameters(_message.Message):
+    __slots__ = ("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate", "gradient_accumulation_steps", "max_seq_length", "warmup_steps", "max_grad_norm", "weight_decay", "eval_every_steps", "checkpoint_every_steps", "max_steps")
+    N_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_ACCUMULATION_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SEQ_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GRAD_NORM_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
+    EVAL_EVERY_STEPS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EVERY_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    n_epochs: int
+    batch_size: int
+    learning_rate_multiplier: float
+    learning_rate: float
+    gradient_accumulation_steps: int
+    max_seq_length: int
+    warmup_steps: int
+    max_grad_norm: float
+    weight_decay: float
+    eval_every_steps: int
+    checkpoint_every_steps: int
+    max_steps: int
+    def __init__(self, n_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate_multiplier: _Optional[float] = ..., learning_rate: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., weight_decay: _Optional[float] = ..., eval_every_steps: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ..., max_steps: _Optional[int] = ...) -> None: ...
+
+class DistrustConfig(_message.Message):
+    __slots__ = ("mode", "alpha", "weighting", "weight_min", "weight_max")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTING_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_MIN_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_MAX_FIELD_NUMBER: _ClassVar[int]
+    mode: DistrustMode
+    alpha: float
+    weighting: Weighting
+    weight_min: float
+    weight_max: float
+    def __init__(self, mode: _Optional[_Union[DistrustMode, str]] = ..., alpha: _Optional[float] = ..., weighting: _Optional[_Union[Weighting, str]] = ..., weight_min: _Optional[float] = ..., weight_max: _Optional[float] = ..., **kwargs) -> None: ...
+
+class LoraConfig(_message.Message):
+    __slots__ = ("rank", "alpha", "layers", "keys")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    alpha: float
+    layers: int
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, rank: _Optional[int] = ..., alpha: _Optional[float] = ..., layers: _Optional[int] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class JobError(_message.Message):
+    __slots__ = ("code", "message", "param")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PARAM_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    param: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., param: _Optional[str] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FILE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FILE_FIELD_NUMBER: _ClassVar[int]
+    SUFFIX_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    DISTRUST_FIELD_NUMBER: _ClassVar[int]
+    LORA_FIELD_NUMBER: _ClassVar[int]
+    FINE_TUNED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FILES_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    owner: str
+    model: str
+    training_file: str
+    validation_file: str
+    suffix: str
+    seed: int
+    status: JobStatus
+    hyperparameters: Hyperparameters
+    distrust: DistrustConfig
+    lora: LoraConfig
+    fine_tuned_model: str
+    created_at: int
+    started_at: int
+    finished_at: int
+    trained_tokens: int
+    error: JobError
+    result_files: _containers.RepeatedScalarFieldContainer[str]
+    step: int
+    total_steps: int
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ...) -> None: ...
+
+class CreateJobRequest(_message.Message):
+    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FILE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FILE_FIELD_NUMBER: _ClassVar[int]
+    SUFFIX_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    DISTRUST_FIELD_NUMBER: _ClassVar[int]
+    LORA_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    model: str
+    training_file: str
+    validation_file: str
+    suffix: str
+    seed: int
+    hyperparameters: Hyperparameters
+    distrust: DistrustConfig
+    lora: LoraConfig
+    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ...) -> None: ...
+
+class GetJobRequest(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ("owner", "after", "limit")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    after: str
+    limit: int
+    def __init__(self, owner: _Optional[str] = ..., after: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs", "has_more")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    HAS_MORE_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    has_more: bool
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., has_more: _Optional[bool] = ...) -> None: ...
+
+class CancelJobRequest(_message.Message):
+    __slots__ = ("owner", "job_id")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class WatchJobRequest(_message.Message):
+    __slots__ = ("owner", "job_id", "after_sequence", "follow")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    after_sequence: int
+    follow: bool
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class JobEvent(_message.Message):
+    __slots__ = ("id", "sequence", "created_at", "level", "message", "type", "data_json", "status")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    sequence: int
+    created_at: int
+    level: str
+    message: str
+    type: str
+    data_json: str
+    status: JobStatus
+    def __init__(self, id: _Optional[str] = ..., sequence: _Optional[int] = ..., created_at: _Optional[int] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., data_json: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ...) -> None: ...
+
+class Checkpoint(_message.Message):
+    __slots__ = ("id", "job_id", "step", "created_at", "fine_tuned_model_checkpoint", "metrics_json", "storage_prefix")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINE_TUNED_MODEL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    METRICS_JSON_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    job_id: str
+    step: int
+    created_at: int
+    fine_tuned_model_checkpoint: str
+    metrics_json: str
+    storage_prefix: str
+    def __init__(self, id: _Optional[str] = ..., job_id: _Optional[str] = ..., step: _Optional[int] = ..., created_at: _Optional[int] = ..., fine_tuned_model_checkpoint: _Optional[str] = ..., metrics_json: _Optional[str] = ..., storage_prefix: _Optional[str] = ...) -> None: ...
+
+class ListCheckpointsRequest(_message.Message):
+    __slots__ = ("owner", "job_id", "after", "limit")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    job_id: str
+    after: str
+    limit: int
+    def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., after: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListCheckpointsResponse(_message.Message):
+    __slots__ = ("checkpoints", "has_more")
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    HAS_MORE_FIELD_NUMBER: _ClassVar[int]
+    checkpoints: _containers.RepeatedCompositeFieldContainer[Checkpoint]
+    has_more: bool
+    def __init__(self, checkpoints: _Optional[_Iterable[_Union[Checkpoint, _Mapping]]] = ..., has_more: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""gRPC plumbing shared by the services: error mapping, server bootstrap, client channels."""
