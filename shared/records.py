@@ -24,7 +24,7 @@ class RecordError(ValueError):
 def parse_json_object(line: bytes | str) -> dict[str, Any]:
     """Parse one JSONL line into an object, or raise RecordError saying why not."""
     try:
-        value = json.loads(line)
+        value = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
     except UnicodeDecodeError as exc:
         raise RecordError(f"not valid UTF-8 ({exc.reason})") from exc
     except json.JSONDecodeError as exc:

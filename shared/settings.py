@@ -37,7 +37,9 @@ class StorageSettings(BaseSettings):
     secure: bool = False
     region: str = "us-east-1"
     bucket_prefix: str = "distrust-"
-    part_size_mb: int = Field(default=16, ge=5, le=512)
+    # Memory held by one upload is about part_size_mb * (upload_parallelism + 1).
+    part_size_mb: int = Field(default=8, ge=5, le=512)
+    upload_parallelism: int = Field(default=2, ge=1, le=16)
     timeout_s: float = Field(default=30.0, gt=0)
 
 

@@ -115,7 +115,8 @@ class ObjectStore:
         with _translated(f"uploading {bucket.value}/{key}"):
             result = self.client.put_object(self.bucket_name(bucket), key, reader, length,
                                             content_type=content_type, metadata=metadata,
-                                            part_size=self.part_size)
+                                            part_size=self.part_size,
+                                            num_parallel_uploads=self.settings.upload_parallelism)
         return ObjectInfo(bucket, key, reader.bytes_read, result.etag or "", reader.sha256.hexdigest(),
                           content_type, None, dict(metadata or {}))
 
@@ -133,7 +134,8 @@ class ObjectStore:
         size = path.stat().st_size
         with path.open("rb") as fh, _translated(f"uploading {bucket.value}/{key}"):
             result = self.client.put_object(self.bucket_name(bucket), key, fh, size, content_type=content_type,
-                                            metadata={SHA256_META: digest}, part_size=self.part_size)
+                                            metadata={SHA256_META: digest}, part_size=self.part_size,
+                                            num_parallel_uploads=self.settings.upload_parallelism)
         return ObjectInfo(bucket, key, size, result.etag or "", digest, content_type)
 
     def iter_chunks(self, bucket: Bucket, key: str, *, chunk_size: int = CHUNK,

@@ -59,6 +59,7 @@ def check_ports_free(ports: Ports) -> None:
     for name, setting in ports.settings_names().items():
         port = getattr(ports, name)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is free
             try:
                 sock.bind((HOST, port))
             except OSError as exc:

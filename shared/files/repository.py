@@ -25,9 +25,11 @@ class FileRepository:
     def save(self, record: FileObject) -> None:
         payload = json.dumps({**record.model_dump(mode="json"), "owner": record.owner})
         with redis_errors("saving a file record"):
+            # A sequence number, not created_at (whole seconds), so listing order is upload order.
+            order = self.client.incr(f"{KEY_PREFIX}files:seq")
             pipe = self.client.pipeline()
             pipe.set(self._key(record.id), payload)
-            pipe.zadd(self._owner_key(record.owner), {record.id: record.created_at})
+            pipe.zadd(self._owner_key(record.owner), {record.id: order})
             pipe.execute()
 
     def get(self, file_id: str) -> FileObject | None:

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class InferenceServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Serves base models and their LoRA adapters.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -57,7 +58,8 @@ class InferenceServiceStub:
 
 
 class InferenceServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Serves base models and their LoRA adapters.
+    """
 
     def Generate(self, request, context):
         """Generates text; streams token deltas, then a final message with usage and the finish reason.
@@ -119,7 +121,8 @@ def add_InferenceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InferenceService:
-    """Missing associated documentation comment in .proto file."""
+    """Serves base models and their LoRA adapters.
+    """
 
     @staticmethod
     def Generate(request,

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class TrainerServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Creates, follows and cancels fine-tuning jobs.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -67,7 +68,8 @@ class TrainerServiceStub:
 
 
 class TrainerServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Creates, follows and cancels fine-tuning jobs.
+    """
 
     def CreateJob(self, request, context):
         """Validates the request and its files, then queues a job.
@@ -153,7 +155,8 @@ def add_TrainerServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TrainerService:
-    """Missing associated documentation comment in .proto file."""
+    """Creates, follows and cancels fine-tuning jobs.
+    """
 
     @staticmethod
     def CreateJob(request,

@@ -1,0 +1,49 @@
+# Single entry point. `make up` sets up .venv and starts the local stack; `make test` runs the test suite.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"Python >= 3.11 needed, found {sys.version.split()[0]} ($(PYTHON)); set PYTHON=..."'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/distrust up
+
+up-foreground: $(STAMP)
+	$(BIN)/distrust up --foreground
+
+down:
+	@if [ -x $(BIN)/distrust ]; then $(BIN)/distrust down; else echo "nothing to stop (no $(VENV))"; fi
+
+status: $(STAMP)
+	$(BIN)/distrust status
+
+env: $(STAMP)
+	@$(BIN)/distrust env
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+protos: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py
+
+check-protos: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py --check
+
+bench-scorer: $(STAMP)
+	$(BIN)/python bench/scorer.py --via inprocess
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,59 @@
+"""Session fixtures: a real Redis and a real S3 server (rclone, credentials enforced) on free ports."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+from support import free_port
+
+from cli.stack import layout
+from cli.stack.process import ManagedProcess
+from shared.settings import RedisSettings, StorageSettings
+from shared.storage import ObjectStore
+
+
+
+@pytest.fixture(scope="session")
+def redis_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSettings]:
+    password = secrets.token_hex(8)
+    port = free_port()
+    proc = ManagedProcess(layout.redis_component(port, str(tmp_path_factory.mktemp("redis")), password),
+                          tmp_path_factory.mktemp("redis-logs"))
+    proc.start()
+    try:
+        proc.wait_healthy(20)
+        yield RedisSettings(url=f"redis://:{password}@127.0.0.1:{port}/0")
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageSettings]:
+    settings = StorageSettings(endpoint=f"127.0.0.1:{free_port()}", access_key="test-" + secrets.token_hex(4),
+                               secret_key=secrets.token_urlsafe(16), bucket_prefix="t-")
+    port = int(settings.endpoint.rsplit(":", 1)[1])
+    proc = ManagedProcess(layout.storage_component(port, str(tmp_path_factory.mktemp("s3")), settings),
+                          tmp_path_factory.mktemp("s3-logs"))
+    proc.start()
+    try:
+        proc.wait_healthy(20)
+        ObjectStore(settings).ensure_buckets()
+        yield settings
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def store(storage_settings: StorageSettings) -> ObjectStore:
+    return ObjectStore(storage_settings)
+
+
+@pytest.fixture
+def redis_client(redis_settings: RedisSettings) -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
