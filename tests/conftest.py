@@ -11,6 +11,8 @@ from support import free_port
 
 from cli.stack import layout
 from cli.stack.process import ManagedProcess
+from shared.files import FileService
+from shared.files.repository import FileRepository
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
 
@@ -57,3 +59,19 @@ def redis_client(redis_settings: RedisSettings) -> Iterator[redis_lib.Redis]:
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def scorer_target(storage_settings: StorageSettings, redis_settings: RedisSettings) -> Iterator[str]:
+    """A real scorer gRPC server on a free port, backed by the session's Redis and S3."""
+    from services.scorer.config import ScorerSettings
+    from services.scorer.server import start
+
+    running = start(ScorerSettings(host="127.0.0.1", port=0, storage=storage_settings, redis=redis_settings))
+    yield f"127.0.0.1:{running.port}"
+    running.stop(0)
+
+
+@pytest.fixture
+def files_service(store: ObjectStore, redis_client: redis_lib.Redis) -> FileService:
+    return FileService(store, FileRepository(redis_client), max_bytes=1 << 30)

@@ -12,7 +12,7 @@ from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
-from services.gateway.routes import files, health
+from services.gateway.routes import files, health, scoring
 
 
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
@@ -35,4 +35,5 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(files.router)
+    app.include_router(scoring.router)
     return app

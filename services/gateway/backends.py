@@ -11,6 +11,8 @@ import grpc
 import redis
 
 from services.gateway.config import GatewaySettings
+from services.gateway.dataset_jobs import DatasetJobs
+from services.gateway.scorer_client import ScorerClient
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.redis_store import connect
@@ -27,6 +29,14 @@ class Backends:
     redis: redis.Redis
     files: FileService
     channels: dict[str, grpc.Channel] = field(default_factory=dict)
+
+    @property
+    def scorer(self) -> ScorerClient:
+        return ScorerClient(self.channels["scorer"])
+
+    @property
+    def dataset_jobs(self) -> DatasetJobs:
+        return DatasetJobs(self.redis, self.scorer)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Backends:

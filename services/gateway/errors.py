@@ -41,6 +41,19 @@ def error_response(error: errors.DistrustError) -> JSONResponse:
     return JSONResponse({"error": error.to_dict()}, status_code=http_status_for(error), headers=headers)
 
 
+def _param_path(loc: tuple[object, ...]) -> str | None:
+    """('body', 'documents', 3, 'text') → 'documents[3].text'."""
+    path = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header") and not path:
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str):
+            path += f".{part}" if path else part
+    return path or None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DistrustError)
     async def _distrust(_request: Request, exc: errors.DistrustError) -> JSONResponse:
@@ -51,8 +64,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        param = ".".join(loc) or None
+        param = _param_path(first.get("loc", ()))
         value = first.get("input")
         message = f"{param or 'request'}: {first.get('msg', 'invalid value')}"
         if value is not None and not isinstance(value, dict | list):

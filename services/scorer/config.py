@@ -14,3 +14,4 @@ class ScorerSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=50151, ge=0, le=65535)
     max_workers: int = Field(default=8, ge=1, le=256)
+    max_output_bytes: int = Field(default=50 * 1024**3, ge=1)

@@ -25,3 +25,11 @@ def gateway_settings(storage_settings: StorageSettings, redis_settings: RedisSet
 def client(gateway_settings: GatewaySettings) -> Iterator[TestClient]:
     with TestClient(create_app(gateway_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def scoring_client(storage_settings: StorageSettings, redis_settings: RedisSettings, redis_client: object,
+                   scorer_target: str) -> Iterator[TestClient]:
+    settings = make_settings(storage_settings, redis_settings).model_copy(update={"scorer_target": scorer_target})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

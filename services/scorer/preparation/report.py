@@ -1,0 +1,199 @@
+"""The JSON-ready report of a preparation run.
+
+Layout (every value is a str, int, float, bool, None, list or dict; no NaN):
+
+    seed, options                       the options used (targets as a list)
+    inputs[]                            per input: index, name, source_type, source_type_origin, lines,
+                                        blank_lines, accepted, rejected, duplicates_removed, final, train, val
+    lines                               total, blank, accepted, rejected
+    rejected                            total, by_reason, listed, truncated, lines[] (file, input_index, line,
+                                        code, reason, excerpt), at most MAX_LISTED_REJECTIONS listed
+    duplicates_removed                  exact, whitespace, total
+    truncated_texts                     text records cut to max_chars
+    scoring                             profile, scored, by_method
+    bands                               thresholds, targets, before / after counts, before / after fractions
+    rebalance                           applied, and when applied: target_total, targets, available, kept,
+                                        dropped, short
+    trivium                             before / after counts of grammar, logic, rhetoric, uncategorised
+    source_types                        before / after counts per source type
+    auth_weight, prov_entropy           before / after: count, mean, std, min, max (None when empty)
+    by_band                             after, per band: count and auth_weight / prov_entropy stats
+    split                               train, val, val_fraction, seed
+    warnings[]                          readable sentences
+
+"before" is after dedup and scoring, i.e. what rebalancing sees; "after" is the final dataset (train + val).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .labelling import Labelled
+from .options import PrepareOptions
+from .reading import InputSummary
+from .rebalance import BANDS, HIGH_ABOVE, LOW_BELOW, RebalancePlan, band_counts
+from .rejections import RejectionLog
+from .sources import TRIVIUM_CATEGORIES, UNKNOWN_SOURCE_TYPE
+
+#: The reference refuses fewer records than this; here it is only a warning.
+REFERENCE_MINIMUM_RECORDS = 1000
+#: The reference warns when the low-authority share is under this.
+LOW_SHARE_WARNING = 0.20
+UNCATEGORISED = "uncategorised"
+
+
+def value_stats(values: Sequence[float]) -> dict[str, Any]:
+    """count, mean, population std, min and max, rounded to 6 decimals (None when there are no values)."""
+    n = len(values)
+    if n == 0:
+        return {"count": 0, "mean": None, "std": None, "min": None, "max": None}
+    mean = math.fsum(values) / n
+    var = math.fsum((v - mean) ** 2 for v in values) / n
+    return {
+        "count": n,
+        "mean": round(mean, 6),
+        "std": round(math.sqrt(var), 6),
+        "min": round(min(values), 6),
+        "max": round(max(values), 6),
+    }
+
+
+def fractions(counts: dict[str, int]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {key: (round(value / total, 6) if total else 0.0) for key, value in counts.items()}
+
+
+def trivium_counts(items: Iterable[Labelled]) -> dict[str, int]:
+    counts: dict[str, int] = {category: 0 for category in (*TRIVIUM_CATEGORIES, UNCATEGORISED)}
+    for item in items:
+        counts[item.record.get("trivium_category", UNCATEGORISED)] += 1
+    return counts
+
+
+def source_type_counts(items: Iterable[Labelled]) -> dict[str, int]:
+    counts = Counter(item.record.get("source_type", UNKNOWN_SOURCE_TYPE) for item in items)
+    return dict(sorted(counts.items()))
+
+
+def _stats_before_after(before: Sequence[Labelled], after: Sequence[Labelled], key: str) -> dict[str, Any]:
+    return {
+        "before": value_stats([float(item.record[key]) for item in before]),
+        "after": value_stats([float(item.record[key]) for item in after]),
+    }
+
+
+def build_warnings(
+    *,
+    summaries: Sequence[InputSummary],
+    rejections: RejectionLog,
+    scored: Sequence[Labelled],
+    final: Sequence[Labelled],
+    plan: RebalancePlan | None,
+    split_warnings: Sequence[str],
+) -> list[str]:
+    warnings: list[str] = []
+    for summary in summaries:
+        if summary.lines == 0:
+            warnings.append(f"input {summary.name} has no lines")
+        elif summary.accepted == 0:
+            warnings.append(f"input {summary.name}: none of its {summary.lines} lines was usable")
+    if rejections.total:
+        warnings.append(f"{rejections.total} lines rejected; see rejected.lines (file, line and reason)")
+    unknown = sum(1 for item in scored if item.record["source_type"] == UNKNOWN_SOURCE_TYPE)
+    if unknown:
+        warnings.append(
+            f"{unknown} records have no source type (no explicit type, no filename match, no source_type "
+            "field): scored dynamically, without a prior"
+        )
+    if plan is not None:
+        for band, missing in plan.short.items():
+            warnings.append(
+                f"{band} band has {plan.available[band]} records, {missing} fewer than its target "
+                f"{plan.targets[band]}: all kept, the other bands were not enlarged"
+            )
+    else:
+        low_share = fractions(band_counts([item.band for item in final]))["low"]
+        if low_share < LOW_SHARE_WARNING:
+            warnings.append(
+                f"low-authority share is {low_share:.1%}, under {LOW_SHARE_WARNING:.0%} (no rebalancing)"
+            )
+    if len(final) < REFERENCE_MINIMUM_RECORDS:
+        warnings.append(
+            f"only {len(final)} records; the reference requires at least {REFERENCE_MINIMUM_RECORDS}"
+        )
+    warnings.extend(split_warnings)
+    return warnings
+
+
+def build_report(
+    *,
+    options: PrepareOptions,
+    summaries: Sequence[InputSummary],
+    rejections: RejectionLog,
+    duplicates: dict[str, int],
+    truncated: int,
+    scored: Sequence[Labelled],
+    final: Sequence[Labelled],
+    plan: RebalancePlan | None,
+    n_train: int,
+    n_val: int,
+    split_warnings: Sequence[str],
+) -> dict[str, Any]:
+    before_bands = band_counts([item.band for item in scored])
+    after_bands = band_counts([item.band for item in final])
+    methods = Counter(str(item.record.get("scoring_method")) for item in scored)
+    rebalance: dict[str, Any] = {"applied": plan is not None}
+    if plan is not None:
+        rebalance.update(plan.to_dict())
+    return {
+        "seed": options.seed,
+        "options": options.to_dict(),
+        "inputs": [summary.to_dict() for summary in summaries],
+        "lines": {
+            "total": sum(s.lines for s in summaries),
+            "blank": sum(s.blank_lines for s in summaries),
+            "accepted": sum(s.accepted for s in summaries),
+            "rejected": rejections.total,
+        },
+        "rejected": rejections.to_dict(),
+        "duplicates_removed": {**duplicates, "total": sum(duplicates.values())},
+        "truncated_texts": truncated,
+        "scoring": {
+            "profile": options.profile,
+            "scored": len(scored),
+            "by_method": dict(sorted(methods.items())),
+        },
+        "bands": {
+            "thresholds": {"low_below": LOW_BELOW, "high_above": HIGH_ABOVE},
+            "targets": dict(zip(BANDS, options.targets, strict=True)),
+            "before": before_bands,
+            "before_fraction": fractions(before_bands),
+            "after": after_bands,
+            "after_fraction": fractions(after_bands),
+        },
+        "rebalance": rebalance,
+        "trivium": {"before": trivium_counts(scored), "after": trivium_counts(final)},
+        "source_types": {"before": source_type_counts(scored), "after": source_type_counts(final)},
+        "auth_weight": _stats_before_after(scored, final, "auth_weight"),
+        "prov_entropy": _stats_before_after(scored, final, "prov_entropy"),
+        "by_band": {
+            band: {
+                "count": after_bands[band],
+                "auth_weight": value_stats([i.auth_weight for i in final if i.band == band]),
+                "prov_entropy": value_stats([i.prov_entropy for i in final if i.band == band]),
+            }
+            for band in BANDS
+        },
+        "split": {"train": n_train, "val": n_val, "val_fraction": options.val_fraction, "seed": options.seed},
+        "warnings": build_warnings(
+            summaries=summaries,
+            rejections=rejections,
+            scored=scored,
+            final=final,
+            plan=plan,
+            split_warnings=split_warnings,
+        ),
+    }
