@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -79,6 +80,58 @@ def env() -> None:
 
     url = (state or {}).get("gateway_url") or gateway_url(Ports.from_env(LocalStackSettings()))
     sys.stdout.write(f"export DISTRUST_BASE_URL={url}\nexport DISTRUST_API_KEY={data.secrets().api_key}\n")
+
+
+@app.command()
+def score(input: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False, help="JSONL: one "
+                                     '{"text": ..., <metadata fields>} per line'),
+          output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="JSONL: one result per line"),
+          profile: str = typer.Option("strict", help="strict | reference"),
+          local: bool = typer.Option(False, "--local", help="Score in-process; no server needed."),
+          text_field: str = typer.Option("text", help="Field holding the text.")) -> None:
+    """Score documents for authority weight and provenance entropy, one JSON result per input line, in order."""
+    from cli.commands.score import score_file, write_summary
+
+    try:
+        lines, errors = score_file(input, output, profile=profile, local=local, text_field=text_field,
+                                   console=err)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    write_summary(sys.stdout, lines, errors, output)
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def prepare(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Raw JSONL files"),
+            output_dir: Path = typer.Option(Path("prepared"), "--output-dir", "-o", file_okay=False),
+            source_type: str | None = typer.Option(None, help="Source type of every record (default: from the "
+                                                              "file name)"),
+            profile: str = typer.Option("strict", help="strict | reference"),
+            seed: int = typer.Option(42), val_fraction: float = typer.Option(0.2),
+            min_length: int | None = typer.Option(None, help="Minimum text length (default 100)"),
+            strict: bool = typer.Option(False, "--strict", help="Reject everything on any malformed line."),
+            rebalance: bool = typer.Option(True, help="Rebalance to 25/40/35 % low/mid/high authority."),
+            local: bool = typer.Option(False, "--local", help="Prepare in-process; no server needed.")) -> None:
+    """Prepare train.jsonl, val.jsonl and report.json from raw JSONL files (scored, deduplicated, balanced)."""
+    from cli.commands.prepare import prepare_local, prepare_remote
+
+    options: dict[str, object] = {"seed": seed, "val_fraction": val_fraction, "strict": strict,
+                                  "rebalance": rebalance, "profile": profile}
+    if min_length is not None:
+        options["min_length"] = min_length
+    try:
+        if local:
+            report = prepare_local(files, output_dir, source_type=source_type, options=options, console=err)
+        else:
+            options.pop("profile")
+            report = prepare_remote(files, output_dir, source_type=source_type, options=options, profile=profile,
+                                    console=err)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    split = report.get("split", {})
+    console.print(f"train {split.get('train')} / val {split.get('val')} examples, "
+                  f"{report.get('rejected', {}).get('total', 0)} lines rejected -> {output_dir}/")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.scorer.scoring import validate_document
+from services.scorer.scoring import ScoreResult, validate_document
 from services.scorer.scoring.document import score_valid
 from services.scorer.scoring.profiles import Profile, get_profile
 from shared.errors import InvalidArgument, invalid_field
@@ -75,15 +75,24 @@ def score_stored_dataset(files: FileService, *, owner: str, file_id: str, profil
     yield progress
 
 
-def _score_line(line: bytes, line_no: int, text_field: str, scoring: Profile) -> str:
+def split_record(line: bytes | str, text_field: str = "text") -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Parse a JSONL line into (record, text, metadata = every other field); RecordError says why not."""
     record = parse_json_object(line)
     text = record.get(text_field)
     if not isinstance(text, str):
         raise RecordError(f'no string "{text_field}" field')
-    metadata = {k: v for k, v in record.items() if k != text_field}
-    validate_document(text, metadata, index=line_no)
-    # Batch semantics, as the reference's score_batch: short texts get the default scores.
-    result = score_valid(text, metadata, scoring, short_text_default=True)
+    return record, text, {k: v for k, v in record.items() if k != text_field}
+
+
+def score_one(text: str, metadata: dict[str, Any], scoring: Profile, *, index: int) -> ScoreResult:
+    """Validate and score one document with batch semantics (short texts get the reference's defaults)."""
+    validate_document(text, metadata, index=index)
+    return score_valid(text, metadata, scoring, short_text_default=True)
+
+
+def _score_line(line: bytes, line_no: int, text_field: str, scoring: Profile) -> str:
+    record, text, metadata = split_record(line, text_field)
+    result = score_one(text, metadata, scoring, index=line_no)
     record.update(auth_weight=round(result.auth_weight, 6), prov_entropy=round(result.prov_entropy, 6),
                   scoring_method=result.scoring_method)
     return json.dumps(record, ensure_ascii=False) + "\n"

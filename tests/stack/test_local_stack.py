@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +69,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         assert created.status_code == 200, created.text
         file_id = created.json()["id"]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
+        _score_and_prepare_through_the_stack(env, tmp_path)
         # A second `up` while running reports the running stack instead of starting another.
         assert "already running" in _distrust(env, "up").stdout
     finally:
@@ -81,10 +83,31 @@ def test_up_status_files_down(tmp_path: Path) -> None:
     _distrust(env, "up")
     try:
         listing = httpx.get(f"{base}/v1/files", headers=headers, timeout=10).json()
-        assert [f["id"] for f in listing["data"]] == [file_id]
+        assert file_id in [f["id"] for f in listing["data"]]
+        assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
     finally:
         _distrust(env, "down")
     assert _stack_pids(data_dir) == []
+
+
+def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) -> None:
+    doc = "According to the 1923 patent, the laboratory notebook records the original measurements [1]."
+    source = tmp_path / "docs.jsonl"
+    source.write_text("\n".join(json.dumps({"text": f"{doc} Entry {i}.", "year": 1900 + i}) for i in range(40))
+                      + "\nnot json\n")
+    remote, local = tmp_path / "remote.jsonl", tmp_path / "local.jsonl"
+    result = _distrust(env, "score", "--input", str(source), "--output", str(remote), check=False)
+    assert result.returncode == 1 and "41 lines" in result.stdout and "1 with errors" in result.stdout
+    _distrust(env, "score", "--input", str(source), "--output", str(local), "--local", check=False)
+    assert remote.read_text() == local.read_text()
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(source.read_text().splitlines()[:40]) + "\n")
+    out_dir = tmp_path / "prepared"
+    _distrust(env, "prepare", str(clean), "-o", str(out_dir), "--min-length", "20", "--no-rebalance",
+              "--val-fraction", "0.25")
+    report = json.loads((out_dir / "report.json").read_text())
+    assert report["split"] == {"train": 30, "val": 10, "val_fraction": 0.25, "seed": 42}
+    assert len((out_dir / "train.jsonl").read_text().splitlines()) == 30
 
 
 def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:

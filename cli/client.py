@@ -1,0 +1,65 @@
+"""HTTP client of the gateway for the CLI: where to find it, how to call it, errors as `DistrustError`s."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from cli.stack import control
+from shared.errors import DistrustError, InternalError, InvalidArgument, NotFound, Unauthenticated, Unavailable
+
+_BY_STATUS = {400: InvalidArgument, 401: Unauthenticated, 404: NotFound, 503: Unavailable}
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 120.0) -> None:
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s,
+                                 headers={"Authorization": f"Bearer {api_key}"})
+
+    @classmethod
+    def from_env(cls) -> GatewayClient:
+        """DISTRUST_BASE_URL / DISTRUST_API_KEY, else the local stack started by `distrust up`."""
+        base, key = os.environ.get("DISTRUST_BASE_URL"), os.environ.get("DISTRUST_API_KEY")
+        if base and key:
+            return cls(base, key)
+        data = control.data_dir()
+        state = control.running_state(data)
+        if not state:
+            raise Unavailable("no gateway: set DISTRUST_BASE_URL and DISTRUST_API_KEY, start the local stack with "
+                              "`distrust up`, or use --local", code="no_gateway")
+        return cls(str(state["gateway_url"]), data.secrets().api_key)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"cannot reach the gateway at {self.http.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.json()
+
+    def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> dict[str, Any]:
+        with (stream or path.open("rb")) as fh:
+            return self.request("POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)})
+
+    def download(self, file_id: str, target: Path) -> Path:
+        with self.http.stream("GET", f"/v1/files/{file_id}/content") as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _error(response)
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return target
+
+
+def _error(response: httpx.Response) -> DistrustError:
+    try:
+        body = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        body = {"message": response.text[:300] or response.reason_phrase}
+    cls = _BY_STATUS.get(response.status_code, InternalError)
+    return cls(f"HTTP {response.status_code}: {body.get('message')}", param=body.get("param"), code=body.get("code"))

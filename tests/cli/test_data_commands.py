@@ -1,0 +1,64 @@
+"""`distrust score` and `distrust prepare` in-process (--local); the stack test runs them remotely."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from services.scorer.scoring import score_batch
+
+runner = CliRunner()
+DOC = "According to the 1923 patent, the laboratory notebook records the original measurements [1]."
+
+
+def test_score_local_writes_one_result_per_line_in_order(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    rows = [{"text": DOC, "year": 1923}, {"text": "short"}, {"text": DOC + " Officials agree.", "source": "WHO"}]
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", "--input", str(source), "--output", str(out), "--local",
+                                 "--profile", "reference"])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = list(score_batch([(r["text"], {k: v for k, v in r.items() if k != "text"}) for r in rows],
+                                profile="reference"))
+    assert [g["line"] for g in got] == [1, 2, 3]
+    assert [g["auth_weight"] for g in got] == [e.auth_weight for e in expected]
+    assert got[1]["scoring_method"] == "default"
+
+
+def test_score_local_reports_bad_lines_and_exits_non_zero(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": DOC}) + "\n{oops\n" + json.dumps({"text": DOC, "year": [1]}) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", "-i", str(source), "-o", str(out), "--local"])
+    assert result.exit_code == 1
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "auth_weight" in got[0]
+    assert got[1]["line"] == 2 and "invalid JSON" in got[1]["error"]["message"]
+    assert got[2]["error"]["param"].endswith("metadata.year")
+
+
+def test_prepare_local_writes_three_files(tmp_path: Path) -> None:
+    raw = tmp_path / "letters.jsonl"
+    raw.write_text("\n".join(json.dumps({"text": f"{DOC} Entry {i} of the original letters and notes."})
+                             for i in range(30)) + "\n")
+    out_dir = tmp_path / "prepared"
+    result = runner.invoke(app, ["prepare", str(raw), "-o", str(out_dir), "--local", "--no-rebalance",
+                                 "--seed", "5", "--val-fraction", "0.2", "--min-length", "20"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out_dir / "report.json").read_text())
+    train = (out_dir / "train.jsonl").read_text().splitlines()
+    val = (out_dir / "val.jsonl").read_text().splitlines()
+    assert len(train) == report["split"]["train"] == 24 and len(val) == report["split"]["val"] == 6
+    assert "train 24 / val 6" in result.output
+
+
+def test_prepare_local_bad_option_is_a_clear_error(tmp_path: Path) -> None:
+    raw = tmp_path / "r.jsonl"
+    raw.write_text(json.dumps({"text": DOC}) + "\n")
+    result = runner.invoke(app, ["prepare", str(raw), "-o", str(tmp_path / "o"), "--local", "--val-fraction", "3"])
+    assert result.exit_code == 1 and "val_fraction" in result.output
