@@ -63,11 +63,12 @@ def status() -> None:
         rows = control.component_health(control.data_dir())
     except DistrustError as exc:
         raise _fail(exc) from None
-    table = Table("part", "health", "detail")
-    for name, ok, detail in rows:
-        table.add_row(name, "[green]ok[/green]" if ok else "[red]failing[/red]", detail)
+    table = Table("part", "health", "pid", "rss", "detail")
+    for row in rows:
+        table.add_row(row.name, "[green]ok[/green]" if row.healthy else "[red]failing[/red]", str(row.pid or "-"),
+                      f"{row.rss_mb:.0f} MB" if row.rss_mb is not None else "-", row.detail)
     console.print(table)
-    if not all(ok for _, ok, _ in rows):
+    if not all(row.healthy for row in rows):
         raise typer.Exit(1)
 
 

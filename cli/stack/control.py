@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from cli.stack import layout
 from cli.stack.state import DataDir, pid_alive
 from shared.errors import ConfigError, FailedPrecondition
@@ -92,19 +94,42 @@ def stop(data: DataDir, *, timeout_s: float = 60.0) -> bool:
     return True
 
 
-def component_health(data: DataDir) -> list[tuple[str, bool, str]]:
-    """(name, healthy, detail) for every part of the stack, probed now."""
-    if not running_state(data):
+@dataclass(frozen=True)
+class PartHealth:
+    name: str
+    healthy: bool
+    detail: str
+    pid: int | None
+    rss_mb: float | None
+
+
+def component_health(data: DataDir) -> list[PartHealth]:
+    """Every part of the stack, probed now, with its process id and resident memory."""
+    state = running_state(data)
+    if not state:
         raise ConfigError(f"the stack is not running (data folder {data.root}); start it with `distrust up`")
+    pids = {name: info.get("pid") for name, info in dict(state.get("components") or {}).items()}
     local = layout.LocalStackSettings()
     secrets = data.secrets()
     ports = layout.Ports.from_env(local)
     rows = []
     for component in layout.infrastructure(data, ports, secrets) + layout.services(data, ports, secrets):
+        pid = pids.get(component.name)
         try:
             component.probe()
         except Exception as exc:  # noqa: BLE001
-            rows.append((component.name, False, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"))
+            healthy, detail = False, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         else:
-            rows.append((component.name, True, "ok"))
+            healthy, detail = True, "ok"
+        rows.append(PartHealth(component.name, healthy, detail, pid, _rss_mb(pid)))
     return rows
+
+
+def _rss_mb(pid: object) -> float | None:
+    if not isinstance(pid, int):
+        return None
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    except psutil.Error:
+        return None

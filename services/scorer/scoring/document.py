@@ -78,7 +78,9 @@ def score_valid(
     age = f.age_adjustment(year.value)
     primary = count_primary(scoring.primary, view)
     primary_adjustment = f.primary_adjustment(primary)
-    auth_weight = f.authority_weight(citation_score, institution.score, consensus_score, age, primary_adjustment)
+    auth_weight = f.authority_weight(
+        citation_score, institution.score, consensus_score, age, primary_adjustment
+    )
 
     source_type = metadata.get("source_type") if metadata else None
     counts = classify_source_types(view, source_type)
@@ -105,33 +107,33 @@ def score_valid(
         method, final_auth, final_entropy = SCORING_DYNAMIC, auth_weight, prov_entropy
 
     breakdown = Breakdown(
-        len(text),
-        citations,
-        citation_source,
-        citation_score,
-        institution.score,
-        institution.marker,
-        institution.field,
-        consensus,
-        consensus_score,
-        year.value,
-        year.source,
-        year.evidence,
-        age,
-        primary,
-        primary_adjustment,
-        base,
-        counts,
-        distribution,
-        primary_bonus,
-        variety,
-        variety_bonus,
-        institutional_penalty,
-        consensus_penalty,
-        auth_weight,
-        prov_entropy,
-        source_type,
-        prior_auth,
-        prior_entropy,
+        text_chars=len(text),
+        citation_count=citations,
+        citation_count_source=citation_source,
+        citation_score=citation_score,
+        institutional_score=institution.score,
+        institutional_marker=institution.marker,
+        institutional_field=institution.field,
+        consensus_count=consensus,
+        consensus_score=consensus_score,
+        year=year.value,
+        year_source=year.source,
+        year_evidence=year.evidence,
+        age_adjustment=age,
+        primary_count=primary,
+        primary_adjustment=primary_adjustment,
+        base_entropy=base,
+        source_counts=counts,
+        distribution_entropy=distribution,
+        primary_bonus=primary_bonus,
+        variety_count=variety,
+        variety_bonus=variety_bonus,
+        institutional_penalty=institutional_penalty,
+        consensus_penalty=consensus_penalty,
+        dynamic_auth_weight=auth_weight,
+        dynamic_prov_entropy=prov_entropy,
+        source_type=source_type,
+        prior_auth_weight=prior_auth,
+        prior_prov_entropy=prior_entropy,
     )
     return ScoreResult(final_auth, final_entropy, method, scoring.name, breakdown)

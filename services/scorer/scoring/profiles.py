@@ -16,8 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from services.scorer.scoring import sources
 from services.scorer.scoring.formulas import ENTROPY_BASE_MID, ENTROPY_BASE_MODERN
-from services.scorer.scoring.lexicons import INSTITUTIONAL_PLURALS, PRIMARY_SOURCE_MARKERS, PRIMARY_SOURCE_PLURALS
+from services.scorer.scoring.lexicons import (
+    INSTITUTIONAL_PLURALS,
+    PRIMARY_SOURCE_MARKERS,
+    PRIMARY_SOURCE_PLURALS,
+)
 from services.scorer.scoring.signals import (
     BoundedInstitutional,
     InstitutionalMatcher,
@@ -25,7 +30,6 @@ from services.scorer.scoring.signals import (
     count_consensus,
     count_consensus_merged,
 )
-from services.scorer.scoring import sources
 from services.scorer.scoring.terms import BoundedTerms
 from shared.errors import InvalidArgument
 
@@ -66,7 +70,9 @@ def _primary_terms(plurals: dict[str, tuple[str, ...]]) -> BoundedTerms:
 
 
 _REGISTRY: Final = {
-    REFERENCE: _profile(REFERENCE, SubstringInstitutional(), _primary_terms({}), count_consensus, ENTROPY_BASE_MODERN),
+    REFERENCE: _profile(
+        REFERENCE, SubstringInstitutional(), _primary_terms({}), count_consensus, ENTROPY_BASE_MODERN
+    ),
     STRICT: _profile(
         STRICT,
         BoundedInstitutional(INSTITUTIONAL_PLURALS),
@@ -78,7 +84,7 @@ _REGISTRY: Final = {
 
 
 def get_profile(name: str) -> Profile:
-    """The profile called `name`; an unknown name is an InvalidArgument on `profile` listing the allowed ones."""
+    """The profile called `name`; an unknown name is an InvalidArgument on `profile` naming the allowed."""
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):

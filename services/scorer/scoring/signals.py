@@ -39,7 +39,7 @@ class InstitutionalMatcher(Protocol):
     vocabulary: frozenset[str]
 
     def best(self, view: TextView, metadata: Mapping[str, Any] | None) -> Institution:
-        """The highest-scoring marker in the text, then in the metadata fields `source`, `url`, `publisher`."""
+        """The highest-scoring marker in the text, then in the metadata `source`, `url`, `publisher`."""
         ...
 
 
@@ -86,7 +86,7 @@ class SubstringInstitutional(_InstitutionalBase):
 
 
 class BoundedInstitutional(_InstitutionalBase):
-    """strict: word-bounded markers, each also matching its plural forms ("officials" counts as "official")."""
+    """strict: word-bounded markers, each also matching its plurals ("officials" counts as "official")."""
 
     def __init__(self, plurals: Mapping[str, Iterable[str]]) -> None:
         self._canonical = {marker: marker for marker in INSTITUTIONAL_MARKERS}

@@ -20,13 +20,10 @@ from typing import Final
 # ASCII byte -> itself if `\w`, else a space: `bytes.translate` + `split` gives the `\w+` runs.
 _WORDS: Final = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(128)) + bytes(128)
 # ASCII byte -> b"a" for a letter, b"0" for a digit, b" " for whitespace, else itself (see `TextView.shape`).
-_SHAPE: Final = (
-    bytes(
-        0x61 if chr(c).isalpha() else 0x30 if chr(c).isdigit() else 0x20 if chr(c).isspace() else c
-        for c in range(128)
-    )
-    + bytes(128)
-)
+_SHAPE: Final = bytes(
+    0x61 if chr(c).isalpha() else 0x30 if chr(c).isdigit() else 0x20 if chr(c).isspace() else c
+    for c in range(128)
+) + bytes(128)
 # The only characters where `re.IGNORECASE` on the text and a case-sensitive match on `text.lower()` disagree
 # for patterns with ASCII letters: 'İ' lower-cases to two characters, 'ı' and 'ſ' match 'i' and 's' only under
 # IGNORECASE. Replacing them first makes the two agree (checked over every code point).
@@ -78,8 +75,9 @@ def ascii_stand_in(lower: str) -> bytes:
 class TextView:
     """A text with its lower-cased form, its `\\w+` tokens and the tokens of a vocabulary it contains.
 
-    `shape` (aligned with `lower`, and with `folded` when `folds_exactly`) is the ASCII stand-in with each letter as b"a", each digit as b"0" and each whitespace character as
-    b" ", so "a digit, a dot and whitespace" is one `bytes.find`, at the same position as in `lower`.
+    `shape` (aligned with `lower`, and with `folded` when `folds_exactly`) is the ASCII stand-in with each
+    letter as b"a", each digit as b"0" and each whitespace character as b" ": "a digit, a dot and whitespace"
+    is then one `bytes.find`, at the same position as in `lower`.
     """
 
     __slots__ = ("text", "lower", "folded", "folds_exactly", "tokens", "hits", "shape")
@@ -102,4 +100,4 @@ class TextView:
                 self.folded = text.lower()
         self.shape = ascii_lower.translate(_SHAPE)
         self.tokens: list[str] = ascii_lower.translate(_WORDS).decode("ascii").split()
-        self.hits: set[str] = vocabulary.intersection(self.tokens)
+        self.hits: frozenset[str] = vocabulary.intersection(self.tokens)

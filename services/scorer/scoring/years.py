@@ -33,7 +33,7 @@ YEAR_UNKNOWN: Final = "unknown"
 
 
 class Year(NamedTuple):
-    """The year found (None when unknown), where it came from, and the evidence (a field name or a snippet)."""
+    """The year (None when unknown), where it came from, and the evidence (a field name or a snippet)."""
 
     value: int | None
     source: str

@@ -19,7 +19,9 @@ def test_which_institutional_marker_and_where() -> None:
     b = score_document("Officials confirmed it." + FILLER, profile="strict").breakdown
     assert (b.institutional_marker, b.institutional_field) == ("official", "text")
     for profile in ("strict", "reference"):
-        b = score_document("Plain words." + FILLER, {"url": "https://www.cdc.gov/flu"}, profile=profile).breakdown
+        b = score_document(
+            "Plain words." + FILLER, {"url": "https://www.cdc.gov/flu"}, profile=profile
+        ).breakdown
         assert (b.institutional_marker, b.institutional_field, b.institutional_score) == ("cdc", "url", 0.30)
 
 
@@ -39,13 +41,21 @@ def test_institutional_tie_keeps_the_text() -> None:
         ("©1987 by the author." + FILLER, None, 1987, "text", "©1987"),
         ("Published in 1851." + FILLER, {"year": 1923}, 1923, "metadata", "year"),
         ("Published in 1851." + FILLER, {"year": 0, "date": "May 1, 1960"}, 1960, "metadata", "date"),
-        ("Published in 1851." + FILLER, {"date": "n.d.", "published": "1907-03-01"}, 1907, "metadata", "published"),
+        (
+            "Published in 1851." + FILLER,
+            {"date": "n.d.", "published": "1907-03-01"},
+            1907,
+            "metadata",
+            "published",
+        ),
         ("Published in 1851." + FILLER, {"year": "unknown"}, 1851, "text", "published in 1851"),
         ("No year at all." + FILLER, {"year": ""}, None, "unknown", None),
         ("x" * 2000 + " published in 1851", None, None, "unknown", None),  # only the first 2000 characters
     ],
 )
-def test_year_and_where_it_came_from(text: str, metadata: dict | None, year: int | None, source: str, evidence: str | None) -> None:
+def test_year_and_where_it_came_from(
+    text: str, metadata: dict | None, year: int | None, source: str, evidence: str | None
+) -> None:
     b = score_document(text, metadata).breakdown
     assert (b.year, b.year_source, b.year_evidence) == (year, source, evidence)
 
@@ -57,14 +67,27 @@ def test_metadata_int_year_is_taken_as_is() -> None:
 
 
 def test_breakdown_terms_add_up_to_the_scores() -> None:
-    text = "Published in 1851 [1]. Letters and a diary; experts agree; see the archive (Smith, 2019)." + FILLER
+    text = (
+        "Published in 1851 [1]. Letters and a diary; experts agree; see the archive (Smith, 2019)." + FILLER
+    )
     for profile in ("strict", "reference"):
         result = score_document(text, profile=profile)
         b = result.breakdown
-        raw = 0.3 + b.citation_score + b.institutional_score + b.consensus_score + b.age_adjustment + b.primary_adjustment
+        raw = (
+            0.3
+            + b.citation_score
+            + b.institutional_score
+            + b.consensus_score
+            + b.age_adjustment
+            + b.primary_adjustment
+        )
         assert result.auth_weight == pytest.approx(max(0.0, min(0.99, raw)))
         total = (
-            b.base_entropy + b.distribution_entropy + b.primary_bonus + b.variety_bonus + b.institutional_penalty
+            b.base_entropy
+            + b.distribution_entropy
+            + b.primary_bonus
+            + b.variety_bonus
+            + b.institutional_penalty
             + b.consensus_penalty
         )
         assert result.prov_entropy == pytest.approx(max(0.0, total))

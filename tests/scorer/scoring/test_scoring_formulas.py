@@ -35,7 +35,8 @@ def test_golden_primary_source_document() -> None:
         "Published in 1851. The patent describes a measurement recorded in the laboratory notebook of the "
         "inventor."
     )
-    # C = 0; I = 0; K = 0; G = -0.15 (1851); P = -min(0.45, 3 * 0.15): patent, measurement, laboratory notebook.
+    # C = 0; I = 0; K = 0; G = -0.15 (1851); P = -min(0.45, 3 * 0.15) for patent, measurement and
+    # laboratory notebook.
     # w = clamp(0.3 + 0 + 0 + 0 - 0.15 - 0.45) = clamp(-0.3) = 0.0.
     # Sources: patent (word), lab_notebook ("laboratory"), measurement ("recorded") -> Hs = log2(3), V = 3.
     # H = 5.5 + log2(3) + min(2, 1.5) + min(1.5, 0.9) - 0 - 0.
@@ -69,7 +70,10 @@ def test_golden_consensus_document() -> None:
 
 
 def test_golden_false_positive_document_reference_vs_strict() -> None:
-    text = "The whole signature page of the newsletter was signed by officials that kept letters, patents and observations."
+    text = (
+        "The whole signature page of the newsletter was signed by officials that kept letters, patents and "
+        "observations."
+    )
     ref = score(text, profile="reference")
     # reference: "nature" inside "signature" -> I = 0.35; no singular primary marker; no year.
     assert ref.auth_weight == pytest.approx(0.3 + 0.35, **APPROX)
@@ -143,23 +147,32 @@ def test_institutional_markers_in_metadata_fields() -> None:
         assert (b.institutional_score, b.institutional_field) == (expected, field)
 
 
-@pytest.mark.parametrize(("phrases", "count", "k", "kp"), [(1, 1, 0.10, -0.4), (2, 2, 0.20, -0.8), (3, 3, 0.20, -1.0)])
+@pytest.mark.parametrize(
+    ("phrases", "count", "k", "kp"), [(1, 1, 0.10, -0.4), (2, 2, 0.20, -0.8), (3, 3, 0.20, -1.0)]
+)
 def test_consensus_score_and_penalty_clamp(phrases: int, count: int, k: float, kp: float) -> None:
-    text = " and ".join(["experts agree", "studies show", "settled science"][:phrases]) + ", they say on the radio."
+    text = (
+        " and ".join(["experts agree", "studies show", "settled science"][:phrases])
+        + ", they say on the radio."
+    )
     b = score(text).breakdown
     assert b.consensus_count == count
     assert b.consensus_score == pytest.approx(k, **APPROX)
     assert b.consensus_penalty == pytest.approx(kp, **APPROX)
 
 
-@pytest.mark.parametrize(("year", "g", "base"), [(1969, -0.15, 5.5), (1970, 0.0, 3.5), (1994, 0.0, 3.5), (1995, 0.15, 1.5)])
+@pytest.mark.parametrize(
+    ("year", "g", "base"), [(1969, -0.15, 5.5), (1970, 0.0, 3.5), (1994, 0.0, 3.5), (1995, 0.15, 1.5)]
+)
 def test_age_adjustment_and_base_entropy_buckets(year: int, g: float, base: float) -> None:
     for profile in PROFILES:
         b = score(PLAIN, {"year": year}, profile=profile).breakdown
         assert (b.age_adjustment, b.base_entropy) == (g, base)
 
 
-@pytest.mark.parametrize(("n", "p", "pb"), [(1, -0.15, 0.5), (2, -0.30, 1.0), (3, -0.45, 1.5), (4, -0.45, 2.0), (5, -0.45, 2.0)])
+@pytest.mark.parametrize(
+    ("n", "p", "pb"), [(1, -0.15, 0.5), (2, -0.30, 1.0), (3, -0.45, 1.5), (4, -0.45, 2.0), (5, -0.45, 2.0)]
+)
 def test_primary_adjustment_and_bonus_clamps(n: int, p: float, pb: float) -> None:
     markers = ["a diary", "a logbook", "a specimen", "a facsimile", "a photograph"][:n]
     text = "The museum holds " + ", ".join(markers) + " from the old house on the hill."
@@ -272,6 +285,6 @@ def test_batch_defaults_for_short_text(profile: str) -> None:
     assert [r.scoring_method for r in results] == ["default", "default", "dynamic", "hybrid", "dynamic"]
     assert [(r.auth_weight, r.prov_entropy) for r in results[:2]] == [(0.50, 3.0), (0.50, 3.0)]
     # Everything else scores exactly as score_document does; score_document never applies the default.
-    for (text, metadata), result in zip(docs[2:], results[2:]):
+    for (text, metadata), result in zip(docs[2:], results[2:], strict=True):
         assert result == score_document(text, metadata, profile=profile)
     assert score_document("x" * 49, profile=profile).scoring_method == "dynamic"

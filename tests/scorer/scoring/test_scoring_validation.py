@@ -35,7 +35,11 @@ def test_text_over_the_size_limit() -> None:
     ("metadata", "param", "fragment"),
     [
         ([("year", 1990)], "documents[3].metadata", "got [('year', 1990)] (list), expected an object"),
-        ({"year": 1923.0}, "documents[3].metadata.year", "got 1923.0 (float), expected an integer or a string"),
+        (
+            {"year": 1923.0},
+            "documents[3].metadata.year",
+            "got 1923.0 (float), expected an integer or a string",
+        ),
         ({"year": True}, "documents[3].metadata.year", "got True (bool)"),
         ({"date": ["1923"]}, "documents[3].metadata.date", "(list)"),
         ({"publication_date": 2.5}, "documents[3].metadata.publication_date", "(float)"),
@@ -57,7 +61,9 @@ def test_metadata_fields_of_wrong_type(metadata: object, param: str, fragment: s
 def test_valid_metadata_and_none_values_pass() -> None:
     validate_document(TEXT, None, index=0)
     validate_document(TEXT, {}, index=0)
-    validate_document(TEXT, {"year": 1923, "date": "1923-01-01", "source_type": None, "other": object()}, index=0)
+    validate_document(
+        TEXT, {"year": 1923, "date": "1923-01-01", "source_type": None, "other": object()}, index=0
+    )
     # None means absent: no hybrid without a source type, and no crash (the reference crashes here).
     assert score_document(TEXT, {"source_type": None}).scoring_method == "dynamic"
 
@@ -90,7 +96,9 @@ def test_score_batch_needs_pairs(document: object) -> None:
     assert "expected a (text, metadata) pair" in error.value.message
 
 
-@pytest.mark.parametrize("call", [lambda: score_document(TEXT, profile="lenient"), lambda: score_batch([], profile="Strict")])
+@pytest.mark.parametrize(
+    "call", [lambda: score_document(TEXT, profile="lenient"), lambda: score_batch([], profile="Strict")]
+)
 def test_unknown_profile_lists_the_allowed_values(call) -> None:  # type: ignore[no-untyped-def]
     # score_batch checks the profile at once, before any document is read.
     with pytest.raises(InvalidArgument) as error:
