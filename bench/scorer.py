@@ -1,6 +1,6 @@
 """Throughput bench for the document scorer, plus the slow reference-style port it is measured against.
 
-    python bench/scorer.py [--corpus PATH | --docs N] --profile {strict,reference} --via inprocess
+    python bench/scorer.py [--corpus PATH | --docs N] --profile {strict,reference} --via {inprocess,grpc,http}
         [--baseline]
 
 `--corpus` is a JSONL file, one `{"text": …, <metadata fields>}` per line; without it a seeded synthetic
@@ -22,7 +22,10 @@ import json
 import math
 import random
 import re
+import os
 import resource
+import socket
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -43,6 +46,7 @@ from services.scorer.scoring.lexicons import (  # noqa: E402
     SOURCE_TYPE_PRIORS,
 )
 
+# One document: its text and its metadata (None for none).
 Doc = tuple[str, "Mapping[str, Any] | None"]
 
 # ---------------------------------------------------------------------------------------------------------
@@ -315,7 +319,7 @@ _SIGNALS = (
 _SOURCE_TYPES = (*SOURCE_TYPE_PRIORS, "forum_post", "newspaper_archive", "book_scan", "")
 
 
-def synthetic_corpus(n: int, seed: int = 1234) -> Iterator[tuple[str, dict[str, Any] | None]]:
+def synthetic_corpus(n: int, seed: int = 1234) -> Iterator[Doc]:
     """Yield `n` reproducible `(text, metadata)` documents; about 5% are shorter than 50 characters."""
     rng = random.Random(seed)
     for _ in range(n):
@@ -353,7 +357,7 @@ def synthetic_corpus(n: int, seed: int = 1234) -> Iterator[tuple[str, dict[str, 
         yield text, (metadata or None)
 
 
-def load_corpus(path: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
+def load_corpus(path: Path) -> Iterator[Doc]:
     """Yield `(text, metadata)` from a JSONL file lazily: `text` is the "text" field, metadata the rest."""
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -369,15 +373,141 @@ def load_corpus(path: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
 # ---------------------------------------------------------------------------------------------------------
 # Transports. A via scores every document of the iterator and returns how many results came back.
 
-Via = Callable[[Iterator[tuple[str, "Mapping[str, Any] | None"]], argparse.Namespace], int]
+Via = Callable[[Iterator[Doc], argparse.Namespace], int]
 
 
-def via_inprocess(docs: Iterator[tuple[str, Mapping[str, Any] | None]], args: argparse.Namespace) -> int:
+def via_inprocess(docs: Iterator[Doc], args: argparse.Namespace) -> int:
     """Call the library directly, one lazy `score_batch` over the whole stream."""
     return sum(1 for _ in score_batch(docs, profile=args.profile))
 
 
-VIAS: dict[str, Via] = {"inprocess": via_inprocess}
+CHUNK = 500
+
+
+def _doc_messages(docs: Iterator[Doc]) -> Iterator[list[Any]]:
+    from shared.pb.distrust.scorer.v1 import scorer_pb2 as pb
+
+    chunk: list[Any] = []
+    for text, metadata in docs:
+        chunk.append(pb.Document(text=text, metadata_json=json.dumps(metadata) if metadata else ""))
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def via_grpc(docs: Iterator[Doc], args: argparse.Namespace) -> int:
+    """Stream the documents through the scorer service's ScoreStream RPC, in chunks of 500."""
+    from shared.pb.distrust.scorer.v1 import scorer_pb2 as pb
+    from shared.pb.distrust.scorer.v1 import scorer_pb2_grpc
+    from shared.rpc.client import open_channel
+
+    profile = pb.PROFILE_REFERENCE if args.profile == "reference" else pb.PROFILE_STRICT
+    with open_channel(args.target) as channel:
+        stub = scorer_pb2_grpc.ScorerServiceStub(channel)
+        requests = (pb.ScoreStreamRequest(documents=chunk, profile=profile) for chunk in _doc_messages(docs))
+        return sum(len(response.results) for response in stub.ScoreStream(requests))
+
+
+def via_http(docs: Iterator[Doc], args: argparse.Namespace) -> int:
+    """POST the documents to the gateway's /v1/score in batches of 500 over one keep-alive connection."""
+    import httpx
+
+    count = 0
+    batch: list[dict[str, Any]] = []
+    with httpx.Client(base_url=args.base_url, timeout=120,
+                      headers={"Authorization": f"Bearer {args.api_key}"}) as client:
+        def send() -> int:
+            response = client.post("/v1/score", json={"documents": batch, "profile": args.profile})
+            response.raise_for_status()
+            return len(response.json()["data"])
+
+        for text, metadata in docs:
+            batch.append({"text": text, "metadata": metadata})
+            if len(batch) == CHUNK:
+                count += send()
+                batch = []
+        if batch:
+            count += send()
+    return count
+
+
+VIAS: dict[str, Via] = {"inprocess": via_inprocess, "grpc": via_grpc, "http": via_http}
+
+
+class _Servers:
+    """The scorer (and for http the gateway) as real processes on free loopback ports, unless given."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> _Servers:
+        if self.args.via == "inprocess":
+            return self
+        repo = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": str(repo)}
+        if self.args.via == "grpc" and not self.args.target:
+            port = _free_port()
+            self._start([sys.executable, "-m", "services.scorer"], {**env, "DISTRUST_SCORER_PORT": str(port)})
+            self.args.target = f"127.0.0.1:{port}"
+            self._wait_grpc(self.args.target)
+        if self.args.via == "http" and not self.args.base_url:
+            scorer, gateway = _free_port(), _free_port()
+            self._start([sys.executable, "-m", "services.scorer"], {**env, "DISTRUST_SCORER_PORT": str(scorer)})
+            self._wait_grpc(f"127.0.0.1:{scorer}")
+            self.args.api_key = "bench-key"
+            self._start([sys.executable, "-m", "services.gateway"],
+                        {**env, "DISTRUST_GATEWAY_PORT": str(gateway), "DISTRUST_GATEWAY_API_KEYS": "bench-key=bench",
+                         "DISTRUST_GATEWAY_SCORER_TARGET": f"127.0.0.1:{scorer}"})
+            self.args.base_url = f"http://127.0.0.1:{gateway}"
+            self._wait_http(self.args.base_url + "/healthz")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(15)
+
+    def _start(self, argv: list[str], env: dict[str, str]) -> None:
+        self.procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    @staticmethod
+    def _wait_grpc(target: str) -> None:
+        from shared.rpc.client import check_health, open_channel
+
+        deadline = time.monotonic() + 30
+        with open_channel(target) as channel:
+            while True:
+                try:
+                    if check_health(channel, timeout_s=1) == "SERVING":
+                        return
+                except Exception:  # noqa: BLE001 - not up yet
+                    if time.monotonic() > deadline:
+                        raise
+                time.sleep(0.2)
+
+    @staticmethod
+    def _wait_http(url: str) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1).raise_for_status()
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -388,25 +518,24 @@ def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def _rss_mb() -> float:
-    """Current resident set size in MiB (Linux /proc; falls back to the peak elsewhere)."""
+def _rss_mb(field: str = "VmRSS") -> float:
+    """Resident set size in MiB from /proc/self/status (VmRSS now, VmHWM the peak); ru_maxrss elsewhere."""
     try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
     except OSError:
-        return _peak_rss_mb()
-
-
-def _peak_rss_mb() -> float:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-def _corpus(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, Any] | None]]:
+def _corpus(args: argparse.Namespace) -> Iterator[Doc]:
     return load_corpus(args.corpus) if args.corpus else synthetic_corpus(args.docs, args.seed)
 
 
-def _timed(via: Via, docs: list[tuple[str, Any]], args: argparse.Namespace) -> tuple[float, int]:
+def _timed(via: Via, docs: list[Doc], args: argparse.Namespace) -> tuple[float, int]:
     best = math.inf
     count = 0
     for _ in range(args.repeat):
@@ -417,32 +546,30 @@ def _timed(via: Via, docs: list[tuple[str, Any]], args: argparse.Namespace) -> t
 
 
 def _memory_check(args: argparse.Namespace) -> None:
-    """Stream the corpus again (never materialised) under tracemalloc: traced memory must not grow."""
+    """Stream the corpus again, never materialised, under tracemalloc: traced memory must not grow with it."""
     import tracemalloc
 
     tracemalloc.start()
-    marks: list[int] = []
-    total = args.docs if not args.corpus else None
+    marks: list[str] = []
+    n = 0
     for n, _ in enumerate(score_batch(_corpus(args), profile=args.profile), 1):
-        if n in (1000, 10000) or (total and n == total):
-            marks.append(tracemalloc.get_traced_memory()[0])
+        if n in (100, 1000, 10_000, 100_000, 1_000_000):
+            marks.append(f"{n}:{tracemalloc.get_traced_memory()[0] / 1024:.0f}")
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    shown = " ".join(f"{m / 1024:.0f}" for m in marks)
-    _say(f"stream_traced_kib_at_1k_10k_end={shown}")
-    _say(f"stream_traced_kib_end={current / 1024:.0f} stream_traced_kib_peak={peak / 1024:.0f}")
+    marks.append(f"{n}:{current / 1024:.0f}")
+    _say(f"stream_traced_kib_after_docs={','.join(marks)} stream_traced_kib_peak={peak / 1024:.0f}")
 
 
-def _baseline(
-    docs: list[tuple[str, Any]], args: argparse.Namespace
-) -> tuple[float, list[tuple[float, float, str]]]:
+def _baseline(docs: list[Doc]) -> tuple[float, list[tuple[float, float, str]]]:
+    """Time the naive port on the same documents, as the reference takes them (one dict per document)."""
     dicts = [dict(metadata or {}, text=text) for text, metadata in docs]
     start = time.perf_counter()
     results = list(naive_score_batch(dicts))
     return time.perf_counter() - start, results
 
 
-def _mismatches(docs: list[tuple[str, Any]], naive: list[tuple[float, float, str]]) -> int:
+def _mismatches(docs: list[Doc], naive: list[tuple[float, float, str]]) -> int:
     fast = score_batch(docs, profile="reference")
     return sum(
         1
@@ -464,8 +591,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
     parser.add_argument("--baseline", action="store_true", help="also time the naive reference-style port")
     parser.add_argument("--no-memory-check", action="store_true", help="skip the tracemalloc streaming pass")
+    parser.add_argument("--target", help="grpc: a running scorer (host:port); default: start one")
+    parser.add_argument("--base-url", help="http: a running gateway; default: start a scorer and a gateway")
+    parser.add_argument("--api-key", default=os.environ.get("DISTRUST_API_KEY", ""), help="http: the API key")
     args = parser.parse_args(argv)
+    with _Servers(args):
+        return _run(args)
 
+
+def _run(args: argparse.Namespace) -> int:
     docs = list(_corpus(args))
     if not docs:
         raise SystemExit("empty corpus")
@@ -484,9 +618,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"via {args.via} returned {count} results for {len(docs)} documents")
     docs_per_s = count / elapsed
     _say(f"elapsed_s={elapsed:.3f} (best of {args.repeat}) us_per_doc={1e6 / docs_per_s:.1f}")
-    _say(f"rss_mib_before={rss_start:.1f} rss_mib_after={rss_end:.1f} peak_rss_mib={_peak_rss_mb():.1f}")
+    _say(f"rss_mib_before={rss_start:.1f} rss_mib_after={rss_end:.1f} peak_rss_mib={_rss_mb('VmHWM'):.1f}")
     if args.baseline:
-        baseline_elapsed, naive = _baseline(docs, args)
+        baseline_elapsed, naive = _baseline(docs)
         baseline = len(docs) / baseline_elapsed
         _say(f"baseline_docs_per_s={baseline:.0f}")
         _say(f"speedup={docs_per_s / baseline:.2f}")

@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -28,6 +28,7 @@ class RunningServer:
     health: health.HealthServicer
     port: int
     service_names: Sequence[str]
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
 
     def set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -38,6 +39,8 @@ class RunningServer:
         """Report NOT_SERVING, let in-flight calls finish for up to `grace_s`, then stop."""
         self.set_serving(False)
         self.server.stop(grace_s).wait()
+        for hook in self.on_stop:
+            hook()
 
 
 def start_server(*, host: str, port: int, port_setting: str, register: Registrar,

@@ -3,6 +3,11 @@
 Pure Python, no transport: the gRPC, HTTP and CLI layers call `score_document` / `score_batch`.
 Profiles (distrust-method.md §5): `strict` (default) fixes the reference's matching defects; `reference`
 reproduces the reference `citation_scorer` numbers exactly.
+
+Methods, as in the reference: "hybrid" (0.7·prior + 0.3·dynamic) when the metadata has a `source_type`
+string, else "dynamic". Short text follows the reference too: `score_document` scores any text, however
+short, while `score_batch` gives text under SHORT_TEXT_CHARS (50) characters, empty included, the fixed
+DEFAULT_AUTH_WEIGHT / DEFAULT_PROV_ENTROPY (0.50 / 3.0) with method "default", source_type or not.
 """
 
 from services.scorer.scoring.batch import score_batch

@@ -9,7 +9,7 @@ from the table of reference §2.7 (0.50 / 3.0 for a type not in it). It scores a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from services.scorer.scoring import formulas as f
 from services.scorer.scoring.citations import count_citations
@@ -29,9 +29,9 @@ from services.scorer.scoring.validation import MAX_CHARS, validate_document, val
 from services.scorer.scoring.years import extract_year
 
 # score_batch's fixed scores for text shorter than SHORT_TEXT_CHARS (reference §2.7).
-SHORT_TEXT_CHARS = 50
-DEFAULT_AUTH_WEIGHT = 0.50
-DEFAULT_PROV_ENTROPY = 3.0
+SHORT_TEXT_CHARS: Final = 50
+DEFAULT_AUTH_WEIGHT: Final = 0.50
+DEFAULT_PROV_ENTROPY: Final = 3.0
 
 
 def score_document(

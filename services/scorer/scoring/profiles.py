@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from services.scorer.scoring import sources
 from services.scorer.scoring.formulas import ENTROPY_BASE_MID, ENTROPY_BASE_MODERN
 from services.scorer.scoring.lexicons import (
     INSTITUTIONAL_PLURALS,
@@ -30,6 +29,7 @@ from services.scorer.scoring.signals import (
     count_consensus,
     count_consensus_merged,
 )
+from services.scorer.scoring.sources import VOCABULARY as SOURCE_TYPE_VOCABULARY
 from services.scorer.scoring.terms import BoundedTerms
 from shared.errors import InvalidArgument
 
@@ -58,7 +58,7 @@ def _profile(
     count: Callable[[str], int],
     unknown_base: float,
 ) -> Profile:
-    vocabulary = institutional.vocabulary | primary.vocabulary | sources.VOCABULARY
+    vocabulary = institutional.vocabulary | primary.vocabulary | SOURCE_TYPE_VOCABULARY
     return Profile(name, institutional, primary, count, unknown_base, vocabulary)
 
 

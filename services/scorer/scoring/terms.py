@@ -8,12 +8,14 @@ dot is only searched with its own bounded regex when all of its words are among 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Final
 
 from services.scorer.scoring.textview import TextView
 
 _WORD_RUN: Final = re.compile(r"\w+")
+_COUNTER_THRESHOLD: Final = 20_000
 
 
 def is_word_char(ch: str) -> bool:
@@ -96,7 +98,12 @@ class BoundedTerms:
     def counts(self, view: TextView) -> dict[str, int]:
         """Occurrences of each term found (terms with none are left out)."""
         tokens = view.tokens
-        found = {word: tokens.count(word) for word in self._words.intersection(view.hits)}
+        words = self._words.intersection(view.hits)
+        if len(words) * len(tokens) > _COUNTER_THRESHOLD:  # long texts: one pass instead of one per word
+            tally = Counter(tokens)
+            found = {word: tally[word] for word in words}
+        else:
+            found = {word: tokens.count(word) for word in words}
         for phrase in self._phrase_candidates(view):
             n = phrase.count(view.lower)
             if n:

@@ -67,7 +67,7 @@ codecs.register_error(_STAND_IN_ERRORS, _stand_in_errors)
 
 def ascii_stand_in(lower: str) -> bytes:
     """`lower` as ASCII bytes, each non-ASCII character replaced by its one-byte stand-in."""
-    if len(lower.encode("utf-8")) - len(lower) > _MANY_NON_ASCII:
+    if len(lower.encode("utf-8", "surrogatepass")) - len(lower) > _MANY_NON_ASCII:
         return lower.translate(_STAND_INS).encode("ascii")
     return lower.encode("ascii", _STAND_IN_ERRORS)
 

@@ -61,6 +61,10 @@ EDGE_TEXTS = [
     "x" * 1990 + " published in 1850 right across the window edge 1999",
     "x" * 1995 + " 1851 after the window",
     "ǅ ǈ ǋ titlecase letters; ß and ẞ; σ and ς; İstanbul İzmir; DİYARBAKIR.",
+    "Ελληνικό κείμενο για την ιστορία: the patent, a letter (Σμιθ, 2019) [12] published in 1851; experts "
+    "agree; Νέα Υόρκη, who, news, μαρτυρίες και επιστολές, ιστορικό αρχείο, αρχειακό υλικό, "
+    "12. Παπάς, τίτλος, 1901.",
+    "Lone \ud800 surrogate \udfff with the patent of 1851 and (Smith, 2019) and a diary.",
 ]
 EDGE_METADATA: list[dict[str, Any] | None] = [
     None,
