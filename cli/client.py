@@ -38,7 +38,7 @@ class GatewayClient:
         except httpx.HTTPError as exc:
             raise Unavailable(f"cannot reach the gateway at {self.http.base_url}: {exc}") from exc
         if response.status_code >= 400:
-            raise _error(response)
+            raise error_from_response(response)
         return response.json()
 
     def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> dict[str, Any]:
@@ -49,14 +49,14 @@ class GatewayClient:
         with self.http.stream("GET", f"/v1/files/{file_id}/content") as response:
             if response.status_code >= 400:
                 response.read()
-                raise _error(response)
+                raise error_from_response(response)
             with target.open("wb") as out:
                 for chunk in response.iter_bytes():
                     out.write(chunk)
         return target
 
 
-def _error(response: httpx.Response) -> DistrustError:
+def error_from_response(response: httpx.Response) -> DistrustError:
     try:
         body = response.json()["error"]
     except (ValueError, KeyError, TypeError):

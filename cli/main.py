@@ -135,6 +135,84 @@ def prepare(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
                   f"{report.get('rejected', {}).get('total', 0)} lines rejected -> {output_dir}/")
 
 
+@app.command()
+def train(training_file: str = typer.Option(..., "--training-file", "-t", help="A local JSONL path (uploaded) "
+                                            "or a file id"),
+          validation_file: str | None = typer.Option(None, "--validation-file", "-v"),
+          model: str = typer.Option("distrust-tiny-llama", help="Base model name"),
+          suffix: str | None = typer.Option(None), seed: int | None = typer.Option(None),
+          epochs: int | None = typer.Option(None, help="n_epochs (default auto)"),
+          batch_size: int | None = typer.Option(None), learning_rate_multiplier: float | None = typer.Option(None),
+          max_steps: int | None = typer.Option(None), checkpoint_every: int | None = typer.Option(None),
+          mode: str = typer.Option("weighted", help="weighted | additive | none"),
+          alpha: float | None = typer.Option(None, help="distrust alpha in [2.3, 3.0]"),
+          rank: int | None = typer.Option(None, help="LoRA rank"),
+          lora_alpha: float | None = typer.Option(None, help="LoRA alpha"),
+          layers: int | None = typer.Option(None, help="LoRA layers (from the top)"),
+          follow_job: bool = typer.Option(True, "--follow/--no-follow", help="Follow the job until it ends.")) -> None:
+    """Fine-tune a model with the distrust signal; follows the job with a progress bar and the live loss."""
+    from cli.client import GatewayClient
+    from cli.commands.train import create_job, follow, resolve_file
+
+    hyperparameters = {"n_epochs": epochs, "batch_size": batch_size,
+                       "learning_rate_multiplier": learning_rate_multiplier, "max_steps": max_steps,
+                       "checkpoint_every_steps": checkpoint_every}
+    try:
+        client = GatewayClient.from_env()
+        body = {"model": model, "training_file": resolve_file(client, training_file, err),
+                "validation_file": resolve_file(client, validation_file, err) if validation_file else None,
+                "suffix": suffix, "seed": seed,
+                "hyperparameters": {k: v for k, v in hyperparameters.items() if v is not None},
+                "distrust": {k: v for k, v in {"mode": mode, "alpha": alpha}.items() if v is not None},
+                "lora": {k: v for k, v in {"rank": rank, "alpha": lora_alpha, "layers": layers}.items()
+                         if v is not None}}
+        job = create_job(client, body)
+        console.print(f"job {job['id']} {job['status']}")
+        if follow_job:
+            job = follow(client, job, err)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    if job["status"] == "succeeded":
+        console.print(f"[green]succeeded[/green]: fine_tuned_model = {job['fine_tuned_model']}")
+    elif job["status"] in ("failed", "cancelled"):
+        console.print(f"[red]{job['status']}[/red]: {(job.get('error') or {}).get('message', '')}")
+        raise typer.Exit(1)
+
+
+adapters_app = typer.Typer(help="Trained adapters.", no_args_is_help=True)
+models_app = typer.Typer(help="Base models.", no_args_is_help=True)
+app.add_typer(adapters_app, name="adapters")
+app.add_typer(models_app, name="models")
+
+
+@adapters_app.command("pull")
+def adapters_pull(job: str = typer.Argument(..., help="Fine-tuning job id"),
+                  directory: Path = typer.Argument(..., file_okay=False)) -> None:
+    """Write a job's adapter (adapters.safetensors + adapter_config.json) to DIRECTORY for mlx-lm."""
+    from cli.client import GatewayClient
+    from cli.commands.train import pull_archive
+
+    try:
+        files = pull_archive(GatewayClient.from_env(), f"/v1/fine_tuning/jobs/{job}/adapter", directory)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    console.print(f"{len(files)} files -> {directory}/  (mlx_lm.generate --adapter-path {directory})")
+
+
+@models_app.command("pull")
+def models_pull(name: str = typer.Argument(..., help="Base model name (or a fine-tuned model name)"),
+                directory: Path = typer.Argument(..., file_okay=False)) -> None:
+    """Write a stored base model (Hugging Face layout) to DIRECTORY; `mlx_lm.load(DIRECTORY)` opens it."""
+    from cli.client import GatewayClient
+    from cli.commands.train import pull_archive
+
+    try:
+        files = pull_archive(GatewayClient.from_env(), f"/v1/models/{name}/archive", directory)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    console.print(f"{len(files)} files -> {directory}/")
+
+
 def main() -> None:
     app()
 

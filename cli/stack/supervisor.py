@@ -48,7 +48,9 @@ class Supervisor:
             layout.check_ports_free(self.ports)
             started = time.monotonic()
             self._start_group(layout.infrastructure(self.data, self.ports, self.secrets))
-            ObjectStore(layout.storage_settings(self.ports, self.secrets)).ensure_buckets()
+            store = ObjectStore(layout.storage_settings(self.ports, self.secrets))
+            store.ensure_buckets()
+            self._ensure_default_model(store)
             self._start_group(layout.services(self.data, self.ports, self.secrets))
             logger.info("stack ready", extra={"seconds": round(time.monotonic() - started, 1)})
         except Exception as exc:  # noqa: BLE001 - any start failure is reported through the state file
@@ -62,6 +64,19 @@ class Supervisor:
         self._stop_all()
         self.data.clear_state()
         return 0
+
+    def _ensure_default_model(self, store: ObjectStore) -> None:
+        from services.trainer.default_model import ensure_default_model
+        from shared.model_registry import ModelRegistry
+        from shared.redis_store import connect
+        from shared.settings import RedisSettings
+
+        client = connect(RedisSettings(url=layout.redis_url(self.ports, self.secrets)))
+        try:
+            record = ensure_default_model(ModelRegistry(client, store), self.data.root / "cache")
+        finally:
+            client.close()
+        logger.info("default model ready", extra={"model": record.name, "fingerprint": record.fingerprint})
 
     def _start_group(self, components: list[layout.Component]) -> None:
         group = [ManagedProcess(c, self.data.logs) for c in components]

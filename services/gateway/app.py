@@ -12,7 +12,7 @@ from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
-from services.gateway.routes import files, health, scoring
+from services.gateway.routes import files, fine_tuning, health, models, scoring
 
 
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
@@ -36,4 +36,6 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(health.router)
     app.include_router(files.router)
     app.include_router(scoring.router)
+    app.include_router(fine_tuning.router)
+    app.include_router(models.router)
     return app

@@ -13,8 +13,10 @@ import redis
 from services.gateway.config import GatewaySettings
 from services.gateway.dataset_jobs import DatasetJobs
 from services.gateway.scorer_client import ScorerClient
+from services.gateway.trainer_client import TrainerClient
 from shared.files import FileService
 from shared.files.repository import FileRepository
+from shared.model_registry import ModelRegistry
 from shared.redis_store import connect
 from shared.rpc.client import check_health, open_channel
 from shared.storage import ObjectStore
@@ -33,6 +35,14 @@ class Backends:
     @property
     def scorer(self) -> ScorerClient:
         return ScorerClient(self.channels["scorer"])
+
+    @property
+    def trainer(self) -> TrainerClient:
+        return TrainerClient(self.channels["trainer"])
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.redis, self.store)
 
     @property
     def dataset_jobs(self) -> DatasetJobs:

@@ -21,7 +21,7 @@ HTTP_STATUS: dict[type[errors.DistrustError], int] = {
     errors.AlreadyExists: 409,
     errors.FailedPrecondition: 409,
     errors.PayloadTooLarge: 413,
-    errors.ResourceExhausted: 429,
+    errors.ResourceExhausted: 400,  # a job that cannot fit will not fit later either: not a rate limit
     errors.Cancelled: 499,
     errors.InternalError: 500,
     errors.ConfigError: 500,

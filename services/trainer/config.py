@@ -1,6 +1,8 @@
-"""Settings of the trainer service (env prefix `DISTRUST_TRAINER_`)."""
+"""Settings of the trainer service and its workers (env prefix `DISTRUST_TRAINER_`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -14,3 +16,14 @@ class TrainerSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=50152, ge=0, le=65535)
     max_workers: int = Field(default=8, ge=1, le=256)
+    # Where workers keep downloaded models, job files and checkpoints in progress (default: <data_dir>/cache).
+    cache_dir: Path | None = None
+    lease_ttl_s: int = Field(default=30, ge=3, le=3600)
+    reaper_interval_s: float = Field(default=10.0, gt=0)
+    # Memory a job may use on a worker; 0 = 80 % of the worker's RAM (or unified memory on a Mac).
+    memory_budget_gb: float = Field(default=0.0, ge=0)
+    default_model: str = "distrust-tiny-llama"
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"

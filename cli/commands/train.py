@@ -1,0 +1,82 @@
+"""`distrust train`: create a fine-tuning job and follow it with a progress bar and the live loss."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.client import GatewayClient, error_from_response
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def resolve_file(client: GatewayClient, value: str, console: Console) -> str:
+    """A local path is uploaded (purpose fine-tune); anything else is taken as a file id."""
+    path = Path(value)
+    if path.is_file():
+        record = client.upload(path, "fine-tune")
+        console.print(f"uploaded {path} as {record['id']}")
+        return str(record["id"])
+    return value
+
+
+def create_job(client: GatewayClient, body: dict[str, Any]) -> dict[str, Any]:
+    return client.request("POST", "/v1/fine_tuning/jobs", json=body)
+
+
+def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict[str, Any]:
+    """Stream the job's events until it ends; return the final job."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[loss]}"))
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(job["status"], total=job.get("total_steps") or None, loss="")
+        with client.http.stream("GET", f"/v1/fine_tuning/jobs/{job['id']}/events", params={"stream": "true"},
+                                timeout=httpx.Timeout(30, read=None)) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_from_response(response)
+            for line in response.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                _show(progress, task, json.loads(line.removeprefix("data: ")), console)
+    return client.request("GET", f"/v1/fine_tuning/jobs/{job['id']}")
+
+
+def _show(progress: Progress, task: Any, event: dict[str, Any], console: Console) -> None:
+    data = event.get("data") or {}
+    if event["type"] == "metrics":
+        loss = f"loss {data['train_loss']:.4f}"
+        if data.get("val_loss") is not None:
+            loss += f"  val {data['val_loss']:.4f}"
+        loss += f"  {data.get('tokens_per_second', 0):.0f} tok/s"
+        progress.update(task, description="training", completed=data["step"], total=data["total_steps"], loss=loss)
+    elif event["type"] == "weights":
+        console.print("distrust weights: " + json.dumps(data, default=str)[:300])
+    else:
+        if event.get("status"):
+            progress.update(task, description=event["status"])
+        style = {"error": "red", "warn": "yellow"}.get(event["level"], "dim")
+        console.print(f"[{style}]{event['message']}[/{style}]")
+
+
+def pull_archive(client: GatewayClient, path: str, target: Path) -> list[Path]:
+    """Download a .tar.gz from the gateway and unpack it into `target` (an mlx-lm-loadable folder)."""
+    import tempfile
+
+    from shared.archive import unpack_tar_gz
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "archive.tar.gz"
+        with client.http.stream("GET", path, timeout=httpx.Timeout(30, read=None)) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_from_response(response)
+            with archive.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return unpack_tar_gz(archive, target)

@@ -1,0 +1,1 @@
+"""Fine-tuning jobs: records and events in Redis, runs on Celery workers, checkpoints in the object store."""

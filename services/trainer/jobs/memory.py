@@ -1,0 +1,48 @@
+"""The memory check a job passes before it starts: a realistic estimate against the worker's budget."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from services.trainer.jobs import spec
+from services.trainer.jobs.records import JobRecord
+from services.trainer.models.inspect import ModelInfo, inspect_model
+from services.trainer.system.hardware import detect_hardware
+from services.trainer.system.memory import (MemoryEstimate, apply_memory_limits, check_fits,
+                                            estimate_training_memory, memory_budget)
+from shared.model_registry import ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+
+def budget_bytes(budget_gb: float) -> int:
+    return int(budget_gb * 1e9) if budget_gb > 0 else memory_budget(detect_hardware())
+
+
+def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
+    hp = spec.resolved_hyperparameters(job.hyperparameters)
+    return estimate_training_memory(info, lora_rank=int(job.lora.get("rank", 8)), lora_layers=job.lora.get("layers"),
+                                    batch_size=int(hp["batch_size"]), seq_len=int(hp.get("max_seq_length", 512)))
+
+
+def request_memory_check(registry: ModelRegistry, budget_gb: float) -> Callable[[JobRecord], None]:
+    """At creation, from the model's recorded info: refuse a job that cannot fit before it is queued."""
+    def check(job: JobRecord) -> None:
+        record = registry.require_base(job.model)
+        if record.info:
+            check_fits(_estimate(job, ModelInfo(**record.info)), budget_bytes(budget_gb))
+    return check
+
+
+def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], None]:
+    """On the worker, from the model files: refuse (ResourceExhausted, with estimate and budget) a job that
+    cannot fit; else cap MLX's memory at the budget."""
+    def check(job: JobRecord, model_dir: Path) -> None:
+        estimate = _estimate(job, inspect_model(model_dir))
+        budget = budget_bytes(budget_gb)
+        check_fits(estimate, budget)
+        apply_memory_limits(budget)
+        logger.info("memory check passed", extra={"estimate": estimate.to_dict(), "budget_bytes": budget})
+    return check

@@ -1,0 +1,61 @@
+"""Finds jobs whose worker died (running, but nobody renews the lease) and queues them again to resume."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from services.trainer.jobs.records import JobRecord, JobStatus
+from services.trainer.jobs.store import JobStore, status_event
+
+logger = logging.getLogger(__name__)
+
+
+def requeue_orphans(store: JobStore, enqueue: Callable[[str], None]) -> list[str]:
+    """Queue again every running job without a lease holder; return their ids."""
+    requeued = []
+    for job_id in store.active_ids():
+        job = store.get(job_id)
+        if job is None or job.status not in (JobStatus.RUNNING, JobStatus.CANCELLING):
+            continue
+        if store.lease_holder(job_id) is not None:
+            continue
+        checkpoints = store.checkpoints(job_id)
+        step = checkpoints[-1].step if checkpoints else 0
+
+        def back_to_queue(record: JobRecord) -> None:
+            if record.status == JobStatus.RUNNING:
+                record.status = JobStatus.QUEUED
+
+        store.update(job_id, back_to_queue)
+        where = f"its checkpoint at step {step}" if step else "the start (no checkpoint was written yet)"
+        store.add_event(job_id, status_event(f"The worker running this job stopped; it resumes from {where} when a "
+                                             f"worker is available", JobStatus.QUEUED, level="warn", step=step))
+        enqueue(job_id)
+        requeued.append(job_id)
+        logger.warning("requeued orphaned job", extra={"job_id": job_id, "checkpoint_step": step})
+    return requeued
+
+
+class Reaper:
+    def __init__(self, store: JobStore, enqueue: Callable[[str], None], interval_s: float) -> None:
+        self.store = store
+        self.enqueue = enqueue
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                requeue_orphans(self.store, self.enqueue)
+            except Exception:  # noqa: BLE001 - keep watching; Redis may be back next time
+                logger.exception("reaper pass failed")

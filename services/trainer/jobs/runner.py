@@ -1,0 +1,203 @@
+"""Running one job on a worker: lease, fetch, train (resuming from the latest checkpoint), checkpoint, publish."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.trainer.core.trainer import StepReport, Trainer
+from services.trainer.jobs import spec
+from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
+from services.trainer.jobs.store import JobStore, status_event
+from shared.errors import DistrustError
+from shared.files import FileService
+from shared.log import log_context
+from shared.model_registry import AdapterRecord, ModelRegistry
+from shared.storage import Bucket, ObjectStore
+
+logger = logging.getLogger(__name__)
+
+MemoryCheck = Callable[[JobRecord, Path], None]
+
+
+@dataclass
+class RunnerContext:
+    store: JobStore
+    files: FileService
+    registry: ModelRegistry
+    objects: ObjectStore
+    cache_dir: Path
+    holder: str
+    lease_ttl_s: int = 30
+    memory_check: MemoryCheck | None = None
+
+
+def fine_tuned_name(job: JobRecord) -> str:
+    return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
+
+
+class JobRunner:
+    def __init__(self, ctx: RunnerContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+
+    def run(self, job_id: str) -> None:
+        """Run the job unless it is finished or another worker holds it; safe to call twice (redelivery)."""
+        with log_context(job_id=job_id):
+            job = self.store.get(job_id)
+            if job is None or job.status in TERMINAL:
+                logger.info("nothing to do", extra={"status": job.status if job else None})
+                return
+            if not self.store.acquire_lease(job_id, self.ctx.holder, self.ctx.lease_ttl_s):
+                logger.info("job is held by another worker", extra={"holder": self.store.lease_holder(job_id)})
+                return
+            lost, stop_beat = threading.Event(), threading.Event()
+            beat = threading.Thread(target=self._heartbeat, args=(job_id, lost, stop_beat), daemon=True, name="lease")
+            beat.start()
+            try:
+                self._run(job, lost)
+            except DistrustError as exc:
+                self._fail(job_id, exc.code, exc.message, exc.param)
+            except Exception as exc:  # noqa: BLE001 - the job must end failed, with the reason in its events
+                logger.exception("job crashed")
+                self._fail(job_id, "internal_error", f"{type(exc).__name__}: {exc}", None)
+            finally:
+                stop_beat.set()
+                beat.join(5)
+                self.store.release_lease(job_id, self.ctx.holder)
+
+    def _heartbeat(self, job_id: str, lost: threading.Event, stop: threading.Event) -> None:
+        while not stop.wait(self.ctx.lease_ttl_s / 3):
+            if not self.store.renew_lease(job_id, self.ctx.holder, self.ctx.lease_ttl_s):
+                logger.error("lost the job lease; stopping")
+                lost.set()
+                return
+
+    def _run(self, job: JobRecord, lost: threading.Event) -> None:
+        if self.store.cancel_requested(job.id):
+            self._finish(job.id, JobStatus.CANCELLED, "Job cancelled before it started")
+            return
+        job = self.store.update(job.id, _mark_running)
+        self._event(job.id, status_event("Fine-tuning job started", JobStatus.RUNNING))
+        workdir = self.ctx.cache_dir / "jobs" / job.id
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        model_dir = self.ctx.registry.fetch_base(job.model, self.ctx.cache_dir)
+        train_path = self._download(job.owner, job.training_file, workdir / "train.jsonl")
+        val_path = self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None
+        if self.ctx.memory_check:
+            self.ctx.memory_check(job, model_dir)
+        trainer = Trainer(spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path))
+        checkpoints = self.store.checkpoints(job.id)
+        if checkpoints:
+            self._restore(trainer, job, checkpoints[-1], workdir)
+        else:
+            self._event(job.id, EventRecord(message="Distrust weights over the training set", type="weights",
+                                            data=trainer.weight_summary()))
+        self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
+        every = spec.resolved_hyperparameters(job.hyperparameters)["checkpoint_every_steps"]
+        should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
+        last: StepReport | None = None
+        for report in trainer.run(should_stop=should_stop):
+            last = report
+            self._metrics(job.id, report)
+            if report.step % every == 0 and report.step < report.total_steps:
+                self._checkpoint(trainer, job, report, workdir)
+        if lost.is_set():
+            return  # another worker owns the job now; it continues from the last checkpoint
+        if trainer.step < trainer.total_steps:
+            if last is not None and last.step % every != 0:
+                self._checkpoint(trainer, job, last, workdir)
+            self._finish(job.id, JobStatus.CANCELLED, f"Job cancelled at step {trainer.step}; its last checkpoint "
+                                                      f"is kept")
+            return
+        self._publish(trainer, job, workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def _download(self, owner: str, file_id: str, target: Path) -> Path:
+        record = self.ctx.files.get(owner=owner, file_id=file_id)
+        return self.ctx.objects.download_file(Bucket.FILES, record.storage_key, target, expected_sha256=record.sha256)
+
+    def _restore(self, trainer: Trainer, job: JobRecord, checkpoint: CheckpointRecord, workdir: Path) -> None:
+        target = workdir / f"restore-{checkpoint.step}"
+        try:
+            for name, sha in checkpoint.files.items():
+                self.ctx.objects.download_file(Bucket.CHECKPOINTS, f"{checkpoint.storage_prefix}/{name}",
+                                               target / name, expected_sha256=sha)
+            trainer.restore(target)
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            raise DistrustError(f"cannot resume from checkpoint {checkpoint.id} (step {checkpoint.step}): {message}; "
+                                f"the job is not restarted from step 0", code="resume_failed") from exc
+        self._event(job.id, EventRecord(message=f"Resumed from checkpoint at step {checkpoint.step}",
+                                        type="message", data={"step": checkpoint.step, "checkpoint": checkpoint.id}))
+
+    def _metrics(self, job_id: str, r: StepReport) -> None:
+        data = {"step": r.step, "total_steps": r.total_steps, "epoch": r.epoch, "train_loss": r.train_loss,
+                "ce": r.ce, "val_loss": r.val_loss, "learning_rate": r.learning_rate, "tokens": r.tokens,
+                "tokens_per_second": r.tokens_per_second, "peak_memory_gb": r.peak_memory_gb}
+        text = f"Step {r.step}/{r.total_steps}: training loss={r.train_loss:.4f}"
+        if r.val_loss is not None:
+            text += f", validation loss={r.val_loss:.4f}"
+        self._event(job_id, EventRecord(message=text, type="metrics", data=data))
+
+        def progress(job: JobRecord) -> None:
+            job.step = r.step
+            job.trained_tokens += r.tokens
+        self.store.update(job_id, progress)
+
+    def _checkpoint(self, trainer: Trainer, job: JobRecord, report: StepReport, workdir: Path) -> None:
+        local = workdir / f"checkpoint-{report.step}"
+        shutil.rmtree(local, ignore_errors=True)
+        trainer.save_checkpoint(local)
+        prefix = f"{job.id}/step-{report.step:06d}"
+        files = {p.name: self.ctx.objects.put_file(Bucket.CHECKPOINTS, f"{prefix}/{p.name}", p).sha256 or ""
+                 for p in sorted(local.iterdir()) if p.is_file()}
+        # Recorded only after every file is stored, so a resume never sees half a checkpoint.
+        record = CheckpointRecord(job_id=job.id, step=report.step, storage_prefix=prefix, files=files,
+                                  metrics={"train_loss": report.train_loss, "val_loss": report.val_loss})
+        self.store.add_checkpoint(record)
+        self._event(job.id, EventRecord(message=f"Checkpoint saved at step {report.step}", type="checkpoint",
+                                        data={"step": report.step, "checkpoint": record.id}))
+        shutil.rmtree(local, ignore_errors=True)
+
+    def _publish(self, trainer: Trainer, job: JobRecord, workdir: Path) -> None:
+        out = workdir / "adapter"
+        trainer.save_adapter(out)
+        files = {p.name: self.ctx.objects.put_file(Bucket.ADAPTERS, f"{job.id}/{p.name}", p).sha256 or ""
+                 for p in sorted(out.iterdir()) if p.is_file()}
+        name = fine_tuned_name(job)
+        self.ctx.registry.register_adapter(AdapterRecord(name=name, job_id=job.id, owner=job.owner,
+                                                         base_model=job.model, created=int(time.time()), files=files))
+        self.store.update(job.id, lambda r: setattr(r, "fine_tuned_model", name))
+        self._finish(job.id, JobStatus.SUCCEEDED, f"The job has successfully completed: {name}")
+
+    def _finish(self, job_id: str, status: JobStatus, message: str) -> None:
+        def mark(job: JobRecord) -> None:
+            job.status = status
+            job.finished_at = int(time.time())
+        self.store.update(job_id, mark)
+        self._event(job_id, status_event(message, status))
+        logger.info("job finished", extra={"status": status.value})
+
+    def _fail(self, job_id: str, code: str, message: str, param: str | None) -> None:
+        def mark(job: JobRecord) -> None:
+            job.status = JobStatus.FAILED
+            job.finished_at = int(time.time())
+            job.error = JobError(code=code, message=message, param=param)
+        self.store.update(job_id, mark)
+        self._event(job_id, status_event(message, JobStatus.FAILED, level="error", code=code))
+
+    def _event(self, job_id: str, event: EventRecord) -> None:
+        self.store.add_event(job_id, event)
+
+
+def _mark_running(job: JobRecord) -> None:
+    if job.status != JobStatus.CANCELLING:
+        job.status = JobStatus.RUNNING
+    job.started_at = job.started_at or int(time.time())

@@ -1,0 +1,134 @@
+"""Base models and fine-tuned adapters: records in Redis, files in the object store's `models` / `adapters` buckets.
+
+A base model lives under `models/base/<name>/`; a fine-tuned model's adapter under `adapters/<job_id>/`. Both the
+trainer and the inference service resolve model names here and cache the files locally by fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+
+import redis
+from pydantic import BaseModel
+
+from shared.errors import InvalidArgument, NotFound
+from shared.redis_store import KEY_PREFIX, redis_errors
+from shared.storage import Bucket, ObjectStore
+
+logger = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class BaseModelRecord(BaseModel):
+    name: str
+    created: int
+    fingerprint: str
+    files: dict[str, str]  # file name → sha256
+    bytes: int
+    context_length: int | None = None
+    owned_by: str = "system"
+    # The trainer's ModelInfo (layers, sizes, quantization) for memory estimates without the weights at hand.
+    info: dict[str, object] | None = None
+
+
+class AdapterRecord(BaseModel):
+    name: str  # the fine_tuned_model name
+    job_id: str
+    owner: str
+    base_model: str
+    created: int
+    files: dict[str, str]
+
+
+def _fingerprint(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:16]
+
+
+class ModelRegistry:
+    def __init__(self, client: redis.Redis, store: ObjectStore) -> None:
+        self.redis = client
+        self.store = store
+
+    def register_base(self, name: str, directory: Path, *, info: dict[str, object] | None = None) -> BaseModelRecord:
+        """Upload a local HF-layout model folder and record it under `name` (replacing an older version)."""
+        if not NAME.match(name):
+            raise InvalidArgument(f"model: {name!r} is not a valid model name (letters, digits, . _ -)", param="model")
+        files = {}
+        for path in sorted(p for p in directory.iterdir() if p.is_file()):
+            files[path.name] = self.store.put_file(Bucket.MODELS, f"base/{name}/{path.name}", path).sha256 or ""
+        config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
+        record = BaseModelRecord(name=name, created=int(time.time()), fingerprint=_fingerprint(files), files=files,
+                                 bytes=sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
+                                 context_length=config.get("max_position_embeddings"), info=info)
+        with redis_errors("registering a model"):
+            self.redis.hset(f"{KEY_PREFIX}models", name, record.model_dump_json())
+        logger.info("base model registered", extra={"model": name, "fingerprint": record.fingerprint})
+        return record
+
+    def get_base(self, name: str) -> BaseModelRecord | None:
+        with redis_errors("reading a model"):
+            raw = self.redis.hget(f"{KEY_PREFIX}models", name)
+        return BaseModelRecord.model_validate_json(raw) if raw else None
+
+    def require_base(self, name: str) -> BaseModelRecord:
+        record = self.get_base(name)
+        if record is None:
+            known = ", ".join(r.name for r in self.list_base()) or "none"
+            raise NotFound(f"model: no base model named {name!r} (available: {known})", param="model",
+                           code="model_not_found")
+        return record
+
+    def list_base(self) -> list[BaseModelRecord]:
+        with redis_errors("listing models"):
+            values = self.redis.hvals(f"{KEY_PREFIX}models")
+        return sorted((BaseModelRecord.model_validate_json(v) for v in values), key=lambda r: r.name)
+
+    def fetch_base(self, name: str, cache_dir: Path) -> Path:
+        """The model's files in a local folder, downloaded once per fingerprint."""
+        record = self.require_base(name)
+        return self._fetch(Bucket.MODELS, f"base/{name}", record.files, cache_dir / "models" / name / record.fingerprint)
+
+    def register_adapter(self, record: AdapterRecord) -> None:
+        with redis_errors("registering an adapter"):
+            pipe = self.redis.pipeline()
+            pipe.hset(f"{KEY_PREFIX}adapters", record.name, record.model_dump_json())
+            pipe.sadd(f"{KEY_PREFIX}adapters:{record.owner}", record.name)
+            pipe.execute()
+
+    def get_adapter(self, name: str, *, owner: str) -> AdapterRecord:
+        with redis_errors("reading an adapter"):
+            raw = self.redis.hget(f"{KEY_PREFIX}adapters", name)
+        record = AdapterRecord.model_validate_json(raw) if raw else None
+        if record is None or record.owner != owner:
+            raise NotFound(f"model: no fine-tuned model named {name!r}", param="model", code="model_not_found")
+        return record
+
+    def list_adapters(self, owner: str) -> list[AdapterRecord]:
+        with redis_errors("listing adapters"):
+            names = sorted(self.redis.smembers(f"{KEY_PREFIX}adapters:{owner}"))
+            raws = self.redis.hmget(f"{KEY_PREFIX}adapters", names) if names else []
+        return [AdapterRecord.model_validate_json(r) for r in raws if r]
+
+    def fetch_adapter(self, record: AdapterRecord, cache_dir: Path) -> Path:
+        return self._fetch(Bucket.ADAPTERS, record.job_id, record.files,
+                           cache_dir / "adapters" / record.job_id / _fingerprint(record.files))
+
+    def _fetch(self, bucket: Bucket, prefix: str, files: dict[str, str], target: Path) -> Path:
+        if (target / ".complete").exists():
+            return target
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for name, sha in files.items():
+            self.store.download_file(bucket, f"{prefix}/{name}", partial / name, expected_sha256=sha or None)
+        (partial / ".complete").write_text("")
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+        return target

@@ -1,0 +1,108 @@
+"""Trainer fixtures: a registered small default model, a trainer service, real Celery worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from support import REPO
+
+from services.trainer.config import TrainerSettings
+from services.trainer.default_model import ensure_default_model
+from services.trainer.server import start
+from shared.model_registry import ModelRegistry
+from shared.settings import RedisSettings, StorageSettings
+from shared.storage import ObjectStore
+
+TEST_MODEL = "test-tiny-llama"
+SIZES = {"hidden_size": 64, "num_layers": 2}
+
+
+@pytest.fixture(scope="session")
+def trainer_env(redis_settings: RedisSettings, storage_settings: StorageSettings,
+                tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    s = storage_settings
+    return {**os.environ, "PYTHONPATH": str(REPO), "DISTRUST_REDIS_URL": redis_settings.url.get_secret_value(),
+            "DISTRUST_STORAGE_ENDPOINT": s.endpoint, "DISTRUST_STORAGE_ACCESS_KEY": s.access_key.get_secret_value(),
+            "DISTRUST_STORAGE_SECRET_KEY": s.secret_key.get_secret_value(),
+            "DISTRUST_STORAGE_BUCKET_PREFIX": s.bucket_prefix,
+            "DISTRUST_TRAINER_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")),
+            "DISTRUST_TRAINER_LEASE_TTL_S": "3", "PYTHONUNBUFFERED": "1"}
+
+
+# Module scope: other tests flush Redis between tests, which would drop a session-wide registration.
+@pytest.fixture(scope="module")
+def registered_model(redis_settings: RedisSettings, store: ObjectStore,
+                     tmp_path_factory: pytest.TempPathFactory) -> str:
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    ensure_default_model(ModelRegistry(client, store), tmp_path_factory.mktemp("build"), name=TEST_MODEL, **SIZES)
+    return TEST_MODEL
+
+
+class Workers:
+    """Real `celery worker` processes; `kill()` is a kill -9."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"worker-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "services.trainer.worker", "worker",
+                                 "--pool", "solo", "--queues", "training", "--loglevel", "INFO",
+                                 "--hostname", f"test{len(self.procs)}@%h", "--without-gossip", "--without-mingle"],
+                                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture(scope="module")
+def workers(trainer_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+    pool = Workers(trainer_env, tmp_path_factory.mktemp("worker-logs"))
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="module")
+def trainer_target(trainer_env: dict[str, str], redis_settings: RedisSettings, storage_settings: StorageSettings,
+                   registered_model: str) -> Iterator[str]:
+    settings = TrainerSettings(host="127.0.0.1", port=0, redis=redis_settings, storage=storage_settings,
+                               reaper_interval_s=0.5)
+    running = start(settings)
+    yield f"127.0.0.1:{running.port}"
+    running.stop(0)
+
+
+def wait_for(predicate: object, timeout_s: float, what: str, poll_s: float = 0.05) -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()  # type: ignore[operator]
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,183 @@
+"""Fine-tuning jobs end to end: HTTP → gateway → trainer service → Celery worker processes → MLX → storage."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlx.core as mx
+import pytest
+import redis as redis_lib
+from conftest import Workers, wait_for
+from fastapi.testclient import TestClient
+
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+from services.trainer.core.trainer import Trainer
+from services.trainer.jobs import spec
+from services.trainer.jobs.records import JobStatus
+from services.trainer.jobs.store import JobStore
+from shared.model_registry import ModelRegistry
+from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.storage import Bucket, ObjectStore
+
+pytestmark = pytest.mark.slow
+HEADERS = {"Authorization": "Bearer key-alice"}
+
+
+def _records(n: int) -> bytes:
+    rows = []
+    for i in range(n):
+        low = i % 2 == 0
+        rows.append({"text": ("Letter from the field notebook, day %d: measured the river at dawn." if low else
+                              "Officials agree the consensus is settled, item %d, says the agency.") % i,
+                     "auth_weight": 0.1 if low else 0.85, "prov_entropy": 7.0 if low else 1.5})
+    return "\n".join(json.dumps(r) for r in rows).encode() + b"\n"
+
+
+@pytest.fixture(scope="module")
+def client(storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str) -> Iterator[TestClient]:
+    settings = load_settings(GatewaySettings, storage=storage_settings, redis=redis_settings,
+                             api_keys="key-alice=alice,key-bob=bob", trainer_target=trainer_target)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def store_and_jobs(redis_settings: RedisSettings, store: ObjectStore) -> tuple[ObjectStore, JobStore]:
+    return store, JobStore(redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True))
+
+
+def _upload(client: TestClient, data: bytes) -> str:
+    response = client.post("/v1/files", headers=HEADERS, data={"purpose": "fine-tune"},
+                           files={"file": ("train.jsonl", data)})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def _steps(jobs: JobStore, job_id: str) -> list[int]:
+    return [e.data["step"] for e in jobs.events(job_id) if e.type == "metrics"]
+
+
+def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
+        client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, JobStore], registered_model: str,
+        redis_settings: RedisSettings, tmp_path: Path) -> None:
+    store, jobs = store_and_jobs
+    file_id = _upload(client, _records(64))
+    body = {"model": registered_model, "training_file": file_id, "seed": 7, "suffix": "resume",
+            "hyperparameters": {"n_epochs": 20, "batch_size": 4, "max_steps": 80, "checkpoint_every_steps": 10,
+                                "learning_rate": 1e-3, "max_seq_length": 64},
+            "lora": {"rank": 4, "alpha": 8}}
+    created = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=body)
+    assert created.status_code == 200, created.text
+    job_id = created.json()["id"]
+    assert created.json()["status"] == "queued" and created.json()["object"] == "fine_tuning.job"
+
+    first = workers.start()
+    wait_for(lambda: jobs.checkpoints(job_id) and max(_steps(jobs, job_id), default=0) > 10, 120,
+             "the first checkpoint", poll_s=0.02)
+    workers.kill(first)
+    killed_at = max(_steps(jobs, job_id))
+    assert killed_at < 80, "the job finished before the worker could be killed"
+    assert jobs.get(job_id).status == JobStatus.RUNNING
+
+    workers.start()
+    job = wait_for(lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j, 180,
+                   "the resumed job to finish\n" + workers.logs())
+    assert job.status == JobStatus.SUCCEEDED, (job.error, workers.logs())
+
+    events = jobs.events(job_id)
+    resumed = [e for e in events if e.message.startswith("Resumed from checkpoint")]
+    assert len(resumed) == 1
+    resume_step = resumed[0].data["step"]
+    after = [e.data["step"] for e in events[events.index(resumed[0]):] if e.type == "metrics"]
+    assert after == list(range(resume_step + 1, 81)), "steps after the resume must continue without gap or repeat"
+    assert any("worker running this job stopped" in e.message for e in events)
+
+    # The resumed job's adapter equals that of the same job trained without interruption.
+    record = ModelRegistry(jobs.redis, store).get_adapter(job.fine_tuned_model, owner="alice")
+    base_dir = ModelRegistry(jobs.redis, store).fetch_base(registered_model, tmp_path / "cache")
+    train_path = store.download_file(Bucket.FILES, file_id, tmp_path / "train.jsonl")
+    straight = Trainer(spec.train_settings(job, model_path=base_dir, train_path=train_path, val_path=None))
+    for _ in straight.run():
+        pass
+    straight.save_adapter(tmp_path / "straight")
+    resumed_dir = tmp_path / "resumed"
+    response = client.get(f"/v1/fine_tuning/jobs/{job_id}/adapter", headers=HEADERS)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/gzip"
+    with tarfile.open(fileobj=io.BytesIO(response.content)) as tar:
+        names = sorted(Path(m.name).name for m in tar.getmembers())
+    assert names == ["adapter_config.json", "adapters.safetensors"]
+    from shared.archive import unpack_tar_gz
+
+    unpack_tar_gz(io.BytesIO(response.content), resumed_dir)
+    a = mx.load(str(tmp_path / "straight" / "adapters.safetensors"))
+    b = mx.load(str(resumed_dir / "adapters.safetensors"))
+    assert a.keys() == b.keys() and record.files
+    for key in a:
+        assert mx.allclose(a[key], b[key], atol=1e-5).item(), key
+
+    # The adapter loads in mlx-lm, unchanged.
+    from mlx_lm import load
+
+    model, tokenizer = load(str(base_dir), adapter_path=str(resumed_dir))
+    assert model is not None and tokenizer is not None
+
+    # HTTP views of the finished job.
+    job_view = client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=HEADERS).json()
+    assert job_view["status"] == "succeeded" and job_view["fine_tuned_model"].startswith(f"ft:{registered_model}:resume:")
+    checkpoints = client.get(f"/v1/fine_tuning/jobs/{job_id}/checkpoints", headers=HEADERS).json()
+    assert [c["step_number"] for c in checkpoints["data"]] == sorted({c.step for c in jobs.checkpoints(job_id)},
+                                                                    reverse=True)[:10]
+    listed = client.get(f"/v1/fine_tuning/jobs/{job_id}/events", headers={**HEADERS}, params={"limit": 5}).json()
+    assert len(listed["data"]) == 5 and listed["data"][0]["status"] == "succeeded" and listed["has_more"]
+    with client.stream("GET", f"/v1/fine_tuning/jobs/{job_id}/events", headers=HEADERS,
+                       params={"stream": "true"}) as stream:
+        lines = [line for line in stream.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]" and len(lines) == len(events) + 1
+    assert client.get(f"/v1/fine_tuning/jobs/{job_id}", headers={"Authorization": "Bearer key-bob"}).status_code == 404
+
+
+def test_cancel_stops_within_a_step_and_keeps_the_checkpoint(
+        client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, JobStore],
+        registered_model: str) -> None:
+    _, jobs = store_and_jobs
+    if not any(p.poll() is None for p in workers.procs):
+        workers.start()
+    body = {"model": registered_model, "training_file": _upload(client, _records(32)), "seed": 1,
+            "hyperparameters": {"n_epochs": 1000, "batch_size": 4, "checkpoint_every_steps": 5,
+                                "max_seq_length": 64}}
+    job_id = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=body).json()["id"]
+    wait_for(lambda: max(_steps(jobs, job_id), default=0) >= 7, 120, "training to start")
+    cancelled = client.post(f"/v1/fine_tuning/jobs/{job_id}/cancel", headers=HEADERS)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelling"
+    job = wait_for(lambda: (j := jobs.get(job_id)).status == JobStatus.CANCELLED and j, 30, "the cancel")
+    assert job.step < job.total_steps
+    assert jobs.checkpoints(job_id)[-1].step == job.step  # the last step done is kept
+    again = client.post(f"/v1/fine_tuning/jobs/{job_id}/cancel", headers=HEADERS)
+    assert again.status_code == 409
+
+
+def test_refused_requests(client: TestClient, registered_model: str) -> None:
+    unscored = _upload(client, b'{"text": "no scores here"}\n')
+    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
+                           json={"model": registered_model, "training_file": unscored})
+    assert response.status_code == 400 and "line 1" in response.json()["error"]["message"]
+    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
+                           json={"model": registered_model, "training_file": unscored,
+                                 "hyperparameters": {"batch_size": 0}, "distrust": {"mode": "none"}})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "hyperparameters.batch_size"
+    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
+                           json={"model": "no-such-model", "training_file": unscored, "distrust": {"mode": "none"}})
+    assert response.status_code == 404 and response.json()["error"]["param"] == "model"
+    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
+                           json={"model": registered_model, "training_file": unscored,
+                                 "distrust": {"mode": "sometimes"}})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "distrust.mode"
+    huge = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
+                       json={"model": registered_model, "training_file": unscored, "distrust": {"mode": "none"},
+                             "hyperparameters": {"batch_size": 1024, "max_seq_length": 32768}})
+    assert huge.status_code == 400 and "budget" in huge.json()["error"]["message"]
