@@ -11,7 +11,7 @@ from pathlib import Path
 import mlx.core as mx
 import pytest
 import redis as redis_lib
-from conftest import Workers, wait_for
+from trainer_support import Workers, wait_for
 from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
