@@ -130,8 +130,9 @@ def run_mlx_lm(args: argparse.Namespace) -> dict[str, Any]:
     from mlx_lm.tuner.trainer import TrainingArgs, train
     from mlx_lm.tuner.utils import linear_to_lora_layers
 
-    from services.trainer.core.data import Tokenization, load_examples
+    from services.trainer.core.data import load_examples
     from services.trainer.core.schedule import build_optimizer
+    from services.trainer.core.tokenization import Tokenization
 
     settings = _settings(args)
     model, tokenizer = mlx_lm.load(args.model)

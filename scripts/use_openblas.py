@@ -19,11 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from services.trainer.system.blas import (INSTALL_HINT, bundled_libraries, detect_blas,  # noqa: E402
-                                          mlx_site_packages, optimised_blas_candidates)
-from services.trainer.system.openblas import link_openblas, revert_openblas  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BENCHMARK = """
 import time
@@ -42,16 +38,21 @@ def matmul_ms(site_packages: Path) -> float:
     """Milliseconds per float32 1024x1024 matmul in a fresh interpreter loading mlx from `site_packages`."""
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site_packages), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-c", BENCHMARK], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", BENCHMARK], env=env, check=True, capture_output=True,
+                         text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(ROOT))  # run as a file, not as part of the package
+    from services.trainer.system import blas as mlx_blas
+    from services.trainer.system.openblas import link_openblas, revert_openblas
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--site-packages", type=Path, help="the site-packages holding mlx and mlx_cpu.libs "
                                                            "(default: the one this python imports mlx from)")
-    parser.add_argument("--blas", type=Path, help="OpenBLAS libblas.so.3 to link (default: the first installed "
-                                                  "Debian OpenBLAS)")
+    parser.add_argument("--blas", type=Path,
+                        help="OpenBLAS libblas.so.3 to link (default: the first installed Debian OpenBLAS)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--revert", action="store_true", help="restore the wheel's own libraries")
     mode.add_argument("--check", action="store_true", help="only report which BLAS MLX uses")
@@ -61,24 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     if platform.system() != "Linux":
         print(f"nothing to do on {platform.system()}: MLX uses Accelerate and Metal there")
         return 0
-    site_packages = args.site_packages or mlx_site_packages()
+    site_packages = args.site_packages or mlx_blas.mlx_site_packages()
     if site_packages is None:
         print("mlx is not installed in this environment; run this script with the environment's python "
               "or pass --site-packages", file=sys.stderr)
         return 1
-    if not bundled_libraries(site_packages, "libblas"):
+    if not mlx_blas.bundled_libraries(site_packages, "libblas"):
         print(f"nothing to do: no bundled libblas in {site_packages / 'mlx_cpu.libs'} "
               f"(mlx was not installed from the mlx[cpu] wheel)")
         return 0 if args.site_packages is None else 1
     if args.check:
-        print(detect_blas(site_packages=site_packages, environ={}).describe())
+        print(mlx_blas.detect_blas(site_packages=site_packages).describe())
         return 0
 
     blas = args.blas
     if not args.revert and blas is None:
-        candidates = optimised_blas_candidates()
+        candidates = mlx_blas.optimised_blas_candidates()
         if not candidates:
-            print(f"nothing to do: no OpenBLAS installed; install it with `{INSTALL_HINT}` and run this again")
+            print(f"nothing to do: no OpenBLAS installed; install it with `{mlx_blas.INSTALL_HINT}` "
+                  f"and run this again")
             return 0
         blas = candidates[0]
     if blas is not None and not blas.is_file():
@@ -87,16 +89,20 @@ def main(argv: list[str] | None = None) -> int:
 
     before = matmul_ms(site_packages) if args.benchmark else None
     try:
-        actions = revert_openblas(site_packages) if args.revert else link_openblas(site_packages, blas)
+        if args.revert or blas is None:
+            actions = revert_openblas(site_packages)
+        else:
+            actions = link_openblas(site_packages, blas)
     except OSError as exc:
         print(f"cannot change {site_packages / 'mlx_cpu.libs'}: {exc}", file=sys.stderr)
         return 1
     for action in actions:
         print(action.describe())
-    print(detect_blas(site_packages=site_packages, environ={}).describe())
+    print(mlx_blas.detect_blas(site_packages=site_packages, environ={}).describe())
     if before is not None:
         after = matmul_ms(site_packages)
-        print(f"float32 1024x1024 matmul: {before:.1f} ms before, {after:.1f} ms after ({before / after:.1f}x)")
+        print(f"float32 1024x1024 matmul: {before:.1f} ms before, {after:.1f} ms after "
+              f"({before / after:.1f}x)")
     return 0
 
 

@@ -108,6 +108,21 @@ def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) ->
     report = json.loads((out_dir / "report.json").read_text())
     assert report["split"] == {"train": 30, "val": 10, "val_fraction": 0.25, "seed": 42}
     assert len((out_dir / "train.jsonl").read_text().splitlines()) == 30
+    _train_through_the_stack(env, out_dir, tmp_path)
+
+
+def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path) -> None:
+    """The default model, built on first start, fine-tuned on the prepared file; the adapter opens in mlx-lm."""
+    result = _distrust(env, "train", "-t", str(prepared / "train.jsonl"), "-v", str(prepared / "val.jsonl"),
+                       "--max-steps", "6", "--checkpoint-every", "3", "--batch-size", "4", "--suffix", "stack")
+    assert "succeeded: fine_tuned_model = ft:distrust-tiny-llama:stack:" in result.stdout
+    job_id = result.stdout.split("job ", 1)[1].split()[0]
+    _distrust(env, "adapters", "pull", job_id, str(tmp_path / "adapter"))
+    _distrust(env, "models", "pull", "distrust-tiny-llama", str(tmp_path / "base"))
+    from mlx_lm import load
+
+    model, tokenizer = load(str(tmp_path / "base"), adapter_path=str(tmp_path / "adapter"))
+    assert tokenizer.encode("hello") and model is not None
 
 
 def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:

@@ -30,19 +30,12 @@ from mlx.utils import tree_flatten, tree_map
 
 from services.trainer.core import checkpoint as ckpt
 from services.trainer.core.config import TrainSettings
-from services.trainer.core.data import (
-    Batch,
-    Example,
-    Tokenization,
-    epoch_order,
-    fingerprint,
-    load_examples,
-    make_batch,
-)
+from services.trainer.core.data import Batch, Example, epoch_order, fingerprint, load_examples, make_batch
 from services.trainer.core.distrust import training_weights, weight_summary
 from services.trainer.core.lora import adapter_config, adapter_weights, apply_lora, save_adapter
 from services.trainer.core.losses import additive_share, objective, token_cross_entropy
 from services.trainer.core.schedule import build_optimizer, clip_gradients, learning_rate_at
+from services.trainer.core.tokenization import Tokenization
 from shared.errors import InvalidArgument, invalid_field
 
 

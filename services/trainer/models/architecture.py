@@ -50,9 +50,10 @@ class LlamaShape:
         if self.hidden_size % self.num_heads:
             raise invalid_field("num_heads", self.num_heads, f"a divisor of hidden_size ({self.hidden_size})")
         if self.head_dim % 2:
-            raise invalid_field("num_heads", self.num_heads, "a value giving an even head size (RoPE needs pairs)")
+            raise invalid_field("num_heads", self.num_heads, "a value giving an even head size")
         if self.num_heads % self.num_kv_heads:
-            raise invalid_field("num_kv_heads", self.num_kv_heads, f"a divisor of num_heads ({self.num_heads})")
+            raise invalid_field("num_kv_heads", self.num_kv_heads,
+                                f"a divisor of num_heads ({self.num_heads})")
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every weight of the model by its Hugging Face name (embeddings tied: no `lm_head.weight`)."""

@@ -89,7 +89,8 @@ def _count(tensors: dict[str, TensorHeader], config: dict[str, Any]) -> _Count:
         if tensor.is_float:
             count.float_bytes[DTYPE_NAMES[tensor.dtype]] += tensor.nbytes
         base = name.rsplit(".", 1)[0]
-        if name.endswith((".scales", ".biases")) and f"{base}.weight" in tensors and f"{base}.scales" in tensors:
+        is_metadata = name.endswith((".scales", ".biases")) and f"{base}.weight" in tensors
+        if is_metadata and f"{base}.scales" in tensors:
             continue  # quantisation metadata, not parameters
         scales = tensors.get(f"{base}.scales") if name.endswith(".weight") else None
         if scales is not None and tensor.shape and scales.shape:
@@ -150,8 +151,10 @@ def inspect_model(path: Path) -> ModelInfo:
                                            "seq_length")),
         intermediate_size=_optional_int(_pick(config, "intermediate_size", "ffn_dim", "n_inner")),
         num_attention_heads=_optional_int(_pick(config, "num_attention_heads", "n_head")),
-        num_key_value_heads=_optional_int(_pick(config, "num_key_value_heads", "num_attention_heads", "n_head")),
-        quantization_group_size=int(quant.get("group_size") or DEFAULT_GROUP_SIZE) if count.quantized else None,
+        num_key_value_heads=_optional_int(_pick(config, "num_key_value_heads", "num_attention_heads",
+                                                "n_head")),
+        quantization_group_size=(int(quant.get("group_size") or DEFAULT_GROUP_SIZE) if count.quantized
+                                 else None),
         quantized_parameters=count.quantized,
         weight_bytes=count.weight_bytes,
         tie_word_embeddings=bool(_pick(config, "tie_word_embeddings")),

@@ -50,7 +50,8 @@ def read_header(path: Path) -> tuple[dict[str, TensorHeader], dict[str, str]]:
         with path.open("rb") as f:
             prefix = f.read(8)
             if len(prefix) != 8:
-                raise FailedPrecondition(f"{path}: not a safetensors file (shorter than 8 bytes)", param="model")
+                raise FailedPrecondition(f"{path}: not a safetensors file (shorter than 8 bytes)",
+                                         param="model")
             (length,) = struct.unpack("<Q", prefix)
             if length > MAX_HEADER_BYTES:
                 raise FailedPrecondition(f"{path}: not a safetensors file (header of {length} bytes)",
@@ -61,7 +62,8 @@ def read_header(path: Path) -> tuple[dict[str, TensorHeader], dict[str, str]]:
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FailedPrecondition(f"{path}: not a safetensors file (header is not JSON)", param="model") from exc
+        raise FailedPrecondition(f"{path}: not a safetensors file (header is not JSON)",
+                                 param="model") from exc
     if not isinstance(header, dict):
         raise FailedPrecondition(f"{path}: not a safetensors file (header is not an object)", param="model")
     metadata = header.pop("__metadata__", None) or {}
@@ -103,7 +105,8 @@ def write_file(path: Path, tensors: Mapping[str, np.ndarray], *, metadata: Mappi
         if dtype is None:
             raise TypeError(f"{name}: dtype {array.dtype} cannot be written")
         blob = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     encoded = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()

@@ -26,8 +26,9 @@ WEIGHTS_FILE = "model.safetensors"
 
 
 def build_tiny_model(path: Path, *, seed: int = 0, vocab_size: int = 3072, hidden_size: int = 256,
-                     num_layers: int = 4, num_heads: int = 4, num_kv_heads: int = 2, intermediate_size: int = 704,
-                     context_length: int = 2048, dtype: str = "float32") -> Path:
+                     num_layers: int = 4, num_heads: int = 4, num_kv_heads: int = 2,
+                     intermediate_size: int = 704, context_length: int = 2048,
+                     dtype: str = "float32") -> Path:
     """Build the model into the folder `path` and return it; the same arguments give byte-identical files.
 
     The folder is written next to `path` and renamed into place, so readers never see half a model. An
@@ -35,8 +36,8 @@ def build_tiny_model(path: Path, *, seed: int = 0, vocab_size: int = 3072, hidde
     non-empty folder (or a file) raises FailedPrecondition rather than being overwritten.
     """
     path = Path(path)
-    shape = LlamaShape(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers, num_heads=num_heads,
-                       num_kv_heads=num_kv_heads, intermediate_size=intermediate_size,
+    shape = LlamaShape(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
+                       num_heads=num_heads, num_kv_heads=num_kv_heads, intermediate_size=intermediate_size,
                        context_length=context_length)
     shape.validate()
     if path.exists() and not path.is_dir():

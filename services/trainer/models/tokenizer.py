@@ -1,4 +1,4 @@
-"""The built-in model's tokenizer: byte-level BPE trained on the corpus shipped in `corpus/`, with chat markers.
+"""The built-in model's tokenizer: byte-level BPE trained on the shipped `corpus/`, with chat markers.
 
 Byte-level BPE can encode any text (unknown characters fall back to bytes), so the small corpus only decides
 which merges exist, never what can be written. The files are the ones `transformers.AutoTokenizer` and
@@ -64,7 +64,7 @@ def corpus_sha256() -> str:
 
 
 def train_tokenizer(vocab_size: int) -> Tokenizer:
-    """Train byte-level BPE on the shipped corpus to exactly `vocab_size` entries (special tokens included)."""
+    """Byte-level BPE trained on the shipped corpus, `vocab_size` entries special tokens included."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()
@@ -80,7 +80,8 @@ def train_tokenizer(vocab_size: int) -> Tokenizer:
     # Llama-style: every encoded text starts with BOS unless the caller asks for no special tokens.
     tokenizer.post_processor = processors.Sequence([
         processors.ByteLevel(trim_offsets=False),
-        processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B:1", special_tokens=[(BOS, bos)]),
+        processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B:1",
+                                      special_tokens=[(BOS, bos)]),
     ])
     return tokenizer
 
@@ -95,7 +96,8 @@ def special_token_ids(tokenizer: Tokenizer) -> SpecialTokenIds:
 
 def _added_tokens_decoder(ids: dict[str, int]) -> dict[str, dict[str, Any]]:
     return {str(i): {"content": token, "lstrip": False, "normalized": False, "rstrip": False,
-                     "single_word": False, "special": True} for token, i in sorted(ids.items(), key=lambda x: x[1])}
+                     "single_word": False, "special": True}
+            for token, i in sorted(ids.items(), key=lambda item: item[1])}
 
 
 def write_tokenizer_files(tokenizer: Tokenizer, directory: Path, *, context_length: int) -> SpecialTokenIds:

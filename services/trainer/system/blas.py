@@ -52,8 +52,8 @@ class BlasInfo:
         if self.bundled_kind == "openblas":
             return f"BLAS: OpenBLAS ({self.bundled} -> {self.target})"
         if self.bundled_kind == "reference":
-            return (f"BLAS: the mlx[cpu] wheel's reference BLAS ({self.bundled}), about 30x slower than OpenBLAS; "
-                    f"install it ({INSTALL_HINT}) and run scripts/use_openblas.py")
+            return (f"BLAS: the mlx[cpu] wheel's reference BLAS ({self.bundled}), about 30x slower than "
+                    f"OpenBLAS; install it ({INSTALL_HINT}) and run scripts/use_openblas.py")
         if self.bundled_kind == "other":
             return f"BLAS: {self.target} (linked in place of {self.bundled})"
         return "BLAS: unknown (no mlx_cpu.libs next to mlx: not the mlx[cpu] wheel)"
@@ -75,7 +75,7 @@ def bundled_libraries(site_packages: Path, stem: str) -> list[Path]:
 
 
 def classify(path: Path) -> BlasKind:
-    """What a BLAS file is: a symlink is judged by its resolved name, a plain bundled file is the reference."""
+    """What a BLAS file is: a symlink is judged by where it points, a plain bundled file is the reference."""
     if not path.is_symlink():
         return "reference" if path.is_file() else "unknown"
     resolved = str(path.resolve()).lower()

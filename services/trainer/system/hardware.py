@@ -41,11 +41,13 @@ class Hardware:
         return asdict(self)
 
     def describe(self) -> str:
-        memory = f"{self.total_memory_bytes / 1e9:.1f} GB RAM ({self.available_memory_bytes / 1e9:.1f} GB free)"
+        total, free = self.total_memory_bytes / 1e9, self.available_memory_bytes / 1e9
+        memory = f"{total:.1f} GB RAM ({free:.1f} GB free)"
         if self.unified_memory:
-            memory = f"{self.total_memory_bytes / 1e9:.1f} GB unified memory"
+            memory = f"{total:.1f} GB unified memory"
         device = f"MLX on {self.mlx_device}" if self.mlx_device else "MLX not available"
-        return f"{self.chip or self.machine}, {self.cpu_count} CPUs, {memory}, {device} ({self.os}/{self.machine})"
+        return (f"{self.chip or self.machine}, {self.cpu_count} CPUs, {memory}, {device} "
+                f"({self.os}/{self.machine})")
 
 
 def _run(command: list[str]) -> str:
@@ -53,8 +55,9 @@ def _run(command: list[str]) -> str:
 
 
 def parse_meminfo(text: str) -> tuple[int, int]:
-    """(MemTotal, MemAvailable) in bytes from /proc/meminfo; MemFree + Cached on kernels without MemAvailable."""
-    values = {m.group(1): int(m.group(2)) * 1024 for m in re.finditer(r"^(\w+):\s+(\d+)\s*kB", text, re.M)}
+    """(MemTotal, MemAvailable) in bytes from /proc/meminfo; MemFree + Cached on kernels before 3.14."""
+    found = re.finditer(r"^(\w+):\s+(\d+)\s*kB", text, re.MULTILINE)
+    values = {m.group(1): int(m.group(2)) * 1024 for m in found}
     total = values["MemTotal"]
     available = values.get("MemAvailable", values.get("MemFree", 0) + values.get("Cached", 0))
     return total, min(available, total)
@@ -64,8 +67,10 @@ def parse_vm_stat(text: str) -> int:
     """Bytes macOS could hand out now: free, inactive, speculative and purgeable pages, from `vm_stat`."""
     page = re.search(r"page size of (\d+) bytes", text)
     page_size = int(page.group(1)) if page else 16384
-    pages = {m.group(1).strip().lower(): int(m.group(2)) for m in re.finditer(r"^([^:\n]+):\s+(\d+)\.?$", text, re.M)}
-    free = sum(pages.get(k, 0) for k in ("pages free", "pages inactive", "pages speculative", "pages purgeable"))
+    found = re.finditer(r"^([^:\n]+):\s+(\d+)\.?$", text, re.MULTILINE)
+    pages = {m.group(1).strip().lower(): int(m.group(2)) for m in found}
+    reclaimable = ("pages free", "pages inactive", "pages speculative", "pages purgeable")
+    free = sum(pages.get(k, 0) for k in reclaimable)
     return free * page_size
 
 
@@ -110,7 +115,7 @@ def _linux(root: Path) -> dict[str, Any]:
     cpus = min(cpus, _cgroup_cpus(root) or cpus)
     chip = None
     try:
-        found = re.search(r"^model name\s*:\s*(.+)$", (root / "proc/cpuinfo").read_text(), re.M)
+        found = re.search(r"^model name\s*:\s*(.+)$", (root / "proc/cpuinfo").read_text(), re.MULTILINE)
         chip = found.group(1).strip() if found else None
     except OSError:
         pass
@@ -160,8 +165,9 @@ def _mlx() -> dict[str, Any]:
         info = {}
     info = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in info.items()}
     working_set = info.get("max_recommended_working_set_size")
-    return {"mlx_device": "gpu" if mx.default_device().type == mx.gpu else "cpu", "metal_available": available,
-            "device_info": info, "gpu_working_set_bytes": int(working_set) if available and working_set else None}
+    return {"mlx_device": "gpu" if mx.default_device().type == mx.gpu else "cpu",
+            "metal_available": available, "device_info": info,
+            "gpu_working_set_bytes": int(working_set) if available and working_set else None}
 
 
 def detect_hardware(*, system: str | None = None, machine: str | None = None, run: Runner = _run,

@@ -64,7 +64,8 @@ def _block_linears(info: ModelInfo) -> dict[str, tuple[int, int]]:
     kv = h * (info.num_key_value_heads or heads) // heads
     i = info.intermediate_size or (8 * h) // 3
     return {"self_attn.q_proj": (h, h), "self_attn.k_proj": (h, kv), "self_attn.v_proj": (h, kv),
-            "self_attn.o_proj": (h, h), "mlp.gate_proj": (h, i), "mlp.up_proj": (h, i), "mlp.down_proj": (i, h)}
+            "self_attn.o_proj": (h, h), "mlp.gate_proj": (h, i), "mlp.up_proj": (h, i),
+            "mlp.down_proj": (i, h)}
 
 
 def _saved_per_token(info: ModelInfo, linears: dict[str, tuple[int, int]], rank: int, keys: int) -> int:

@@ -10,7 +10,8 @@ import pytest
 from mlx_lm import load
 from trainer_core_support import write_jsonl
 
-from services.trainer.core.data import Tokenization, epoch_order, load_examples, make_batch, padded_length
+from services.trainer.core.data import epoch_order, load_examples, make_batch, padded_length
+from services.trainer.core.tokenization import Tokenization
 from shared.errors import InvalidArgument
 
 
@@ -147,3 +148,7 @@ def test_masks_without_offset_support_match(tokenizer) -> None:  # type: ignore[
     for record in records:
         a, b = fast.encode(record), slow.encode(record)
         assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()
+    fast.has_chat_template = slow.has_chat_template = False  # plain prompt + completion
+    record = {"prompt": "Where is the patent?\n", "completion": "In the field notes."}
+    a, b = fast.encode(record), slow.encode(record)
+    assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()
