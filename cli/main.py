@@ -213,6 +213,20 @@ def models_pull(name: str = typer.Argument(..., help="Base model name (or a fine
     console.print(f"{len(files)} files -> {directory}/")
 
 
+@models_app.command("add")
+def models_add(name: str = typer.Argument(..., help="Name to train and serve it under"),
+               directory: Path = typer.Argument(..., exists=True, file_okay=False,
+                                                help="A Hugging Face-layout folder mlx_lm.load opens")) -> None:
+    """Register a local model folder (e.g. one downloaded with `huggingface-cli download`) as a base model."""
+    from cli.commands.models import add_model
+
+    try:
+        record = add_model(name, directory)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    console.print(f"registered {record.name}: {record.bytes / 1e6:.1f} MB, {len(record.files)} files")
+
+
 def main() -> None:
     app()
 

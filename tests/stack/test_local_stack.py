@@ -123,6 +123,13 @@ def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path
 
     model, tokenizer = load(str(tmp_path / "base"), adapter_path=str(tmp_path / "adapter"))
     assert tokenizer.encode("hello") and model is not None
+    # A "real" model is registered the same way from a local folder; it round-trips unchanged.
+    assert "registered my-model" in _distrust(env, "models", "add", "my-model", str(tmp_path / "base")).stdout
+    _distrust(env, "models", "pull", "my-model", str(tmp_path / "copy"))
+    for path in (tmp_path / "base").iterdir():
+        assert (tmp_path / "copy" / path.name).read_bytes() == path.read_bytes()
+    bad = _distrust(env, "models", "add", "broken", str(tmp_path / "adapter"), check=False)
+    assert bad.returncode != 0 and "config.json" in bad.stderr
 
 
 def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:
