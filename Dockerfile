@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY cli ./cli
-RUN pip install --no-cache-dir ".[${EXTRAS}]"
+COPY scripts ./scripts
+RUN pip install --no-cache-dir ".[${EXTRAS}]" && python scripts/use_openblas.py
 ENV PYTHONUNBUFFERED=1 DISTRUST_DATA_DIR=/data
 USER nobody

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train clean
+.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train lint clean
 
 install: $(STAMP)
 
@@ -50,6 +50,9 @@ bench-scorer: $(STAMP)
 
 bench-train: $(STAMP)
 	$(BIN)/python bench/train.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

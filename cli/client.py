@@ -46,7 +46,11 @@ class GatewayClient:
             return self.request("POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)})
 
     def download(self, file_id: str, target: Path) -> Path:
-        with self.http.stream("GET", f"/v1/files/{file_id}/content") as response:
+        return self.download_path(f"/v1/files/{file_id}/content", target)
+
+    def download_path(self, path: str, target: Path) -> Path:
+        """Stream a GET response body to `target`."""
+        with self.http.stream("GET", path, timeout=httpx.Timeout(30, read=None)) as response:
             if response.status_code >= 400:
                 response.read()
                 raise error_from_response(response)

@@ -40,7 +40,7 @@ def up(foreground: bool = typer.Option(False, "--foreground", help="Stay attache
             info = control.start_background(on_wait=lambda phase: status.update(f"stack: {phase}..."))
     except DistrustError as exc:
         raise _fail(exc) from None
-    console.print(f"[green]stack is up[/green]" + (f" in {info.seconds:.1f} s" if info.seconds else " (already running)"))
+    console.print("[green]stack is up[/green]" + (f" in {info.seconds:.1f} s" if info.seconds else " (already running)"))
     console.print(f"gateway: {info.gateway_url}")
     console.print(f"api key: {info.api_key}")
     console.print(f"data:    {info.data_dir}")
@@ -189,28 +189,25 @@ app.add_typer(models_app, name="models")
 def adapters_pull(job: str = typer.Argument(..., help="Fine-tuning job id"),
                   directory: Path = typer.Argument(..., file_okay=False)) -> None:
     """Write a job's adapter (adapters.safetensors + adapter_config.json) to DIRECTORY for mlx-lm."""
-    from cli.client import GatewayClient
-    from cli.commands.train import pull_archive
-
-    try:
-        files = pull_archive(GatewayClient.from_env(), f"/v1/fine_tuning/jobs/{job}/adapter", directory)
-    except DistrustError as exc:
-        raise _fail(exc) from None
-    console.print(f"{len(files)} files -> {directory}/  (mlx_lm.generate --adapter-path {directory})")
+    count = _pull(f"/v1/fine_tuning/jobs/{job}/adapter", directory)
+    console.print(f"{count} files -> {directory}/  (mlx_lm.generate --adapter-path {directory})")
 
 
 @models_app.command("pull")
 def models_pull(name: str = typer.Argument(..., help="Base model name (or a fine-tuned model name)"),
                 directory: Path = typer.Argument(..., file_okay=False)) -> None:
     """Write a stored base model (Hugging Face layout) to DIRECTORY; `mlx_lm.load(DIRECTORY)` opens it."""
+    console.print(f"{_pull(f'/v1/models/{name}/archive', directory)} files -> {directory}/")
+
+
+def _pull(path: str, directory: Path) -> int:
     from cli.client import GatewayClient
     from cli.commands.train import pull_archive
 
     try:
-        files = pull_archive(GatewayClient.from_env(), f"/v1/models/{name}/archive", directory)
+        return len(pull_archive(GatewayClient.from_env(), path, directory))
     except DistrustError as exc:
         raise _fail(exc) from None
-    console.print(f"{len(files)} files -> {directory}/")
 
 
 @models_app.command("add")
@@ -225,6 +222,27 @@ def models_add(name: str = typer.Argument(..., help="Name to train and serve it 
     except DistrustError as exc:
         raise _fail(exc) from None
     console.print(f"registered {record.name}: {record.bytes / 1e6:.1f} MB, {len(record.files)} files")
+
+
+@app.command()
+def recommend(model: str = typer.Option("distrust-tiny-llama", help="A registered model's name or a local "
+                                        "model folder"),
+              seq_len: int = typer.Option(512, help="Sequence length you will train with")) -> None:
+    """Recommend batch size, LoRA rank and layers for training MODEL on this machine (within its memory)."""
+    from cli.commands.models import recommendation
+
+    try:
+        result, hardware = recommendation(model, seq_len)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    console.print(hardware)
+    table = Table("setting", "value")
+    for key in ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "seq_len"):
+        table.add_row(key, str(result[key]))
+    estimate = result["estimate"]
+    table.add_row("memory estimate", f"{estimate['total_bytes'] / 1e9:.2f} GB of {result['budget_bytes'] / 1e9:.2f} GB")
+    console.print(table)
+    console.print(str(result["reason"]))
 
 
 def main() -> None:

@@ -18,7 +18,8 @@ from typing import Any
 
 from shared.settings import LogSettings
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("distrust_log_context", default={})
+# The default is never mutated: log_context() always sets a new dict.
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("distrust_log_context", default={})  # noqa: B039
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is structured context.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

@@ -17,7 +17,6 @@ from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
 
 
-
 @pytest.fixture(scope="session")
 def redis_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSettings]:
     password = secrets.token_hex(8)

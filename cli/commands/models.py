@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from cli.stack import control, layout
+from services.trainer.models.inspect import ModelInfo, inspect_model
 from shared.errors import Unavailable
 from shared.model_registry import BaseModelRecord, ModelRegistry
 from shared.redis_store import connect
@@ -31,8 +32,6 @@ def _backends() -> tuple[StorageSettings, RedisSettings]:
 
 
 def add_model(name: str, directory: Path) -> BaseModelRecord:
-    from services.trainer.models.inspect import inspect_model
-
     info = inspect_model(directory)  # a clear error when the folder is not a model
     storage, redis_settings = _backends()
     client = connect(redis_settings)
@@ -41,3 +40,25 @@ def add_model(name: str, directory: Path) -> BaseModelRecord:
                                                                         info=dataclasses.asdict(info))
     finally:
         client.close()
+
+
+def recommendation(model: str, seq_len: int) -> tuple[dict[str, object], str]:
+    """Settings for training `model` (a local folder, or a registered model's name) on this machine."""
+    from services.trainer.system.hardware import detect_hardware
+    from services.trainer.system.recommend import recommend
+
+    if Path(model).is_dir():
+        info = inspect_model(Path(model))
+    else:
+        storage, redis_settings = _backends()
+        client = connect(redis_settings)
+        try:
+            record = ModelRegistry(client, ObjectStore(storage)).require_base(model)
+        finally:
+            client.close()
+        if not record.info:
+            raise Unavailable(f"model {model!r} was registered without its details; register it again")
+        info = ModelInfo(**record.info)
+    hardware = detect_hardware()
+    return recommend(info, hardware, seq_len=seq_len).to_dict(), hardware.describe()
+

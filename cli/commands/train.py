@@ -71,12 +71,4 @@ def pull_archive(client: GatewayClient, path: str, target: Path) -> list[Path]:
     from shared.archive import unpack_tar_gz
 
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "archive.tar.gz"
-        with client.http.stream("GET", path, timeout=httpx.Timeout(30, read=None)) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise error_from_response(response)
-            with archive.open("wb") as out:
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-        return unpack_tar_gz(archive, target)
+        return unpack_tar_gz(client.download_path(path, Path(tmp) / "archive.tar.gz"), target)

@@ -45,9 +45,9 @@ app = celery_app
 
 @cache
 def _runner():  # noqa: ANN202 - built once per worker process, on first use
+    from services.trainer.jobs.memory import job_memory_check
     from services.trainer.jobs.runner import JobRunner, RunnerContext
     from services.trainer.jobs.store import JobStore
-    from services.trainer.jobs.memory import job_memory_check
     from shared.files import FileService
     from shared.files.repository import FileRepository
     from shared.model_registry import ModelRegistry

@@ -62,3 +62,14 @@ def test_prepare_local_bad_option_is_a_clear_error(tmp_path: Path) -> None:
     raw.write_text(json.dumps({"text": DOC}) + "\n")
     result = runner.invoke(app, ["prepare", str(raw), "-o", str(tmp_path / "o"), "--local", "--val-fraction", "3"])
     assert result.exit_code == 1 and "val_fraction" in result.output
+
+
+def test_recommend_for_a_local_model_folder(tmp_path: Path) -> None:
+    from services.trainer.models.tiny import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "m", hidden_size=64, num_layers=2)
+    result = runner.invoke(app, ["recommend", "--model", str(model), "--seq-len", "256"])
+    assert result.exit_code == 0, result.output
+    assert "batch_size" in result.output and "lora_rank" in result.output and "GB of" in result.output
+    missing = runner.invoke(app, ["recommend", "--model", str(tmp_path)])
+    assert missing.exit_code != 0 and "config.json" in missing.output

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from gateway_support import ALICE
 from fastapi.testclient import TestClient
+from gateway_support import ALICE
 
 
 def test_healthz_needs_no_key(client: TestClient) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from gateway_support import ALICE, BOB
 from fastapi.testclient import TestClient
+from gateway_support import ALICE, BOB
 
 from shared.storage import Bucket, ObjectStore
 

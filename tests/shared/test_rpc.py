@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from support import REPO, free_port
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from support import REPO, free_port
 
 from shared import errors
 from shared.rpc.client import check_health, open_channel

@@ -14,7 +14,6 @@ from shared.errors import NotFound, Unavailable
 from shared.settings import StorageSettings
 from shared.storage import Bucket, ObjectStore
 
-
 MAX_READ = 8 * 1024 * 1024
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import mlx.core as mx
 import pytest
 import redis as redis_lib
-from trainer_support import Workers, wait_for
 from fastapi.testclient import TestClient
+from trainer_support import Workers, wait_for
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings

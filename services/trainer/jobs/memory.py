@@ -10,8 +10,13 @@ from services.trainer.jobs import spec
 from services.trainer.jobs.records import JobRecord
 from services.trainer.models.inspect import ModelInfo, inspect_model
 from services.trainer.system.hardware import detect_hardware
-from services.trainer.system.memory import (MemoryEstimate, apply_memory_limits, check_fits,
-                                            estimate_training_memory, memory_budget)
+from services.trainer.system.memory import (
+    MemoryEstimate,
+    apply_memory_limits,
+    check_fits,
+    estimate_training_memory,
+    memory_budget,
+)
 from shared.model_registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
