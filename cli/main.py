@@ -245,6 +245,23 @@ def recommend(model: str = typer.Option("distrust-tiny-llama", help="A registere
     console.print(str(result["reason"]))
 
 
+@app.command()
+def chat(model: str = typer.Argument(..., help="A base model or a fine-tuned model name"),
+         system: str | None = typer.Option(None, help="System message"),
+         max_tokens: int | None = typer.Option(None), temperature: float | None = typer.Option(None),
+         seed: int | None = typer.Option(None)) -> None:
+    """Chat with a model; each reply streams as it is generated. One message per line; /exit or EOF ends."""
+    from cli.client import GatewayClient
+    from cli.commands.chat import chat_loop
+
+    options = {k: v for k, v in {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}.items()
+               if v is not None}
+    try:
+        chat_loop(GatewayClient.from_env(), model, system=system, options=options)
+    except DistrustError as exc:
+        raise _fail(exc) from None
+
+
 def main() -> None:
     app()
 

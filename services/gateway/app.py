@@ -12,7 +12,7 @@ from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
-from services.gateway.routes import files, fine_tuning, health, models, scoring
+from services.gateway.routes import files, fine_tuning, health, inference, models, scoring
 
 
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
@@ -38,4 +38,5 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(scoring.router)
     app.include_router(fine_tuning.router)
     app.include_router(models.router)
+    app.include_router(inference.router)
     return app

@@ -1,0 +1,57 @@
+"""`distrust chat`: a conversation with a model in the terminal, replies streamed as they are generated."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+import httpx
+
+from cli.client import GatewayClient, error_from_response
+
+
+def stream_reply(client: GatewayClient, body: dict[str, Any]) -> Iterator[str]:
+    """Text deltas of one streamed chat completion."""
+    with client.http.stream("POST", "/v1/chat/completions", json={**body, "stream": True},
+                            timeout=httpx.Timeout(30, read=None)) as response:
+        if response.status_code >= 400:
+            response.read()
+            raise error_from_response(response)
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line.removeprefix("data: "))
+            if "error" in chunk:
+                raise error_from_response(httpx.Response(500, json=chunk))
+            for choice in chunk.get("choices", []):
+                if content := choice.get("delta", {}).get("content"):
+                    yield content
+
+
+def chat_loop(client: GatewayClient, model: str, *, system: str | None, options: dict[str, Any],
+              source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Read user turns from `source` (one per line) until EOF or `/exit`; return the number of replies."""
+    history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+    replies = 0
+    interactive = source.isatty()
+    while True:
+        if interactive:
+            out.write("you> ")
+            out.flush()
+        line = source.readline()
+        if not line or line.strip() in ("/exit", "/quit"):
+            return replies
+        if not line.strip():
+            continue
+        history.append({"role": "user", "content": line.rstrip("\n")})
+        out.write(f"{model}> ")
+        parts = []
+        for delta in stream_reply(client, {"model": model, "messages": history, **options}):
+            parts.append(delta)
+            out.write(delta)
+            out.flush()
+        out.write("\n")
+        history.append({"role": "assistant", "content": "".join(parts)})
+        replies += 1
