@@ -156,7 +156,7 @@ class Tokenization:
 
 def _common_prefix(a: Sequence[Any], b: Sequence[Any]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1

@@ -17,14 +17,16 @@ from services.trainer.core.trainer import Trainer
 
 
 def test_warmup_then_cosine_values() -> None:
-    lr = lambda s: learning_rate_at(s, peak=1e-3, warmup=4, total=14)
+    def lr(s: int) -> float:
+        return learning_rate_at(s, peak=1e-3, warmup=4, total=12)
+
     assert [lr(s) for s in range(4)] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
     assert lr(4) == pytest.approx(1e-3)  # the cosine starts at the peak
-    assert lr(9) == pytest.approx(5e-4)  # half way through the decay
-    assert lr(4 + 10 * 0.25) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi / 4)))
-    assert lr(13) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 0.9)))  # last update: small, not 0
-    assert lr(14) == pytest.approx(0.0, abs=1e-12) and lr(100) == pytest.approx(0.0, abs=1e-12)
-    values = [lr(s) for s in range(4, 14)]
+    assert lr(6) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi / 4)))
+    assert lr(8) == pytest.approx(5e-4)  # half way through the decay
+    assert lr(11) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 7 / 8)))  # last update: small, not 0
+    assert lr(12) == pytest.approx(0.0, abs=1e-12) and lr(100) == pytest.approx(0.0, abs=1e-12)
+    values = [lr(s) for s in range(4, 12)]
     assert all(a > b for a, b in itertools.pairwise(values))
     # no warmup: pure cosine from the peak
     assert learning_rate_at(0, peak=2e-4, warmup=0, total=10) == pytest.approx(2e-4)
