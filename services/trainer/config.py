@@ -23,6 +23,10 @@ class TrainerSettings(ServiceSettings):
     # Memory a job may use on a worker; 0 = 80 % of the worker's RAM (or unified memory on a Mac).
     memory_budget_gb: float = Field(default=0.0, ge=0)
     default_model: str = "distrust-tiny-llama"
+    # A job's `model` may be an absolute path to a model folder visible to the trainer and its workers.
+    allow_local_models: bool = True
+    # A job's `model` may be a Hugging Face id, downloaded by the worker (connected machines only).
+    allow_hub_models: bool = False
 
     @property
     def resolved_cache_dir(self) -> Path:

@@ -9,6 +9,7 @@ import grpc
 from services.trainer import convert
 from services.trainer.config import TrainerSettings
 from services.trainer.jobs.memory import request_memory_check
+from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.reaper import Reaper
 from services.trainer.jobs.service import JobService
 from services.trainer.jobs.store import JobStore
@@ -73,9 +74,9 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | None = 
     files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
     store = JobStore(client)
     enqueue = enqueue or celery_enqueue(settings.redis.url.get_secret_value())
-    registry = ModelRegistry(client, objects)
-    jobs = JobService(store, files, registry, enqueue,
-                      memory_check=request_memory_check(registry, settings.memory_budget_gb))
+    sources = ModelSources(ModelRegistry(client, objects), allow_local=settings.allow_local_models,
+                           allow_hub=settings.allow_hub_models)
+    jobs = JobService(store, files, sources, enqueue, memory_check=request_memory_check(sources, settings.memory_budget_gb))
     reaper = Reaper(store, enqueue, settings.reaper_interval_s)
 
     def register(server: grpc.Server) -> None:

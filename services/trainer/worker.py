@@ -46,6 +46,7 @@ app = celery_app
 @cache
 def _runner():  # noqa: ANN202 - built once per worker process, on first use
     from services.trainer.jobs.memory import job_memory_check
+    from services.trainer.jobs.model_sources import ModelSources
     from services.trainer.jobs.runner import JobRunner, RunnerContext
     from services.trainer.jobs.store import JobStore
     from shared.files import FileService
@@ -57,8 +58,10 @@ def _runner():  # noqa: ANN202 - built once per worker process, on first use
     client = connect(settings.redis)
     objects = ObjectStore(settings.storage)
     holder = f"{socket.gethostname()}:{os.getpid()}"
+    registry = ModelRegistry(client, objects)
+    sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
     ctx = RunnerContext(store=JobStore(client), files=FileService(objects, FileRepository(client), max_bytes=1 << 40),
-                        registry=ModelRegistry(client, objects), objects=objects,
+                        registry=registry, sources=sources, objects=objects,
                         cache_dir=settings.resolved_cache_dir, holder=holder, lease_ttl_s=settings.lease_ttl_s,
                         memory_check=job_memory_check(settings.memory_budget_gb))
     return JobRunner(ctx)

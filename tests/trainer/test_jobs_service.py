@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.reaper import requeue_orphans
 from services.trainer.jobs.records import JobStatus
 from services.trainer.jobs.service import JobRequest, JobService
@@ -35,7 +36,8 @@ def service(files_service: FileService, redis_client: redis_lib.Redis, store: Ob
     (model / "config.json").write_text(json.dumps({"model_type": "llama", "max_position_embeddings": 128}))
     registry = ModelRegistry(redis_client, store)
     registry.register_base("tiny", model)
-    return JobService(JobStore(redis_client), files_service, registry, queued.append)
+    sources = ModelSources(registry, allow_local=True, allow_hub=False)
+    return JobService(JobStore(redis_client), files_service, sources, queued.append)
 
 
 def _request(files: FileService, data: bytes = SCORED, **overrides: object) -> JobRequest:
@@ -82,10 +84,25 @@ def test_invalid_settings_name_the_field(service: JobService, files_service: Fil
 def test_unknown_model_and_foreign_file(service: JobService, files_service: FileService) -> None:
     with pytest.raises(NotFound, match="available: tiny"):
         service.create(_request(files_service, model="gpt-5"))
+    with pytest.raises(NotFound, match="DISTRUST_TRAINER_ALLOW_HUB_MODELS"):
+        service.create(_request(files_service, model="mlx-community/Llama-3.2-1B-Instruct"))
     request = _request(files_service)
     with pytest.raises(InvalidArgument) as info:
         service.create(JobRequest(**{**request.__dict__, "owner": "bob"}))
     assert info.value.param == "training_file"
+
+
+def test_a_local_model_folder_is_accepted_when_allowed(service: JobService, files_service: FileService,
+                                                       tmp_path: Path) -> None:
+    folder = tmp_path / "local-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    assert service.create(_request(files_service, model=str(folder))).model == str(folder)
+    with pytest.raises(InvalidArgument, match="no config.json"):
+        service.create(_request(files_service, model=str(tmp_path)))
+    service.sources.allow_local = False
+    with pytest.raises(InvalidArgument, match="DISTRUST_TRAINER_ALLOW_LOCAL_MODELS"):
+        service.create(_request(files_service, model=str(folder)))
 
 
 def test_cancel_and_listing(service: JobService, files_service: FileService) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.trainer.jobs import spec
+from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import JobRecord
 from services.trainer.models.inspect import ModelInfo, inspect_model
 from services.trainer.system.hardware import detect_hardware
@@ -17,7 +18,6 @@ from services.trainer.system.memory import (
     estimate_training_memory,
     memory_budget,
 )
-from shared.model_registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +32,19 @@ def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
                                     batch_size=int(hp["batch_size"]), seq_len=int(hp.get("max_seq_length", 512)))
 
 
-def request_memory_check(registry: ModelRegistry, budget_gb: float) -> Callable[[JobRecord], None]:
-    """At creation, from the model's recorded info: refuse a job that cannot fit before it is queued."""
+def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[JobRecord], None]:
+    """At creation, from the model's recorded info (or its local folder): refuse a job that cannot fit before it
+    is queued. Hub models are checked by the worker, once downloaded."""
     def check(job: JobRecord) -> None:
-        record = registry.require_base(job.model)
-        if record.info:
-            check_fits(_estimate(job, ModelInfo(**record.info)), budget_bytes(budget_gb))
+        source = sources.classify(job.model)
+        info = None
+        if source.kind == "registered":
+            record = sources.registry.require_base(job.model)
+            info = ModelInfo(**record.info) if record.info else None
+        elif source.kind == "local":
+            info = inspect_model(Path(job.model))
+        if info is not None:
+            check_fits(_estimate(job, info), budget_bytes(budget_gb))
     return check
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from services.trainer.core.trainer import StepReport, Trainer
 from services.trainer.jobs import spec
+from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 from shared.errors import DistrustError
@@ -30,6 +31,7 @@ class RunnerContext:
     store: JobStore
     files: FileService
     registry: ModelRegistry
+    sources: ModelSources
     objects: ObjectStore
     cache_dir: Path
     holder: str
@@ -87,7 +89,7 @@ class JobRunner:
         workdir = self.ctx.cache_dir / "jobs" / job.id
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
-        model_dir = self.ctx.registry.fetch_base(job.model, self.ctx.cache_dir)
+        model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir)
         train_path = self._download(job.owner, job.training_file, workdir / "train.jsonl")
         val_path = self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None
         if self.ctx.memory_check:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.trainer.jobs import spec
+from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
 from shared.files import FileService, Purpose
-from shared.model_registry import ModelRegistry
 from shared.records import RecordError, parse_json_object, validate_training_record
 from shared.storage import Bucket
 
@@ -38,11 +38,11 @@ class JobRequest:
 
 
 class JobService:
-    def __init__(self, store: JobStore, files: FileService, registry: ModelRegistry,
+    def __init__(self, store: JobStore, files: FileService, sources: ModelSources,
                  enqueue: Callable[[str], None], memory_check: MemoryCheck | None = None) -> None:
         self.store = store
         self.files = files
-        self.registry = registry
+        self.sources = sources
         self.enqueue = enqueue
         self.memory_check = memory_check
 
@@ -55,7 +55,7 @@ class JobService:
                         validation_file=request.validation_file or None, suffix=request.suffix, seed=seed,
                         hyperparameters=request.hyperparameters, distrust=request.distrust, lora=request.lora)
         spec.validate_request(job)
-        self.registry.require_base(request.model)
+        self.sources.classify(request.model)
         require_scores = job.distrust.get("mode", "weighted") in ("weighted", "additive")
         self._check_file("training_file", job.training_file, request.owner, require_scores)
         if job.validation_file:
