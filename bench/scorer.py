@@ -20,9 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import re
-import os
 import resource
 import socket
 import subprocess

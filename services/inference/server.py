@@ -1,23 +1,92 @@
-"""The inference gRPC server: contract `distrust.inference.v1.InferenceService`."""
+"""The inference gRPC server: contract `distrust.inference.v1.InferenceService`. Converts, calls the engine."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 
 from services.inference.config import InferenceSettings
-from shared.pb.distrust.inference.v1 import inference_pb2, inference_pb2_grpc
+from services.inference.engine import Delta, Engine, GenerationRequest
+from services.inference.models import EngineFactory, ModelManager
+from shared.errors import invalid_field
+from shared.model_registry import ModelRegistry
+from shared.pb.distrust.inference.v1 import inference_pb2 as pb
+from shared.pb.distrust.inference.v1 import inference_pb2_grpc
+from shared.redis_store import connect
 from shared.rpc.server import RunningServer, start_server
+from shared.storage import ObjectStore
 
-SERVICE_NAME = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
+FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH, "cancelled": pb.FINISH_REASON_CANCELLED}
+
+
+def generation_request(request: pb.GenerateRequest, adapter: str | None, default_max_tokens: int) -> GenerationRequest:
+    kind = request.WhichOneof("input")
+    if kind is None:
+        raise invalid_field("messages", None, "chat messages or a prompt")
+    return GenerationRequest(
+        prompt=request.prompt if kind == "prompt" else None,
+        messages=[{"role": m.role, "content": m.content} for m in request.messages.messages]
+        if kind == "messages" else None,
+        adapter=adapter, max_tokens=request.max_tokens or default_max_tokens,
+        temperature=request.temperature if request.HasField("temperature") else 1.0,
+        top_p=request.top_p if request.HasField("top_p") else 1.0,
+        seed=request.seed if request.HasField("seed") else None, stop=tuple(request.stop),
+        request_id=request.request_id)
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
-    """Health and reflection are served; the job RPCs answer UNIMPLEMENTED until the inference issue lands."""
+    def __init__(self, models: ModelManager, settings: InferenceSettings) -> None:
+        self.models = models
+        self.settings = settings
+
+    def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateResponse]:
+        engine, resolved = self.models.prepare(request.owner, request.model)
+        handle = engine.submit(generation_request(request, resolved.adapter, self.settings.default_max_tokens))
+        context.add_callback(handle.cancel)  # runs when the call ends, also when the client goes away
+        for item in handle:
+            if isinstance(item, Delta):
+                if item.text:
+                    yield pb.GenerateResponse(delta=item.text)
+                continue
+            usage = pb.Usage(prompt_tokens=item.prompt_tokens, completion_tokens=item.completion_tokens,
+                             total_tokens=item.prompt_tokens + item.completion_tokens)
+            yield pb.GenerateResponse(finish_reason=FINISH[item.finish_reason], usage=usage)
+
+    def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
+        return pb.ListModelsResponse(models=[
+            pb.Model(id=m.id, kind=m.kind, parent=m.parent or "", owned_by=m.owned_by, created=m.created,
+                     context_length=m.context_length or 0) for m in self.models.list_models(request.owner)])
+
+    def LoadAdapter(self, request: pb.LoadAdapterRequest, context: grpc.ServicerContext) -> pb.AdapterState:
+        engine, resolved = self.models.prepare(request.owner, request.model, pin=request.pin)
+        return self._state(engine, request.model, resolved.adapter)
+
+    def UnloadAdapter(self, request: pb.UnloadAdapterRequest, context: grpc.ServicerContext) -> pb.AdapterState:
+        resolved = self.models.unload(request.owner, request.model)
+        return self._state(self.models.engine(resolved.base), request.model, resolved.adapter)
+
+    def _state(self, engine: Engine, model: str, adapter: str | None) -> pb.AdapterState:
+        loaded = engine.loaded_adapters()
+        return pb.AdapterState(model=model, loaded=adapter is None or adapter in loaded,
+                               pinned=bool(adapter) and adapter in engine.pinned_adapters(),
+                               cache_size=len(loaded), cache_capacity=self.settings.adapter_cache_size)
 
 
-def start(settings: InferenceSettings) -> RunningServer:
+def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) -> RunningServer:
+    registry = ModelRegistry(connect(settings.redis), ObjectStore(settings.storage))
+
+    def make_engine(path: Path) -> Engine:
+        return Engine(path, max_batch_size=settings.max_batch_size, adapter_cache_size=settings.adapter_cache_size)
+
+    models = ModelManager(registry, settings.resolved_cache_dir, settings.allowed(), factory or make_engine)
+
     def register(server: grpc.Server) -> None:
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(), server)
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(models, settings), server)
 
-    return start_server(host=settings.host, port=settings.port, port_setting="DISTRUST_INFERENCE_PORT",
-                        register=register, service_names=[SERVICE_NAME], max_workers=settings.max_workers)
+    running = start_server(host=settings.host, port=settings.port, port_setting="DISTRUST_INFERENCE_PORT",
+                           register=register, service_names=[SERVICE_NAME], max_workers=settings.max_workers)
+    running.on_stop.append(models.close)
+    return running

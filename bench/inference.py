@@ -1,0 +1,237 @@
+"""Inference through the distrust stack vs mlx-lm, same model and machine, one run.
+
+    python bench/inference.py [--max-tokens 64] [--concurrency 8]
+
+Starts the local stack (`distrust up` on free ports, a temporary data folder) and `mlx_lm.server` on a free
+loopback port, both on the default model (random weights) with 4 random LoRA adapters, then measures:
+  1. one streamed request: time to first token and tokens/s through the gateway vs in-process
+     `mlx_lm.stream_generate` (goal >= 0.9x);
+  2. N concurrent requests on one adapter, total time vs mlx_lm.server (goal <= 1.1x);
+  3. N concurrent requests spread over 4 adapters (goal <= 0.5x);
+  4. N concurrent seeded requests (goal <= 0.5x).
+The last line is `mixed_adapter_ratio=<ours / mlx_lm.server>` for case 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PROMPT = [{"role": "user", "content": "Describe what the archive's original letters say about the river survey."}]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class OurStack:
+    """`distrust up` in a temporary data folder on free ports; adapters registered for the local owner."""
+
+    def __init__(self, work: Path) -> None:
+        self.env = {**os.environ, "DISTRUST_DATA_DIR": str(work / "data"), "PYTHONPATH": str(ROOT)}
+        for name in ("DISTRUST_GATEWAY_PORT", "DISTRUST_SCORER_PORT", "DISTRUST_TRAINER_PORT",
+                     "DISTRUST_INFERENCE_PORT", "DISTRUST_LOCAL_REDIS_PORT", "DISTRUST_LOCAL_STORAGE_PORT"):
+            self.env[name] = str(free_port())
+        self.base_url = f"http://127.0.0.1:{self.env['DISTRUST_GATEWAY_PORT']}/v1"
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "cli.main", *args], env=self.env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise SystemExit(f"distrust {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def __enter__(self) -> OurStack:
+        self.cli("up")
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in self.cli("env").splitlines())
+        self.api_key = exports["DISTRUST_API_KEY"]
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            for name in ("inference", "gateway"):
+                log = Path(self.env["DISTRUST_DATA_DIR"]) / "logs" / f"{name}.log"
+                if log.exists():
+                    say(f"--- {name}.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+        self.cli("down")
+
+    def register_adapters(self, base_dir: Path, adapters: list[Path]) -> list[str]:
+        from cli.stack import control, layout
+        from shared.model_registry import AdapterRecord, ModelRegistry
+        from shared.redis_store import connect
+        from shared.settings import RedisSettings
+        from shared.storage import Bucket, ObjectStore
+
+        old = dict(os.environ)
+        os.environ.update(self.env)
+        try:
+            data = control.data_dir()
+            secrets = data.secrets()
+            ports = layout.Ports.from_env(layout.LocalStackSettings())
+            store = ObjectStore(layout.storage_settings(ports, secrets))
+            registry = ModelRegistry(connect(RedisSettings(url=layout.redis_url(ports, secrets))), store)
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        names = []
+        for i, directory in enumerate(adapters):
+            job_id = f"ftjob-bench{i}"
+            files = {p.name: store.put_file(Bucket.ADAPTERS, f"{job_id}/{p.name}", p).sha256 or ""
+                     for p in directory.iterdir()}
+            name = f"ft:distrust-tiny-llama:bench{i}:{job_id}"
+            registry.register_adapter(AdapterRecord(name=name, job_id=job_id, owner="local",
+                                                    base_model="distrust-tiny-llama", created=int(time.time()),
+                                                    files=files))
+            names.append(name)
+        return names
+
+
+class MlxServer:
+    def __init__(self, base_dir: Path) -> None:
+        self.port = free_port()
+        self.base_dir = base_dir
+
+    def __enter__(self) -> MlxServer:
+        self.proc = subprocess.Popen([sys.executable, "-m", "mlx_lm.server", "--model", str(self.base_dir),
+                                      "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/v1/models", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise SystemExit("mlx_lm.server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def chat(url: str, key: str, body: dict[str, Any]) -> int:
+    response = httpx.post(f"{url}/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body,
+                          timeout=600)
+    response.raise_for_status()
+    return int(response.json()["usage"]["completion_tokens"])
+
+
+def concurrent(url: str, key: str, bodies: list[dict[str, Any]]) -> tuple[float, int]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        tokens = sum(pool.map(lambda b: chat(url, key, b), bodies))
+    return time.perf_counter() - started, tokens
+
+
+def streamed(url: str, key: str, body: dict[str, Any]) -> tuple[float, float, int]:
+    """(time to first token, tokens/s after it, tokens) of one streamed request."""
+    started = time.perf_counter()
+    first = None
+    count = 0
+    with httpx.stream("POST", f"{url}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                      json={**body, "stream": True, "stream_options": {"include_usage": True}}, timeout=600) as r:
+        for line in r.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line.removeprefix("data: "))
+            if chunk.get("usage"):
+                count = chunk["usage"]["completion_tokens"]
+            elif chunk["choices"] and chunk["choices"][0]["delta"].get("content") and first is None:
+                first = time.perf_counter()
+    end = time.perf_counter()
+    first = first or end
+    return first - started, (count - 1) / max(end - first, 1e-9), count
+
+
+def in_process(base_dir: Path, max_tokens: int) -> tuple[float, float, int]:
+    from mlx_lm import load, stream_generate
+    from mlx_lm.sample_utils import make_sampler
+
+    model, tokenizer = load(str(base_dir))
+    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True)
+    best = (0.0, 0.0, 0)
+    for _ in range(2):  # the first run warms up
+        started = time.perf_counter()
+        first, count = None, 0
+        for response in stream_generate(model, tokenizer, prompt, max_tokens=max_tokens,
+                                        sampler=make_sampler(temp=0.0)):
+            count = response.generation_tokens
+            first = first or time.perf_counter()
+        end = time.perf_counter()
+        best = (first - started, (count - 1) / max(end - first, 1e-9), count)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    from services.trainer.models.random_adapter import make_random_adapter
+    from services.trainer.models.tiny import build_tiny_model
+
+    with tempfile.TemporaryDirectory(prefix="distrust-bench-") as tmp:
+        work = Path(tmp)
+        base_dir = build_tiny_model(work / "base", seed=0)
+        adapters = [make_random_adapter(base_dir, work / f"adapter{i}", seed=i, layers=4, rank=8)
+                    for i in range(4)]
+        say(f"model: distrust-tiny-llama (default size, float32), 4 LoRA adapters r8 on 4 layers; "
+            f"max_tokens={args.max_tokens}, concurrency={args.concurrency}, temperature 0 unless seeded")
+        with OurStack(work) as ours, MlxServer(base_dir) as mlx:
+            names = ours.register_adapters(base_dir, adapters)
+            common = {"messages": PROMPT, "max_tokens": args.max_tokens, "temperature": 0.0}
+            n = args.concurrency
+
+            chat(ours.base_url, ours.api_key, {**common, "model": names[0]})  # warm-up: load base and adapter
+            ttft, tps, _ = streamed(ours.base_url, ours.api_key, {**common, "model": "distrust-tiny-llama"})
+            ref_ttft, ref_tps, _ = in_process(base_dir, args.max_tokens)
+            say(f"single: gateway ttft_s={ttft:.3f} tokens_per_s={tps:.1f} | in-process mlx_lm.stream_generate "
+                f"ttft_s={ref_ttft:.3f} tokens_per_s={ref_tps:.1f} | ratio={tps / ref_tps:.3f}")
+
+            mlx_url, adapter_dirs = f"http://127.0.0.1:{mlx.port}/v1", [str(a) for a in adapters]
+            chat(mlx_url, "none", {**common, "model": "default_model", "adapters": adapter_dirs[0]})
+            cases = {
+                "one_adapter": ([{**common, "model": names[0]}] * n,
+                                [{**common, "model": "default_model", "adapters": adapter_dirs[0]}] * n),
+                "mixed_adapters": ([{**common, "model": names[i % 4]} for i in range(n)],
+                                   [{**common, "model": "default_model", "adapters": adapter_dirs[i % 4]}
+                                    for i in range(n)]),
+                "seeded": ([{**common, "model": names[0], "temperature": 0.8, "seed": i} for i in range(n)],
+                           [{**common, "model": "default_model", "adapters": adapter_dirs[0], "temperature": 0.8,
+                             "seed": i} for i in range(n)]),
+            }
+            ratios = {}
+            for case, (our_bodies, mlx_bodies) in cases.items():
+                our_s, our_tokens = concurrent(ours.base_url, ours.api_key, our_bodies)
+                mlx_s, mlx_tokens = concurrent(mlx_url, "none", mlx_bodies)
+                ratios[case] = our_s / mlx_s
+                say(f"{case}: ours total_s={our_s:.2f} tokens={our_tokens} | mlx_lm.server total_s={mlx_s:.2f} "
+                    f"tokens={mlx_tokens} | ratio={ratios[case]:.3f}")
+    say(f"mixed_adapter_ratio={ratios['mixed_adapters']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""The running batch: its rows, their batched KV cache (mlx-lm's BatchKVCache) and one forward pass per step.
+
+New rows are prefilled together (right-padded, as mlx-lm's BatchGenerator does, then rolled to left padding)
+with all but their last prompt token, then join the batch; each row keeps its own cache offset and mask.
+Steps are pipelined like mlx-lm's: the next step's graph is queued with `async_eval` before the tokens of the
+current one are read back, so on a GPU Python's bookkeeping overlaps the model's compute (on the CPU, MLX
+evaluates inside `async_eval`, so there is nothing to overlap and nothing lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import mlx.core as mx
+from mlx import nn
+from mlx_lm.models.cache import make_prompt_cache
+
+from services.inference.engine.multi_lora import BASE_PLAN, MultiLoRAModel, RoutingPlan, plan_for
+from services.inference.engine.row import Row
+from services.inference.engine.sampling import BatchSampling, initial_keys, sample
+
+PREFILL_STEP = 512
+
+
+def batch_cache(model: nn.Module, size: int) -> list[Any]:
+    """An empty batched cache for `size` rows (fails for models whose cache cannot be batched)."""
+    per_row = [make_prompt_cache(model) for _ in range(size)]
+    return [layer[0].merge(list(layer)) for layer in zip(*per_row, strict=True)]
+
+
+def prefill(lora: MultiLoRAModel, rows: Sequence[Row], step: int = PREFILL_STEP) -> list[Any]:
+    """Run every prompt token but the last through the model; returns the new rows' batched cache."""
+    model = lora.model
+    cache = batch_cache(model, len(rows))
+    tokens = [row.job.prompt[:-1] for row in rows]
+    lengths = [len(t) for t in tokens]
+    longest = max(lengths)
+    if longest == 0:
+        return cache
+    padding = [longest - n for n in lengths]
+    if max(padding) > 0:
+        for layer in cache:
+            layer.prepare(lengths=lengths, right_padding=padding)
+    inputs = mx.array([t + [0] * p for t, p in zip(tokens, padding, strict=True)])
+    lora.route(plan_for([row.routing_key for row in rows]))
+    for start in range(0, longest, step):
+        model(inputs[:, start:start + step], cache=cache)
+        mx.eval([layer.state for layer in cache])
+    if max(padding) > 0:
+        for layer in cache:
+            layer.finalize()
+        mx.eval([layer.state for layer in cache])
+    return cache
+
+
+class DecodeBatch:
+    """The rows being generated, in cache order, with what each feeds next and its PRNG key."""
+
+    def __init__(self, lora: MultiLoRAModel) -> None:
+        self.lora = lora
+        self.model = lora.model
+        self.rows: list[Row] = []
+        self._cache: list[Any] = []
+        self._pending: mx.array | None = None  # [B] tokens to feed next (sampled, or the last prompt token)
+        self._keys: mx.array | None = None     # [B, 2] each row's PRNG key
+        self._plan: RoutingPlan = BASE_PLAN
+        self._sampling = BatchSampling.of([])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, rows: Sequence[Row], cache: list[Any]) -> None:
+        """Append prefilled rows; their first step feeds their last prompt token."""
+        last = mx.array([row.job.prompt[-1] for row in rows], dtype=mx.uint32)
+        keys = initial_keys([row.sampling for row in rows])
+        if not self.rows:
+            self._cache, self._pending, self._keys = cache, last, keys
+        else:
+            assert self._pending is not None and self._keys is not None
+            for mine, theirs in zip(self._cache, cache, strict=True):
+                mine.extend(theirs)
+            self._pending = mx.concatenate([self._pending, last])
+            self._keys = mx.concatenate([self._keys, keys])
+        self.rows.extend(rows)
+        self._recompose()
+
+    def keep(self, indices: list[int]) -> None:
+        """Drop every row not in `indices` (finished or cancelled), freeing their cache space."""
+        if len(indices) == len(self.rows):
+            return
+        if not indices:
+            self.rows, self._cache, self._pending, self._keys = [], [], None, None
+        else:
+            assert self._pending is not None and self._keys is not None
+            for layer in self._cache:
+                layer.filter(indices)
+            index = mx.array(indices)
+            self._pending, self._keys = self._pending[index], self._keys[index]
+            self.rows = [self.rows[i] for i in indices]
+        self._recompose()
+
+    def step(self) -> list[int]:
+        """Queue one forward pass for all rows and return the tokens it consumed (those of the previous step)."""
+        assert self._pending is not None and self._keys is not None
+        inputs = self._pending
+        self.lora.route(self._plan)
+        logits = self.model(inputs[:, None], cache=self._cache)[:, -1, :]
+        tokens, keys = sample(logits, self._sampling, self._keys)
+        mx.async_eval(tokens, keys)
+        self._pending, self._keys = tokens, keys
+        return inputs.tolist()
+
+    def _recompose(self) -> None:
+        self._plan = plan_for([row.routing_key for row in self.rows])
+        self._sampling = BatchSampling.of([row.sampling for row in self.rows])

@@ -1,0 +1,189 @@
+"""The inference engine: one base model in memory, many LoRA adapters, continuous batching across all of them.
+
+The base is loaded once (`base_loads` stays 1); adapters only add or drop their small matrices. Requests on
+different adapters, seeds and sampling settings share every forward pass. All MLX work happens on the
+scheduler thread; the public methods are safe to call from any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import mlx_lm
+
+from services.inference.engine.adapter_cache import AdapterCache, LoadedAdapter
+from services.inference.engine.adapter_files import read_adapter
+from services.inference.engine.api import GenerationRequest, validate_request
+from services.inference.engine.handle import RequestHandle
+from services.inference.engine.multi_lora import MultiLoRAModel
+from services.inference.engine.prompts import PromptEncoder
+from services.inference.engine.row import Job
+from services.inference.engine.scheduler import EngineStats, Scheduler
+from shared.errors import FailedPrecondition, NotFound, invalid_field
+
+DEFAULT_CONTEXT_LENGTH = 4096
+_CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "n_positions", "seq_length")
+
+
+class Engine:
+    """Serve one base model and its LoRA adapters; see the module docstring."""
+
+    def __init__(self, model_path: Path, *, max_batch_size: int = 8, adapter_cache_size: int = 8) -> None:
+        if not isinstance(max_batch_size, int) or isinstance(max_batch_size, bool) or max_batch_size < 1:
+            raise invalid_field("max_batch_size", max_batch_size, "an integer >= 1")
+        self.model_path = Path(model_path)
+        if not self.model_path.is_dir():
+            raise NotFound(f"model_path: base model folder {str(self.model_path)!r} does not exist",
+                           param="model_path")
+        self.max_batch_size = max_batch_size
+        self.adapter_cache_size = adapter_cache_size
+        self.base_loads = 0
+        self._adapters = AdapterCache(adapter_cache_size)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._scheduler = Scheduler(self._adapters, max_batch_size)
+        try:
+            self._tokenizer, config, self._lora = self._scheduler.call(self._load_base)
+        except BaseException:
+            self._scheduler.stop()
+            raise
+        self.context_length: int = _context_length(config, self._tokenizer)
+        self._prompts = PromptEncoder(self._tokenizer, self.context_length)
+
+    # Adapters
+
+    def load_adapter(self, name: str, directory: Path, *, pin: bool = False) -> None:
+        """Load an adapter in mlx-lm's layout under `name`; a no-op (apart from `pin`) if `name` is loaded.
+
+        Evicts the least recently used unpinned, idle adapter when the cache is full (ResourceExhausted if
+        none can go). NotFound for a missing folder; InvalidArgument if the adapter does not fit the base.
+        """
+        if not isinstance(name, str) or not name:
+            raise invalid_field("name", name, "a non-empty adapter name")
+        self._check_open()
+        if self._adapters.touch(name, pin=pin):
+            return
+        self._scheduler.call(lambda: self._load_adapter_on_thread(name, Path(directory), pin))
+
+    def unload_adapter(self, name: str) -> None:
+        """Forget `name` (NotFound if not loaded); requests already using it finish on it first."""
+        self._check_open()
+        self._scheduler.call(lambda: self._unload_adapter_on_thread(name))
+
+    def pin(self, name: str, pinned: bool = True) -> None:
+        """Pinned adapters are never evicted (they can still be unloaded explicitly)."""
+        self._adapters.pin(name, pinned)
+
+    def loaded_adapters(self) -> list[str]:
+        return sorted(self._adapters.names())
+
+    def pinned_adapters(self) -> list[str]:
+        return sorted(self._adapters.pinned_names())
+
+    # Generation
+
+    def submit(self, request: GenerationRequest) -> RequestHandle:
+        """Queue a request and return its stream; raises InvalidArgument or NotFound before queueing."""
+        validate_request(request)
+        prompt = self._prompts.encode(request)
+        self._prompts.check_fits(request, len(prompt))
+        with self._lock:
+            self._check_open()
+            adapter = self._adapters.acquire(request.adapter) if request.adapter is not None else None
+            handle = RequestHandle(request.request_id, on_cancel=self._scheduler.wake)
+            try:
+                self._scheduler.enqueue(Job(request=request, prompt=prompt, adapter=adapter, handle=handle))
+            except BaseException:
+                if adapter is not None:
+                    self._adapters.release(adapter)
+                raise
+        return handle
+
+    def count_tokens(self, request: GenerationRequest) -> int:
+        """Prompt tokens the request would use (after the chat template)."""
+        validate_request(request)
+        return len(self._prompts.encode(request))
+
+    def active_requests(self) -> int:
+        """Requests submitted and not yet ended (queued or running)."""
+        return self._scheduler.active_requests()
+
+    def stats(self) -> EngineStats:
+        """A snapshot of the scheduler's counters (steps, tokens, peak batch size)."""
+        return self._scheduler.stats()
+
+    def close(self) -> None:
+        """Stop the scheduler; running and queued requests end with Done("cancelled")."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._scheduler.stop()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def eos_token_ids(self) -> frozenset[int]:
+        return self._eos_ids
+
+    # On the scheduler thread
+
+    def _load_base(self) -> tuple[Any, dict[str, Any], MultiLoRAModel]:
+        try:
+            model, tokenizer, config = mlx_lm.load(str(self.model_path), return_config=True)
+        except (OSError, ValueError, KeyError) as exc:
+            raise invalid_field("model_path", str(self.model_path), f"a model folder mlx-lm can load ({exc})") \
+                from exc
+        self.base_loads += 1
+        self._eos_ids = _eos_ids(tokenizer, self.model_path)
+        lora = self._scheduler.attach(model, tokenizer, self._eos_ids)
+        return tokenizer, config, lora
+
+    def _load_adapter_on_thread(self, name: str, directory: Path, pin: bool) -> None:
+        if self._adapters.touch(name, pin=pin):
+            return
+        weights = read_adapter(name, directory, self._lora.base_shape)
+        for victim in self._adapters.make_room():
+            self._lora.remove(victim.uid)
+        entry = LoadedAdapter(name=name, uid=self._adapters.new_uid(), directory=directory, rank=weights.rank,
+                              scale=weights.scale, nbytes=weights.nbytes, pinned=pin)
+        self._lora.install(entry.uid, weights)
+        self._adapters.add(entry)
+
+    def _unload_adapter_on_thread(self, name: str) -> None:
+        entry, free_now = self._adapters.remove(name)
+        if free_now:
+            self._lora.remove(entry.uid)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FailedPrecondition("the inference engine is closed")
+
+
+def _context_length(config: dict[str, Any], tokenizer: Any) -> int:
+    for key in _CONTEXT_KEYS:
+        value = config.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    # HF uses a huge sentinel when the tokenizer does not know the limit.
+    return limit if isinstance(limit, int) and 0 < limit < 10**7 else DEFAULT_CONTEXT_LENGTH
+
+
+def _eos_ids(tokenizer: Any, model_path: Path) -> frozenset[int]:
+    ids = {int(i) for i in getattr(tokenizer, "eos_token_ids", ()) or ()}
+    generation_config = model_path / "generation_config.json"
+    if generation_config.is_file():
+        try:
+            value = json.loads(generation_config.read_text(encoding="utf-8")).get("eos_token_id")
+        except (OSError, ValueError, AttributeError):
+            value = None
+        ids.update(int(i) for i in (value if isinstance(value, list) else [value]) if isinstance(i, int))
+    return frozenset(ids)

@@ -1,0 +1,76 @@
+"""The caller's side of a running request: a stream of Delta chunks ending with one Done, and cancel()."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+
+from services.inference.engine.api import Delta, Done
+
+StreamItem = Delta | Done
+
+
+class RequestHandle:
+    """Iterate to receive `Delta`s then a final `Done`; `cancel()` (e.g. on client disconnect) ends it early.
+
+    Deltas already waiting when the reader comes back are merged into one, so a reader that falls behind
+    (a busy server) sends fewer, larger chunks. An engine failure is raised from the iterator.
+    """
+
+    def __init__(self, request_id: str = "", on_cancel: Callable[[], None] | None = None) -> None:
+        self.request_id = request_id
+        self._items: queue.SimpleQueue[StreamItem | BaseException] = queue.SimpleQueue()
+        self._cancelled = threading.Event()
+        self._on_cancel = on_cancel
+        self._finished = False
+        self._ahead: StreamItem | BaseException | None = None
+
+    def __iter__(self) -> Iterator[Delta | Done]:
+        while not self._finished:
+            item, self._ahead = (self._ahead if self._ahead is not None else self._items.get()), None
+            if isinstance(item, BaseException):
+                self._finished = True
+                raise item
+            if isinstance(item, Done):
+                self._finished = True
+                yield item
+                return
+            parts = [item.text]
+            while True:
+                try:
+                    following = self._items.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(following, Delta):
+                    # Kept on the handle, not in this generator, so a new iteration still sees it.
+                    self._ahead = following
+                    break
+                parts.append(following.text)
+            yield item if len(parts) == 1 else Delta("".join(parts))
+
+    def cancel(self) -> None:
+        """Ask the engine to stop this request; the stream then ends with Done("cancelled") unless it already ended."""
+        if self._cancelled.is_set():
+            return
+        self._cancelled.set()
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def text(self) -> tuple[str, Done]:
+        """Consume the whole stream: the completion and its Done."""
+        parts: list[str] = []
+        for item in self:
+            if isinstance(item, Delta):
+                parts.append(item.text)
+            else:
+                return "".join(parts), item
+        raise RuntimeError("the stream was already consumed")
+
+    # Called by the engine's scheduler thread only.
+    def _push(self, item: StreamItem | BaseException) -> None:
+        self._items.put(item)

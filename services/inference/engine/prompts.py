@@ -1,0 +1,62 @@
+"""Requests to prompt token ids: the tokenizer's chat template for messages, the raw text otherwise."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from services.inference.engine.api import GenerationRequest
+from shared.errors import InvalidArgument, invalid_field
+
+
+class PromptEncoder:
+    """Tokenizes prompts the way `mlx_lm.generate` does, so the same request gives the same prompt ids."""
+
+    def __init__(self, tokenizer: Any, context_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.context_length = context_length
+        # HF fast tokenizers are not documented as safe for concurrent calls; encoding is cheap next to decoding.
+        self._lock = threading.Lock()
+
+    def encode(self, request: GenerationRequest) -> list[int]:
+        """Prompt ids for a validated request; InvalidArgument if the template rejects the messages."""
+        with self._lock:
+            if request.messages is not None:
+                ids = self._encode_chat(request.messages)
+            else:
+                assert request.prompt is not None
+                bos = getattr(self.tokenizer, "bos_token", None)
+                # Like mlx_lm.generate: add BOS unless the prompt already starts with it.
+                special = bos is None or not request.prompt.startswith(bos)
+                ids = list(self.tokenizer.encode(request.prompt, add_special_tokens=special))
+        if not ids:
+            field = "messages" if request.messages is not None else "prompt"
+            raise invalid_field(field, request.messages or request.prompt, "text that encodes to at least one token")
+        return ids
+
+    def check_fits(self, request: GenerationRequest, prompt_tokens: int) -> None:
+        """InvalidArgument naming the context length when prompt + max_tokens does not fit in it."""
+        limit = self.context_length
+        if prompt_tokens >= limit:
+            field = "messages" if request.messages is not None else "prompt"
+            raise InvalidArgument(
+                f"{field}: the prompt has {prompt_tokens} tokens, expected fewer than the model's context length "
+                f"of {limit} tokens", param=field, code="context_length_exceeded")
+        if prompt_tokens + request.max_tokens > limit:
+            raise InvalidArgument(
+                f"max_tokens: got {request.max_tokens}, expected at most {limit - prompt_tokens}: the prompt has "
+                f"{prompt_tokens} tokens and prompt + max_tokens must fit in the model's context length of {limit} "
+                f"tokens", param="max_tokens", code="context_length_exceeded")
+
+    def _encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        tokenizer = self.tokenizer
+        if getattr(tokenizer, "has_chat_template", False):
+            try:
+                text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            except Exception as exc:  # jinja raises its own errors for messages the template refuses
+                raise invalid_field("messages", messages, f"messages the model's chat template accepts ({exc})") \
+                    from exc
+            # The template writes the special tokens (BOS) itself.
+            return list(tokenizer.encode(text, add_special_tokens=False))
+        lines = [f"{m['role']}: {m['content']}" for m in messages]
+        return list(tokenizer.encode("\n".join([*lines, "assistant:"]), add_special_tokens=True))

@@ -1,0 +1,109 @@
+"""Which base model and adapter a model name means, for whom; one base model in memory, adapters cached."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.inference.engine import Engine
+from shared.errors import NotFound, PermissionDenied
+from shared.model_registry import ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Path], Engine]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    base: str
+    adapter: str | None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    kind: str  # "base" | "adapter"
+    parent: str | None
+    owned_by: str
+    created: int
+    context_length: int | None
+
+
+class ModelManager:
+    """Resolves names with owner checks and keeps one engine (one base model) loaded at a time."""
+
+    def __init__(self, registry: ModelRegistry, cache_dir: Path, allowed: set[str], factory: EngineFactory) -> None:
+        self.registry = registry
+        self.cache_dir = cache_dir
+        self.allowed = allowed
+        self.factory = factory
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._base: str | None = None
+
+    def _check_allowed(self, base: str, model: str) -> None:
+        if self.allowed and base not in self.allowed:
+            raise PermissionDenied(f"model: {model!r} (base {base!r}) is not served here; allowed base models: "
+                                   f"{', '.join(sorted(self.allowed))}", param="model", code="model_not_allowed")
+
+    def resolve(self, owner: str, model: str) -> Resolved:
+        base = self.registry.get_base(model)
+        if base is not None:
+            self._check_allowed(model, model)
+            return Resolved(model, None)
+        try:
+            adapter = self.registry.get_adapter(model, owner=owner)
+        except NotFound:
+            raise NotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model",
+                           code="model_not_found") from None
+        self._check_allowed(adapter.base_model, model)
+        return Resolved(adapter.base_model, adapter.name)
+
+    def engine(self, base: str) -> Engine:
+        with self._lock:
+            if self._engine is not None and self._base == base:
+                return self._engine
+            if self._engine is not None:
+                logger.warning("switching base model", extra={"from": self._base, "to": base})
+                self._engine.close()
+                self._engine = None
+            path = self.registry.fetch_base(base, self.cache_dir)
+            self._engine = self.factory(path)
+            self._base = base
+            return self._engine
+
+    def prepare(self, owner: str, model: str, *, pin: bool = False) -> tuple[Engine, Resolved]:
+        """The engine for `model` with its adapter (if any) loaded from storage on first use."""
+        resolved = self.resolve(owner, model)
+        engine = self.engine(resolved.base)
+        if resolved.adapter and resolved.adapter not in engine.loaded_adapters():
+            record = self.registry.get_adapter(resolved.adapter, owner=owner)
+            engine.load_adapter(resolved.adapter, self.registry.fetch_adapter(record, self.cache_dir), pin=pin)
+        elif resolved.adapter and pin:
+            engine.pin(resolved.adapter, True)
+        return engine, resolved
+
+    def unload(self, owner: str, model: str) -> Resolved:
+        resolved = self.resolve(owner, model)
+        if resolved.adapter and self._engine is not None and self._base == resolved.base \
+                and resolved.adapter in self._engine.loaded_adapters():
+            self._engine.unload_adapter(resolved.adapter)
+        return resolved
+
+    def list_models(self, owner: str) -> list[ModelEntry]:
+        bases = [b for b in self.registry.list_base() if not self.allowed or b.name in self.allowed]
+        entries = [ModelEntry(b.name, "base", None, "system", b.created, b.context_length) for b in bases]
+        names = {b.name for b in bases}
+        entries += [ModelEntry(a.name, "adapter", a.base_model, a.owner, a.created, None)
+                    for a in self.registry.list_adapters(owner) if a.base_model in names]
+        return entries
+
+    def close(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
