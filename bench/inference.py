@@ -195,7 +195,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="distrust-bench-") as tmp:
         work = Path(tmp)
         base_dir = build_tiny_model(work / "base", seed=0)
-        adapters = [make_random_adapter(base_dir, work / f"adapter{i}", seed=i, layers=4, rank=8)
+        adapters = [make_random_adapter(base_dir, work / f"adapter{i}", seed=i, num_layers=4, rank=8)
                     for i in range(4)]
         say(f"model: distrust-tiny-llama (default size, float32), 4 LoRA adapters r8 on 4 layers; "
             f"max_tokens={args.max_tokens}, concurrency={args.concurrency}, temperature 0 unless seeded")

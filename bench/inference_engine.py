@@ -36,17 +36,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "tests" / "inference" / "engine"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 import mlx.core as mx  # noqa: E402
 import mlx_lm  # noqa: E402
-from engine_support import write_adapter  # noqa: E402
 from mlx_lm.generate import BatchGenerator  # noqa: E402
 from mlx_lm.sample_utils import make_sampler  # noqa: E402
 
 from services.inference.engine import Done, Engine, GenerationRequest  # noqa: E402
+from services.trainer.models.random_adapter import write_random_adapter  # noqa: E402
 from services.trainer.models.tiny import build_tiny_model  # noqa: E402
 
 ADAPTERS = ("a0", "a1", "a2", "a3")
@@ -135,7 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
         base = args.model or build_tiny_model(Path(tmp) / "base", seed=0)
         ref_model, tokenizer = mlx_lm.load(str(base))
-        adapters = {name: write_adapter(Path(tmp) / name, ref_model, seed=i + 1) for i, name in enumerate(ADAPTERS)}
+        adapters = {name: write_random_adapter(Path(tmp) / name, ref_model, seed=i + 1) for i, name in enumerate(ADAPTERS)}
         texts = prompts(args.requests)
         n, rounds = args.max_tokens, args.rounds
         print(f"model: {base} | requests: {args.requests} | max_tokens: {n} | best of {rounds} rounds")

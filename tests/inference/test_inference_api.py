@@ -41,7 +41,7 @@ def stack(redis_settings: RedisSettings, storage_settings: StorageSettings, stor
     base_dir = registry.fetch_base(BASE, tmp_path_factory.mktemp("cache"))
     work = tmp_path_factory.mktemp("adapters")
     for i, owner in enumerate(("alice", "alice", "bob")):
-        register_adapter(registry, store, make_random_adapter(base_dir, work / f"a{i}", seed=i), name=f"ft:{BASE}:a{i}",
+        register_adapter(registry, store, make_random_adapter(base_dir, work / f"a{i}", seed=i, rank=4, magnitude=0.5), name=f"ft:{BASE}:a{i}",
                          owner=owner, base=BASE, job_id=f"ftjob-test{i}")
     engines: list[Engine] = []
 

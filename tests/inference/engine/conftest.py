@@ -7,9 +7,9 @@ from pathlib import Path
 
 import mlx_lm
 import pytest
-from engine_support import write_adapter
 
 from services.inference.engine import Engine
+from services.trainer.models.random_adapter import write_random_adapter as write_adapter
 from services.trainer.models.tiny import build_tiny_model
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import mlx_lm
 import pytest
-from engine_support import collect, write_adapter
+from engine_support import collect
 
 from services.inference.engine import Engine, GenerationRequest
+from services.trainer.models.random_adapter import write_random_adapter as write_adapter
 from services.trainer.models.tiny import build_tiny_model
 from shared.errors import InvalidArgument, NotFound, ResourceExhausted
 
