@@ -123,6 +123,8 @@ def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path
 
     model, tokenizer = load(str(tmp_path / "base"), adapter_path=str(tmp_path / "adapter"))
     assert tokenizer.encode("hello") and model is not None
+    fine_tuned = result.stdout.split("fine_tuned_model = ", 1)[1].split()[0]
+    _chat_with_the_trained_adapter(env, fine_tuned)
     # A "real" model is registered the same way from a local folder; it round-trips unchanged.
     assert "registered my-model" in _distrust(env, "models", "add", "my-model", str(tmp_path / "base")).stdout
     _distrust(env, "models", "pull", "my-model", str(tmp_path / "copy"))
@@ -130,6 +132,25 @@ def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path
         assert (tmp_path / "copy" / path.name).read_bytes() == path.read_bytes()
     bad = _distrust(env, "models", "add", "broken", str(tmp_path / "adapter"), check=False)
     assert bad.returncode != 0 and "config.json" in bad.stderr
+
+
+def _chat_with_the_trained_adapter(env: dict[str, str], fine_tuned: str) -> None:
+    """The job's adapter answers through /v1/chat/completions with the official openai SDK."""
+    import openai
+
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in _distrust(env, "env").stdout.splitlines())
+    client = openai.OpenAI(base_url=exports["DISTRUST_BASE_URL"] + "/v1", api_key=exports["DISTRUST_API_KEY"],
+                           max_retries=0)
+    assert fine_tuned in {m.id for m in client.models.list()}
+    messages = [{"role": "user", "content": "What do the letters say?"}]
+    reply = client.chat.completions.create(model=fine_tuned, messages=messages, max_tokens=8, temperature=0)
+    assert reply.usage.completion_tokens > 0
+    chunks = list(client.chat.completions.create(model=fine_tuned, messages=messages, max_tokens=8,
+                                                 temperature=0, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == reply.choices[0].message.content
+    base = client.chat.completions.create(model="distrust-tiny-llama", messages=messages, max_tokens=8,
+                                          temperature=0)
+    assert base.choices[0].message.content is not None
 
 
 def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:
