@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -123,12 +124,20 @@ class ModelRegistry:
     def _fetch(self, bucket: Bucket, prefix: str, files: dict[str, str], target: Path) -> Path:
         if (target / ".complete").exists():
             return target
-        partial = target.with_name(target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        for name, sha in files.items():
-            self.store.download_file(bucket, f"{prefix}/{name}", partial / name, expected_sha256=sha or None)
-        (partial / ".complete").write_text("")
-        shutil.rmtree(target, ignore_errors=True)
-        partial.rename(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A folder of our own, renamed into place at the end: concurrent fetches (threads or processes) never
+        # share a half-written folder, and the first complete copy wins.
+        partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            for name, sha in files.items():
+                self.store.download_file(bucket, f"{prefix}/{name}", partial / name, expected_sha256=sha or None)
+            (partial / ".complete").write_text("")
+            try:
+                partial.rename(target)
+            except OSError:
+                if not (target / ".complete").exists():
+                    shutil.rmtree(target, ignore_errors=True)
+                    partial.rename(target)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
         return target

@@ -1,0 +1,55 @@
+"""The model registry against real Redis and S3: registration, ownership, concurrent cached fetches."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from shared.errors import InvalidArgument, NotFound
+from shared.model_registry import AdapterRecord, ModelRegistry
+from shared.storage import Bucket, ObjectStore
+
+
+@pytest.fixture
+def registry(redis_client: redis_lib.Redis, store: ObjectStore) -> ModelRegistry:
+    return ModelRegistry(redis_client, store)
+
+
+def _model(tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "max_position_embeddings": 64}))
+    (folder / "weights.bin").write_bytes(bytes(range(256)) * 1000)
+    return folder
+
+
+def test_register_fetch_and_list(registry: ModelRegistry, tmp_path: Path) -> None:
+    record = registry.register_base("m1", _model(tmp_path), info={"num_layers": 2})
+    assert record.context_length == 64 and record.info == {"num_layers": 2}
+    assert [r.name for r in registry.list_base()] == ["m1"]
+    local = registry.fetch_base("m1", tmp_path / "cache")
+    assert (local / "weights.bin").read_bytes() == (tmp_path / "model" / "weights.bin").read_bytes()
+    with pytest.raises(NotFound, match="available: m1"):
+        registry.require_base("m2")
+    with pytest.raises(InvalidArgument):
+        registry.register_base("bad name!", _model(tmp_path / "x"))
+
+
+def test_concurrent_fetches_of_one_adapter_all_succeed(registry: ModelRegistry, store: ObjectStore,
+                                                       tmp_path: Path) -> None:
+    files = {}
+    for name, data in (("adapters.safetensors", b"w" * 300_000), ("adapter_config.json", b"{}")):
+        files[name] = store.put_bytes(Bucket.ADAPTERS, f"ftjob-c/{name}", data).sha256 or ""
+    record = AdapterRecord(name="ft:m:x:c", job_id="ftjob-c", owner="alice", base_model="m", created=0, files=files)
+    registry.register_adapter(record)
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(lambda _: registry.fetch_adapter(record, tmp_path / "cache"), range(8)))
+    assert len(set(paths)) == 1 and (paths[0] / "adapters.safetensors").stat().st_size == 300_000
+    assert sorted(p.name for p in paths[0].parent.iterdir()) == [paths[0].name]  # no leftovers
+    with pytest.raises(NotFound):
+        registry.get_adapter("ft:m:x:c", owner="bob")
+    assert [a.name for a in registry.list_adapters("alice")] == ["ft:m:x:c"]
