@@ -8,6 +8,7 @@ phrases once. Primary markers are word-bounded in both; `strict` adds plural for
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -43,7 +44,7 @@ class InstitutionalMatcher(Protocol):
         ...
 
 
-class _InstitutionalBase:
+class _InstitutionalBase(ABC):
     """Maximum over the text and the metadata fields; a tie keeps the earlier place (the text first)."""
 
     def best(self, view: TextView, metadata: Mapping[str, Any] | None) -> Institution:
@@ -59,11 +60,11 @@ class _InstitutionalBase:
             return Institution(INSTITUTIONAL_CAP, found.marker, found.field)
         return found
 
-    def _in_view(self, view: TextView, field: str) -> Institution:
-        raise NotImplementedError
+    @abstractmethod
+    def _in_view(self, view: TextView, field: str) -> Institution: ...
 
-    def _in_value(self, value: str, field: str) -> Institution:
-        raise NotImplementedError
+    @abstractmethod
+    def _in_value(self, value: str, field: str) -> Institution: ...
 
 
 class SubstringInstitutional(_InstitutionalBase):
