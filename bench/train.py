@@ -13,7 +13,7 @@ taken at our Trainer's per-step yield and at mlx-lm's per-step report callback; 
 R times, alternating which goes first, and its fastest run counts (a shared machine is noisy). Tokens counted:
 the loss tokens (the B · (S − 1) predicted positions per step), identical on both sides. Peak memory:
 mx.get_peak_memory() from just before the training loop. Without --model, a random 4-layer Llama (hidden 256,
-vocab 2000, with a BPE tokenizer trained here) is built in a temporary folder. The last line printed is
+vocab 2000, the project's `build_tiny_model`) is built in a temporary folder. The last line printed is
 exactly `ratio=<ours tokens/s ÷ mlx-lm tokens/s>`.
 """
 
@@ -38,40 +38,6 @@ LEARNING_RATE = 1e-4
 
 
 # ------------------------------------------------------------------------------------------------ setup
-def build_model(path: Path, *, layers: int, hidden: int, vocab: int, seed: int = 0) -> Path:
-    import mlx.core as mx
-    from mlx_lm.models.llama import Model, ModelArgs
-    from mlx_lm.utils import save_config, save_model
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-
-    path.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    words = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))) for _ in range(6000)]
-    corpus = [" ".join(rng.choice(words) for _ in range(rng.randint(8, 30))) for _ in range(4000)]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=vocab, special_tokens=["<pad>", "<s>", "</s>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
-    tok.save(str(path / "tokenizer.json"))
-    (path / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>",
-        "pad_token": "<pad>", "model_max_length": 1 << 20}))
-    args = {"model_type": "llama", "hidden_size": hidden, "num_hidden_layers": layers,
-            "intermediate_size": hidden * 3, "num_attention_heads": max(hidden // 64, 1),
-            "num_key_value_heads": max(hidden // 64, 1), "rms_norm_eps": 1e-5,
-            "vocab_size": tok.get_vocab_size(), "tie_word_embeddings": False, "eos_token_id": 2, "bos_token_id": 1}
-    mx.random.seed(seed)
-    model = Model(ModelArgs.from_dict(args))
-    model.set_dtype(mx.float32)
-    mx.eval(model.parameters())
-    save_model(path, model)
-    save_config(dict(args), path / "config.json")
-    return path
-
-
 def write_data(path: Path, *, n: int, seq_len: int, seed: int = 0) -> Path:
     """Records long enough that every one is cut to exactly seq_len tokens, with random scores."""
     rng = random.Random(seed)
@@ -213,7 +179,9 @@ def main() -> None:
         if args.model:
             model = Path(args.model)
         else:
-            model = build_model(workdir / "model", layers=4, hidden=256, vocab=2000)
+            from services.trainer.models.tiny import build_tiny_model
+
+            model = build_tiny_model(workdir / "model", hidden_size=256, num_layers=4, vocab_size=2000)
         data = write_data(workdir / "train.jsonl", n=args.steps * args.batch_size, seq_len=args.seq_len)
         best: dict[str, tuple[float, int, float, dict[str, Any]]] = {}
         for round_ in range(args.rounds):

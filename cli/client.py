@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -58,6 +60,23 @@ class GatewayClient:
                 for chunk in response.iter_bytes():
                     out.write(chunk)
         return target
+
+
+    def stream_events(self, method: str, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """The JSON payloads of a server-sent-event response, until `data: [DONE]`; an API error raises."""
+        with self.http.stream(method, path, timeout=httpx.Timeout(30, read=None), **kwargs) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise error_from_response(response)
+            for line in response.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                payload = json.loads(line.removeprefix("data: "))
+                if "error" in payload:
+                    error = payload["error"]
+                    raise InternalError(error.get("message", "stream failed"), param=error.get("param"),
+                                        code=error.get("code"))
+                yield payload
 
 
 def error_from_response(response: httpx.Response) -> DistrustError:

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-import httpx
-
-from cli.client import GatewayClient, error_from_response
+from cli.client import GatewayClient
 
 
 def stream_reply(client: GatewayClient, body: dict[str, Any]) -> Iterator[str]:
     """Text deltas of one streamed chat completion."""
-    with client.http.stream("POST", "/v1/chat/completions", json={**body, "stream": True},
-                            timeout=httpx.Timeout(30, read=None)) as response:
-        if response.status_code >= 400:
-            response.read()
-            raise error_from_response(response)
-        for line in response.iter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            chunk = json.loads(line.removeprefix("data: "))
-            if "error" in chunk:
-                raise error_from_response(httpx.Response(500, json=chunk))
-            for choice in chunk.get("choices", []):
-                if content := choice.get("delta", {}).get("content"):
-                    yield content
+    for chunk in client.stream_events("POST", "/v1/chat/completions", json={**body, "stream": True}):
+        for choice in chunk.get("choices", []):
+            if content := choice.get("delta", {}).get("content"):
+                yield content
 
 
 def chat_loop(client: GatewayClient, model: str, *, system: str | None, options: dict[str, Any],

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.client import GatewayClient, error_from_response
+from cli.client import GatewayClient
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -35,15 +34,9 @@ def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict
                TextColumn("{task.fields[loss]}"))
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(job["status"], total=job.get("total_steps") or None, loss="")
-        with client.http.stream("GET", f"/v1/fine_tuning/jobs/{job['id']}/events", params={"stream": "true"},
-                                timeout=httpx.Timeout(30, read=None)) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise error_from_response(response)
-            for line in response.iter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                _show(progress, task, json.loads(line.removeprefix("data: ")), console)
+        for event in client.stream_events("GET", f"/v1/fine_tuning/jobs/{job['id']}/events",
+                                          params={"stream": "true"}):
+            _show(progress, task, event, console)
     return client.request("GET", f"/v1/fine_tuning/jobs/{job['id']}")
 
 

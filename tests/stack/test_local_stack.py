@@ -151,6 +151,14 @@ def _chat_with_the_trained_adapter(env: dict[str, str], fine_tuned: str) -> None
     base = client.chat.completions.create(model="distrust-tiny-llama", messages=messages, max_tokens=8,
                                           temperature=0)
     assert base.choices[0].message.content is not None
+    chat = subprocess.run([sys.executable, "-m", "cli.main", "chat", fine_tuned, "--max-tokens", "8",
+                           "--temperature", "0"], cwd=REPO, env=env, input="What do the letters say?\n/exit\n",
+                          capture_output=True, text=True, timeout=120)
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.strip() == f"{fine_tuned}> {reply.choices[0].message.content}".strip()
+    unknown = subprocess.run([sys.executable, "-m", "cli.main", "chat", "no-such-model"], cwd=REPO, env=env,
+                             input="hi\n", capture_output=True, text=True, timeout=60)
+    assert unknown.returncode != 0 and "no-such-model" in unknown.stderr
 
 
 def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:
