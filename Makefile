@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train lint clean
+.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference experiment lint clean
 
 install: $(STAMP)
 
@@ -50,6 +50,13 @@ bench-scorer: $(STAMP)
 
 bench-train: $(STAMP)
 	$(BIN)/python bench/train.py
+
+bench-inference: $(STAMP)
+	$(BIN)/python bench/inference.py
+
+# The effect experiment: `none` vs `weighted` training through the job pipeline; last line effect=<ratio>.
+experiment: $(STAMP)
+	$(BIN)/python bench/distrust_effect.py --charts experiment-charts
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

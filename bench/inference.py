@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,80 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.stack import OurStack, free_port, say  # noqa: E402 - after the path set-up
+
 PROMPT = [{"role": "user", "content": "Describe what the archive's original letters say about the river survey."}]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def say(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-class OurStack:
-    """`distrust up` in a temporary data folder on free ports; adapters registered for the local owner."""
-
-    def __init__(self, work: Path) -> None:
-        self.env = {**os.environ, "DISTRUST_DATA_DIR": str(work / "data"), "PYTHONPATH": str(ROOT)}
-        for name in ("DISTRUST_GATEWAY_PORT", "DISTRUST_SCORER_PORT", "DISTRUST_TRAINER_PORT",
-                     "DISTRUST_INFERENCE_PORT", "DISTRUST_LOCAL_REDIS_PORT", "DISTRUST_LOCAL_STORAGE_PORT"):
-            self.env[name] = str(free_port())
-        self.base_url = f"http://127.0.0.1:{self.env['DISTRUST_GATEWAY_PORT']}/v1"
-
-    def cli(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "cli.main", *args], env=self.env, cwd=ROOT,
-                                capture_output=True, text=True, timeout=300)
-        if result.returncode != 0:
-            raise SystemExit(f"distrust {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
-
-    def __enter__(self) -> OurStack:
-        self.cli("up")
-        exports = dict(line.removeprefix("export ").split("=", 1) for line in self.cli("env").splitlines())
-        self.api_key = exports["DISTRUST_API_KEY"]
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is not None:
-            for name in ("inference", "gateway"):
-                log = Path(self.env["DISTRUST_DATA_DIR"]) / "logs" / f"{name}.log"
-                if log.exists():
-                    say(f"--- {name}.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
-        self.cli("down")
-
-    def register_adapters(self, base_dir: Path, adapters: list[Path]) -> list[str]:
-        from cli.stack import control, layout
-        from shared.model_registry import AdapterRecord, ModelRegistry
-        from shared.redis_store import connect
-        from shared.settings import RedisSettings
-        from shared.storage import Bucket, ObjectStore
-
-        old = dict(os.environ)
-        os.environ.update(self.env)
-        try:
-            data = control.data_dir()
-            secrets = data.secrets()
-            ports = layout.Ports.from_env(layout.LocalStackSettings())
-            store = ObjectStore(layout.storage_settings(ports, secrets))
-            registry = ModelRegistry(connect(RedisSettings(url=layout.redis_url(ports, secrets))), store)
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
-        names = []
-        for i, directory in enumerate(adapters):
-            job_id = f"ftjob-bench{i}"
-            files = {p.name: store.put_file(Bucket.ADAPTERS, f"{job_id}/{p.name}", p).sha256 or ""
-                     for p in directory.iterdir()}
-            name = f"ft:distrust-tiny-llama:bench{i}:{job_id}"
-            registry.register_adapter(AdapterRecord(name=name, job_id=job_id, owner="local",
-                                                    base_model="distrust-tiny-llama", created=int(time.time()),
-                                                    files=files))
-            names.append(name)
-        return names
 
 
 class MlxServer:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import eval_commands
 from cli.stack import control
 from shared.errors import DistrustError
 
@@ -260,6 +261,9 @@ def chat(model: str = typer.Argument(..., help="A base model or a fine-tuned mod
         chat_loop(GatewayClient.from_env(), model, system=system, options=options)
     except DistrustError as exc:
         raise _fail(exc) from None
+
+
+eval_commands.register(app, console, err, _fail)
 
 
 def main() -> None:

@@ -38,6 +38,10 @@ class BaseModelRecord(BaseModel):
     # The trainer's ModelInfo (layers, sizes, quantization) for memory estimates without the weights at hand.
     info: dict[str, object] | None = None
 
+    def visible_to(self, owner: str) -> bool:
+        """Shared models ("system") are everyone's; an exported model belongs to the owner of its adapter."""
+        return self.owned_by in ("system", owner)
+
 
 class AdapterRecord(BaseModel):
     name: str  # the fine_tuned_model name
@@ -57,7 +61,8 @@ class ModelRegistry:
         self.redis = client
         self.store = store
 
-    def register_base(self, name: str, directory: Path, *, info: dict[str, object] | None = None) -> BaseModelRecord:
+    def register_base(self, name: str, directory: Path, *, info: dict[str, object] | None = None,
+                      owned_by: str = "system") -> BaseModelRecord:
         """Upload a local HF-layout model folder and record it under `name` (replacing an older version)."""
         if not NAME.match(name):
             raise InvalidArgument(f"model: {name!r} is not a valid model name (letters, digits, . _ -)", param="model")
@@ -67,7 +72,8 @@ class ModelRegistry:
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
         record = BaseModelRecord(name=name, created=int(time.time()), fingerprint=_fingerprint(files), files=files,
                                  bytes=sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
-                                 context_length=config.get("max_position_embeddings"), info=info)
+                                 context_length=config.get("max_position_embeddings"), info=info,
+                                 owned_by=owned_by)
         with redis_errors("registering a model"):
             self.redis.hset(f"{KEY_PREFIX}models", name, record.model_dump_json())
         logger.info("base model registered", extra={"model": name, "fingerprint": record.fingerprint})

@@ -12,7 +12,7 @@ from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
-from services.gateway.routes import files, fine_tuning, health, inference, models, scoring
+from services.gateway.routes import evals, files, fine_tuning, health, inference, models, scoring
 
 
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
@@ -25,7 +25,8 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
         backends.close()
 
     app = FastAPI(title="distrust", version="0.1.0", lifespan=lifespan,
-                  description="Empirical Distrust training and serving: files, scoring, fine-tuning, inference.")
+                  description="Empirical Distrust training and serving: files, scoring, fine-tuning, inference, "
+                              "evaluation and export.")
     metrics = GatewayMetrics()
     app.state.settings = settings
     app.state.backends = backends
@@ -38,5 +39,6 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(scoring.router)
     app.include_router(fine_tuning.router)
     app.include_router(models.router)
+    app.include_router(evals.router)
     app.include_router(inference.router)
     return app

@@ -12,6 +12,7 @@ import redis
 
 from services.gateway.config import GatewaySettings
 from services.gateway.dataset_jobs import DatasetJobs
+from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
@@ -44,6 +45,14 @@ class Backends:
     @property
     def trainer(self) -> TrainerClient:
         return TrainerClient(self.channels["trainer"])
+
+    @property
+    def evals(self) -> EvaluationClient:
+        return EvaluationClient(self.channels["trainer"])
+
+    @property
+    def exports(self) -> ExportClient:
+        return ExportClient(self.channels["trainer"])
 
     @property
     def registry(self) -> ModelRegistry:

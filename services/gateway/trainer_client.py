@@ -19,7 +19,7 @@ MODES = {"weighted": pb.DISTRUST_MODE_WEIGHTED, "additive": pb.DISTRUST_MODE_ADD
 WEIGHTINGS = {"plain": pb.WEIGHTING_PLAIN, "monotone": pb.WEIGHTING_MONOTONE}
 
 
-def _call(fn: Any, request: Any, *, timeout: float | None = 30.0) -> Any:
+def call(fn: Any, request: Any, *, timeout: float | None = 30.0) -> Any:
     try:
         return fn(request, timeout=timeout, metadata=call_metadata())
     except grpc.RpcError as exc:
@@ -49,8 +49,8 @@ def job_dict(job: pb.Job) -> dict[str, Any]:
     }
 
 
-def event_dict(event: pb.JobEvent) -> dict[str, Any]:
-    return {"id": event.id, "object": "fine_tuning.job.event", "created_at": event.created_at,
+def event_dict(event: pb.JobEvent, kind: str = "fine_tuning.job.event") -> dict[str, Any]:
+    return {"id": event.id, "object": kind, "created_at": event.created_at,
             "level": event.level, "message": event.message, "type": event.type, "sequence": event.sequence,
             "data": json.loads(event.data_json or "{}"),
             "status": STATUS_NAMES[event.status] if event.status else None}
@@ -73,28 +73,23 @@ class TrainerClient:
             lora=pb.LoraConfig(**{k: v for k, v in (body.get("lora") or {}).items() if v is not None}))
         if body.get("seed") is not None:
             request.seed = body["seed"]
-        return job_dict(_call(self.stub.CreateJob, request, timeout=300))
+        return job_dict(call(self.stub.CreateJob, request, timeout=300))
 
     def get(self, owner: str, job_id: str) -> dict[str, Any]:
-        return job_dict(_call(self.stub.GetJob, pb.GetJobRequest(owner=owner, job_id=job_id)))
+        return job_dict(call(self.stub.GetJob, pb.GetJobRequest(owner=owner, job_id=job_id)))
 
     def list(self, owner: str, *, after: str | None, limit: int) -> dict[str, Any]:
-        response = _call(self.stub.ListJobs, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
+        response = call(self.stub.ListJobs, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
         return {"object": "list", "data": [job_dict(j) for j in response.jobs], "has_more": response.has_more}
 
     def cancel(self, owner: str, job_id: str) -> dict[str, Any]:
-        return job_dict(_call(self.stub.CancelJob, pb.CancelJobRequest(owner=owner, job_id=job_id)))
+        return job_dict(call(self.stub.CancelJob, pb.CancelJobRequest(owner=owner, job_id=job_id)))
 
     def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool) -> Iterator[dict[str, Any]]:
-        request = pb.WatchJobRequest(owner=owner, job_id=job_id, after_sequence=after_sequence, follow=follow)
-        try:
-            for event in self.stub.WatchJob(request, metadata=call_metadata()):
-                yield event_dict(event)
-        except grpc.RpcError as exc:
-            raise error_from_rpc(exc, service="trainer") from exc
+        return watch(self.stub.WatchJob, owner, job_id, after_sequence=after_sequence, follow=follow)
 
     def checkpoints(self, owner: str, job_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
-        response = _call(self.stub.ListCheckpoints, pb.ListCheckpointsRequest(owner=owner, job_id=job_id,
+        response = call(self.stub.ListCheckpoints, pb.ListCheckpointsRequest(owner=owner, job_id=job_id,
                                                                                after=after or "", limit=limit))
         data = [{"id": c.id, "object": "fine_tuning.job.checkpoint", "created_at": c.created_at,
                  "fine_tuning_job_id": c.job_id, "step_number": c.step,
@@ -102,3 +97,14 @@ class TrainerClient:
                  "metrics": json.loads(c.metrics_json or "{}")} for c in response.checkpoints]
         return {"object": "list", "data": data, "has_more": response.has_more,
                 "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
+
+
+def watch(method: Any, owner: str, job_id: str, *, after_sequence: int, follow: bool,
+          kind: str = "fine_tuning.job.event") -> Iterator[dict[str, Any]]:
+    """A job's events from a Watch* RPC as dicts; errors come back typed."""
+    request = pb.WatchJobRequest(owner=owner, job_id=job_id, after_sequence=after_sequence, follow=follow)
+    try:
+        for event in method(request, metadata=call_metadata()):
+            yield event_dict(event, kind)
+    except grpc.RpcError as exc:
+        raise error_from_rpc(exc, service="trainer") from exc

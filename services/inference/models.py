@@ -52,7 +52,7 @@ class ModelManager:
 
     def resolve(self, owner: str, model: str) -> Resolved:
         base = self.registry.get_base(model)
-        if base is not None:
+        if base is not None and base.visible_to(owner):
             self._check_allowed(model, model)
             return Resolved(model, None)
         try:
@@ -95,8 +95,9 @@ class ModelManager:
         return resolved
 
     def list_models(self, owner: str) -> list[ModelEntry]:
-        bases = [b for b in self.registry.list_base() if not self.allowed or b.name in self.allowed]
-        entries = [ModelEntry(b.name, "base", None, "system", b.created, b.context_length) for b in bases]
+        bases = [b for b in self.registry.list_base()
+                 if b.visible_to(owner) and (not self.allowed or b.name in self.allowed)]
+        entries = [ModelEntry(b.name, "base", None, b.owned_by, b.created, b.context_length) for b in bases]
         names = {b.name for b in bases}
         entries += [ModelEntry(a.name, "adapter", a.base_model, a.owner, a.created, None)
                     for a in self.registry.list_adapters(owner) if a.base_model in names]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+
+import grpc
 
 from services.trainer.jobs import spec
 from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
@@ -70,3 +73,11 @@ def checkpoint_message(job: JobRecord, checkpoint: CheckpointRecord) -> pb.Check
                          created_at=checkpoint.created_at, metrics_json=json.dumps(checkpoint.metrics),
                          storage_prefix=checkpoint.storage_prefix,
                          fine_tuned_model_checkpoint=f"{job.id}:ckpt-step-{checkpoint.step}")
+
+
+def follow_messages(events: Iterator[EventRecord], context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
+    """Job events as messages, until the caller goes away."""
+    for event in events:
+        if not context.is_active():
+            return
+        yield event_message(event)

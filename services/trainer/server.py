@@ -1,28 +1,35 @@
-"""The trainer gRPC server: contract `distrust.trainer.v1.TrainerService`. Converts, calls the job service."""
+"""The trainer gRPC server: `TrainerService`, plus `EvaluationService` and `ExportService` on the same port."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import grpc
 
 from services.trainer import convert
 from services.trainer.config import TrainerSettings
+from services.trainer.evaluation_server import EvaluationServicer, ExportServicer
+from services.trainer.jobs.evaluations import EvalService
+from services.trainer.jobs.exports import ExportService
 from services.trainer.jobs.memory import request_memory_check
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.reaper import Reaper
 from services.trainer.jobs.service import JobService
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.model_registry import ModelRegistry
+from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
+from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, trainer_pb2_grpc
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
-from shared.pb.distrust.trainer.v1 import trainer_pb2_grpc
 from shared.redis_store import connect
 from shared.rpc.server import RunningServer, start_server
 from shared.storage import ObjectStore
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainerService"].full_name
+EVAL_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["EvaluationService"].full_name
+EXPORT_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["ExportService"].full_name
 
 
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
@@ -43,11 +50,8 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         return convert.job_message(self.jobs.cancel(request.owner, request.job_id))
 
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
-        for event in self.jobs.events(request.owner, request.job_id, after_sequence=request.after_sequence,
-                                      follow=request.follow):
-            if not context.is_active():
-                return
-            yield convert.event_message(event)
+        yield from convert.follow_messages(self.jobs.events(request.owner, request.job_id, after_sequence=request.after_sequence,
+                                            follow=request.follow), context)
 
     def ListCheckpoints(self, request: pb.ListCheckpointsRequest,
                         context: grpc.ServicerContext) -> pb.ListCheckpointsResponse:
@@ -61,29 +65,55 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                                           has_more=len(checkpoints) > limit)
 
 
-def celery_enqueue(redis_url: str) -> Callable[[str], None]:
+def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:
     from services.trainer.worker import QUEUE, TRAIN_TASK, create_celery
 
     app = create_celery(redis_url)
-    return lambda job_id: app.send_task(TRAIN_TASK, args=[job_id], queue=QUEUE)
+    name = task or TRAIN_TASK
+    return lambda job_id: app.send_task(name, args=[job_id], queue=QUEUE)
 
 
-def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | None = None) -> RunningServer:
+@dataclass(frozen=True)
+class Enqueuers:
+    """How each kind of job is queued; tests pass functions that record or run jobs in-process."""
+
+    train: Callable[[str], None]
+    evaluate: Callable[[str], None]
+    export: Callable[[str], None]
+
+    @classmethod
+    def celery(cls, redis_url: str) -> Enqueuers:
+        from services.trainer.worker import EVAL_TASK, EXPORT_TASK, TRAIN_TASK
+
+        return cls(celery_enqueue(redis_url, TRAIN_TASK), celery_enqueue(redis_url, EVAL_TASK),
+                   celery_enqueue(redis_url, EXPORT_TASK))
+
+
+def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueuers | None = None) -> RunningServer:
     client = connect(settings.redis)
     objects = ObjectStore(settings.storage)
     files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
-    store = JobStore(client)
-    enqueue = enqueue or celery_enqueue(settings.redis.url.get_secret_value())
-    sources = ModelSources(ModelRegistry(client, objects), allow_local=settings.allow_local_models,
-                           allow_hub=settings.allow_hub_models)
-    jobs = JobService(store, files, sources, enqueue, memory_check=request_memory_check(sources, settings.memory_budget_gb))
-    reaper = Reaper(store, enqueue, settings.reaper_interval_s)
+    queues = enqueue if isinstance(enqueue, Enqueuers) else Enqueuers.celery(settings.redis.url.get_secret_value())
+    if callable(enqueue):
+        queues = Enqueuers(enqueue, queues.evaluate, queues.export)
+    registry = ModelRegistry(client, objects)
+    sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
+    store, eval_store, export_store = JobStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
+    jobs = JobService(store, files, sources, queues.train,
+                      memory_check=request_memory_check(sources, settings.memory_budget_gb))
+    evals = EvalService(eval_store, files, objects, registry, sources, queues.evaluate)
+    exports = ExportService(export_store, registry, queues.export)
+    reaper = Reaper([(store, queues.train), (eval_store, queues.evaluate), (export_store, queues.export)],
+                    settings.reaper_interval_s)
 
     def register(server: grpc.Server) -> None:
         trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(jobs), server)
+        evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)
+        evaluation_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)
 
     running = start_server(host=settings.host, port=settings.port, port_setting="DISTRUST_TRAINER_PORT",
-                           register=register, service_names=[SERVICE_NAME], max_workers=settings.max_workers)
+                           register=register, service_names=[SERVICE_NAME, EVAL_SERVICE_NAME, EXPORT_SERVICE_NAME],
+                           max_workers=settings.max_workers)
     reaper.start()
     running.on_stop.append(reaper.stop)
     return running

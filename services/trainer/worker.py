@@ -1,4 +1,4 @@
-"""The Celery application that runs training jobs: Redis broker, late acks, one task at a time per worker.
+"""The Celery application that runs training, evaluation and export jobs: Redis broker, late acks, one at a time.
 
 Run a worker with `celery -A services.trainer.worker worker --pool solo --queues training`.
 """
@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init, worker_ready
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "training"
 TRAIN_TASK = "distrust.train"
+EVAL_TASK = "distrust.evaluate"
+EXPORT_TASK = "distrust.export"
 
 
 def create_celery(redis_url: str) -> Celery:
@@ -43,12 +47,21 @@ celery_app = create_celery(settings.redis.url.get_secret_value())
 app = celery_app
 
 
+@dataclass(frozen=True)
+class Runners:
+    train: Any
+    evaluate: Any
+    export: Any
+
+
 @cache
-def _runner():  # noqa: ANN202 - built once per worker process, on first use
+def _runners() -> Runners:  # built once per worker process, on first use
+    from services.trainer.jobs.eval_runner import EvalContext, EvalRunner
+    from services.trainer.jobs.export_runner import ExportContext, ExportRunner
     from services.trainer.jobs.memory import job_memory_check
     from services.trainer.jobs.model_sources import ModelSources
     from services.trainer.jobs.runner import JobRunner, RunnerContext
-    from services.trainer.jobs.store import JobStore
+    from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
     from shared.files import FileService
     from shared.files.repository import FileRepository
     from shared.model_registry import ModelRegistry
@@ -60,16 +73,32 @@ def _runner():  # noqa: ANN202 - built once per worker process, on first use
     holder = f"{socket.gethostname()}:{os.getpid()}"
     registry = ModelRegistry(client, objects)
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
-    ctx = RunnerContext(store=JobStore(client), files=FileService(objects, FileRepository(client), max_bytes=1 << 40),
-                        registry=registry, sources=sources, objects=objects,
-                        cache_dir=settings.resolved_cache_dir, holder=holder, lease_ttl_s=settings.lease_ttl_s,
-                        memory_check=job_memory_check(settings.memory_budget_gb))
-    return JobRunner(ctx)
+    files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
+    cache_dir, ttl = settings.resolved_cache_dir, settings.lease_ttl_s
+    train = JobRunner(RunnerContext(store=JobStore(client), files=files, registry=registry, sources=sources,
+                                    objects=objects, cache_dir=cache_dir, holder=holder, lease_ttl_s=ttl,
+                                    memory_check=job_memory_check(settings.memory_budget_gb)))
+    evaluate = EvalRunner(EvalContext(store=JobStore(client, EVALUATION), files=files, registry=registry,
+                                      sources=sources, objects=objects, cache_dir=cache_dir, holder=holder,
+                                      lease_ttl_s=ttl))
+    export = ExportRunner(ExportContext(store=JobStore(client, EXPORT), registry=registry, objects=objects,
+                                        cache_dir=cache_dir, holder=holder, lease_ttl_s=ttl))
+    return Runners(train, evaluate, export)
 
 
 @celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)
 def train(job_id: str) -> None:
-    _runner().run(job_id)
+    _runners().train.run(job_id)
+
+
+@celery_app.task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True)
+def evaluate(eval_id: str) -> None:
+    _runners().evaluate.run(eval_id)
+
+
+@celery_app.task(name=EXPORT_TASK, acks_late=True, reject_on_worker_lost=True)
+def export(export_id: str) -> None:
+    _runners().export.run(export_id)
 
 
 @worker_init.connect

@@ -13,13 +13,15 @@ class Purpose(StrEnum):
     BATCH = "batch"
     ASSISTANTS = "assistants"
     RAW = "raw"
+    # Evaluation data: multiple-choice items, suites, TruthfulQA-format benchmarks (JSON Lines).
+    EVALS = "evals"
     # Written by the services, never uploaded by users.
     FINE_TUNE_RESULTS = "fine-tune-results"
     DATASET_REPORT = "dataset-report"
     SCORED = "scored"
 
 
-UPLOADABLE_PURPOSES = (Purpose.FINE_TUNE, Purpose.BATCH, Purpose.ASSISTANTS, Purpose.RAW)
+UPLOADABLE_PURPOSES = (Purpose.FINE_TUNE, Purpose.BATCH, Purpose.ASSISTANTS, Purpose.RAW, Purpose.EVALS)
 
 
 def new_file_id() -> str:

@@ -26,6 +26,7 @@ CHECKS: dict[Purpose, LineCheck | None] = {
     Purpose.FINE_TUNE: _check_training_line,
     Purpose.RAW: _check_object_line,
     Purpose.BATCH: _check_object_line,
+    Purpose.EVALS: _check_object_line,
     Purpose.ASSISTANTS: None,
 }
 

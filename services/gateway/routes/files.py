@@ -20,7 +20,7 @@ MULTIPART_OVERHEAD = 64 * 1024
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file", "purpose"],
     "properties": {"file": {"type": "string", "format": "binary"},
-                   "purpose": {"type": "string", "enum": ["fine-tune", "batch", "assistants", "raw"]}}}}}}}
+                   "purpose": {"type": "string", "enum": ["fine-tune", "batch", "assistants", "raw", "evals"]}}}}}}}
 
 
 def files_service(request: Request) -> FileService:
@@ -45,7 +45,7 @@ async def create_file(request: Request, owner: Owner, files: Files) -> FileObjec
         if not isinstance(upload, UploadFile):
             raise InvalidArgument("file: missing; send the file as the multipart field `file`", param="file")
         if not isinstance(purpose, str) or not purpose:
-            raise InvalidArgument("purpose: missing; one of fine-tune, batch, assistants, raw", param="purpose")
+            raise InvalidArgument("purpose: missing; one of fine-tune, batch, assistants, raw, evals", param="purpose")
         return await run_in_threadpool(files.upload, owner=owner, filename=upload.filename or "",
                                        purpose=purpose, stream=upload.file)
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
+from services.gateway import charts
 from services.gateway.auth import current_owner
+from services.gateway.job_events import events_response
 from shared.archive import pack_tar_gz
 from shared.errors import FailedPrecondition, InvalidArgument
 from shared.storage import Bucket
@@ -123,22 +123,7 @@ def cancel_job(job_id: str, request: Request, owner: Owner) -> dict[str, Any]:
 def job_events(job_id: str, request: Request, owner: Owner, after: str | None = None,
                limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
                stream: bool = False) -> dict[str, Any] | StreamingResponse:
-    trainer = _trainer(request)
-    if stream:
-        first = trainer.events(owner, job_id, after_sequence=0, follow=True)
-        return StreamingResponse(_sse(first), media_type="text/event-stream",
-                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
-    events = list(trainer.events(owner, job_id, after_sequence=0, follow=False))[::-1]  # newest first, as OpenAI
-    if after:
-        ids = [e["id"] for e in events]
-        events = events[ids.index(after) + 1:] if after in ids else []
-    return {"object": "list", "data": events[:limit], "has_more": len(events) > limit}
-
-
-def _sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    for event in events:
-        yield f"id: {event['sequence']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-    yield b"data: [DONE]\n\n"
+    return events_response(_trainer(request).events, owner, job_id, after=after, limit=limit, stream=stream)
 
 
 @router.get("/{job_id}/checkpoints", summary="A job's checkpoints, newest first")
@@ -158,3 +143,11 @@ def job_adapter(job_id: str, request: Request, owner: Owner) -> FileResponse:
     path = pack_tar_gz(backends.store, Bucket.ADAPTERS, adapter.job_id, adapter.files, root=f"{job_id}-adapter")
     return FileResponse(path, media_type="application/gzip", filename=f"{job_id}-adapter.tar.gz",
                         background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@router.get("/{job_id}/charts/loss.png", summary="The job's loss curves (training, CE, validation) as a PNG",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def job_loss_chart(job_id: str, request: Request, owner: Owner) -> Response:
+    events = list(_trainer(request).events(owner, job_id, after_sequence=0, follow=False))
+    png = charts.loss_chart([e for e in events if e["type"] == "metrics"], title=job_id)
+    return Response(png, media_type="image/png", headers={"cache-control": "no-cache"})

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from services.trainer.jobs.records import JobRecord, JobStatus
+from services.trainer.jobs.records import BaseJob, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 
 logger = logging.getLogger(__name__)
 
 
-def requeue_orphans(store: JobStore, enqueue: Callable[[str], None]) -> list[str]:
+def requeue_orphans(store: JobStore[Any], enqueue: Callable[[str], None]) -> list[str]:
     """Queue again every running job without a lease holder; return their ids."""
     requeued = []
     for job_id in store.active_ids():
@@ -24,7 +25,7 @@ def requeue_orphans(store: JobStore, enqueue: Callable[[str], None]) -> list[str
         checkpoints = store.checkpoints(job_id)
         step = checkpoints[-1].step if checkpoints else 0
 
-        def back_to_queue(record: JobRecord) -> None:
+        def back_to_queue(record: BaseJob) -> None:
             if record.status == JobStatus.RUNNING:
                 record.status = JobStatus.QUEUED
 
@@ -39,9 +40,10 @@ def requeue_orphans(store: JobStore, enqueue: Callable[[str], None]) -> list[str
 
 
 class Reaper:
-    def __init__(self, store: JobStore, enqueue: Callable[[str], None], interval_s: float) -> None:
-        self.store = store
-        self.enqueue = enqueue
+    """Watches every kind of job: `queues` pairs each store with the function that queues its jobs."""
+
+    def __init__(self, queues: list[tuple[JobStore[Any], Callable[[str], None]]], interval_s: float) -> None:
+        self.queues = queues
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
@@ -56,6 +58,7 @@ class Reaper:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                requeue_orphans(self.store, self.enqueue)
+                for store, enqueue in self.queues:
+                    requeue_orphans(store, enqueue)
             except Exception:  # noqa: BLE001 - keep watching; Redis may be back next time
                 logger.exception("reaper pass failed")

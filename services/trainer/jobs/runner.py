@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.trainer.core.trainer import StepReport, Trainer
-from services.trainer.jobs import spec
+from services.trainer.jobs import lifecycle, spec
+from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
+from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
+from services.trainer.jobs.store import JobStore
 from shared.errors import DistrustError
 from shared.files import FileService
-from shared.log import log_context
 from shared.model_registry import AdapterRecord, ModelRegistry
 from shared.storage import Bucket, ObjectStore
 
@@ -28,7 +28,7 @@ MemoryCheck = Callable[[JobRecord, Path], None]
 
 @dataclass
 class RunnerContext:
-    store: JobStore
+    store: JobStore[JobRecord]
     files: FileService
     registry: ModelRegistry
     sources: ModelSources
@@ -50,42 +50,14 @@ class JobRunner:
 
     def run(self, job_id: str) -> None:
         """Run the job unless it is finished or another worker holds it; safe to call twice (redelivery)."""
-        with log_context(job_id=job_id):
-            job = self.store.get(job_id)
-            if job is None or job.status in TERMINAL:
-                logger.info("nothing to do", extra={"status": job.status if job else None})
-                return
-            if not self.store.acquire_lease(job_id, self.ctx.holder, self.ctx.lease_ttl_s):
-                logger.info("job is held by another worker", extra={"holder": self.store.lease_holder(job_id)})
-                return
-            lost, stop_beat = threading.Event(), threading.Event()
-            beat = threading.Thread(target=self._heartbeat, args=(job_id, lost, stop_beat), daemon=True, name="lease")
-            beat.start()
-            try:
-                self._run(job, lost)
-            except DistrustError as exc:
-                self._fail(job_id, exc.code, exc.message, exc.param)
-            except Exception as exc:  # noqa: BLE001 - the job must end failed, with the reason in its events
-                logger.exception("job crashed")
-                self._fail(job_id, "internal_error", f"{type(exc).__name__}: {exc}", None)
-            finally:
-                stop_beat.set()
-                beat.join(5)
-                self.store.release_lease(job_id, self.ctx.holder)
-
-    def _heartbeat(self, job_id: str, lost: threading.Event, stop: threading.Event) -> None:
-        while not stop.wait(self.ctx.lease_ttl_s / 3):
-            if not self.store.renew_lease(job_id, self.ctx.holder, self.ctx.lease_ttl_s):
-                logger.error("lost the job lease; stopping")
-                lost.set()
-                return
+        lifecycle.run_leased(self.store, job_id, holder=self.ctx.holder, lease_ttl_s=self.ctx.lease_ttl_s,
+                             body=self._run)
 
     def _run(self, job: JobRecord, lost: threading.Event) -> None:
         if self.store.cancel_requested(job.id):
             self._finish(job.id, JobStatus.CANCELLED, "Job cancelled before it started")
             return
-        job = self.store.update(job.id, _mark_running)
-        self._event(job.id, status_event("Fine-tuning job started", JobStatus.RUNNING))
+        job = lifecycle.start(self.store, job.id, "Fine-tuning job started")
         workdir = self.ctx.cache_dir / "jobs" / job.id
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
@@ -122,8 +94,7 @@ class JobRunner:
         shutil.rmtree(workdir, ignore_errors=True)
 
     def _download(self, owner: str, file_id: str, target: Path) -> Path:
-        record = self.ctx.files.get(owner=owner, file_id=file_id)
-        return self.ctx.objects.download_file(Bucket.FILES, record.storage_key, target, expected_sha256=record.sha256)
+        return download_file(self.ctx.files, self.ctx.objects, owner, file_id, target)
 
     def _restore(self, trainer: Trainer, job: JobRecord, checkpoint: CheckpointRecord, workdir: Path) -> None:
         target = workdir / f"restore-{checkpoint.step}"
@@ -180,26 +151,8 @@ class JobRunner:
         self._finish(job.id, JobStatus.SUCCEEDED, f"The job has successfully completed: {name}")
 
     def _finish(self, job_id: str, status: JobStatus, message: str) -> None:
-        def mark(job: JobRecord) -> None:
-            job.status = status
-            job.finished_at = int(time.time())
-        self.store.update(job_id, mark)
-        self._event(job_id, status_event(message, status))
-        logger.info("job finished", extra={"status": status.value})
-
-    def _fail(self, job_id: str, code: str, message: str, param: str | None) -> None:
-        def mark(job: JobRecord) -> None:
-            job.status = JobStatus.FAILED
-            job.finished_at = int(time.time())
-            job.error = JobError(code=code, message=message, param=param)
-        self.store.update(job_id, mark)
-        self._event(job_id, status_event(message, JobStatus.FAILED, level="error", code=code))
+        lifecycle.finish(self.store, job_id, status, message)
 
     def _event(self, job_id: str, event: EventRecord) -> None:
         self.store.add_event(job_id, event)
 
-
-def _mark_running(job: JobRecord) -> None:
-    if job.status != JobStatus.CANCELLING:
-        job.status = JobStatus.RUNNING
-    job.started_at = job.started_at or int(time.time())

@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.trainer.jobs import spec
+from services.trainer.jobs.job_files import check_training_file
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
-from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
-from shared.files import FileService, Purpose
-from shared.records import RecordError, parse_json_object, validate_training_record
-from shared.storage import Bucket
+from shared.errors import FailedPrecondition, invalid_field
+from shared.files import FileService
 
 logger = logging.getLogger(__name__)
 
-MAX_REPORTED = 5
 SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 MemoryCheck = Callable[[JobRecord], None]
 
@@ -70,29 +68,7 @@ class JobService:
         return job
 
     def _check_file(self, field: str, file_id: str, owner: str, require_scores: bool) -> None:
-        try:
-            record = self.files.get(owner=owner, file_id=file_id)
-        except Exception as exc:
-            raise invalid_field(field, file_id, "the id of one of your files") from exc
-        if record.purpose != Purpose.FINE_TUNE:
-            raise invalid_field(field, file_id, f'a file with purpose "fine-tune" (this one is "{record.purpose}")')
-        errors: list[str] = []
-        examples = 0
-        for number, line in enumerate(self.files.store.iter_lines(Bucket.FILES, record.storage_key), start=1):
-            if not line.strip():
-                continue
-            try:
-                validate_training_record(parse_json_object(line), require_scores=require_scores)
-                examples += 1
-            except RecordError as exc:
-                errors.append(f"line {number}: {exc}")
-                if len(errors) >= MAX_REPORTED:
-                    break
-        if errors:
-            raise InvalidArgument(f"{field} {file_id} cannot be used: " + "; ".join(errors), param=field,
-                                  code="invalid_training_file")
-        if examples == 0:
-            raise invalid_field(field, file_id, "a file with at least one training example")
+        check_training_file(self.files, field, file_id, owner, require_scores=require_scores)
 
     def get(self, owner: str, job_id: str) -> JobRecord:
         return self.store.get_owned(job_id, owner)
@@ -119,20 +95,8 @@ class JobService:
 
     def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool,
                poll_s: float = 0.3) -> Iterator[EventRecord]:
-        """Stored events after `after_sequence`; with `follow`, keep sending new ones until the job ends."""
         self.store.get_owned(job_id, owner)
-        sequence = after_sequence
-        while True:
-            batch = self.store.events(job_id, after_sequence=sequence)
-            for event in batch:
-                sequence = event.sequence
-                yield event
-            if not follow:
-                return
-            job = self.store.get(job_id)
-            if job is None or (job.status in TERMINAL and not self.store.events(job_id, after_sequence=sequence)):
-                return
-            time.sleep(poll_s)
+        return self.store.follow_events(job_id, after_sequence=after_sequence, follow=follow, poll_s=poll_s)
 
     def checkpoints(self, owner: str, job_id: str) -> list[CheckpointRecord]:
         self.store.get_owned(job_id, owner)

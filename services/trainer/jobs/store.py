@@ -1,90 +1,126 @@
-"""Job records, their event logs and checkpoints in Redis (durable with AOF): they survive every process."""
+"""Job records, their event logs and checkpoints in Redis (durable with AOF): they survive every process.
+
+One store class serves every kind of job (fine-tuning, evaluation, export); a `JobKind` names the key prefix,
+the record type and how a missing job is reported.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import redis
 
-from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobRecord, JobStatus
+from services.trainer.jobs.records import (
+    TERMINAL,
+    BaseJob,
+    CheckpointRecord,
+    EvalRecord,
+    EventRecord,
+    ExportRecord,
+    JobRecord,
+    JobStatus,
+)
 from shared.errors import NotFound
 from shared.redis_store import KEY_PREFIX, redis_errors
 
-P = f"{KEY_PREFIX}ftjob"
+R = TypeVar("R", bound=BaseJob)
 
 
-class JobStore:
-    def __init__(self, client: redis.Redis) -> None:
+@dataclass(frozen=True)
+class JobKind(Generic[R]):
+    prefix: str  # the id prefix ("ftjob") and Redis key prefix
+    record: type[R]
+    label: str  # in messages: "fine-tuning job"
+    param: str  # the request field that names a job of this kind
+
+
+FINE_TUNING = JobKind("ftjob", JobRecord, "fine-tuning job", "fine_tuning_job_id")
+EVALUATION = JobKind("eval", EvalRecord, "evaluation", "eval_id")
+EXPORT = JobKind("export", ExportRecord, "export job", "export_id")
+
+
+class JobStore(Generic[R]):
+    def __init__(self, client: redis.Redis, kind: JobKind[R] = FINE_TUNING) -> None:  # type: ignore[assignment]
         self.redis = client
+        self.kind = kind
+        self.p = f"{KEY_PREFIX}{kind.prefix}"
 
-    def create(self, job: JobRecord) -> JobRecord:
+    def _missing(self, job_id: str, *, param: str | None = None) -> NotFound:
+        prefix = f"{param}: no such" if param else "No such"
+        return NotFound(f"{prefix} {self.kind.label}: {job_id}", param=param or self.kind.param,
+                        code=f"{self.kind.prefix}_not_found" if self.kind is not FINE_TUNING else "job_not_found")
+
+    def create(self, job: R) -> R:
         with redis_errors("creating a job"):
-            order = self.redis.incr(f"{P}s:seq")
+            order = self.redis.incr(f"{self.p}s:seq")
             pipe = self.redis.pipeline()
-            pipe.set(f"{P}:{job.id}", job.model_dump_json())
-            pipe.zadd(f"{P}s:{job.owner}", {job.id: order})
-            pipe.sadd(f"{P}s:active", job.id)
+            pipe.set(f"{self.p}:{job.id}", job.model_dump_json())
+            pipe.zadd(f"{self.p}s:{job.owner}", {job.id: order})
+            pipe.sadd(f"{self.p}s:active", job.id)
             pipe.execute()
         return job
 
-    def get(self, job_id: str) -> JobRecord | None:
+    def get(self, job_id: str) -> R | None:
         with redis_errors("reading a job"):
-            raw = self.redis.get(f"{P}:{job_id}")
-        return JobRecord.model_validate_json(raw) if raw else None
+            raw = self.redis.get(f"{self.p}:{job_id}")
+        return self.kind.record.model_validate_json(raw) if raw else None
 
-    def get_owned(self, job_id: str, owner: str) -> JobRecord:
-        job = self.get(job_id) if job_id.startswith("ftjob-") else None
+    def get_owned(self, job_id: str, owner: str) -> R:
+        job = self.get(job_id) if job_id.startswith(f"{self.kind.prefix}-") else None
         if job is None or job.owner != owner:
-            raise NotFound(f"No such fine-tuning job: {job_id}", param="fine_tuning_job_id", code="job_not_found")
+            raise self._missing(job_id)
         return job
 
-    def update(self, job_id: str, mutate: Callable[[JobRecord], None]) -> JobRecord:
+    def update(self, job_id: str, mutate: Callable[[R], None]) -> R:
         """Read-modify-write under WATCH, so concurrent writers (worker, cancel) never lose each other's change."""
-        key = f"{P}:{job_id}"
+        key = f"{self.p}:{job_id}"
         with redis_errors("updating a job"), self.redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)
                     raw = pipe.get(key)
                     if raw is None:
-                        raise NotFound(f"No such fine-tuning job: {job_id}", param="fine_tuning_job_id")
-                    job = JobRecord.model_validate_json(raw)
+                        raise self._missing(job_id)
+                    job = self.kind.record.model_validate_json(raw)
                     mutate(job)
                     pipe.multi()
                     pipe.set(key, job.model_dump_json())
                     if job.status in TERMINAL:
-                        pipe.srem(f"{P}s:active", job_id)
+                        pipe.srem(f"{self.p}s:active", job_id)
                     pipe.execute()
                     return job
                 except redis.WatchError:
                     continue
 
-    def list_owned(self, owner: str, *, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
+    def list_owned(self, owner: str, *, after: str | None, limit: int) -> tuple[list[R], bool]:
         with redis_errors("listing jobs"):
-            ids = list(self.redis.zrevrange(f"{P}s:{owner}", 0, -1))
+            ids = list(self.redis.zrevrange(f"{self.p}s:{owner}", 0, -1))
         if after:
             if after not in ids:
-                raise NotFound(f"after: no such fine-tuning job: {after}", param="after", code="job_not_found")
+                raise self._missing(after, param="after")
             ids = ids[ids.index(after) + 1:]
         page = ids[:limit + 1]
         with redis_errors("listing jobs"):
-            raws = self.redis.mget([f"{P}:{i}" for i in page]) if page else []
-        jobs = [JobRecord.model_validate_json(r) for r in raws if r]
+            raws = self.redis.mget([f"{self.p}:{i}" for i in page]) if page else []
+        jobs = [self.kind.record.model_validate_json(r) for r in raws if r]
         return jobs[:limit], len(jobs) > limit
 
     def active_ids(self) -> list[str]:
         with redis_errors("listing active jobs"):
-            return sorted(self.redis.smembers(f"{P}s:active"))
+            return sorted(self.redis.smembers(f"{self.p}s:active"))
 
     def add_event(self, job_id: str, event: EventRecord) -> EventRecord:
         with redis_errors("recording a job event"):
-            event.sequence = self.redis.rpush(f"{P}:{job_id}:events", event.model_dump_json(exclude={"sequence"}))
+            event.sequence = self.redis.rpush(f"{self.p}:{job_id}:events", event.model_dump_json(exclude={"sequence"}))
         return event
 
     def events(self, job_id: str, *, after_sequence: int = 0, limit: int | None = None) -> list[EventRecord]:
         end = -1 if limit is None else after_sequence + limit - 1
         with redis_errors("reading job events"):
-            raws = self.redis.lrange(f"{P}:{job_id}:events", after_sequence, end)
+            raws = self.redis.lrange(f"{self.p}:{job_id}:events", after_sequence, end)
         out = []
         for offset, raw in enumerate(raws):
             event = EventRecord.model_validate_json(raw)
@@ -92,44 +128,60 @@ class JobStore:
             out.append(event)
         return out
 
+    def follow_events(self, job_id: str, *, after_sequence: int, follow: bool,
+                      poll_s: float = 0.3) -> Iterator[EventRecord]:
+        """Stored events after `after_sequence`; with `follow`, keep sending new ones until the job ends."""
+        sequence = after_sequence
+        while True:
+            batch = self.events(job_id, after_sequence=sequence)
+            for event in batch:
+                sequence = event.sequence
+                yield event
+            if not follow:
+                return
+            job = self.get(job_id)
+            if job is None or (job.status in TERMINAL and not self.events(job_id, after_sequence=sequence)):
+                return
+            time.sleep(poll_s)
+
     def add_checkpoint(self, checkpoint: CheckpointRecord) -> None:
         with redis_errors("recording a checkpoint"):
-            self.redis.rpush(f"{P}:{checkpoint.job_id}:checkpoints", checkpoint.model_dump_json())
+            self.redis.rpush(f"{self.p}:{checkpoint.job_id}:checkpoints", checkpoint.model_dump_json())
 
     def checkpoints(self, job_id: str) -> list[CheckpointRecord]:
         with redis_errors("reading checkpoints"):
-            raws = self.redis.lrange(f"{P}:{job_id}:checkpoints", 0, -1)
+            raws = self.redis.lrange(f"{self.p}:{job_id}:checkpoints", 0, -1)
         return [CheckpointRecord.model_validate_json(r) for r in raws]
 
     def request_cancel(self, job_id: str) -> None:
         with redis_errors("cancelling a job"):
-            self.redis.set(f"{P}:{job_id}:cancel", "1")
+            self.redis.set(f"{self.p}:{job_id}:cancel", "1")
 
     def cancel_requested(self, job_id: str) -> bool:
         with redis_errors("reading a cancel request"):
-            return bool(self.redis.exists(f"{P}:{job_id}:cancel"))
+            return bool(self.redis.exists(f"{self.p}:{job_id}:cancel"))
 
     def acquire_lease(self, job_id: str, holder: str, ttl_s: int) -> bool:
         """Only one worker runs a job: the lease expires when its holder dies (heartbeats stop)."""
         with redis_errors("taking a job lease"):
-            return bool(self.redis.set(f"{P}:{job_id}:lease", holder, nx=True, ex=ttl_s))
+            return bool(self.redis.set(f"{self.p}:{job_id}:lease", holder, nx=True, ex=ttl_s))
 
     def renew_lease(self, job_id: str, holder: str, ttl_s: int) -> bool:
-        key = f"{P}:{job_id}:lease"
+        key = f"{self.p}:{job_id}:lease"
         with redis_errors("renewing a job lease"):
             if self.redis.get(key) != holder:
                 return False
             return bool(self.redis.expire(key, ttl_s))
 
     def release_lease(self, job_id: str, holder: str) -> None:
-        key = f"{P}:{job_id}:lease"
+        key = f"{self.p}:{job_id}:lease"
         with redis_errors("releasing a job lease"):
             if self.redis.get(key) == holder:
                 self.redis.delete(key)
 
     def lease_holder(self, job_id: str) -> str | None:
         with redis_errors("reading a job lease"):
-            return self.redis.get(f"{P}:{job_id}:lease")
+            return self.redis.get(f"{self.p}:{job_id}:lease")
 
 
 def status_event(message: str, status: JobStatus, *, level: str = "info", **data: object) -> EventRecord:

@@ -1,0 +1,107 @@
+"""The local stack for benchmarks: `distrust up` in a temporary data folder on free ports, and small helpers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class OurStack:
+    """`distrust up` in a temporary data folder on free ports; adapters registered for the local owner."""
+
+    def __init__(self, work: Path) -> None:
+        self.env = {**os.environ, "DISTRUST_DATA_DIR": str(work / "data"), "PYTHONPATH": str(ROOT)}
+        for name in ("DISTRUST_GATEWAY_PORT", "DISTRUST_SCORER_PORT", "DISTRUST_TRAINER_PORT",
+                     "DISTRUST_INFERENCE_PORT", "DISTRUST_LOCAL_REDIS_PORT", "DISTRUST_LOCAL_STORAGE_PORT"):
+            self.env[name] = str(free_port())
+        self.base_url = f"http://127.0.0.1:{self.env['DISTRUST_GATEWAY_PORT']}/v1"
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "cli.main", *args], env=self.env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise SystemExit(f"distrust {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def __enter__(self) -> OurStack:
+        self.cli("up")
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in self.cli("env").splitlines())
+        self.api_key = exports["DISTRUST_API_KEY"]
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            for name in ("inference", "gateway"):
+                log = Path(self.env["DISTRUST_DATA_DIR"]) / "logs" / f"{name}.log"
+                if log.exists():
+                    say(f"--- {name}.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+        self.cli("down")
+
+    def register_adapters(self, base_dir: Path, adapters: list[Path]) -> list[str]:
+        from cli.stack import control, layout
+        from shared.model_registry import AdapterRecord, ModelRegistry
+        from shared.redis_store import connect
+        from shared.settings import RedisSettings
+        from shared.storage import Bucket, ObjectStore
+
+        old = dict(os.environ)
+        os.environ.update(self.env)
+        try:
+            data = control.data_dir()
+            secrets = data.secrets()
+            ports = layout.Ports.from_env(layout.LocalStackSettings())
+            store = ObjectStore(layout.storage_settings(ports, secrets))
+            registry = ModelRegistry(connect(RedisSettings(url=layout.redis_url(ports, secrets))), store)
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        names = []
+        for i, directory in enumerate(adapters):
+            job_id = f"ftjob-bench{i}"
+            files = {p.name: store.put_file(Bucket.ADAPTERS, f"{job_id}/{p.name}", p).sha256 or ""
+                     for p in directory.iterdir()}
+            name = f"ft:distrust-tiny-llama:bench{i}:{job_id}"
+            registry.register_adapter(AdapterRecord(name=name, job_id=job_id, owner="local",
+                                                    base_model="distrust-tiny-llama", created=int(time.time()),
+                                                    files=files))
+            names.append(name)
+        return names
+
+    def client(self, timeout_s: float = 300.0) -> httpx.Client:
+        """An HTTP client of the gateway with the stack's API key."""
+        return httpx.Client(base_url=self.base_url.removesuffix("/v1"), timeout=timeout_s,
+                            headers={"Authorization": f"Bearer {self.api_key}"})
+
+
+def wait_for_status(client: httpx.Client, path: str, *, timeout_s: float, poll_s: float = 1.0,
+                    on_poll: Any = None) -> dict[str, Any]:
+    """GET `path` until its `status` is terminal; raise SystemExit on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(path).raise_for_status().json()
+        if on_poll is not None:
+            on_poll(body)
+        if body["status"] in ("succeeded", "failed", "cancelled"):
+            return body
+        time.sleep(poll_s)
+    raise SystemExit(f"{path} did not finish within {timeout_s:.0f} s")

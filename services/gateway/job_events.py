@@ -1,0 +1,31 @@
+"""A job's events over HTTP, for every kind of job: a newest-first page, or server-sent events while it runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+Events = Callable[..., Iterator[dict[str, Any]]]
+
+
+def events_response(events: Events, owner: str, job_id: str, *, after: str | None, limit: int,
+                    stream: bool) -> dict[str, Any] | StreamingResponse:
+    """`events(owner, job_id, after_sequence=, follow=)` as OpenAI's event list, or as SSE with `stream`."""
+    if stream:
+        first = events(owner, job_id, after_sequence=0, follow=True)
+        return StreamingResponse(_sse(first), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+    page = list(events(owner, job_id, after_sequence=0, follow=False))[::-1]  # newest first, as OpenAI
+    if after:
+        ids = [e["id"] for e in page]
+        page = page[ids.index(after) + 1:] if after in ids else []
+    return {"object": "list", "data": page[:limit], "has_more": len(page) > limit}
+
+
+def _sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    for event in events:
+        yield f"id: {event['sequence']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+    yield b"data: [DONE]\n\n"

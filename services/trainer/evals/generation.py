@@ -1,0 +1,61 @@
+"""Greedy replies to one user prompt, rendered the way the model was tuned to read it.
+
+With a chat template the prompt is a user turn (after an optional system turn) plus the generation prompt; a
+model without one gets the plain "User: …\\nAssistant:" layout. Raw prompts without a template gave empty
+replies in the reference implementation, which its scoring then counted as "not refused" (spec reference §5.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlx import nn
+from mlx_lm import generate
+from mlx_lm.sample_utils import make_sampler
+
+from services.trainer.evals.likelihood import encode, hf_tokenizer, wants_special_tokens
+from shared.errors import invalid_field
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "has_chat_template", False) or getattr(hf_tokenizer(tokenizer), "chat_template",
+                                                                              None))
+
+
+def render_user_turn(tokenizer: Any, user: str, *, system: str | None = None,
+                     thinking: bool | None = None) -> tuple[str, bool]:
+    """(prompt text, whether it came from the chat template). Templated text carries its own special tokens.
+
+    `thinking` False asks a reasoning model's template for a direct answer (`enable_thinking=False`; other
+    templates ignore it); None leaves the template's default.
+    """
+    if not has_chat_template(tokenizer):
+        head = f"{system}\n\n" if system else ""
+        return f"{head}User: {user}\nAssistant:", False
+    extra = {} if thinking is None else {"enable_thinking": thinking}
+    messages = [{"role": "user", "content": user}]
+    if system:
+        messages.insert(0, {"role": "system", "content": system})
+    try:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra)
+    except Exception:  # noqa: BLE001 - some templates refuse a system turn: fold it into the user turn
+        if not system:
+            raise
+        merged = [{"role": "user", "content": f"{system}\n\n{user}"}]
+        text = tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True, **extra)
+    return str(text), True
+
+
+def prompt_ids(tokenizer: Any, user: str, *, system: str | None = None) -> list[int]:
+    text, templated = render_user_turn(tokenizer, user, system=system)
+    special = False if templated else wants_special_tokens(tokenizer, text)
+    return encode(tokenizer, text, add_special_tokens=special)
+
+
+def generate_reply(model: nn.Module, tokenizer: Any, prompt: str, *, max_tokens: int,
+                   system: str | None = None) -> str:
+    """The model's greedy reply (temperature 0) to `prompt` as a user message, at most `max_tokens` tokens."""
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise invalid_field("max_tokens", max_tokens, "an integer >= 1")
+    ids = prompt_ids(tokenizer, prompt, system=system)
+    return generate(model, tokenizer, ids, max_tokens=max_tokens, sampler=make_sampler(temp=0.0))

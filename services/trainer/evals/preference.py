@@ -1,0 +1,71 @@
+"""Source preference (spec §4): does the model pick the primary source over summaries of it?
+
+Each item is a question with 3 or 4 candidate sources; exactly one is primary (a lab notebook, the patent as
+filed, an eyewitness letter, raw measurements) and the others are secondary or tertiary (a press release, a
+textbook summary, an agency statement). Options are shuffled per item with a seeded RNG and the answer is read
+by log-likelihood (`choice.py`). Target from the seed documents: accuracy above 66 %.
+
+File format (JSONL, one item per line): {"id", "category", "question", "options": [...], "primary_index"}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlx import nn
+
+from services.trainer.evals.choice import LETTERS, MultipleChoiceItem, run_multiple_choice
+from services.trainer.evals.datafiles import (
+    DATA_DIR,
+    ItemError,
+    check_keys,
+    fail,
+    int_field,
+    read_objects,
+    string_list,
+    text_field,
+    unique_id,
+)
+from shared.errors import InvalidArgument
+
+BUILTIN_FILE = DATA_DIR / "source_preference.jsonl"
+TARGET = 0.66
+KEYS = {"id", "category", "question", "options", "primary_index"}
+
+
+def parse_item(obj: dict[str, Any]) -> MultipleChoiceItem:
+    check_keys(obj, KEYS, "item")
+    item_id = text_field(obj, "id")
+    category = text_field(obj, "category")
+    question = text_field(obj, "question")
+    options = string_list(obj, "options", min_items=2)
+    if len(options) > len(LETTERS):
+        raise ItemError(f'"options" has {len(options)} entries; at most {len(LETTERS)} are allowed')
+    primary = int_field(obj, "primary_index", 0, len(options) - 1)
+    return MultipleChoiceItem(question=question, options=tuple(options), correct_index=primary, id=item_id,
+                              category=category)
+
+
+def load_source_preference(path: Path | str | None = None, *, field: str = "file",
+                           limit: int | None = None) -> list[MultipleChoiceItem]:
+    """The items of a source-preference file (the built-in set when `path` is None), every line checked."""
+    items: list[MultipleChoiceItem] = []
+    seen: set[str] = set()
+    for where, obj in read_objects(path or BUILTIN_FILE, field=field):
+        try:
+            item = parse_item(obj)
+            unique_id(seen, item.id)
+        except (ItemError, InvalidArgument) as exc:
+            raise fail(field, where, getattr(exc, "message", str(exc))) from exc
+        items.append(item)
+    return items[:limit] if limit is not None else items
+
+
+def run_source_preference(model: nn.Module, tokenizer: Any, items: Sequence[MultipleChoiceItem], *, seed: int,
+                          method: str = "letter",
+                          progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results
+    (options in the order shown, the original order, the chosen and correct index, every option's score)."""
+    return run_multiple_choice(model, tokenizer, items, seed=seed, method=method, target=TARGET, progress=progress)

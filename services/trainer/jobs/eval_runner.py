@@ -1,0 +1,120 @@
+"""Running one evaluation on a worker: fetch files and models, run every task on every model, store the report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlx.core as mx
+import mlx_lm
+
+from services.trainer.evals import compare, parse_tasks, run_tasks
+from services.trainer.jobs import lifecycle
+from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
+from services.trainer.jobs.job_files import download_file
+from services.trainer.jobs.model_sources import ModelSources
+from services.trainer.jobs.records import EvalRecord, EventRecord, JobStatus
+from services.trainer.jobs.store import JobStore
+from shared.files import FileService
+from shared.model_registry import ModelRegistry
+from shared.storage import Bucket, ObjectStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalContext:
+    store: JobStore[EvalRecord]
+    files: FileService
+    registry: ModelRegistry
+    sources: ModelSources
+    objects: ObjectStore
+    cache_dir: Path
+    holder: str
+    lease_ttl_s: int = 30
+
+
+class Stopped(Exception):
+    """The evaluation was cancelled, or its lease lost, between two tasks."""
+
+
+class EvalRunner:
+    def __init__(self, ctx: EvalContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+
+    def run(self, eval_id: str) -> None:
+        lifecycle.run_leased(self.store, eval_id, holder=self.ctx.holder, lease_ttl_s=self.ctx.lease_ttl_s,
+                             body=self._run)
+
+    def _run(self, record: EvalRecord, lost: threading.Event) -> None:
+        if self.store.cancel_requested(record.id):
+            lifecycle.finish(self.store, record.id, JobStatus.CANCELLED, "Evaluation cancelled before it started")
+            return
+        record = lifecycle.start(self.store, record.id, "Evaluation started")
+        workdir = self.ctx.cache_dir / "evals" / record.id
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        try:
+            local = localize_tasks(record.tasks, lambda i, file_id: download_file(
+                self.ctx.files, self.ctx.objects, record.owner, file_id, workdir / f"{i}-{file_id}.jsonl"))
+            tasks = parse_tasks(local, seed=record.seed)
+            results = self._evaluate(record, tasks, lost)
+        except Stopped:
+            if not lost.is_set():
+                lifecycle.finish(self.store, record.id, JobStatus.CANCELLED, "Evaluation cancelled")
+            return
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": compare(results)}
+        key = f"evals/{record.id}/results.json"
+        self.ctx.objects.put_bytes(Bucket.RESULTS, key, json.dumps(report).encode(), content_type="application/json")
+
+        def done(r: EvalRecord) -> None:
+            r.summary = report["comparison"]
+            r.results_key = key
+        lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
+
+    def _evaluate(self, record: EvalRecord, tasks: list[Any], lost: threading.Event) -> dict[str, Any]:
+        total = len(record.models) * len(tasks)
+        results: dict[str, Any] = {}
+        for m, name in enumerate(record.models):
+            model_ref = resolve_model(self.ctx.registry, self.ctx.sources, record.owner, name, "models")
+            model, tokenizer = self._load(model_ref, record.owner)
+            results[name] = {}
+            for t, task in enumerate(tasks):
+                if lost.is_set() or self.store.cancel_requested(record.id):
+                    raise Stopped
+                done = m * len(tasks) + t
+                self._progress(record.id, done, total, name, task.name, 0, 0)
+
+                def progress(task_name: str, i: int, n: int, model_name: str = name, base: int = done) -> None:
+                    self._progress(record.id, base, total, model_name, task_name, i, n, event=False)
+                results[name].update(run_tasks(model, tokenizer, [task], progress=progress))
+            del model
+            mx.clear_cache()
+        self._progress(record.id, total, total, None, None, 0, 0)
+        return results
+
+    def _load(self, ref: EvalModel, owner: str) -> tuple[Any, Any]:
+        base_dir = self.ctx.sources.local_dir(ref.base, self.ctx.cache_dir)
+        adapter_dir = None
+        if ref.adapter:
+            record = self.ctx.registry.get_adapter(ref.adapter, owner=owner)
+            adapter_dir = self.ctx.registry.fetch_adapter(record, self.ctx.cache_dir)
+        model, tokenizer = mlx_lm.load(str(base_dir), adapter_path=str(adapter_dir) if adapter_dir else None)
+        model.eval()
+        return model, tokenizer
+
+    def _progress(self, eval_id: str, done: int, total: int, model: str | None, task: str | None, item: int,
+                  items: int, *, event: bool = True) -> None:
+        data = {"done": done, "total": total, "model": model, "task": task, "item": item, "items": items}
+        self.store.update(eval_id, lambda r: setattr(r, "progress", data))
+        if event:
+            text = f"Evaluating {model}: {task} ({done + 1}/{total})" if model else f"Evaluated {total}/{total}"
+            self.store.add_event(eval_id, EventRecord(message=text, type="progress", data=data))

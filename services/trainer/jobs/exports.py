@@ -1,0 +1,70 @@
+"""Export use cases: check the adapter, the options and the output name, then queue; read and follow exports."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from services.trainer.exports import ExportOptions
+from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
+from services.trainer.jobs.store import JobStore, status_event
+from shared.errors import AlreadyExists, invalid_field
+from shared.model_registry import NAME, ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    owner: str
+    model: str
+    name: str | None
+    options: dict[str, Any]
+
+
+def default_name(adapter_name: str, options: ExportOptions) -> str:
+    """`ft:base:suffix:id` → `base-suffix-id-fused` (plus `-q4` / `-q8`): a valid base-model name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", adapter_name.removeprefix("ft:")).strip("-.")
+    suffix = f"-q{options.quantize_bits}" if options.quantize_bits else ""
+    return f"{stem}-fused{suffix}"[:128]
+
+
+class ExportService:
+    def __init__(self, store: JobStore[ExportRecord], registry: ModelRegistry,
+                 enqueue: Callable[[str], None]) -> None:
+        self.store = store
+        self.registry = registry
+        self.enqueue = enqueue
+
+    def create(self, request: ExportRequest) -> ExportRecord:
+        adapter = self.registry.get_adapter(request.model, owner=request.owner)
+        options = ExportOptions.from_mapping(request.options)
+        name = request.name or default_name(adapter.name, options)
+        if not NAME.match(name):
+            raise invalid_field("name", name, "1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
+                                              "or digit")
+        if self.registry.get_base(name) is not None:
+            raise AlreadyExists(f"name: a model named {name!r} already exists; choose another name", param="name",
+                                code="model_exists")
+        record = ExportRecord(owner=request.owner, model=adapter.name, base_model=adapter.base_model,
+                              output_model=name, options=options.to_dict())
+        self.store.create(record)
+        self.store.add_event(record.id, status_event(f"Created export {record.id}", JobStatus.QUEUED))
+        self.enqueue(record.id)
+        logger.info("export queued", extra={"job_id": record.id, "model": adapter.name, "output_model": name})
+        return record
+
+    def get(self, owner: str, export_id: str) -> ExportRecord:
+        return self.store.get_owned(export_id, owner)
+
+    def list(self, owner: str, *, after: str | None, limit: int) -> tuple[list[ExportRecord], bool]:
+        if not 1 <= limit <= 100:
+            raise invalid_field("limit", limit, "an integer in [1, 100]")
+        return self.store.list_owned(owner, after=after, limit=limit)
+
+    def events(self, owner: str, export_id: str, *, after_sequence: int, follow: bool) -> Iterator[EventRecord]:
+        self.store.get_owned(export_id, owner)
+        return self.store.follow_events(export_id, after_sequence=after_sequence, follow=follow)

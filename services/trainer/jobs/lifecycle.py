@@ -1,0 +1,94 @@
+"""The life of any job on a worker: take the lease, keep it alive, run the body, end with a status and an event.
+
+Fine-tuning, evaluation and export runners differ only in their body; redelivery, a dead worker's lease
+expiring, and a crash ending the job `failed` with the reason work the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from services.trainer.jobs.records import TERMINAL, BaseJob, JobError, JobStatus
+from services.trainer.jobs.store import JobStore, status_event
+from shared.errors import DistrustError
+from shared.log import log_context
+
+logger = logging.getLogger(__name__)
+
+Body = Callable[[Any, threading.Event], None]
+
+
+def run_leased(store: JobStore[Any], job_id: str, *, holder: str, lease_ttl_s: int, body: Body) -> None:
+    """Run `body(job, lost)` unless the job is finished or another worker holds it; safe to call twice.
+
+    `lost` is set when the lease could not be renewed: the body should stop, another worker owns the job.
+    A DistrustError ends the job failed with its code and message; any other exception as `internal_error`.
+    """
+    with log_context(job_id=job_id):
+        job = store.get(job_id)
+        if job is None or job.status in TERMINAL:
+            logger.info("nothing to do", extra={"status": job.status if job else None})
+            return
+        if not store.acquire_lease(job_id, holder, lease_ttl_s):
+            logger.info("job is held by another worker", extra={"holder": store.lease_holder(job_id)})
+            return
+        lost, stop_beat = threading.Event(), threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(store, job_id, holder, lease_ttl_s, lost, stop_beat),
+                                daemon=True, name="lease")
+        beat.start()
+        try:
+            body(job, lost)
+        except DistrustError as exc:
+            fail(store, job_id, exc.code, exc.message, exc.param)
+        except Exception as exc:  # noqa: BLE001 - the job must end failed, with the reason in its events
+            logger.exception("job crashed")
+            fail(store, job_id, "internal_error", f"{type(exc).__name__}: {exc}", None)
+        finally:
+            stop_beat.set()
+            beat.join(5)
+            store.release_lease(job_id, holder)
+
+
+def _heartbeat(store: JobStore[Any], job_id: str, holder: str, ttl_s: int, lost: threading.Event,
+               stop: threading.Event) -> None:
+    while not stop.wait(ttl_s / 3):
+        if not store.renew_lease(job_id, holder, ttl_s):
+            logger.error("lost the job lease; stopping")
+            lost.set()
+            return
+
+
+def start(store: JobStore[Any], job_id: str, message: str) -> Any:
+    """Mark the job running (unless a cancel is already under way) and record `message`."""
+    def mark(job: BaseJob) -> None:
+        if job.status != JobStatus.CANCELLING:
+            job.status = JobStatus.RUNNING
+        job.started_at = job.started_at or int(time.time())
+    job = store.update(job_id, mark)
+    store.add_event(job_id, status_event(message, JobStatus.RUNNING))
+    return job
+
+
+def finish(store: JobStore[Any], job_id: str, status: JobStatus, message: str,
+           mutate: Callable[[Any], None] | None = None) -> None:
+    def mark(job: BaseJob) -> None:
+        if mutate is not None:
+            mutate(job)
+        job.status = status
+        job.finished_at = int(time.time())
+    store.update(job_id, mark)
+    store.add_event(job_id, status_event(message, status))
+    logger.info("job finished", extra={"status": status.value})
+
+
+def fail(store: JobStore[Any], job_id: str, code: str, message: str, param: str | None) -> None:
+    def mark(job: BaseJob) -> None:
+        job.status = JobStatus.FAILED
+        job.finished_at = int(time.time())
+        job.error = JobError(code=code, message=message, param=param)
+    store.update(job_id, mark)
+    store.add_event(job_id, status_event(message, JobStatus.FAILED, level="error", code=code))

@@ -1,0 +1,72 @@
+"""The job life shared by fine-tuning, evaluation and export jobs: stores per kind, leases, endings."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis as redis_lib
+
+from services.trainer.jobs import lifecycle
+from services.trainer.jobs.records import EvalRecord, ExportRecord, JobStatus
+from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
+from shared.errors import InvalidArgument, NotFound
+
+
+def _eval(owner: str = "alice") -> EvalRecord:
+    return EvalRecord(owner=owner, models=["m"], tasks=[{"type": "suite", "name": "suite"}], seed=1)
+
+
+def test_each_kind_has_its_own_ids_keys_and_errors(redis_client: redis_lib.Redis) -> None:
+    evals, exports = JobStore(redis_client, EVALUATION), JobStore(redis_client, EXPORT)
+    record = evals.create(_eval())
+    assert record.id.startswith("eval-") and evals.get_owned(record.id, "alice").models == ["m"]
+    with pytest.raises(NotFound) as missing:
+        exports.get_owned(record.id, "alice")
+    assert missing.value.param == "export_id" and "export job" in missing.value.message
+    with pytest.raises(NotFound) as other_owner:
+        evals.get_owned(record.id, "bob")
+    assert other_owner.value.param == "eval_id"
+    export = exports.create(ExportRecord(owner="alice", model="ft:a", base_model="a", output_model="b", options={}))
+    assert export.id.startswith("export-")
+    page, more = evals.list_owned("alice", after=None, limit=10)
+    assert [r.id for r in page] == [record.id] and not more
+
+
+def test_run_leased_records_how_the_body_ended(redis_client: redis_lib.Redis) -> None:
+    store = JobStore(redis_client, EVALUATION)
+
+    def refuse(record: EvalRecord, lost: threading.Event) -> None:
+        lifecycle.start(store, record.id, "started")
+        raise InvalidArgument("tasks[0].file: bad line 3", param="tasks[0].file", code="bad_file")
+
+    def crash(record: EvalRecord, lost: threading.Event) -> None:
+        raise RuntimeError("boom")
+
+    def succeed(record: EvalRecord, lost: threading.Event) -> None:
+        lifecycle.finish(store, record.id, JobStatus.SUCCEEDED, "done", mutate=lambda r: setattr(r, "summary", {}))
+
+    outcomes = {}
+    for name, body in (("refuse", refuse), ("crash", crash), ("succeed", succeed)):
+        record = store.create(_eval())
+        lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=body)
+        outcomes[name] = store.get(record.id)
+        assert store.lease_holder(record.id) is None  # released
+    assert outcomes["refuse"].status == JobStatus.FAILED and outcomes["refuse"].error.param == "tasks[0].file"
+    assert outcomes["refuse"].started_at is not None
+    assert outcomes["crash"].error.code == "internal_error" and "boom" in outcomes["crash"].error.message
+    assert outcomes["succeed"].status == JobStatus.SUCCEEDED and outcomes["succeed"].summary == {}
+    assert store.events(outcomes["succeed"].id)[-1].status == JobStatus.SUCCEEDED
+
+
+def test_a_held_or_finished_job_is_not_run_twice(redis_client: redis_lib.Redis) -> None:
+    store = JobStore(redis_client, EVALUATION)
+    record = store.create(_eval())
+    ran: list[str] = []
+    assert store.acquire_lease(record.id, "other-worker", 30)
+    lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=lambda r, lost: ran.append(r.id))
+    assert ran == [] and store.lease_holder(record.id) == "other-worker"
+    store.release_lease(record.id, "other-worker")
+    lifecycle.finish(store, record.id, JobStatus.CANCELLED, "cancelled")
+    lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=lambda r, lost: ran.append(r.id))
+    assert ran == []
