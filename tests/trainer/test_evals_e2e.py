@@ -19,6 +19,8 @@ from trainer_support import Workers, wait_for
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
+from services.inference.config import InferenceSettings
+from services.inference.server import start as start_inference
 from shared.settings import RedisSettings, StorageSettings, load_settings
 
 pytestmark = pytest.mark.slow
@@ -40,13 +42,18 @@ def _records(n: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def client(storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str,
-           workers: Workers) -> Iterator[TestClient]:
+           workers: Workers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     if not any(p.poll() is None for p in workers.procs):
         workers.start()
+    inference = start_inference(InferenceSettings(host="127.0.0.1", port=0, redis=redis_settings,
+                                                  storage=storage_settings,
+                                                  cache_dir=tmp_path_factory.mktemp("inference-cache")))
     settings = load_settings(GatewaySettings, storage=storage_settings, redis=redis_settings,
-                             api_keys="key-alice=alice,key-bob=bob", trainer_target=trainer_target)
+                             api_keys="key-alice=alice,key-bob=bob", trainer_target=trainer_target,
+                             inference_target=f"127.0.0.1:{inference.port}")
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+    inference.stop(0)
 
 
 def _upload(client: TestClient, data: bytes, purpose: str = "fine-tune") -> str:
@@ -165,6 +172,11 @@ def test_export_round_trip(client: TestClient, trained: dict[str, Any], register
     listed = {m["id"]: m for m in client.get("/v1/models", headers=ALICE).json()["data"]}
     assert listed["e2e-fused"]["owned_by"] == "alice"
     assert "e2e-fused" not in {m["id"] for m in client.get("/v1/models", headers=BOB).json()["data"]}
+    served = client.post("/v1/completions", headers=ALICE, json={"model": "e2e-fused", "prompt": "Field notebook",
+                                                                  "max_tokens": 12, "temperature": 0})
+    assert served.status_code == 200, served.text
+    assert client.post("/v1/completions", headers=BOB, json={"model": "e2e-fused", "prompt": "x",
+                                                             "max_tokens": 2}).status_code == 404
     again = client.post("/v1/models/export", headers=ALICE, json={"model": adapter, "name": "e2e-fused"})
     assert again.status_code == 409 and again.json()["error"]["param"] == "name"
 
@@ -185,6 +197,8 @@ def test_export_round_trip(client: TestClient, trained: dict[str, Any], register
     a = mlx_lm.generate(fused, tokenizer, prompt, max_tokens=12, sampler=greedy)
     b = mlx_lm.generate(tuned, tokenizer, prompt, max_tokens=12, sampler=greedy)
     assert a == b
+    assert served.json()["choices"][0]["text"] == mlx_lm.generate(fused, tokenizer, "Field notebook", max_tokens=12,
+                                                                   sampler=greedy)
 
     gguf = client.get(f"/v1/models/exports/{export['id']}/gguf", headers=ALICE)
     assert gguf.status_code == 200 and gguf.content[:4] == b"GGUF"

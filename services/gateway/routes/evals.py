@@ -129,5 +129,7 @@ def render_eval_chart(results: dict[str, Any], chart: str, task: str | None) -> 
         raise FailedPrecondition(f"task: this evaluation has no {chart} results"
                                  + (f" for task {task!r}" if task else ""), param="task", code="no_results")
     reports = {model: reports[name] for model, reports in by_model.items() if name in reports}
-    render = charts.perplexity_chart if chart == "perplexity" else charts.accuracy_chart
-    return render(reports, title=f"{name}")
+    if chart == "perplexity":
+        return charts.perplexity_chart(reports)
+    return charts.accuracy_chart({model: {"accuracy": r["accuracy"], "interval": [r.get("ci_low"), r.get("ci_high")],
+                                          "n": r.get("n")} for model, r in reports.items()})
