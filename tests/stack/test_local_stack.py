@@ -125,6 +125,7 @@ def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path
     assert tokenizer.encode("hello") and model is not None
     fine_tuned = result.stdout.split("fine_tuned_model = ", 1)[1].split()[0]
     _chat_with_the_trained_adapter(env, fine_tuned)
+    _evaluate_and_export_through_the_cli(env, fine_tuned, job_id, prepared, tmp_path)
     # A "real" model is registered the same way from a local folder; it round-trips unchanged.
     assert "registered my-model" in _distrust(env, "models", "add", "my-model", str(tmp_path / "base")).stdout
     _distrust(env, "models", "pull", "my-model", str(tmp_path / "copy"))
@@ -159,6 +160,32 @@ def _chat_with_the_trained_adapter(env: dict[str, str], fine_tuned: str) -> None
     unknown = subprocess.run([sys.executable, "-m", "cli.main", "chat", "no-such-model"], cwd=REPO, env=env,
                              input="hi\n", capture_output=True, text=True, timeout=60)
     assert unknown.returncode != 0 and "no-such-model" in unknown.stderr
+
+
+def _evaluate_and_export_through_the_cli(env: dict[str, str], fine_tuned: str, job_id: str, prepared: Path,
+                                        tmp_path: Path) -> None:
+    """`distrust eval` (side by side with the base, charts, report), `distrust export`, `distrust charts`."""
+    charts, report = tmp_path / "charts", tmp_path / "report.json"
+    result = _distrust(env, "eval", fine_tuned, "-v", str(prepared / "val.jsonl"), "--preference", "--suite",
+                       "authority", "--truthfulqa", "sample", "--limit", "2", "--max-tokens", "4", "--charts",
+                       str(charts), "-o", str(report))
+    assert "perplexity.distrust_ratio" in result.stdout and "distrust-tiny-llama" in result.stdout
+    results = json.loads(report.read_text())
+    assert set(results["models"]) == {"distrust-tiny-llama", fine_tuned}
+    assert results["models"][fine_tuned]["truthfulqa"]["n"] == 2
+    for name in ("perplexity.png", "accuracy.png"):
+        assert (charts / name).read_bytes().startswith(b"\x89PNG")
+    exported = tmp_path / "exported"
+    result = _distrust(env, "export", fine_tuned, "--quantize", "8", "--pull", str(exported))
+    assert "succeeded: model = " in result.stdout
+    from mlx_lm import load
+
+    model, _ = load(str(exported))
+    assert json.loads((exported / "config.json").read_text())["quantization"]["bits"] == 8 and model is not None
+    _distrust(env, "charts", job_id, "--out", str(charts))
+    assert (charts / f"{job_id}-loss.png").read_bytes().startswith(b"\x89PNG")
+    refused = _distrust(env, "eval", "no-such-model", check=False)
+    assert refused.returncode == 1 and "no-such-model" in refused.stderr
 
 
 def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:
