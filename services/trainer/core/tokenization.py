@@ -82,7 +82,7 @@ class Tokenization:
             flags = [end > boundary and end > start for start, end in offsets]
         else:  # without offsets: the tokens after those the prompt alone shares with the whole
             ids = self._ids(text, add_special_tokens=True)
-            shared = _common_prefix(self._ids(prompt, add_special_tokens=True), ids)
+            shared = common_prefix(self._ids(prompt, add_special_tokens=True), ids)
             flags = [j >= shared for j in range(len(ids))]
         if self.eos_id is not None and (not ids or ids[-1] != self.eos_id):
             ids.append(self.eos_id)
@@ -151,10 +151,11 @@ class Tokenization:
             except Exception:  # noqa: BLE001, S110 - some templates refuse partial conversations
                 pass
         empty = self._render(messages[:k] + [{**messages[k], "content": ""}], add_generation_prompt=False)
-        return _common_prefix(empty, upto)
+        return common_prefix(empty, upto)
 
 
-def _common_prefix(a: Sequence[Any], b: Sequence[Any]) -> int:
+def common_prefix(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """How many leading items `a` and `b` share."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.errors import InvalidArgument
 from shared.records import RecordError, parse_json_object
+
+T = TypeVar("T")
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -117,3 +120,18 @@ def unique_id(seen: set[str], item_id: str) -> None:
     if item_id in seen:
         raise ItemError(f'duplicate "id" {item_id!r}')
     seen.add(item_id)
+
+
+def load_items(path: Path | str, parse: Callable[[dict[str, Any], int], T], id_of: Callable[[T], str], *, field: str,
+               limit: int | None, allow_list: bool = False) -> list[T]:
+    """Every object of a data file parsed by `parse(obj, index)`, ids unique; errors name the line."""
+    items: list[T] = []
+    seen: set[str] = set()
+    for index, (where, obj) in enumerate(read_objects(path, field=field, allow_list=allow_list)):
+        try:
+            item = parse(obj, index)
+            unique_id(seen, id_of(item))
+        except (ItemError, InvalidArgument) as exc:
+            raise fail(field, where, getattr(exc, "message", str(exc))) from exc
+        items.append(item)
+    return items[:limit] if limit is not None else items

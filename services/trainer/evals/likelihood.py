@@ -19,6 +19,7 @@ from mlx import nn
 
 from services.trainer.core.data import Example, make_batch
 from services.trainer.core.losses import token_cross_entropy
+from services.trainer.core.tokenization import common_prefix
 from shared.errors import invalid_field
 
 
@@ -101,15 +102,6 @@ def sequence_nll(model: nn.Module, sequences: Sequence[Example], *, pad_id: int,
     return [score for score in out if score is not None]
 
 
-def _shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def continuation_logprobs(model: nn.Module, tokenizer: Any, prompt: str, continuations: Sequence[str], *,
                           add_special_tokens: bool | None = None) -> list[ContinuationScore]:
     """log P(c | prompt) for each continuation c, all in one forward pass.
@@ -132,7 +124,7 @@ def continuation_logprobs(model: nn.Module, tokenizer: Any, prompt: str, continu
         ids = encode(tokenizer, prompt + text, add_special_tokens=special)
         if special and len(ids) > 1 and ids[-1] == eos and prompt_ids[-1:] != [eos]:
             ids = ids[:-1]
-        start = max(_shared_prefix(prompt_ids, ids), 1)  # the first token has no context to be scored in
+        start = max(common_prefix(prompt_ids, ids), 1)  # the first token has no context to be scored in
         if start >= len(ids):
             raise invalid_field(f"continuations[{i}]", text, "text that adds at least one token after the prompt")
         mask = np.zeros(len(ids) - 1, dtype=np.float32)

@@ -21,14 +21,11 @@ from services.trainer.evals.datafiles import (
     DATA_DIR,
     ItemError,
     check_keys,
-    fail,
     int_field,
-    read_objects,
+    load_items,
     string_list,
     text_field,
-    unique_id,
 )
-from shared.errors import InvalidArgument
 
 BUILTIN_FILE = DATA_DIR / "source_preference.jsonl"
 TARGET = 0.66
@@ -51,16 +48,8 @@ def parse_item(obj: dict[str, Any]) -> MultipleChoiceItem:
 def load_source_preference(path: Path | str | None = None, *, field: str = "file",
                            limit: int | None = None) -> list[MultipleChoiceItem]:
     """The items of a source-preference file (the built-in set when `path` is None), every line checked."""
-    items: list[MultipleChoiceItem] = []
-    seen: set[str] = set()
-    for where, obj in read_objects(path or BUILTIN_FILE, field=field):
-        try:
-            item = parse_item(obj)
-            unique_id(seen, item.id)
-        except (ItemError, InvalidArgument) as exc:
-            raise fail(field, where, getattr(exc, "message", str(exc))) from exc
-        items.append(item)
-    return items[:limit] if limit is not None else items
+    return load_items(path or BUILTIN_FILE, lambda obj, _index: parse_item(obj), lambda item: item.id,
+                      field=field, limit=limit)
 
 
 def run_source_preference(model: nn.Module, tokenizer: Any, items: Sequence[MultipleChoiceItem], *, seed: int,

@@ -19,14 +19,11 @@ from services.trainer.evals.choice import LETTERS, MultipleChoiceItem, run_multi
 from services.trainer.evals.datafiles import (
     DATA_DIR,
     ItemError,
-    fail,
+    load_items,
     optional_text,
-    read_objects,
     string_list,
     text_field,
-    unique_id,
 )
-from shared.errors import InvalidArgument
 
 SAMPLE_FILE = DATA_DIR / "truthfulqa_sample.jsonl"
 
@@ -72,16 +69,8 @@ def parse_question(obj: dict[str, Any], index: int) -> MultipleChoiceItem:
 def load_truthfulqa(path: Path | str | None = None, *, field: str = "file",
                     limit: int | None = None) -> list[MultipleChoiceItem]:
     """Questions of a TruthfulQA MC file (the bundled sample when `path` is None), every entry checked."""
-    items: list[MultipleChoiceItem] = []
-    seen: set[str] = set()
-    for index, (where, obj) in enumerate(read_objects(path or SAMPLE_FILE, field=field, allow_list=True)):
-        try:
-            item = parse_question(obj, index)
-            unique_id(seen, item.id)
-        except (ItemError, InvalidArgument) as exc:
-            raise fail(field, where, getattr(exc, "message", str(exc))) from exc
-        items.append(item)
-    return items[:limit] if limit is not None else items
+    return load_items(path or SAMPLE_FILE, parse_question, lambda item: item.id,
+                      field=field, limit=limit, allow_list=True)
 
 
 def run_truthfulqa(model: nn.Module, tokenizer: Any, items: Sequence[MultipleChoiceItem], *, seed: int,

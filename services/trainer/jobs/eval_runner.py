@@ -53,13 +53,10 @@ class EvalRunner:
                              body=self._run)
 
     def _run(self, record: EvalRecord, lost: threading.Event) -> None:
-        if self.store.cancel_requested(record.id):
-            lifecycle.finish(self.store, record.id, JobStatus.CANCELLED, "Evaluation cancelled before it started")
-            return
-        record = lifecycle.start(self.store, record.id, "Evaluation started")
         workdir = self.ctx.cache_dir / "evals" / record.id
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
+        record = lifecycle.begin(self.store, record.id, "Evaluation started", workdir)
+        if record is None:
+            return
         try:
             local = localize_tasks(record.tasks, lambda i, file_id: download_file(
                 self.ctx.files, self.ctx.objects, record.owner, file_id, workdir / f"{i}-{file_id}.jsonl"))

@@ -20,7 +20,7 @@ from typing import Any
 from services.trainer.evals import parse_tasks
 from services.trainer.jobs.job_files import check_training_file, download_file, owned_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import TERMINAL, EvalRecord, EventRecord, JobStatus
+from services.trainer.jobs.records import EvalRecord, EventRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 from shared.errors import FailedPrecondition, NotFound, invalid_field
 from shared.files import FileService, Purpose
@@ -123,23 +123,10 @@ class EvalService:
         return self.store.get_owned(eval_id, owner)
 
     def list(self, owner: str, *, after: str | None, limit: int) -> tuple[list[EvalRecord], bool]:
-        if not 1 <= limit <= 100:
-            raise invalid_field("limit", limit, "an integer in [1, 100]")
         return self.store.list_owned(owner, after=after, limit=limit)
 
     def cancel(self, owner: str, eval_id: str) -> EvalRecord:
-        record = self.store.get_owned(eval_id, owner)
-        if record.status in TERMINAL:
-            raise FailedPrecondition(f"Evaluation {eval_id} has already {record.status.value}; it cannot be "
-                                     f"cancelled", param="eval_id", code="eval_finished")
-        self.store.request_cancel(eval_id)
-
-        def mark(r: EvalRecord) -> None:
-            if r.status not in TERMINAL:
-                r.status = JobStatus.CANCELLING
-        record = self.store.update(eval_id, mark)
-        self.store.add_event(eval_id, status_event("Cancellation requested", JobStatus.CANCELLING))
-        return record
+        return self.store.cancel_owned(eval_id, owner)
 
     def events(self, owner: str, eval_id: str, *, after_sequence: int, follow: bool) -> Iterator[EventRecord]:
         self.store.get_owned(eval_id, owner)

@@ -40,10 +40,10 @@ class ExportRunner:
                              body=self._run)
 
     def _run(self, record: ExportRecord, lost: threading.Event) -> None:
-        record = lifecycle.start(self.store, record.id, "Export started")
         workdir = self.ctx.cache_dir / "exports" / record.id
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
+        record = lifecycle.begin(self.store, record.id, "Export started", workdir)
+        if record is None:
+            return
         try:
             self._step(record.id, "Fetching the base model and the adapter")
             base_dir = self.ctx.registry.fetch_base(record.base_model, self.ctx.cache_dir)

@@ -61,8 +61,6 @@ class ExportService:
         return self.store.get_owned(export_id, owner)
 
     def list(self, owner: str, *, after: str | None, limit: int) -> tuple[list[ExportRecord], bool]:
-        if not 1 <= limit <= 100:
-            raise invalid_field("limit", limit, "an integer in [1, 100]")
         return self.store.list_owned(owner, after=after, limit=limit)
 
     def events(self, owner: str, export_id: str, *, after_sequence: int, follow: bool) -> Iterator[EventRecord]:

@@ -7,9 +7,11 @@ expiring, and a crash ending the job `failed` with the reason work the same way 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from services.trainer.jobs.records import TERMINAL, BaseJob, JobError, JobStatus
@@ -60,6 +62,16 @@ def _heartbeat(store: JobStore[Any], job_id: str, holder: str, ttl_s: int, lost:
             logger.error("lost the job lease; stopping")
             lost.set()
             return
+
+
+def begin(store: JobStore[Any], job_id: str, message: str, workdir: Path) -> Any | None:
+    """Start the job with an empty `workdir`; None (and the job cancelled) when a cancel came before it started."""
+    if store.cancel_requested(job_id):
+        finish(store, job_id, JobStatus.CANCELLED, f"The {store.kind.label} was cancelled before it started")
+        return None
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    return start(store, job_id, message)
 
 
 def start(store: JobStore[Any], job_id: str, message: str) -> Any:

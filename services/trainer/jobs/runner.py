@@ -54,13 +54,10 @@ class JobRunner:
                              body=self._run)
 
     def _run(self, job: JobRecord, lost: threading.Event) -> None:
-        if self.store.cancel_requested(job.id):
-            self._finish(job.id, JobStatus.CANCELLED, "Job cancelled before it started")
-            return
-        job = lifecycle.start(self.store, job.id, "Fine-tuning job started")
         workdir = self.ctx.cache_dir / "jobs" / job.id
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
+        job = lifecycle.begin(self.store, job.id, "Fine-tuning job started", workdir)
+        if job is None:
+            return
         model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir)
         train_path = self._download(job.owner, job.training_file, workdir / "train.jsonl")
         val_path = self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None

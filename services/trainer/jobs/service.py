@@ -11,9 +11,9 @@ from typing import Any
 from services.trainer.jobs import spec
 from services.trainer.jobs.job_files import check_training_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import TERMINAL, CheckpointRecord, EventRecord, JobRecord, JobStatus
+from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
-from shared.errors import FailedPrecondition, invalid_field
+from shared.errors import invalid_field
 from shared.files import FileService
 
 logger = logging.getLogger(__name__)
@@ -74,24 +74,10 @@ class JobService:
         return self.store.get_owned(job_id, owner)
 
     def list(self, owner: str, *, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
-        if not 1 <= limit <= 100:
-            raise invalid_field("limit", limit, "an integer in [1, 100]")
         return self.store.list_owned(owner, after=after, limit=limit)
 
     def cancel(self, owner: str, job_id: str) -> JobRecord:
-        job = self.store.get_owned(job_id, owner)
-        if job.status in TERMINAL:
-            raise FailedPrecondition(f"Job {job_id} has already {job.status.value}; it cannot be cancelled",
-                                     param="fine_tuning_job_id", code="job_finished")
-        self.store.request_cancel(job_id)
-
-        def mark(record: JobRecord) -> None:
-            if record.status not in TERMINAL:
-                record.status = JobStatus.CANCELLING
-
-        job = self.store.update(job_id, mark)
-        self.store.add_event(job_id, status_event("Cancellation requested", JobStatus.CANCELLING))
-        return job
+        return self.store.cancel_owned(job_id, owner)
 
     def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool,
                poll_s: float = 0.3) -> Iterator[EventRecord]:

@@ -23,7 +23,7 @@ from services.trainer.jobs.records import (
     JobRecord,
     JobStatus,
 )
-from shared.errors import NotFound
+from shared.errors import FailedPrecondition, NotFound, invalid_field
 from shared.redis_store import KEY_PREFIX, redis_errors
 
 R = TypeVar("R", bound=BaseJob)
@@ -96,6 +96,9 @@ class JobStore(Generic[R]):
                     continue
 
     def list_owned(self, owner: str, *, after: str | None, limit: int) -> tuple[list[R], bool]:
+        """A page of the owner's jobs, newest first, after the job `after` (OpenAI's cursor)."""
+        if not 1 <= limit <= 100:
+            raise invalid_field("limit", limit, "an integer in [1, 100]")
         with redis_errors("listing jobs"):
             ids = list(self.redis.zrevrange(f"{self.p}s:{owner}", 0, -1))
         if after:
@@ -156,6 +159,21 @@ class JobStore(Generic[R]):
     def request_cancel(self, job_id: str) -> None:
         with redis_errors("cancelling a job"):
             self.redis.set(f"{self.p}:{job_id}:cancel", "1")
+
+    def cancel_owned(self, job_id: str, owner: str) -> R:
+        """Ask the owner's unfinished job to stop (the worker sees it between steps); the job, now cancelling."""
+        job = self.get_owned(job_id, owner)
+        if job.status in TERMINAL:
+            raise FailedPrecondition(f"The {self.kind.label} {job_id} has already {job.status.value}; it cannot be "
+                                     f"cancelled", param=self.kind.param, code="job_finished")
+        self.request_cancel(job_id)
+
+        def mark(record: BaseJob) -> None:
+            if record.status not in TERMINAL:
+                record.status = JobStatus.CANCELLING
+        job = self.update(job_id, mark)
+        self.add_event(job_id, status_event("Cancellation requested", JobStatus.CANCELLING))
+        return job
 
     def cancel_requested(self, job_id: str) -> bool:
         with redis_errors("reading a cancel request"):
