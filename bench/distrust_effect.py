@@ -26,9 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.trainer.experiments import EXPERIMENT_SETTINGS, build_effect_corpus  # noqa: E402
-
 from bench.stack import OurStack, say, wait_for_status  # noqa: E402 - after the path set-up
+from services.trainer.experiments.effect_corpus import EXPERIMENT_SETTINGS, build_effect_corpus  # noqa: E402
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
@@ -93,7 +92,8 @@ def main() -> int:
         report = results["models"][name]["perplexity"]
         bands = report["bands"]
         ratios[label] = report["distrust_ratio"]
-        cells = [f"{bands[b]['perplexity']:>10.3f}" if bands.get(b) else f"{'-':>10}" for b in ("low", "mid", "high")]
+        cells = [f"{value:>10.3f}" if (value := (bands.get(b) or {}).get("perplexity")) is not None else f"{'-':>10}"
+                 for b in ("low", "mid", "high")]
         say(f"{label:<10}{''.join(cells)}{ratios[label]:>10.4f}")
     say(f"none_ratio={ratios['none']:.4f}")
     say(f"weighted_ratio={ratios['weighted']:.4f}")

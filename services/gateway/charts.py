@@ -50,17 +50,24 @@ def perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | N
     """Grouped bars: perplexity per authority band for each model, the distrust ratio in the legend."""
     if not results:
         raise FailedPrecondition("No perplexity results to draw", code="no_results")
+    def ppl(report: Mapping[str, Any], band: str) -> float | None:
+        return ((report.get("bands") or {}).get(band) or {}).get("perplexity")
+
+    bands = [b for b in BANDS if any(ppl(r, b) for r in results.values())] or list(BANDS)
     figure = Figure(figsize=SIZE)
     axes = figure.add_subplot()
     width = 0.8 / len(results)
+    drawn: list[float] = []
     for i, (model, report) in enumerate(results.items()):
-        bands = report.get("bands") or {}
-        values = [(bands.get(b) or {}).get("perplexity") or 0.0 for b in BANDS]
+        values = [ppl(report, b) or 0.0 for b in bands]
+        drawn += [v for v in values if v > 0]
         ratio = report.get("distrust_ratio")
         label = f"{model} (ratio {ratio:.3f})" if isinstance(ratio, int | float) else model
-        positions = [x + (i - (len(results) - 1) / 2) * width for x in range(len(BANDS))]
+        positions = [x + (i - (len(results) - 1) / 2) * width for x in range(len(bands))]
         axes.bar(positions, values, width=width, label=label)
-    axes.set_xticks(range(len(BANDS)), [f"{b} authority" for b in BANDS])
+    if drawn and max(drawn) / min(drawn) > 20:  # a trained and an untrained model differ by orders of magnitude
+        axes.set_yscale("log")
+    axes.set_xticks(range(len(bands)), [f"{b} authority" for b in bands])
     axes.set_ylabel("perplexity")
     axes.set_title(title or "Perplexity by authority band (distrust ratio = high / low)")
     axes.legend(fontsize="small")
