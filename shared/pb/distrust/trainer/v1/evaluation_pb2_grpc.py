@@ -361,25 +361,29 @@ class ExportServiceServicer:
     """
 
     def CreateExport(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Checks the adapter, the options and the output name, then queues the export.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExport(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns one export of the owner (`job_id` is the "export-..." id).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListExports(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the owner's exports, newest first.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchExport(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Streams an export's events (its steps, status), then follows it live until it ends.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
