@@ -38,7 +38,8 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 def train(client: Any, mode: str, train_id: str, seed: int) -> str:
     s = EXPERIMENT_SETTINGS
     body = {"model": "distrust-tiny-llama", "training_file": train_id, "suffix": f"effect-{mode}", "seed": seed,
-            "hyperparameters": {"max_steps": s.steps, "batch_size": s.batch_size, "learning_rate": s.learning_rate,
+            "hyperparameters": {"n_epochs": s.n_epochs, "max_steps": s.steps, "batch_size": s.batch_size,
+                                "learning_rate": s.learning_rate,
                                 "max_seq_length": s.max_seq_length, "warmup_steps": s.warmup_steps,
                                 "checkpoint_every_steps": s.steps},
             "distrust": {"mode": mode, "weighting": s.weighting},

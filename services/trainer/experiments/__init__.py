@@ -1,0 +1,1 @@
+"""Experiments on the training method: synthetic corpora and the settings they were tuned with."""
