@@ -64,9 +64,7 @@ def register(app: typer.Typer, console: Console, err: Console, fail: Callable[[D
                 save_eval_outputs(client, record, charts=charts, output=output, console=console)
         except DistrustError as exc:
             raise fail(exc) from None
-        if record["status"] != "succeeded":
-            console.print(f"[red]{record['status']}[/red]: {(record.get('error') or {}).get('message', '')}")
-            raise typer.Exit(1)
+        _exit_unless_succeeded(record, console)
 
     @app.command("export")
     def export_command(
@@ -103,9 +101,7 @@ def register(app: typer.Typer, console: Console, err: Console, fail: Callable[[D
                     console.print(f"model written to {pull}")
         except DistrustError as exc:
             raise fail(exc) from None
-        if record["status"] != "succeeded":
-            console.print(f"[red]{record['status']}[/red]: {(record.get('error') or {}).get('message', '')}")
-            raise typer.Exit(1)
+        _exit_unless_succeeded(record, console)
 
     @app.command("charts")
     def charts_command(job: str = typer.Argument(..., help="Fine-tuning job id"),
@@ -119,3 +115,10 @@ def register(app: typer.Typer, console: Console, err: Console, fail: Callable[[D
         except DistrustError as exc:
             raise fail(exc) from None
         console.print(f"chart written to {path}")
+
+
+def _exit_unless_succeeded(record: dict[str, object], console: Console) -> None:
+    if record["status"] != "succeeded":
+        error = record.get("error") or {}
+        console.print(f"[red]{record['status']}[/red]: {error.get('message', '') if isinstance(error, dict) else ''}")
+        raise typer.Exit(1)

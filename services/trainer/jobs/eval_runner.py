@@ -43,14 +43,8 @@ class Stopped(Exception):
     """The evaluation was cancelled, or its lease lost, between two tasks."""
 
 
-class EvalRunner:
-    def __init__(self, ctx: EvalContext) -> None:
-        self.ctx = ctx
-        self.store = ctx.store
-
-    def run(self, eval_id: str) -> None:
-        lifecycle.run_leased(self.store, eval_id, holder=self.ctx.holder, lease_ttl_s=self.ctx.lease_ttl_s,
-                             body=self._run)
+class EvalRunner(lifecycle.LeasedRunner):
+    ctx: EvalContext
 
     def _run(self, record: EvalRecord, lost: threading.Event) -> None:
         workdir = self.ctx.cache_dir / "evals" / record.id

@@ -30,14 +30,8 @@ class ExportContext:
     lease_ttl_s: int = 30
 
 
-class ExportRunner:
-    def __init__(self, ctx: ExportContext) -> None:
-        self.ctx = ctx
-        self.store = ctx.store
-
-    def run(self, export_id: str) -> None:
-        lifecycle.run_leased(self.store, export_id, holder=self.ctx.holder, lease_ttl_s=self.ctx.lease_ttl_s,
-                             body=self._run)
+class ExportRunner(lifecycle.LeasedRunner):
+    ctx: ExportContext
 
     def _run(self, record: ExportRecord, lost: threading.Event) -> None:
         workdir = self.ctx.cache_dir / "exports" / record.id

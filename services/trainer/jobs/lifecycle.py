@@ -10,6 +10,7 @@ import logging
 import shutil
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,19 @@ def fail(store: JobStore[Any], job_id: str, code: str, message: str, param: str 
         job.error = JobError(code=code, message=message, param=param)
     store.update(job_id, mark)
     store.add_event(job_id, status_event(message, JobStatus.FAILED, level="error", code=code))
+
+
+class LeasedRunner(ABC):
+    """A worker-side runner of one kind of job: `run(job_id)` holds the lease around `_run`."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.store: JobStore[Any] = ctx.store
+
+    def run(self, job_id: str) -> None:
+        """Run the job unless it is finished or another worker holds it; safe to call twice (redelivery)."""
+        run_leased(self.store, job_id, holder=self.ctx.holder, lease_ttl_s=self.ctx.lease_ttl_s, body=self._run)
+
+    @abstractmethod
+    def _run(self, job: Any, lost: threading.Event) -> None:
+        """The job's work; `lost` is set when another worker may own the job now."""

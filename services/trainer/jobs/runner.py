@@ -43,15 +43,8 @@ def fine_tuned_name(job: JobRecord) -> str:
     return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
-class JobRunner:
-    def __init__(self, ctx: RunnerContext) -> None:
-        self.ctx = ctx
-        self.store = ctx.store
-
-    def run(self, job_id: str) -> None:
-        """Run the job unless it is finished or another worker holds it; safe to call twice (redelivery)."""
-        lifecycle.run_leased(self.store, job_id, holder=self.ctx.holder, lease_ttl_s=self.ctx.lease_ttl_s,
-                             body=self._run)
+class JobRunner(lifecycle.LeasedRunner):
+    ctx: RunnerContext
 
     def _run(self, job: JobRecord, lost: threading.Event) -> None:
         workdir = self.ctx.cache_dir / "jobs" / job.id
