@@ -4,18 +4,24 @@
 
 Starts the local stack (`distrust up` on free ports, a temporary data folder) and `mlx_lm.server` on a free
 loopback port, both on the default model (random weights) with 4 random LoRA adapters, then measures:
-  1. one streamed request: time to first token and tokens/s through the gateway vs in-process
-     `mlx_lm.stream_generate` (goal >= 0.9x);
+  1. one streamed request (`--single-tokens`, longer than the others so that it measures the steady rate):
+     time to first token and tokens/s through the gateway vs in-process `mlx_lm.stream_generate` (goal >= 0.9x);
   2. N concurrent requests on one adapter, total time vs mlx_lm.server (goal <= 1.1x);
   3. N concurrent requests spread over 4 adapters (goal <= 0.5x);
   4. N concurrent seeded requests (goal <= 0.5x).
 The last line is `mixed_adapter_ratio=<ours / mlx_lm.server>` for case 3.
+
+Both servers and the in-process reference use the same OpenBLAS thread count (`--blas-threads`, default 1, the
+local stack's setting for inference; 0 = OpenBLAS's default), and each side is driven through one pooled HTTP
+client, so the figures compare the servers, not the BLAS set-up or the load generator's connection costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,14 +42,15 @@ PROMPT = [{"role": "user", "content": "Describe what the archive's original lett
 
 
 class MlxServer:
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.base_dir = base_dir
+        self.env = env
 
     def __enter__(self) -> MlxServer:
         self.proc = subprocess.Popen([sys.executable, "-m", "mlx_lm.server", "--model", str(self.base_dir),
                                       "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -58,27 +65,31 @@ class MlxServer:
         self.proc.wait(20)
 
 
-def chat(url: str, key: str, body: dict[str, Any]) -> int:
-    response = httpx.post(f"{url}/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body,
-                          timeout=600)
+def client(url: str, key: str, connections: int) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600,
+                        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections))
+
+
+def chat(http: httpx.Client, body: dict[str, Any]) -> int:
+    response = http.post("/chat/completions", json=body)
     response.raise_for_status()
     return int(response.json()["usage"]["completion_tokens"])
 
 
-def concurrent(url: str, key: str, bodies: list[dict[str, Any]]) -> tuple[float, int]:
+def concurrent(http: httpx.Client, bodies: list[dict[str, Any]]) -> tuple[float, int]:
     started = time.perf_counter()
     with ThreadPoolExecutor(len(bodies)) as pool:
-        tokens = sum(pool.map(lambda b: chat(url, key, b), bodies))
+        tokens = sum(pool.map(lambda b: chat(http, b), bodies))
     return time.perf_counter() - started, tokens
 
 
-def streamed(url: str, key: str, body: dict[str, Any]) -> tuple[float, float, int]:
+def streamed(http: httpx.Client, body: dict[str, Any]) -> tuple[float, float, int]:
     """(time to first token, tokens/s after it, tokens) of one streamed request."""
     started = time.perf_counter()
     first = None
     count = 0
-    with httpx.stream("POST", f"{url}/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                      json={**body, "stream": True, "stream_options": {"include_usage": True}}, timeout=600) as r:
+    with http.stream("POST", "/chat/completions",
+                     json={**body, "stream": True, "stream_options": {"include_usage": True}}) as r:
         for line in r.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
@@ -92,31 +103,52 @@ def streamed(url: str, key: str, body: dict[str, Any]) -> tuple[float, float, in
     return first - started, (count - 1) / max(end - first, 1e-9), count
 
 
-def in_process(base_dir: Path, max_tokens: int) -> tuple[float, float, int]:
-    from mlx_lm import load, stream_generate
-    from mlx_lm.sample_utils import make_sampler
+class InProcess:
+    """mlx-lm's own `stream_generate` in this process, on the same model: the single-stream reference."""
 
-    model, tokenizer = load(str(base_dir))
-    prompt = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True)
-    best = (0.0, 0.0, 0)
-    for _ in range(2):  # the first run warms up
+    def __init__(self, base_dir: Path, max_tokens: int) -> None:
+        from mlx_lm import load
+
+        self.model, self.tokenizer = load(str(base_dir))
+        self.max_tokens = max_tokens
+
+    def run(self) -> tuple[float, float, int]:
+        """(time to first token, tokens/s after it, tokens), like `streamed`."""
+        from mlx_lm import stream_generate
+        from mlx_lm.sample_utils import make_sampler
+
         started = time.perf_counter()
+        # Like the server, start from the messages: the chat template and tokenizing count towards the first token.
+        prompt = self.tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True)
         first, count = None, 0
-        for response in stream_generate(model, tokenizer, prompt, max_tokens=max_tokens,
+        for response in stream_generate(self.model, self.tokenizer, prompt, max_tokens=self.max_tokens,
                                         sampler=make_sampler(temp=0.0)):
             count = response.generation_tokens
             first = first or time.perf_counter()
         end = time.perf_counter()
-        best = (first - started, (count - 1) / max(end - first, 1e-9), count)
-    return best
+        return (first or end) - started, (count - 1) / max(end - (first or end), 1e-9), count
+
+
+def median(runs: list[tuple[float, float, int]]) -> tuple[float, float]:
+    """The median time to first token and tokens/s of some streamed runs (a starved client can make one run's
+    chunks arrive all at once, so the best tokens/s would be meaningless)."""
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--single-tokens", type=int, default=256, help="tokens of the single-stream case")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per case; the best is reported")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="OpenBLAS threads for both servers and the in-process reference (0 = OpenBLAS default)")
     args = parser.parse_args()
+    env = dict(os.environ)
+    if args.blas_threads:
+        # Before MLX is imported here: OpenBLAS reads it once, when loaded.
+        os.environ["OPENBLAS_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+    env["DISTRUST_INFERENCE_BLAS_THREADS"] = str(args.blas_threads)
     from services.trainer.models.random_adapter import make_random_adapter
     from services.trainer.models.tiny import build_tiny_model
 
@@ -127,20 +159,25 @@ def main() -> int:
                     for i in range(4)]
         say(f"model: distrust-tiny-llama (default size, float32), 4 LoRA adapters r8 on 4 layers; "
             f"max_tokens={args.max_tokens}, concurrency={args.concurrency}, temperature 0 unless seeded, "
-            f"best of {args.rounds} interleaved rounds")
-        with OurStack(work) as ours, MlxServer(base_dir) as mlx:
+            f"best of {args.rounds} interleaved rounds, OpenBLAS threads {args.blas_threads or 'default'}")
+        n = args.concurrency
+        with OurStack(work, env) as ours, MlxServer(base_dir, env) as mlx, \
+                client(ours.base_url, ours.api_key, n) as our_http, \
+                client(f"http://127.0.0.1:{mlx.port}/v1", "none", n) as mlx_http:
             names = ours.register_adapters(base_dir, adapters)
             common = {"messages": PROMPT, "max_tokens": args.max_tokens, "temperature": 0.0}
-            n = args.concurrency
 
-            chat(ours.base_url, ours.api_key, {**common, "model": names[0]})  # warm-up: load base and adapter
-            ttft, tps, _ = streamed(ours.base_url, ours.api_key, {**common, "model": "distrust-tiny-llama"})
-            ref_ttft, ref_tps, _ = in_process(base_dir, args.max_tokens)
+            chat(our_http, {**common, "model": names[0]})  # warm-up: load base and adapter
+            reference = InProcess(base_dir, args.single_tokens)
+            single = {**common, "model": "distrust-tiny-llama", "max_tokens": args.single_tokens}
+            streamed(our_http, single), reference.run()  # warm-up
+            pairs = [(streamed(our_http, single), reference.run()) for _ in range(args.rounds + 2)]
+            (ttft, tps), (ref_ttft, ref_tps) = median([p[0] for p in pairs]), median([p[1] for p in pairs])
             say(f"single: gateway ttft_s={ttft:.3f} tokens_per_s={tps:.1f} | in-process mlx_lm.stream_generate "
                 f"ttft_s={ref_ttft:.3f} tokens_per_s={ref_tps:.1f} | ratio={tps / ref_tps:.3f}")
 
-            mlx_url, adapter_dirs = f"http://127.0.0.1:{mlx.port}/v1", [str(a) for a in adapters]
-            chat(mlx_url, "none", {**common, "model": "default_model", "adapters": adapter_dirs[0]})
+            adapter_dirs = [str(a) for a in adapters]
+            chat(mlx_http, {**common, "model": "default_model", "adapters": adapter_dirs[0]})
             cases = {
                 "one_adapter": ([{**common, "model": names[0]}] * n,
                                 [{**common, "model": "default_model", "adapters": adapter_dirs[0]}] * n),
@@ -156,8 +193,8 @@ def main() -> int:
                 # Interleaved rounds, best of each side: one round is ~0.5 s and this machine is shared.
                 ours_runs, mlx_runs = [], []
                 for _ in range(args.rounds):
-                    ours_runs.append(concurrent(ours.base_url, ours.api_key, our_bodies))
-                    mlx_runs.append(concurrent(mlx_url, "none", mlx_bodies))
+                    ours_runs.append(concurrent(our_http, our_bodies))
+                    mlx_runs.append(concurrent(mlx_http, mlx_bodies))
                 our_s, our_tokens = min(ours_runs)
                 mlx_s, mlx_tokens = min(mlx_runs)
                 ratios[case] = our_s / mlx_s

@@ -29,8 +29,9 @@ def say(line: str) -> None:
 class OurStack:
     """`distrust up` in a temporary data folder on free ports; adapters registered for the local owner."""
 
-    def __init__(self, work: Path) -> None:
-        self.env = {**os.environ, "DISTRUST_DATA_DIR": str(work / "data"), "PYTHONPATH": str(ROOT)}
+    def __init__(self, work: Path, env: dict[str, str] | None = None) -> None:
+        self.env = {**(os.environ if env is None else env), "DISTRUST_DATA_DIR": str(work / "data"),
+                    "PYTHONPATH": str(ROOT)}
         for name in ("DISTRUST_GATEWAY_PORT", "DISTRUST_SCORER_PORT", "DISTRUST_TRAINER_PORT",
                      "DISTRUST_INFERENCE_PORT", "DISTRUST_LOCAL_REDIS_PORT", "DISTRUST_LOCAL_STORAGE_PORT"):
             self.env[name] = str(free_port())

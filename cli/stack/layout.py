@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from dataclasses import dataclass
@@ -129,13 +130,15 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
     env = service_env(data, ports, secrets)
     py = sys.executable
     url = redis_url(ports, secrets)
+    # Everything shares this machine and the default model is small: one OpenBLAS thread (see blas_threads).
+    inference_env = {**env, "DISTRUST_INFERENCE_BLAS_THREADS": os.environ.get("DISTRUST_INFERENCE_BLAS_THREADS", "1")}
     return [
         Component("scorer", [py, "-m", "services.scorer"], lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}"),
                   env=env, port=ports.scorer, port_setting="DISTRUST_SCORER_PORT"),
         Component("trainer", [py, "-m", "services.trainer"], lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}"),
                   env=env, port=ports.trainer, port_setting="DISTRUST_TRAINER_PORT"),
         Component("inference", [py, "-m", "services.inference"],
-                  lambda: probes.grpc_probe(f"{HOST}:{ports.inference}"), env=env, port=ports.inference,
+                  lambda: probes.grpc_probe(f"{HOST}:{ports.inference}"), env=inference_env, port=ports.inference,
                   port_setting="DISTRUST_INFERENCE_PORT"),
         Component("worker", [py, "-m", "celery", "-A", "services.trainer.worker", "worker", "--pool", "solo",
                              "--queues", "training", "--loglevel", "INFO", "--hostname", "trainer@%h",

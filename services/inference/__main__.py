@@ -1,7 +1,6 @@
 """`python -m services.inference`: run the inference gRPC service."""
 
 from services.inference.config import InferenceSettings
-from services.inference.server import start
 from shared.log import configure_logging
 from shared.rpc.server import run_service
 from shared.settings import load_settings
@@ -10,6 +9,9 @@ from shared.settings import load_settings
 def main() -> None:
     settings = load_settings(InferenceSettings)
     configure_logging(settings.log, service="inference")
+    settings.apply_blas_threads()
+    from services.inference.server import start  # imports MLX, so only after the BLAS setting
+
     run_service("inference", lambda: start(settings))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -21,11 +22,22 @@ class InferenceSettings(ServiceSettings):
     max_batch_size: int = Field(default=8, ge=1, le=256)
     adapter_cache_size: int = Field(default=8, ge=1, le=1024)
     default_max_tokens: int = Field(default=256, ge=1)
+    # Text deltas of one stream are merged so that at most one message goes out per interval (0 = every token);
+    # the first delta and the end are never delayed.
+    stream_interval_ms: int = Field(default=20, ge=0, le=1000)
     cache_dir: Path | None = None
+    # OpenBLAS threads for MLX's CPU matmuls (0 = OpenBLAS's default, one per core). Its idle threads spin, which
+    # on a small shared machine costs the other processes more than small decode batches gain (Linux CPU only).
+    blas_threads: int = Field(default=0, ge=0, le=256)
 
     @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir or self.data_dir / "cache"
+
+    def apply_blas_threads(self) -> None:
+        """Set OpenBLAS's thread count; call before anything imports MLX (OpenBLAS reads it once, when loaded)."""
+        if self.blas_threads:
+            os.environ["OPENBLAS_NUM_THREADS"] = str(self.blas_threads)
 
     def allowed(self) -> set[str]:
         return {name.strip() for name in self.allowed_models.split(",") if name.strip()}

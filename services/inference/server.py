@@ -46,7 +46,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         engine, resolved = self.models.prepare(request.owner, request.model)
         handle = engine.submit(generation_request(request, resolved.adapter, self.settings.default_max_tokens))
         context.add_callback(handle.cancel)  # runs when the call ends, also when the client goes away
-        for item in handle:
+        for item in handle.stream(self.settings.stream_interval_ms / 1000):
             if isinstance(item, Delta):
                 if item.text:
                     yield pb.GenerateResponse(delta=item.text)

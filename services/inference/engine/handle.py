@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 from services.inference.engine.api import Delta, Done
@@ -27,6 +28,15 @@ class RequestHandle:
         self._ahead: StreamItem | BaseException | None = None
 
     def __iter__(self) -> Iterator[Delta | Done]:
+        return self.stream()
+
+    def stream(self, min_interval_s: float = 0.0) -> Iterator[Delta | Done]:
+        """The items, with text deltas merged so that at most one is yielded every `min_interval_s`.
+
+        The first delta and the final `Done` are never held back; pacing only merges the deltas between them,
+        so a transport sends fewer, larger messages when tokens come faster than it needs them.
+        """
+        next_at = 0.0
         while not self._finished:
             item, self._ahead = (self._ahead if self._ahead is not None else self._items.get()), None
             if isinstance(item, BaseException):
@@ -38,8 +48,9 @@ class RequestHandle:
                 return
             parts = [item.text]
             while True:
+                wait = next_at - time.monotonic()
                 try:
-                    following = self._items.get_nowait()
+                    following = self._items.get(timeout=wait) if wait > 0 else self._items.get_nowait()
                 except queue.Empty:
                     break
                 if not isinstance(following, Delta):
@@ -47,6 +58,7 @@ class RequestHandle:
                     self._ahead = following
                     break
                 parts.append(following.text)
+            next_at = time.monotonic() + min_interval_s
             yield item if len(parts) == 1 else Delta("".join(parts))
 
     def cancel(self) -> None:

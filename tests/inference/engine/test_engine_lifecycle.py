@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -100,3 +101,48 @@ def test_a_reader_that_falls_behind_gets_waiting_deltas_merged():
     assert next(stream) == Delta("x")
     with pytest.raises(InternalError):
         next(stream)
+
+
+def test_paced_stream_merges_deltas_between_the_first_and_the_end_without_delaying_either():
+    handle = RequestHandle("paced")
+    done = Done("length", prompt_tokens=2, completion_tokens=7)
+    stream = handle.stream(min_interval_s=0.2)
+    handle._push(Delta("a"))
+    started = time.monotonic()
+    assert next(stream) == Delta("a")  # the first delta goes out at once
+
+    def produce() -> None:
+        for text in "bcdef":
+            time.sleep(0.01)
+            handle._push(Delta(text))
+        handle._push(done)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    rest = list(stream)
+    producer.join()
+    assert rest == [Delta("bcdef"), done]  # one message for the five, then Done as soon as it came
+    assert time.monotonic() - started < 0.19
+
+
+def test_paced_stream_sends_one_message_per_interval_while_tokens_keep_coming():
+    handle = RequestHandle("paced")
+    stream = handle.stream(min_interval_s=0.05)
+    stop = threading.Event()
+
+    def produce() -> None:
+        while not stop.is_set():
+            handle._push(Delta("x"))
+            time.sleep(0.002)
+        handle._push(Done("stop", prompt_tokens=1, completion_tokens=1))
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    started = time.monotonic()
+    chunks = [next(stream) for _ in range(4)]
+    elapsed = time.monotonic() - started
+    stop.set()
+    list(stream)
+    producer.join()
+    assert all(len(c.text) > 1 for c in chunks[1:]), chunks  # later messages carry several tokens
+    assert elapsed >= 0.14  # three full intervals after the first message
