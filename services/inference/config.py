@@ -26,6 +26,8 @@ class InferenceSettings(ServiceSettings):
     # the first delta and the end are never delayed.
     stream_interval_ms: int = Field(default=20, ge=0, le=1000)
     cache_dir: Path | None = None
+    # How long a switch to another base model waits for the current base's running requests before cancelling them.
+    base_switch_timeout_s: float = Field(default=120.0, ge=0)
     # OpenBLAS threads for MLX's CPU matmuls (0 = OpenBLAS's default, one per core). Its idle threads spin, which
     # on a small shared machine costs the other processes more than small decode batches gain (Linux CPU only).
     blas_threads: int = Field(default=0, ge=0, le=256)

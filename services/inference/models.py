@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +35,19 @@ class ModelEntry:
 
 
 class ModelManager:
-    """Resolves names with owner checks and keeps one engine (one base model) loaded at a time."""
+    """Resolves names with owner checks and keeps one engine (one base model) loaded at a time.
 
-    def __init__(self, registry: ModelRegistry, cache_dir: Path, allowed: set[str], factory: EngineFactory) -> None:
+    A request for another base switches the engine once the current one's requests have finished; requests
+    arriving meanwhile wait for the switch.
+    """
+
+    def __init__(self, registry: ModelRegistry, cache_dir: Path, allowed: set[str], factory: EngineFactory, *,
+                 switch_timeout_s: float = 120.0) -> None:
         self.registry = registry
         self.cache_dir = cache_dir
         self.allowed = allowed
         self.factory = factory
+        self.switch_timeout_s = switch_timeout_s
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._base: str | None = None
@@ -69,12 +76,22 @@ class ModelManager:
                 return self._engine
             if self._engine is not None:
                 logger.warning("switching base model", extra={"from": self._base, "to": base})
+                self._drain(self._engine)
                 self._engine.close()
                 self._engine = None
             path = self.registry.fetch_base(base, self.cache_dir)
             self._engine = self.factory(path)
             self._base = base
             return self._engine
+
+    def _drain(self, engine: Engine) -> None:
+        """Let the old base's running requests finish (up to `switch_timeout_s`; the rest end `cancelled`)."""
+        deadline = time.monotonic() + self.switch_timeout_s
+        while engine.active_requests() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if engine.active_requests():
+            logger.warning("base switch: cancelling requests still running", extra={
+                "requests": engine.active_requests(), "timeout_s": self.switch_timeout_s})
 
     def prepare(self, owner: str, model: str, *, pin: bool = False) -> tuple[Engine, Resolved]:
         """The engine for `model` with its adapter (if any) loaded from storage on first use."""

@@ -81,7 +81,8 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
     def make_engine(path: Path) -> Engine:
         return Engine(path, max_batch_size=settings.max_batch_size, adapter_cache_size=settings.adapter_cache_size)
 
-    models = ModelManager(registry, settings.resolved_cache_dir, settings.allowed(), factory or make_engine)
+    models = ModelManager(registry, settings.resolved_cache_dir, settings.allowed(), factory or make_engine,
+                          switch_timeout_s=settings.base_switch_timeout_s)
 
     def register(server: grpc.Server) -> None:
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(models, settings), server)
