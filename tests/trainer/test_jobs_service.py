@@ -105,6 +105,21 @@ def test_a_local_model_folder_is_accepted_when_allowed(service: JobService, file
         service.create(_request(files_service, model=str(folder)))
 
 
+def test_a_base_model_someone_else_exported_cannot_be_trained_on(service: JobService, files_service: FileService,
+                                                                  tmp_path: Path) -> None:
+    folder = tmp_path / "bobs-export"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    service.sources.registry.register_base("bobs-fused", folder, owned_by="bob")
+    with pytest.raises(NotFound) as info:
+        service.create(_request(files_service, model="bobs-fused"))
+    assert info.value.param == "model" and "available: tiny" in info.value.message
+    assert "bobs-fused" not in info.value.message.split("available:")[1]  # nor listed to others
+    bobs_file = files_service.upload(owner="bob", filename="t.jsonl", purpose="fine-tune", stream=io.BytesIO(SCORED))
+    request = _request(files_service, model="bobs-fused", owner="bob", training_file=bobs_file.id)
+    assert service.create(request).status == JobStatus.QUEUED
+
+
 def test_cancel_and_listing(service: JobService, files_service: FileService) -> None:
     first = service.create(_request(files_service))
     second = service.create(_request(files_service))

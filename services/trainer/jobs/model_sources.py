@@ -25,9 +25,13 @@ class ModelSources:
         self.allow_local = allow_local
         self.allow_hub = allow_hub
 
-    def classify(self, model: str) -> ModelSource:
-        """Decide how `model` is found, refusing what this deployment does not allow (errors name `model`)."""
-        if self.registry.get_base(model) is not None:
+    def classify(self, model: str, owner: str | None = None) -> ModelSource:
+        """Decide how `model` is found, refusing what this deployment does not allow (errors name `model`).
+
+        With `owner`, a registered base model someone else owns (an export) is treated as unknown.
+        """
+        base = self.registry.get_base(model)
+        if base is not None and (owner is None or base.visible_to(owner)):
             return ModelSource("registered", model)
         if model.startswith("/"):
             if not self.allow_local:
@@ -38,7 +42,7 @@ class ModelSources:
             return ModelSource("local", model)
         if HUB_ID.match(model) and self.allow_hub:
             return ModelSource("hub", model)
-        known = ", ".join(r.name for r in self.registry.list_base()) or "none"
+        known = ", ".join(r.name for r in self.registry.list_base() if owner is None or r.visible_to(owner)) or "none"
         hint = "" if self.allow_hub else "; Hugging Face ids need DISTRUST_TRAINER_ALLOW_HUB_MODELS=true on a " \
                                          "connected machine"
         raise NotFound(f"model: no base model named {model!r} (available: {known}{hint})", param="model",

@@ -53,7 +53,7 @@ class JobService:
                         validation_file=request.validation_file or None, suffix=request.suffix, seed=seed,
                         hyperparameters=request.hyperparameters, distrust=request.distrust, lora=request.lora)
         spec.validate_request(job)
-        self.sources.classify(request.model)
+        self.sources.classify(request.model, request.owner)
         require_scores = job.distrust.get("mode", "weighted") in ("weighted", "additive")
         self._check_file("training_file", job.training_file, request.owner, require_scores)
         if job.validation_file:
