@@ -58,6 +58,7 @@ class MlxServer:
                 return self
             except httpx.HTTPError:
                 time.sleep(0.3)
+        self.proc.kill()
         raise SystemExit("mlx_lm.server did not start")
 
     def __exit__(self, *exc: object) -> None:

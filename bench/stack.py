@@ -46,8 +46,12 @@ class OurStack:
 
     def __enter__(self) -> OurStack:
         self.cli("up")
-        exports = dict(line.removeprefix("export ").split("=", 1) for line in self.cli("env").splitlines())
-        self.api_key = exports["DISTRUST_API_KEY"]
+        try:
+            exports = dict(line.removeprefix("export ").split("=", 1) for line in self.cli("env").splitlines())
+            self.api_key = exports["DISTRUST_API_KEY"]
+        except BaseException:
+            self.cli("down")
+            raise
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shared.errors import DistrustError
+from shared.errors import DistrustError, InvalidArgument
 
 SUITES = ("censorship", "authority")
 
@@ -44,11 +44,11 @@ def register(app: typer.Typer, console: Console, err: Console, fail: Callable[[D
                 tasks.append({"type": "perplexity", "limit": limit,
                               "file": resolve_eval_file(client, validation_file, "fine-tune", err)})
             if preference or preference_file:
-                tasks.append({"type": "source_preference", "method": method, "file": resolve_eval_file(
+                tasks.append({"type": "source_preference", "method": method, "limit": limit, "file": resolve_eval_file(
                     client, preference_file, "evals", err) if preference_file else None})
             for item in suite:
                 spec = {"suite": item} if item in SUITES else {"file": resolve_eval_file(client, item, "evals", err)}
-                tasks.append({"type": "suite", "max_tokens": max_tokens, **spec})
+                tasks.append({"type": "suite", "max_tokens": max_tokens, "limit": limit, **spec})
             if truthfulqa:
                 file = None if truthfulqa == "sample" else resolve_eval_file(client, truthfulqa, "evals", err)
                 tasks.append({"type": "truthfulqa", "file": file, "method": method, "limit": limit})
@@ -82,6 +82,8 @@ def register(app: typer.Typer, console: Console, err: Console, fail: Callable[[D
         from cli.commands.evaluate import follow_export
         from cli.commands.train import pull_archive
 
+        if group_size is not None and quantize is None:
+            raise fail(InvalidArgument("--group-size: only with --quantize", param="group_size"))
         body: dict[str, object] = {"model": model, "name": name, "gguf": gguf is not None, "dtype": dtype}
         if quantize is not None:
             body["quantize"] = {k: v for k, v in {"bits": quantize, "group_size": group_size}.items() if v}

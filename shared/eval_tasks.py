@@ -11,6 +11,8 @@ from typing import Any
 from shared.errors import invalid_field
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 
+# The most items a task may be limited to (its `limit`); the contract's field is a uint32.
+MAX_TASK_LIMIT = 1_000_000
 METHODS = {epb.CHOICE_METHOD_LETTER: "letter", epb.CHOICE_METHOD_OPTION: "option"}
 METHOD_VALUES = {name: value for value, name in METHODS.items()}
 TASK_MESSAGES = {"perplexity": epb.PerplexityTask, "source_preference": epb.SourcePreferenceTask,
@@ -31,7 +33,12 @@ def task_to_message(task: dict[str, Any], index: int = 0) -> epb.EvalTask:
     if unknown:
         raise invalid_field(f"tasks[{index}].{unknown[0]}", options[unknown[0]],
                             f"an option of a {kind} task ({', '.join(fields)})")
-    return epb.EvalTask(name=task.get("name") or "", **{kind: TASK_MESSAGES[kind](**options)})
+    try:
+        message = TASK_MESSAGES[kind](**options)
+    except (TypeError, ValueError) as exc:  # a value of the wrong type or out of the field's range
+        name = next((k for k in options if k in str(exc)), next(iter(options), "type"))
+        raise invalid_field(f"tasks[{index}].{name}", options.get(name), f"a valid value ({exc})") from None
+    return epb.EvalTask(name=task.get("name") or "", **{kind: message})
 
 
 def task_from_message(task: epb.EvalTask, index: int = 0) -> dict[str, Any]:

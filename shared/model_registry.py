@@ -13,18 +13,20 @@ import re
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 from pydantic import BaseModel
 
-from shared.errors import InvalidArgument, NotFound
+from shared.errors import AlreadyExists, InvalidArgument, NotFound
 from shared.redis_store import KEY_PREFIX, redis_errors
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RESERVED = f"{KEY_PREFIX}models:reserved"  # base-model names claimed by exports still running: name -> holder
 
 
 class BaseModelRecord(BaseModel):
@@ -52,6 +54,25 @@ class AdapterRecord(BaseModel):
     files: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ModelRef:
+    """A model name as one owner may use it: a base model visible to them, or one of their adapters."""
+
+    name: str
+    base: BaseModelRecord | None
+    adapter: AdapterRecord | None
+
+    @property
+    def base_name(self) -> str:
+        return self.base.name if self.base is not None else self.adapter.base_model  # type: ignore[union-attr]
+
+
+def model_not_found(name: str, param: str = "model") -> NotFound:
+    """The one answer for a model that does not exist and for one that belongs to someone else."""
+    return NotFound(f"The model `{name}` does not exist or you do not have access to it.", param=param,
+                    code="model_not_found")
+
+
 def _fingerprint(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:16]
 
@@ -62,10 +83,18 @@ class ModelRegistry:
         self.store = store
 
     def register_base(self, name: str, directory: Path, *, info: dict[str, object] | None = None,
-                      owned_by: str = "system") -> BaseModelRecord:
-        """Upload a local HF-layout model folder and record it under `name` (replacing an older version)."""
+                      owned_by: str = "system", reservation: str | None = None) -> BaseModelRecord:
+        """Upload a local HF-layout model folder and record it under `name` (replacing an older version).
+
+        A name an export has reserved can only be registered by that export (`reservation`, its holder).
+        """
         if not NAME.match(name):
             raise InvalidArgument(f"model: {name!r} is not a valid model name (letters, digits, . _ -)", param="model")
+        with redis_errors("registering a model"):
+            holder = self.redis.hget(RESERVED, name)
+        if holder is not None and holder != reservation:
+            raise AlreadyExists(f"model: the name {name!r} is reserved by export {holder}", param="model",
+                                code="model_exists")
         files = {}
         for path in sorted(p for p in directory.iterdir() if p.is_file()):
             files[path.name] = self.store.put_file(Bucket.MODELS, f"base/{name}/{path.name}", path).sha256 or ""
@@ -78,6 +107,31 @@ class ModelRegistry:
             self.redis.hset(f"{KEY_PREFIX}models", name, record.model_dump_json())
         logger.info("base model registered", extra={"model": name, "fingerprint": record.fingerprint})
         return record
+
+    def reserve_name(self, name: str, holder: str) -> None:
+        """Claim `name` for the base model that `holder` (an export) will register; AlreadyExists if taken."""
+        with redis_errors("reserving a model name"):
+            claimed = self.get_base(name) is None and (
+                bool(self.redis.hsetnx(RESERVED, name, holder)) or self.redis.hget(RESERVED, name) == holder)
+        if not claimed:
+            raise AlreadyExists(f"name: a model named {name!r} already exists or is being exported; choose another "
+                                f"name", param="name", code="model_exists")
+
+    def release_name(self, name: str, holder: str) -> None:
+        """Give up `holder`'s claim on `name` (after registering it, or when the export failed)."""
+        with redis_errors("releasing a model name"):
+            if self.redis.hget(RESERVED, name) == holder:
+                self.redis.hdel(RESERVED, name)
+
+    def resolve(self, name: str, owner: str) -> ModelRef | None:
+        """What `name` means for `owner`: a base model they may use, one of their adapters, or None."""
+        base = self.get_base(name)
+        if base is not None and base.visible_to(owner):
+            return ModelRef(name, base, None)
+        try:
+            return ModelRef(name, None, self.get_adapter(name, owner=owner))
+        except NotFound:
+            return None
 
     def get_base(self, name: str) -> BaseModelRecord | None:
         with redis_errors("reading a model"):

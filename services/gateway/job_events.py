@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,8 +16,10 @@ def events_response(events: Events, owner: str, job_id: str, *, after: str | Non
                     stream: bool) -> dict[str, Any] | StreamingResponse:
     """`events(owner, job_id, after_sequence=, follow=)` as OpenAI's event list, or as SSE with `stream`."""
     if stream:
-        first = events(owner, job_id, after_sequence=0, follow=True)
-        return StreamingResponse(_sse(first), media_type="text/event-stream",
+        followed = iter(events(owner, job_id, after_sequence=0, follow=True))
+        # Every job has its creation event: taking it now turns an unknown or foreign job into a 404, not a 200.
+        first = next(followed, None)
+        return StreamingResponse(_sse(first, followed), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
     page = list(events(owner, job_id, after_sequence=0, follow=False))[::-1]  # newest first, as OpenAI
     if after:
@@ -25,7 +28,7 @@ def events_response(events: Events, owner: str, job_id: str, *, after: str | Non
     return {"object": "list", "data": page[:limit], "has_more": len(page) > limit}
 
 
-def _sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    for event in events:
+def _sse(first: dict[str, Any] | None, events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    for event in itertools.chain([first] if first is not None else [], events):
         yield f"id: {event['sequence']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
     yield b"data: [DONE]\n\n"

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.inference.engine import Engine
-from shared.errors import NotFound, PermissionDenied
-from shared.model_registry import ModelRegistry
+from services.inference.engine import Engine, GenerationRequest, RequestHandle
+from shared.errors import PermissionDenied, Unavailable
+from shared.model_registry import ModelRegistry, model_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +58,11 @@ class ModelManager:
                                    f"{', '.join(sorted(self.allowed))}", param="model", code="model_not_allowed")
 
     def resolve(self, owner: str, model: str) -> Resolved:
-        base = self.registry.get_base(model)
-        if base is not None and base.visible_to(owner):
-            self._check_allowed(model, model)
-            return Resolved(model, None)
-        try:
-            adapter = self.registry.get_adapter(model, owner=owner)
-        except NotFound:
-            raise NotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model",
-                           code="model_not_found") from None
-        self._check_allowed(adapter.base_model, model)
-        return Resolved(adapter.base_model, adapter.name)
+        ref = self.registry.resolve(model, owner)
+        if ref is None:
+            raise model_not_found(model)
+        self._check_allowed(ref.base_name, model)
+        return Resolved(ref.base_name, None if ref.adapter is None else ref.adapter.name)
 
     def engine(self, base: str) -> Engine:
         with self._lock:
@@ -103,6 +97,21 @@ class ModelManager:
         elif resolved.adapter and pin:
             engine.pin(resolved.adapter, True)
         return engine, resolved
+
+    def submit(self, owner: str, model: str, build: Callable[[Resolved], GenerationRequest]) -> RequestHandle:
+        """Start a generation on `model`; it counts as running before a switch to another base could close it."""
+        for _ in range(3):
+            engine, resolved = self.prepare(owner, model)
+            with self._lock:
+                if engine is self._engine:
+                    return engine.submit(build(resolved))
+        raise Unavailable(f"model: the base model of {model!r} was switched away repeatedly; try again",
+                          param="model")
+
+    def loaded_engine(self, base: str) -> Engine | None:
+        """The engine if `base` is the base model in memory now (never loads or switches)."""
+        with self._lock:
+            return self._engine if self._base == base else None
 
     def unload(self, owner: str, model: str) -> Resolved:
         resolved = self.resolve(owner, model)

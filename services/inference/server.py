@@ -43,8 +43,8 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         self.settings = settings
 
     def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateResponse]:
-        engine, resolved = self.models.prepare(request.owner, request.model)
-        handle = engine.submit(generation_request(request, resolved.adapter, self.settings.default_max_tokens))
+        handle = self.models.submit(request.owner, request.model, lambda resolved: generation_request(
+            request, resolved.adapter, self.settings.default_max_tokens))
         context.add_callback(handle.cancel)  # runs when the call ends, also when the client goes away
         for item in handle.stream(self.settings.stream_interval_ms / 1000):
             if isinstance(item, Delta):
@@ -66,12 +66,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     def UnloadAdapter(self, request: pb.UnloadAdapterRequest, context: grpc.ServicerContext) -> pb.AdapterState:
         resolved = self.models.unload(request.owner, request.model)
-        return self._state(self.models.engine(resolved.base), request.model, resolved.adapter)
+        return self._state(self.models.loaded_engine(resolved.base), request.model, resolved.adapter)
 
-    def _state(self, engine: Engine, model: str, adapter: str | None) -> pb.AdapterState:
-        loaded = engine.loaded_adapters()
-        return pb.AdapterState(model=model, loaded=adapter is None or adapter in loaded,
-                               pinned=bool(adapter) and adapter in engine.pinned_adapters(),
+    def _state(self, engine: Engine | None, model: str, adapter: str | None) -> pb.AdapterState:
+        loaded = engine.loaded_adapters() if engine is not None else []
+        return pb.AdapterState(model=model, loaded=engine is not None and (adapter is None or adapter in loaded),
+                               pinned=engine is not None and bool(adapter) and adapter in engine.pinned_adapters(),
                                cache_size=len(loaded), cache_capacity=self.settings.adapter_cache_size)
 
 

@@ -13,7 +13,8 @@ from services.inference.config import InferenceSettings
 
 
 def test_blas_threads_sets_openblas_and_zero_leaves_it_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "unset")  # recorded, so the teardown restores the real value
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     InferenceSettings(blas_threads=0).apply_blas_threads()
     assert "OPENBLAS_NUM_THREADS" not in os.environ
     InferenceSettings(blas_threads=3).apply_blas_threads()

@@ -42,3 +42,12 @@ def test_a_message_without_a_task_names_the_type() -> None:
     with pytest.raises(InvalidArgument) as error:
         task_from_message(epb.EvalTask(name="x"), 1)
     assert error.value.param == "tasks[1].type"
+
+
+def test_values_the_contract_cannot_carry_name_their_field() -> None:
+    with pytest.raises(InvalidArgument) as info:
+        task_to_message({"type": "truthfulqa", "limit": 2**40}, 2)
+    assert info.value.param == "tasks[2].limit" and str(2**40) in info.value.message
+    with pytest.raises(InvalidArgument) as info:
+        task_to_message({"type": "suite", "max_tokens": "many"})
+    assert info.value.param == "tasks[0].max_tokens"

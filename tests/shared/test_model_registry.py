@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
-from shared.errors import InvalidArgument, NotFound
+from shared.errors import AlreadyExists, InvalidArgument, NotFound
 from shared.model_registry import AdapterRecord, ModelRegistry
 from shared.storage import Bucket, ObjectStore
 
@@ -53,3 +53,36 @@ def test_concurrent_fetches_of_one_adapter_all_succeed(registry: ModelRegistry, 
     with pytest.raises(NotFound):
         registry.get_adapter("ft:m:x:c", owner="bob")
     assert [a.name for a in registry.list_adapters("alice")] == ["ft:m:x:c"]
+
+
+def test_a_reserved_name_is_registered_only_by_its_holder(registry: ModelRegistry, tmp_path: Path) -> None:
+    registry.reserve_name("fused", "export-1")
+    registry.reserve_name("fused", "export-1")  # a redelivered export claims it again
+    with pytest.raises(AlreadyExists) as info:
+        registry.reserve_name("fused", "export-2")
+    assert info.value.param == "name"
+    with pytest.raises(AlreadyExists, match="export-1"):
+        registry.register_base("fused", _model(tmp_path / "a"), owned_by="bob")
+    assert registry.get_base("fused") is None
+    registry.register_base("fused", _model(tmp_path / "b"), owned_by="alice", reservation="export-1")
+    registry.release_name("fused", "export-2")  # not its claim: nothing happens
+    with pytest.raises(AlreadyExists, match="export-1"):
+        registry.register_base("fused", _model(tmp_path / "c"))
+    registry.release_name("fused", "export-1")
+    with pytest.raises(AlreadyExists):
+        registry.reserve_name("fused", "export-3")  # now a registered model holds the name
+    assert registry.get_base("fused").owned_by == "alice"  # type: ignore[union-attr]
+
+
+def test_resolve_gives_visible_bases_and_own_adapters_only(registry: ModelRegistry, tmp_path: Path) -> None:
+    registry.register_base("shared-base", _model(tmp_path / "a"))
+    registry.register_base("alices-export", _model(tmp_path / "b"), owned_by="alice")
+    registry.register_adapter(AdapterRecord(name="ft:shared-base:x:1", job_id="ftjob-r1", owner="alice",
+                                            base_model="shared-base", created=1, files={}))
+    ref = registry.resolve("ft:shared-base:x:1", "alice")
+    assert ref is not None and ref.adapter is not None and ref.base is None and ref.base_name == "shared-base"
+    assert registry.resolve("ft:shared-base:x:1", "bob") is None
+    assert registry.resolve("alices-export", "bob") is None
+    assert registry.resolve("alices-export", "alice").base_name == "alices-export"  # type: ignore[union-attr]
+    assert registry.resolve("shared-base", "bob").base is not None  # type: ignore[union-attr]
+    assert registry.resolve("missing", "alice") is None

@@ -129,6 +129,8 @@ def test_evaluation_side_by_side(client: TestClient, trained: dict[str, Any], re
         lines = [line for line in stream.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]" and any('"progress"' in line for line in lines)
     assert client.get(f"/v1/evals/{record['id']}", headers=BOB).status_code == 404
+    foreign = client.get(f"/v1/evals/{record['id']}/events", headers=BOB, params={"stream": "true"})
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"], foreign.text
     listed = client.get("/v1/evals", headers=ALICE).json()
     assert record["id"] in [e["id"] for e in listed["data"]]
 
@@ -152,6 +154,9 @@ def test_refused_evaluations(client: TestClient, trained: dict[str, Any]) -> Non
     response = client.post("/v1/evals", headers=ALICE, json={"models": [adapter], "tasks": [
         {"type": "suite", "suite": "no-such-suite"}]})
     assert response.status_code == 400 and "no-such-suite" in response.json()["error"]["message"]
+    response = client.post("/v1/evals", headers=ALICE, json={"models": [adapter], "tasks": [
+        {"type": "truthfulqa", "limit": 2**40}]})
+    assert response.status_code == 400 and "limit" in response.text, response.text
 
 
 def test_export_round_trip(client: TestClient, trained: dict[str, Any], registered_model: str, workers: Workers,
@@ -166,6 +171,11 @@ def test_export_round_trip(client: TestClient, trained: dict[str, Any], register
                           json={"model": adapter, "name": "e2e-fused", "dtype": "float32", "gguf": True})
     assert created.status_code == 200, created.text
     assert created.json()["object"] == "model.export" and created.json()["output_model"] == "e2e-fused"
+    # The name is claimed from creation on: an export still queued or running keeps others from taking it.
+    racing = client.post("/v1/models/export", headers=BOB, json={"model": adapter, "name": "e2e-fused"})
+    assert racing.status_code == 404  # not Bob's adapter
+    racing = client.post("/v1/models/export", headers=ALICE, json={"model": adapter, "name": "e2e-fused"})
+    assert racing.status_code == 409 and racing.json()["error"]["param"] == "name", racing.text
     export = _finished(client, f"/v1/models/exports/{created.json()['id']}", workers)
     assert export["result"]["gguf"]["bytes"] > 0
 
@@ -180,6 +190,7 @@ def test_export_round_trip(client: TestClient, trained: dict[str, Any], register
     again = client.post("/v1/models/export", headers=ALICE, json={"model": adapter, "name": "e2e-fused"})
     assert again.status_code == 409 and again.json()["error"]["param"] == "name"
 
+    assert client.get("/v1/models/e2e-fused/archive", headers=BOB).status_code == 404
     archive = client.get("/v1/models/e2e-fused/archive", headers=ALICE)
     assert archive.status_code == 200
     fused_dir = tmp_path / "fused"

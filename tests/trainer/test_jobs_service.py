@@ -150,6 +150,17 @@ def test_reaper_requeues_a_running_job_whose_worker_died(service: JobService, fi
     assert "resumes from the start" in service.store.events(job.id)[-1].message
 
 
+def test_reaper_ends_a_job_cancelled_before_it_started(service: JobService, files_service: FileService,
+                                                        queued: list[str]) -> None:
+    job = service.create(_request(files_service))
+    queued.clear()
+    assert service.cancel("alice", job.id).status == JobStatus.CANCELLING
+    assert requeue_orphans(service.store, queued.append) == [] and queued == []
+    assert service.get("alice", job.id).status == JobStatus.CANCELLED
+    assert "before it started" in service.store.events(job.id)[-1].message
+    assert requeue_orphans(service.store, queued.append) == []  # and it stays that way
+
+
 def test_lease_is_exclusive(service: JobService) -> None:
     assert service.store.acquire_lease("ftjob-x", "a", ttl_s=30)
     assert not service.store.acquire_lease("ftjob-x", "b", ttl_s=30)

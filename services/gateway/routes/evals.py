@@ -13,11 +13,11 @@ from services.gateway import charts
 from services.gateway.auth import current_owner
 from services.gateway.job_events import events_response
 from shared.errors import FailedPrecondition, NotFound
+from shared.eval_tasks import MAX_TASK_LIMIT
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 Owner = Annotated[str, Depends(current_owner)]
 Method = Literal["letter", "option"]
-
 
 class PerplexityTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,7 +25,7 @@ class PerplexityTask(BaseModel):
     name: str | None = None
     file: str = Field(description='A "fine-tune" file whose records carry auth_weight (a validation set)')
     max_seq_length: int | None = Field(default=None, ge=8, le=65536)
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=MAX_TASK_LIMIT)
 
 
 class SourcePreferenceTask(BaseModel):
@@ -34,7 +34,7 @@ class SourcePreferenceTask(BaseModel):
     name: str | None = None
     file: str | None = Field(default=None, description='An "evals" file of items; default: the built-in set')
     method: Method | None = None
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=MAX_TASK_LIMIT)
 
 
 class SuiteTask(BaseModel):
@@ -44,7 +44,7 @@ class SuiteTask(BaseModel):
     suite: str | None = Field(default=None, description='A built-in suite: "censorship" or "authority"')
     file: str | None = Field(default=None, description='An "evals" file holding a suite')
     max_tokens: int | None = Field(default=None, ge=1, le=8192)
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=MAX_TASK_LIMIT)
 
 
 class TruthfulQATask(BaseModel):
@@ -53,7 +53,7 @@ class TruthfulQATask(BaseModel):
     name: str | None = None
     file: str | None = Field(default=None, description='An "evals" file in TruthfulQA MC format; default: sample')
     method: Method | None = None
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=MAX_TASK_LIMIT)
 
 
 Task = Annotated[PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask, Field(discriminator="type")]

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from services.gateway.auth import current_owner
 from services.gateway.inference_client import Final, Generation
-from shared.errors import DistrustError, InvalidArgument, NotFound
+from shared.errors import DistrustError, InvalidArgument
+from shared.model_registry import model_not_found
 
 router = APIRouter(prefix="/v1", tags=["inference"])
 Owner = Annotated[str, Depends(current_owner)]
@@ -188,5 +189,4 @@ def get_model(model: str, request: Request, owner: Owner) -> dict[str, Any]:
     for entry in request.app.state.backends.inference.models(owner):
         if entry["id"] == model:
             return entry
-    raise NotFound(f"The model `{model}` does not exist or you do not have access to it.", param="model",
-                   code="model_not_found")
+    raise model_not_found(model)

@@ -14,6 +14,7 @@ from services.gateway.auth import current_owner
 from services.gateway.job_events import events_response
 from shared.archive import pack_tar_gz
 from shared.errors import FailedPrecondition
+from shared.model_registry import model_not_found
 from shared.storage import Bucket
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -24,12 +25,15 @@ Owner = Annotated[str, Depends(current_owner)]
             response_model=None)
 def model_archive(model: str, request: Request, owner: Owner) -> FileResponse:
     backends = request.app.state.backends
-    base = backends.registry.get_base(model)
-    if base is not None and base.visible_to(owner):
-        path = pack_tar_gz(backends.store, Bucket.MODELS, f"base/{model}", base.files, root=model)
+    ref = backends.registry.resolve(model, owner)
+    if ref is None:
+        raise model_not_found(model)
+    if ref.base is not None:
+        path = pack_tar_gz(backends.store, Bucket.MODELS, f"base/{model}", ref.base.files, root=model)
     else:
-        adapter = backends.registry.get_adapter(model, owner=owner)
-        path = pack_tar_gz(backends.store, Bucket.ADAPTERS, adapter.job_id, adapter.files, root=adapter.job_id)
+        assert ref.adapter is not None
+        path = pack_tar_gz(backends.store, Bucket.ADAPTERS, ref.adapter.job_id, ref.adapter.files,
+                           root=ref.adapter.job_id)
     safe = model.replace(":", "_").replace("/", "_")
     return FileResponse(path, media_type="application/gzip", filename=f"{safe}.tar.gz",
                         background=BackgroundTask(path.unlink, missing_ok=True))

@@ -32,6 +32,7 @@ from services.trainer.evals.preference import load_source_preference, run_source
 from services.trainer.evals.suites import BUILTIN_SUITES, Suite, load_suite, run_suite
 from services.trainer.evals.truthfulqa import load_truthfulqa, run_truthfulqa
 from shared.errors import invalid_field
+from shared.eval_tasks import MAX_TASK_LIMIT
 
 TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa")
 COMMON_KEYS = ("type", "name", "seed")
@@ -43,7 +44,7 @@ DEFAULT_MAX_SEQ_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
 DEFAULT_MAX_TOKENS = 512
 MAX_TOKENS = 8192
-MAX_LIMIT = 1_000_000
+MAX_LIMIT = MAX_TASK_LIMIT
 Progress = Callable[[str, int, int], None]
 
 

@@ -89,6 +89,8 @@ class EvalRunner(lifecycle.LeasedRunner):
                 results[name].update(run_tasks(model, tokenizer, [task], progress=progress))
             del model
             mx.clear_cache()
+        if lost.is_set() or self.store.cancel_requested(record.id):  # a cancel during the last task still counts
+            raise Stopped
         self._progress(record.id, total, total, None, None, 0, 0)
         return results
 

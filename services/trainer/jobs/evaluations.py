@@ -22,9 +22,9 @@ from services.trainer.jobs.job_files import check_training_file, download_file, 
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import EvalRecord, EventRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
-from shared.errors import FailedPrecondition, NotFound, invalid_field
+from shared.errors import FailedPrecondition, invalid_field
 from shared.files import FileService, Purpose
-from shared.model_registry import ModelRegistry
+from shared.model_registry import ModelRegistry, model_not_found
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -52,19 +52,13 @@ class EvalModel:
 
 def resolve_model(registry: ModelRegistry, sources: ModelSources, owner: str, name: str, field: str) -> EvalModel:
     """A base model the owner may use, or one of the owner's adapters; NotFound naming `field` otherwise."""
-    base = registry.get_base(name)
-    if base is not None and base.visible_to(owner):
-        return EvalModel(name, name, None)
-    try:
-        adapter = registry.get_adapter(name, owner=owner)
-        return EvalModel(name, adapter.base_model, name)
-    except NotFound:
-        pass
-    if base is None and name.startswith("/"):
+    ref = registry.resolve(name, owner)
+    if ref is not None:
+        return EvalModel(name, ref.base_name, None if ref.base is not None else name)
+    if name.startswith("/"):
         sources.classify(name)  # a local folder, when this deployment allows them
         return EvalModel(name, name, None)
-    raise NotFound(f"{field}: the model {name!r} does not exist or you do not have access to it", param=field,
-                   code="model_not_found")
+    raise model_not_found(name, field)
 
 
 class EvalService:

@@ -57,9 +57,14 @@ class ExportRunner(lifecycle.LeasedRunner):
                 return
             self._step(record.id, f"Registering {record.output_model}")
             self.ctx.registry.register_base(record.output_model, out, info=dataclasses.asdict(inspect_model(out)),
-                                            owned_by=record.owner)
+                                            owned_by=record.owner, reservation=record.id)
+        except BaseException:
+            if not lost.is_set():  # else the worker that took the job over still needs the name
+                self.ctx.registry.release_name(record.output_model, record.id)
+            raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        self.ctx.registry.release_name(record.output_model, record.id)
         summary = {**result.to_dict(), "gguf": gguf}
         summary.pop("path")
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, f"Exported as {record.output_model}",

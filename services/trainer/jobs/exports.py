@@ -11,7 +11,7 @@ from typing import Any
 from services.trainer.exports import ExportOptions
 from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
-from shared.errors import AlreadyExists, invalid_field
+from shared.errors import FailedPrecondition, invalid_field
 from shared.model_registry import NAME, ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -41,17 +41,24 @@ class ExportService:
 
     def create(self, request: ExportRequest) -> ExportRecord:
         adapter = self.registry.get_adapter(request.model, owner=request.owner)
+        if self.registry.get_base(adapter.base_model) is None:
+            raise FailedPrecondition(f"model: {adapter.name!r} was trained on {adapter.base_model!r}, which is not a "
+                                     f"registered base model; only adapters of registered base models can be exported",
+                                     param="model", code="base_model_not_registered")
         options = ExportOptions.from_mapping(request.options)
         name = request.name or default_name(adapter.name, options)
         if not NAME.match(name):
             raise invalid_field("name", name, "1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
                                               "or digit")
-        if self.registry.get_base(name) is not None:
-            raise AlreadyExists(f"name: a model named {name!r} already exists; choose another name", param="name",
-                                code="model_exists")
         record = ExportRecord(owner=request.owner, model=adapter.name, base_model=adapter.base_model,
                               output_model=name, options=options.to_dict())
-        self.store.create(record)
+        # Claimed now, so two exports (or a model registered meanwhile) can never overwrite each other.
+        self.registry.reserve_name(name, record.id)
+        try:
+            self.store.create(record)
+        except BaseException:
+            self.registry.release_name(name, record.id)
+            raise
         self.store.add_event(record.id, status_event(f"Created export {record.id}", JobStatus.QUEUED))
         self.enqueue(record.id)
         logger.info("export queued", extra={"job_id": record.id, "model": adapter.name, "output_model": name})

@@ -68,11 +68,15 @@ def _heartbeat(store: JobStore[Any], job_id: str, holder: str, ttl_s: int, lost:
 def begin(store: JobStore[Any], job_id: str, message: str, workdir: Path) -> Any | None:
     """Start the job with an empty `workdir`; None (and the job cancelled) when a cancel came before it started."""
     if store.cancel_requested(job_id):
-        finish(store, job_id, JobStatus.CANCELLED, f"The {store.kind.label} was cancelled before it started")
+        cancel_unstarted(store, job_id)
         return None
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     return start(store, job_id, message)
+
+
+def cancel_unstarted(store: JobStore[Any], job_id: str) -> None:
+    finish(store, job_id, JobStatus.CANCELLED, f"The {store.kind.label} was cancelled before it started")
 
 
 def start(store: JobStore[Any], job_id: str, message: str) -> Any:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from services.trainer.jobs import lifecycle
 from services.trainer.jobs.records import BaseJob, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 
@@ -14,13 +15,19 @@ logger = logging.getLogger(__name__)
 
 
 def requeue_orphans(store: JobStore[Any], enqueue: Callable[[str], None]) -> list[str]:
-    """Queue again every running job without a lease holder; return their ids."""
+    """Queue again every running job without a lease holder; return their ids.
+
+    A job cancelled while still queued needs no worker: it ends `cancelled` here.
+    """
     requeued = []
     for job_id in store.active_ids():
         job = store.get(job_id)
         if job is None or job.status not in (JobStatus.RUNNING, JobStatus.CANCELLING):
             continue
         if store.lease_holder(job_id) is not None:
+            continue
+        if job.status == JobStatus.CANCELLING and job.started_at is None:
+            lifecycle.cancel_unstarted(store, job_id)
             continue
         checkpoints = store.checkpoints(job_id)
         step = checkpoints[-1].step if checkpoints else 0
