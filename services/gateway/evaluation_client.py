@@ -8,22 +8,18 @@ from typing import Any
 
 import grpc
 
-from services.gateway.trainer_client import STATUS_NAMES, call, watch
+from services.gateway.trainer_client import STATUS_NAMES, call, error_dict, watch
 from shared.eval_tasks import task_from_message, task_to_message
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 
 
-def _error(error: pb.JobError) -> dict[str, Any] | None:
-    return {"code": error.code, "message": error.message, "param": error.param or None} if error.code else None
-
-
 def eval_dict(message: epb.Eval) -> dict[str, Any]:
     return {"id": message.id, "object": "eval", "name": message.name or None, "status": STATUS_NAMES[message.status],
             "models": list(message.models), "tasks": [task_from_message(t, i) for i, t in enumerate(message.tasks)], "seed": message.seed,
             "created_at": message.created_at, "started_at": message.started_at or None,
-            "finished_at": message.finished_at or None, "error": _error(message.error),
+            "finished_at": message.finished_at or None, "error": error_dict(message.error),
             "progress": {"done": message.done, "total": message.total},
             "summary": json.loads(message.summary_json) if message.summary_json else None}
 
@@ -33,7 +29,7 @@ def export_dict(message: epb.Export) -> dict[str, Any]:
             "output_model": message.output_model, "status": STATUS_NAMES[message.status],
             "options": json.loads(message.options_json or "{}"), "created_at": message.created_at,
             "started_at": message.started_at or None, "finished_at": message.finished_at or None,
-            "error": _error(message.error),
+            "error": error_dict(message.error),
             "result": json.loads(message.result_json) if message.result_json else None}
 
 

@@ -26,6 +26,10 @@ def call(fn: Any, request: Any, *, timeout: float | None = 30.0) -> Any:
         raise error_from_rpc(exc, service="trainer") from exc
 
 
+def error_dict(error: pb.JobError) -> dict[str, Any] | None:
+    return {"code": error.code, "message": error.message, "param": error.param or None} if error.code else None
+
+
 def job_dict(job: pb.Job) -> dict[str, Any]:
     """OpenAI's fine_tuning.job object, plus our `distrust`, `lora`, `step` / `total_steps` fields."""
     hp = MessageToDict(job.hyperparameters, preserving_proto_field_name=True)
@@ -41,8 +45,7 @@ def job_dict(job: pb.Job) -> dict[str, Any]:
         "validation_file": job.validation_file or None, "training_file": job.training_file,
         "hyperparameters": hp, "trained_tokens": job.trained_tokens or None, "seed": job.seed,
         "suffix": job.suffix or None, "estimated_finish": None,
-        "error": {"code": job.error.code, "message": job.error.message, "param": job.error.param or None}
-        if job.error.code else None,
+        "error": error_dict(job.error),
         "method": {"type": "supervised", "supervised": {"hyperparameters": hp}},
         "distrust": distrust, "lora": MessageToDict(job.lora, preserving_proto_field_name=True),
         "step": job.step, "total_steps": job.total_steps,

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from services.trainer.jobs import spec
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
+from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
 from services.trainer.jobs.service import JobRequest
 from shared.errors import invalid_field
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
@@ -43,6 +43,10 @@ def job_request(request: pb.CreateJobRequest) -> JobRequest:
                       distrust=distrust, lora=lora)
 
 
+def error_message(error: JobError | None) -> pb.JobError | None:
+    return pb.JobError(code=error.code, message=error.message, param=error.param or "") if error else None
+
+
 def job_message(job: JobRecord) -> pb.Job:
     hp = spec.resolved_hyperparameters(job.hyperparameters)
     mode = {v: k for k, v in MODES.items() if v}[job.distrust.get("mode", "weighted")]
@@ -57,9 +61,7 @@ def job_message(job: JobRecord) -> pb.Job:
         lora=pb.LoraConfig(**{k: v for k, v in job.lora.items() if k in ("rank", "alpha", "layers", "keys")}),
         fine_tuned_model=job.fine_tuned_model or "", created_at=job.created_at, started_at=job.started_at or 0,
         finished_at=job.finished_at or 0, trained_tokens=job.trained_tokens,
-        error=pb.JobError(code=job.error.code, message=job.error.message, param=job.error.param or "")
-        if job.error else None,
-        result_files=job.result_files, step=job.step, total_steps=job.total_steps)
+        error=error_message(job.error), result_files=job.result_files, step=job.step, total_steps=job.total_steps)
 
 
 def event_message(event: EventRecord) -> pb.JobEvent:

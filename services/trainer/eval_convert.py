@@ -7,13 +7,12 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from services.trainer.convert import STATUS
+from services.trainer.convert import STATUS, error_message
 from services.trainer.jobs.evaluations import EvalRequest
 from services.trainer.jobs.exports import ExportRequest
-from services.trainer.jobs.records import EvalRecord, ExportRecord, JobError
+from services.trainer.jobs.records import EvalRecord, ExportRecord
 from shared.eval_tasks import task_from_message, task_to_message
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
-from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 
 
 def eval_request(request: epb.CreateEvalRequest) -> EvalRequest:
@@ -23,15 +22,11 @@ def eval_request(request: epb.CreateEvalRequest) -> EvalRequest:
                        seed=request.seed if request.HasField("seed") else None, name=request.name or None)
 
 
-def _error(error: JobError | None) -> pb.JobError | None:
-    return pb.JobError(code=error.code, message=error.message, param=error.param or "") if error else None
-
-
 def eval_message(record: EvalRecord) -> epb.Eval:
     return epb.Eval(id=record.id, owner=record.owner, name=record.name or "", status=STATUS[record.status],
                     models=record.models, tasks=[task_to_message(t, i) for i, t in enumerate(record.tasks)], seed=record.seed,
                     created_at=record.created_at, started_at=record.started_at or 0,
-                    finished_at=record.finished_at or 0, error=_error(record.error),
+                    finished_at=record.finished_at or 0, error=error_message(record.error),
                     done=int(record.progress.get("done", 0)), total=int(record.progress.get("total", 0)),
                     summary_json=json.dumps(record.summary) if record.summary is not None else "")
 
@@ -50,5 +45,5 @@ def export_message(record: ExportRecord) -> epb.Export:
                       output_model=record.output_model, status=STATUS[record.status],
                       options_json=json.dumps(record.options), created_at=record.created_at,
                       started_at=record.started_at or 0, finished_at=record.finished_at or 0,
-                      error=_error(record.error),
+                      error=error_message(record.error),
                       result_json=json.dumps(record.result) if record.result is not None else "")
