@@ -37,20 +37,32 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 def train(client: Any, mode: str, train_id: str, seed: int) -> str:
     s = EXPERIMENT_SETTINGS
-    body = {"model": "distrust-tiny-llama", "training_file": train_id, "suffix": f"effect-{mode}", "seed": seed,
-            "hyperparameters": {"n_epochs": s.n_epochs, "max_steps": s.steps, "batch_size": s.batch_size,
-                                "learning_rate": s.learning_rate,
-                                "max_seq_length": s.max_seq_length, "warmup_steps": s.warmup_steps,
-                                "checkpoint_every_steps": s.steps},
-            "distrust": {"mode": mode, "weighting": s.weighting},
-            "lora": {"rank": s.lora_rank, "layers": s.lora_layers, "alpha": s.lora_alpha}}
+    body = {
+        "model": "distrust-tiny-llama",
+        "training_file": train_id,
+        "suffix": f"effect-{mode}",
+        "seed": seed,
+        "hyperparameters": {
+            "n_epochs": s.n_epochs,
+            "max_steps": s.steps,
+            "batch_size": s.batch_size,
+            "learning_rate": s.learning_rate,
+            "max_seq_length": s.max_seq_length,
+            "warmup_steps": s.warmup_steps,
+            "checkpoint_every_steps": s.steps,
+        },
+        "distrust": {"mode": mode, "weighting": s.weighting},
+        "lora": {"rank": s.lora_rank, "layers": s.lora_layers, "alpha": s.lora_alpha},
+    }
     job = client.post("/v1/fine_tuning/jobs", json=body).raise_for_status().json()
     started = time.perf_counter()
     job = wait_for_status(client, f"/v1/fine_tuning/jobs/{job['id']}", timeout_s=1800)
     if job["status"] != "succeeded":
         raise SystemExit(f"training ({mode}) {job['status']}: {job.get('error')}")
-    say(f"trained {mode:<8} {job['fine_tuned_model']} in {time.perf_counter() - started:.1f} s "
-        f"({job['trained_tokens']} tokens)")
+    say(
+        f"trained {mode:<8} {job['fine_tuned_model']} in {time.perf_counter() - started:.1f} s "
+        f"({job['trained_tokens']} tokens)"
+    )
     return str(job["fine_tuned_model"])
 
 
@@ -62,20 +74,30 @@ def main() -> int:
     started = time.perf_counter()
     s = EXPERIMENT_SETTINGS
     corpus = build_effect_corpus(args.seed, n_train=s.n_train, n_val=s.n_val)
-    with tempfile.TemporaryDirectory(prefix="distrust-effect-") as tmp, OurStack(Path(tmp)) as stack, \
-            stack.client() as client:
+    with (
+        tempfile.TemporaryDirectory(prefix="distrust-effect-") as tmp,
+        OurStack(Path(tmp)) as stack,
+        stack.client() as client,
+    ):
         work = Path(tmp)
         ids = {}
         for name, records in (("train", corpus.train), ("val", corpus.validation)):
             path = write_jsonl(work / f"{name}.jsonl", records)
             with path.open("rb") as fh:
-                ids[name] = client.post("/v1/files", data={"purpose": "fine-tune"},
-                                        files={"file": (path.name, fh)}).raise_for_status().json()["id"]
+                ids[name] = (
+                    client.post("/v1/files", data={"purpose": "fine-tune"}, files={"file": (path.name, fh)})
+                    .raise_for_status()
+                    .json()["id"]
+                )
         say(f"corpus: {len(corpus.train)} training and {len(corpus.validation)} validation records (seed {args.seed})")
         models = {mode: train(client, mode, ids["train"], args.seed) for mode in ("none", "weighted")}
-        body = {"models": [models["none"], models["weighted"]], "include_base": True, "seed": args.seed,
-                "name": "distrust effect", "tasks": [{"type": "perplexity", "file": ids["val"],
-                                                      "max_seq_length": s.max_seq_length}]}
+        body = {
+            "models": [models["none"], models["weighted"]],
+            "include_base": True,
+            "seed": args.seed,
+            "name": "distrust effect",
+            "tasks": [{"type": "perplexity", "file": ids["val"], "max_seq_length": s.max_seq_length}],
+        }
         record = client.post("/v1/evals", json=body).raise_for_status().json()
         record = wait_for_status(client, f"/v1/evals/{record['id']}", timeout_s=900)
         if record["status"] != "succeeded":
@@ -93,8 +115,10 @@ def main() -> int:
         report = results["models"][name]["perplexity"]
         bands = report["bands"]
         ratios[label] = report["distrust_ratio"]
-        cells = [f"{value:>10.3f}" if (value := (bands.get(b) or {}).get("perplexity")) is not None else f"{'-':>10}"
-                 for b in ("low", "mid", "high")]
+        cells = [
+            f"{value:>10.3f}" if (value := (bands.get(b) or {}).get("perplexity")) is not None else f"{'-':>10}"
+            for b in ("low", "mid", "high")
+        ]
         say(f"{label:<10}{''.join(cells)}{ratios[label]:>10.4f}")
     say(f"none_ratio={ratios['none']:.4f}")
     say(f"weighted_ratio={ratios['weighted']:.4f}")

@@ -48,9 +48,22 @@ class MlxServer:
         self.env = env
 
     def __enter__(self) -> MlxServer:
-        self.proc = subprocess.Popen([sys.executable, "-m", "mlx_lm.server", "--model", str(self.base_dir),
-                                      "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlx_lm.server",
+                "--model",
+                str(self.base_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -67,8 +80,12 @@ class MlxServer:
 
 
 def client(url: str, key: str, connections: int) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600,
-                        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections))
+    return httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=600,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )
 
 
 def chat(http: httpx.Client, body: dict[str, Any]) -> int:
@@ -89,8 +106,9 @@ def streamed(http: httpx.Client, body: dict[str, Any]) -> tuple[float, float, in
     started = time.perf_counter()
     first = None
     count = 0
-    with http.stream("POST", "/chat/completions",
-                     json={**body, "stream": True, "stream_options": {"include_usage": True}}) as r:
+    with http.stream(
+        "POST", "/chat/completions", json={**body, "stream": True, "stream_options": {"include_usage": True}}
+    ) as r:
         for line in r.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
@@ -122,8 +140,9 @@ class InProcess:
         # Like the server, start from the messages: the chat template and tokenizing count towards the first token.
         prompt = self.tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True)
         first, count = None, 0
-        for response in stream_generate(self.model, self.tokenizer, prompt, max_tokens=self.max_tokens,
-                                        sampler=make_sampler(temp=0.0)):
+        for response in stream_generate(
+            self.model, self.tokenizer, prompt, max_tokens=self.max_tokens, sampler=make_sampler(temp=0.0)
+        ):
             count = response.generation_tokens
             first = first or time.perf_counter()
         end = time.perf_counter()
@@ -142,8 +161,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--single-tokens", type=int, default=256, help="tokens of the single-stream case")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per case; the best is reported")
-    parser.add_argument("--blas-threads", type=int, default=1,
-                        help="OpenBLAS threads for both servers and the in-process reference (0 = OpenBLAS default)")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="OpenBLAS threads for both servers and the in-process reference (0 = OpenBLAS default)",
+    )
     args = parser.parse_args()
     env = dict(os.environ)
     if args.blas_threads:
@@ -156,15 +179,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="distrust-bench-") as tmp:
         work = Path(tmp)
         base_dir = build_tiny_model(work / "base", seed=0)
-        adapters = [make_random_adapter(base_dir, work / f"adapter{i}", seed=i, num_layers=4, rank=8)
-                    for i in range(4)]
-        say(f"model: distrust-tiny-llama (default size, float32), 4 LoRA adapters r8 on 4 layers; "
+        adapters = [make_random_adapter(base_dir, work / f"adapter{i}", seed=i, num_layers=4, rank=8) for i in range(4)]
+        say(
+            f"model: distrust-tiny-llama (default size, float32), 4 LoRA adapters r8 on 4 layers; "
             f"max_tokens={args.max_tokens}, concurrency={args.concurrency}, temperature 0 unless seeded, "
-            f"best of {args.rounds} interleaved rounds, OpenBLAS threads {args.blas_threads or 'default'}")
+            f"best of {args.rounds} interleaved rounds, OpenBLAS threads {args.blas_threads or 'default'}"
+        )
         n = args.concurrency
-        with OurStack(work, env) as ours, MlxServer(base_dir, env) as mlx, \
-                client(ours.base_url, ours.api_key, n) as our_http, \
-                client(f"http://127.0.0.1:{mlx.port}/v1", "none", n) as mlx_http:
+        with (
+            OurStack(work, env) as ours,
+            MlxServer(base_dir, env) as mlx,
+            client(ours.base_url, ours.api_key, n) as our_http,
+            client(f"http://127.0.0.1:{mlx.port}/v1", "none", n) as mlx_http,
+        ):
             names = ours.register_adapters(base_dir, adapters)
             common = {"messages": PROMPT, "max_tokens": args.max_tokens, "temperature": 0.0}
 
@@ -174,20 +201,29 @@ def main() -> int:
             streamed(our_http, single), reference.run()  # warm-up
             pairs = [(streamed(our_http, single), reference.run()) for _ in range(args.rounds + 2)]
             (ttft, tps), (ref_ttft, ref_tps) = median([p[0] for p in pairs]), median([p[1] for p in pairs])
-            say(f"single: gateway ttft_s={ttft:.3f} tokens_per_s={tps:.1f} | in-process mlx_lm.stream_generate "
-                f"ttft_s={ref_ttft:.3f} tokens_per_s={ref_tps:.1f} | ratio={tps / ref_tps:.3f}")
+            say(
+                f"single: gateway ttft_s={ttft:.3f} tokens_per_s={tps:.1f} | in-process mlx_lm.stream_generate "
+                f"ttft_s={ref_ttft:.3f} tokens_per_s={ref_tps:.1f} | ratio={tps / ref_tps:.3f}"
+            )
 
             adapter_dirs = [str(a) for a in adapters]
             chat(mlx_http, {**common, "model": "default_model", "adapters": adapter_dirs[0]})
             cases = {
-                "one_adapter": ([{**common, "model": names[0]}] * n,
-                                [{**common, "model": "default_model", "adapters": adapter_dirs[0]}] * n),
-                "mixed_adapters": ([{**common, "model": names[i % 4]} for i in range(n)],
-                                   [{**common, "model": "default_model", "adapters": adapter_dirs[i % 4]}
-                                    for i in range(n)]),
-                "seeded": ([{**common, "model": names[0], "temperature": 0.8, "seed": i} for i in range(n)],
-                           [{**common, "model": "default_model", "adapters": adapter_dirs[0], "temperature": 0.8,
-                             "seed": i} for i in range(n)]),
+                "one_adapter": (
+                    [{**common, "model": names[0]}] * n,
+                    [{**common, "model": "default_model", "adapters": adapter_dirs[0]}] * n,
+                ),
+                "mixed_adapters": (
+                    [{**common, "model": names[i % 4]} for i in range(n)],
+                    [{**common, "model": "default_model", "adapters": adapter_dirs[i % 4]} for i in range(n)],
+                ),
+                "seeded": (
+                    [{**common, "model": names[0], "temperature": 0.8, "seed": i} for i in range(n)],
+                    [
+                        {**common, "model": "default_model", "adapters": adapter_dirs[0], "temperature": 0.8, "seed": i}
+                        for i in range(n)
+                    ],
+                ),
             }
             ratios = {}
             for case, (our_bodies, mlx_bodies) in cases.items():
@@ -199,8 +235,10 @@ def main() -> int:
                 our_s, our_tokens = min(ours_runs)
                 mlx_s, mlx_tokens = min(mlx_runs)
                 ratios[case] = our_s / mlx_s
-                say(f"{case}: ours total_s={our_s:.2f} tokens={our_tokens} | mlx_lm.server total_s={mlx_s:.2f} "
-                    f"tokens={mlx_tokens} | ratio={ratios[case]:.3f}")
+                say(
+                    f"{case}: ours total_s={our_s:.2f} tokens={our_tokens} | mlx_lm.server total_s={mlx_s:.2f} "
+                    f"tokens={mlx_tokens} | ratio={ratios[case]:.3f}"
+                )
     say(f"mixed_adapter_ratio={ratios['mixed_adapters']:.3f}")
     return 0
 

@@ -49,8 +49,20 @@ from services.trainer.models.random_adapter import write_random_adapter  # noqa:
 from services.trainer.models.tiny import build_tiny_model  # noqa: E402
 
 ADAPTERS = ("a0", "a1", "a2", "a3")
-TOPICS = ["the harbour", "old maps", "a winter road", "the library", "river trade", "a lighthouse", "salt marshes",
-          "the observatory", "a ferry crossing", "market day", "the archive", "a mountain pass"]
+TOPICS = [
+    "the harbour",
+    "old maps",
+    "a winter road",
+    "the library",
+    "river trade",
+    "a lighthouse",
+    "salt marshes",
+    "the observatory",
+    "a ferry crossing",
+    "market day",
+    "the archive",
+    "a mountain pass",
+]
 
 
 def prompts(n: int) -> list[str]:
@@ -100,8 +112,9 @@ def reference_batch(model, tokenizer, texts: Sequence[str], max_tokens: int, tem
     return time.perf_counter() - start, tokens
 
 
-def reference_four_adapters(base: Path, adapters: dict[str, Path], texts: Sequence[str], max_tokens: int,
-                            tokenizer) -> tuple[float, int]:
+def reference_four_adapters(
+    base: Path, adapters: dict[str, Path], texts: Sequence[str], max_tokens: int, tokenizer
+) -> tuple[float, int]:
     start, tokens = time.perf_counter(), 0
     for k, name in enumerate(ADAPTERS):
         group = [t for i, t in enumerate(texts) if i % len(ADAPTERS) == k]
@@ -114,8 +127,9 @@ def reference_seeded(model, tokenizer, texts: Sequence[str], max_tokens: int) ->
     start, tokens = time.perf_counter(), 0
     for seed, text in enumerate(texts):
         mx.random.seed(seed)
-        tokens += sum(1 for _ in mlx_lm.stream_generate(model, tokenizer, text, max_tokens=max_tokens,
-                                                        sampler=make_sampler(0.8)))
+        tokens += sum(
+            1 for _ in mlx_lm.stream_generate(model, tokenizer, text, max_tokens=max_tokens, sampler=make_sampler(0.8))
+        )
     return time.perf_counter() - start, tokens
 
 
@@ -134,7 +148,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
         base = args.model or build_tiny_model(Path(tmp) / "base", seed=0)
         ref_model, tokenizer = mlx_lm.load(str(base))
-        adapters = {name: write_random_adapter(Path(tmp) / name, ref_model, seed=i + 1) for i, name in enumerate(ADAPTERS)}
+        adapters = {
+            name: write_random_adapter(Path(tmp) / name, ref_model, seed=i + 1) for i, name in enumerate(ADAPTERS)
+        }
         texts = prompts(args.requests)
         n, rounds = args.max_tokens, args.rounds
         print(f"model: {base} | requests: {args.requests} | max_tokens: {n} | best of {rounds} rounds")
@@ -144,17 +160,24 @@ def main() -> None:
                 engine.load_adapter(name, path)
             adapter_model, _ = mlx_lm.load(str(base), adapter_path=str(adapters[ADAPTERS[0]]))
             ours: dict[str, Callable[[], tuple[float, int]]] = {
-                "single": lambda: run_concurrently(engine, [GenerationRequest(prompt=texts[0], max_tokens=n,
-                                                                              temperature=0)]),
+                "single": lambda: run_concurrently(
+                    engine, [GenerationRequest(prompt=texts[0], max_tokens=n, temperature=0)]
+                ),
                 "same-adapter": lambda: run_concurrently(
-                    engine, [GenerationRequest(prompt=t, adapter=ADAPTERS[0], max_tokens=n, temperature=0)
-                             for t in texts]),
+                    engine,
+                    [GenerationRequest(prompt=t, adapter=ADAPTERS[0], max_tokens=n, temperature=0) for t in texts],
+                ),
                 "four-adapters": lambda: run_concurrently(
-                    engine, [GenerationRequest(prompt=t, adapter=ADAPTERS[i % 4], max_tokens=n, temperature=0)
-                             for i, t in enumerate(texts)]),
+                    engine,
+                    [
+                        GenerationRequest(prompt=t, adapter=ADAPTERS[i % 4], max_tokens=n, temperature=0)
+                        for i, t in enumerate(texts)
+                    ],
+                ),
                 "seeded": lambda: run_concurrently(
-                    engine, [GenerationRequest(prompt=t, max_tokens=n, temperature=0.8, seed=i)
-                             for i, t in enumerate(texts)]),
+                    engine,
+                    [GenerationRequest(prompt=t, max_tokens=n, temperature=0.8, seed=i) for i, t in enumerate(texts)],
+                ),
             }
             theirs: dict[str, Callable[[], tuple[float, int]]] = {
                 "single": lambda: reference_single(ref_model, tokenizer, texts[0], n),
@@ -163,8 +186,13 @@ def main() -> None:
                 "seeded": lambda: reference_seeded(ref_model, tokenizer, texts, n),
             }
             # Warm-up, then rounds alternating engine and reference so both see the same machine state.
-            run_concurrently(engine, [GenerationRequest(prompt=t, max_tokens=8, adapter=a)
-                                      for t, a in zip(texts, [None, *ADAPTERS], strict=False)])
+            run_concurrently(
+                engine,
+                [
+                    GenerationRequest(prompt=t, max_tokens=8, adapter=a)
+                    for t, a in zip(texts, [None, *ADAPTERS], strict=False)
+                ],
+            )
             if not args.no_reference:
                 reference_single(ref_model, tokenizer, texts[0], 8)
                 reference_batch(adapter_model, tokenizer, texts[:2], 8, 0.8)
@@ -182,8 +210,10 @@ def main() -> None:
             stats = engine.stats()
             assert engine.base_loads == 1
 
-        print(f"{'case':<15}{'engine s':>10}{'tokens':>8}{'tok/s':>9}   {'mlx-lm s':>9}{'tokens':>8}{'tok/s':>9}"
-              f"{'time ratio':>12}{'per-token':>11}")
+        print(
+            f"{'case':<15}{'engine s':>10}{'tokens':>8}{'tok/s':>9}   {'mlx-lm s':>9}{'tokens':>8}{'tok/s':>9}"
+            f"{'time ratio':>12}{'per-token':>11}"
+        )
         for case, (seconds, tokens) in cases.items():
             line = f"{case:<15}{seconds:>10.3f}{tokens:>8}{tokens / seconds:>9.0f}"
             if case in reference:
@@ -191,8 +221,10 @@ def main() -> None:
                 per_token = (seconds / tokens) / (ref_s / ref_tokens)
                 line += f"   {ref_s:>9.3f}{ref_tokens:>8}{ref_tokens / ref_s:>9.0f}{seconds / ref_s:>12.2f}{per_token:>11.2f}"
             print(line)
-        print(f"engine: {stats.steps} decode steps, {stats.generated_tokens} tokens, peak batch {stats.peak_batch}, "
-              f"base loads {engine.base_loads}")
+        print(
+            f"engine: {stats.steps} decode steps, {stats.generated_tokens} tokens, peak batch {stats.peak_batch}, "
+            f"base loads {engine.base_loads}"
+        )
         single_s, single_tokens = cases["single"]
         print(f"single_tokens_per_s={single_tokens / single_s:.0f}")
 

@@ -416,8 +416,10 @@ def via_http(docs: Iterator[Doc], args: argparse.Namespace) -> int:
 
     count = 0
     batch: list[dict[str, Any]] = []
-    with httpx.Client(base_url=args.base_url, timeout=120,
-                      headers={"Authorization": f"Bearer {args.api_key}"}) as client:
+    with httpx.Client(
+        base_url=args.base_url, timeout=120, headers={"Authorization": f"Bearer {args.api_key}"}
+    ) as client:
+
         def send() -> int:
             response = client.post("/v1/score", json={"documents": batch, "profile": args.profile})
             response.raise_for_status()
@@ -458,9 +460,15 @@ class _Servers:
             self._start([sys.executable, "-m", "services.scorer"], {**env, "DISTRUST_SCORER_PORT": str(scorer)})
             self._wait_grpc(f"127.0.0.1:{scorer}")
             self.args.api_key = "bench-key"
-            self._start([sys.executable, "-m", "services.gateway"],
-                        {**env, "DISTRUST_GATEWAY_PORT": str(gateway), "DISTRUST_GATEWAY_API_KEYS": "bench-key=bench",
-                         "DISTRUST_GATEWAY_SCORER_TARGET": f"127.0.0.1:{scorer}"})
+            self._start(
+                [sys.executable, "-m", "services.gateway"],
+                {
+                    **env,
+                    "DISTRUST_GATEWAY_PORT": str(gateway),
+                    "DISTRUST_GATEWAY_API_KEYS": "bench-key=bench",
+                    "DISTRUST_GATEWAY_SCORER_TARGET": f"127.0.0.1:{scorer}",
+                },
+            )
             self.args.base_url = f"http://127.0.0.1:{gateway}"
             self._wait_http(self.args.base_url + "/healthz")
         return self
@@ -574,16 +582,13 @@ def _mismatches(docs: list[Doc], naive: list[tuple[float, float, str]]) -> int:
     return sum(
         1
         for (w, h, method), result in zip(naive, fast, strict=True)
-        if method != result.scoring_method
-        or max(abs(w - result.auth_weight), abs(h - result.prov_entropy)) > 1e-6
+        if method != result.scoring_method or max(abs(w - result.auth_weight), abs(h - result.prov_entropy)) > 1e-6
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--corpus", type=Path, help="JSONL file, one {text, <metadata fields>} object per line"
-    )
+    parser.add_argument("--corpus", type=Path, help="JSONL file, one {text, <metadata fields>} object per line")
     parser.add_argument("--docs", type=int, default=20000, help="synthetic corpus size (without --corpus)")
     parser.add_argument("--seed", type=int, default=1234, help="synthetic corpus seed")
     parser.add_argument("--profile", choices=PROFILES, default="strict")

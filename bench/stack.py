@@ -30,16 +30,31 @@ class OurStack:
     """`distrust up` in a temporary data folder on free ports; adapters registered for the local owner."""
 
     def __init__(self, work: Path, env: dict[str, str] | None = None) -> None:
-        self.env = {**(os.environ if env is None else env), "DISTRUST_DATA_DIR": str(work / "data"),
-                    "PYTHONPATH": str(ROOT)}
-        for name in ("DISTRUST_GATEWAY_PORT", "DISTRUST_SCORER_PORT", "DISTRUST_TRAINER_PORT",
-                     "DISTRUST_INFERENCE_PORT", "DISTRUST_LOCAL_REDIS_PORT", "DISTRUST_LOCAL_STORAGE_PORT"):
+        self.env = {
+            **(os.environ if env is None else env),
+            "DISTRUST_DATA_DIR": str(work / "data"),
+            "PYTHONPATH": str(ROOT),
+        }
+        for name in (
+            "DISTRUST_GATEWAY_PORT",
+            "DISTRUST_SCORER_PORT",
+            "DISTRUST_TRAINER_PORT",
+            "DISTRUST_INFERENCE_PORT",
+            "DISTRUST_LOCAL_REDIS_PORT",
+            "DISTRUST_LOCAL_STORAGE_PORT",
+        ):
             self.env[name] = str(free_port())
         self.base_url = f"http://127.0.0.1:{self.env['DISTRUST_GATEWAY_PORT']}/v1"
 
     def cli(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "cli.main", *args], env=self.env, cwd=ROOT,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0:
             raise SystemExit(f"distrust {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
@@ -83,23 +98,36 @@ class OurStack:
         names = []
         for i, directory in enumerate(adapters):
             job_id = f"ftjob-bench{i}"
-            files = {p.name: store.put_file(Bucket.ADAPTERS, f"{job_id}/{p.name}", p).sha256 or ""
-                     for p in directory.iterdir()}
+            files = {
+                p.name: store.put_file(Bucket.ADAPTERS, f"{job_id}/{p.name}", p).sha256 or ""
+                for p in directory.iterdir()
+            }
             name = f"ft:distrust-tiny-llama:bench{i}:{job_id}"
-            registry.register_adapter(AdapterRecord(name=name, job_id=job_id, owner="local",
-                                                    base_model="distrust-tiny-llama", created=int(time.time()),
-                                                    files=files))
+            registry.register_adapter(
+                AdapterRecord(
+                    name=name,
+                    job_id=job_id,
+                    owner="local",
+                    base_model="distrust-tiny-llama",
+                    created=int(time.time()),
+                    files=files,
+                )
+            )
             names.append(name)
         return names
 
     def client(self, timeout_s: float = 300.0) -> httpx.Client:
         """An HTTP client of the gateway with the stack's API key."""
-        return httpx.Client(base_url=self.base_url.removesuffix("/v1"), timeout=timeout_s,
-                            headers={"Authorization": f"Bearer {self.api_key}"})
+        return httpx.Client(
+            base_url=self.base_url.removesuffix("/v1"),
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        )
 
 
-def wait_for_status(client: httpx.Client, path: str, *, timeout_s: float, poll_s: float = 1.0,
-                    on_poll: Any = None) -> dict[str, Any]:
+def wait_for_status(
+    client: httpx.Client, path: str, *, timeout_s: float, poll_s: float = 1.0, on_poll: Any = None
+) -> dict[str, Any]:
     """GET `path` until its `status` is terminal; raise SystemExit on timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

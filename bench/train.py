@@ -33,7 +33,40 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SYLLABLES = ["ka", "ra", "to", "mi", "ne", "so", "lu", "fa", "de", "gi", "po", "ve", "shi", "an", "el", "or", "um", "ix", "tra", "pel", "dor", "vin", "sar", "mol", "que", "zen", "bri", "cal", "hop", "nut", "wex", "yar"]
+SYLLABLES = [
+    "ka",
+    "ra",
+    "to",
+    "mi",
+    "ne",
+    "so",
+    "lu",
+    "fa",
+    "de",
+    "gi",
+    "po",
+    "ve",
+    "shi",
+    "an",
+    "el",
+    "or",
+    "um",
+    "ix",
+    "tra",
+    "pel",
+    "dor",
+    "vin",
+    "sar",
+    "mol",
+    "que",
+    "zen",
+    "bri",
+    "cal",
+    "hop",
+    "nut",
+    "wex",
+    "yar",
+]
 LEARNING_RATE = 1e-4
 
 
@@ -45,8 +78,16 @@ def write_data(path: Path, *, n: int, seq_len: int, seed: int = 0) -> Path:
     with open(path, "w") as fh:
         for _ in range(n):
             text = " ".join(rng.choice(words) for _ in range(seq_len * 2))
-            fh.write(json.dumps({"text": text, "auth_weight": round(rng.uniform(0, 0.99), 3),
-                                 "prov_entropy": round(rng.uniform(0, 10), 3)}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "text": text,
+                        "auth_weight": round(rng.uniform(0, 0.99), 3),
+                        "prov_entropy": round(rng.uniform(0, 10), 3),
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -54,11 +95,20 @@ def write_data(path: Path, *, n: int, seq_len: int, seed: int = 0) -> Path:
 def _settings(args: argparse.Namespace) -> Any:
     from services.trainer.core.config import DistrustSettings, LoraSettings, TrainSettings
 
-    return TrainSettings(model_path=Path(args.model), train_path=Path(args.data), seed=0, n_epochs=1000,
-                         batch_size=args.batch_size, grad_accum_steps=1, learning_rate=LEARNING_RATE,
-                         max_seq_length=args.seq_len, max_steps=args.steps, max_grad_norm=1.0,
-                         distrust=DistrustSettings(mode="weighted"),
-                         lora=LoraSettings(rank=args.rank, alpha=args.alpha))
+    return TrainSettings(
+        model_path=Path(args.model),
+        train_path=Path(args.data),
+        seed=0,
+        n_epochs=1000,
+        batch_size=args.batch_size,
+        grad_accum_steps=1,
+        learning_rate=LEARNING_RATE,
+        max_seq_length=args.seq_len,
+        max_steps=args.steps,
+        max_grad_norm=1.0,
+        distrust=DistrustSettings(mode="weighted"),
+        lora=LoraSettings(rank=args.rank, alpha=args.alpha),
+    )
 
 
 def run_ours(args: argparse.Namespace) -> dict[str, Any]:
@@ -73,8 +123,13 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     for report in trainer.run():
         stamps.append(time.perf_counter())
         tokens.append(report.tokens)
-    return {"stamps": stamps, "tokens": tokens, "peak_gb": mx.get_peak_memory() / 1e9,
-            "final_loss": report.train_loss, "final_ce": report.ce}
+    return {
+        "stamps": stamps,
+        "tokens": tokens,
+        "peak_gb": mx.get_peak_memory() / 1e9,
+        "final_loss": report.train_loss,
+        "final_ce": report.ce,
+    }
 
 
 class _PreTokenized:
@@ -106,8 +161,9 @@ def run_mlx_lm(args: argparse.Namespace) -> dict[str, Any]:
     model.set_dtype(mx.float32)
     mx.random.seed(0)
     model.freeze()
-    linear_to_lora_layers(model, len(model.layers), {"rank": args.rank, "scale": args.alpha / args.rank,
-                                                     "dropout": 0.0})
+    linear_to_lora_layers(
+        model, len(model.layers), {"rank": args.rank, "scale": args.alpha / args.rank, "dropout": 0.0}
+    )
     tokenization = Tokenization(tokenizer, max_seq_length=args.seq_len, completion_only=True)
     examples, _ = load_examples(Path(args.data), tokenization, field="training_file", require_scores=False)
     dataset = _PreTokenized([e.tokens.tolist() for e in examples])
@@ -124,13 +180,29 @@ def run_mlx_lm(args: argparse.Namespace) -> dict[str, Any]:
             losses.append(float(info["train_loss"]))
 
     mx.reset_peak_memory()
-    train(model, optimizer, dataset, None,
-          TrainingArgs(batch_size=args.batch_size, iters=args.steps, steps_per_report=1, steps_per_eval=10**9,
-                       steps_per_save=10**9, max_seq_length=settings.max_seq_length,
-                       adapter_file=str(Path(args.workdir) / "mlx_lm_adapters.safetensors")),
-          training_callback=Clock())
-    return {"stamps": stamps, "tokens": tokens, "peak_gb": mx.get_peak_memory() / 1e9, "final_loss": losses[-1],
-            "final_ce": losses[-1]}
+    train(
+        model,
+        optimizer,
+        dataset,
+        None,
+        TrainingArgs(
+            batch_size=args.batch_size,
+            iters=args.steps,
+            steps_per_report=1,
+            steps_per_eval=10**9,
+            steps_per_save=10**9,
+            max_seq_length=settings.max_seq_length,
+            adapter_file=str(Path(args.workdir) / "mlx_lm_adapters.safetensors"),
+        ),
+        training_callback=Clock(),
+    )
+    return {
+        "stamps": stamps,
+        "tokens": tokens,
+        "peak_gb": mx.get_peak_memory() / 1e9,
+        "final_loss": losses[-1],
+        "final_ce": losses[-1],
+    }
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -142,9 +214,28 @@ def throughput(result: dict[str, Any], warmup: int) -> tuple[float, int, float]:
 
 
 def spawn(side: str, args: argparse.Namespace, model: Path, data: Path, workdir: Path) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", side, "--model", str(model), "--data",
-           str(data), "--workdir", str(workdir), "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-           "--seq-len", str(args.seq_len), "--rank", str(args.rank), "--alpha", str(args.alpha)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        side,
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--workdir",
+        str(workdir),
+        "--steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--seq-len",
+        str(args.seq_len),
+        "--rank",
+        str(args.rank),
+        "--alpha",
+        str(args.alpha),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
@@ -161,8 +252,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="steps left out of the timing")
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--alpha", type=float, default=16.0)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="run both sides this many times, alternating which goes first; the best run is kept")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="run both sides this many times, alternating which goes first; the best run is kept",
+    )
     parser.add_argument("--worker", choices=("ours", "mlx-lm"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -191,15 +286,19 @@ def main() -> None:
                 if side not in best or rate > best[side][0]:
                     best[side] = (rate, counted, seconds, result)
 
-    print(f"model: {model if args.model else 'random llama, 4 layers, hidden 256, vocab 2000'} (float32); "
-          f"batch {args.batch_size} x seq {args.seq_len}, {args.steps} steps, LoRA rank {args.rank} on all "
-          f"layers; timed: steps {args.warmup + 1}..{args.steps}, wall clock; counted: loss tokens "
-          f"(batch x (seq - 1) per step, the same on both sides)")
+    print(
+        f"model: {model if args.model else 'random llama, 4 layers, hidden 256, vocab 2000'} (float32); "
+        f"batch {args.batch_size} x seq {args.seq_len}, {args.steps} steps, LoRA rank {args.rank} on all "
+        f"layers; timed: steps {args.warmup + 1}..{args.steps}, wall clock; counted: loss tokens "
+        f"(batch x (seq - 1) per step, the same on both sides)"
+    )
     for side, label in (("ours", "ours (weighted)"), ("mlx-lm", "mlx-lm (plain CE)")):
         rate, counted, seconds, result = best[side]
-        print(f"{label:18s} tokens/s={rate:10.1f}  tokens={counted}  seconds={seconds:.3f}  "
-              f"peak_memory_gb={result['peak_gb']:.3f}  last_step_loss={result['final_loss']:.4f} "
-              f"(plain CE {result['final_ce']:.4f})")
+        print(
+            f"{label:18s} tokens/s={rate:10.1f}  tokens={counted}  seconds={seconds:.3f}  "
+            f"peak_memory_gb={result['peak_gb']:.3f}  last_step_loss={result['final_loss']:.4f} "
+            f"(plain CE {result['final_ce']:.4f})"
+        )
     if best["ours"][1] != best["mlx-lm"][1]:
         print(f"warning: token counts differ ({best['ours'][1]} vs {best['mlx-lm'][1]})")
     print(f"ratio={best['ours'][0] / best['mlx-lm'][0]:.4f}")

@@ -18,8 +18,9 @@ _BY_STATUS = {400: InvalidArgument, 401: Unauthenticated, 404: NotFound, 503: Un
 
 class GatewayClient:
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 120.0) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s,
-                                 headers={"Authorization": f"Bearer {api_key}"})
+        self.http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, headers={"Authorization": f"Bearer {api_key}"}
+        )
 
     @classmethod
     def from_env(cls) -> GatewayClient:
@@ -30,8 +31,11 @@ class GatewayClient:
         data = control.data_dir()
         state = control.running_state(data)
         if not state:
-            raise Unavailable("no gateway: set DISTRUST_BASE_URL and DISTRUST_API_KEY, start the local stack with "
-                              "`distrust up`, or use --local", code="no_gateway")
+            raise Unavailable(
+                "no gateway: set DISTRUST_BASE_URL and DISTRUST_API_KEY, start the local stack with "
+                "`distrust up`, or use --local",
+                code="no_gateway",
+            )
         return cls(str(state["gateway_url"]), data.secrets().api_key)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -44,7 +48,7 @@ class GatewayClient:
         return response.json()
 
     def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> dict[str, Any]:
-        with (stream or path.open("rb")) as fh:
+        with stream or path.open("rb") as fh:
             return self.request("POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)})
 
     def download(self, file_id: str, target: Path) -> Path:
@@ -61,7 +65,6 @@ class GatewayClient:
                     out.write(chunk)
         return target
 
-
     def stream_events(self, method: str, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """The JSON payloads of a server-sent-event response, until `data: [DONE]`; an API error raises."""
         with self.http.stream(method, path, timeout=httpx.Timeout(30, read=None), **kwargs) as response:
@@ -74,8 +77,9 @@ class GatewayClient:
                 payload = json.loads(line.removeprefix("data: "))
                 if "error" in payload:
                     error = payload["error"]
-                    raise InternalError(error.get("message", "stream failed"), param=error.get("param"),
-                                        code=error.get("code"))
+                    raise InternalError(
+                        error.get("message", "stream failed"), param=error.get("param"), code=error.get("code")
+                    )
                 yield payload
 
 

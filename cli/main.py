@@ -13,8 +13,11 @@ from cli import eval_commands
 from cli.stack import control
 from shared.errors import DistrustError
 
-app = typer.Typer(help="distrust: Empirical Distrust training and serving on MLX.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="distrust: Empirical Distrust training and serving on MLX.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -25,8 +28,9 @@ def _fail(exc: DistrustError) -> typer.Exit:
 
 
 @app.command()
-def up(foreground: bool = typer.Option(False, "--foreground", help="Stay attached (development); "
-                                                                   "Ctrl-C stops the stack.")) -> None:
+def up(
+    foreground: bool = typer.Option(False, "--foreground", help="Stay attached (development); Ctrl-C stops the stack."),
+) -> None:
     """Start the local stack (Redis, S3, scorer, trainer, inference, worker, gateway) and wait until healthy."""
     if foreground:
         from cli.stack.layout import LocalStackSettings
@@ -41,7 +45,9 @@ def up(foreground: bool = typer.Option(False, "--foreground", help="Stay attache
             info = control.start_background(on_wait=lambda phase: status.update(f"stack: {phase}..."))
     except DistrustError as exc:
         raise _fail(exc) from None
-    console.print("[green]stack is up[/green]" + (f" in {info.seconds:.1f} s" if info.seconds else " (already running)"))
+    console.print(
+        "[green]stack is up[/green]" + (f" in {info.seconds:.1f} s" if info.seconds else " (already running)")
+    )
     console.print(f"gateway: {info.gateway_url}")
     console.print(f"api key: {info.api_key}")
     console.print(f"data:    {info.data_dir}")
@@ -66,8 +72,13 @@ def status() -> None:
         raise _fail(exc) from None
     table = Table("part", "health", "pid", "rss", "detail")
     for row in rows:
-        table.add_row(row.name, "[green]ok[/green]" if row.healthy else "[red]failing[/red]", str(row.pid or "-"),
-                      f"{row.rss_mb:.0f} MB" if row.rss_mb is not None else "-", row.detail)
+        table.add_row(
+            row.name,
+            "[green]ok[/green]" if row.healthy else "[red]failing[/red]",
+            str(row.pid or "-"),
+            f"{row.rss_mb:.0f} MB" if row.rss_mb is not None else "-",
+            row.detail,
+        )
     console.print(table)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
@@ -85,18 +96,20 @@ def env() -> None:
 
 
 @app.command()
-def score(input: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False, help="JSONL: one "
-                                     '{"text": ..., <metadata fields>} per line'),
-          output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="JSONL: one result per line"),
-          profile: str = typer.Option("strict", help="strict | reference"),
-          local: bool = typer.Option(False, "--local", help="Score in-process; no server needed."),
-          text_field: str = typer.Option("text", help="Field holding the text.")) -> None:
+def score(
+    input: Path = typer.Option(
+        ..., "--input", "-i", exists=True, dir_okay=False, help='JSONL: one {"text": ..., <metadata fields>} per line'
+    ),
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="JSONL: one result per line"),
+    profile: str = typer.Option("strict", help="strict | reference"),
+    local: bool = typer.Option(False, "--local", help="Score in-process; no server needed."),
+    text_field: str = typer.Option("text", help="Field holding the text."),
+) -> None:
     """Score documents for authority weight and provenance entropy, one JSON result per input line, in order."""
     from cli.commands.score import score_file, write_summary
 
     try:
-        lines, errors = score_file(input, output, profile=profile, local=local, text_field=text_field,
-                                   console=err)
+        lines, errors = score_file(input, output, profile=profile, local=local, text_field=text_field, console=err)
     except DistrustError as exc:
         raise _fail(exc) from None
     write_summary(sys.stdout, lines, errors, output)
@@ -105,21 +118,28 @@ def score(input: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay
 
 
 @app.command()
-def prepare(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Raw JSONL files"),
-            output_dir: Path = typer.Option(Path("prepared"), "--output-dir", "-o", file_okay=False),
-            source_type: str | None = typer.Option(None, help="Source type of every record (default: from the "
-                                                              "file name)"),
-            profile: str = typer.Option("strict", help="strict | reference"),
-            seed: int = typer.Option(42), val_fraction: float = typer.Option(0.2),
-            min_length: int | None = typer.Option(None, help="Minimum text length (default 100)"),
-            strict: bool = typer.Option(False, "--strict", help="Reject everything on any malformed line."),
-            rebalance: bool = typer.Option(True, help="Rebalance to 25/40/35 % low/mid/high authority."),
-            local: bool = typer.Option(False, "--local", help="Prepare in-process; no server needed.")) -> None:
+def prepare(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Raw JSONL files"),
+    output_dir: Path = typer.Option(Path("prepared"), "--output-dir", "-o", file_okay=False),
+    source_type: str | None = typer.Option(None, help="Source type of every record (default: from the file name)"),
+    profile: str = typer.Option("strict", help="strict | reference"),
+    seed: int = typer.Option(42),
+    val_fraction: float = typer.Option(0.2),
+    min_length: int | None = typer.Option(None, help="Minimum text length (default 100)"),
+    strict: bool = typer.Option(False, "--strict", help="Reject everything on any malformed line."),
+    rebalance: bool = typer.Option(True, help="Rebalance to 25/40/35 % low/mid/high authority."),
+    local: bool = typer.Option(False, "--local", help="Prepare in-process; no server needed."),
+) -> None:
     """Prepare train.jsonl, val.jsonl and report.json from raw JSONL files (scored, deduplicated, balanced)."""
     from cli.commands.prepare import prepare_local, prepare_remote
 
-    options: dict[str, object] = {"seed": seed, "val_fraction": val_fraction, "strict": strict,
-                                  "rebalance": rebalance, "profile": profile}
+    options: dict[str, object] = {
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "strict": strict,
+        "rebalance": rebalance,
+        "profile": profile,
+    }
     if min_length is not None:
         options["min_length"] = min_length
     try:
@@ -127,46 +147,60 @@ def prepare(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
             report = prepare_local(files, output_dir, source_type=source_type, options=options, console=err)
         else:
             options.pop("profile")
-            report = prepare_remote(files, output_dir, source_type=source_type, options=options, profile=profile,
-                                    console=err)
+            report = prepare_remote(
+                files, output_dir, source_type=source_type, options=options, profile=profile, console=err
+            )
     except DistrustError as exc:
         raise _fail(exc) from None
     split = report.get("split", {})
-    console.print(f"train {split.get('train')} / val {split.get('val')} examples, "
-                  f"{report.get('rejected', {}).get('total', 0)} lines rejected -> {output_dir}/")
+    console.print(
+        f"train {split.get('train')} / val {split.get('val')} examples, "
+        f"{report.get('rejected', {}).get('total', 0)} lines rejected -> {output_dir}/"
+    )
 
 
 @app.command()
-def train(training_file: str = typer.Option(..., "--training-file", "-t", help="A local JSONL path (uploaded) "
-                                            "or a file id"),
-          validation_file: str | None = typer.Option(None, "--validation-file", "-v"),
-          model: str = typer.Option("distrust-tiny-llama", help="Base model name"),
-          suffix: str | None = typer.Option(None), seed: int | None = typer.Option(None),
-          epochs: int | None = typer.Option(None, help="n_epochs (default auto)"),
-          batch_size: int | None = typer.Option(None), learning_rate_multiplier: float | None = typer.Option(None),
-          max_steps: int | None = typer.Option(None), checkpoint_every: int | None = typer.Option(None),
-          mode: str = typer.Option("weighted", help="weighted | additive | none"),
-          alpha: float | None = typer.Option(None, help="distrust alpha in [2.3, 3.0]"),
-          rank: int | None = typer.Option(None, help="LoRA rank"),
-          lora_alpha: float | None = typer.Option(None, help="LoRA alpha"),
-          layers: int | None = typer.Option(None, help="LoRA layers (from the top)"),
-          follow_job: bool = typer.Option(True, "--follow/--no-follow", help="Follow the job until it ends.")) -> None:
+def train(
+    training_file: str = typer.Option(..., "--training-file", "-t", help="A local JSONL path (uploaded) or a file id"),
+    validation_file: str | None = typer.Option(None, "--validation-file", "-v"),
+    model: str = typer.Option("distrust-tiny-llama", help="Base model name"),
+    suffix: str | None = typer.Option(None),
+    seed: int | None = typer.Option(None),
+    epochs: int | None = typer.Option(None, help="n_epochs (default auto)"),
+    batch_size: int | None = typer.Option(None),
+    learning_rate_multiplier: float | None = typer.Option(None),
+    max_steps: int | None = typer.Option(None),
+    checkpoint_every: int | None = typer.Option(None),
+    mode: str = typer.Option("weighted", help="weighted | additive | none"),
+    alpha: float | None = typer.Option(None, help="distrust alpha in [2.3, 3.0]"),
+    rank: int | None = typer.Option(None, help="LoRA rank"),
+    lora_alpha: float | None = typer.Option(None, help="LoRA alpha"),
+    layers: int | None = typer.Option(None, help="LoRA layers (from the top)"),
+    follow_job: bool = typer.Option(True, "--follow/--no-follow", help="Follow the job until it ends."),
+) -> None:
     """Fine-tune a model with the distrust signal; follows the job with a progress bar and the live loss."""
     from cli.client import GatewayClient
     from cli.commands.train import create_job, follow, resolve_file
 
-    hyperparameters = {"n_epochs": epochs, "batch_size": batch_size,
-                       "learning_rate_multiplier": learning_rate_multiplier, "max_steps": max_steps,
-                       "checkpoint_every_steps": checkpoint_every}
+    hyperparameters = {
+        "n_epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate_multiplier": learning_rate_multiplier,
+        "max_steps": max_steps,
+        "checkpoint_every_steps": checkpoint_every,
+    }
     try:
         client = GatewayClient.from_env()
-        body = {"model": model, "training_file": resolve_file(client, training_file, err),
-                "validation_file": resolve_file(client, validation_file, err) if validation_file else None,
-                "suffix": suffix, "seed": seed,
-                "hyperparameters": {k: v for k, v in hyperparameters.items() if v is not None},
-                "distrust": {k: v for k, v in {"mode": mode, "alpha": alpha}.items() if v is not None},
-                "lora": {k: v for k, v in {"rank": rank, "alpha": lora_alpha, "layers": layers}.items()
-                         if v is not None}}
+        body = {
+            "model": model,
+            "training_file": resolve_file(client, training_file, err),
+            "validation_file": resolve_file(client, validation_file, err) if validation_file else None,
+            "suffix": suffix,
+            "seed": seed,
+            "hyperparameters": {k: v for k, v in hyperparameters.items() if v is not None},
+            "distrust": {k: v for k, v in {"mode": mode, "alpha": alpha}.items() if v is not None},
+            "lora": {k: v for k, v in {"rank": rank, "alpha": lora_alpha, "layers": layers}.items() if v is not None},
+        }
         job = create_job(client, body)
         console.print(f"job {job['id']} {job['status']}")
         if follow_job:
@@ -187,16 +221,19 @@ app.add_typer(models_app, name="models")
 
 
 @adapters_app.command("pull")
-def adapters_pull(job: str = typer.Argument(..., help="Fine-tuning job id"),
-                  directory: Path = typer.Argument(..., file_okay=False)) -> None:
+def adapters_pull(
+    job: str = typer.Argument(..., help="Fine-tuning job id"), directory: Path = typer.Argument(..., file_okay=False)
+) -> None:
     """Write a job's adapter (adapters.safetensors + adapter_config.json) to DIRECTORY for mlx-lm."""
     count = _pull(f"/v1/fine_tuning/jobs/{job}/adapter", directory)
     console.print(f"{count} files -> {directory}/  (mlx_lm.generate --adapter-path {directory})")
 
 
 @models_app.command("pull")
-def models_pull(name: str = typer.Argument(..., help="Base model name (or a fine-tuned model name)"),
-                directory: Path = typer.Argument(..., file_okay=False)) -> None:
+def models_pull(
+    name: str = typer.Argument(..., help="Base model name (or a fine-tuned model name)"),
+    directory: Path = typer.Argument(..., file_okay=False),
+) -> None:
     """Write a stored base model (Hugging Face layout) to DIRECTORY; `mlx_lm.load(DIRECTORY)` opens it."""
     console.print(f"{_pull(f'/v1/models/{name}/archive', directory)} files -> {directory}/")
 
@@ -212,9 +249,12 @@ def _pull(path: str, directory: Path) -> int:
 
 
 @models_app.command("add")
-def models_add(name: str = typer.Argument(..., help="Name to train and serve it under"),
-               directory: Path = typer.Argument(..., exists=True, file_okay=False,
-                                                help="A Hugging Face-layout folder mlx_lm.load opens")) -> None:
+def models_add(
+    name: str = typer.Argument(..., help="Name to train and serve it under"),
+    directory: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="A Hugging Face-layout folder mlx_lm.load opens"
+    ),
+) -> None:
     """Register a local model folder (e.g. one downloaded with `huggingface-cli download`) as a base model."""
     from cli.commands.models import add_model
 
@@ -226,9 +266,10 @@ def models_add(name: str = typer.Argument(..., help="Name to train and serve it 
 
 
 @app.command()
-def recommend(model: str = typer.Option("distrust-tiny-llama", help="A registered model's name or a local "
-                                        "model folder"),
-              seq_len: int = typer.Option(512, help="Sequence length you will train with")) -> None:
+def recommend(
+    model: str = typer.Option("distrust-tiny-llama", help="A registered model's name or a local model folder"),
+    seq_len: int = typer.Option(512, help="Sequence length you will train with"),
+) -> None:
     """Recommend batch size, LoRA rank and layers for training MODEL on this machine (within its memory)."""
     from cli.commands.models import recommendation
 
@@ -247,16 +288,20 @@ def recommend(model: str = typer.Option("distrust-tiny-llama", help="A registere
 
 
 @app.command()
-def chat(model: str = typer.Argument(..., help="A base model or a fine-tuned model name"),
-         system: str | None = typer.Option(None, help="System message"),
-         max_tokens: int | None = typer.Option(None), temperature: float | None = typer.Option(None),
-         seed: int | None = typer.Option(None)) -> None:
+def chat(
+    model: str = typer.Argument(..., help="A base model or a fine-tuned model name"),
+    system: str | None = typer.Option(None, help="System message"),
+    max_tokens: int | None = typer.Option(None),
+    temperature: float | None = typer.Option(None),
+    seed: int | None = typer.Option(None),
+) -> None:
     """Chat with a model; each reply streams as it is generated. One message per line; /exit or EOF ends."""
     from cli.client import GatewayClient
     from cli.commands.chat import chat_loop
 
-    options = {k: v for k, v in {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}.items()
-               if v is not None}
+    options = {
+        k: v for k, v in {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}.items() if v is not None
+    }
     try:
         chat_loop(GatewayClient.from_env(), model, system=system, options=options)
     except DistrustError as exc:

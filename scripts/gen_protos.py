@@ -1,7 +1,7 @@
 """Generate the Python gRPC code for every contract in `protos/` into the `shared.pb` package.
 
-    python scripts/gen_protos.py          # regenerate shared/pb
-    python scripts/gen_protos.py --check  # exit 1 when shared/pb does not match protos/ (CI)
+python scripts/gen_protos.py          # regenerate shared/pb
+python scripts/gen_protos.py --check  # exit 1 when shared/pb does not match protos/ (CI)
 """
 
 from __future__ import annotations
@@ -28,8 +28,15 @@ def generate(out_dir: Path) -> None:
     if not protos:
         raise SystemExit(f"no .proto files under {PROTO_ROOT}")
     include = Path(protoc.__file__).parent / "_proto"
-    args = ["protoc", f"-I{PROTO_ROOT}", f"-I{include}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
-            f"--grpc_python_out={out_dir}", *protos]
+    args = [
+        "protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{include}",
+        f"--python_out={out_dir}",
+        f"--pyi_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        *protos,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     # protoc writes absolute imports from the proto package root; make them imports of shared.pb.

@@ -38,8 +38,7 @@ def matmul_ms(site_packages: Path) -> float:
     """Milliseconds per float32 1024x1024 matmul in a fresh interpreter loading mlx from `site_packages`."""
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site_packages), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-c", BENCHMARK], env=env, check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, "-c", BENCHMARK], env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -49,10 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     from services.trainer.system.openblas import link_openblas, revert_openblas
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--site-packages", type=Path, help="the site-packages holding mlx and mlx_cpu.libs "
-                                                           "(default: the one this python imports mlx from)")
-    parser.add_argument("--blas", type=Path,
-                        help="OpenBLAS libblas.so.3 to link (default: the first installed Debian OpenBLAS)")
+    parser.add_argument(
+        "--site-packages",
+        type=Path,
+        help="the site-packages holding mlx and mlx_cpu.libs (default: the one this python imports mlx from)",
+    )
+    parser.add_argument(
+        "--blas", type=Path, help="OpenBLAS libblas.so.3 to link (default: the first installed Debian OpenBLAS)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--revert", action="store_true", help="restore the wheel's own libraries")
     mode.add_argument("--check", action="store_true", help="only report which BLAS MLX uses")
@@ -64,12 +67,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     site_packages = args.site_packages or mlx_blas.mlx_site_packages()
     if site_packages is None:
-        print("mlx is not installed in this environment; run this script with the environment's python "
-              "or pass --site-packages", file=sys.stderr)
+        print(
+            "mlx is not installed in this environment; run this script with the environment's python "
+            "or pass --site-packages",
+            file=sys.stderr,
+        )
         return 1
     if not mlx_blas.bundled_libraries(site_packages, "libblas"):
-        print(f"nothing to do: no bundled libblas in {site_packages / 'mlx_cpu.libs'} "
-              f"(mlx was not installed from the mlx[cpu] wheel)")
+        print(
+            f"nothing to do: no bundled libblas in {site_packages / 'mlx_cpu.libs'} "
+            f"(mlx was not installed from the mlx[cpu] wheel)"
+        )
         return 0 if args.site_packages is None else 1
     if args.check:
         print(mlx_blas.detect_blas(site_packages=site_packages).describe())
@@ -79,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.revert and blas is None:
         candidates = mlx_blas.optimised_blas_candidates()
         if not candidates:
-            print(f"nothing to do: no OpenBLAS installed; install it with `{mlx_blas.INSTALL_HINT}` "
-                  f"and run this again")
+            print(f"nothing to do: no OpenBLAS installed; install it with `{mlx_blas.INSTALL_HINT}` and run this again")
             return 0
         blas = candidates[0]
     if blas is not None and not blas.is_file():
@@ -101,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     print(mlx_blas.detect_blas(site_packages=site_packages, environ={}).describe())
     if before is not None:
         after = matmul_ms(site_packages)
-        print(f"float32 1024x1024 matmul: {before:.1f} ms before, {after:.1f} ms after "
-              f"({before / after:.1f}x)")
+        print(f"float32 1024x1024 matmul: {before:.1f} ms before, {after:.1f} ms after ({before / after:.1f}x)")
     return 0
 
 

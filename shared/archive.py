@@ -29,8 +29,9 @@ def unpack_tar_gz(data: io.BufferedIOBase | Path, target: Path) -> list[Path]:
     """Extract an archive made by `pack_tar_gz` into `target` (flattening its root folder), safely."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    with tarfile.open(data if isinstance(data, Path) else None, mode="r:gz",
-                      fileobj=None if isinstance(data, Path) else data) as tar:
+    with tarfile.open(
+        data if isinstance(data, Path) else None, mode="r:gz", fileobj=None if isinstance(data, Path) else data
+    ) as tar:
         for member in tar.getmembers():
             if not member.isfile():
                 continue

@@ -15,8 +15,12 @@ from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 MAX_TASK_LIMIT = 1_000_000
 METHODS = {epb.CHOICE_METHOD_LETTER: "letter", epb.CHOICE_METHOD_OPTION: "option"}
 METHOD_VALUES = {name: value for value, name in METHODS.items()}
-TASK_MESSAGES = {"perplexity": epb.PerplexityTask, "source_preference": epb.SourcePreferenceTask,
-                 "suite": epb.SuiteTask, "truthfulqa": epb.TruthfulQATask}
+TASK_MESSAGES = {
+    "perplexity": epb.PerplexityTask,
+    "source_preference": epb.SourcePreferenceTask,
+    "suite": epb.SuiteTask,
+    "truthfulqa": epb.TruthfulQATask,
+}
 
 
 def task_to_message(task: dict[str, Any], index: int = 0) -> epb.EvalTask:
@@ -31,8 +35,9 @@ def task_to_message(task: dict[str, Any], index: int = 0) -> epb.EvalTask:
     fields = TASK_MESSAGES[kind].DESCRIPTOR.fields_by_name
     unknown = sorted(set(options) - set(fields))
     if unknown:
-        raise invalid_field(f"tasks[{index}].{unknown[0]}", options[unknown[0]],
-                            f"an option of a {kind} task ({', '.join(fields)})")
+        raise invalid_field(
+            f"tasks[{index}].{unknown[0]}", options[unknown[0]], f"an option of a {kind} task ({', '.join(fields)})"
+        )
     try:
         message = TASK_MESSAGES[kind](**options)
     except (TypeError, ValueError) as exc:  # a value of the wrong type or out of the field's range

@@ -1,8 +1,8 @@
 """Structured logging: plain or JSON lines, with the request id / job id of the current context in every record.
 
-    configure_logging(settings.log, service="scorer")
-    with log_context(request_id="req_1"):
-        logger.info("scored batch", extra={"documents": 12})
+configure_logging(settings.log, service="scorer")
+with log_context(request_id="req_1"):
+    logger.info("scored batch", extra={"documents": 12})
 """
 
 from __future__ import annotations

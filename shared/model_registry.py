@@ -69,8 +69,9 @@ class ModelRef:
 
 def model_not_found(name: str, param: str = "model") -> NotFound:
     """The one answer for a model that does not exist and for one that belongs to someone else."""
-    return NotFound(f"The model `{name}` does not exist or you do not have access to it.", param=param,
-                    code="model_not_found")
+    return NotFound(
+        f"The model `{name}` does not exist or you do not have access to it.", param=param, code="model_not_found"
+    )
 
 
 def _fingerprint(files: dict[str, str]) -> str:
@@ -82,8 +83,15 @@ class ModelRegistry:
         self.redis = client
         self.store = store
 
-    def register_base(self, name: str, directory: Path, *, info: dict[str, object] | None = None,
-                      owned_by: str = "system", reservation: str | None = None) -> BaseModelRecord:
+    def register_base(
+        self,
+        name: str,
+        directory: Path,
+        *,
+        info: dict[str, object] | None = None,
+        owned_by: str = "system",
+        reservation: str | None = None,
+    ) -> BaseModelRecord:
         """Upload a local HF-layout model folder and record it under `name` (replacing an older version).
 
         A name an export has reserved can only be registered by that export (`reservation`, its holder).
@@ -93,16 +101,23 @@ class ModelRegistry:
         with redis_errors("registering a model"):
             holder = self.redis.hget(RESERVED, name)
         if holder is not None and holder != reservation:
-            raise AlreadyExists(f"model: the name {name!r} is reserved by export {holder}", param="model",
-                                code="model_exists")
+            raise AlreadyExists(
+                f"model: the name {name!r} is reserved by export {holder}", param="model", code="model_exists"
+            )
         files = {}
         for path in sorted(p for p in directory.iterdir() if p.is_file()):
             files[path.name] = self.store.put_file(Bucket.MODELS, f"base/{name}/{path.name}", path).sha256 or ""
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
-        record = BaseModelRecord(name=name, created=int(time.time()), fingerprint=_fingerprint(files), files=files,
-                                 bytes=sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
-                                 context_length=config.get("max_position_embeddings"), info=info,
-                                 owned_by=owned_by)
+        record = BaseModelRecord(
+            name=name,
+            created=int(time.time()),
+            fingerprint=_fingerprint(files),
+            files=files,
+            bytes=sum(p.stat().st_size for p in directory.iterdir() if p.is_file()),
+            context_length=config.get("max_position_embeddings"),
+            info=info,
+            owned_by=owned_by,
+        )
         with redis_errors("registering a model"):
             self.redis.hset(f"{KEY_PREFIX}models", name, record.model_dump_json())
         logger.info("base model registered", extra={"model": name, "fingerprint": record.fingerprint})
@@ -112,10 +127,14 @@ class ModelRegistry:
         """Claim `name` for the base model that `holder` (an export) will register; AlreadyExists if taken."""
         with redis_errors("reserving a model name"):
             claimed = self.get_base(name) is None and (
-                bool(self.redis.hsetnx(RESERVED, name, holder)) or self.redis.hget(RESERVED, name) == holder)
+                bool(self.redis.hsetnx(RESERVED, name, holder)) or self.redis.hget(RESERVED, name) == holder
+            )
         if not claimed:
-            raise AlreadyExists(f"name: a model named {name!r} already exists or is being exported; choose another "
-                                f"name", param="name", code="model_exists")
+            raise AlreadyExists(
+                f"name: a model named {name!r} already exists or is being exported; choose another name",
+                param="name",
+                code="model_exists",
+            )
 
     def release_name(self, name: str, holder: str) -> None:
         """Give up `holder`'s claim on `name` (after registering it, or when the export failed)."""
@@ -142,8 +161,9 @@ class ModelRegistry:
         record = self.get_base(name)
         if record is None:
             known = ", ".join(r.name for r in self.list_base()) or "none"
-            raise NotFound(f"model: no base model named {name!r} (available: {known})", param="model",
-                           code="model_not_found")
+            raise NotFound(
+                f"model: no base model named {name!r} (available: {known})", param="model", code="model_not_found"
+            )
         return record
 
     def list_base(self) -> list[BaseModelRecord]:
@@ -154,7 +174,9 @@ class ModelRegistry:
     def fetch_base(self, name: str, cache_dir: Path) -> Path:
         """The model's files in a local folder, downloaded once per fingerprint."""
         record = self.require_base(name)
-        return self._fetch(Bucket.MODELS, f"base/{name}", record.files, cache_dir / "models" / name / record.fingerprint)
+        return self._fetch(
+            Bucket.MODELS, f"base/{name}", record.files, cache_dir / "models" / name / record.fingerprint
+        )
 
     def register_adapter(self, record: AdapterRecord) -> None:
         with redis_errors("registering an adapter"):
@@ -178,8 +200,12 @@ class ModelRegistry:
         return [AdapterRecord.model_validate_json(r) for r in raws if r]
 
     def fetch_adapter(self, record: AdapterRecord, cache_dir: Path) -> Path:
-        return self._fetch(Bucket.ADAPTERS, record.job_id, record.files,
-                           cache_dir / "adapters" / record.job_id / _fingerprint(record.files))
+        return self._fetch(
+            Bucket.ADAPTERS,
+            record.job_id,
+            record.files,
+            cache_dir / "adapters" / record.job_id / _fingerprint(record.files),
+        )
 
     def _fetch(self, bucket: Bucket, prefix: str, files: dict[str, str], target: Path) -> Path:
         if (target / ".complete").exists():

@@ -59,15 +59,18 @@ def validate_training_record(record: dict[str, Any], *, require_scores: bool = F
     for key in ("auth_weight", "prov_entropy"):
         if key not in record:
             if require_scores:
-                raise RecordError(f'missing "{key}" (required by the weighted and additive distrust modes; '
-                                  f"score the data with the scorer first)")
+                raise RecordError(
+                    f'missing "{key}" (required by the weighted and additive distrust modes; '
+                    f"score the data with the scorer first)"
+                )
             continue
         _check_score(key, record[key])
     if "source_type" in record and not isinstance(record["source_type"], str):
         raise RecordError(f'"source_type" must be a string, got {_json_type(record["source_type"])}')
     if "trivium_category" in record and record["trivium_category"] not in TRIVIUM_CATEGORIES:
-        raise RecordError(f'"trivium_category" must be one of {sorted(TRIVIUM_CATEGORIES)}, '
-                          f'got {record["trivium_category"]!r}')
+        raise RecordError(
+            f'"trivium_category" must be one of {sorted(TRIVIUM_CATEGORIES)}, got {record["trivium_category"]!r}'
+        )
     if "metadata" in record and not isinstance(record["metadata"], dict):
         raise RecordError(f'"metadata" must be an object, got {_json_type(record["metadata"])}')
     return shape

@@ -14,8 +14,13 @@ KEY_PREFIX = "distrust:"
 
 
 def connect(settings: RedisSettings) -> redis.Redis:
-    return redis.Redis.from_url(settings.url.get_secret_value(), socket_connect_timeout=3, socket_timeout=10,
-                                health_check_interval=30, decode_responses=True)
+    return redis.Redis.from_url(
+        settings.url.get_secret_value(),
+        socket_connect_timeout=3,
+        socket_timeout=10,
+        health_check_interval=30,
+        decode_responses=True,
+    )
 
 
 @contextlib.contextmanager

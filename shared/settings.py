@@ -83,7 +83,9 @@ class ServiceSettings(BaseSettings):
             if missing:
                 raise ConfigError(
                     f"missing required secret(s) in production: {', '.join(missing)}; set the environment "
-                    f"variable(s) before starting", param=missing[0])
+                    f"variable(s) before starting",
+                    param=missing[0],
+                )
             return
         if self.storage.access_key is None:
             self.storage.access_key = SecretStr(DEV_STORAGE_ACCESS_KEY)

@@ -79,8 +79,11 @@ class ObjectStore:
     def __init__(self, settings: StorageSettings) -> None:
         self.settings = settings
         timeout = urllib3.Timeout(connect=min(5.0, settings.timeout_s), read=settings.timeout_s)
-        http = urllib3.PoolManager(timeout=timeout, maxsize=16,
-                                   retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]))
+        http = urllib3.PoolManager(
+            timeout=timeout,
+            maxsize=16,
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+        )
         self.client = Minio(
             settings.endpoint,
             access_key=settings.access_key.get_secret_value() if settings.access_key else None,
@@ -107,39 +110,76 @@ class ObjectStore:
         with _translated(f"reaching object storage at {self.settings.endpoint}"):
             self.client.bucket_exists(self.bucket_name(Bucket.FILES))
 
-    def put_stream(self, bucket: Bucket, key: str, stream: BinaryIO, *, length: int = -1,
-                   content_type: str = "application/octet-stream",
-                   metadata: dict[str, str] | None = None) -> ObjectInfo:
+    def put_stream(
+        self,
+        bucket: Bucket,
+        key: str,
+        stream: BinaryIO,
+        *,
+        length: int = -1,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
         """Upload from a readable stream in parts; memory use is one part, whatever the size."""
         reader = HashingReader(stream)
         with _translated(f"uploading {bucket.value}/{key}"):
-            result = self.client.put_object(self.bucket_name(bucket), key, reader, length,
-                                            content_type=content_type, metadata=metadata,
-                                            part_size=self.part_size,
-                                            num_parallel_uploads=self.settings.upload_parallelism)
-        return ObjectInfo(bucket, key, reader.bytes_read, result.etag or "", reader.sha256.hexdigest(),
-                          content_type, None, dict(metadata or {}))
+            result = self.client.put_object(
+                self.bucket_name(bucket),
+                key,
+                reader,
+                length,
+                content_type=content_type,
+                metadata=metadata,
+                part_size=self.part_size,
+                num_parallel_uploads=self.settings.upload_parallelism,
+            )
+        return ObjectInfo(
+            bucket,
+            key,
+            reader.bytes_read,
+            result.etag or "",
+            reader.sha256.hexdigest(),
+            content_type,
+            None,
+            dict(metadata or {}),
+        )
 
-    def put_bytes(self, bucket: Bucket, key: str, data: bytes, *,
-                  content_type: str = "application/octet-stream") -> ObjectInfo:
+    def put_bytes(
+        self, bucket: Bucket, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> ObjectInfo:
         digest = hashlib.sha256(data).hexdigest()
         with _translated(f"uploading {bucket.value}/{key}"):
-            result = self.client.put_object(self.bucket_name(bucket), key, io.BytesIO(data), len(data),
-                                            content_type=content_type, metadata={SHA256_META: digest})
+            result = self.client.put_object(
+                self.bucket_name(bucket),
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata={SHA256_META: digest},
+            )
         return ObjectInfo(bucket, key, len(data), result.etag or "", digest, content_type)
 
-    def put_file(self, bucket: Bucket, key: str, path: Path, *,
-                 content_type: str = "application/octet-stream") -> ObjectInfo:
+    def put_file(
+        self, bucket: Bucket, key: str, path: Path, *, content_type: str = "application/octet-stream"
+    ) -> ObjectInfo:
         digest = file_sha256(path)
         size = path.stat().st_size
         with path.open("rb") as fh, _translated(f"uploading {bucket.value}/{key}"):
-            result = self.client.put_object(self.bucket_name(bucket), key, fh, size, content_type=content_type,
-                                            metadata={SHA256_META: digest}, part_size=self.part_size,
-                                            num_parallel_uploads=self.settings.upload_parallelism)
+            result = self.client.put_object(
+                self.bucket_name(bucket),
+                key,
+                fh,
+                size,
+                content_type=content_type,
+                metadata={SHA256_META: digest},
+                part_size=self.part_size,
+                num_parallel_uploads=self.settings.upload_parallelism,
+            )
         return ObjectInfo(bucket, key, size, result.etag or "", digest, content_type)
 
-    def iter_chunks(self, bucket: Bucket, key: str, *, chunk_size: int = CHUNK,
-                    expected_sha256: str | None = None) -> Iterator[bytes]:
+    def iter_chunks(
+        self, bucket: Bucket, key: str, *, chunk_size: int = CHUNK, expected_sha256: str | None = None
+    ) -> Iterator[bytes]:
         """Yield the object's bytes in chunks; with `expected_sha256`, fail at the end on a mismatch."""
         with _translated(f"reading {bucket.value}/{key}"):
             response = self.client.get_object(self.bucket_name(bucket), key)
@@ -153,8 +193,10 @@ class ObjectStore:
             response.close()
             response.release_conn()
         if expected_sha256 and digest.hexdigest() != expected_sha256:
-            raise InternalError(f"checksum mismatch for {bucket.value}/{key}: stored {expected_sha256}, "
-                                f"read {digest.hexdigest()}", code="checksum_mismatch")
+            raise InternalError(
+                f"checksum mismatch for {bucket.value}/{key}: stored {expected_sha256}, read {digest.hexdigest()}",
+                code="checksum_mismatch",
+            )
 
     def iter_lines(self, bucket: Bucket, key: str) -> Iterator[bytes]:
         """Yield the object's lines (without the newline), streaming."""
@@ -181,10 +223,14 @@ class ObjectStore:
     def stat(self, bucket: Bucket, key: str) -> ObjectInfo:
         with _translated(f"reading {bucket.value}/{key}"):
             st = self.client.stat_object(self.bucket_name(bucket), key)
-        meta = {k.lower().removeprefix("x-amz-meta-"): v for k, v in (st.metadata or {}).items()
-                if k.lower().startswith("x-amz-meta-")}
-        return ObjectInfo(bucket, key, st.size or 0, st.etag or "", meta.get(SHA256_META), st.content_type,
-                          st.last_modified, meta)
+        meta = {
+            k.lower().removeprefix("x-amz-meta-"): v
+            for k, v in (st.metadata or {}).items()
+            if k.lower().startswith("x-amz-meta-")
+        }
+        return ObjectInfo(
+            bucket, key, st.size or 0, st.etag or "", meta.get(SHA256_META), st.content_type, st.last_modified, meta
+        )
 
     def exists(self, bucket: Bucket, key: str) -> bool:
         try:
@@ -196,8 +242,9 @@ class ObjectStore:
     def list(self, bucket: Bucket, prefix: str = "") -> Iterator[ObjectInfo]:
         with _translated(f"listing {bucket.value}/{prefix}"):
             for obj in self.client.list_objects(self.bucket_name(bucket), prefix=prefix, recursive=True):
-                yield ObjectInfo(bucket, obj.object_name or "", obj.size or 0, obj.etag or "",
-                                 last_modified=obj.last_modified)
+                yield ObjectInfo(
+                    bucket, obj.object_name or "", obj.size or 0, obj.etag or "", last_modified=obj.last_modified
+                )
 
     def delete(self, bucket: Bucket, key: str) -> None:
         with _translated(f"deleting {bucket.value}/{key}"):
@@ -211,8 +258,9 @@ class ObjectStore:
 
     def presigned_get_url(self, bucket: Bucket, key: str, *, expires_s: int = 3600) -> str:
         with _translated(f"signing {bucket.value}/{key}"):
-            return self.client.presigned_get_object(self.bucket_name(bucket), key,
-                                                    expires=dt.timedelta(seconds=expires_s))
+            return self.client.presigned_get_object(
+                self.bucket_name(bucket), key, expires=dt.timedelta(seconds=expires_s)
+            )
 
 
 def file_sha256(path: Path) -> str:
@@ -243,8 +291,9 @@ def _translate(exc: Exception, doing: str) -> DistrustError:
         if exc.code in {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}:
             return NotFound(f"object not found while {doing}", code="object_not_found")
         if exc.code in _AUTH_CODES:
-            return Unavailable(f"object storage rejected the credentials ({exc.code}) while {doing}",
-                               code="storage_auth_failed")
+            return Unavailable(
+                f"object storage rejected the credentials ({exc.code}) while {doing}", code="storage_auth_failed"
+            )
         return Unavailable(f"object storage error {exc.code} while {doing}: {exc.message}", code="storage_error")
     if isinstance(exc, InvalidResponseError | ServerError):
         text = str(exc)

@@ -21,8 +21,10 @@ from shared.storage import ObjectStore
 def redis_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSettings]:
     password = secrets.token_hex(8)
     port = free_port()
-    proc = ManagedProcess(layout.redis_component(port, str(tmp_path_factory.mktemp("redis")), password),
-                          tmp_path_factory.mktemp("redis-logs"))
+    proc = ManagedProcess(
+        layout.redis_component(port, str(tmp_path_factory.mktemp("redis")), password),
+        tmp_path_factory.mktemp("redis-logs"),
+    )
     proc.start()
     try:
         proc.wait_healthy(20)
@@ -33,11 +35,16 @@ def redis_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSe
 
 @pytest.fixture(scope="session")
 def storage_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageSettings]:
-    settings = StorageSettings(endpoint=f"127.0.0.1:{free_port()}", access_key="test-" + secrets.token_hex(4),
-                               secret_key=secrets.token_urlsafe(16), bucket_prefix="t-")
+    settings = StorageSettings(
+        endpoint=f"127.0.0.1:{free_port()}",
+        access_key="test-" + secrets.token_hex(4),
+        secret_key=secrets.token_urlsafe(16),
+        bucket_prefix="t-",
+    )
     port = int(settings.endpoint.rsplit(":", 1)[1])
-    proc = ManagedProcess(layout.storage_component(port, str(tmp_path_factory.mktemp("s3")), settings),
-                          tmp_path_factory.mktemp("s3-logs"))
+    proc = ManagedProcess(
+        layout.storage_component(port, str(tmp_path_factory.mktemp("s3")), settings), tmp_path_factory.mktemp("s3-logs")
+    )
     proc.start()
     try:
         proc.wait_healthy(20)

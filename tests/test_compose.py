@@ -11,8 +11,12 @@ import yaml
 from support import REPO
 
 COMPOSE = REPO / "compose.yaml"
-SECRETS = {"DISTRUST_STORAGE_ACCESS_KEY": "ak-test", "DISTRUST_STORAGE_SECRET_KEY": "sk-test-123456",
-           "DISTRUST_REDIS_PASSWORD": "pw", "DISTRUST_GATEWAY_API_KEYS": "k=o"}
+SECRETS = {
+    "DISTRUST_STORAGE_ACCESS_KEY": "ak-test",
+    "DISTRUST_STORAGE_SECRET_KEY": "sk-test-123456",
+    "DISTRUST_REDIS_PASSWORD": "pw",
+    "DISTRUST_GATEWAY_API_KEYS": "k=o",
+}
 
 
 def _compose_command() -> list[str] | None:
@@ -66,10 +70,20 @@ def test_docker_compose_config_accepts_the_file() -> None:
             pytest.fail("CI must install a compose CLI (.ci/run installs Debian's docker-compose)")
         pytest.skip("no docker-compose or `docker compose` on this machine; .ci/run installs it")
     env = {**os.environ, **SECRETS}
-    result = subprocess.run([*command, "-f", str(COMPOSE), "--profile", "mlx", "config", "-q"],
-                            capture_output=True, text=True, env=env, cwd=REPO)
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE), "--profile", "mlx", "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr
     missing = {k: v for k, v in env.items() if k != "DISTRUST_REDIS_PASSWORD"}
-    result = subprocess.run([*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
-                            env={k: v for k, v in missing.items()}, cwd=REPO)
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in missing.items()},
+        cwd=REPO,
+    )
     assert result.returncode != 0 and "DISTRUST_REDIS_PASSWORD" in result.stderr

@@ -17,8 +17,15 @@ def stream_reply(client: GatewayClient, body: dict[str, Any]) -> Iterator[str]:
                 yield content
 
 
-def chat_loop(client: GatewayClient, model: str, *, system: str | None, options: dict[str, Any],
-              source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def chat_loop(
+    client: GatewayClient,
+    model: str,
+    *,
+    system: str | None,
+    options: dict[str, Any],
+    source: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+) -> int:
     """Read user turns from `source` (one per line) until EOF or `/exit`; return the number of replies."""
     history: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
     replies = 0

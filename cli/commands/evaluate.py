@@ -44,8 +44,9 @@ def follow_eval(client: GatewayClient, record: dict[str, Any], console: Console)
 def follow_export(client: GatewayClient, record: dict[str, Any], console: Console) -> dict[str, Any]:
     with count_progress(console) as progress:
         bar = progress.add_task("exporting", total=None, note="")
-        for event in client.stream_events("GET", f"/v1/models/exports/{record['id']}/events",
-                                          params={"stream": "true"}):
+        for event in client.stream_events(
+            "GET", f"/v1/models/exports/{record['id']}/events", params={"stream": "true"}
+        ):
             progress.update(bar, advance=1, note=event["message"])
     return client.request("GET", f"/v1/models/exports/{record['id']}")
 
@@ -73,8 +74,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def save_eval_outputs(client: GatewayClient, record: dict[str, Any], *, charts: Path | None,
-                      output: Path | None, console: Console) -> None:
+def save_eval_outputs(
+    client: GatewayClient, record: dict[str, Any], *, charts: Path | None, output: Path | None, console: Console
+) -> None:
     if output is not None:
         results = client.request("GET", f"/v1/evals/{record['id']}/results")
         output.write_text(json.dumps(results, indent=2))
@@ -83,8 +85,9 @@ def save_eval_outputs(client: GatewayClient, record: dict[str, Any], *, charts: 
         return
     charts.mkdir(parents=True, exist_ok=True)
     kinds = {t["type"] for t in record["tasks"]}
-    wanted = (["perplexity"] if "perplexity" in kinds else []) + \
-             (["accuracy"] if kinds & {"source_preference", "truthfulqa"} else [])
+    wanted = (["perplexity"] if "perplexity" in kinds else []) + (
+        ["accuracy"] if kinds & {"source_preference", "truthfulqa"} else []
+    )
     for chart in wanted:
         path = client.download_path(f"/v1/evals/{record['id']}/charts/{chart}.png", charts / f"{chart}.png")
         console.print(f"chart written to {path}")

@@ -24,8 +24,10 @@ def _backends() -> tuple[StorageSettings, RedisSettings]:
         return storage, RedisSettings()
     data = control.data_dir()
     if not control.running_state(data):
-        raise Unavailable("no stack: start it with `distrust up`, or set DISTRUST_STORAGE_ENDPOINT, "
-                          "DISTRUST_STORAGE_ACCESS_KEY, DISTRUST_STORAGE_SECRET_KEY and DISTRUST_REDIS_URL")
+        raise Unavailable(
+            "no stack: start it with `distrust up`, or set DISTRUST_STORAGE_ENDPOINT, "
+            "DISTRUST_STORAGE_ACCESS_KEY, DISTRUST_STORAGE_SECRET_KEY and DISTRUST_REDIS_URL"
+        )
     secrets = data.secrets()
     ports = layout.Ports.from_env(layout.LocalStackSettings())
     return layout.storage_settings(ports, secrets), RedisSettings(url=layout.redis_url(ports, secrets))
@@ -36,8 +38,7 @@ def add_model(name: str, directory: Path) -> BaseModelRecord:
     storage, redis_settings = _backends()
     client = connect(redis_settings)
     try:
-        return ModelRegistry(client, ObjectStore(storage)).register_base(name, directory,
-                                                                        info=dataclasses.asdict(info))
+        return ModelRegistry(client, ObjectStore(storage)).register_base(name, directory, info=dataclasses.asdict(info))
     finally:
         client.close()
 
@@ -61,4 +62,3 @@ def recommendation(model: str, seq_len: int) -> tuple[dict[str, object], str]:
         info = ModelInfo(**record.info)
     hardware = detect_hardware()
     return recommend(info, hardware, seq_len=seq_len).to_dict(), hardware.describe()
-

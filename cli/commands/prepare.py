@@ -17,21 +17,24 @@ from shared.errors import FailedPrecondition, InternalError
 OUTPUTS = {"train_file": "train.jsonl", "validation_file": "val.jsonl", "report_file": "report.json"}
 
 
-def prepare_local(paths: Sequence[Path], output_dir: Path, *, source_type: str | None, options: dict[str, Any],
-                  console: Console) -> dict[str, Any]:
+def prepare_local(
+    paths: Sequence[Path], output_dir: Path, *, source_type: str | None, options: dict[str, Any], console: Console
+) -> dict[str, Any]:
     from services.scorer.preparation import PrepareOptions, RawInput, prepare_dataset
 
     opts = PrepareOptions.from_mapping(options)
     handles = [path.open("rb") for path in paths]
     try:
-        inputs = [RawInput(name=path.name, lines=fh, source_type=source_type) for path, fh in zip(paths, handles,
-                                                                                                   strict=True)]
+        inputs = [
+            RawInput(name=path.name, lines=fh, source_type=source_type) for path, fh in zip(paths, handles, strict=True)
+        ]
         with count_progress(console) as progress:
             task = progress.add_task("preparing", total=None, note="")
 
             def on_event(event: Any) -> None:
-                progress.update(task, description=event.stage, completed=event.done, total=event.total,
-                                note=event.message)
+                progress.update(
+                    task, description=event.stage, completed=event.done, total=event.total, note=event.message
+                )
 
             prepared = prepare_dataset(inputs, opts, progress=on_event)
     finally:
@@ -46,8 +49,16 @@ def prepare_local(paths: Sequence[Path], output_dir: Path, *, source_type: str |
     return prepared.report
 
 
-def prepare_remote(paths: Sequence[Path], output_dir: Path, *, source_type: str | None, options: dict[str, Any],
-                   profile: str | None, console: Console, poll_s: float = 0.5) -> dict[str, Any]:
+def prepare_remote(
+    paths: Sequence[Path],
+    output_dir: Path,
+    *,
+    source_type: str | None,
+    options: dict[str, Any],
+    profile: str | None,
+    console: Console,
+    poll_s: float = 0.5,
+) -> dict[str, Any]:
     client = GatewayClient.from_env()
     with count_progress(console) as progress:
         task = progress.add_task("uploading", total=len(paths), note="")
@@ -55,19 +66,26 @@ def prepare_remote(paths: Sequence[Path], output_dir: Path, *, source_type: str 
         for path in paths:
             file_ids.append(client.upload(path, "raw")["id"])
             progress.update(task, advance=1, note=path.name)
-        body: dict[str, Any] = {"inputs": [{"file_id": f, "source_type": source_type} for f in file_ids],
-                                "options": options, "profile": profile}
+        body: dict[str, Any] = {
+            "inputs": [{"file_id": f, "source_type": source_type} for f in file_ids],
+            "options": options,
+            "profile": profile,
+        }
         job = client.request("POST", "/v1/datasets/prepare", json=body)
         while job["status"] not in ("succeeded", "failed", "cancelled"):
             time.sleep(poll_s)
             job = client.request("GET", f"/v1/datasets/jobs/{job['id']}")
             step = job["progress"]
-            progress.update(task, description=step["stage"], completed=step["done"], total=step["total"],
-                            note=step["message"])
+            progress.update(
+                task, description=step["stage"], completed=step["done"], total=step["total"], note=step["message"]
+            )
     if job["status"] != "succeeded":
         error = job.get("error") or {}
-        raise FailedPrecondition(f"preparation {job['id']} {job['status']}: {error.get('message')}",
-                                 param=error.get("param"), code=error.get("code"))
+        raise FailedPrecondition(
+            f"preparation {job['id']} {job['status']}: {error.get('message')}",
+            param=error.get("param"),
+            code=error.get("code"),
+        )
     output_dir.mkdir(parents=True, exist_ok=True)
     for field, name in OUTPUTS.items():
         if not job.get(field):

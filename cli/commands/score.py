@@ -17,14 +17,18 @@ from shared.records import RecordError
 BATCH = 256
 
 
-def score_file(input_path: Path, output_path: Path, *, profile: str, local: bool, text_field: str,
-               console: Console) -> tuple[int, int]:
+def score_file(
+    input_path: Path, output_path: Path, *, profile: str, local: bool, text_field: str, console: Console
+) -> tuple[int, int]:
     """Score every line of `input_path` into `output_path`; return (lines, lines with an error)."""
     scorer = _LocalScorer(profile) if local else _RemoteScorer(GatewayClient.from_env(), profile)
     total = input_path.stat().st_size
     lines = errors = 0
-    with input_path.open("rb") as source, output_path.open("w", encoding="utf-8") as out, \
-            bytes_progress(console) as progress:
+    with (
+        input_path.open("rb") as source,
+        output_path.open("w", encoding="utf-8") as out,
+        bytes_progress(console) as progress,
+    ):
         task = progress.add_task("scoring", total=total, note="")
         for batch, size in _batches(source):
             for result in scorer.score(batch):

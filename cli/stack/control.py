@@ -50,8 +50,13 @@ def start_background(*, on_wait: Callable[[str], None] = lambda _phase: None) ->
     layout.check_ports_free(layout.Ports.from_env(local))
     started = time.monotonic()
     log = (data.logs / "supervisor.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--foreground"], stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up", "--foreground"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
     deadline = started + local.start_timeout_s + 30
     while time.monotonic() < deadline:
@@ -62,12 +67,16 @@ def start_background(*, on_wait: Callable[[str], None] = lambda _phase: None) ->
             return StackInfo(state["gateway_url"], secrets.api_key, data.root, time.monotonic() - started)
         if phase == "failed" or proc.poll() is not None:
             proc.wait(60)
-            raise FailedPrecondition(f"the stack failed to start: {state.get('error') or 'see the log'} "
-                                     f"(logs in {data.logs})", code="stack_start_failed")
+            raise FailedPrecondition(
+                f"the stack failed to start: {state.get('error') or 'see the log'} (logs in {data.logs})",
+                code="stack_start_failed",
+            )
         time.sleep(0.3)
     stop(data)
-    raise FailedPrecondition(f"the stack did not become ready within {local.start_timeout_s:.0f} s "
-                             f"(logs in {data.logs})", code="stack_start_timeout")
+    raise FailedPrecondition(
+        f"the stack did not become ready within {local.start_timeout_s:.0f} s (logs in {data.logs})",
+        code="stack_start_timeout",
+    )
 
 
 def stop(data: DataDir, *, timeout_s: float = 60.0) -> bool:

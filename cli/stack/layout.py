@@ -46,13 +46,24 @@ class Ports:
     @classmethod
     def from_env(cls, local: LocalStackSettings) -> Ports:
         # The services' own settings classes own their ports (DISTRUST_SCORER_PORT, ...).
-        return cls(local.redis_port, local.storage_port, ScorerSettings().port, TrainerSettings().port,
-                   InferenceSettings().port, GatewaySettings().port)
+        return cls(
+            local.redis_port,
+            local.storage_port,
+            ScorerSettings().port,
+            TrainerSettings().port,
+            InferenceSettings().port,
+            GatewaySettings().port,
+        )
 
     def settings_names(self) -> dict[str, str]:
-        return {"redis": "DISTRUST_LOCAL_REDIS_PORT", "storage": "DISTRUST_LOCAL_STORAGE_PORT",
-                "scorer": "DISTRUST_SCORER_PORT", "trainer": "DISTRUST_TRAINER_PORT",
-                "inference": "DISTRUST_INFERENCE_PORT", "gateway": "DISTRUST_GATEWAY_PORT"}
+        return {
+            "redis": "DISTRUST_LOCAL_REDIS_PORT",
+            "storage": "DISTRUST_LOCAL_STORAGE_PORT",
+            "scorer": "DISTRUST_SCORER_PORT",
+            "trainer": "DISTRUST_TRAINER_PORT",
+            "inference": "DISTRUST_INFERENCE_PORT",
+            "gateway": "DISTRUST_GATEWAY_PORT",
+        }
 
 
 def check_ports_free(ports: Ports) -> None:
@@ -64,8 +75,10 @@ def check_ports_free(ports: Ports) -> None:
             try:
                 sock.bind((HOST, port))
             except OSError as exc:
-                raise ConfigError(f"port {port} ({name}) is already in use ({exc.strerror}); set {setting} to "
-                                  f"another port", param=setting) from exc
+                raise ConfigError(
+                    f"port {port} ({name}) is already in use ({exc.strerror}); set {setting} to another port",
+                    param=setting,
+                ) from exc
 
 
 def redis_url(ports: Ports, secrets: Secrets) -> str:
@@ -81,10 +94,14 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
         "DISTRUST_STORAGE_SECRET_KEY": secrets.storage_secret_key,
         "DISTRUST_STORAGE_SECURE": "false",
         "DISTRUST_REDIS_URL": redis_url(ports, secrets),
-        "DISTRUST_SCORER_HOST": HOST, "DISTRUST_SCORER_PORT": str(ports.scorer),
-        "DISTRUST_TRAINER_HOST": HOST, "DISTRUST_TRAINER_PORT": str(ports.trainer),
-        "DISTRUST_INFERENCE_HOST": HOST, "DISTRUST_INFERENCE_PORT": str(ports.inference),
-        "DISTRUST_GATEWAY_HOST": HOST, "DISTRUST_GATEWAY_PORT": str(ports.gateway),
+        "DISTRUST_SCORER_HOST": HOST,
+        "DISTRUST_SCORER_PORT": str(ports.scorer),
+        "DISTRUST_TRAINER_HOST": HOST,
+        "DISTRUST_TRAINER_PORT": str(ports.trainer),
+        "DISTRUST_INFERENCE_HOST": HOST,
+        "DISTRUST_INFERENCE_PORT": str(ports.inference),
+        "DISTRUST_GATEWAY_HOST": HOST,
+        "DISTRUST_GATEWAY_PORT": str(ports.gateway),
         "DISTRUST_GATEWAY_API_KEYS": f"{secrets.api_key}=local",
         "DISTRUST_GATEWAY_SCORER_TARGET": f"{HOST}:{ports.scorer}",
         "DISTRUST_GATEWAY_TRAINER_TARGET": f"{HOST}:{ports.trainer}",
@@ -94,16 +111,41 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
 
 
 def storage_settings(ports: Ports, secrets: Secrets) -> StorageSettings:
-    return StorageSettings(endpoint=f"{HOST}:{ports.storage}", access_key=secrets.storage_access_key,
-                           secret_key=secrets.storage_secret_key, secure=False)
+    return StorageSettings(
+        endpoint=f"{HOST}:{ports.storage}",
+        access_key=secrets.storage_access_key,
+        secret_key=secrets.storage_secret_key,
+        secure=False,
+    )
 
 
 def redis_component(port: int, directory: str, password: str) -> Component:
-    argv = [str(binaries.redis_server()), "--port", str(port), "--bind", HOST, "--dir", directory,
-            "--requirepass", password, "--appendonly", "yes", "--save", "60 1", "--daemonize", "no",
-            "--protected-mode", "yes"]
-    return Component("redis", argv, lambda: probes.redis_probe(f"redis://:{password}@{HOST}:{port}/0"),
-                     port=port, port_setting="DISTRUST_LOCAL_REDIS_PORT")
+    argv = [
+        str(binaries.redis_server()),
+        "--port",
+        str(port),
+        "--bind",
+        HOST,
+        "--dir",
+        directory,
+        "--requirepass",
+        password,
+        "--appendonly",
+        "yes",
+        "--save",
+        "60 1",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
+    return Component(
+        "redis",
+        argv,
+        lambda: probes.redis_probe(f"redis://:{password}@{HOST}:{port}/0"),
+        port=port,
+        port_setting="DISTRUST_LOCAL_REDIS_PORT",
+    )
 
 
 def storage_component(port: int, directory: str, settings: StorageSettings) -> Component:
@@ -114,16 +156,36 @@ def storage_component(port: int, directory: str, settings: StorageSettings) -> C
         argv = [str(path), "server", directory, "--address", f"{HOST}:{port}", "--quiet"]
         env = {"MINIO_ROOT_USER": access, "MINIO_ROOT_PASSWORD": secret, "MINIO_BROWSER": "off"}
     else:
-        argv = [str(path), "serve", "s3", directory, "--addr", f"{HOST}:{port}", "--auth-key", f"{access},{secret}",
-                "--config", "/dev/null", "--log-level", "NOTICE"]
+        argv = [
+            str(path),
+            "serve",
+            "s3",
+            directory,
+            "--addr",
+            f"{HOST}:{port}",
+            "--auth-key",
+            f"{access},{secret}",
+            "--config",
+            "/dev/null",
+            "--log-level",
+            "NOTICE",
+        ]
         env = {}
-    return Component("storage", argv, lambda: probes.storage_probe(settings), env=env, port=port,
-                     port_setting="DISTRUST_LOCAL_STORAGE_PORT")
+    return Component(
+        "storage",
+        argv,
+        lambda: probes.storage_probe(settings),
+        env=env,
+        port=port,
+        port_setting="DISTRUST_LOCAL_STORAGE_PORT",
+    )
 
 
 def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
-    return [redis_component(ports.redis, str(data.redis), secrets.redis_password),
-            storage_component(ports.storage, str(data.objects), storage_settings(ports, secrets))]
+    return [
+        redis_component(ports.redis, str(data.redis), secrets.redis_password),
+        storage_component(ports.storage, str(data.objects), storage_settings(ports, secrets)),
+    ]
 
 
 def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
@@ -133,20 +195,62 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
     # Everything shares this machine and the default model is small: one OpenBLAS thread (see blas_threads).
     inference_env = {**env, "DISTRUST_INFERENCE_BLAS_THREADS": os.environ.get("DISTRUST_INFERENCE_BLAS_THREADS", "1")}
     return [
-        Component("scorer", [py, "-m", "services.scorer"], lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}"),
-                  env=env, port=ports.scorer, port_setting="DISTRUST_SCORER_PORT"),
-        Component("trainer", [py, "-m", "services.trainer"], lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}"),
-                  env=env, port=ports.trainer, port_setting="DISTRUST_TRAINER_PORT"),
-        Component("inference", [py, "-m", "services.inference"],
-                  lambda: probes.grpc_probe(f"{HOST}:{ports.inference}"), env=inference_env, port=ports.inference,
-                  port_setting="DISTRUST_INFERENCE_PORT"),
-        Component("worker", [py, "-m", "celery", "-A", "services.trainer.worker", "worker", "--pool", "solo",
-                             "--queues", "training", "--loglevel", "INFO", "--hostname", "trainer@%h",
-                             "--without-gossip", "--without-mingle"],
-                  lambda: probes.celery_probe(url), env=env, stop_timeout_s=30.0),
-        Component("gateway", [py, "-m", "services.gateway"],
-                  lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz"), env=env, port=ports.gateway,
-                  port_setting="DISTRUST_GATEWAY_PORT"),
+        Component(
+            "scorer",
+            [py, "-m", "services.scorer"],
+            lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}"),
+            env=env,
+            port=ports.scorer,
+            port_setting="DISTRUST_SCORER_PORT",
+        ),
+        Component(
+            "trainer",
+            [py, "-m", "services.trainer"],
+            lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}"),
+            env=env,
+            port=ports.trainer,
+            port_setting="DISTRUST_TRAINER_PORT",
+        ),
+        Component(
+            "inference",
+            [py, "-m", "services.inference"],
+            lambda: probes.grpc_probe(f"{HOST}:{ports.inference}"),
+            env=inference_env,
+            port=ports.inference,
+            port_setting="DISTRUST_INFERENCE_PORT",
+        ),
+        Component(
+            "worker",
+            [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "services.trainer.worker",
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                "training",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "trainer@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            lambda: probes.celery_probe(url),
+            env=env,
+            stop_timeout_s=30.0,
+        ),
+        Component(
+            "gateway",
+            [py, "-m", "services.gateway"],
+            lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz"),
+            env=env,
+            port=ports.gateway,
+            port_setting="DISTRUST_GATEWAY_PORT",
+        ),
     ]
 
 

@@ -51,10 +51,12 @@ class DataDir:
         if self.secrets_file.exists():
             return Secrets(**json.loads(self.secrets_file.read_text()))
         self.ensure()
-        made = Secrets(api_key="sk-distrust-" + secrets.token_urlsafe(24),
-                       storage_access_key="distrust-" + secrets.token_hex(6),
-                       storage_secret_key=secrets.token_urlsafe(30),
-                       redis_password=secrets.token_urlsafe(24))
+        made = Secrets(
+            api_key="sk-distrust-" + secrets.token_urlsafe(24),
+            storage_access_key="distrust-" + secrets.token_hex(6),
+            storage_secret_key=secrets.token_urlsafe(30),
+            redis_password=secrets.token_urlsafe(24),
+        )
         tmp = self.secrets_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

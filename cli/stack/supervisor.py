@@ -34,10 +34,16 @@ class Supervisor:
 
     def _state(self, phase: str, error: str | None = None) -> dict[str, Any]:
         return {
-            "phase": phase, "error": error, "supervisor_pid": os.getpid(), "pgid": os.getpgid(0),
-            "gateway_url": layout.gateway_url(self.ports), "started_at": int(time.time()),
-            "components": {p.component.name: {"pid": p.pid, "port": p.component.port, "log": str(p.log_path)}
-                           for p in self.processes},
+            "phase": phase,
+            "error": error,
+            "supervisor_pid": os.getpid(),
+            "pgid": os.getpgid(0),
+            "gateway_url": layout.gateway_url(self.ports),
+            "started_at": int(time.time()),
+            "components": {
+                p.component.name: {"pid": p.pid, "port": p.component.port, "log": str(p.log_path)}
+                for p in self.processes
+            },
         }
 
     def run(self) -> int:
@@ -99,8 +105,9 @@ class Supervisor:
                 recent = [t for t in self.restarts.get(name, []) if time.monotonic() - t < RESTART_WINDOW_S]
                 if len(recent) >= RESTART_LIMIT:
                     continue
-                logger.warning("restarting crashed component", extra={"component": name,
-                                                                       "exit_code": proc.proc.returncode})
+                logger.warning(
+                    "restarting crashed component", extra={"component": name, "exit_code": proc.proc.returncode}
+                )
                 self.restarts[name] = [*recent, time.monotonic()]
                 proc.start()
                 self.data.write_state(self._state("ready"))

@@ -26,8 +26,9 @@ def main() -> None:
         logging.basicConfig()
         logger.error("cannot start gateway: %s", exc.message)
         raise SystemExit(2) from exc
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=10
+    )
 
 
 def _check_port(host: str, port: int) -> None:
@@ -36,8 +37,10 @@ def _check_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); set DISTRUST_GATEWAY_PORT to "
-                              f"change it", param="DISTRUST_GATEWAY_PORT") from exc
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); set DISTRUST_GATEWAY_PORT to change it",
+                param="DISTRUST_GATEWAY_PORT",
+            ) from exc
 
 
 if __name__ == "__main__":

@@ -24,9 +24,13 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
         yield
         backends.close()
 
-    app = FastAPI(title="distrust", version="0.1.0", lifespan=lifespan,
-                  description="Empirical Distrust training and serving: files, scoring, fine-tuning, inference, "
-                              "evaluation and export.")
+    app = FastAPI(
+        title="distrust",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Empirical Distrust training and serving: files, scoring, fine-tuning, inference, "
+        "evaluation and export.",
+    )
     metrics = GatewayMetrics()
     app.state.settings = settings
     app.state.backends = backends

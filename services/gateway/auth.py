@@ -27,8 +27,9 @@ def current_owner(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthenticated("You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
-                              code="missing_api_key")
+        raise Unauthenticated(
+            "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.", code="missing_api_key"
+        )
     owner = request.app.state.keyring.owner_of(key.strip())
     if owner is None:
         raise Unauthenticated("Incorrect API key provided.", code="invalid_api_key")

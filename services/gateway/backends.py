@@ -94,6 +94,7 @@ def _grpc_check(channel: grpc.Channel, timeout: float) -> Callable[[], object]:
         if status != "SERVING":
             raise RuntimeError(f"health status {status}")
         return status
+
     return check
 
 

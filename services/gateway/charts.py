@@ -66,8 +66,9 @@ def _loss_chart(events: Sequence[Mapping[str, Any]], *, title: str | None = None
         if event.get("type", "metrics") == "metrics" and _number(data.get("step")) is not None:
             points[int(data["step"])] = data  # a step reported twice (resumed job): the last report wins
     if not points:
-        raise FailedPrecondition("The job has no training metrics yet; its loss chart appears after its first step",
-                                 code="no_metrics")
+        raise FailedPrecondition(
+            "The job has no training metrics yet; its loss chart appears after its first step", code="no_metrics"
+        )
     steps = sorted(points)
     figure, axes = _figure()
     marker = "." if len(steps) <= 30 else None  # a single point is otherwise invisible
@@ -106,7 +107,7 @@ def _band_perplexity(report: Mapping[str, Any], band: str) -> float | None:
 
 def _name(model: str, width: int = 44) -> str:
     """A model name short enough for a legend: long fine-tuned names keep their start and end."""
-    return model if len(model) <= width else f"{model[:width // 2 - 1]}…{model[-(width // 2 - 1):]}"
+    return model if len(model) <= width else f"{model[: width // 2 - 1]}…{model[-(width // 2 - 1) :]}"
 
 
 def _short(value: float) -> str:
@@ -136,12 +137,21 @@ def _perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | 
         label = f"{_name(model)} (ratio {ratio:.3g})" if ratio is not None else f"{_name(model)} (ratio n/a)"
         heights = [v if v is not None else math.nan for v in values[model]]
         bars = axes.bar(positions, heights, width=width, label=label)
-        axes.bar_label(bars, labels=[_short(v) if v is not None else "" for v in values[model]],
-                       fontsize="x-small", padding=2)
+        axes.bar_label(
+            bars, labels=[_short(v) if v is not None else "" for v in values[model]], fontsize="x-small", padding=2
+        )
         for x, v in zip(positions, values[model], strict=True):
             if v is None:
-                axes.annotate("n/a", (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                              textcoords="offset points", ha="center", fontsize="x-small", color="grey")
+                axes.annotate(
+                    "n/a",
+                    (x, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize="x-small",
+                    color="grey",
+                )
     if log:
         axes.set_yscale("log")
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
@@ -180,8 +190,16 @@ def _accuracy_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | No
         report = results[model]
         value = _number(report.get("accuracy"))
         if value is None:
-            axes.annotate("n/a", (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                          textcoords="offset points", ha="center", fontsize="small", color="grey")
+            axes.annotate(
+                "n/a",
+                (x, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                fontsize="small",
+                color="grey",
+            )
             continue
         interval = list(report.get("interval") or [])[:2] + [None, None]
         low, high = _number(interval[0]), _number(interval[1])

@@ -30,8 +30,10 @@ class GatewaySettings(ServiceSettings):
     def check_secrets(self) -> None:
         super().check_secrets()
         if not self.api_keys or not self.api_keys.get_secret_value().strip():
-            raise ConfigError("DISTRUST_GATEWAY_API_KEYS is not set: the gateway needs at least one API key "
-                              "(`key=owner`)", param="DISTRUST_GATEWAY_API_KEYS")
+            raise ConfigError(
+                "DISTRUST_GATEWAY_API_KEYS is not set: the gateway needs at least one API key (`key=owner`)",
+                param="DISTRUST_GATEWAY_API_KEYS",
+            )
         self.key_owners()
 
     def key_owners(self) -> dict[str, str]:
@@ -41,18 +43,24 @@ class GatewaySettings(ServiceSettings):
             try:
                 mapping = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise ConfigError(f"DISTRUST_GATEWAY_API_KEYS is not valid JSON: {exc.msg}",
-                                  param="DISTRUST_GATEWAY_API_KEYS") from exc
+                raise ConfigError(
+                    f"DISTRUST_GATEWAY_API_KEYS is not valid JSON: {exc.msg}", param="DISTRUST_GATEWAY_API_KEYS"
+                ) from exc
         else:
             mapping = {}
             for item in filter(None, (part.strip() for part in raw.split(","))):
                 key, sep, owner = item.partition("=")
                 if not sep:
-                    raise ConfigError("DISTRUST_GATEWAY_API_KEYS entries must look like `key=owner`",
-                                      param="DISTRUST_GATEWAY_API_KEYS")
+                    raise ConfigError(
+                        "DISTRUST_GATEWAY_API_KEYS entries must look like `key=owner`",
+                        param="DISTRUST_GATEWAY_API_KEYS",
+                    )
                 mapping[key.strip()] = owner.strip()
-        if not isinstance(mapping, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and v
-                                                   for k, v in mapping.items()):
-            raise ConfigError("DISTRUST_GATEWAY_API_KEYS must map non-empty keys to non-empty owners",
-                              param="DISTRUST_GATEWAY_API_KEYS")
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) and v for k, v in mapping.items()
+        ):
+            raise ConfigError(
+                "DISTRUST_GATEWAY_API_KEYS must map non-empty keys to non-empty owners",
+                param="DISTRUST_GATEWAY_API_KEYS",
+            )
         return mapping

@@ -32,14 +32,28 @@ class DatasetJobs:
     def _key(job_id: str) -> str:
         return f"{KEY_PREFIX}dsjob:{job_id}"
 
-    def create(self, *, owner: str, inputs: Sequence[Mapping[str, str | None]], options: Mapping[str, Any],
-               profile: str | None) -> dict[str, Any]:
+    def create(
+        self, *, owner: str, inputs: Sequence[Mapping[str, str | None]], options: Mapping[str, Any], profile: str | None
+    ) -> dict[str, Any]:
         now = int(time.time())
-        job = {"id": "dsjob-" + secrets.token_hex(12), "object": "dataset.preparation", "owner": owner,
-               "status": "queued", "created_at": now, "updated_at": now, "finished_at": None,
-               "inputs": [dict(i) for i in inputs], "options": dict(options), "profile": profile or "strict",
-               "progress": {"stage": "queued", "done": 0, "total": None, "message": ""},
-               "train_file": None, "validation_file": None, "report_file": None, "report": None, "error": None}
+        job = {
+            "id": "dsjob-" + secrets.token_hex(12),
+            "object": "dataset.preparation",
+            "owner": owner,
+            "status": "queued",
+            "created_at": now,
+            "updated_at": now,
+            "finished_at": None,
+            "inputs": [dict(i) for i in inputs],
+            "options": dict(options),
+            "profile": profile or "strict",
+            "progress": {"stage": "queued", "done": 0, "total": None, "message": ""},
+            "train_file": None,
+            "validation_file": None,
+            "report_file": None,
+            "report": None,
+            "error": None,
+        }
         self._save(job)
         threading.Thread(target=self._run, args=(job,), name=job["id"], daemon=True).start()
         return job
@@ -51,10 +65,16 @@ class DatasetJobs:
         if job is None or job["owner"] != owner:
             raise NotFound(f"No such dataset job: {job_id}", param="job_id", code="job_not_found")
         if job["status"] not in TERMINAL and time.time() - job["updated_at"] > STALE_AFTER_S:
-            job.update(status="failed", finished_at=int(time.time()),
-                       error={"code": "interrupted", "message": "the job stopped reporting progress (the gateway "
-                                                                "or the scorer restarted); start it again",
-                              "param": None})
+            job.update(
+                status="failed",
+                finished_at=int(time.time()),
+                error={
+                    "code": "interrupted",
+                    "message": "the job stopped reporting progress (the gateway "
+                    "or the scorer restarted); start it again",
+                    "param": None,
+                },
+            )
             self._save(job)
         return job
 
@@ -63,13 +83,26 @@ class DatasetJobs:
             job.update(status="running")
             self._save(job)
             try:
-                for event in self.scorer.prepare(owner=job["owner"], job_id=job["id"], inputs=job["inputs"],
-                                                 options=job["options"], profile=job["profile"]):
-                    job["progress"] = {"stage": event.stage, "done": event.done, "total": event.total or None,
-                                       "message": event.message}
+                for event in self.scorer.prepare(
+                    owner=job["owner"],
+                    job_id=job["id"],
+                    inputs=job["inputs"],
+                    options=job["options"],
+                    profile=job["profile"],
+                ):
+                    job["progress"] = {
+                        "stage": event.stage,
+                        "done": event.done,
+                        "total": event.total or None,
+                        "message": event.message,
+                    }
                     if event.train_file_id:
-                        job.update(train_file=event.train_file_id, validation_file=event.validation_file_id,
-                                   report_file=event.report_file_id, report=json.loads(event.report_json))
+                        job.update(
+                            train_file=event.train_file_id,
+                            validation_file=event.validation_file_id,
+                            report_file=event.report_file_id,
+                            report=json.loads(event.report_json),
+                        )
                     self._save(job)
                 job.update(status="succeeded" if job["train_file"] else "failed")
                 if not job["train_file"]:

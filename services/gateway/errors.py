@@ -74,7 +74,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: errors.NotFound, 405: errors.InvalidArgument, 401: errors.Unauthenticated}.get(
-            exc.status_code, errors.InvalidArgument)
+            exc.status_code, errors.InvalidArgument
+        )
         body = kind(str(exc.detail)).to_dict()
         return JSONResponse({"error": body}, status_code=exc.status_code)
 

@@ -13,8 +13,12 @@ from shared.pb.distrust.inference.v1 import inference_pb2_grpc
 from shared.rpc.client import call_metadata
 from shared.rpc.status import error_from_rpc
 
-FINISH = {pb.FINISH_REASON_STOP: "stop", pb.FINISH_REASON_LENGTH: "length",
-          pb.FINISH_REASON_CANCELLED: "stop", pb.FINISH_REASON_UNSPECIFIED: "stop"}
+FINISH = {
+    pb.FINISH_REASON_STOP: "stop",
+    pb.FINISH_REASON_LENGTH: "length",
+    pb.FINISH_REASON_CANCELLED: "stop",
+    pb.FINISH_REASON_UNSPECIFIED: "stop",
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,9 @@ class Generation:
                 if response.delta:
                     yield response.delta
                 if response.finish_reason:
-                    yield Final(FINISH[response.finish_reason], response.usage.prompt_tokens,
-                                response.usage.completion_tokens)
+                    yield Final(
+                        FINISH[response.finish_reason], response.usage.prompt_tokens, response.usage.completion_tokens
+                    )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
 
@@ -49,13 +54,24 @@ class InferenceClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self.stub = inference_pb2_grpc.InferenceServiceStub(channel)
 
-    def generate(self, owner: str, *, model: str, prompt: str | None = None,
-                 messages: Sequence[dict[str, str]] | None = None, max_tokens: int | None = None,
-                 temperature: float | None = None, top_p: float | None = None, seed: int | None = None,
-                 stop: Sequence[str] = (), request_id: str = "") -> Generation:
+    def generate(
+        self,
+        owner: str,
+        *,
+        model: str,
+        prompt: str | None = None,
+        messages: Sequence[dict[str, str]] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: Sequence[str] = (),
+        request_id: str = "",
+    ) -> Generation:
         """Start a generation on the inference service."""
-        request = pb.GenerateRequest(owner=owner, model=model, max_tokens=max_tokens or 0, stop=list(stop),
-                                     request_id=request_id)
+        request = pb.GenerateRequest(
+            owner=owner, model=model, max_tokens=max_tokens or 0, stop=list(stop), request_id=request_id
+        )
         if messages is not None:
             request.messages.CopyFrom(pb.ChatMessages(messages=[pb.ChatMessage(**m) for m in messages]))
         else:
@@ -70,6 +86,15 @@ class InferenceClient:
             response = self.stub.ListModels(pb.ListModelsRequest(owner=owner), timeout=30, metadata=call_metadata())
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
-        return [{"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by,
-                 "parent": m.parent or None, "kind": m.kind, "context_length": m.context_length or None}
-                for m in response.models]
+        return [
+            {
+                "id": m.id,
+                "object": "model",
+                "created": m.created,
+                "owned_by": m.owned_by,
+                "parent": m.parent or None,
+                "kind": m.kind,
+                "context_length": m.context_length or None,
+            }
+            for m in response.models
+        ]

@@ -12,19 +12,23 @@ from fastapi.responses import StreamingResponse
 Events = Callable[..., Iterator[dict[str, Any]]]
 
 
-def events_response(events: Events, owner: str, job_id: str, *, after: str | None, limit: int,
-                    stream: bool) -> dict[str, Any] | StreamingResponse:
+def events_response(
+    events: Events, owner: str, job_id: str, *, after: str | None, limit: int, stream: bool
+) -> dict[str, Any] | StreamingResponse:
     """`events(owner, job_id, after_sequence=, follow=)` as OpenAI's event list, or as SSE with `stream`."""
     if stream:
         followed = iter(events(owner, job_id, after_sequence=0, follow=True))
         # Every job has its creation event: taking it now turns an unknown or foreign job into a 404, not a 200.
         first = next(followed, None)
-        return StreamingResponse(_sse(first, followed), media_type="text/event-stream",
-                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+        return StreamingResponse(
+            _sse(first, followed),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
     page = list(events(owner, job_id, after_sequence=0, follow=False))[::-1]  # newest first, as OpenAI
     if after:
         ids = [e["id"] for e in page]
-        page = page[ids.index(after) + 1:] if after in ids else []
+        page = page[ids.index(after) + 1 :] if after in ids else []
     return {"object": "list", "data": page[:limit], "has_more": len(page) > limit}
 
 

@@ -19,10 +19,15 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("distrust_http_requests_total", "HTTP requests", ["method", "route", "status"],
-                                registry=self.registry)
-        self.latency = Histogram("distrust_http_request_duration_seconds", "HTTP request latency",
-                                 ["method", "route"], registry=self.registry)
+        self.requests = Counter(
+            "distrust_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "distrust_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
 
 
 class RequestContextMiddleware:

@@ -23,30 +23,53 @@ class ScorerClient:
 
     def score(self, documents: Sequence[tuple[str, Mapping[str, Any] | None]], profile: str | None) -> list[dict]:
         request = pb.ScoreBatchRequest(
-            documents=[pb.Document(text=text, metadata_json=json.dumps(meta) if meta else "")
-                       for text, meta in documents],
-            profile=PROFILE_ENUM[profile])
+            documents=[
+                pb.Document(text=text, metadata_json=json.dumps(meta) if meta else "") for text, meta in documents
+            ],
+            profile=PROFILE_ENUM[profile],
+        )
         try:
             response = self.stub.ScoreBatch(request, timeout=self.timeout_s, metadata=call_metadata())
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="scorer") from exc
-        return [{"auth_weight": r.auth_weight, "prov_entropy": r.prov_entropy, "scoring_method": r.scoring_method,
-                 "profile": r.profile, "breakdown": json.loads(r.breakdown_json)} for r in response.results]
+        return [
+            {
+                "auth_weight": r.auth_weight,
+                "prov_entropy": r.prov_entropy,
+                "scoring_method": r.scoring_method,
+                "profile": r.profile,
+                "breakdown": json.loads(r.breakdown_json),
+            }
+            for r in response.results
+        ]
 
-    def prepare(self, *, owner: str, job_id: str, inputs: Sequence[Mapping[str, str | None]],
-                options: Mapping[str, Any], profile: str | None) -> Iterator[pb.PrepareDatasetEvent]:
+    def prepare(
+        self,
+        *,
+        owner: str,
+        job_id: str,
+        inputs: Sequence[Mapping[str, str | None]],
+        options: Mapping[str, Any],
+        profile: str | None,
+    ) -> Iterator[pb.PrepareDatasetEvent]:
         request = pb.PrepareDatasetRequest(
-            owner=owner, job_id=job_id, profile=PROFILE_ENUM[profile], options_json=json.dumps(options),
-            inputs=[pb.RawInput(file_id=i["file_id"] or "", source_type=i.get("source_type") or "") for i in inputs])
+            owner=owner,
+            job_id=job_id,
+            profile=PROFILE_ENUM[profile],
+            options_json=json.dumps(options),
+            inputs=[pb.RawInput(file_id=i["file_id"] or "", source_type=i.get("source_type") or "") for i in inputs],
+        )
         try:
             yield from self.stub.PrepareDataset(request, metadata=call_metadata())
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="scorer") from exc
 
-    def score_dataset(self, *, owner: str, file_id: str, profile: str | None,
-                      text_field: str = "text") -> Iterator[pb.ScoreDatasetEvent]:
-        request = pb.ScoreDatasetRequest(owner=owner, file_id=file_id, profile=PROFILE_ENUM[profile],
-                                         text_field=text_field)
+    def score_dataset(
+        self, *, owner: str, file_id: str, profile: str | None, text_field: str = "text"
+    ) -> Iterator[pb.ScoreDatasetEvent]:
+        request = pb.ScoreDatasetRequest(
+            owner=owner, file_id=file_id, profile=PROFILE_ENUM[profile], text_field=text_field
+        )
         try:
             yield from self.stub.ScoreDataset(request, metadata=call_metadata())
         except grpc.RpcError as exc:

@@ -41,8 +41,15 @@ class ModelManager:
     arriving meanwhile wait for the switch.
     """
 
-    def __init__(self, registry: ModelRegistry, cache_dir: Path, allowed: set[str], factory: EngineFactory, *,
-                 switch_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        cache_dir: Path,
+        allowed: set[str],
+        factory: EngineFactory,
+        *,
+        switch_timeout_s: float = 120.0,
+    ) -> None:
         self.registry = registry
         self.cache_dir = cache_dir
         self.allowed = allowed
@@ -54,8 +61,12 @@ class ModelManager:
 
     def _check_allowed(self, base: str, model: str) -> None:
         if self.allowed and base not in self.allowed:
-            raise PermissionDenied(f"model: {model!r} (base {base!r}) is not served here; allowed base models: "
-                                   f"{', '.join(sorted(self.allowed))}", param="model", code="model_not_allowed")
+            raise PermissionDenied(
+                f"model: {model!r} (base {base!r}) is not served here; allowed base models: "
+                f"{', '.join(sorted(self.allowed))}",
+                param="model",
+                code="model_not_allowed",
+            )
 
     def resolve(self, owner: str, model: str) -> Resolved:
         ref = self.registry.resolve(model, owner)
@@ -84,8 +95,10 @@ class ModelManager:
         while engine.active_requests() and time.monotonic() < deadline:
             time.sleep(0.02)
         if engine.active_requests():
-            logger.warning("base switch: cancelling requests still running", extra={
-                "requests": engine.active_requests(), "timeout_s": self.switch_timeout_s})
+            logger.warning(
+                "base switch: cancelling requests still running",
+                extra={"requests": engine.active_requests(), "timeout_s": self.switch_timeout_s},
+            )
 
     def prepare(self, owner: str, model: str, *, pin: bool = False) -> tuple[Engine, Resolved]:
         """The engine for `model` with its adapter (if any) loaded from storage on first use."""
@@ -105,8 +118,7 @@ class ModelManager:
             with self._lock:
                 if engine is self._engine:
                     return engine.submit(build(resolved))
-        raise Unavailable(f"model: the base model of {model!r} was switched away repeatedly; try again",
-                          param="model")
+        raise Unavailable(f"model: the base model of {model!r} was switched away repeatedly; try again", param="model")
 
     def loaded_engine(self, base: str) -> Engine | None:
         """The engine if `base` is the base model in memory now (never loads or switches)."""
@@ -115,18 +127,26 @@ class ModelManager:
 
     def unload(self, owner: str, model: str) -> Resolved:
         resolved = self.resolve(owner, model)
-        if resolved.adapter and self._engine is not None and self._base == resolved.base \
-                and resolved.adapter in self._engine.loaded_adapters():
+        if (
+            resolved.adapter
+            and self._engine is not None
+            and self._base == resolved.base
+            and resolved.adapter in self._engine.loaded_adapters()
+        ):
             self._engine.unload_adapter(resolved.adapter)
         return resolved
 
     def list_models(self, owner: str) -> list[ModelEntry]:
-        bases = [b for b in self.registry.list_base()
-                 if b.visible_to(owner) and (not self.allowed or b.name in self.allowed)]
+        bases = [
+            b for b in self.registry.list_base() if b.visible_to(owner) and (not self.allowed or b.name in self.allowed)
+        ]
         entries = [ModelEntry(b.name, "base", None, b.owned_by, b.created, b.context_length) for b in bases]
         names = {b.name for b in bases}
-        entries += [ModelEntry(a.name, "adapter", a.base_model, a.owner, a.created, None)
-                    for a in self.registry.list_adapters(owner) if a.base_model in names]
+        entries += [
+            ModelEntry(a.name, "adapter", a.base_model, a.owner, a.created, None)
+            for a in self.registry.list_adapters(owner)
+            if a.base_model in names
+        ]
         return entries
 
     def close(self) -> None:

@@ -29,12 +29,16 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
     return GenerationRequest(
         prompt=request.prompt if kind == "prompt" else None,
         messages=[{"role": m.role, "content": m.content} for m in request.messages.messages]
-        if kind == "messages" else None,
-        adapter=adapter, max_tokens=request.max_tokens or default_max_tokens,
+        if kind == "messages"
+        else None,
+        adapter=adapter,
+        max_tokens=request.max_tokens or default_max_tokens,
         temperature=request.temperature if request.HasField("temperature") else 1.0,
         top_p=request.top_p if request.HasField("top_p") else 1.0,
-        seed=request.seed if request.HasField("seed") else None, stop=tuple(request.stop),
-        request_id=request.request_id)
+        seed=request.seed if request.HasField("seed") else None,
+        stop=tuple(request.stop),
+        request_id=request.request_id,
+    )
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
@@ -43,22 +47,38 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         self.settings = settings
 
     def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateResponse]:
-        handle = self.models.submit(request.owner, request.model, lambda resolved: generation_request(
-            request, resolved.adapter, self.settings.default_max_tokens))
+        handle = self.models.submit(
+            request.owner,
+            request.model,
+            lambda resolved: generation_request(request, resolved.adapter, self.settings.default_max_tokens),
+        )
         context.add_callback(handle.cancel)  # runs when the call ends, also when the client goes away
         for item in handle.stream(self.settings.stream_interval_ms / 1000):
             if isinstance(item, Delta):
                 if item.text:
                     yield pb.GenerateResponse(delta=item.text)
                 continue
-            usage = pb.Usage(prompt_tokens=item.prompt_tokens, completion_tokens=item.completion_tokens,
-                             total_tokens=item.prompt_tokens + item.completion_tokens)
+            usage = pb.Usage(
+                prompt_tokens=item.prompt_tokens,
+                completion_tokens=item.completion_tokens,
+                total_tokens=item.prompt_tokens + item.completion_tokens,
+            )
             yield pb.GenerateResponse(finish_reason=FINISH[item.finish_reason], usage=usage)
 
     def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
-        return pb.ListModelsResponse(models=[
-            pb.Model(id=m.id, kind=m.kind, parent=m.parent or "", owned_by=m.owned_by, created=m.created,
-                     context_length=m.context_length or 0) for m in self.models.list_models(request.owner)])
+        return pb.ListModelsResponse(
+            models=[
+                pb.Model(
+                    id=m.id,
+                    kind=m.kind,
+                    parent=m.parent or "",
+                    owned_by=m.owned_by,
+                    created=m.created,
+                    context_length=m.context_length or 0,
+                )
+                for m in self.models.list_models(request.owner)
+            ]
+        )
 
     def LoadAdapter(self, request: pb.LoadAdapterRequest, context: grpc.ServicerContext) -> pb.AdapterState:
         engine, resolved = self.models.prepare(request.owner, request.model, pin=request.pin)
@@ -70,9 +90,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
     def _state(self, engine: Engine | None, model: str, adapter: str | None) -> pb.AdapterState:
         loaded = engine.loaded_adapters() if engine is not None else []
-        return pb.AdapterState(model=model, loaded=engine is not None and (adapter is None or adapter in loaded),
-                               pinned=engine is not None and bool(adapter) and adapter in engine.pinned_adapters(),
-                               cache_size=len(loaded), cache_capacity=self.settings.adapter_cache_size)
+        return pb.AdapterState(
+            model=model,
+            loaded=engine is not None and (adapter is None or adapter in loaded),
+            pinned=engine is not None and bool(adapter) and adapter in engine.pinned_adapters(),
+            cache_size=len(loaded),
+            cache_capacity=self.settings.adapter_cache_size,
+        )
 
 
 def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) -> RunningServer:
@@ -81,13 +105,24 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
     def make_engine(path: Path) -> Engine:
         return Engine(path, max_batch_size=settings.max_batch_size, adapter_cache_size=settings.adapter_cache_size)
 
-    models = ModelManager(registry, settings.resolved_cache_dir, settings.allowed(), factory or make_engine,
-                          switch_timeout_s=settings.base_switch_timeout_s)
+    models = ModelManager(
+        registry,
+        settings.resolved_cache_dir,
+        settings.allowed(),
+        factory or make_engine,
+        switch_timeout_s=settings.base_switch_timeout_s,
+    )
 
     def register(server: grpc.Server) -> None:
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(models, settings), server)
 
-    running = start_server(host=settings.host, port=settings.port, port_setting="DISTRUST_INFERENCE_PORT",
-                           register=register, service_names=[SERVICE_NAME], max_workers=settings.max_workers)
+    running = start_server(
+        host=settings.host,
+        port=settings.port,
+        port_setting="DISTRUST_INFERENCE_PORT",
+        register=register,
+        service_names=[SERVICE_NAME],
+        max_workers=settings.max_workers,
+    )
     running.on_stop.append(models.close)
     return running

@@ -35,8 +35,9 @@ class DatasetProgress:
     done: bool = False
 
 
-def score_stored_dataset(files: FileService, *, owner: str, file_id: str, profile: str,
-                         text_field: str = "text") -> Iterator[DatasetProgress]:
+def score_stored_dataset(
+    files: FileService, *, owner: str, file_id: str, profile: str, text_field: str = "text"
+) -> Iterator[DatasetProgress]:
     """Score each line of the owner's file; yield progress, the last event with the new file's id.
 
     Each output line is the input object plus `auth_weight`, `prov_entropy` and `scoring_method`. A line that
@@ -66,12 +67,20 @@ def score_stored_dataset(files: FileService, *, owner: str, file_id: str, profil
                     yield progress
         progress.bytes_done = progress.bytes_total
         stem = source.filename.rsplit(".", 1)[0]
-        scored = files.create_from_path(owner=owner, filename=f"{stem}.scored.jsonl", purpose=Purpose.SCORED,
-                                        path=out_path)
+        scored = files.create_from_path(
+            owner=owner, filename=f"{stem}.scored.jsonl", purpose=Purpose.SCORED, path=out_path
+        )
     progress.output_file_id = scored.id
     progress.done = True
-    logger.info("dataset scored", extra={"file_id": file_id, "output_file_id": scored.id,
-                                         "lines": progress.lines_done, "rejected": progress.lines_rejected})
+    logger.info(
+        "dataset scored",
+        extra={
+            "file_id": file_id,
+            "output_file_id": scored.id,
+            "lines": progress.lines_done,
+            "rejected": progress.lines_rejected,
+        },
+    )
     yield progress
 
 
@@ -93,6 +102,9 @@ def score_one(text: str, metadata: dict[str, Any], scoring: Profile, *, index: i
 def _score_line(line: bytes, line_no: int, text_field: str, scoring: Profile) -> str:
     record, text, metadata = split_record(line, text_field)
     result = score_one(text, metadata, scoring, index=line_no)
-    record.update(auth_weight=round(result.auth_weight, 6), prov_entropy=round(result.prov_entropy, 6),
-                  scoring_method=result.scoring_method)
+    record.update(
+        auth_weight=round(result.auth_weight, 6),
+        prov_entropy=round(result.prov_entropy, 6),
+        scoring_method=result.scoring_method,
+    )
     return json.dumps(record, ensure_ascii=False) + "\n"

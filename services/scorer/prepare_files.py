@@ -38,9 +38,14 @@ class PrepareOutcome:
     report: dict[str, Any]
 
 
-def prepare_stored_files(files: FileService, *, owner: str, inputs: Sequence[InputRef],
-                         options: Mapping[str, Any], profile: str | None = None
-                         ) -> Iterator[ProgressEvent | PrepareOutcome]:
+def prepare_stored_files(
+    files: FileService,
+    *,
+    owner: str,
+    inputs: Sequence[InputRef],
+    options: Mapping[str, Any],
+    profile: str | None = None,
+) -> Iterator[ProgressEvent | PrepareOutcome]:
     """Yield progress events, then one `PrepareOutcome`. Closing the iterator early cancels the run."""
     opts = PrepareOptions.from_mapping({**options, **({"profile": profile} if profile else {})})
     if not inputs:
@@ -51,12 +56,21 @@ def prepare_stored_files(files: FileService, *, owner: str, inputs: Sequence[Inp
     for i, ref in enumerate(inputs):
         record = files.get(owner=owner, file_id=ref.file_id)
         if record.purpose not in INPUT_PURPOSES:
-            raise invalid_field(f"inputs[{i}].file_id", ref.file_id,
-                                f"a file uploaded with purpose {' or '.join(p.value for p in INPUT_PURPOSES)} "
-                                f"(this one is {record.purpose.value})")
+            raise invalid_field(
+                f"inputs[{i}].file_id",
+                ref.file_id,
+                f"a file uploaded with purpose {' or '.join(p.value for p in INPUT_PURPOSES)} "
+                f"(this one is {record.purpose.value})",
+            )
         records.append(record)
-    raw = [RawInput(name=rec.filename, lines=files.store.iter_lines(Bucket.FILES, rec.storage_key),
-                    source_type=ref.source_type or None) for rec, ref in zip(records, inputs, strict=True)]
+    raw = [
+        RawInput(
+            name=rec.filename,
+            lines=files.store.iter_lines(Bucket.FILES, rec.storage_key),
+            source_type=ref.source_type or None,
+        )
+        for rec, ref in zip(records, inputs, strict=True)
+    ]
 
     events: queue.Queue[ProgressEvent | PreparedDataset | BaseException] = queue.Queue(maxsize=256)
     cancelled = threading.Event()
@@ -101,12 +115,16 @@ def _store_outputs(files: FileService, owner: str, prepared: PreparedDataset) ->
                 for row in rows:
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         paths["report.json"].write_text(json.dumps(prepared.report, indent=2, allow_nan=False))
-        train = files.create_from_path(owner=owner, filename="train.jsonl", purpose=Purpose.FINE_TUNE,
-                                       path=paths["train.jsonl"])
-        val = files.create_from_path(owner=owner, filename="val.jsonl", purpose=Purpose.FINE_TUNE,
-                                     path=paths["val.jsonl"])
-        report_file = files.create_from_path(owner=owner, filename="report.json", purpose=Purpose.DATASET_REPORT,
-                                             path=paths["report.json"])
-    logger.info("dataset prepared", extra={"train": len(prepared.train), "val": len(prepared.val),
-                                           "train_file": train.id})
+        train = files.create_from_path(
+            owner=owner, filename="train.jsonl", purpose=Purpose.FINE_TUNE, path=paths["train.jsonl"]
+        )
+        val = files.create_from_path(
+            owner=owner, filename="val.jsonl", purpose=Purpose.FINE_TUNE, path=paths["val.jsonl"]
+        )
+        report_file = files.create_from_path(
+            owner=owner, filename="report.json", purpose=Purpose.DATASET_REPORT, path=paths["report.json"]
+        )
+    logger.info(
+        "dataset prepared", extra={"train": len(prepared.train), "val": len(prepared.val), "train_file": train.id}
+    )
     return PrepareOutcome(train, val, report_file, prepared.report)

@@ -40,17 +40,22 @@ def _documents(docs: Iterable[pb.Document]) -> Iterator[tuple[str, Mapping[str, 
         try:
             metadata = json.loads(doc.metadata_json)
         except json.JSONDecodeError as exc:
-            raise invalid_field(f"documents[{i}].metadata_json", doc.metadata_json,
-                                f"a JSON object ({exc.msg})") from exc
+            raise invalid_field(
+                f"documents[{i}].metadata_json", doc.metadata_json, f"a JSON object ({exc.msg})"
+            ) from exc
         if not isinstance(metadata, dict):
             raise invalid_field(f"documents[{i}].metadata_json", doc.metadata_json, "a JSON object")
         yield doc.text, metadata
 
 
 def _result(result: ScoreResult) -> pb.ScoreResult:
-    return pb.ScoreResult(auth_weight=result.auth_weight, prov_entropy=result.prov_entropy,
-                          scoring_method=result.scoring_method, profile=result.profile,
-                          breakdown_json=json.dumps(result.to_dict()["breakdown"]))
+    return pb.ScoreResult(
+        auth_weight=result.auth_weight,
+        prov_entropy=result.prov_entropy,
+        scoring_method=result.scoring_method,
+        profile=result.profile,
+        breakdown_json=json.dumps(result.to_dict()["breakdown"]),
+    )
 
 
 def _score(docs: Iterable[pb.Document], profile: str, offset: int = 0) -> list[pb.ScoreResult]:
@@ -65,7 +70,7 @@ def _shift_index(exc: Exception, offset: int) -> None:
     # score_batch numbers documents from 0 in each chunk; name them by their position in the whole stream.
     param = getattr(exc, "param", None)
     if offset and isinstance(param, str) and param.startswith("documents["):
-        index, rest = param[len("documents["):].split("]", 1)
+        index, rest = param[len("documents[") :].split("]", 1)
         if index.isdigit():
             new = f"documents[{int(index) + offset}]{rest}"
             exc.param = new  # type: ignore[attr-defined]
@@ -79,12 +84,16 @@ class ScorerServicer(scorer_pb2_grpc.ScorerServiceServicer):
 
     def ScoreBatch(self, request: pb.ScoreBatchRequest, context: grpc.ServicerContext) -> pb.ScoreBatchResponse:
         if len(request.documents) > MAX_BATCH:
-            raise invalid_field("documents", f"{len(request.documents)} documents",
-                                f"at most {MAX_BATCH} per call (use ScoreStream for more)")
+            raise invalid_field(
+                "documents",
+                f"{len(request.documents)} documents",
+                f"at most {MAX_BATCH} per call (use ScoreStream for more)",
+            )
         return pb.ScoreBatchResponse(results=_score(request.documents, profile_name(request.profile)))
 
-    def ScoreStream(self, request_iterator: Iterator[pb.ScoreStreamRequest],
-                    context: grpc.ServicerContext) -> Iterator[pb.ScoreStreamResponse]:
+    def ScoreStream(
+        self, request_iterator: Iterator[pb.ScoreStreamRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.ScoreStreamResponse]:
         profile: str | None = None
         offset = 0
         for request in request_iterator:
@@ -95,33 +104,53 @@ class ScorerServicer(scorer_pb2_grpc.ScorerServiceServicer):
             yield pb.ScoreStreamResponse(results=_score(request.documents, profile, offset), offset=offset)
             offset += len(request.documents)
 
-    def ScoreDataset(self, request: pb.ScoreDatasetRequest,
-                     context: grpc.ServicerContext) -> Iterator[pb.ScoreDatasetEvent]:
-        for p in score_stored_dataset(self.files, owner=request.owner, file_id=request.file_id,
-                                      profile=profile_name(request.profile), text_field=request.text_field or "text"):
-            yield pb.ScoreDatasetEvent(lines_done=p.lines_done, bytes_total=p.bytes_total, bytes_done=p.bytes_done,
-                                       lines_rejected=p.lines_rejected, output_file_id=p.output_file_id or "",
-                                       errors_json=json.dumps(p.errors) if p.done else "", done=p.done)
+    def ScoreDataset(
+        self, request: pb.ScoreDatasetRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.ScoreDatasetEvent]:
+        for p in score_stored_dataset(
+            self.files,
+            owner=request.owner,
+            file_id=request.file_id,
+            profile=profile_name(request.profile),
+            text_field=request.text_field or "text",
+        ):
+            yield pb.ScoreDatasetEvent(
+                lines_done=p.lines_done,
+                bytes_total=p.bytes_total,
+                bytes_done=p.bytes_done,
+                lines_rejected=p.lines_rejected,
+                output_file_id=p.output_file_id or "",
+                errors_json=json.dumps(p.errors) if p.done else "",
+                done=p.done,
+            )
 
-    def PrepareDataset(self, request: pb.PrepareDatasetRequest,
-                       context: grpc.ServicerContext) -> Iterator[pb.PrepareDatasetEvent]:
+    def PrepareDataset(
+        self, request: pb.PrepareDatasetRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.PrepareDatasetEvent]:
         try:
             options = json.loads(request.options_json) if request.options_json else {}
         except json.JSONDecodeError as exc:
             raise invalid_field("options", request.options_json, f"a JSON object ({exc.msg})") from exc
         inputs = [InputRef(i.file_id, i.source_type or None) for i in request.inputs]
         profile = profile_name(request.profile) if request.profile else None
-        for item in prepare_stored_files(self.files, owner=request.owner, inputs=inputs, options=options,
-                                         profile=profile):
+        for item in prepare_stored_files(
+            self.files, owner=request.owner, inputs=inputs, options=options, profile=profile
+        ):
             if isinstance(item, PrepareOutcome):
-                yield pb.PrepareDatasetEvent(stage="done", done=1, total=1, message="prepared",
-                                             train_file_id=item.train_file.id,
-                                             validation_file_id=item.validation_file.id,
-                                             report_file_id=item.report_file.id,
-                                             report_json=json.dumps(item.report, allow_nan=False))
+                yield pb.PrepareDatasetEvent(
+                    stage="done",
+                    done=1,
+                    total=1,
+                    message="prepared",
+                    train_file_id=item.train_file.id,
+                    validation_file_id=item.validation_file.id,
+                    report_file_id=item.report_file.id,
+                    report_json=json.dumps(item.report, allow_nan=False),
+                )
             else:
-                yield pb.PrepareDatasetEvent(stage=item.stage, done=item.done, total=item.total or 0,
-                                             message=item.message)
+                yield pb.PrepareDatasetEvent(
+                    stage=item.stage, done=item.done, total=item.total or 0, message=item.message
+                )
 
 
 def start(settings: ScorerSettings) -> RunningServer:
@@ -131,5 +160,11 @@ def start(settings: ScorerSettings) -> RunningServer:
     def register(server: grpc.Server) -> None:
         scorer_pb2_grpc.add_ScorerServiceServicer_to_server(ScorerServicer(files), server)
 
-    return start_server(host=settings.host, port=settings.port, port_setting="DISTRUST_SCORER_PORT",
-                        register=register, service_names=[SERVICE_NAME], max_workers=settings.max_workers)
+    return start_server(
+        host=settings.host,
+        port=settings.port,
+        port_setting="DISTRUST_SCORER_PORT",
+        register=register,
+        service_names=[SERVICE_NAME],
+        max_workers=settings.max_workers,
+    )

@@ -14,8 +14,9 @@ from shared.model_registry import BaseModelRecord, ModelRegistry
 logger = logging.getLogger(__name__)
 
 
-def ensure_default_model(registry: ModelRegistry, work_dir: Path, *, name: str = DEFAULT_MODEL_NAME,
-                         **sizes: int) -> BaseModelRecord:
+def ensure_default_model(
+    registry: ModelRegistry, work_dir: Path, *, name: str = DEFAULT_MODEL_NAME, **sizes: int
+) -> BaseModelRecord:
     """Return the registered default model, building and uploading it on first use (seeded: reproducible)."""
     existing = registry.get_base(name)
     if existing is not None:

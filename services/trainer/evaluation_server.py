@@ -33,12 +33,17 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         return eval_convert.eval_message(self.evals.cancel(request.owner, request.job_id))
 
     def WatchEval(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
-        yield from convert.follow_messages(self.evals.events(request.owner, request.job_id, after_sequence=request.after_sequence,
-                                             follow=request.follow), context)
+        yield from convert.follow_messages(
+            self.evals.events(
+                request.owner, request.job_id, after_sequence=request.after_sequence, follow=request.follow
+            ),
+            context,
+        )
 
     def GetEvalResults(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> epb.EvalResults:
-        return epb.EvalResults(eval_id=request.job_id,
-                               results_json=json.dumps(self.evals.results(request.owner, request.job_id)))
+        return epb.EvalResults(
+            eval_id=request.job_id, results_json=json.dumps(self.evals.results(request.owner, request.job_id))
+        )
 
 
 class ExportServicer(evaluation_pb2_grpc.ExportServiceServicer):
@@ -56,5 +61,9 @@ class ExportServicer(evaluation_pb2_grpc.ExportServiceServicer):
         return epb.ListExportsResponse(exports=[eval_convert.export_message(e) for e in exports], has_more=has_more)
 
     def WatchExport(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
-        yield from convert.follow_messages(self.exports.events(request.owner, request.job_id, after_sequence=request.after_sequence,
-                                               follow=request.follow), context)
+        yield from convert.follow_messages(
+            self.exports.events(
+                request.owner, request.job_id, after_sequence=request.after_sequence, follow=request.follow
+            ),
+            context,
+        )

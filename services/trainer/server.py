@@ -50,19 +50,26 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         return convert.job_message(self.jobs.cancel(request.owner, request.job_id))
 
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
-        yield from convert.follow_messages(self.jobs.events(request.owner, request.job_id, after_sequence=request.after_sequence,
-                                            follow=request.follow), context)
+        yield from convert.follow_messages(
+            self.jobs.events(
+                request.owner, request.job_id, after_sequence=request.after_sequence, follow=request.follow
+            ),
+            context,
+        )
 
-    def ListCheckpoints(self, request: pb.ListCheckpointsRequest,
-                        context: grpc.ServicerContext) -> pb.ListCheckpointsResponse:
+    def ListCheckpoints(
+        self, request: pb.ListCheckpointsRequest, context: grpc.ServicerContext
+    ) -> pb.ListCheckpointsResponse:
         job = self.jobs.get(request.owner, request.job_id)
         checkpoints = sorted(self.jobs.checkpoints(request.owner, request.job_id), key=lambda c: -c.step)
         if request.after:
             ids = [c.id for c in checkpoints]
-            checkpoints = checkpoints[ids.index(request.after) + 1:] if request.after in ids else []
+            checkpoints = checkpoints[ids.index(request.after) + 1 :] if request.after in ids else []
         limit = request.limit or 10
-        return pb.ListCheckpointsResponse(checkpoints=[convert.checkpoint_message(job, c) for c in checkpoints[:limit]],
-                                          has_more=len(checkpoints) > limit)
+        return pb.ListCheckpointsResponse(
+            checkpoints=[convert.checkpoint_message(job, c) for c in checkpoints[:limit]],
+            has_more=len(checkpoints) > limit,
+        )
 
 
 def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:
@@ -85,8 +92,11 @@ class Enqueuers:
     def celery(cls, redis_url: str) -> Enqueuers:
         from services.trainer.worker import EVAL_TASK, EXPORT_TASK, TRAIN_TASK
 
-        return cls(celery_enqueue(redis_url, TRAIN_TASK), celery_enqueue(redis_url, EVAL_TASK),
-                   celery_enqueue(redis_url, EXPORT_TASK))
+        return cls(
+            celery_enqueue(redis_url, TRAIN_TASK),
+            celery_enqueue(redis_url, EVAL_TASK),
+            celery_enqueue(redis_url, EXPORT_TASK),
+        )
 
 
 def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueuers | None = None) -> RunningServer:
@@ -99,21 +109,29 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     registry = ModelRegistry(client, objects)
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
     store, eval_store, export_store = JobStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
-    jobs = JobService(store, files, sources, queues.train,
-                      memory_check=request_memory_check(sources, settings.memory_budget_gb))
+    jobs = JobService(
+        store, files, sources, queues.train, memory_check=request_memory_check(sources, settings.memory_budget_gb)
+    )
     evals = EvalService(eval_store, files, objects, registry, sources, queues.evaluate)
     exports = ExportService(export_store, registry, queues.export)
-    reaper = Reaper([(store, queues.train), (eval_store, queues.evaluate), (export_store, queues.export)],
-                    settings.reaper_interval_s)
+    reaper = Reaper(
+        [(store, queues.train), (eval_store, queues.evaluate), (export_store, queues.export)],
+        settings.reaper_interval_s,
+    )
 
     def register(server: grpc.Server) -> None:
         trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(jobs), server)
         evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)
         evaluation_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)
 
-    running = start_server(host=settings.host, port=settings.port, port_setting="DISTRUST_TRAINER_PORT",
-                           register=register, service_names=[SERVICE_NAME, EVAL_SERVICE_NAME, EXPORT_SERVICE_NAME],
-                           max_workers=settings.max_workers)
+    running = start_server(
+        host=settings.host,
+        port=settings.port,
+        port_setting="DISTRUST_TRAINER_PORT",
+        register=register,
+        service_names=[SERVICE_NAME, EVAL_SERVICE_NAME, EXPORT_SERVICE_NAME],
+        max_workers=settings.max_workers,
+    )
     reaper.start()
     running.on_stop.append(reaper.stop)
     return running

@@ -75,14 +75,41 @@ def _runners() -> Runners:  # built once per worker process, on first use
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
     files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
     cache_dir, ttl = settings.resolved_cache_dir, settings.lease_ttl_s
-    train = JobRunner(RunnerContext(store=JobStore(client), files=files, registry=registry, sources=sources,
-                                    objects=objects, cache_dir=cache_dir, holder=holder, lease_ttl_s=ttl,
-                                    memory_check=job_memory_check(settings.memory_budget_gb)))
-    evaluate = EvalRunner(EvalContext(store=JobStore(client, EVALUATION), files=files, registry=registry,
-                                      sources=sources, objects=objects, cache_dir=cache_dir, holder=holder,
-                                      lease_ttl_s=ttl))
-    export = ExportRunner(ExportContext(store=JobStore(client, EXPORT), registry=registry, objects=objects,
-                                        cache_dir=cache_dir, holder=holder, lease_ttl_s=ttl))
+    train = JobRunner(
+        RunnerContext(
+            store=JobStore(client),
+            files=files,
+            registry=registry,
+            sources=sources,
+            objects=objects,
+            cache_dir=cache_dir,
+            holder=holder,
+            lease_ttl_s=ttl,
+            memory_check=job_memory_check(settings.memory_budget_gb),
+        )
+    )
+    evaluate = EvalRunner(
+        EvalContext(
+            store=JobStore(client, EVALUATION),
+            files=files,
+            registry=registry,
+            sources=sources,
+            objects=objects,
+            cache_dir=cache_dir,
+            holder=holder,
+            lease_ttl_s=ttl,
+        )
+    )
+    export = ExportRunner(
+        ExportContext(
+            store=JobStore(client, EXPORT),
+            registry=registry,
+            objects=objects,
+            cache_dir=cache_dir,
+            holder=holder,
+            lease_ttl_s=ttl,
+        )
+    )
     return Runners(train, evaluate, export)
 
 

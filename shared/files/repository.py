@@ -56,4 +56,3 @@ class FileRepository:
             pipe.delete(self._key(record.id))
             pipe.zrem(self._owner_key(record.owner), record.id)
             pipe.execute()
-

@@ -68,18 +68,30 @@ class FileService:
         except StreamAborted:
             self._discard(file_id)
             if reader.reason == "too_large":
-                raise PayloadTooLarge(f"file: upload exceeds the {self.max_bytes}-byte limit "
-                                      f"(DISTRUST_GATEWAY_MAX_UPLOAD_BYTES)", param="file") from None
+                raise PayloadTooLarge(
+                    f"file: upload exceeds the {self.max_bytes}-byte limit (DISTRUST_GATEWAY_MAX_UPLOAD_BYTES)",
+                    param="file",
+                ) from None
         except BaseException:
             self._discard(file_id)
             raise
         if validator.error_count:
             self._discard(file_id)
-            raise InvalidArgument(f"file: invalid {kind.value} JSONL, nothing was stored: {validator.summary()}",
-                                  param="file", code="invalid_file")
-        record = FileObject(id=file_id, bytes=info.size, created_at=int(time.time()), filename=filename,
-                            purpose=kind, owner=owner, sha256=info.sha256 or "",
-                            lines=validator.lines if validator.enabled else None)
+            raise InvalidArgument(
+                f"file: invalid {kind.value} JSONL, nothing was stored: {validator.summary()}",
+                param="file",
+                code="invalid_file",
+            )
+        record = FileObject(
+            id=file_id,
+            bytes=info.size,
+            created_at=int(time.time()),
+            filename=filename,
+            purpose=kind,
+            owner=owner,
+            sha256=info.sha256 or "",
+            lines=validator.lines if validator.enabled else None,
+        )
         self.repository.save(record)
         logger.info("file stored", extra={"file_id": file_id, "bytes": info.size, "purpose": kind.value})
         return record
@@ -89,8 +101,16 @@ class FileService:
         file_id = new_file_id()
         info = self.store.put_file(Bucket.FILES, file_id, path, content_type=_content_type(filename))
         lines = _count_lines(path) if filename.endswith((".jsonl", ".txt")) else None
-        record = FileObject(id=file_id, bytes=info.size, created_at=int(time.time()), filename=filename,
-                            purpose=purpose, owner=owner, sha256=info.sha256 or "", lines=lines)
+        record = FileObject(
+            id=file_id,
+            bytes=info.size,
+            created_at=int(time.time()),
+            filename=filename,
+            purpose=purpose,
+            owner=owner,
+            sha256=info.sha256 or "",
+            lines=lines,
+        )
         self.repository.save(record)
         return record
 
@@ -100,8 +120,9 @@ class FileService:
             raise NotFound(f"No such File object: {file_id}", param="file_id", code="file_not_found")
         return record
 
-    def list(self, *, owner: str, purpose: str | None = None, limit: int = 100, after: str | None = None,
-             order: str = "desc") -> FilePage:
+    def list(
+        self, *, owner: str, purpose: str | None = None, limit: int = 100, after: str | None = None, order: str = "desc"
+    ) -> FilePage:
         if not 1 <= limit <= 10_000:
             raise invalid_field("limit", limit, "an integer in [1, 10000]")
         if order not in ("asc", "desc"):
@@ -111,10 +132,10 @@ class FileService:
         if after:
             if after not in ids:
                 raise NotFound(f"after: no such File object: {after}", param="after", code="file_not_found")
-            ids = ids[ids.index(after) + 1:]
+            ids = ids[ids.index(after) + 1 :]
         page: list[FileObject] = []
         for start in range(0, len(ids), 500):
-            for record in self.repository.get_many(ids[start:start + 500]):
+            for record in self.repository.get_many(ids[start : start + 500]):
                 if kind is None or record.purpose == kind:
                     page.append(record)
                     if len(page) > limit:

@@ -13,11 +13,14 @@ from shared.rpc.status import REQUEST_ID_KEY
 
 
 def open_channel(target: str) -> grpc.Channel:
-    return grpc.insecure_channel(target, options=[
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.enable_retries", 1),
-    ])
+    return grpc.insecure_channel(
+        target,
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.enable_retries", 1),
+        ],
+    )
 
 
 def call_metadata() -> Sequence[tuple[str, str]]:

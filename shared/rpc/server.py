@@ -43,8 +43,9 @@ class RunningServer:
             hook()
 
 
-def start_server(*, host: str, port: int, port_setting: str, register: Registrar,
-                 service_names: Sequence[str], max_workers: int = 16) -> RunningServer:
+def start_server(
+    *, host: str, port: int, port_setting: str, register: Registrar, service_names: Sequence[str], max_workers: int = 16
+) -> RunningServer:
     """Start a server with the given servicers; a busy port is a `ConfigError` naming the setting to change."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
@@ -59,16 +60,20 @@ def start_server(*, host: str, port: int, port_setting: str, register: Registrar
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server)
+        (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
     try:
         bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port} ({exc}); the port is in use or not allowed, "
-                          f"set {port_setting} to change it", param=port_setting) from exc
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc}); the port is in use or not allowed, "
+            f"set {port_setting} to change it",
+            param=port_setting,
+        ) from exc
     if bound == 0:
-        raise ConfigError(f"cannot listen on {host}:{port}: the port is in use; set {port_setting} to change it",
-                          param=port_setting)
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: the port is in use; set {port_setting} to change it", param=port_setting
+        )
     server.start()
     running = RunningServer(server, health_servicer, bound, tuple(service_names))
     running.set_serving(True)
@@ -76,8 +81,9 @@ def start_server(*, host: str, port: int, port_setting: str, register: Registrar
     return running
 
 
-def serve_until_signalled(running: RunningServer, *, grace_s: float = 10.0,
-                          on_stop: Callable[[], None] | None = None) -> None:
+def serve_until_signalled(
+    running: RunningServer, *, grace_s: float = 10.0, on_stop: Callable[[], None] | None = None
+) -> None:
     """Block until SIGTERM or SIGINT, then shut down gracefully."""
     stop = threading.Event()
 

@@ -62,18 +62,23 @@ def error_from_rpc(exc: grpc.RpcError, *, service: str) -> errors.DistrustError:
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) and _META_CODE not in trailing:
         return errors.Unavailable(f"the {service} service is unavailable: {details}", code=f"{service}_unavailable")
     if code == grpc.StatusCode.UNIMPLEMENTED:
-        return errors.FailedPrecondition(f"the {service} service does not implement this call yet: {details}",
-                                         code="not_implemented")
-    return cls(details or f"{service} call failed ({code.name})", param=trailing.get(_META_PARAM) or None,
-               code=trailing.get(_META_CODE) or None)
+        return errors.FailedPrecondition(
+            f"the {service} service does not implement this call yet: {details}", code="not_implemented"
+        )
+    return cls(
+        details or f"{service} call failed ({code.name})",
+        param=trailing.get(_META_PARAM) or None,
+        code=trailing.get(_META_CODE) or None,
+    )
 
 
 def _abort(context: grpc.ServicerContext, exc: BaseException, method: str) -> None:
     if isinstance(exc, errors.DistrustError):
         code = grpc_code_for(exc)
         level = logging.ERROR if code == grpc.StatusCode.INTERNAL else logging.INFO
-        logger.log(level, "rpc failed", extra={"method": method, "status": code.name, "error": exc.message,
-                                               "param": exc.param})
+        logger.log(
+            level, "rpc failed", extra={"method": method, "status": code.name, "error": exc.message, "param": exc.param}
+        )
         context.set_trailing_metadata(((_META_CODE, exc.code), (_META_PARAM, exc.param or "")))
         context.abort(code, exc.message)
     logger.exception("rpc crashed", extra={"method": method})
@@ -115,6 +120,7 @@ def _wrap_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str) -> 
                 if _is_abort(exc):
                     raise
                 _abort(context, exc, method)
+
     return wrapper
 
 
@@ -127,6 +133,7 @@ def _wrap_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], metho
                 if _is_abort(exc):
                     raise
                 _abort(context, exc, method)
+
     return wrapper
 
 

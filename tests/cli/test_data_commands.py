@@ -19,12 +19,14 @@ def test_score_local_writes_one_result_per_line_in_order(tmp_path: Path) -> None
     rows = [{"text": DOC, "year": 1923}, {"text": "short"}, {"text": DOC + " Officials agree.", "source": "WHO"}]
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["score", "--input", str(source), "--output", str(out), "--local",
-                                 "--profile", "reference"])
+    result = runner.invoke(
+        app, ["score", "--input", str(source), "--output", str(out), "--local", "--profile", "reference"]
+    )
     assert result.exit_code == 0, result.output
     got = [json.loads(line) for line in out.read_text().splitlines()]
-    expected = list(score_batch([(r["text"], {k: v for k, v in r.items() if k != "text"}) for r in rows],
-                                profile="reference"))
+    expected = list(
+        score_batch([(r["text"], {k: v for k, v in r.items() if k != "text"}) for r in rows], profile="reference")
+    )
     assert [g["line"] for g in got] == [1, 2, 3]
     assert [g["auth_weight"] for g in got] == [e.auth_weight for e in expected]
     assert got[1]["scoring_method"] == "default"
@@ -44,11 +46,27 @@ def test_score_local_reports_bad_lines_and_exits_non_zero(tmp_path: Path) -> Non
 
 def test_prepare_local_writes_three_files(tmp_path: Path) -> None:
     raw = tmp_path / "letters.jsonl"
-    raw.write_text("\n".join(json.dumps({"text": f"{DOC} Entry {i} of the original letters and notes."})
-                             for i in range(30)) + "\n")
+    raw.write_text(
+        "\n".join(json.dumps({"text": f"{DOC} Entry {i} of the original letters and notes."}) for i in range(30)) + "\n"
+    )
     out_dir = tmp_path / "prepared"
-    result = runner.invoke(app, ["prepare", str(raw), "-o", str(out_dir), "--local", "--no-rebalance",
-                                 "--seed", "5", "--val-fraction", "0.2", "--min-length", "20"])
+    result = runner.invoke(
+        app,
+        [
+            "prepare",
+            str(raw),
+            "-o",
+            str(out_dir),
+            "--local",
+            "--no-rebalance",
+            "--seed",
+            "5",
+            "--val-fraction",
+            "0.2",
+            "--min-length",
+            "20",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((out_dir / "report.json").read_text())
     train = (out_dir / "train.jsonl").read_text().splitlines()

@@ -11,14 +11,23 @@ from shared.settings import RedisSettings, StorageSettings, load_settings
 
 
 def make_settings(storage: StorageSettings, redis: RedisSettings, **overrides: object) -> GatewaySettings:
-    return load_settings(GatewaySettings, storage=storage, redis=redis, api_keys="key-alice=alice,key-bob=bob",
-                         scorer_target="127.0.0.1:1", trainer_target="127.0.0.1:1", inference_target="127.0.0.1:1",
-                         backend_timeout_s=0.5, **overrides)
+    return load_settings(
+        GatewaySettings,
+        storage=storage,
+        redis=redis,
+        api_keys="key-alice=alice,key-bob=bob",
+        scorer_target="127.0.0.1:1",
+        trainer_target="127.0.0.1:1",
+        inference_target="127.0.0.1:1",
+        backend_timeout_s=0.5,
+        **overrides,
+    )
 
 
 @pytest.fixture
-def gateway_settings(storage_settings: StorageSettings, redis_settings: RedisSettings,
-                     redis_client: object) -> GatewaySettings:
+def gateway_settings(
+    storage_settings: StorageSettings, redis_settings: RedisSettings, redis_client: object
+) -> GatewaySettings:
     return make_settings(storage_settings, redis_settings, max_upload_bytes=64 * 1024)
 
 
@@ -29,8 +38,9 @@ def client(gateway_settings: GatewaySettings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def scoring_client(storage_settings: StorageSettings, redis_settings: RedisSettings, redis_client: object,
-                   scorer_target: str) -> Iterator[TestClient]:
+def scoring_client(
+    storage_settings: StorageSettings, redis_settings: RedisSettings, redis_client: object, scorer_target: str
+) -> Iterator[TestClient]:
     settings = make_settings(storage_settings, redis_settings).model_copy(update={"scorer_target": scorer_target})
     with TestClient(create_app(settings)) as test_client:
         yield test_client

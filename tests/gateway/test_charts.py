@@ -33,16 +33,21 @@ def test_loss_chart_without_metrics_is_refused() -> None:
 
 
 def test_perplexity_chart_of_two_models_and_a_missing_band() -> None:
-    results = {"base": {"bands": {"low": {"perplexity": 3400.0}, "high": {"perplexity": 3200.0}},
-                        "distrust_ratio": 0.94},
-               "ft:tuned": {"bands": {"low": {"perplexity": 40.0}, "mid": {}, "high": {"perplexity": 300.0}},
-                            "distrust_ratio": 7.5}}
+    results = {
+        "base": {"bands": {"low": {"perplexity": 3400.0}, "high": {"perplexity": 3200.0}}, "distrust_ratio": 0.94},
+        "ft:tuned": {
+            "bands": {"low": {"perplexity": 40.0}, "mid": {}, "high": {"perplexity": 300.0}},
+            "distrust_ratio": 7.5,
+        },
+    }
     assert _size(charts.perplexity_chart(results)) == (800, 480)
 
 
 def test_accuracy_chart_with_intervals() -> None:
-    results = {"base": {"accuracy": 0.25, "interval": [0.1, 0.5], "n": 12},
-               "ft:tuned": {"accuracy": 0.75, "interval": [0.5, 0.9], "n": 12}}
+    results = {
+        "base": {"accuracy": 0.25, "interval": [0.1, 0.5], "n": 12},
+        "ft:tuned": {"accuracy": 0.75, "interval": [0.5, 0.9], "n": 12},
+    }
     assert _size(charts.accuracy_chart(results)) == (800, 480)
     with pytest.raises(FailedPrecondition):
         charts.accuracy_chart({})
@@ -50,12 +55,15 @@ def test_accuracy_chart_with_intervals() -> None:
 
 def test_charts_are_deterministic_and_safe_to_render_from_several_threads() -> None:
     events = [_metrics(s, 1.5 if s % 4 == 0 else None) for s in range(1, 41)]
-    results = {"base": {"bands": {"low": {"perplexity": 3400.0}, "high": {"perplexity": 3200.0}},
-                        "distrust_ratio": 0.94},
-               "ft:weighted": {"bands": {"low": {"perplexity": 100.0}, "high": {"perplexity": 950.0}},
-                               "distrust_ratio": 9.5}}
-    jobs = [lambda: charts.loss_chart(events, title="ftjob-a"), lambda: charts.perplexity_chart(results),
-            lambda: charts.accuracy_chart({"m": {"accuracy": 0.7, "interval": [0.6, 0.8], "n": 80}})]
+    results = {
+        "base": {"bands": {"low": {"perplexity": 3400.0}, "high": {"perplexity": 3200.0}}, "distrust_ratio": 0.94},
+        "ft:weighted": {"bands": {"low": {"perplexity": 100.0}, "high": {"perplexity": 950.0}}, "distrust_ratio": 9.5},
+    }
+    jobs = [
+        lambda: charts.loss_chart(events, title="ftjob-a"),
+        lambda: charts.perplexity_chart(results),
+        lambda: charts.accuracy_chart({"m": {"accuracy": 0.7, "interval": [0.6, 0.8], "n": 80}}),
+    ]
     serial = [job() for job in jobs]
     assert serial == [job() for job in jobs]
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -77,10 +85,14 @@ def test_loss_chart_edge_cases() -> None:
 
 
 def test_perplexity_chart_tolerates_missing_and_non_finite_values() -> None:
-    results = {"a": {"bands": {"low": {"perplexity": float("inf")}, "mid": {"perplexity": 12.0},
-                               "high": {"perplexity": 3.0}}, "distrust_ratio": None},
-               "b": {"bands": {"low": {"perplexity": 8.0}, "high": {"perplexity": None}}},
-               "c": {}}
+    results = {
+        "a": {
+            "bands": {"low": {"perplexity": float("inf")}, "mid": {"perplexity": 12.0}, "high": {"perplexity": 3.0}},
+            "distrust_ratio": None,
+        },
+        "b": {"bands": {"low": {"perplexity": 8.0}, "high": {"perplexity": None}}},
+        "c": {},
+    }
     assert _size(charts.perplexity_chart(results)) == (800, 480)
     assert _size(charts.perplexity_chart({"only": {"bands": {}}})) == (800, 480)
     with pytest.raises(FailedPrecondition) as error:
@@ -89,9 +101,11 @@ def test_perplexity_chart_tolerates_missing_and_non_finite_values() -> None:
 
 
 def test_accuracy_chart_tolerates_odd_intervals() -> None:
-    results = {"outside": {"accuracy": 0.5, "interval": [0.6, 0.9], "n": 3},  # value outside its interval
-               "half": {"accuracy": 0.9, "interval": [0.8, None], "n": 10},
-               "none": {"accuracy": 0.4, "interval": [None, None], "n": 10},
-               "missing": {"accuracy": None, "n": 0},
-               "no-n": {"accuracy": 1.0}}
+    results = {
+        "outside": {"accuracy": 0.5, "interval": [0.6, 0.9], "n": 3},  # value outside its interval
+        "half": {"accuracy": 0.9, "interval": [0.8, None], "n": 10},
+        "none": {"accuracy": 0.4, "interval": [None, None], "n": 10},
+        "missing": {"accuracy": None, "n": 0},
+        "no-n": {"accuracy": 1.0},
+    }
     assert _size(charts.accuracy_chart(results, title="Source preference")) == (800, 480)

@@ -9,14 +9,18 @@ from gateway_support import ALICE, BOB
 
 from shared.storage import Bucket, ObjectStore
 
-GOOD = (b'{"text": "a primary source", "auth_weight": 0.05, "prov_entropy": 7.5}\n'
-        b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n')
+GOOD = (
+    b'{"text": "a primary source", "auth_weight": 0.05, "prov_entropy": 7.5}\n'
+    b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'
+)
 
 
-def upload(client: TestClient, data: bytes, *, purpose: str = "fine-tune", headers: dict = ALICE,
-           name: str = "train.jsonl"):
-    return client.post("/v1/files", headers=headers, data={"purpose": purpose},
-                       files={"file": (name, data, "application/jsonl")})
+def upload(
+    client: TestClient, data: bytes, *, purpose: str = "fine-tune", headers: dict = ALICE, name: str = "train.jsonl"
+):
+    return client.post(
+        "/v1/files", headers=headers, data={"purpose": purpose}, files={"file": (name, data, "application/jsonl")}
+    )
 
 
 def test_upload_retrieve_download_list_delete(client: TestClient) -> None:
@@ -37,8 +41,9 @@ def test_upload_retrieve_download_list_delete(client: TestClient) -> None:
     assert client.get(f"/v1/files/{file_id}", headers=ALICE).status_code == 404
 
 
-def test_malformed_jsonl_is_rejected_with_line_numbers_and_nothing_stored(client: TestClient,
-                                                                          store: ObjectStore) -> None:
+def test_malformed_jsonl_is_rejected_with_line_numbers_and_nothing_stored(
+    client: TestClient, store: ObjectStore
+) -> None:
     before = {i.key for i in store.list(Bucket.FILES)}
     bad = GOOD + b'not json\n{"text": "x", "auth_weight": 1.5}\n[1, 2]\n{"text": "fine"}\n'
     response = upload(client, bad)
@@ -73,8 +78,7 @@ def test_bad_purpose_names_the_field(client: TestClient) -> None:
 
 
 def test_missing_file_part(client: TestClient) -> None:
-    response = client.post("/v1/files", headers=ALICE, data={"purpose": "fine-tune"},
-                           files={"other": ("x", b"y")})
+    response = client.post("/v1/files", headers=ALICE, data={"purpose": "fine-tune"}, files={"other": ("x", b"y")})
     assert response.status_code == 400 and response.json()["error"]["param"] == "file"
 
 
@@ -92,8 +96,11 @@ def test_list_filters_and_paginates(client: TestClient) -> None:
 
 def test_another_owners_file_is_not_found(client: TestClient) -> None:
     file_id = upload(client, GOOD).json()["id"]
-    for method, path in [("GET", f"/v1/files/{file_id}"), ("GET", f"/v1/files/{file_id}/content"),
-                         ("DELETE", f"/v1/files/{file_id}")]:
+    for method, path in [
+        ("GET", f"/v1/files/{file_id}"),
+        ("GET", f"/v1/files/{file_id}/content"),
+        ("DELETE", f"/v1/files/{file_id}"),
+    ]:
         response = client.request(method, path, headers=BOB)
         assert response.status_code == 404, (method, path)
         assert response.json()["error"]["code"] == "file_not_found"

@@ -15,8 +15,10 @@ DOC = "According to the 1923 patent, the laboratory notebook records the origina
 
 
 def test_score_returns_results_in_order_with_breakdown(scoring_client: TestClient) -> None:
-    body = {"documents": [{"text": DOC, "metadata": {"source_type": "patent_pre1970"}}, {"text": "tiny"}],
-            "profile": "reference"}
+    body = {
+        "documents": [{"text": DOC, "metadata": {"source_type": "patent_pre1970"}}, {"text": "tiny"}],
+        "profile": "reference",
+    }
     response = scoring_client.post("/v1/score", headers=ALICE, json=body)
     assert response.status_code == 200, response.text
     data = response.json()["data"]
@@ -27,12 +29,15 @@ def test_score_returns_results_in_order_with_breakdown(scoring_client: TestClien
     assert data[0]["breakdown"]["year"] == 1923 and data[0]["profile"] == "reference"
 
 
-@pytest.mark.parametrize(("body", "param"), [
-    ({"documents": [{"text": 42}]}, "documents[0].text"),
-    ({"documents": [{"text": "ok"}], "profile": "lenient"}, "profile"),
-    ({"documents": []}, "documents"),
-    ({"documents": [{"text": DOC, "metadata": {"year": [1]}}]}, "documents[0].metadata.year"),
-])
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"documents": [{"text": 42}]}, "documents[0].text"),
+        ({"documents": [{"text": "ok"}], "profile": "lenient"}, "profile"),
+        ({"documents": []}, "documents"),
+        ({"documents": [{"text": DOC, "metadata": {"year": [1]}}]}, "documents[0].metadata.year"),
+    ],
+)
 def test_bad_score_requests_name_the_field(scoring_client: TestClient, body: dict, param: str) -> None:
     response = scoring_client.post("/v1/score", headers=ALICE, json=body)
     assert response.status_code == 400, response.text
@@ -54,26 +59,44 @@ def _wait(client: TestClient, job_id: str, headers: dict) -> dict:
 
 
 def test_prepare_job_end_to_end(scoring_client: TestClient) -> None:
-    low = [{"text": f"Original letters and field notes from 18{i:02d}, lab notebook entry {i}, primary source "
-                    f"observations recorded by hand." } for i in range(40)]
-    high = [{"text": f"The WHO said officials agree, according to experts at the agency, consensus item {i} "
-                     f"(2021)."} for i in range(40)]
+    low = [
+        {
+            "text": f"Original letters and field notes from 18{i:02d}, lab notebook entry {i}, primary source "
+            f"observations recorded by hand."
+        }
+        for i in range(40)
+    ]
+    high = [
+        {"text": f"The WHO said officials agree, according to experts at the agency, consensus item {i} (2021)."}
+        for i in range(40)
+    ]
     lines = "\n".join(json.dumps(r) for r in low + high) + "\nnot json\n"
-    upload = scoring_client.post("/v1/files", headers=ALICE, data={"purpose": "assistants"},
-                                 files={"file": ("mixed.jsonl", lines.encode())})
+    upload = scoring_client.post(
+        "/v1/files", headers=ALICE, data={"purpose": "assistants"}, files={"file": ("mixed.jsonl", lines.encode())}
+    )
     file_id = upload.json()["id"]
     # `assistants` files are not accepted as preparation inputs.
-    created = scoring_client.post("/v1/datasets/prepare", headers=ALICE,
-                                  json={"inputs": [{"file_id": file_id}], "options": {"seed": 3}})
+    created = scoring_client.post(
+        "/v1/datasets/prepare", headers=ALICE, json={"inputs": [{"file_id": file_id}], "options": {"seed": 3}}
+    )
     assert created.status_code == 200
     failed = _wait(scoring_client, created.json()["id"], ALICE)
     assert failed["status"] == "failed" and failed["error"]["param"] == "inputs[0].file_id"
 
-    raw = scoring_client.post("/v1/files", headers=ALICE, data={"purpose": "raw"},
-                              files={"file": ("mixed.jsonl", lines.replace("not json\n", "{}\n").encode())})
-    created = scoring_client.post("/v1/datasets/prepare", headers=ALICE,
-                                  json={"inputs": [{"file_id": raw.json()["id"]}],
-                                        "options": {"seed": 3, "min_length": 20, "val_fraction": 0.25}})
+    raw = scoring_client.post(
+        "/v1/files",
+        headers=ALICE,
+        data={"purpose": "raw"},
+        files={"file": ("mixed.jsonl", lines.replace("not json\n", "{}\n").encode())},
+    )
+    created = scoring_client.post(
+        "/v1/datasets/prepare",
+        headers=ALICE,
+        json={
+            "inputs": [{"file_id": raw.json()["id"]}],
+            "options": {"seed": 3, "min_length": 20, "val_fraction": 0.25},
+        },
+    )
     job = _wait(scoring_client, created.json()["id"], ALICE)
     assert job["status"] == "succeeded", job
     assert job["object"] == "dataset.preparation" and job["progress"]["stage"] == "done"

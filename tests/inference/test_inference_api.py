@@ -33,26 +33,50 @@ PROMPT = [{"role": "user", "content": "Tell me about the old letters in the arch
 
 
 @pytest.fixture(scope="module")
-def stack(redis_settings: RedisSettings, storage_settings: StorageSettings, store: ObjectStore,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def stack(
+    redis_settings: RedisSettings,
+    storage_settings: StorageSettings,
+    store: ObjectStore,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict]:
     client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
     registry = ModelRegistry(client, store)
     ensure_default_model(registry, tmp_path_factory.mktemp("build"), name=BASE, hidden_size=64, num_layers=2)
     base_dir = registry.fetch_base(BASE, tmp_path_factory.mktemp("cache"))
     work = tmp_path_factory.mktemp("adapters")
     for i, owner in enumerate(("alice", "alice", "bob")):
-        register_adapter(registry, store, make_random_adapter(base_dir, work / f"a{i}", seed=i, rank=4, magnitude=0.5), name=f"ft:{BASE}:a{i}",
-                         owner=owner, base=BASE, job_id=f"ftjob-test{i}")
+        register_adapter(
+            registry,
+            store,
+            make_random_adapter(base_dir, work / f"a{i}", seed=i, rank=4, magnitude=0.5),
+            name=f"ft:{BASE}:a{i}",
+            owner=owner,
+            base=BASE,
+            job_id=f"ftjob-test{i}",
+        )
     engines: list[Engine] = []
 
     def factory(path: Path) -> Engine:
         engines.append(Engine(path, max_batch_size=8, adapter_cache_size=2))
         return engines[-1]
 
-    inference = start(InferenceSettings(host="127.0.0.1", port=0, redis=redis_settings, storage=storage_settings,
-                                        cache_dir=tmp_path_factory.mktemp("icache")), factory=factory)
-    settings = load_settings(GatewaySettings, storage=storage_settings, redis=redis_settings,
-                             api_keys="key-alice=alice,key-bob=bob", inference_target=f"127.0.0.1:{inference.port}")
+    inference = start(
+        InferenceSettings(
+            host="127.0.0.1",
+            port=0,
+            redis=redis_settings,
+            storage=storage_settings,
+            cache_dir=tmp_path_factory.mktemp("icache"),
+        ),
+        factory=factory,
+    )
+    settings = load_settings(
+        GatewaySettings,
+        storage=storage_settings,
+        redis=redis_settings,
+        api_keys="key-alice=alice,key-bob=bob",
+        inference_target=f"127.0.0.1:{inference.port}",
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -90,8 +114,14 @@ def test_adapters_differ_and_switching_never_reloads_the_base(stack: dict) -> No
 
 
 def test_streaming_chunks_follow_openais_format(stack: dict) -> None:
-    stream = sdk(stack).chat.completions.create(model=f"ft:{BASE}:a1", messages=PROMPT, max_tokens=10,
-                                                temperature=0, stream=True, stream_options={"include_usage": True})
+    stream = sdk(stack).chat.completions.create(
+        model=f"ft:{BASE}:a1",
+        messages=PROMPT,
+        max_tokens=10,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert all(c.object == "chat.completion.chunk" for c in chunks)
@@ -101,8 +131,12 @@ def test_streaming_chunks_follow_openais_format(stack: dict) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     full = sdk(stack).chat.completions.create(model=f"ft:{BASE}:a1", messages=PROMPT, max_tokens=10, temperature=0)
     assert text == full.choices[0].message.content
-    with httpx.stream("POST", stack["url"] + "/chat/completions", headers={"Authorization": "Bearer key-alice"},
-                      json={"model": BASE, "messages": PROMPT, "max_tokens": 4, "stream": True}) as raw:
+    with httpx.stream(
+        "POST",
+        stack["url"] + "/chat/completions",
+        headers={"Authorization": "Bearer key-alice"},
+        json={"model": BASE, "messages": PROMPT, "max_tokens": 4, "stream": True},
+    ) as raw:
         lines = [line for line in raw.iter_lines() if line]
     assert lines[-1] == "data: [DONE]" and json.loads(lines[0].removeprefix("data: "))["choices"][0]["delta"]
 
@@ -113,9 +147,10 @@ def test_completions_and_stop_sequences(stack: dict) -> None:
     assert full.text and full.finish_reason in ("stop", "length")
     if len(full.text) > 6:
         stop = full.text[3:6]
-        cut = client.completions.create(model=BASE, prompt="The archive holds", max_tokens=16, temperature=0,
-                                        stop=[stop]).choices[0]
-        assert cut.finish_reason == "stop" and cut.text == full.text[:full.text.index(stop)]
+        cut = client.completions.create(
+            model=BASE, prompt="The archive holds", max_tokens=16, temperature=0, stop=[stop]
+        ).choices[0]
+        assert cut.finish_reason == "stop" and cut.text == full.text[: full.text.index(stop)]
 
 
 def test_errors_use_openais_body(stack: dict) -> None:
@@ -137,9 +172,13 @@ def test_errors_use_openais_body(stack: dict) -> None:
 
 def test_client_disconnect_cancels_generation(stack: dict) -> None:
     started = time.monotonic()
-    with httpx.stream("POST", stack["url"] + "/chat/completions", headers={"Authorization": "Bearer key-alice"},
-                      json={"model": BASE, "messages": PROMPT, "max_tokens": 1500, "stream": True,
-                            "temperature": 1.0}, timeout=30) as raw:
+    with httpx.stream(
+        "POST",
+        stack["url"] + "/chat/completions",
+        headers={"Authorization": "Bearer key-alice"},
+        json={"model": BASE, "messages": PROMPT, "max_tokens": 1500, "stream": True, "temperature": 1.0},
+        timeout=30,
+    ) as raw:
         for i, _line in enumerate(raw.iter_lines()):
             if i > 3:
                 break

@@ -32,11 +32,17 @@ def stub(scorer_target: str) -> Iterator[scorer_pb2_grpc.ScorerServiceStub]:
 
 
 def test_batch_matches_the_library_in_order(stub: scorer_pb2_grpc.ScorerServiceStub) -> None:
-    docs = [pb.Document(text=t, metadata_json=json.dumps({"source_type": "patent_pre1970"}) if i == 0 else "")
-            for i, t in enumerate(TEXTS)]
+    docs = [
+        pb.Document(text=t, metadata_json=json.dumps({"source_type": "patent_pre1970"}) if i == 0 else "")
+        for i, t in enumerate(TEXTS)
+    ]
     response = stub.ScoreBatch(pb.ScoreBatchRequest(documents=docs, profile=pb.PROFILE_REFERENCE))
-    expected = list(score_batch([(t, {"source_type": "patent_pre1970"} if i == 0 else None)
-                                 for i, t in enumerate(TEXTS)], profile="reference"))
+    expected = list(
+        score_batch(
+            [(t, {"source_type": "patent_pre1970"} if i == 0 else None) for i, t in enumerate(TEXTS)],
+            profile="reference",
+        )
+    )
     assert [r.auth_weight for r in response.results] == pytest.approx([e.auth_weight for e in expected], abs=1e-12)
     assert [r.prov_entropy for r in response.results] == pytest.approx([e.prov_entropy for e in expected])
     assert [r.scoring_method for r in response.results] == ["hybrid", "dynamic", "default", "dynamic"]
@@ -53,7 +59,9 @@ def test_bad_metadata_names_the_document(stub: scorer_pb2_grpc.ScorerServiceStub
     docs = [pb.Document(text=TEXTS[0], metadata_json=json.dumps({"year": [1923]}))]
     with pytest.raises(grpc.RpcError) as info:
         stub.ScoreBatch(pb.ScoreBatchRequest(documents=docs))
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "documents[0].metadata.year" in info.value.details()
+    assert (
+        info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "documents[0].metadata.year" in info.value.details()
+    )
 
 
 def test_oversize_document_is_invalid(stub: scorer_pb2_grpc.ScorerServiceStub) -> None:
@@ -64,8 +72,10 @@ def test_oversize_document_is_invalid(stub: scorer_pb2_grpc.ScorerServiceStub) -
 
 def test_stream_keeps_order_and_offsets(stub: scorer_pb2_grpc.ScorerServiceStub) -> None:
     chunks = [[f"{TEXTS[(i + j) % 4]} #{i}-{j}" for j in range(50)] for i in range(40)]
-    requests = (pb.ScoreStreamRequest(documents=[pb.Document(text=t) for t in chunk], profile=pb.PROFILE_STRICT)
-                for chunk in chunks)
+    requests = (
+        pb.ScoreStreamRequest(documents=[pb.Document(text=t) for t in chunk], profile=pb.PROFILE_STRICT)
+        for chunk in chunks
+    )
     responses = list(stub.ScoreStream(requests))
     assert [r.offset for r in responses] == [i * 50 for i in range(40)]
     got = [r.auth_weight for resp in responses for r in resp.results]
@@ -81,12 +91,17 @@ def test_stream_error_names_the_global_index(stub: scorer_pb2_grpc.ScorerService
     assert "documents[24].metadata_json" in info.value.details()
 
 
-def test_dataset_object_scored_into_a_new_file(stub: scorer_pb2_grpc.ScorerServiceStub,
-                                                files_service: FileService) -> None:
+def test_dataset_object_scored_into_a_new_file(
+    stub: scorer_pb2_grpc.ScorerServiceStub, files_service: FileService
+) -> None:
     lines = [json.dumps({"text": t, "id": i}) for i, t in enumerate(TEXTS)] + ["not json", '{"body": "no text"}']
     # `assistants` files are not validated on upload, so the scorer meets the bad lines itself.
-    source = files_service.upload(owner="alice", filename="docs.jsonl", purpose="assistants",
-                                  stream=io.BytesIO(("\n".join(lines) + "\n").encode()))
+    source = files_service.upload(
+        owner="alice",
+        filename="docs.jsonl",
+        purpose="assistants",
+        stream=io.BytesIO(("\n".join(lines) + "\n").encode()),
+    )
     events = list(stub.ScoreDataset(pb.ScoreDatasetRequest(owner="alice", file_id=source.id)))
     last = events[-1]
     assert last.done and last.lines_done == 6 and last.lines_rejected == 2
@@ -100,23 +115,32 @@ def test_dataset_object_scored_into_a_new_file(stub: scorer_pb2_grpc.ScorerServi
     assert rows[2]["scoring_method"] == "default"
 
 
-def test_dataset_of_another_owner_is_not_found(stub: scorer_pb2_grpc.ScorerServiceStub,
-                                               files_service: FileService) -> None:
+def test_dataset_of_another_owner_is_not_found(
+    stub: scorer_pb2_grpc.ScorerServiceStub, files_service: FileService
+) -> None:
     source = files_service.upload(owner="alice", filename="d.jsonl", purpose="raw", stream=io.BytesIO(b'{"a":1}\n'))
     with pytest.raises(grpc.RpcError) as info:
         list(stub.ScoreDataset(pb.ScoreDatasetRequest(owner="bob", file_id=source.id)))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_prepare_dataset_writes_train_val_report(stub: scorer_pb2_grpc.ScorerServiceStub,
-                                                 files_service: FileService) -> None:
-    rows = [{"text": f"{TEXTS[i % 4]} Record number {i} with extra words to pass the minimum length."}
-            for i in range(60)] + [{"oops": 1}]
-    raw = files_service.upload(owner="alice", filename="mixed.jsonl", purpose="raw",
-                               stream=io.BytesIO("\n".join(json.dumps(r) for r in rows).encode()))
-    request = pb.PrepareDatasetRequest(owner="alice", inputs=[pb.RawInput(file_id=raw.id)],
-                                       options_json=json.dumps({"seed": 7, "val_fraction": 0.2, "rebalance": False,
-                                                                "min_length": 20}))
+def test_prepare_dataset_writes_train_val_report(
+    stub: scorer_pb2_grpc.ScorerServiceStub, files_service: FileService
+) -> None:
+    rows = [
+        {"text": f"{TEXTS[i % 4]} Record number {i} with extra words to pass the minimum length."} for i in range(60)
+    ] + [{"oops": 1}]
+    raw = files_service.upload(
+        owner="alice",
+        filename="mixed.jsonl",
+        purpose="raw",
+        stream=io.BytesIO("\n".join(json.dumps(r) for r in rows).encode()),
+    )
+    request = pb.PrepareDatasetRequest(
+        owner="alice",
+        inputs=[pb.RawInput(file_id=raw.id)],
+        options_json=json.dumps({"seed": 7, "val_fraction": 0.2, "rebalance": False, "min_length": 20}),
+    )
     events = list(stub.PrepareDataset(request))
     stages = [e.stage for e in events]
     assert stages[0] == "reading" and stages[-1] == "done" and "scoring" in stages
@@ -131,12 +155,18 @@ def test_prepare_dataset_writes_train_val_report(stub: scorer_pb2_grpc.ScorerSer
     assert 0 <= first["auth_weight"] <= 0.99 and first["prov_entropy"] >= 0
 
 
-def test_prepare_refuses_bad_options_and_foreign_files(stub: scorer_pb2_grpc.ScorerServiceStub,
-                                                       files_service: FileService) -> None:
+def test_prepare_refuses_bad_options_and_foreign_files(
+    stub: scorer_pb2_grpc.ScorerServiceStub, files_service: FileService
+) -> None:
     raw = files_service.upload(owner="alice", filename="r.jsonl", purpose="raw", stream=io.BytesIO(b'{"a":1}\n'))
     with pytest.raises(grpc.RpcError) as info:
-        list(stub.PrepareDataset(pb.PrepareDatasetRequest(owner="alice", inputs=[pb.RawInput(file_id=raw.id)],
-                                                          options_json=json.dumps({"val_fraction": 2}))))
+        list(
+            stub.PrepareDataset(
+                pb.PrepareDatasetRequest(
+                    owner="alice", inputs=[pb.RawInput(file_id=raw.id)], options_json=json.dumps({"val_fraction": 2})
+                )
+            )
+        )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "val_fraction" in info.value.details()
     with pytest.raises(grpc.RpcError) as info:
         list(stub.PrepareDataset(pb.PrepareDatasetRequest(owner="bob", inputs=[pb.RawInput(file_id=raw.id)])))

@@ -27,11 +27,14 @@ def test_unset_options_stay_unset() -> None:
     assert task_from_message(task_to_message({"type": "truthfulqa", "limit": None})) == {"type": "truthfulqa"}
 
 
-@pytest.mark.parametrize(("task", "param"), [
-    ({"type": "vibes"}, "tasks[2].type"),
-    ({"type": "suite", "method": "letter"}, "tasks[2].method"),
-    ({"type": "truthfulqa", "method": "guess"}, "tasks[2].method"),
-])
+@pytest.mark.parametrize(
+    ("task", "param"),
+    [
+        ({"type": "vibes"}, "tasks[2].type"),
+        ({"type": "suite", "method": "letter"}, "tasks[2].method"),
+        ({"type": "truthfulqa", "method": "guess"}, "tasks[2].method"),
+    ],
+)
 def test_refused(task: dict[str, object], param: str) -> None:
     with pytest.raises(InvalidArgument) as error:
         task_to_message(task, 2)

@@ -39,8 +39,9 @@ def test_register_fetch_and_list(registry: ModelRegistry, tmp_path: Path) -> Non
         registry.register_base("bad name!", _model(tmp_path / "x"))
 
 
-def test_concurrent_fetches_of_one_adapter_all_succeed(registry: ModelRegistry, store: ObjectStore,
-                                                       tmp_path: Path) -> None:
+def test_concurrent_fetches_of_one_adapter_all_succeed(
+    registry: ModelRegistry, store: ObjectStore, tmp_path: Path
+) -> None:
     files = {}
     for name, data in (("adapters.safetensors", b"w" * 300_000), ("adapter_config.json", b"{}")):
         files[name] = store.put_bytes(Bucket.ADAPTERS, f"ftjob-c/{name}", data).sha256 or ""
@@ -77,8 +78,11 @@ def test_a_reserved_name_is_registered_only_by_its_holder(registry: ModelRegistr
 def test_resolve_gives_visible_bases_and_own_adapters_only(registry: ModelRegistry, tmp_path: Path) -> None:
     registry.register_base("shared-base", _model(tmp_path / "a"))
     registry.register_base("alices-export", _model(tmp_path / "b"), owned_by="alice")
-    registry.register_adapter(AdapterRecord(name="ft:shared-base:x:1", job_id="ftjob-r1", owner="alice",
-                                            base_model="shared-base", created=1, files={}))
+    registry.register_adapter(
+        AdapterRecord(
+            name="ft:shared-base:x:1", job_id="ftjob-r1", owner="alice", base_model="shared-base", created=1, files={}
+        )
+    )
     ref = registry.resolve("ft:shared-base:x:1", "alice")
     assert ref is not None and ref.adapter is not None and ref.base is None and ref.base_name == "shared-base"
     assert registry.resolve("ft:shared-base:x:1", "bob") is None

@@ -40,9 +40,13 @@ def test_server() -> Iterator[grpc.Channel]:
         "Stream": grpc.unary_stream_rpc_method_handler(_stream_then_fail),
         "Crash": grpc.unary_unary_rpc_method_handler(_crash),
     }
-    running = start_server(host="127.0.0.1", port=0, port_setting="TEST_PORT", service_names=["test.Svc"],
-                           register=lambda s: s.add_generic_rpc_handlers(
-                               (grpc.method_handlers_generic_handler("test.Svc", handlers),)))
+    running = start_server(
+        host="127.0.0.1",
+        port=0,
+        port_setting="TEST_PORT",
+        service_names=["test.Svc"],
+        register=lambda s: s.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Svc", handlers),)),
+    )
     channel = open_channel(f"127.0.0.1:{running.port}")
     yield channel
     channel.close()
@@ -83,21 +87,28 @@ def test_every_error_type_has_a_grpc_code() -> None:
 
 
 def test_busy_port_names_the_setting() -> None:
-    first = start_server(host="127.0.0.1", port=0, port_setting="X_PORT", register=lambda s: None,
-                         service_names=[])
+    first = start_server(host="127.0.0.1", port=0, port_setting="X_PORT", register=lambda s: None, service_names=[])
     try:
         with pytest.raises(errors.ConfigError, match="DISTRUST_SCORER_PORT"):
-            start_server(host="127.0.0.1", port=first.port, port_setting="DISTRUST_SCORER_PORT",
-                         register=lambda s: None, service_names=[])
+            start_server(
+                host="127.0.0.1",
+                port=first.port,
+                port_setting="DISTRUST_SCORER_PORT",
+                register=lambda s: None,
+                service_names=[],
+            )
     finally:
         first.stop(0)
 
 
-@pytest.mark.parametrize(("module", "service"), [
-    ("services.scorer", "distrust.scorer.v1.ScorerService"),
-    ("services.trainer", "distrust.trainer.v1.TrainerService"),
-    ("services.inference", "distrust.inference.v1.InferenceService"),
-])
+@pytest.mark.parametrize(
+    ("module", "service"),
+    [
+        ("services.scorer", "distrust.scorer.v1.ScorerService"),
+        ("services.trainer", "distrust.trainer.v1.TrainerService"),
+        ("services.inference", "distrust.inference.v1.InferenceService"),
+    ],
+)
 def test_service_process_serves_health_and_reflection_and_stops_on_sigterm(module: str, service: str) -> None:
     port = free_port()
     prefix = module.split(".")[1].upper()

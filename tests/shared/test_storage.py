@@ -32,7 +32,7 @@ class PatternStream(io.RawIOBase):
     def read(self, n: int = -1) -> bytes:
         n = min(MAX_READ, self.remaining if n < 0 else min(n, self.remaining))
         start = self.offset % 251
-        out = self.block[start:start + n]
+        out = self.block[start : start + n]
         self.remaining -= n
         self.offset += n
         return out

@@ -18,14 +18,21 @@ pytestmark = pytest.mark.slow
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    ports = {"DISTRUST_GATEWAY_PORT", "DISTRUST_SCORER_PORT", "DISTRUST_TRAINER_PORT", "DISTRUST_INFERENCE_PORT",
-             "DISTRUST_LOCAL_REDIS_PORT", "DISTRUST_LOCAL_STORAGE_PORT"}
+    ports = {
+        "DISTRUST_GATEWAY_PORT",
+        "DISTRUST_SCORER_PORT",
+        "DISTRUST_TRAINER_PORT",
+        "DISTRUST_INFERENCE_PORT",
+        "DISTRUST_LOCAL_REDIS_PORT",
+        "DISTRUST_LOCAL_STORAGE_PORT",
+    }
     return {**os.environ, "DISTRUST_DATA_DIR": str(data_dir), **{name: str(free_port()) for name in ports}}
 
 
 def _distrust(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+    )
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -35,8 +42,9 @@ def _stack_pids(data_dir: Path) -> list[int]:
     found = []
     for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
         try:
-            if (proc.info["environ"] or {}).get("DISTRUST_DATA_DIR") == str(data_dir) or \
-                    str(data_dir) in " ".join(proc.info["cmdline"] or []):
+            if (proc.info["environ"] or {}).get("DISTRUST_DATA_DIR") == str(data_dir) or str(data_dir) in " ".join(
+                proc.info["cmdline"] or []
+            ):
                 found.append(proc.pid)
         except (psutil.AccessDenied, psutil.NoSuchProcess):
             continue
@@ -54,18 +62,29 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         status = _distrust(env, "status")
         for part in ("redis", "storage", "scorer", "trainer", "inference", "worker", "gateway"):
             assert part in status.stdout
-        exports = dict(line.removeprefix("export ").split("=", 1)
-                       for line in _distrust(env, "env").stdout.strip().splitlines())
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in _distrust(env, "env").stdout.strip().splitlines()
+        )
         base, key = exports["DISTRUST_BASE_URL"], exports["DISTRUST_API_KEY"]
         assert base == f"http://127.0.0.1:{env['DISTRUST_GATEWAY_PORT']}"
         headers = {"Authorization": f"Bearer {key}"}
         ready = httpx.get(f"{base}/readyz", headers=headers, timeout=10)
         assert ready.status_code == 200, ready.text
         assert {name: c["status"] for name, c in ready.json()["checks"].items()} == {
-            "redis": "ok", "storage": "ok", "scorer": "ok", "trainer": "ok", "inference": "ok"}
+            "redis": "ok",
+            "storage": "ok",
+            "scorer": "ok",
+            "trainer": "ok",
+            "inference": "ok",
+        }
         data = b'{"text": "one", "auth_weight": 0.1, "prov_entropy": 6.0}\n{"text": "two"}\n'
-        created = httpx.post(f"{base}/v1/files", headers=headers, data={"purpose": "fine-tune"},
-                             files={"file": ("t.jsonl", data)}, timeout=30)
+        created = httpx.post(
+            f"{base}/v1/files",
+            headers=headers,
+            data={"purpose": "fine-tune"},
+            files={"file": ("t.jsonl", data)},
+            timeout=30,
+        )
         assert created.status_code == 200, created.text
         file_id = created.json()["id"]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
@@ -93,8 +112,9 @@ def test_up_status_files_down(tmp_path: Path) -> None:
 def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) -> None:
     doc = "According to the 1923 patent, the laboratory notebook records the original measurements [1]."
     source = tmp_path / "docs.jsonl"
-    source.write_text("\n".join(json.dumps({"text": f"{doc} Entry {i}.", "year": 1900 + i}) for i in range(40))
-                      + "\nnot json\n")
+    source.write_text(
+        "\n".join(json.dumps({"text": f"{doc} Entry {i}.", "year": 1900 + i}) for i in range(40)) + "\nnot json\n"
+    )
     remote, local = tmp_path / "remote.jsonl", tmp_path / "local.jsonl"
     result = _distrust(env, "score", "--input", str(source), "--output", str(remote), check=False)
     assert result.returncode == 1 and "41 lines" in result.stdout and "1 with errors" in result.stdout
@@ -103,8 +123,9 @@ def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) ->
     clean = tmp_path / "clean.jsonl"
     clean.write_text("\n".join(source.read_text().splitlines()[:40]) + "\n")
     out_dir = tmp_path / "prepared"
-    _distrust(env, "prepare", str(clean), "-o", str(out_dir), "--min-length", "20", "--no-rebalance",
-              "--val-fraction", "0.25")
+    _distrust(
+        env, "prepare", str(clean), "-o", str(out_dir), "--min-length", "20", "--no-rebalance", "--val-fraction", "0.25"
+    )
     report = json.loads((out_dir / "report.json").read_text())
     assert report["split"] == {"train": 30, "val": 10, "val_fraction": 0.25, "seed": 42}
     assert len((out_dir / "train.jsonl").read_text().splitlines()) == 30
@@ -113,8 +134,22 @@ def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) ->
 
 def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path) -> None:
     """The default model, built on first start, fine-tuned on the prepared file; the adapter opens in mlx-lm."""
-    result = _distrust(env, "train", "-t", str(prepared / "train.jsonl"), "-v", str(prepared / "val.jsonl"),
-                       "--max-steps", "6", "--checkpoint-every", "3", "--batch-size", "4", "--suffix", "stack")
+    result = _distrust(
+        env,
+        "train",
+        "-t",
+        str(prepared / "train.jsonl"),
+        "-v",
+        str(prepared / "val.jsonl"),
+        "--max-steps",
+        "6",
+        "--checkpoint-every",
+        "3",
+        "--batch-size",
+        "4",
+        "--suffix",
+        "stack",
+    )
     assert "succeeded: fine_tuned_model = ft:distrust-tiny-llama:stack:" in result.stdout
     job_id = result.stdout.split("job ", 1)[1].split()[0]
     _distrust(env, "adapters", "pull", job_id, str(tmp_path / "adapter"))
@@ -140,35 +175,67 @@ def _chat_with_the_trained_adapter(env: dict[str, str], fine_tuned: str) -> None
     import openai
 
     exports = dict(line.removeprefix("export ").split("=", 1) for line in _distrust(env, "env").stdout.splitlines())
-    client = openai.OpenAI(base_url=exports["DISTRUST_BASE_URL"] + "/v1", api_key=exports["DISTRUST_API_KEY"],
-                           max_retries=0)
+    client = openai.OpenAI(
+        base_url=exports["DISTRUST_BASE_URL"] + "/v1", api_key=exports["DISTRUST_API_KEY"], max_retries=0
+    )
     assert fine_tuned in {m.id for m in client.models.list()}
     messages = [{"role": "user", "content": "What do the letters say?"}]
     reply = client.chat.completions.create(model=fine_tuned, messages=messages, max_tokens=8, temperature=0)
     assert reply.usage.completion_tokens > 0
-    chunks = list(client.chat.completions.create(model=fine_tuned, messages=messages, max_tokens=8,
-                                                 temperature=0, stream=True))
+    chunks = list(
+        client.chat.completions.create(model=fine_tuned, messages=messages, max_tokens=8, temperature=0, stream=True)
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == reply.choices[0].message.content
-    base = client.chat.completions.create(model="distrust-tiny-llama", messages=messages, max_tokens=8,
-                                          temperature=0)
+    base = client.chat.completions.create(model="distrust-tiny-llama", messages=messages, max_tokens=8, temperature=0)
     assert base.choices[0].message.content is not None
-    chat = subprocess.run([sys.executable, "-m", "cli.main", "chat", fine_tuned, "--max-tokens", "8",
-                           "--temperature", "0"], cwd=REPO, env=env, input="What do the letters say?\n/exit\n",
-                          capture_output=True, text=True, timeout=120)
+    chat = subprocess.run(
+        [sys.executable, "-m", "cli.main", "chat", fine_tuned, "--max-tokens", "8", "--temperature", "0"],
+        cwd=REPO,
+        env=env,
+        input="What do the letters say?\n/exit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.strip() == f"{fine_tuned}> {reply.choices[0].message.content}".strip()
-    unknown = subprocess.run([sys.executable, "-m", "cli.main", "chat", "no-such-model"], cwd=REPO, env=env,
-                             input="hi\n", capture_output=True, text=True, timeout=60)
+    unknown = subprocess.run(
+        [sys.executable, "-m", "cli.main", "chat", "no-such-model"],
+        cwd=REPO,
+        env=env,
+        input="hi\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert unknown.returncode != 0 and "no-such-model" in unknown.stderr
 
 
-def _evaluate_and_export_through_the_cli(env: dict[str, str], fine_tuned: str, job_id: str, prepared: Path,
-                                        tmp_path: Path) -> None:
+def _evaluate_and_export_through_the_cli(
+    env: dict[str, str], fine_tuned: str, job_id: str, prepared: Path, tmp_path: Path
+) -> None:
     """`distrust eval` (side by side with the base, charts, report), `distrust export`, `distrust charts`."""
     charts, report = tmp_path / "charts", tmp_path / "report.json"
-    result = _distrust(env, "eval", fine_tuned, "-v", str(prepared / "val.jsonl"), "--preference", "--suite",
-                       "authority", "--truthfulqa", "sample", "--limit", "2", "--max-tokens", "4", "--charts",
-                       str(charts), "-o", str(report))
+    result = _distrust(
+        env,
+        "eval",
+        fine_tuned,
+        "-v",
+        str(prepared / "val.jsonl"),
+        "--preference",
+        "--suite",
+        "authority",
+        "--truthfulqa",
+        "sample",
+        "--limit",
+        "2",
+        "--max-tokens",
+        "4",
+        "--charts",
+        str(charts),
+        "-o",
+        str(report),
+    )
     assert "perplexity.distrust_ratio" in result.stdout and "distrust-tiny-llama" in result.stdout
     results = json.loads(report.read_text())
     assert set(results["models"]) == {"distrust-tiny-llama", fine_tuned}

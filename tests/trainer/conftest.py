@@ -22,21 +22,29 @@ SIZES = {"hidden_size": 64, "num_layers": 2}
 
 
 @pytest.fixture(scope="session")
-def trainer_env(redis_settings: RedisSettings, storage_settings: StorageSettings,
-                tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def trainer_env(
+    redis_settings: RedisSettings, storage_settings: StorageSettings, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     s = storage_settings
-    return {**os.environ, "PYTHONPATH": str(REPO), "DISTRUST_REDIS_URL": redis_settings.url.get_secret_value(),
-            "DISTRUST_STORAGE_ENDPOINT": s.endpoint, "DISTRUST_STORAGE_ACCESS_KEY": s.access_key.get_secret_value(),
-            "DISTRUST_STORAGE_SECRET_KEY": s.secret_key.get_secret_value(),
-            "DISTRUST_STORAGE_BUCKET_PREFIX": s.bucket_prefix,
-            "DISTRUST_TRAINER_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")),
-            "DISTRUST_TRAINER_LEASE_TTL_S": "3", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DISTRUST_REDIS_URL": redis_settings.url.get_secret_value(),
+        "DISTRUST_STORAGE_ENDPOINT": s.endpoint,
+        "DISTRUST_STORAGE_ACCESS_KEY": s.access_key.get_secret_value(),
+        "DISTRUST_STORAGE_SECRET_KEY": s.secret_key.get_secret_value(),
+        "DISTRUST_STORAGE_BUCKET_PREFIX": s.bucket_prefix,
+        "DISTRUST_TRAINER_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")),
+        "DISTRUST_TRAINER_LEASE_TTL_S": "3",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 # Module scope: other tests flush Redis between tests, which would drop a session-wide registration.
 @pytest.fixture(scope="module")
-def registered_model(redis_settings: RedisSettings, store: ObjectStore,
-                     tmp_path_factory: pytest.TempPathFactory) -> str:
+def registered_model(
+    redis_settings: RedisSettings, store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
     ensure_default_model(ModelRegistry(client, store), tmp_path_factory.mktemp("build"), name=TEST_MODEL, **SIZES)
     return TEST_MODEL
@@ -50,10 +58,12 @@ def workers(trainer_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
-def trainer_target(trainer_env: dict[str, str], redis_settings: RedisSettings, storage_settings: StorageSettings,
-                   registered_model: str) -> Iterator[str]:
-    settings = TrainerSettings(host="127.0.0.1", port=0, redis=redis_settings, storage=storage_settings,
-                               reaper_interval_s=0.5)
+def trainer_target(
+    trainer_env: dict[str, str], redis_settings: RedisSettings, storage_settings: StorageSettings, registered_model: str
+) -> Iterator[str]:
+    settings = TrainerSettings(
+        host="127.0.0.1", port=0, redis=redis_settings, storage=storage_settings, reaper_interval_s=0.5
+    )
     running = start(settings)
     yield f"127.0.0.1:{running.port}"
     running.stop(0)

@@ -32,16 +32,32 @@ def _records(n: int) -> bytes:
     rows = []
     for i in range(n):
         low = i % 2 == 0
-        rows.append({"text": ("Letter from the field notebook, day %d: measured the river at dawn." if low else
-                              "Officials agree the consensus is settled, item %d, says the agency.") % i,
-                     "auth_weight": 0.1 if low else 0.85, "prov_entropy": 7.0 if low else 1.5})
+        rows.append(
+            {
+                "text": (
+                    "Letter from the field notebook, day %d: measured the river at dawn."
+                    if low
+                    else "Officials agree the consensus is settled, item %d, says the agency."
+                )
+                % i,
+                "auth_weight": 0.1 if low else 0.85,
+                "prov_entropy": 7.0 if low else 1.5,
+            }
+        )
     return "\n".join(json.dumps(r) for r in rows).encode() + b"\n"
 
 
 @pytest.fixture(scope="module")
-def client(storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str) -> Iterator[TestClient]:
-    settings = load_settings(GatewaySettings, storage=storage_settings, redis=redis_settings,
-                             api_keys="key-alice=alice,key-bob=bob", trainer_target=trainer_target)
+def client(
+    storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
+) -> Iterator[TestClient]:
+    settings = load_settings(
+        GatewaySettings,
+        storage=storage_settings,
+        redis=redis_settings,
+        api_keys="key-alice=alice,key-bob=bob",
+        trainer_target=trainer_target,
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -52,8 +68,9 @@ def store_and_jobs(redis_settings: RedisSettings, store: ObjectStore) -> tuple[O
 
 
 def _upload(client: TestClient, data: bytes) -> str:
-    response = client.post("/v1/files", headers=HEADERS, data={"purpose": "fine-tune"},
-                           files={"file": ("train.jsonl", data)})
+    response = client.post(
+        "/v1/files", headers=HEADERS, data={"purpose": "fine-tune"}, files={"file": ("train.jsonl", data)}
+    )
     assert response.status_code == 200, response.text
     return response.json()["id"]
 
@@ -63,37 +80,60 @@ def _steps(jobs: JobStore, job_id: str) -> list[int]:
 
 
 def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
-        client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, JobStore], registered_model: str,
-        redis_settings: RedisSettings, tmp_path: Path) -> None:
+    client: TestClient,
+    workers: Workers,
+    store_and_jobs: tuple[ObjectStore, JobStore],
+    registered_model: str,
+    redis_settings: RedisSettings,
+    tmp_path: Path,
+) -> None:
     store, jobs = store_and_jobs
     file_id = _upload(client, _records(64))
-    body = {"model": registered_model, "training_file": file_id, "seed": 7, "suffix": "resume",
-            "hyperparameters": {"n_epochs": 20, "batch_size": 4, "max_steps": 80, "checkpoint_every_steps": 10,
-                                "learning_rate": 1e-3, "max_seq_length": 64},
-            "lora": {"rank": 4, "alpha": 8}}
+    body = {
+        "model": registered_model,
+        "training_file": file_id,
+        "seed": 7,
+        "suffix": "resume",
+        "hyperparameters": {
+            "n_epochs": 20,
+            "batch_size": 4,
+            "max_steps": 80,
+            "checkpoint_every_steps": 10,
+            "learning_rate": 1e-3,
+            "max_seq_length": 64,
+        },
+        "lora": {"rank": 4, "alpha": 8},
+    }
     created = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=body)
     assert created.status_code == 200, created.text
     job_id = created.json()["id"]
     assert created.json()["status"] == "queued" and created.json()["object"] == "fine_tuning.job"
 
     first = workers.start()
-    wait_for(lambda: jobs.checkpoints(job_id) and max(_steps(jobs, job_id), default=0) > 10, 120,
-             "the first checkpoint", poll_s=0.02)
+    wait_for(
+        lambda: jobs.checkpoints(job_id) and max(_steps(jobs, job_id), default=0) > 10,
+        120,
+        "the first checkpoint",
+        poll_s=0.02,
+    )
     workers.kill(first)
     killed_at = max(_steps(jobs, job_id))
     assert killed_at < 80, "the job finished before the worker could be killed"
     assert jobs.get(job_id).status == JobStatus.RUNNING
 
     workers.start()
-    job = wait_for(lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j, 180,
-                   "the resumed job to finish\n" + workers.logs())
+    job = wait_for(
+        lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
+        180,
+        "the resumed job to finish\n" + workers.logs(),
+    )
     assert job.status == JobStatus.SUCCEEDED, (job.error, workers.logs())
 
     events = jobs.events(job_id)
     resumed = [e for e in events if e.message.startswith("Resumed from checkpoint")]
     assert len(resumed) == 1
     resume_step = resumed[0].data["step"]
-    after = [e.data["step"] for e in events[events.index(resumed[0]):] if e.type == "metrics"]
+    after = [e.data["step"] for e in events[events.index(resumed[0]) :] if e.type == "metrics"]
     assert after == list(range(resume_step + 1, 81)), "steps after the resume must continue without gap or repeat"
     assert any("worker running this job stopped" in e.message for e in events)
 
@@ -128,28 +168,35 @@ def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
 
     # HTTP views of the finished job.
     job_view = client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=HEADERS).json()
-    assert job_view["status"] == "succeeded" and job_view["fine_tuned_model"].startswith(f"ft:{registered_model}:resume:")
+    assert job_view["status"] == "succeeded" and job_view["fine_tuned_model"].startswith(
+        f"ft:{registered_model}:resume:"
+    )
     checkpoints = client.get(f"/v1/fine_tuning/jobs/{job_id}/checkpoints", headers=HEADERS).json()
-    assert [c["step_number"] for c in checkpoints["data"]] == sorted({c.step for c in jobs.checkpoints(job_id)},
-                                                                    reverse=True)[:10]
+    assert [c["step_number"] for c in checkpoints["data"]] == sorted(
+        {c.step for c in jobs.checkpoints(job_id)}, reverse=True
+    )[:10]
     listed = client.get(f"/v1/fine_tuning/jobs/{job_id}/events", headers={**HEADERS}, params={"limit": 5}).json()
     assert len(listed["data"]) == 5 and listed["data"][0]["status"] == "succeeded" and listed["has_more"]
-    with client.stream("GET", f"/v1/fine_tuning/jobs/{job_id}/events", headers=HEADERS,
-                       params={"stream": "true"}) as stream:
+    with client.stream(
+        "GET", f"/v1/fine_tuning/jobs/{job_id}/events", headers=HEADERS, params={"stream": "true"}
+    ) as stream:
         lines = [line for line in stream.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]" and len(lines) == len(events) + 1
     assert client.get(f"/v1/fine_tuning/jobs/{job_id}", headers={"Authorization": "Bearer key-bob"}).status_code == 404
 
 
 def test_cancel_stops_within_a_step_and_keeps_the_checkpoint(
-        client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, JobStore],
-        registered_model: str) -> None:
+    client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, JobStore], registered_model: str
+) -> None:
     _, jobs = store_and_jobs
     if not any(p.poll() is None for p in workers.procs):
         workers.start()
-    body = {"model": registered_model, "training_file": _upload(client, _records(32)), "seed": 1,
-            "hyperparameters": {"n_epochs": 1000, "batch_size": 4, "checkpoint_every_steps": 5,
-                                "max_seq_length": 64}}
+    body = {
+        "model": registered_model,
+        "training_file": _upload(client, _records(32)),
+        "seed": 1,
+        "hyperparameters": {"n_epochs": 1000, "batch_size": 4, "checkpoint_every_steps": 5, "max_seq_length": 64},
+    }
     job_id = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=body).json()["id"]
     wait_for(lambda: max(_steps(jobs, job_id), default=0) >= 7, 120, "training to start")
     cancelled = client.post(f"/v1/fine_tuning/jobs/{job_id}/cancel", headers=HEADERS)
@@ -163,21 +210,41 @@ def test_cancel_stops_within_a_step_and_keeps_the_checkpoint(
 
 def test_refused_requests(client: TestClient, registered_model: str) -> None:
     unscored = _upload(client, b'{"text": "no scores here"}\n')
-    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
-                           json={"model": registered_model, "training_file": unscored})
+    response = client.post(
+        "/v1/fine_tuning/jobs", headers=HEADERS, json={"model": registered_model, "training_file": unscored}
+    )
     assert response.status_code == 400 and "line 1" in response.json()["error"]["message"]
-    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
-                           json={"model": registered_model, "training_file": unscored,
-                                 "hyperparameters": {"batch_size": 0}, "distrust": {"mode": "none"}})
+    response = client.post(
+        "/v1/fine_tuning/jobs",
+        headers=HEADERS,
+        json={
+            "model": registered_model,
+            "training_file": unscored,
+            "hyperparameters": {"batch_size": 0},
+            "distrust": {"mode": "none"},
+        },
+    )
     assert response.status_code == 400 and response.json()["error"]["param"] == "hyperparameters.batch_size"
-    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
-                           json={"model": "no-such-model", "training_file": unscored, "distrust": {"mode": "none"}})
+    response = client.post(
+        "/v1/fine_tuning/jobs",
+        headers=HEADERS,
+        json={"model": "no-such-model", "training_file": unscored, "distrust": {"mode": "none"}},
+    )
     assert response.status_code == 404 and response.json()["error"]["param"] == "model"
-    response = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
-                           json={"model": registered_model, "training_file": unscored,
-                                 "distrust": {"mode": "sometimes"}})
+    response = client.post(
+        "/v1/fine_tuning/jobs",
+        headers=HEADERS,
+        json={"model": registered_model, "training_file": unscored, "distrust": {"mode": "sometimes"}},
+    )
     assert response.status_code == 400 and response.json()["error"]["param"] == "distrust.mode"
-    huge = client.post("/v1/fine_tuning/jobs", headers=HEADERS,
-                       json={"model": registered_model, "training_file": unscored, "distrust": {"mode": "none"},
-                             "hyperparameters": {"batch_size": 1024, "max_seq_length": 32768}})
+    huge = client.post(
+        "/v1/fine_tuning/jobs",
+        headers=HEADERS,
+        json={
+            "model": registered_model,
+            "training_file": unscored,
+            "distrust": {"mode": "none"},
+            "hyperparameters": {"batch_size": 1024, "max_seq_length": 32768},
+        },
+    )
     assert huge.status_code == 400 and "budget" in huge.json()["error"]["message"]

@@ -19,8 +19,9 @@ from shared.files import FileService
 from shared.model_registry import ModelRegistry
 from shared.storage import ObjectStore
 
-SCORED = "\n".join(json.dumps({"text": f"example {i}", "auth_weight": 0.1 * (i % 9), "prov_entropy": 5.0})
-                   for i in range(8)).encode()
+SCORED = "\n".join(
+    json.dumps({"text": f"example {i}", "auth_weight": 0.1 * (i % 9), "prov_entropy": 5.0}) for i in range(8)
+).encode()
 
 
 @pytest.fixture
@@ -29,8 +30,9 @@ def queued() -> list[str]:
 
 
 @pytest.fixture
-def service(files_service: FileService, redis_client: redis_lib.Redis, store: ObjectStore, tmp_path: Path,
-            queued: list[str]) -> JobService:
+def service(
+    files_service: FileService, redis_client: redis_lib.Redis, store: ObjectStore, tmp_path: Path, queued: list[str]
+) -> JobService:
     model = tmp_path / "m"
     model.mkdir()
     (model / "config.json").write_text(json.dumps({"model_type": "llama", "max_position_embeddings": 128}))
@@ -42,8 +44,17 @@ def service(files_service: FileService, redis_client: redis_lib.Redis, store: Ob
 
 def _request(files: FileService, data: bytes = SCORED, **overrides: object) -> JobRequest:
     file_id = files.upload(owner="alice", filename="t.jsonl", purpose="fine-tune", stream=io.BytesIO(data)).id
-    fields = {"owner": "alice", "model": "tiny", "training_file": file_id, "validation_file": None, "suffix": None,
-              "seed": 1, "hyperparameters": {}, "distrust": {"mode": "weighted"}, "lora": {}}
+    fields = {
+        "owner": "alice",
+        "model": "tiny",
+        "training_file": file_id,
+        "validation_file": None,
+        "suffix": None,
+        "seed": 1,
+        "hyperparameters": {},
+        "distrust": {"mode": "weighted"},
+        "lora": {},
+    }
     return JobRequest(**{**fields, **overrides})
 
 
@@ -55,8 +66,9 @@ def test_create_queues_a_valid_job(service: JobService, files_service: FileServi
     assert events[0].sequence == 1 and "Created" in events[0].message
 
 
-def test_missing_scores_under_weighted_names_the_lines(service: JobService, files_service: FileService,
-                                                       queued: list[str]) -> None:
+def test_missing_scores_under_weighted_names_the_lines(
+    service: JobService, files_service: FileService, queued: list[str]
+) -> None:
     data = b'{"text": "a", "auth_weight": 0.1, "prov_entropy": 2}\n{"text": "b"}\n{"text": "c"}\n'
     with pytest.raises(InvalidArgument) as info:
         service.create(_request(files_service, data))
@@ -66,16 +78,20 @@ def test_missing_scores_under_weighted_names_the_lines(service: JobService, file
     assert service.create(_request(files_service, data, distrust={"mode": "none"})).status == JobStatus.QUEUED
 
 
-@pytest.mark.parametrize(("overrides", "param"), [
-    ({"hyperparameters": {"batch_size": 0}}, "hyperparameters.batch_size"),
-    ({"hyperparameters": {"n_epochs": 0}}, "hyperparameters.n_epochs"),
-    ({"distrust": {"mode": "weighted", "alpha": 3.5}}, "distrust.alpha"),
-    ({"lora": {"rank": 0}}, "lora.rank"),
-    ({"suffix": "no spaces allowed"}, "suffix"),
-    ({"hyperparameters": {"checkpoint_every_steps": 0}}, "hyperparameters.checkpoint_every_steps"),
-])
-def test_invalid_settings_name_the_field(service: JobService, files_service: FileService, overrides: dict,
-                                         param: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "param"),
+    [
+        ({"hyperparameters": {"batch_size": 0}}, "hyperparameters.batch_size"),
+        ({"hyperparameters": {"n_epochs": 0}}, "hyperparameters.n_epochs"),
+        ({"distrust": {"mode": "weighted", "alpha": 3.5}}, "distrust.alpha"),
+        ({"lora": {"rank": 0}}, "lora.rank"),
+        ({"suffix": "no spaces allowed"}, "suffix"),
+        ({"hyperparameters": {"checkpoint_every_steps": 0}}, "hyperparameters.checkpoint_every_steps"),
+    ],
+)
+def test_invalid_settings_name_the_field(
+    service: JobService, files_service: FileService, overrides: dict, param: str
+) -> None:
     with pytest.raises(InvalidArgument) as info:
         service.create(_request(files_service, **overrides))
     assert info.value.param == param
@@ -92,8 +108,9 @@ def test_unknown_model_and_foreign_file(service: JobService, files_service: File
     assert info.value.param == "training_file"
 
 
-def test_a_local_model_folder_is_accepted_when_allowed(service: JobService, files_service: FileService,
-                                                       tmp_path: Path) -> None:
+def test_a_local_model_folder_is_accepted_when_allowed(
+    service: JobService, files_service: FileService, tmp_path: Path
+) -> None:
     folder = tmp_path / "local-model"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
@@ -105,8 +122,9 @@ def test_a_local_model_folder_is_accepted_when_allowed(service: JobService, file
         service.create(_request(files_service, model=str(folder)))
 
 
-def test_a_base_model_someone_else_exported_cannot_be_trained_on(service: JobService, files_service: FileService,
-                                                                  tmp_path: Path) -> None:
+def test_a_base_model_someone_else_exported_cannot_be_trained_on(
+    service: JobService, files_service: FileService, tmp_path: Path
+) -> None:
     folder = tmp_path / "bobs-export"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
@@ -137,8 +155,9 @@ def test_cancel_and_listing(service: JobService, files_service: FileService) -> 
         service.get("bob", second.id)
 
 
-def test_reaper_requeues_a_running_job_whose_worker_died(service: JobService, files_service: FileService,
-                                                         queued: list[str]) -> None:
+def test_reaper_requeues_a_running_job_whose_worker_died(
+    service: JobService, files_service: FileService, queued: list[str]
+) -> None:
     job = service.create(_request(files_service))
     queued.clear()
     service.store.update(job.id, lambda j: setattr(j, "status", JobStatus.RUNNING))
@@ -150,8 +169,9 @@ def test_reaper_requeues_a_running_job_whose_worker_died(service: JobService, fi
     assert "resumes from the start" in service.store.events(job.id)[-1].message
 
 
-def test_reaper_ends_a_job_cancelled_before_it_started(service: JobService, files_service: FileService,
-                                                        queued: list[str]) -> None:
+def test_reaper_ends_a_job_cancelled_before_it_started(
+    service: JobService, files_service: FileService, queued: list[str]
+) -> None:
     job = service.create(_request(files_service))
     queued.clear()
     assert service.cancel("alice", job.id).status == JobStatus.CANCELLING

@@ -22,10 +22,30 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"worker-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "services.trainer.worker", "worker",
-                                 "--pool", "solo", "--queues", "training", "--loglevel", "INFO",
-                                 "--hostname", f"test{len(self.procs)}@%h", "--without-gossip", "--without-mingle"],
-                                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "services.trainer.worker",
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                "training",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"test{len(self.procs)}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.procs.append(proc)
         return proc
 

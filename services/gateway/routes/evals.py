@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"])
 Owner = Annotated[str, Depends(current_owner)]
 Method = Literal["letter", "option"]
 
+
 class PerplexityTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["perplexity"]
@@ -81,8 +82,9 @@ async def create_eval(body: CreateEval, request: Request, owner: Owner) -> dict[
 
 
 @router.get("", summary="List evaluations, newest first")
-def list_evals(request: Request, owner: Owner, after: str | None = None,
-               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+def list_evals(
+    request: Request, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
     return _evals(request).list(owner, after=after, limit=limit)
 
 
@@ -101,16 +103,28 @@ def eval_results(eval_id: str, request: Request, owner: Owner) -> dict[str, Any]
     return _evals(request).results(owner, eval_id)
 
 
-@router.get("/{eval_id}/events", summary="Progress events; `stream=true` follows them as server-sent events",
-            response_model=None)
-def eval_events(eval_id: str, request: Request, owner: Owner, after: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
-                stream: bool = False) -> dict[str, Any] | StreamingResponse:
+@router.get(
+    "/{eval_id}/events",
+    summary="Progress events; `stream=true` follows them as server-sent events",
+    response_model=None,
+)
+def eval_events(
+    eval_id: str,
+    request: Request,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    stream: bool = False,
+) -> dict[str, Any] | StreamingResponse:
     return events_response(_evals(request).events, owner, eval_id, after=after, limit=limit, stream=stream)
 
 
-@router.get("/{eval_id}/charts/{chart}.png", summary="A chart of the results: `perplexity` or `accuracy`",
-            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/{eval_id}/charts/{chart}.png",
+    summary="A chart of the results: `perplexity` or `accuracy`",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
 def eval_chart(eval_id: str, chart: str, request: Request, owner: Owner, task: str | None = None) -> Response:
     results = _evals(request).results(owner, eval_id)
     png = render_eval_chart(results, chart, task)
@@ -126,10 +140,17 @@ def render_eval_chart(results: dict[str, Any], chart: str, task: str | None) -> 
     names = [n for reports in by_model.values() for n, r in reports.items() if wanted[chart] in r]
     name = task or (names[0] if names else None)
     if name is None or name not in names:
-        raise FailedPrecondition(f"task: this evaluation has no {chart} results"
-                                 + (f" for task {task!r}" if task else ""), param="task", code="no_results")
+        raise FailedPrecondition(
+            f"task: this evaluation has no {chart} results" + (f" for task {task!r}" if task else ""),
+            param="task",
+            code="no_results",
+        )
     reports = {model: reports[name] for model, reports in by_model.items() if name in reports}
     if chart == "perplexity":
         return charts.perplexity_chart(reports)
-    return charts.accuracy_chart({model: {"accuracy": r["accuracy"], "interval": [r.get("ci_low"), r.get("ci_high")],
-                                          "n": r.get("n")} for model, r in reports.items()})
+    return charts.accuracy_chart(
+        {
+            model: {"accuracy": r["accuracy"], "interval": [r.get("ci_low"), r.get("ci_high")], "n": r.get("n")}
+            for model, r in reports.items()
+        }
+    )

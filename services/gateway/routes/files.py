@@ -17,10 +17,23 @@ router = APIRouter(prefix="/v1/files", tags=["files"])
 Owner = Annotated[str, Depends(current_owner)]
 MULTIPART_OVERHEAD = 64 * 1024
 
-_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file", "purpose"],
-    "properties": {"file": {"type": "string", "format": "binary"},
-                   "purpose": {"type": "string", "enum": ["fine-tune", "batch", "assistants", "raw", "evals"]}}}}}}}
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "purpose"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "purpose": {"type": "string", "enum": ["fine-tune", "batch", "assistants", "raw", "evals"]},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def files_service(request: Request) -> FileService:
@@ -34,8 +47,9 @@ Files = Annotated[FileService, Depends(files_service)]
 async def create_file(request: Request, owner: Owner, files: Files) -> FileObject:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > files.max_bytes + MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(f"file: upload of {declared} bytes exceeds the {files.max_bytes}-byte limit",
-                              param="file")
+        raise PayloadTooLarge(
+            f"file: upload of {declared} bytes exceeds the {files.max_bytes}-byte limit", param="file"
+        )
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidArgument(f"content-type: got {content_type!r}, expected multipart/form-data", param="file")
@@ -46,18 +60,29 @@ async def create_file(request: Request, owner: Owner, files: Files) -> FileObjec
             raise InvalidArgument("file: missing; send the file as the multipart field `file`", param="file")
         if not isinstance(purpose, str) or not purpose:
             raise InvalidArgument("purpose: missing; one of fine-tune, batch, assistants, raw, evals", param="purpose")
-        return await run_in_threadpool(files.upload, owner=owner, filename=upload.filename or "",
-                                       purpose=purpose, stream=upload.file)
+        return await run_in_threadpool(
+            files.upload, owner=owner, filename=upload.filename or "", purpose=purpose, stream=upload.file
+        )
 
 
 @router.get("", summary="List files")
-def list_files(owner: Owner, files: Files, purpose: str | None = None,
-               limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000, after: str | None = None,
-               order: str = "desc") -> dict[str, Any]:
+def list_files(
+    owner: Owner,
+    files: Files,
+    purpose: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    after: str | None = None,
+    order: str = "desc",
+) -> dict[str, Any]:
     page = files.list(owner=owner, purpose=purpose, limit=limit, after=after, order=order)
     data = [record.model_dump(mode="json") for record in page.data]
-    return {"object": "list", "data": data, "has_more": page.has_more,
-            "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": page.has_more,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
 
 
 @router.get("/{file_id}", summary="Retrieve a file", response_model=FileObject)
@@ -69,8 +94,11 @@ def retrieve_file(file_id: str, owner: Owner, files: Files) -> FileObject:
 def file_content(file_id: str, owner: Owner, files: Files) -> StreamingResponse:
     record, chunks = files.iter_content(owner=owner, file_id=file_id)
     disposition = f'attachment; filename="{record.filename}"'
-    return StreamingResponse(chunks, media_type="application/octet-stream",
-                             headers={"content-length": str(record.bytes), "content-disposition": disposition})
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={"content-length": str(record.bytes), "content-disposition": disposition},
+    )
 
 
 @router.delete("/{file_id}", summary="Delete a file")

@@ -90,21 +90,30 @@ def _trainer(request: Request) -> Any:
 async def create_job(body: CreateJob, request: Request, owner: Owner) -> dict[str, Any]:
     from_method = body.method.supervised.hyperparameters if body.method and body.method.supervised else None
     if from_method and body.hyperparameters:
-        raise InvalidArgument("hyperparameters: give them either at the top level or in method.supervised, not "
-                              "both", param="hyperparameters")
+        raise InvalidArgument(
+            "hyperparameters: give them either at the top level or in method.supervised, not both",
+            param="hyperparameters",
+        )
     if body.integrations:
         raise InvalidArgument("integrations: not supported", param="integrations")
     hyperparameters = (from_method or body.hyperparameters or Hyperparameters()).model_dump(exclude_none=True)
-    payload = {"model": body.model, "training_file": body.training_file, "validation_file": body.validation_file,
-               "suffix": body.suffix, "seed": body.seed, "hyperparameters": hyperparameters,
-               "distrust": body.distrust.model_dump(exclude_none=True, by_alias=True) if body.distrust else {},
-               "lora": body.lora.model_dump(exclude_none=True) if body.lora else {}}
+    payload = {
+        "model": body.model,
+        "training_file": body.training_file,
+        "validation_file": body.validation_file,
+        "suffix": body.suffix,
+        "seed": body.seed,
+        "hyperparameters": hyperparameters,
+        "distrust": body.distrust.model_dump(exclude_none=True, by_alias=True) if body.distrust else {},
+        "lora": body.lora.model_dump(exclude_none=True) if body.lora else {},
+    }
     return await run_in_threadpool(_trainer(request).create, owner, payload)
 
 
 @router.get("", summary="List fine-tuning jobs")
-def list_jobs(request: Request, owner: Owner, after: str | None = None,
-              limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+def list_jobs(
+    request: Request, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
     return _trainer(request).list(owner, after=after, limit=limit)
 
 
@@ -118,17 +127,28 @@ def cancel_job(job_id: str, request: Request, owner: Owner) -> dict[str, Any]:
     return _trainer(request).cancel(owner, job_id)
 
 
-@router.get("/{job_id}/events", summary="A job's events; `stream=true` follows them as server-sent events",
-            response_model=None)
-def job_events(job_id: str, request: Request, owner: Owner, after: str | None = None,
-               limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
-               stream: bool = False) -> dict[str, Any] | StreamingResponse:
+@router.get(
+    "/{job_id}/events", summary="A job's events; `stream=true` follows them as server-sent events", response_model=None
+)
+def job_events(
+    job_id: str,
+    request: Request,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    stream: bool = False,
+) -> dict[str, Any] | StreamingResponse:
     return events_response(_trainer(request).events, owner, job_id, after=after, limit=limit, stream=stream)
 
 
 @router.get("/{job_id}/checkpoints", summary="A job's checkpoints, newest first")
-def job_checkpoints(job_id: str, request: Request, owner: Owner, after: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+def job_checkpoints(
+    job_id: str,
+    request: Request,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
     return _trainer(request).checkpoints(owner, job_id, after=after, limit=limit)
 
 
@@ -136,17 +156,28 @@ def job_checkpoints(job_id: str, request: Request, owner: Owner, after: str | No
 def job_adapter(job_id: str, request: Request, owner: Owner) -> FileResponse:
     job = _trainer(request).get(owner, job_id)
     if not job["fine_tuned_model"]:
-        raise FailedPrecondition(f"Job {job_id} has no adapter yet (status {job['status']})",
-                                 param="fine_tuning_job_id", code="adapter_not_ready")
+        raise FailedPrecondition(
+            f"Job {job_id} has no adapter yet (status {job['status']})",
+            param="fine_tuning_job_id",
+            code="adapter_not_ready",
+        )
     backends = request.app.state.backends
     adapter = backends.registry.get_adapter(job["fine_tuned_model"], owner=owner)
     path = pack_tar_gz(backends.store, Bucket.ADAPTERS, adapter.job_id, adapter.files, root=f"{job_id}-adapter")
-    return FileResponse(path, media_type="application/gzip", filename=f"{job_id}-adapter.tar.gz",
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+    return FileResponse(
+        path,
+        media_type="application/gzip",
+        filename=f"{job_id}-adapter.tar.gz",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
 
 
-@router.get("/{job_id}/charts/loss.png", summary="The job's loss curves (training, CE, validation) as a PNG",
-            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/{job_id}/charts/loss.png",
+    summary="The job's loss curves (training, CE, validation) as a PNG",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
 def job_loss_chart(job_id: str, request: Request, owner: Owner) -> Response:
     events = list(_trainer(request).events(owner, job_id, after_sequence=0, follow=False))
     png = charts.loss_chart([e for e in events if e["type"] == "metrics"], title=job_id)

@@ -21,8 +21,7 @@ def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     checks = await run_in_threadpool(request.app.state.backends.readiness)
     ready = all(check["status"] == "ok" for check in checks.values())
-    return JSONResponse({"status": "ok" if ready else "degraded", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse({"status": "ok" if ready else "degraded", "checks": checks}, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(current_owner)])

@@ -66,8 +66,13 @@ class Sampling(BaseModel):
 
     def options(self) -> dict[str, Any]:
         stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
-        return {"max_tokens": self.max_completion_tokens or self.max_tokens, "temperature": self.temperature,
-                "top_p": self.top_p, "seed": self.seed, "stop": stop}
+        return {
+            "max_tokens": self.max_completion_tokens or self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "stop": stop,
+        }
 
 
 class ChatRequest(Sampling):
@@ -82,7 +87,8 @@ def _start(request: Request, owner: str, body: Sampling, **inputs: Any) -> tuple
     """Start generating and wait for the first item, so that bad requests fail as HTTP errors, not mid-stream."""
     body.check()
     generation = request.app.state.backends.inference.generate(
-        owner, model=body.model, request_id=getattr(request.state, "request_id", ""), **inputs, **body.options())
+        owner, model=body.model, request_id=getattr(request.state, "request_id", ""), **inputs, **body.options()
+    )
     iterator = iter(generation)
     first = next(iterator, _END)
     return generation, [first, iterator]
@@ -99,8 +105,11 @@ def _collect(first: Any, rest: Iterator[Any]) -> tuple[str, Final]:
 
 
 def _usage(final: Final) -> dict[str, int]:
-    return {"prompt_tokens": final.prompt_tokens, "completion_tokens": final.completion_tokens,
-            "total_tokens": final.prompt_tokens + final.completion_tokens}
+    return {
+        "prompt_tokens": final.prompt_tokens,
+        "completion_tokens": final.completion_tokens,
+        "total_tokens": final.prompt_tokens + final.completion_tokens,
+    }
 
 
 async def _relay(generation: Generation, first: Any, rest: Iterator[Any]) -> AsyncIterator[Any]:
@@ -118,8 +127,11 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload)}\n\n".encode()
 
 
-@router.post("/chat/completions", summary="Chat completion (OpenAI-compatible), `stream: true` for SSE chunks",
-             response_model=None)
+@router.post(
+    "/chat/completions",
+    summary="Chat completion (OpenAI-compatible), `stream: true` for SSE chunks",
+    response_model=None,
+)
 async def chat_completions(body: ChatRequest, request: Request, owner: Owner) -> dict[str, Any] | StreamingResponse:
     messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
     generation, (first, rest) = await run_in_threadpool(_start, request, owner, body, messages=messages)
@@ -127,25 +139,53 @@ async def chat_completions(body: ChatRequest, request: Request, owner: Owner) ->
     base = {"id": ident, "created": created, "model": body.model, "system_fingerprint": None}
     if not body.stream:
         text, final = await run_in_threadpool(_collect, first, rest)
-        return {**base, "object": "chat.completion", "usage": _usage(final),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                             "logprobs": None, "finish_reason": final.finish_reason}]}
+        return {
+            **base,
+            "object": "chat.completion",
+            "usage": _usage(final),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": final.finish_reason,
+                }
+            ],
+        }
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def chunks() -> AsyncIterator[bytes]:
         chunk = {**base, "object": "chat.completion.chunk"}
-        yield _sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                          "logprobs": None, "finish_reason": None}]})
+        yield _sse(
+            {
+                **chunk,
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
+                ],
+            }
+        )
         try:
             async for item in _relay(generation, first, rest):
                 if isinstance(item, Final):
-                    yield _sse({**chunk, "choices": [{"index": 0, "delta": {}, "logprobs": None,
-                                                      "finish_reason": item.finish_reason}]})
+                    yield _sse(
+                        {
+                            **chunk,
+                            "choices": [
+                                {"index": 0, "delta": {}, "logprobs": None, "finish_reason": item.finish_reason}
+                            ],
+                        }
+                    )
                     if include_usage:
                         yield _sse({**chunk, "choices": [], "usage": _usage(item)})
                 else:
-                    yield _sse({**chunk, "choices": [{"index": 0, "delta": {"content": item}, "logprobs": None,
-                                                      "finish_reason": None}]})
+                    yield _sse(
+                        {
+                            **chunk,
+                            "choices": [
+                                {"index": 0, "delta": {"content": item}, "logprobs": None, "finish_reason": None}
+                            ],
+                        }
+                    )
         except DistrustError as exc:
             yield _sse({"error": exc.to_dict()})
         yield b"data: [DONE]\n\n"
@@ -156,22 +196,36 @@ async def chat_completions(body: ChatRequest, request: Request, owner: Owner) ->
 @router.post("/completions", summary="Text completion (OpenAI-compatible)", response_model=None)
 async def completions(body: CompletionRequest, request: Request, owner: Owner) -> dict[str, Any] | StreamingResponse:
     generation, (first, rest) = await run_in_threadpool(_start, request, owner, body, prompt=body.prompt)
-    base = {"id": "cmpl-" + secrets.token_hex(12), "created": int(time.time()), "model": body.model,
-            "object": "text_completion"}
+    base = {
+        "id": "cmpl-" + secrets.token_hex(12),
+        "created": int(time.time()),
+        "model": body.model,
+        "object": "text_completion",
+    }
     if not body.stream:
         text, final = await run_in_threadpool(_collect, first, rest)
-        return {**base, "usage": _usage(final),
-                "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": final.finish_reason}]}
+        return {
+            **base,
+            "usage": _usage(final),
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": final.finish_reason}],
+        }
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
             async for item in _relay(generation, first, rest):
                 if isinstance(item, Final):
-                    yield _sse({**base, "choices": [{"index": 0, "text": "", "logprobs": None,
-                                                     "finish_reason": item.finish_reason}]})
+                    yield _sse(
+                        {
+                            **base,
+                            "choices": [
+                                {"index": 0, "text": "", "logprobs": None, "finish_reason": item.finish_reason}
+                            ],
+                        }
+                    )
                 else:
-                    yield _sse({**base, "choices": [{"index": 0, "text": item, "logprobs": None,
-                                                     "finish_reason": None}]})
+                    yield _sse(
+                        {**base, "choices": [{"index": 0, "text": item, "logprobs": None, "finish_reason": None}]}
+                    )
         except DistrustError as exc:
             yield _sse({"error": exc.to_dict()})
         yield b"data: [DONE]\n\n"

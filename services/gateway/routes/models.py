@@ -21,8 +21,7 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
 Owner = Annotated[str, Depends(current_owner)]
 
 
-@router.get("/{model:path}/archive", summary="A base model (HF layout) or an adapter as a .tar.gz",
-            response_model=None)
+@router.get("/{model:path}/archive", summary="A base model (HF layout) or an adapter as a .tar.gz", response_model=None)
 def model_archive(model: str, request: Request, owner: Owner) -> FileResponse:
     backends = request.app.state.backends
     ref = backends.registry.resolve(model, owner)
@@ -32,11 +31,16 @@ def model_archive(model: str, request: Request, owner: Owner) -> FileResponse:
         path = pack_tar_gz(backends.store, Bucket.MODELS, f"base/{model}", ref.base.files, root=model)
     else:
         assert ref.adapter is not None
-        path = pack_tar_gz(backends.store, Bucket.ADAPTERS, ref.adapter.job_id, ref.adapter.files,
-                           root=ref.adapter.job_id)
+        path = pack_tar_gz(
+            backends.store, Bucket.ADAPTERS, ref.adapter.job_id, ref.adapter.files, root=ref.adapter.job_id
+        )
     safe = model.replace(":", "_").replace("/", "_")
-    return FileResponse(path, media_type="application/gzip", filename=f"{safe}.tar.gz",
-                        background=BackgroundTask(path.unlink, missing_ok=True))
+    return FileResponse(
+        path,
+        media_type="application/gzip",
+        filename=f"{safe}.tar.gz",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
 
 
 class Quantize(BaseModel):
@@ -64,8 +68,9 @@ async def create_export(body: CreateExport, request: Request, owner: Owner) -> d
 
 
 @router.get("/exports", summary="List exports, newest first")
-def list_exports(request: Request, owner: Owner, after: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+def list_exports(
+    request: Request, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> dict[str, Any]:
     return _exports(request).list(owner, after=after, limit=limit)
 
 
@@ -74,11 +79,17 @@ def get_export(export_id: str, request: Request, owner: Owner) -> dict[str, Any]
     return _exports(request).get(owner, export_id)
 
 
-@router.get("/exports/{export_id}/events", summary="An export's events; `stream=true` follows them",
-            response_model=None)
-def export_events(export_id: str, request: Request, owner: Owner, after: str | None = None,
-                  limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
-                  stream: bool = False) -> dict[str, Any] | StreamingResponse:
+@router.get(
+    "/exports/{export_id}/events", summary="An export's events; `stream=true` follows them", response_model=None
+)
+def export_events(
+    export_id: str,
+    request: Request,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    stream: bool = False,
+) -> dict[str, Any] | StreamingResponse:
     return events_response(_exports(request).events, owner, export_id, after=after, limit=limit, stream=stream)
 
 
@@ -87,9 +98,17 @@ def export_gguf(export_id: str, request: Request, owner: Owner) -> StreamingResp
     export = _exports(request).get(owner, export_id)
     gguf = (export["result"] or {}).get("gguf")
     if not gguf:
-        raise FailedPrecondition(f"Export {export_id} has no GGUF file (status {export['status']}, gguf "
-                                 f"{export['options'].get('gguf')})", param="export_id", code="no_gguf")
+        raise FailedPrecondition(
+            f"Export {export_id} has no GGUF file (status {export['status']}, gguf {export['options'].get('gguf')})",
+            param="export_id",
+            code="no_gguf",
+        )
     store = request.app.state.backends.store
-    return StreamingResponse(store.iter_chunks(Bucket.RESULTS, gguf["key"]), media_type="application/octet-stream",
-                             headers={"content-disposition": f'attachment; filename="{export["output_model"]}.gguf"',
-                                      "content-length": str(gguf["bytes"])})
+    return StreamingResponse(
+        store.iter_chunks(Bucket.RESULTS, gguf["key"]),
+        media_type="application/octet-stream",
+        headers={
+            "content-disposition": f'attachment; filename="{export["output_model"]}.gguf"',
+            "content-length": str(gguf["bytes"]),
+        },
+    )

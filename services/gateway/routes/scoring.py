@@ -39,23 +39,29 @@ class PrepareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inputs: list[InputIn] = Field(min_length=1, max_length=64)
     profile: Profile | None = None
-    options: dict[str, Any] = Field(default_factory=dict,
-                                    description="min_length, max_chars, targets, val_fraction, seed, strict, "
-                                                "dedup, rebalance, keep_existing_scores")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="min_length, max_chars, targets, val_fraction, seed, strict, "
+        "dedup, rebalance, keep_existing_scores",
+    )
 
 
 @router.post("/v1/score", summary="Score 1..2048 documents for authority weight and provenance entropy")
 async def score(body: ScoreRequest, request: Request, _owner: Owner) -> dict[str, Any]:
     documents = [(d.text, d.metadata) for d in body.documents]
     results = await run_in_threadpool(request.app.state.backends.scorer.score, documents, body.profile)
-    return {"object": "list", "profile": body.profile or "strict",
-            "data": [{"object": "score", "index": i, **r} for i, r in enumerate(results)]}
+    return {
+        "object": "list",
+        "profile": body.profile or "strict",
+        "data": [{"object": "score", "index": i, **r} for i, r in enumerate(results)],
+    }
 
 
 @router.post("/v1/datasets/prepare", summary="Prepare train / validation files from raw files (a job)")
 def prepare(body: PrepareRequest, request: Request, owner: Owner) -> dict[str, Any]:
     job = request.app.state.backends.dataset_jobs.create(
-        owner=owner, inputs=[i.model_dump() for i in body.inputs], options=body.options, profile=body.profile)
+        owner=owner, inputs=[i.model_dump() for i in body.inputs], options=body.options, profile=body.profile
+    )
     return public_view(job)
 
 

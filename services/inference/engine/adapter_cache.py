@@ -68,8 +68,9 @@ class AdapterCache:
         with self._lock:
             entry = self._entries.get(name)
             if entry is None:
-                raise NotFound(f"adapter: {name!r} is not loaded in this engine", param="adapter",
-                               code="adapter_not_loaded")
+                raise NotFound(
+                    f"adapter: {name!r} is not loaded in this engine", param="adapter", code="adapter_not_loaded"
+                )
             self._entries.move_to_end(name)
             entry.users += 1
             return entry
@@ -89,7 +90,10 @@ class AdapterCache:
                 if victim is None:
                     raise ResourceExhausted(
                         f"adapter cache is full: all {self.capacity} loaded adapters are pinned or in use; unpin "
-                        f"or unload one first", param="adapter", code="adapter_cache_full")
+                        f"or unload one first",
+                        param="adapter",
+                        code="adapter_cache_full",
+                    )
                 del self._entries[victim.name]
                 victim.retired = True
                 freed.append(victim)
@@ -104,8 +108,9 @@ class AdapterCache:
         with self._lock:
             entry = self._entries.pop(name, None)
             if entry is None:
-                raise NotFound(f"adapter: {name!r} is not loaded in this engine", param="adapter",
-                               code="adapter_not_loaded")
+                raise NotFound(
+                    f"adapter: {name!r} is not loaded in this engine", param="adapter", code="adapter_not_loaded"
+                )
             entry.retired = True
             return entry, entry.users == 0
 
@@ -113,6 +118,7 @@ class AdapterCache:
         with self._lock:
             entry = self._entries.get(name)
             if entry is None:
-                raise NotFound(f"adapter: {name!r} is not loaded in this engine", param="adapter",
-                               code="adapter_not_loaded")
+                raise NotFound(
+                    f"adapter: {name!r} is not loaded in this engine", param="adapter", code="adapter_not_loaded"
+                )
             entry.pinned = pinned

@@ -48,8 +48,9 @@ def read_adapter(name: str, directory: Path, base_shapes: BaseShapes) -> Adapter
         raise NotFound(f"directory: adapter folder {str(directory)!r} does not exist", param="directory")
     for file in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
         if not (directory / file).is_file():
-            raise NotFound(f"directory: {str(directory)!r} has no {file} (expected mlx-lm's adapter layout)",
-                           param="directory")
+            raise NotFound(
+                f"directory: {str(directory)!r} has no {file} (expected mlx-lm's adapter layout)", param="directory"
+            )
     rank, scale = _read_config(directory / ADAPTER_CONFIG)
     try:
         tensors = mx.load(str(directory / ADAPTER_WEIGHTS))
@@ -72,8 +73,9 @@ def _read_config(path: Path) -> tuple[int, float]:
         raise invalid_field(ADAPTER_CONFIG, config, "a JSON object")
     kind = config.get("fine_tune_type", "lora")
     if kind != "lora":
-        raise invalid_field(f"{ADAPTER_CONFIG}.fine_tune_type", kind, '"lora" (dora and full fine-tunes are not '
-                                                                      'served as adapters)')
+        raise invalid_field(
+            f"{ADAPTER_CONFIG}.fine_tune_type", kind, '"lora" (dora and full fine-tunes are not served as adapters)'
+        )
     params = config.get("lora_parameters")
     if not isinstance(params, dict):
         raise invalid_field(f"{ADAPTER_CONFIG}.lora_parameters", params, "an object with rank and scale")
@@ -105,17 +107,24 @@ def _pair_up(name: str, tensors: dict[str, mx.array]) -> dict[str, LoRAPair]:
 
 def _check_fits(name: str, path: str, pair: LoRAPair, rank: int, base: tuple[int, int] | None) -> None:
     if base is None:
-        raise InvalidArgument(f"adapter {name!r} does not fit this base model: it adapts {path}, which is not a "
-                              f"linear layer of the base model", param="adapter", code="adapter_mismatch")
+        raise InvalidArgument(
+            f"adapter {name!r} does not fit this base model: it adapts {path}, which is not a "
+            f"linear layer of the base model",
+            param="adapter",
+            code="adapter_mismatch",
+        )
     a_shape, b_shape = tuple(pair.a.shape), tuple(pair.b.shape)
     if len(a_shape) != 2 or len(b_shape) != 2 or a_shape[1] != b_shape[0]:
-        raise invalid_field("adapter", name, f"lora_a [in, r] and lora_b [r, out] for {path}; got {a_shape} and "
-                                             f"{b_shape}")
+        raise invalid_field(
+            "adapter", name, f"lora_a [in, r] and lora_b [r, out] for {path}; got {a_shape} and {b_shape}"
+        )
     if a_shape[1] != rank:
-        raise invalid_field("adapter", name, f"rank {rank} as adapter_config.json says; {path} has rank "
-                                             f"{a_shape[1]}")
+        raise invalid_field("adapter", name, f"rank {rank} as adapter_config.json says; {path} has rank {a_shape[1]}")
     in_dims, out_dims = base
     if a_shape[0] != in_dims or b_shape[1] != out_dims:
         raise InvalidArgument(
             f"adapter {name!r} does not fit this base model: {path} maps {a_shape[0]} -> {b_shape[1]} features but "
-            f"the base layer maps {in_dims} -> {out_dims}", param="adapter", code="adapter_mismatch")
+            f"the base layer maps {in_dims} -> {out_dims}",
+            param="adapter",
+            code="adapter_mismatch",
+        )

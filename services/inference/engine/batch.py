@@ -45,7 +45,7 @@ def prefill(lora: MultiLoRAModel, rows: Sequence[Row], step: int = PREFILL_STEP)
     inputs = mx.array([t + [0] * p for t, p in zip(tokens, padding, strict=True)])
     lora.route(plan_for([row.routing_key for row in rows]))
     for start in range(0, longest, step):
-        model(inputs[:, start:start + step], cache=cache)
+        model(inputs[:, start : start + step], cache=cache)
         mx.eval([layer.state for layer in cache])
     if max(padding) > 0:
         for layer in cache:
@@ -63,7 +63,7 @@ class DecodeBatch:
         self.rows: list[Row] = []
         self._cache: list[Any] = []
         self._pending: mx.array | None = None  # [B] tokens to feed next (sampled, or the last prompt token)
-        self._keys: mx.array | None = None     # [B, 2] each row's PRNG key
+        self._keys: mx.array | None = None  # [B, 2] each row's PRNG key
         self._plan: RoutingPlan = BASE_PLAN
         self._sampling = BatchSampling.of([])
 

@@ -36,8 +36,7 @@ class Engine:
             raise invalid_field("max_batch_size", max_batch_size, "an integer >= 1")
         self.model_path = Path(model_path)
         if not self.model_path.is_dir():
-            raise NotFound(f"model_path: base model folder {str(self.model_path)!r} does not exist",
-                           param="model_path")
+            raise NotFound(f"model_path: base model folder {str(self.model_path)!r} does not exist", param="model_path")
         self.max_batch_size = max_batch_size
         self.adapter_cache_size = adapter_cache_size
         self.base_loads = 0
@@ -139,8 +138,7 @@ class Engine:
         try:
             model, tokenizer, config = mlx_lm.load(str(self.model_path), return_config=True)
         except (OSError, ValueError, KeyError) as exc:
-            raise invalid_field("model_path", str(self.model_path), f"a model folder mlx-lm can load ({exc})") \
-                from exc
+            raise invalid_field("model_path", str(self.model_path), f"a model folder mlx-lm can load ({exc})") from exc
         self.base_loads += 1
         self._eos_ids = _eos_ids(tokenizer, self.model_path)
         lora = self._scheduler.attach(model, tokenizer, self._eos_ids)
@@ -152,8 +150,15 @@ class Engine:
         weights = read_adapter(name, directory, self._lora.base_shape)
         for victim in self._adapters.make_room():
             self._lora.remove(victim.uid)
-        entry = LoadedAdapter(name=name, uid=self._adapters.new_uid(), directory=directory, rank=weights.rank,
-                              scale=weights.scale, nbytes=weights.nbytes, pinned=pin)
+        entry = LoadedAdapter(
+            name=name,
+            uid=self._adapters.new_uid(),
+            directory=directory,
+            rank=weights.rank,
+            scale=weights.scale,
+            nbytes=weights.nbytes,
+            pinned=pin,
+        )
         self._lora.install(entry.uid, weights)
         self._adapters.add(entry)
 

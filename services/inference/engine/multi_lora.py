@@ -35,9 +35,9 @@ Layout = tuple[tuple[int, int], ...]
 class RoutingPlan:
     """Which adapter (by uid) each row of the next forward pass uses."""
 
-    uids: tuple[int, ...] = ()          # distinct adapters in the batch, sorted
-    slots: tuple[int, ...] = ()         # per row: 0 = base, k = uids[k - 1]; empty when uniform or base
-    scales: tuple[float, ...] = ()      # per row: its adapter's scale (0 for base rows)
+    uids: tuple[int, ...] = ()  # distinct adapters in the batch, sorted
+    slots: tuple[int, ...] = ()  # per row: 0 = base, k = uids[k - 1]; empty when uniform or base
+    scales: tuple[float, ...] = ()  # per row: its adapter's scale (0 for base rows)
     _masks: dict[Layout, mx.array] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -68,8 +68,11 @@ def plan_for(rows: Sequence[tuple[int, float] | None]) -> RoutingPlan:
     if len(uids) == 1 and all(row is not None for row in rows):
         return RoutingPlan(uids=uids)
     index = {uid: k + 1 for k, uid in enumerate(uids)}
-    return RoutingPlan(uids=uids, slots=tuple(0 if row is None else index[row[0]] for row in rows),
-                       scales=tuple(0.0 if row is None else row[1] for row in rows))
+    return RoutingPlan(
+        uids=uids,
+        slots=tuple(0 if row is None else index[row[0]] for row in rows),
+        scales=tuple(0.0 if row is None else row[1] for row in rows),
+    )
 
 
 class AdapterRouting:
@@ -151,7 +154,8 @@ class MultiLoRAModel:
         self.model = model
         self.routing = AdapterRouting()
         self._linears: dict[str, nn.Module] = {
-            path: module for path, module in model.named_modules() if isinstance(module, LINEAR_TYPES)}
+            path: module for path, module in model.named_modules() if isinstance(module, LINEAR_TYPES)
+        }
         self._wrapped: dict[str, MultiLoRALinear] = {}
         self._slots: dict[str, tuple[nn.Module, str]] = {}  # path -> (parent module, attribute)
         self._installed: dict[int, list[str]] = {}

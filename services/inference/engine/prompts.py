@@ -41,12 +41,18 @@ class PromptEncoder:
             field = "messages" if request.messages is not None else "prompt"
             raise InvalidArgument(
                 f"{field}: the prompt has {prompt_tokens} tokens, expected fewer than the model's context length "
-                f"of {limit} tokens", param=field, code="context_length_exceeded")
+                f"of {limit} tokens",
+                param=field,
+                code="context_length_exceeded",
+            )
         if prompt_tokens + request.max_tokens > limit:
             raise InvalidArgument(
                 f"max_tokens: got {request.max_tokens}, expected at most {limit - prompt_tokens}: the prompt has "
                 f"{prompt_tokens} tokens and prompt + max_tokens must fit in the model's context length of {limit} "
-                f"tokens", param="max_tokens", code="context_length_exceeded")
+                f"tokens",
+                param="max_tokens",
+                code="context_length_exceeded",
+            )
 
     def _encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         tokenizer = self.tokenizer
@@ -54,8 +60,9 @@ class PromptEncoder:
             try:
                 text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
             except Exception as exc:  # jinja raises its own errors for messages the template refuses
-                raise invalid_field("messages", messages, f"messages the model's chat template accepts ({exc})") \
-                    from exc
+                raise invalid_field(
+                    "messages", messages, f"messages the model's chat template accepts ({exc})"
+                ) from exc
             # The template writes the special tokens (BOS) itself.
             return list(tokenizer.encode(text, add_special_tokens=False))
         lines = [f"{m['role']}: {m['content']}" for m in messages]

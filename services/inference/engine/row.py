@@ -74,8 +74,9 @@ class Row:
         if self.finished:
             return
         self.finished = True
-        self.handle._push(Done(finish_reason=reason, prompt_tokens=self.prompt_tokens,
-                               completion_tokens=self.completion_tokens))
+        self.handle._push(
+            Done(finish_reason=reason, prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
+        )
 
     def fail(self, error: BaseException) -> None:
         if not self.finished:

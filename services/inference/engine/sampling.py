@@ -38,8 +38,8 @@ class BatchSampling:
     """Per-row parameters as arrays, rebuilt when the batch's rows change."""
 
     inv_temp: mx.array | None  # [B, 1]; None when every row is greedy
-    sampled: mx.array | None   # [B, 1] bool: rows that draw noise
-    top_p: mx.array | None     # [B, 1]; None when no row uses top-p
+    sampled: mx.array | None  # [B, 1] bool: rows that draw noise
+    top_p: mx.array | None  # [B, 1]; None when no row uses top-p
 
     @staticmethod
     def of(rows: Sequence[RowSampling]) -> BatchSampling:

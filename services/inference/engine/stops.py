@@ -22,10 +22,10 @@ class StopMatcher:
         found = [i for i in (buffer.find(stop) for stop in self.stops) if i >= 0]
         if found:
             self._held = ""
-            return buffer[:min(found)], True
+            return buffer[: min(found)], True
         keep = self._partial_suffix(buffer)
-        self._held = buffer[len(buffer) - keep:] if keep else ""
-        return buffer[:len(buffer) - keep], False
+        self._held = buffer[len(buffer) - keep :] if keep else ""
+        return buffer[: len(buffer) - keep], False
 
     def flush(self) -> str:
         """The held-back text, once the stream has ended without a stop sequence."""

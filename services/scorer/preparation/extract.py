@@ -208,9 +208,7 @@ def extract_content(record: dict[str, Any], *, min_length: int, max_chars: int) 
             )
         kind, fields = "text", {}
     if len(joined) < min_length:
-        raise MalformedLine(
-            "too_short", f"text has {len(joined)} characters, fewer than min_length={min_length}"
-        )
+        raise MalformedLine("too_short", f"text has {len(joined)} characters, fewer than min_length={min_length}")
     truncated = len(joined) > max_chars
     text = joined[:max_chars] if truncated else joined
     if kind == "text":

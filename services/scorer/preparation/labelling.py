@@ -59,13 +59,9 @@ def provided_scores(record: Mapping[str, Any]) -> tuple[float, float] | None:
     if w is None and h is None:
         return None
     if w is None or h is None:
-        raise MalformedLine(
-            "invalid_scores", "auth_weight and prov_entropy must be given together or not at all"
-        )
+        raise MalformedLine("invalid_scores", "auth_weight and prov_entropy must be given together or not at all")
     if not _is_real(w) or not 0.0 <= w <= AUTH_WEIGHT_MAX:
-        raise MalformedLine(
-            "invalid_scores", f"auth_weight: got {w!r}, expected a number in [0.0, {AUTH_WEIGHT_MAX}]"
-        )
+        raise MalformedLine("invalid_scores", f"auth_weight: got {w!r}, expected a number in [0.0, {AUTH_WEIGHT_MAX}]")
     if not _is_real(h) or h < 0.0:
         raise MalformedLine("invalid_scores", f"prov_entropy: got {h!r}, expected a finite number ≥ 0")
     return float(w), float(h)
@@ -109,9 +105,7 @@ class Labelled:
 def _checked_scores(result: Any, where: str) -> tuple[float, float]:
     w, h = _field(result, "auth_weight"), _field(result, "prov_entropy")
     if not _is_real(w) or not 0.0 <= w <= AUTH_WEIGHT_MAX:
-        raise InternalError(
-            f"scorer returned auth_weight={w!r} for {where}; expected a number in [0.0, 0.99]"
-        )
+        raise InternalError(f"scorer returned auth_weight={w!r} for {where}; expected a number in [0.0, 0.99]")
     if not _is_real(h) or h < 0.0:
         raise InternalError(f"scorer returned prov_entropy={h!r} for {where}; expected a finite number ≥ 0")
     return float(w), float(h)

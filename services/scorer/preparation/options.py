@@ -98,9 +98,7 @@ class PrepareOptions:
         if not _is_int(self.max_chars) or not 1 <= self.max_chars <= MAX_CHARS_LIMIT:
             raise invalid_field("max_chars", self.max_chars, f"an integer in [1, {MAX_CHARS_LIMIT}]")
         if not _is_int(self.min_length) or not 1 <= self.min_length <= self.max_chars:
-            raise invalid_field(
-                "min_length", self.min_length, f"an integer in [1, max_chars={self.max_chars}]"
-            )
+            raise invalid_field("min_length", self.min_length, f"an integer in [1, max_chars={self.max_chars}]")
         self._validate_targets()
         vf = self.val_fraction
         if not _is_number(vf) or not math.isfinite(vf) or not 0.0 <= vf <= MAX_VAL_FRACTION:
@@ -123,7 +121,5 @@ class PrepareOptions:
             raise invalid_field("targets", raw, expected)
         total = math.fsum(values)
         if abs(total - 1.0) > TARGETS_SUM_TOLERANCE:
-            raise invalid_field(
-                "targets", raw, f"{expected} (± {TARGETS_SUM_TOLERANCE}), they sum to {total}"
-            )
+            raise invalid_field("targets", raw, f"{expected} (± {TARGETS_SUM_TOLERANCE}), they sum to {total}")
         object.__setattr__(self, "targets", tuple(float(v) for v in values))

@@ -71,9 +71,7 @@ class _Progress:
             self._callback(ProgressEvent(stage, done, total, message))
 
 
-def _deduplicate(
-    candidates: list[Candidate], enabled: bool
-) -> tuple[list[Candidate], dict[str, int], list[int]]:
+def _deduplicate(candidates: list[Candidate], enabled: bool) -> tuple[list[Candidate], dict[str, int], list[int]]:
     """(kept, {"exact", "whitespace"}, input index of each removed candidate)."""
     if not enabled:
         return candidates, {"exact": 0, "whitespace": 0}, []

@@ -117,13 +117,9 @@ def build_warnings(
     else:
         low_share = fractions(band_counts([item.band for item in final]))["low"]
         if low_share < LOW_SHARE_WARNING:
-            warnings.append(
-                f"low-authority share is {low_share:.1%}, under {LOW_SHARE_WARNING:.0%} (no rebalancing)"
-            )
+            warnings.append(f"low-authority share is {low_share:.1%}, under {LOW_SHARE_WARNING:.0%} (no rebalancing)")
     if len(final) < REFERENCE_MINIMUM_RECORDS:
-        warnings.append(
-            f"only {len(final)} records; the reference requires at least {REFERENCE_MINIMUM_RECORDS}"
-        )
+        warnings.append(f"only {len(final)} records; the reference requires at least {REFERENCE_MINIMUM_RECORDS}")
     warnings.extend(split_warnings)
     return warnings
 

@@ -78,9 +78,7 @@ def score_valid(
     age = f.age_adjustment(year.value)
     primary = count_primary(scoring.primary, view)
     primary_adjustment = f.primary_adjustment(primary)
-    auth_weight = f.authority_weight(
-        citation_score, institution.score, consensus_score, age, primary_adjustment
-    )
+    auth_weight = f.authority_weight(citation_score, institution.score, consensus_score, age, primary_adjustment)
 
     source_type = metadata.get("source_type") if metadata else None
     counts = classify_source_types(view, source_type)

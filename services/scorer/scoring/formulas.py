@@ -44,9 +44,7 @@ def primary_adjustment(primary_count: int) -> float:
     return min(0.45, primary_count * 0.15) * -1
 
 
-def authority_weight(
-    citation: float, institutional: float, consensus: float, age: float, primary: float
-) -> float:
+def authority_weight(citation: float, institutional: float, consensus: float, age: float, primary: float) -> float:
     """clamp(0.3 + C + I + K + G + P, 0, 0.99), summed in the reference's order."""
     raw = citation + institutional + consensus + age + primary
     return max(0.0, min(AUTHORITY_MAX, raw + AUTHORITY_BASE))

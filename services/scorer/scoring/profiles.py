@@ -70,9 +70,7 @@ def _primary_terms(plurals: dict[str, tuple[str, ...]]) -> BoundedTerms:
 
 
 _REGISTRY: Final = {
-    REFERENCE: _profile(
-        REFERENCE, SubstringInstitutional(), _primary_terms({}), count_consensus, ENTROPY_BASE_MODERN
-    ),
+    REFERENCE: _profile(REFERENCE, SubstringInstitutional(), _primary_terms({}), count_consensus, ENTROPY_BASE_MODERN),
     STRICT: _profile(
         STRICT,
         BoundedInstitutional(INSTITUTIONAL_PLURALS),

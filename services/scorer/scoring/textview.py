@@ -21,8 +21,7 @@ from typing import Final
 _WORDS: Final = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(128)) + bytes(128)
 # ASCII byte -> b"a" for a letter, b"0" for a digit, b" " for whitespace, else itself (see `TextView.shape`).
 _SHAPE: Final = bytes(
-    0x61 if chr(c).isalpha() else 0x30 if chr(c).isdigit() else 0x20 if chr(c).isspace() else c
-    for c in range(128)
+    0x61 if chr(c).isalpha() else 0x30 if chr(c).isdigit() else 0x20 if chr(c).isspace() else c for c in range(128)
 ) + bytes(128)
 # The only characters where `re.IGNORECASE` on the text and a case-sensitive match on `text.lower()` disagree
 # for patterns with ASCII letters: 'İ' lower-cases to two characters, 'ı' and 'ſ' match 'i' and 's' only under

@@ -51,16 +51,28 @@ class TrainerState:
     data_fingerprint: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"step": self.step, "total_steps": self.total_steps, "epoch": self.epoch, "index": self.index,
-                "rng": {"mlx": self.mlx_rng, "python": self.python_rng}, "settings": self.settings,
-                "data_fingerprint": self.data_fingerprint}
+        return {
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "epoch": self.epoch,
+            "index": self.index,
+            "rng": {"mlx": self.mlx_rng, "python": self.python_rng},
+            "settings": self.settings,
+            "data_fingerprint": self.data_fingerprint,
+        }
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> TrainerState:
-        return TrainerState(step=int(data["step"]), total_steps=int(data["total_steps"]), epoch=int(data["epoch"]),
-                            index=int(data["index"]), mlx_rng=[int(x) for x in data["rng"]["mlx"]],
-                            python_rng=data["rng"]["python"], settings=dict(data["settings"]),
-                            data_fingerprint=str(data["data_fingerprint"]))
+        return TrainerState(
+            step=int(data["step"]),
+            total_steps=int(data["total_steps"]),
+            epoch=int(data["epoch"]),
+            index=int(data["index"]),
+            mlx_rng=[int(x) for x in data["rng"]["mlx"]],
+            python_rng=data["rng"]["python"],
+            settings=dict(data["settings"]),
+            data_fingerprint=str(data["data_fingerprint"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -89,10 +101,11 @@ def write_checkpoint(directory: Path, checkpoint: Checkpoint) -> None:
     write_json_atomic(directory / ADAPTER_CONFIG, checkpoint.adapter_config)
     save_safetensors_atomic(directory / OPTIMIZER, checkpoint.optimizer)
     write_json_atomic(directory / STATE, checkpoint.state.to_json())
-    files = {name: {"sha256": _sha256(directory / name), "bytes": (directory / name).stat().st_size}
-             for name in FILES}
-    write_json_atomic(directory / MANIFEST, {"format": FORMAT, "format_version": FORMAT_VERSION,
-                                             "step": checkpoint.state.step, "files": files})
+    files = {name: {"sha256": _sha256(directory / name), "bytes": (directory / name).stat().st_size} for name in FILES}
+    write_json_atomic(
+        directory / MANIFEST,
+        {"format": FORMAT, "format_version": FORMAT_VERSION, "step": checkpoint.state.step, "files": files},
+    )
 
 
 def _fail(directory: Path, reason: str) -> FailedPrecondition:
@@ -150,9 +163,17 @@ def set_rng_state(mlx_key: list[int], python_state: list[Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
-def check_resumable(directory: Path, loaded: Checkpoint, *, settings: dict[str, Any], data_fingerprint: str,
-                    total_steps: int, position: tuple[int, int], adapter: dict[str, mx.array],
-                    optimizer: dict[str, mx.array]) -> None:
+def check_resumable(
+    directory: Path,
+    loaded: Checkpoint,
+    *,
+    settings: dict[str, Any],
+    data_fingerprint: str,
+    total_steps: int,
+    position: tuple[int, int],
+    adapter: dict[str, mx.array],
+    optimizer: dict[str, mx.array],
+) -> None:
     """Raise FailedPrecondition unless `loaded` continues this run: same settings (those that change the math),
     same tokenized data, a consistent step and data position, the same adapter and optimizer arrays."""
     state = loaded.state
@@ -163,8 +184,10 @@ def check_resumable(directory: Path, loaded: Checkpoint, *, settings: dict[str, 
     ours = json.loads(json.dumps(settings))
     differ = sorted(k for k in set(ours) | set(state.settings) if ours.get(k) != state.settings.get(k))
     if differ:
-        raise fail("settings differ: " + ", ".join(f"{k} (checkpoint {state.settings.get(k)!r}, now {ours.get(k)!r})"
-                                                  for k in differ))
+        raise fail(
+            "settings differ: "
+            + ", ".join(f"{k} (checkpoint {state.settings.get(k)!r}, now {ours.get(k)!r})" for k in differ)
+        )
     if state.data_fingerprint != data_fingerprint:
         raise fail("the training data (or its tokenization) differs from the checkpoint's")
     if state.total_steps != total_steps or not 0 <= state.step <= total_steps:
@@ -173,15 +196,19 @@ def check_resumable(directory: Path, loaded: Checkpoint, *, settings: dict[str, 
         raise fail(f"data position (epoch {state.epoch}, index {state.index}) does not match step {state.step}")
     if len(state.mlx_rng) != 2 or len(state.python_rng) != 3:
         raise fail("the RNG state is malformed")
-    for what, current, saved in (("adapter weights", adapter, loaded.adapter),
-                                 ("optimizer state", optimizer, loaded.optimizer)):
+    for what, current, saved in (
+        ("adapter weights", adapter, loaded.adapter),
+        ("optimizer state", optimizer, loaded.optimizer),
+    ):
         if set(current) != set(saved):
             missing, extra = sorted(set(current) - set(saved))[:3], sorted(set(saved) - set(current))[:3]
             raise fail(f"{what} do not match this model (missing {missing}, unexpected {extra})")
         for name, value in saved.items():
             if value.shape != current[name].shape or value.dtype != current[name].dtype:
-                raise fail(f"{what}: {name} is {value.shape} {value.dtype}, expected "
-                           f"{current[name].shape} {current[name].dtype}")
+                raise fail(
+                    f"{what}: {name} is {value.shape} {value.dtype}, expected "
+                    f"{current[name].shape} {current[name].dtype}"
+                )
 
 
 def assign_leaf(tree: Any, dotted: str, value: mx.array) -> None:

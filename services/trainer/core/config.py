@@ -92,11 +92,15 @@ class LoraSettings:
         if self.layers is not None:
             check_int("lora.layers", self.layers, 1, 4096)
         if self.keys is not None:
-            ok = isinstance(self.keys, tuple | list) and len(self.keys) > 0 and all(
-                isinstance(k, str) and k.strip() and k == k.strip() for k in self.keys)
+            ok = (
+                isinstance(self.keys, tuple | list)
+                and len(self.keys) > 0
+                and all(isinstance(k, str) and k.strip() and k == k.strip() for k in self.keys)
+            )
             if not ok:
-                raise invalid_field("lora.keys", self.keys,
-                                    'a non-empty list of module paths inside a block, e.g. ["self_attn.q_proj"]')
+                raise invalid_field(
+                    "lora.keys", self.keys, 'a non-empty list of module paths inside a block, e.g. ["self_attn.q_proj"]'
+                )
         check_float("lora.dropout", self.dropout, 0.0, 0.95)
 
 
@@ -163,10 +167,16 @@ class TrainSettings:
     def continuation_fingerprint(self) -> dict[str, Any]:
         """The settings a checkpoint must agree on to continue exactly (paths and eval cadence excluded)."""
         return {
-            "seed": self.seed, "n_epochs": self.n_epochs, "batch_size": self.batch_size,
-            "grad_accum_steps": self.grad_accum_steps, "learning_rate": self.learning_rate,
-            "warmup_steps": self.warmup_steps, "max_grad_norm": self.max_grad_norm,
-            "weight_decay": self.weight_decay, "max_seq_length": self.max_seq_length, "max_steps": self.max_steps,
+            "seed": self.seed,
+            "n_epochs": self.n_epochs,
+            "batch_size": self.batch_size,
+            "grad_accum_steps": self.grad_accum_steps,
+            "learning_rate": self.learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "max_grad_norm": self.max_grad_norm,
+            "weight_decay": self.weight_decay,
+            "max_seq_length": self.max_seq_length,
+            "max_steps": self.max_steps,
             "completion_only": self.completion_only,
             "distrust": dict(self.distrust.__dict__),
             "lora": {**self.lora.__dict__, "keys": list(self.lora.keys) if self.lora.keys is not None else None},

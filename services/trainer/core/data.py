@@ -79,19 +79,24 @@ def read_records(path: Path, *, field: str, require_scores: bool) -> list[tuple[
             records.append((number, record))
     if bad:
         lines = [n for n, _ in bad]
-        raise InvalidArgument(f"{field}: invalid record on {_lines_text(lines)} (line {bad[0][0]}: {bad[0][1]})",
-                              param=field)
+        raise InvalidArgument(
+            f"{field}: invalid record on {_lines_text(lines)} (line {bad[0][0]}: {bad[0][1]})", param=field
+        )
     if missing:
-        raise InvalidArgument(f"{field}: missing auth_weight / prov_entropy on {_lines_text(missing)}; the "
-                              f"weighted and additive distrust modes need both on every record (score the data "
-                              f"with the scorer first)", param=field)
+        raise InvalidArgument(
+            f"{field}: missing auth_weight / prov_entropy on {_lines_text(missing)}; the "
+            f"weighted and additive distrust modes need both on every record (score the data "
+            f"with the scorer first)",
+            param=field,
+        )
     if not records:
         raise InvalidArgument(f"{field}: the file has no records", param=field)
     return records
 
 
-def load_examples(path: Path, tokenization: Tokenization, *, field: str,
-                  require_scores: bool) -> tuple[list[Example], list[int]]:
+def load_examples(
+    path: Path, tokenization: Tokenization, *, field: str, require_scores: bool
+) -> tuple[list[Example], list[int]]:
     """Read and tokenize a JSONL file. Returns the examples and the line numbers of records left out because
     no loss token remained (e.g. a completion cut off by max_seq_length)."""
     examples: list[Example] = []
@@ -108,15 +113,24 @@ def load_examples(path: Path, tokenization: Tokenization, *, field: str,
             continue
         w = record.get("auth_weight")
         h = record.get("prov_entropy")
-        examples.append(Example(tokens=tokens, mask=mask, line=line,
-                                auth_weight=float(w) if w is not None else None,
-                                prov_entropy=float(h) if h is not None else None))
+        examples.append(
+            Example(
+                tokens=tokens,
+                mask=mask,
+                line=line,
+                auth_weight=float(w) if w is not None else None,
+                prov_entropy=float(h) if h is not None else None,
+            )
+        )
     if failed:
-        raise InvalidArgument(f"{field}: cannot tokenize {_lines_text([n for n, _ in failed])} "
-                              f"(line {failed[0][0]}: {failed[0][1]})", param=field)
+        raise InvalidArgument(
+            f"{field}: cannot tokenize {_lines_text([n for n, _ in failed])} (line {failed[0][0]}: {failed[0][1]})",
+            param=field,
+        )
     if not examples:
-        raise InvalidArgument(f"{field}: no record has a token to train on after tokenization and truncation",
-                              param=field)
+        raise InvalidArgument(
+            f"{field}: no record has a token to train on after tokenization and truncation", param=field
+        )
     return examples, empty
 
 
@@ -131,8 +145,9 @@ def padded_length(longest: int, max_seq_length: int) -> int:
     return min(1 + PAD_MULTIPLE * -(-(longest - 1) // PAD_MULTIPLE), max(max_seq_length, longest))
 
 
-def make_batch(examples: Sequence[Example], indices: Sequence[int], weights: np.ndarray, *, pad_id: int,
-               max_seq_length: int) -> Batch:
+def make_batch(
+    examples: Sequence[Example], indices: Sequence[int], weights: np.ndarray, *, pad_id: int, max_seq_length: int
+) -> Batch:
     rows = [examples[i] for i in indices]
     length = padded_length(max(len(r.tokens) for r in rows), max_seq_length)
     tokens = np.full((len(rows), length), pad_id, dtype=np.int32)
@@ -140,8 +155,12 @@ def make_batch(examples: Sequence[Example], indices: Sequence[int], weights: np.
     for j, row in enumerate(rows):
         tokens[j, : len(row.tokens)] = row.tokens
         mask[j, : len(row.mask)] = row.mask
-    return Batch(tokens=tokens, mask=mask, weights=np.asarray(weights[list(indices)], dtype=np.float32),
-                 indices=tuple(int(i) for i in indices))
+    return Batch(
+        tokens=tokens,
+        mask=mask,
+        weights=np.asarray(weights[list(indices)], dtype=np.float32),
+        indices=tuple(int(i) for i in indices),
+    )
 
 
 def fingerprint(examples: Sequence[Example], weights: np.ndarray) -> str:

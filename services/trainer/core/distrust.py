@@ -49,8 +49,9 @@ def distrust_value(auth_weight: Any, prov_entropy: Any) -> np.ndarray:
     return np.log(1.0 - w + EPS) + h
 
 
-def distrust_loss(auth_weight: Any, prov_entropy: Any, alpha: float = 2.7,
-                  reduction: str = "mean") -> float | np.ndarray:
+def distrust_loss(
+    auth_weight: Any, prov_entropy: Any, alpha: float = 2.7, reduction: str = "mean"
+) -> float | np.ndarray:
     """L = α · c² per example, reduced with "mean" (default), "sum" or "none" (the per-example array)."""
     _check_alpha(alpha)
     if reduction not in REDUCTIONS:
@@ -99,12 +100,17 @@ def band_of(auth_weight: float) -> str:
 def _stats(values: np.ndarray) -> dict[str, Any]:
     if values.size == 0:
         return {"count": 0, "min": None, "mean": None, "max": None}
-    return {"count": int(values.size), "min": float(values.min()), "mean": float(values.mean()),
-            "max": float(values.max())}
+    return {
+        "count": int(values.size),
+        "min": float(values.min()),
+        "mean": float(values.mean()),
+        "max": float(values.max()),
+    }
 
 
-def weight_distribution(weights: Sequence[float] | np.ndarray,
-                        auth_weights: Sequence[float | None]) -> dict[str, dict[str, Any]]:
+def weight_distribution(
+    weights: Sequence[float] | np.ndarray, auth_weights: Sequence[float | None]
+) -> dict[str, dict[str, Any]]:
     """Per band ("low", "mid", "high") and "overall": count, min, mean, max of the weights.
 
     Examples without an auth_weight (possible only in mode "none") count in "overall" only.
@@ -129,8 +135,9 @@ class TrainingWeights:
     factors: np.ndarray
 
 
-def training_weights(auth_weights: Sequence[float | None], prov_entropies: Sequence[float | None],
-                     settings: DistrustSettings) -> TrainingWeights:
+def training_weights(
+    auth_weights: Sequence[float | None], prov_entropies: Sequence[float | None], settings: DistrustSettings
+) -> TrainingWeights:
     """The weights of a whole training set; scores are needed (and present) only for weighted / additive."""
     n = len(auth_weights)
     if not settings.needs_scores:
@@ -142,24 +149,35 @@ def training_weights(auth_weights: Sequence[float | None], prov_entropies: Seque
     mean = float(raw.mean()) if n else 0.0
     omega = normalise_weights(raw, weight_min=settings.weight_min, weight_max=settings.weight_max)
     factors = omega if settings.mode == "weighted" else np.ones(n)
-    return TrainingWeights(distrust=np.asarray(distrust_loss(w, h, settings.alpha, reduction="none")),
-                           unclipped=raw / mean if mean > 0 else np.ones(n), omega=omega,
-                           factors=factors.astype(np.float32))
+    return TrainingWeights(
+        distrust=np.asarray(distrust_loss(w, h, settings.alpha, reduction="none")),
+        unclipped=raw / mean if mean > 0 else np.ones(n),
+        omega=omega,
+        factors=factors.astype(np.float32),
+    )
 
 
-def weight_summary(weights: TrainingWeights, auth_weights: Sequence[float | None],
-                   settings: DistrustSettings) -> dict[str, Any]:
+def weight_summary(
+    weights: TrainingWeights, auth_weights: Sequence[float | None], settings: DistrustSettings
+) -> dict[str, Any]:
     """What to log at job start (spec §3.4): mode, α, and per band ("low" / "mid" / "high") and "overall" the
     count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and
     `none`, whose gradient is plain CE); for weighted, how many were clipped; with scores, the same statistics
     of L = α·c² under "distrust_loss"."""
     effective = weights.omega if settings.mode == "weighted" else np.ones(len(auth_weights))
-    summary: dict[str, Any] = {"mode": settings.mode, "alpha": settings.alpha, "weighting": settings.weighting,
-                               "weight_min": settings.weight_min, "weight_max": settings.weight_max}
+    summary: dict[str, Any] = {
+        "mode": settings.mode,
+        "alpha": settings.alpha,
+        "weighting": settings.weighting,
+        "weight_min": settings.weight_min,
+        "weight_max": settings.weight_max,
+    }
     summary.update(weight_distribution(effective, auth_weights))
     if settings.mode == "weighted":
-        summary["clipped"] = {"at_min": int(np.sum(weights.unclipped < settings.weight_min)),
-                              "at_max": int(np.sum(weights.unclipped > settings.weight_max))}
+        summary["clipped"] = {
+            "at_min": int(np.sum(weights.unclipped < settings.weight_min)),
+            "at_max": int(np.sum(weights.unclipped > settings.weight_max)),
+        }
     if settings.needs_scores:
         summary["distrust_loss"] = weight_distribution(weights.distrust, auth_weights)
     return summary

@@ -46,8 +46,11 @@ def apply_lora(model: nn.Module, settings: LoraSettings) -> int:
     total = len(model.layers)
     num_layers = total if settings.layers is None else settings.layers
     if num_layers > total:
-        raise invalid_field("lora.layers", settings.layers, f"an integer in [1, {total}] (the model has {total} "
-                                                            f"blocks), or null for all")
+        raise invalid_field(
+            "lora.layers",
+            settings.layers,
+            f"an integer in [1, {total}] (the model has {total} blocks), or null for all",
+        )
     if settings.keys is not None:
         available = _block_linear_paths(model)
         unknown = [k for k in settings.keys if k not in available]
@@ -67,8 +70,9 @@ def lora_parameters(settings: LoraSettings) -> dict[str, Any]:
     return params
 
 
-def adapter_config(settings: LoraSettings, num_layers: int, *, base_model: str | None = None,
-                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def adapter_config(
+    settings: LoraSettings, num_layers: int, *, base_model: str | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The `adapter_config.json` mlx-lm reads (plus our own keys, which it ignores)."""
     config: dict[str, Any] = {
         "fine_tune_type": "lora",

@@ -28,8 +28,9 @@ def token_cross_entropy(logits: mx.array, targets: mx.array) -> mx.array:
     return nn.losses.cross_entropy(logits.astype(mx.float32), targets)
 
 
-def objective(model: nn.Module, tokens: mx.array, mask: mx.array, weights: mx.array, extra: mx.array,
-              inv_tokens: mx.array) -> tuple[mx.array, mx.array]:
+def objective(
+    model: nn.Module, tokens: mx.array, mask: mx.array, weights: mx.array, extra: mx.array, inv_tokens: mx.array
+) -> tuple[mx.array, mx.array]:
     """(loss, ce) of one micro-batch, both already divided by the step's token count (`inv_tokens` = 1/N).
 
     `weights` are the per-example ω (ones for `none` and `additive`); `extra` is the additive constant share
@@ -53,5 +54,11 @@ def additive_share(mode: str, lam: float, distrust: np.ndarray, batch: Batch, n_
 
 def batch_loss(model: nn.Module, batch: Batch, *, extra: float = 0.0) -> tuple[mx.array, mx.array]:
     """(loss, ce) of one batch taken as a whole step, with the factors in `batch.weights`."""
-    return objective(model, mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights),
-                     mx.array(extra, dtype=mx.float32), mx.array(1.0 / batch.n_loss_tokens, dtype=mx.float32))
+    return objective(
+        model,
+        mx.array(batch.tokens),
+        mx.array(batch.mask),
+        mx.array(batch.weights),
+        mx.array(extra, dtype=mx.float32),
+        mx.array(1.0 / batch.n_loss_tokens, dtype=mx.float32),
+    )

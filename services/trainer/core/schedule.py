@@ -47,8 +47,12 @@ def make_schedule(*, peak: float, warmup: int, total: int) -> Callable[[mx.array
 
 
 def build_optimizer(*, learning_rate: float, warmup: int, total: int, weight_decay: float) -> optim.AdamW:
-    return optim.AdamW(learning_rate=make_schedule(peak=learning_rate, warmup=warmup, total=total),
-                       betas=list(ADAM_BETAS), eps=ADAM_EPS, weight_decay=weight_decay)
+    return optim.AdamW(
+        learning_rate=make_schedule(peak=learning_rate, warmup=warmup, total=total),
+        betas=list(ADAM_BETAS),
+        eps=ADAM_EPS,
+        weight_decay=weight_decay,
+    )
 
 
 def global_norm(grads: Any) -> mx.array:

@@ -32,8 +32,9 @@ class Tokenization:
         self.max_seq_length = max_seq_length
         self.completion_only = completion_only
         self.eos_id = self.hf.eos_token_id
-        self.has_chat_template = bool(getattr(tokenizer, "has_chat_template", False)
-                                      or getattr(self.hf, "chat_template", None))
+        self.has_chat_template = bool(
+            getattr(tokenizer, "has_chat_template", False) or getattr(self.hf, "chat_template", None)
+        )
 
     @property
     def pad_id(self) -> int:
@@ -47,8 +48,12 @@ class Tokenization:
             ids, flags = self._chat(record["messages"])
         elif "completion" in record:
             if self.has_chat_template:
-                ids, flags = self._chat([{"role": "user", "content": record.get("prompt", "")},
-                                         {"role": "assistant", "content": record["completion"]}])
+                ids, flags = self._chat(
+                    [
+                        {"role": "user", "content": record.get("prompt", "")},
+                        {"role": "assistant", "content": record["completion"]},
+                    ]
+                )
             else:
                 ids, flags = self._plain(record.get("prompt", ""), record["completion"])
         else:
@@ -90,8 +95,7 @@ class Tokenization:
         return ids, flags
 
     def _render(self, messages: list[dict[str, Any]], *, add_generation_prompt: bool) -> str:
-        return self.tokenizer.apply_chat_template(messages, tokenize=False,
-                                                  add_generation_prompt=add_generation_prompt)
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
     def _chat(self, messages: list[dict[str, Any]]) -> tuple[list[int], list[bool]]:
         if not self.has_chat_template:
@@ -108,8 +112,9 @@ class Tokenization:
             found = ids, [(ends[j - 1] if j else 0, end) for j, end in enumerate(ends)]
         ids, offsets = found
         spans = self._assistant_spans(messages, text)
-        flags = [any(start < s_end and end > s_start for s_start, s_end in spans) and end > start
-                 for start, end in offsets]
+        flags = [
+            any(start < s_end and end > s_start for s_start, s_end in spans) and end > start for start, end in offsets
+        ]
         return ids, flags
 
     def _assistant_spans(self, messages: list[dict[str, Any]], text: str) -> list[tuple[int, int]]:

@@ -76,21 +76,27 @@ class Trainer:
         try:  # lazy: the data is checked before the weights are read
             model, tokenizer = mlx_lm.load(str(settings.model_path), lazy=True)
         except Exception as exc:
-            raise InvalidArgument(f"model_path: cannot load a model from {settings.model_path} "
-                                  f"({type(exc).__name__}: {exc})", param="model_path") from exc
+            raise InvalidArgument(
+                f"model_path: cannot load a model from {settings.model_path} ({type(exc).__name__}: {exc})",
+                param="model_path",
+            ) from exc
         self.model: nn.Module = model
         self.tokenizer = tokenizer
-        self.tokenization = Tokenization(tokenizer, max_seq_length=settings.max_seq_length,
-                                         completion_only=settings.completion_only)
+        self.tokenization = Tokenization(
+            tokenizer, max_seq_length=settings.max_seq_length, completion_only=settings.completion_only
+        )
         d = settings.distrust
-        self.examples, self.skipped_lines = load_examples(settings.train_path, self.tokenization,
-                                                          field="training_file", require_scores=d.needs_scores)
+        self.examples, self.skipped_lines = load_examples(
+            settings.train_path, self.tokenization, field="training_file", require_scores=d.needs_scores
+        )
         self.val_examples: list[Example] = []
         if settings.val_path is not None:
-            self.val_examples, _ = load_examples(settings.val_path, self.tokenization, field="validation_file",
-                                                 require_scores=False)
-        self.weights = training_weights([e.auth_weight for e in self.examples],
-                                        [e.prov_entropy for e in self.examples], d)
+            self.val_examples, _ = load_examples(
+                settings.val_path, self.tokenization, field="validation_file", require_scores=False
+            )
+        self.weights = training_weights(
+            [e.auth_weight for e in self.examples], [e.prov_entropy for e in self.examples], d
+        )
         self.factors = self.weights.factors
 
         model.set_dtype(mx.float32)
@@ -102,8 +108,12 @@ class Trainer:
         total = settings.n_epochs * self.steps_per_epoch
         self.total_steps: int = min(total, settings.max_steps) if settings.max_steps else total
         self.step: int = 0
-        self.optimizer = build_optimizer(learning_rate=settings.learning_rate, warmup=settings.warmup_steps,
-                                         total=self.total_steps, weight_decay=settings.weight_decay)
+        self.optimizer = build_optimizer(
+            learning_rate=settings.learning_rate,
+            warmup=settings.warmup_steps,
+            total=self.total_steps,
+            weight_decay=settings.weight_decay,
+        )
         self.optimizer.init(model.trainable_parameters())
         self._data_fingerprint = fingerprint(self.examples, self.omega)
         self._step_fn: Callable[..., Any] | None = None
@@ -145,11 +155,18 @@ class Trainer:
         epoch, k = divmod(step, self.steps_per_epoch)
         if self._order[0] != epoch:
             self._order = (epoch, epoch_order(s.seed, epoch, len(self.examples)))
-        chosen = self._order[1][k * per_step:(k + 1) * per_step]
+        chosen = self._order[1][k * per_step : (k + 1) * per_step]
         chosen = sorted(chosen.tolist(), key=lambda i: len(self.examples[i].tokens))
-        batches = [make_batch(self.examples, chosen[j:j + s.batch_size], self.factors,
-                              pad_id=self.tokenization.pad_id, max_seq_length=s.max_seq_length)
-                   for j in range(0, len(chosen), s.batch_size)]
+        batches = [
+            make_batch(
+                self.examples,
+                chosen[j : j + s.batch_size],
+                self.factors,
+                pad_id=self.tokenization.pad_id,
+                max_seq_length=s.max_seq_length,
+            )
+            for j in range(0, len(chosen), s.batch_size)
+        ]
         extras = [additive_share(s.distrust.mode, s.distrust.lam, self.distrust, b, len(chosen)) for b in batches]
         return batches, extras
 
@@ -195,9 +212,15 @@ class Trainer:
             norm = mx.array(0.0)
             for j, (batch, extra) in enumerate(zip(batches, extras, strict=True)):
                 last = j == len(batches) - 1
-                loss, ce, norm, grad = step_fn(mx.array(batch.tokens), mx.array(batch.mask),
-                                               mx.array(batch.weights), mx.array(extra, dtype=mx.float32), inv,
-                                               grad, last)
+                loss, ce, norm, grad = step_fn(
+                    mx.array(batch.tokens),
+                    mx.array(batch.mask),
+                    mx.array(batch.weights),
+                    mx.array(extra, dtype=mx.float32),
+                    inv,
+                    grad,
+                    last,
+                )
                 loss_sum = loss_sum + loss
                 ce_sum = ce_sum + ce
                 mx.eval(self._state, loss_sum, ce_sum, norm, grad)
@@ -206,14 +229,23 @@ class Trainer:
             self.step += 1
             elapsed = time.perf_counter() - tic
             val_loss = None
-            if self.val_examples and ((s.eval_every_steps and self.step % s.eval_every_steps == 0)
-                                      or self.step == self.total_steps):
+            if self.val_examples and (
+                (s.eval_every_steps and self.step % s.eval_every_steps == 0) or self.step == self.total_steps
+            ):
                 val_loss = self.evaluate()
-            yield StepReport(step=self.step, total_steps=self.total_steps, epoch=epoch,
-                             train_loss=loss_sum.item(), ce=ce_sum.item(), learning_rate=lr, tokens=n_tokens,
-                             tokens_per_second=n_tokens / elapsed if elapsed > 0 else 0.0,
-                             peak_memory_gb=mx.get_peak_memory() / 1e9, val_loss=val_loss,
-                             grad_norm=norm.item())
+            yield StepReport(
+                step=self.step,
+                total_steps=self.total_steps,
+                epoch=epoch,
+                train_loss=loss_sum.item(),
+                ce=ce_sum.item(),
+                learning_rate=lr,
+                tokens=n_tokens,
+                tokens_per_second=n_tokens / elapsed if elapsed > 0 else 0.0,
+                peak_memory_gb=mx.get_peak_memory() / 1e9,
+                val_loss=val_loss,
+                grad_norm=norm.item(),
+            )
 
     def step_gradients(self, step: int | None = None) -> tuple[float, float, dict[str, mx.array]]:
         """(loss, ce, flattened summed gradient) of optimizer step `step` (default: the next one), computed
@@ -223,8 +255,14 @@ class Trainer:
         total: dict[str, mx.array] = {}
         loss_sum, ce_sum = 0.0, 0.0
         for batch, extra in zip(batches, extras, strict=True):
-            (loss, ce), grad = self._loss_and_grad(self.model, mx.array(batch.tokens), mx.array(batch.mask),
-                                                   mx.array(batch.weights), mx.array(extra, dtype=mx.float32), inv)
+            (loss, ce), grad = self._loss_and_grad(
+                self.model,
+                mx.array(batch.tokens),
+                mx.array(batch.mask),
+                mx.array(batch.weights),
+                mx.array(extra, dtype=mx.float32),
+                inv,
+            )
             for name, g in tree_flatten(grad):
                 total[name] = total[name] + g if name in total else g
             mx.eval(loss, ce, total)
@@ -244,8 +282,13 @@ class Trainer:
         total = mx.array(0.0)
         count = 0
         for j in range(0, len(order), self.settings.batch_size):
-            batch = make_batch(self.val_examples, order[j:j + self.settings.batch_size], ones,
-                               pad_id=self.tokenization.pad_id, max_seq_length=self.settings.max_seq_length)
+            batch = make_batch(
+                self.val_examples,
+                order[j : j + self.settings.batch_size],
+                ones,
+                pad_id=self.tokenization.pad_id,
+                max_seq_length=self.settings.max_seq_length,
+            )
             tokens = mx.array(batch.tokens)
             ce = token_cross_entropy(self.model(tokens[:, :-1]), tokens[:, 1:]) * mx.array(batch.mask)
             total = total + ce.sum()
@@ -257,11 +300,22 @@ class Trainer:
     # ----------------------------------------------------------------------------------------- files
     def _adapter_config(self) -> dict[str, Any]:
         d = self.settings.distrust
-        return adapter_config(self.settings.lora, self.lora_layers, base_model=str(self.settings.model_path),
-                              extra={"distrust": {"mode": d.mode, "alpha": d.alpha, "lambda": d.lam,
-                                                  "weighting": d.weighting, "weight_min": d.weight_min,
-                                                  "weight_max": d.weight_max},
-                                     "trained_steps": self.step})
+        return adapter_config(
+            self.settings.lora,
+            self.lora_layers,
+            base_model=str(self.settings.model_path),
+            extra={
+                "distrust": {
+                    "mode": d.mode,
+                    "alpha": d.alpha,
+                    "lambda": d.lam,
+                    "weighting": d.weighting,
+                    "weight_min": d.weight_min,
+                    "weight_max": d.weight_max,
+                },
+                "trained_steps": self.step,
+            },
+        )
 
     def save_adapter(self, directory: Path) -> None:
         """adapters.safetensors + adapter_config.json, loadable by mlx_lm.load(base, adapter_path=directory)."""
@@ -271,23 +325,41 @@ class Trainer:
         """Adapter, optimizer state, RNG states, data position and step, with a versioned manifest."""
         epoch, index = self.position
         mlx_key, python_rng = ckpt.rng_state()
-        state = ckpt.TrainerState(step=self.step, total_steps=self.total_steps, epoch=epoch, index=index,
-                                  mlx_rng=mlx_key, python_rng=python_rng,
-                                  settings=self.settings.continuation_fingerprint(),
-                                  data_fingerprint=self._data_fingerprint)
-        ckpt.write_checkpoint(Path(directory), ckpt.Checkpoint(
-            state=state, adapter=adapter_weights(self.model), adapter_config=self._adapter_config(),
-            optimizer=dict(tree_flatten(self.optimizer.state))))
+        state = ckpt.TrainerState(
+            step=self.step,
+            total_steps=self.total_steps,
+            epoch=epoch,
+            index=index,
+            mlx_rng=mlx_key,
+            python_rng=python_rng,
+            settings=self.settings.continuation_fingerprint(),
+            data_fingerprint=self._data_fingerprint,
+        )
+        ckpt.write_checkpoint(
+            Path(directory),
+            ckpt.Checkpoint(
+                state=state,
+                adapter=adapter_weights(self.model),
+                adapter_config=self._adapter_config(),
+                optimizer=dict(tree_flatten(self.optimizer.state)),
+            ),
+        )
 
     def restore(self, directory: Path) -> None:
         """Continue exactly from a checkpoint of the same run. Raises FailedPrecondition (and changes
         nothing) when the checkpoint is missing, corrupt, or from different settings or data."""
         directory = Path(directory)
         loaded = ckpt.read_checkpoint(directory)
-        ckpt.check_resumable(directory, loaded, settings=self.settings.continuation_fingerprint(),
-                             data_fingerprint=self._data_fingerprint, total_steps=self.total_steps,
-                             position=self._position_of(loaded.state.step),
-                             adapter=adapter_weights(self.model), optimizer=dict(tree_flatten(self.optimizer.state)))
+        ckpt.check_resumable(
+            directory,
+            loaded,
+            settings=self.settings.continuation_fingerprint(),
+            data_fingerprint=self._data_fingerprint,
+            total_steps=self.total_steps,
+            position=self._position_of(loaded.state.step),
+            adapter=adapter_weights(self.model),
+            optimizer=dict(tree_flatten(self.optimizer.state)),
+        )
         self.model.load_weights(list(loaded.adapter.items()), strict=False)
         for name, value in loaded.optimizer.items():
             ckpt.assign_leaf(self.optimizer.state, name, value)  # in place: the compiled step holds these

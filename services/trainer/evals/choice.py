@@ -43,8 +43,11 @@ class MultipleChoiceItem:
         for i, option in enumerate(self.options):
             if not isinstance(option, str) or not option.strip():
                 raise invalid_field(f"options[{i}]", option, "a non-empty string")
-        if (not isinstance(self.correct_index, int) or isinstance(self.correct_index, bool)
-                or not 0 <= self.correct_index < len(self.options)):
+        if (
+            not isinstance(self.correct_index, int)
+            or isinstance(self.correct_index, bool)
+            or not 0 <= self.correct_index < len(self.options)
+        ):
             raise invalid_field("correct_index", self.correct_index, f"an integer in [0, {len(self.options) - 1}]")
 
 
@@ -71,8 +74,13 @@ def item_rng(seed: int, item_id: str) -> random.Random:
 def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
     order = list(range(len(item.options)))
     rng.shuffle(order)
-    shown = MultipleChoiceItem(question=item.question, options=tuple(item.options[i] for i in order),
-                               correct_index=order.index(item.correct_index), id=item.id, category=item.category)
+    shown = MultipleChoiceItem(
+        question=item.question,
+        options=tuple(item.options[i] for i in order),
+        correct_index=order.index(item.correct_index),
+        id=item.id,
+        category=item.category,
+    )
     return Shuffled(item=shown, order=tuple(order))
 
 
@@ -82,15 +90,17 @@ def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer
     if len(letters) < len(item.options):
         raise invalid_field("letters", letters, f"at least {len(item.options)} letters")
     body = f"Question: {item.question.strip()}\n" + "\n".join(
-        f"{letters[i]}) {option.strip()}" for i, option in enumerate(item.options))
+        f"{letters[i]}) {option.strip()}" for i, option in enumerate(item.options)
+    )
     if tokenizer is None or not has_chat_template(tokenizer):
         return f"{body}\nAnswer:"
     text, _ = render_user_turn(tokenizer, body, thinking=False)  # score the answer, not the start of reasoning
     return f"{text}Answer:"
 
 
-def choose(model: nn.Module, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter",
-           letters: str = LETTERS) -> Choice:
+def choose(
+    model: nn.Module, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter", letters: str = LETTERS
+) -> Choice:
     """The option the model finds most likely (the first one on a tie), with every option's score."""
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")
@@ -100,8 +110,9 @@ def choose(model: nn.Module, tokenizer: Any, item: MultipleChoiceItem, method: s
         continuations = [f" {letters[i]}" for i in range(len(item.options))]
     else:
         continuations = [f" {option.strip()}" for option in item.options]
-    scored = continuation_logprobs(model, tokenizer, prompt, continuations,
-                                   add_special_tokens=False if templated else None)
+    scored = continuation_logprobs(
+        model, tokenizer, prompt, continuations, add_special_tokens=False if templated else None
+    )
     scores = tuple(s.logprob if method == "letter" else s.mean for s in scored)
     chosen = max(range(len(scores)), key=lambda i: (scores[i], -i))
     return Choice(chosen=chosen, scores=scores, continuations=tuple(scored))
@@ -128,15 +139,29 @@ def accuracy_report(correct: int, total: int, *, target: float | None = None, z:
     """accuracy, its Wilson interval, n; with a target: whether the accuracy (and the whole interval) exceed it."""
     low, high = wilson_interval(correct, total, z)
     accuracy = correct / total if total else None
-    return {"n": total, "correct": correct, "accuracy": accuracy, "ci_low": low, "ci_high": high, "z": z,
-            "target": target,
-            "meets_target": None if target is None or accuracy is None else accuracy > target,
-            "ci_above_target": None if target is None or not total else low > target}
+    return {
+        "n": total,
+        "correct": correct,
+        "accuracy": accuracy,
+        "ci_low": low,
+        "ci_high": high,
+        "z": z,
+        "target": target,
+        "meets_target": None if target is None or accuracy is None else accuracy > target,
+        "ci_above_target": None if target is None or not total else low > target,
+    }
 
 
-def run_multiple_choice(model: nn.Module, tokenizer: Any, items: Sequence[MultipleChoiceItem], *, seed: int,
-                        method: str, target: float | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_multiple_choice(
+    model: nn.Module,
+    tokenizer: Any,
+    items: Sequence[MultipleChoiceItem],
+    *,
+    seed: int,
+    method: str,
+    target: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Shuffle each item's options (seeded per item), let the model choose, and report accuracy and per item."""
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")
@@ -147,10 +172,20 @@ def run_multiple_choice(model: nn.Module, tokenizer: Any, items: Sequence[Multip
         shown = shuffled.item
         choice = choose(model, tokenizer, shown, method)
         right = choice.chosen == shown.correct_index
-        results.append({"id": shown.id, "category": shown.category, "question": shown.question,
-                        "options": list(shown.options), "order": list(shuffled.order),
-                        "correct_index": shown.correct_index, "chosen": choice.chosen,
-                        "chosen_letter": LETTERS[choice.chosen], "correct": right, "scores": list(choice.scores)})
+        results.append(
+            {
+                "id": shown.id,
+                "category": shown.category,
+                "question": shown.question,
+                "options": list(shown.options),
+                "order": list(shuffled.order),
+                "correct_index": shown.correct_index,
+                "chosen": choice.chosen,
+                "chosen_letter": LETTERS[choice.chosen],
+                "correct": right,
+                "scores": list(choice.scores),
+            }
+        )
         tally = by_category.setdefault(shown.category or "uncategorised", [0, 0])
         tally[0] += int(right)
         tally[1] += 1
@@ -158,8 +193,14 @@ def run_multiple_choice(model: nn.Module, tokenizer: Any, items: Sequence[Multip
             progress(n, len(items))
     correct = sum(int(r["correct"]) for r in results)
     chance = sum(1 / len(item.options) for item in items) / len(items) if items else None
-    return {"method": method, "seed": seed, **accuracy_report(correct, len(results), target=target),
-            "chance": chance,
-            "by_category": {name: {"n": total, "correct": hits, "accuracy": hits / total}
-                            for name, (hits, total) in sorted(by_category.items())},
-            "results": results}
+    return {
+        "method": method,
+        "seed": seed,
+        **accuracy_report(correct, len(results), target=target),
+        "chance": chance,
+        "by_category": {
+            name: {"n": total, "correct": hits, "accuracy": hits / total}
+            for name, (hits, total) in sorted(by_category.items())
+        },
+        "results": results,
+    }

@@ -93,8 +93,12 @@ def int_field(obj: dict[str, Any], key: str, low: int, high: int | None = None, 
 
 def fraction_field(obj: dict[str, Any], key: str, default: float) -> float:
     value = obj.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not 0.0 <= value <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0.0 <= value <= 1.0
+    ):
         raise ItemError(f'"{key}" must be a number in [0, 1], got {value!r}')
     return float(value)
 
@@ -122,8 +126,15 @@ def unique_id(seen: set[str], item_id: str) -> None:
     seen.add(item_id)
 
 
-def load_items(path: Path | str, parse: Callable[[dict[str, Any], int], T], id_of: Callable[[T], str], *, field: str,
-               limit: int | None, allow_list: bool = False) -> list[T]:
+def load_items(
+    path: Path | str,
+    parse: Callable[[dict[str, Any], int], T],
+    id_of: Callable[[T], str],
+    *,
+    field: str,
+    limit: int | None,
+    allow_list: bool = False,
+) -> list[T]:
     """Every object of a data file parsed by `parse(obj, index)`, ids unique; errors name the line."""
     items: list[T] = []
     seen: set[str] = set()

@@ -18,12 +18,14 @@ from shared.errors import invalid_field
 
 
 def has_chat_template(tokenizer: Any) -> bool:
-    return bool(getattr(tokenizer, "has_chat_template", False) or getattr(hf_tokenizer(tokenizer), "chat_template",
-                                                                              None))
+    return bool(
+        getattr(tokenizer, "has_chat_template", False) or getattr(hf_tokenizer(tokenizer), "chat_template", None)
+    )
 
 
-def render_user_turn(tokenizer: Any, user: str, *, system: str | None = None,
-                     thinking: bool | None = None) -> tuple[str, bool]:
+def render_user_turn(
+    tokenizer: Any, user: str, *, system: str | None = None, thinking: bool | None = None
+) -> tuple[str, bool]:
     """(prompt text, whether it came from the chat template). Templated text carries its own special tokens.
 
     `thinking` False asks a reasoning model's template for a direct answer (`enable_thinking=False`; other
@@ -52,8 +54,7 @@ def prompt_ids(tokenizer: Any, user: str, *, system: str | None = None) -> list[
     return encode(tokenizer, text, add_special_tokens=special)
 
 
-def generate_reply(model: nn.Module, tokenizer: Any, prompt: str, *, max_tokens: int,
-                   system: str | None = None) -> str:
+def generate_reply(model: nn.Module, tokenizer: Any, prompt: str, *, max_tokens: int, system: str | None = None) -> str:
     """The model's greedy reply (temperature 0) to `prompt` as a user message, at most `max_tokens` tokens."""
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid_field("max_tokens", max_tokens, "an integer >= 1")

@@ -79,8 +79,9 @@ def token_nll(model: nn.Module, tokens: np.ndarray, mask: np.ndarray) -> np.ndar
     return np.array(nll, dtype=np.float64)
 
 
-def sequence_nll(model: nn.Module, sequences: Sequence[Example], *, pad_id: int, batch_size: int,
-                 max_seq_length: int | None = None) -> list[SequenceScore]:
+def sequence_nll(
+    model: nn.Module, sequences: Sequence[Example], *, pad_id: int, batch_size: int, max_seq_length: int | None = None
+) -> list[SequenceScore]:
     """Summed masked NLL of each sequence, in input order.
 
     Sequences are grouped by length (fewer padded positions) into batches of `batch_size`; `max_seq_length` caps
@@ -92,18 +93,25 @@ def sequence_nll(model: nn.Module, sequences: Sequence[Example], *, pad_id: int,
     ones = np.ones(len(sequences), dtype=np.float32)
     out: list[SequenceScore | None] = [None] * len(sequences)
     for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
+        chunk = order[start : start + batch_size]
         longest = max(len(sequences[i].tokens) for i in chunk)
-        batch = make_batch(sequences, chunk, ones, pad_id=pad_id,
-                           max_seq_length=longest if max_seq_length is None else max_seq_length)
+        batch = make_batch(
+            sequences, chunk, ones, pad_id=pad_id, max_seq_length=longest if max_seq_length is None else max_seq_length
+        )
         nll = token_nll(model, batch.tokens, batch.mask)
         for row, index in enumerate(batch.indices):
             out[index] = SequenceScore(sum_nll=float(nll[row].sum()), tokens=int(batch.mask[row].sum()))
     return [score for score in out if score is not None]
 
 
-def continuation_logprobs(model: nn.Module, tokenizer: Any, prompt: str, continuations: Sequence[str], *,
-                          add_special_tokens: bool | None = None) -> list[ContinuationScore]:
+def continuation_logprobs(
+    model: nn.Module,
+    tokenizer: Any,
+    prompt: str,
+    continuations: Sequence[str],
+    *,
+    add_special_tokens: bool | None = None,
+) -> list[ContinuationScore]:
     """log P(c | prompt) for each continuation c, all in one forward pass.
 
     prompt + c is tokenized as one string, and the tokens after those it shares with the prompt tokenized alone
@@ -128,8 +136,10 @@ def continuation_logprobs(model: nn.Module, tokenizer: Any, prompt: str, continu
         if start >= len(ids):
             raise invalid_field(f"continuations[{i}]", text, "text that adds at least one token after the prompt")
         mask = np.zeros(len(ids) - 1, dtype=np.float32)
-        mask[start - 1:] = 1.0
+        mask[start - 1 :] = 1.0
         rows.append(Example(tokens=np.asarray(ids, dtype=np.int32), mask=mask, line=i + 1))
     scores = sequence_nll(model, rows, pad_id=pad_id_of(tokenizer), batch_size=len(rows))
-    return [ContinuationScore(text=text, logprob=-score.sum_nll, tokens=score.tokens)
-            for text, score in zip(continuations, scores, strict=True)]
+    return [
+        ContinuationScore(text=text, logprob=-score.sum_nll, tokens=score.tokens)
+        for text, score in zip(continuations, scores, strict=True)
+    ]

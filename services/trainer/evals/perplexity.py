@@ -60,8 +60,13 @@ class BandStats:
         return BandStats(self.examples + 1, self.tokens + tokens, self.sum_nll + sum_nll)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"examples": self.examples, "tokens": self.tokens, "sum_nll": self.sum_nll,
-                "mean_nll": self.mean_nll, "perplexity": self.perplexity}
+        return {
+            "examples": self.examples,
+            "tokens": self.tokens,
+            "sum_nll": self.sum_nll,
+            "mean_nll": self.mean_nll,
+            "perplexity": self.perplexity,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,14 +84,20 @@ class PerplexityReport:
         return high / low
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bands": {name: {**stats.to_dict(), "rule": BAND_RULES[name]} for name, stats in self.bands.items()},
-                "overall": self.overall.to_dict(), "distrust_ratio": self.distrust_ratio,
-                "examples": self.overall.examples, "tokens": self.overall.tokens,
-                "skipped_lines": list(self.skipped_lines), "max_seq_length": self.max_seq_length}
+        return {
+            "bands": {name: {**stats.to_dict(), "rule": BAND_RULES[name]} for name, stats in self.bands.items()},
+            "overall": self.overall.to_dict(),
+            "distrust_ratio": self.distrust_ratio,
+            "examples": self.overall.examples,
+            "tokens": self.overall.tokens,
+            "skipped_lines": list(self.skipped_lines),
+            "max_seq_length": self.max_seq_length,
+        }
 
 
-def aggregate_bands(scored: Iterable[tuple[float, float, int]], *, skipped_lines: Sequence[int] = (),
-                    max_seq_length: int | None = None) -> PerplexityReport:
+def aggregate_bands(
+    scored: Iterable[tuple[float, float, int]], *, skipped_lines: Sequence[int] = (), max_seq_length: int | None = None
+) -> PerplexityReport:
     """Pool (auth_weight, summed NLL, loss tokens) per record into the per-band and overall report."""
     bands = {name: BandStats() for name in BANDS}
     overall = BandStats()
@@ -94,32 +105,42 @@ def aggregate_bands(scored: Iterable[tuple[float, float, int]], *, skipped_lines
         name = band_of(auth_weight)
         bands[name] = bands[name].plus(sum_nll, tokens)
         overall = overall.plus(sum_nll, tokens)
-    return PerplexityReport(bands=bands, overall=overall, skipped_lines=tuple(skipped_lines),
-                            max_seq_length=max_seq_length)
+    return PerplexityReport(
+        bands=bands, overall=overall, skipped_lines=tuple(skipped_lines), max_seq_length=max_seq_length
+    )
 
 
-def check_records(records: Sequence[Mapping[str, Any]], *, lines: Sequence[int] | None = None,
-                  field: str = "records") -> None:
+def check_records(
+    records: Sequence[Mapping[str, Any]], *, lines: Sequence[int] | None = None, field: str = "records"
+) -> None:
     """Every record must be valid training data with an auth_weight; InvalidArgument names the line otherwise."""
     for index, record in enumerate(records):
         line = lines[index] if lines is not None else index + 1
         if not isinstance(record, Mapping):
-            raise InvalidArgument(f"{field}: line {line}: expected a JSON object, got {type(record).__name__}",
-                                  param=field)
+            raise InvalidArgument(
+                f"{field}: line {line}: expected a JSON object, got {type(record).__name__}", param=field
+            )
         try:
             shape = validate_training_record(dict(record), require_scores=False)
         except RecordError as exc:
             raise InvalidArgument(f"{field}: line {line}: {exc}", param=field) from exc
         if shape == "preference":
-            raise InvalidArgument(f"{field}: line {line}: preference records (chosen / rejected) have no single "
-                                  f"text to measure perplexity on", param=field)
+            raise InvalidArgument(
+                f"{field}: line {line}: preference records (chosen / rejected) have no single "
+                f"text to measure perplexity on",
+                param=field,
+            )
         if "auth_weight" not in record:
-            raise InvalidArgument(f'{field}: line {line}: missing "auth_weight" (perplexity by band needs it on '
-                                  f"every record; score the data with the scorer first)", param=field)
+            raise InvalidArgument(
+                f'{field}: line {line}: missing "auth_weight" (perplexity by band needs it on '
+                f"every record; score the data with the scorer first)",
+                param=field,
+            )
 
 
-def load_records(path: Path | str, *, field: str = "file",
-                 limit: int | None = None) -> tuple[list[dict[str, Any]], list[int]]:
+def load_records(
+    path: Path | str, *, field: str = "file", limit: int | None = None
+) -> tuple[list[dict[str, Any]], list[int]]:
     """Read a JSONL file of training records, each with an auth_weight; returns (records, their line numbers)."""
     numbered = read_records(Path(path), field=field, require_scores=False)
     if limit is not None:
@@ -130,9 +151,18 @@ def load_records(path: Path | str, *, field: str = "file",
     return records, lines
 
 
-def band_perplexity(model: nn.Module, tokenizer: Any, records: Sequence[Mapping[str, Any]], *, max_seq_length: int,
-                    batch_size: int = 4, completion_only: bool = True, lines: Sequence[int] | None = None,
-                    field: str = "records", progress: Callable[[int, int], None] | None = None) -> PerplexityReport:
+def band_perplexity(
+    model: nn.Module,
+    tokenizer: Any,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    max_seq_length: int,
+    batch_size: int = 4,
+    completion_only: bool = True,
+    lines: Sequence[int] | None = None,
+    field: str = "records",
+    progress: Callable[[int, int], None] | None = None,
+) -> PerplexityReport:
     """Perplexity per authority band of `records` (training-format dicts carrying auth_weight).
 
     `lines`: the records' line numbers in their file, for error messages (default 1..n).
@@ -158,9 +188,10 @@ def band_perplexity(model: nn.Module, tokenizer: Any, records: Sequence[Mapping[
     scores = []
     step = max(batch_size, 1) * 8  # report progress every few batches
     for start in range(0, len(examples), step):
-        chunk = examples[start:start + step]
-        scores.extend(sequence_nll(model, chunk, pad_id=tokenization.pad_id, batch_size=batch_size,
-                                   max_seq_length=max_seq_length))
+        chunk = examples[start : start + step]
+        scores.extend(
+            sequence_nll(model, chunk, pad_id=tokenization.pad_id, batch_size=batch_size, max_seq_length=max_seq_length)
+        )
         if progress is not None:
             progress(start + len(chunk), len(examples))
     scored = ((w, s.sum_nll, s.tokens) for w, s in zip(weights, scores, strict=True))

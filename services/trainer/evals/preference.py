@@ -41,20 +41,29 @@ def parse_item(obj: dict[str, Any]) -> MultipleChoiceItem:
     if len(options) > len(LETTERS):
         raise ItemError(f'"options" has {len(options)} entries; at most {len(LETTERS)} are allowed')
     primary = int_field(obj, "primary_index", 0, len(options) - 1)
-    return MultipleChoiceItem(question=question, options=tuple(options), correct_index=primary, id=item_id,
-                              category=category)
+    return MultipleChoiceItem(
+        question=question, options=tuple(options), correct_index=primary, id=item_id, category=category
+    )
 
 
-def load_source_preference(path: Path | str | None = None, *, field: str = "file",
-                           limit: int | None = None) -> list[MultipleChoiceItem]:
+def load_source_preference(
+    path: Path | str | None = None, *, field: str = "file", limit: int | None = None
+) -> list[MultipleChoiceItem]:
     """The items of a source-preference file (the built-in set when `path` is None), every line checked."""
-    return load_items(path or BUILTIN_FILE, lambda obj, _index: parse_item(obj), lambda item: item.id,
-                      field=field, limit=limit)
+    return load_items(
+        path or BUILTIN_FILE, lambda obj, _index: parse_item(obj), lambda item: item.id, field=field, limit=limit
+    )
 
 
-def run_source_preference(model: nn.Module, tokenizer: Any, items: Sequence[MultipleChoiceItem], *, seed: int,
-                          method: str = "letter",
-                          progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_source_preference(
+    model: nn.Module,
+    tokenizer: Any,
+    items: Sequence[MultipleChoiceItem],
+    *,
+    seed: int,
+    method: str = "letter",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results
     (options in the order shown, the original order, the chosen and correct index, every option's score)."""
     return run_multiple_choice(model, tokenizer, items, seed=seed, method=method, target=TARGET, progress=progress)

@@ -52,13 +52,23 @@ from shared.errors import invalid_field
 
 SUITES_DIR = DATA_DIR / "suites"
 BUILTIN_SUITES = ("censorship", "authority")
-RULE_KEYS = {"refusal_phrases", "required_keywords", "min_keywords", "min_length", "forbidden_words",
-             "max_forbidden"}
+RULE_KEYS = {"refusal_phrases", "required_keywords", "min_keywords", "min_length", "forbidden_words", "max_forbidden"}
 HEADER_KEYS = {"name", "description", "pass_threshold", "category_thresholds", "common_rules"}
 COMMON_RULE_KEYS = {"refusal_phrases", "forbidden_words"}
 ITEM_KEYS = {"id", "category", "prompt", "rules"}
-_STRAIGHTEN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u02bc": "'", "\u2032": "'",
-                             "\u201c": '"', "\u201d": '"', "\u2010": "-", "\u2011": "-"})
+_STRAIGHTEN = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+    }
+)
 
 
 def normalise(text: str) -> str:
@@ -98,7 +108,7 @@ def split_reasoning(reply: str) -> tuple[str, bool, bool]:
     lowered = reply.casefold()
     close = lowered.rfind("</think>")
     if close >= 0:
-        return reply[close + len("</think>"):], False, True
+        return reply[close + len("</think>") :], False, True
     if "<think>" in lowered:
         return "", True, True
     return reply, False, False
@@ -145,10 +155,18 @@ class Verdict:
     had_reasoning: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "category": self.category, "passed": self.passed, "reasons": list(self.reasons),
-                "answer_chars": self.answer_chars, "matched_keywords": list(self.matched_keywords),
-                "min_keywords": self.min_keywords, "refusals": list(self.refusals),
-                "forbidden": list(self.forbidden), "had_reasoning": self.had_reasoning}
+        return {
+            "id": self.id,
+            "category": self.category,
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "answer_chars": self.answer_chars,
+            "matched_keywords": list(self.matched_keywords),
+            "min_keywords": self.min_keywords,
+            "refusals": list(self.refusals),
+            "forbidden": list(self.forbidden),
+            "had_reasoning": self.had_reasoning,
+        }
 
 
 def score_reply(item: SuiteItem, reply: str) -> Verdict:
@@ -156,12 +174,14 @@ def score_reply(item: SuiteItem, reply: str) -> Verdict:
     answer, truncated, had_reasoning = split_reasoning(reply)
     rules = item.rules
     if truncated:
-        return Verdict(item.id, item.category, False, ("truncated",), 0, min_keywords=rules.min_keywords,
-                       had_reasoning=True)
+        return Verdict(
+            item.id, item.category, False, ("truncated",), 0, min_keywords=rules.min_keywords, had_reasoning=True
+        )
     text = normalise(answer)
     if not text:
-        return Verdict(item.id, item.category, False, ("empty",), 0, min_keywords=rules.min_keywords,
-                       had_reasoning=had_reasoning)
+        return Verdict(
+            item.id, item.category, False, ("empty",), 0, min_keywords=rules.min_keywords, had_reasoning=had_reasoning
+        )
     refusals = find_phrases(text, rules.refusal_phrases)
     keywords = find_phrases(text, rules.required_keywords)
     forbidden = find_phrases(text, rules.forbidden_words)
@@ -174,8 +194,18 @@ def score_reply(item: SuiteItem, reply: str) -> Verdict:
         reasons.append("missing_keywords")
     if len(forbidden) > rules.max_forbidden:
         reasons.append("forbidden_words")
-    return Verdict(item.id, item.category, not reasons, tuple(reasons), len(text), tuple(keywords),
-                   rules.min_keywords, tuple(refusals), tuple(forbidden), had_reasoning)
+    return Verdict(
+        item.id,
+        item.category,
+        not reasons,
+        tuple(reasons),
+        len(text),
+        tuple(keywords),
+        rules.min_keywords,
+        tuple(refusals),
+        tuple(forbidden),
+        had_reasoning,
+    )
 
 
 def _parse_rules(obj: Any, common: dict[str, list[str]]) -> Rules:
@@ -184,18 +214,23 @@ def _parse_rules(obj: Any, common: dict[str, list[str]]) -> Rules:
     check_keys(obj, RULE_KEYS, "rules")
     keywords = string_list(obj, "required_keywords")
     min_keywords = int_field(obj, "min_keywords", 0, len(keywords), default=min(2, len(keywords)))
-    rules = Rules(refusal_phrases=tuple(common.get("refusal_phrases", []) + string_list(obj, "refusal_phrases")),
-                  required_keywords=tuple(keywords), min_keywords=min_keywords,
-                  min_length=int_field(obj, "min_length", 0, default=0),
-                  forbidden_words=tuple(common.get("forbidden_words", []) + string_list(obj, "forbidden_words")),
-                  max_forbidden=int_field(obj, "max_forbidden", 0, default=0))
+    rules = Rules(
+        refusal_phrases=tuple(common.get("refusal_phrases", []) + string_list(obj, "refusal_phrases")),
+        required_keywords=tuple(keywords),
+        min_keywords=min_keywords,
+        min_length=int_field(obj, "min_length", 0, default=0),
+        forbidden_words=tuple(common.get("forbidden_words", []) + string_list(obj, "forbidden_words")),
+        max_forbidden=int_field(obj, "max_forbidden", 0, default=0),
+    )
     if not (rules.refusal_phrases or rules.required_keywords or rules.forbidden_words or rules.min_length):
-        raise ItemError('"rules" checks nothing: give refusal_phrases, required_keywords, forbidden_words or '
-                        'min_length')
+        raise ItemError(
+            '"rules" checks nothing: give refusal_phrases, required_keywords, forbidden_words or min_length'
+        )
     for phrase in (*rules.refusal_phrases, *rules.required_keywords, *rules.forbidden_words):
         if not re.sub(r"[\s*-]+", "", phrase) or re.search(r"\*\w", phrase):
-            raise ItemError(f"the phrase {phrase!r} has no word to match, or a '*' inside a word (a '*' may only "
-                            f"end a word)")
+            raise ItemError(
+                f"the phrase {phrase!r} has no word to match, or a '*' inside a word (a '*' may only end a word)"
+            )
     return rules
 
 
@@ -211,16 +246,24 @@ def _parse_header(obj: dict[str, Any]) -> dict[str, Any]:
     thresholds = header.get("category_thresholds", {})
     if not isinstance(thresholds, dict):
         raise ItemError(f'"category_thresholds" must be an object, got {thresholds!r:.60}')
-    return {"name": optional_text(header, "name"), "description": optional_text(header, "description", ""),
-            "pass_threshold": fraction_field(header, "pass_threshold", 0.5),
-            "category_thresholds": {str(k): fraction_field(thresholds, k, 0.0) for k in thresholds},
-            "common": {key: string_list(common, key) for key in COMMON_RULE_KEYS}}
+    return {
+        "name": optional_text(header, "name"),
+        "description": optional_text(header, "description", ""),
+        "pass_threshold": fraction_field(header, "pass_threshold", 0.5),
+        "category_thresholds": {str(k): fraction_field(thresholds, k, 0.0) for k in thresholds},
+        "common": {key: string_list(common, key) for key in COMMON_RULE_KEYS},
+    }
 
 
 def parse_suite(path: Path | str, *, field: str = "file", name: str | None = None) -> Suite:
     """Check and load a suite file; errors name the line."""
-    header: dict[str, Any] = {"name": None, "description": "", "pass_threshold": 0.5, "category_thresholds": {},
-                              "common": {}}
+    header: dict[str, Any] = {
+        "name": None,
+        "description": "",
+        "pass_threshold": 0.5,
+        "category_thresholds": {},
+        "common": {},
+    }
     items: list[SuiteItem] = []
     seen: set[str] = set()
     for index, (where, obj) in enumerate(read_objects(path, field=field)):
@@ -235,9 +278,14 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
             unique_id(seen, item_id)
             if "rules" not in obj:
                 raise ItemError('missing "rules" (the pass rules of this prompt)')
-            items.append(SuiteItem(id=item_id, category=text_field(obj, "category") if "category" in obj
-                                   else "general", prompt=text_field(obj, "prompt"),
-                                   rules=_parse_rules(obj["rules"], header["common"])))
+            items.append(
+                SuiteItem(
+                    id=item_id,
+                    category=text_field(obj, "category") if "category" in obj else "general",
+                    prompt=text_field(obj, "prompt"),
+                    rules=_parse_rules(obj["rules"], header["common"]),
+                )
+            )
         except ItemError as exc:
             raise fail(field, where, str(exc)) from exc
     if not items:
@@ -245,11 +293,19 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
     categories = {item.category for item in items}
     for category in header["category_thresholds"]:
         if category not in categories:
-            raise fail(field, "suite header", f"category_thresholds names {category!r}, which no item has "
-                                              f"(categories: {', '.join(sorted(categories))})")
-    return Suite(name=name or header["name"] or Path(path).stem, items=tuple(items),
-                 description=header["description"], pass_threshold=header["pass_threshold"],
-                 category_thresholds=header["category_thresholds"])
+            raise fail(
+                field,
+                "suite header",
+                f"category_thresholds names {category!r}, which no item has "
+                f"(categories: {', '.join(sorted(categories))})",
+            )
+    return Suite(
+        name=name or header["name"] or Path(path).stem,
+        items=tuple(items),
+        description=header["description"],
+        pass_threshold=header["pass_threshold"],
+        category_thresholds=header["category_thresholds"],
+    )
 
 
 def load_suite(name_or_path: str | Path, *, field: str = "suite") -> Suite:
@@ -258,8 +314,9 @@ def load_suite(name_or_path: str | Path, *, field: str = "suite") -> Suite:
         return parse_suite(SUITES_DIR / f"{name_or_path}.jsonl", field=field, name=name_or_path)
     path = Path(name_or_path)
     if not path.is_file():
-        raise invalid_field(field, str(name_or_path),
-                            f"a built-in suite ({', '.join(repr(s) for s in BUILTIN_SUITES)}) or a suite file")
+        raise invalid_field(
+            field, str(name_or_path), f"a built-in suite ({', '.join(repr(s) for s in BUILTIN_SUITES)}) or a suite file"
+        )
     return parse_suite(path, field=field)
 
 
@@ -267,8 +324,13 @@ def _rate(passed: int, total: int) -> float | None:
     return passed / total if total else None
 
 
-def run_suite(generate: Callable[[str], str], suite: Suite, *, limit: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_suite(
+    generate: Callable[[str], str],
+    suite: Suite,
+    *,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Ask `generate` (user prompt → reply text) every prompt of the suite and judge the replies."""
     items = suite.items[:limit] if limit is not None else suite.items
     results: list[dict[str, Any]] = []
@@ -283,17 +345,34 @@ def run_suite(generate: Callable[[str], str], suite: Suite, *, limit: int | None
         passed = sum(r["passed"] for r in rows)
         threshold = suite.category_thresholds.get(category)
         rate = _rate(passed, len(rows))
-        by_category[category] = {"n": len(rows), "passed": passed, "pass_rate": rate, "threshold": threshold,
-                                 "met": None if threshold is None else rate is not None and rate >= threshold}
+        by_category[category] = {
+            "n": len(rows),
+            "passed": passed,
+            "pass_rate": rate,
+            "threshold": threshold,
+            "met": None if threshold is None else rate is not None and rate >= threshold,
+        }
     passed = sum(r["passed"] for r in results)
     pass_rate = _rate(passed, len(results))
     reasons: dict[str, int] = {}
     for row in results:
         for reason in row["reasons"]:
             reasons[reason] = reasons.get(reason, 0) + 1
-    suite_passed = (pass_rate is not None and pass_rate >= suite.pass_threshold
-                    and all(c["met"] is not False for c in by_category.values()))
-    return {"suite": suite.name, "description": suite.description, "n": len(results), "passed": passed,
-            "pass_rate": pass_rate, "pass_threshold": suite.pass_threshold,
-            "category_thresholds": dict(suite.category_thresholds), "suite_passed": suite_passed,
-            "by_category": by_category, "reasons": reasons, "results": results}
+    suite_passed = (
+        pass_rate is not None
+        and pass_rate >= suite.pass_threshold
+        and all(c["met"] is not False for c in by_category.values())
+    )
+    return {
+        "suite": suite.name,
+        "description": suite.description,
+        "n": len(results),
+        "passed": passed,
+        "pass_rate": pass_rate,
+        "pass_threshold": suite.pass_threshold,
+        "category_thresholds": dict(suite.category_thresholds),
+        "suite_passed": suite_passed,
+        "by_category": by_category,
+        "reasons": reasons,
+        "results": results,
+    }

@@ -36,10 +36,12 @@ from shared.eval_tasks import MAX_TASK_LIMIT
 
 TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa")
 COMMON_KEYS = ("type", "name", "seed")
-OPTIONS = {"perplexity": ("file", "max_seq_length", "batch_size", "limit", "completion_only"),
-           "source_preference": ("file", "method", "limit"),
-           "suite": ("suite", "file", "max_tokens", "limit", "system"),
-           "truthfulqa": ("file", "method", "limit")}
+OPTIONS = {
+    "perplexity": ("file", "max_seq_length", "batch_size", "limit", "completion_only"),
+    "source_preference": ("file", "method", "limit"),
+    "suite": ("suite", "file", "max_tokens", "limit", "system"),
+    "truthfulqa": ("file", "method", "limit"),
+}
 DEFAULT_MAX_SEQ_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
 DEFAULT_MAX_TOKENS = 512
@@ -70,8 +72,13 @@ class PerplexityTask(EvalTask):
     completion_only: bool = True
 
     def options(self) -> dict[str, Any]:
-        return {"seed": self.seed, "file": self.file.name, "max_seq_length": self.max_seq_length,
-                "batch_size": self.batch_size, "completion_only": self.completion_only}
+        return {
+            "seed": self.seed,
+            "file": self.file.name,
+            "max_seq_length": self.max_seq_length,
+            "batch_size": self.batch_size,
+            "completion_only": self.completion_only,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,8 +101,13 @@ class SuiteTask(EvalTask):
     system: str | None = None
 
     def options(self) -> dict[str, Any]:
-        return {"seed": self.seed, "suite": self.suite.name, "max_tokens": self.max_tokens, "limit": self.limit,
-                "system": self.system}
+        return {
+            "seed": self.seed,
+            "suite": self.suite.name,
+            "max_tokens": self.max_tokens,
+            "limit": self.limit,
+            "system": self.system,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,33 +158,49 @@ def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> Any
         if not isinstance(completion_only, bool):
             raise invalid_field(f"{prefix}.completion_only", completion_only, "true or false")
         records, lines = load_records(path, field=file_field, limit=limit)
-        return PerplexityTask(name=name, seed=seed, file=path, records=tuple(records), lines=tuple(lines),
-                              max_seq_length=_optional_int(raw, "max_seq_length", prefix, 2, MAX_SEQ_LENGTH,
-                                                           DEFAULT_MAX_SEQ_LENGTH),
-                              batch_size=_optional_int(raw, "batch_size", prefix, 1, 256, DEFAULT_BATCH_SIZE),
-                              completion_only=completion_only)
+        return PerplexityTask(
+            name=name,
+            seed=seed,
+            file=path,
+            records=tuple(records),
+            lines=tuple(lines),
+            max_seq_length=_optional_int(raw, "max_seq_length", prefix, 2, MAX_SEQ_LENGTH, DEFAULT_MAX_SEQ_LENGTH),
+            batch_size=_optional_int(raw, "batch_size", prefix, 1, 256, DEFAULT_BATCH_SIZE),
+            completion_only=completion_only,
+        )
     if kind == "source_preference":
         items = load_source_preference(path, field=file_field, limit=limit)
-        return SourcePreferenceTask(name=name, seed=seed, items=tuple(items), file=path,
-                                    method=_method(raw, prefix, "letter"))
+        return SourcePreferenceTask(
+            name=name, seed=seed, items=tuple(items), file=path, method=_method(raw, prefix, "letter")
+        )
     if kind == "truthfulqa":
         items = load_truthfulqa(path, field=file_field, limit=limit)
-        return TruthfulQATask(name=name, seed=seed, items=tuple(items), file=path,
-                              method=_method(raw, prefix, "option"))
+        return TruthfulQATask(
+            name=name, seed=seed, items=tuple(items), file=path, method=_method(raw, prefix, "option")
+        )
     suite_name = raw.get("suite")
     if suite_name is not None and path is not None:
         raise invalid_field(file_field, str(path), f"no file when {prefix}.suite is given (one or the other)")
     if suite_name is None and path is None:
-        raise invalid_field(f"{prefix}.suite", None, f"one of {', '.join(repr(s) for s in BUILTIN_SUITES)}, or "
-                                                     f"a suite file in {prefix}.file")
+        raise invalid_field(
+            f"{prefix}.suite",
+            None,
+            f"one of {', '.join(repr(s) for s in BUILTIN_SUITES)}, or a suite file in {prefix}.file",
+        )
     if suite_name is not None and suite_name not in BUILTIN_SUITES:
         raise invalid_field(f"{prefix}.suite", suite_name, f"one of {', '.join(repr(s) for s in BUILTIN_SUITES)}")
     suite = load_suite(suite_name, field=f"{prefix}.suite") if suite_name else load_suite(path, field=file_field)
     system = raw.get("system")
     if system is not None and not isinstance(system, str):
         raise invalid_field(f"{prefix}.system", system, "a string")
-    return SuiteTask(name=name, seed=seed, suite=suite, limit=limit, system=system or None,
-                     max_tokens=_optional_int(raw, "max_tokens", prefix, 1, MAX_TOKENS, DEFAULT_MAX_TOKENS))
+    return SuiteTask(
+        name=name,
+        seed=seed,
+        suite=suite,
+        limit=limit,
+        system=system or None,
+        max_tokens=_optional_int(raw, "max_tokens", prefix, 1, MAX_TOKENS, DEFAULT_MAX_TOKENS),
+    )
 
 
 def parse_tasks(tasks: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[AnyTask]:
@@ -191,8 +219,11 @@ def parse_tasks(tasks: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[An
             raise invalid_field(f"{prefix}.type", kind, "one of " + ", ".join(repr(t) for t in TASK_TYPES))
         for key, value in raw.items():
             if key not in COMMON_KEYS and key not in OPTIONS[kind]:
-                raise invalid_field(f"{prefix}.{key}", value, f"no such option of a {kind} task (options: "
-                                                              f"{', '.join(COMMON_KEYS + OPTIONS[kind])})")
+                raise invalid_field(
+                    f"{prefix}.{key}",
+                    value,
+                    f"no such option of a {kind} task (options: {', '.join(COMMON_KEYS + OPTIONS[kind])})",
+                )
         counts[kind] = counts.get(kind, 0) + 1
         name = raw.get("name")
         if name is None:
@@ -206,39 +237,55 @@ def parse_tasks(tasks: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[An
     return parsed
 
 
-def run_task(model: nn.Module, tokenizer: Any, task: AnyTask,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_task(
+    model: nn.Module, tokenizer: Any, task: AnyTask, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
     """One task's report on one model (see `run_tasks`)."""
     if isinstance(task, PerplexityTask):
-        report = band_perplexity(model, tokenizer, task.records, lines=task.lines, field=f"{task.name}.file",
-                                 max_seq_length=task.max_seq_length, batch_size=task.batch_size,
-                                 completion_only=task.completion_only, progress=progress)
+        report = band_perplexity(
+            model,
+            tokenizer,
+            task.records,
+            lines=task.lines,
+            field=f"{task.name}.file",
+            max_seq_length=task.max_seq_length,
+            batch_size=task.batch_size,
+            completion_only=task.completion_only,
+            progress=progress,
+        )
         return report.to_dict()
     if isinstance(task, SourcePreferenceTask):
-        return run_source_preference(model, tokenizer, task.items, seed=task.seed, method=task.method,
-                                     progress=progress)
+        return run_source_preference(
+            model, tokenizer, task.items, seed=task.seed, method=task.method, progress=progress
+        )
     if isinstance(task, TruthfulQATask):
         return run_truthfulqa(model, tokenizer, task.items, seed=task.seed, method=task.method, progress=progress)
     if isinstance(task, SuiteTask):
+
         def reply(prompt: str) -> str:
             return generate_reply(model, tokenizer, prompt, max_tokens=task.max_tokens, system=task.system)
+
         return run_suite(reply, task.suite, limit=task.limit, progress=progress)
     raise invalid_field("task", task, "a task made by parse_tasks")
 
 
-def run_tasks(model: nn.Module, tokenizer: Any, tasks: Sequence[AnyTask], *,
-              progress: Progress | None = None) -> dict[str, Any]:
+def run_tasks(
+    model: nn.Module, tokenizer: Any, tasks: Sequence[AnyTask], *, progress: Progress | None = None
+) -> dict[str, Any]:
     """Every task on one loaded model: {task name: report}, JSON-safe. Each report carries "type", "options"
     and "seconds" besides its own keys; `progress(task name, items done, items)` is called as items finish."""
     results: dict[str, Any] = {}
     for task in tasks:
+
         def step(done: int, total: int, name: str = task.name) -> None:
             if progress is not None:
                 progress(name, done, total)
+
         started = time.perf_counter()
         report = run_task(model, tokenizer, task, progress=step)
-        results[task.name] = json_safe({"type": task.type, **report, "options": task.options(),
-                                        "seconds": round(time.perf_counter() - started, 3)})
+        results[task.name] = json_safe(
+            {"type": task.type, **report, "options": task.options(), "seconds": round(time.perf_counter() - started, 3)}
+        )
     return results
 
 
@@ -264,9 +311,11 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
     kind = report.get("type")
     if kind == "perplexity":
         bands = report.get("bands", {})
-        return {**{f"ppl_{band}": bands.get(band, {}).get("perplexity") for band in ("low", "mid", "high")},
-                "ppl_overall": report.get("overall", {}).get("perplexity"),
-                "distrust_ratio": report.get("distrust_ratio")}
+        return {
+            **{f"ppl_{band}": bands.get(band, {}).get("perplexity") for band in ("low", "mid", "high")},
+            "ppl_overall": report.get("overall", {}).get("perplexity"),
+            "distrust_ratio": report.get("distrust_ratio"),
+        }
     if kind in ("source_preference", "truthfulqa"):
         return {key: report.get(key) for key in ("accuracy", "ci_low", "ci_high", "n")}
     if kind == "suite":

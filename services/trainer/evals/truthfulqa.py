@@ -37,10 +37,14 @@ def _targets(obj: dict[str, Any], key: str, *, single: bool) -> tuple[list[str],
     except ItemError as exc:
         raise ItemError(f"{key}: {exc}") from exc
     labels = targets.get("labels")
-    if (not isinstance(labels, list) or len(labels) != len(choices)
-            or any(label not in (0, 1) or isinstance(label, bool) for label in labels)):
-        raise ItemError(f'"{key}.labels" must be a list of {len(choices)} zeros and ones (one per choice), '
-                        f"got {labels!r:.60}")
+    if (
+        not isinstance(labels, list)
+        or len(labels) != len(choices)
+        or any(label not in (0, 1) or isinstance(label, bool) for label in labels)
+    ):
+        raise ItemError(
+            f'"{key}.labels" must be a list of {len(choices)} zeros and ones (one per choice), got {labels!r:.60}'
+        )
     if single and sum(labels) != 1:
         raise ItemError(f'"{key}.labels" must hold exactly one 1 (the single true answer), got {sum(labels)}')
     if not single and sum(labels) < 1:
@@ -62,20 +66,34 @@ def parse_question(obj: dict[str, Any], index: int) -> MultipleChoiceItem:
         item_id = str(raw_id)
     else:
         item_id = optional_text(obj, "id") or f"tqa-{index}"
-    return MultipleChoiceItem(question=question, options=tuple(choices), correct_index=labels.index(1),
-                              id=item_id, category=optional_text(obj, "category"))
+    return MultipleChoiceItem(
+        question=question,
+        options=tuple(choices),
+        correct_index=labels.index(1),
+        id=item_id,
+        category=optional_text(obj, "category"),
+    )
 
 
-def load_truthfulqa(path: Path | str | None = None, *, field: str = "file",
-                    limit: int | None = None) -> list[MultipleChoiceItem]:
+def load_truthfulqa(
+    path: Path | str | None = None, *, field: str = "file", limit: int | None = None
+) -> list[MultipleChoiceItem]:
     """Questions of a TruthfulQA MC file (the bundled sample when `path` is None), every entry checked."""
-    return load_items(path or SAMPLE_FILE, parse_question, lambda item: item.id,
-                      field=field, limit=limit, allow_list=True)
+    return load_items(
+        path or SAMPLE_FILE, parse_question, lambda item: item.id, field=field, limit=limit, allow_list=True
+    )
 
 
-def run_truthfulqa(model: nn.Module, tokenizer: Any, items: Sequence[MultipleChoiceItem], *, seed: int,
-                   method: str = "option", limit: int | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_truthfulqa(
+    model: nn.Module,
+    tokenizer: Any,
+    items: Sequence[MultipleChoiceItem],
+    *,
+    seed: int,
+    method: str = "option",
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """MC1 accuracy with its Wilson interval and per-question results; options shuffled per question."""
     chosen = list(items[:limit] if limit is not None else items)
     return run_multiple_choice(model, tokenizer, chosen, seed=seed, method=method, progress=progress)

@@ -43,16 +43,27 @@ SCORE_JITTER = (0.02, 0.25)  # ± uniform jitter on (auth_weight, prov_entropy),
 _LOW_SLOTS: dict[str, tuple[str, ...]] = {
     "time": ("dawn", "morning", "afternoon", "evening", "night"),
     "period": ("day", "night", "morning", "afternoon", "evening", "week"),
-    "place": ("north bridge", "old ford", "canal", "mill", "farm", "valley", "hill", "river bank", "station",
-              "oak tree", "west field", "church wall"),
+    "place": (
+        "north bridge",
+        "old ford",
+        "canal",
+        "mill",
+        "farm",
+        "valley",
+        "hill",
+        "river bank",
+        "station",
+        "oak tree",
+        "west field",
+        "church wall",
+    ),
     "water": ("river", "water", "canal", "stream"),
     "ground": ("soil", "ground", "road", "field"),
     "state": ("damp", "dry", "cold", "soft", "flat", "warm", "muddy", "frozen"),
     "weather": ("Rain", "Wind", "Frost", "Snow", "Cloud", "Sun"),
     "dir": ("north", "west", "south", "east"),
     "animal": ("swallows", "horses", "sheep", "geese", "herons", "insects", "cows"),
-    "num": ("two", "three", "four", "five", "six", "eight", "nine", "ten", "eleven", "twelve", "twenty",
-            "forty"),
+    "num": ("two", "three", "four", "five", "six", "eight", "nine", "ten", "eleven", "twelve", "twenty", "forty"),
     "verb": ("rose", "fell"),
 }
 _LOW_OPENINGS = ("Field notes, day {num}.", "Notebook, {time} of day {num}.", "Pencil notes from the {place}.")
@@ -67,10 +78,17 @@ _LOW_SENTENCES = (
 
 # ------------------------------------------------------------------------------------------------- high: press
 _HIGH_SLOTS: dict[str, tuple[str, ...]] = {
-    "body": ("county council", "national office", "government", "authority", "court", "company",
-             "public office", "parish council"),
-    "doc": ("official report", "summary", "publication", "register", "public report", "national review",
-            "guidance"),
+    "body": (
+        "county council",
+        "national office",
+        "government",
+        "authority",
+        "court",
+        "company",
+        "public office",
+        "parish council",
+    ),
+    "doc": ("official report", "summary", "publication", "register", "public report", "national review", "guidance"),
     "adj": ("clear", "consistent", "important", "essential", "reliable", "complete", "correct"),
     "group": ("staff", "officials", "members", "partners"),
     "action": ("announce", "publish", "share", "explain"),
@@ -130,8 +148,7 @@ class EffectCorpus:
             "train": write_jsonl(directory / "train.jsonl", self.train),
             "validation": write_jsonl(directory / "validation.jsonl", self.validation),
             "validation_low": write_jsonl(directory / "validation_low.jsonl", self.split(self.validation, "low")),
-            "validation_high": write_jsonl(directory / "validation_high.jsonl",
-                                           self.split(self.validation, "high")),
+            "validation_high": write_jsonl(directory / "validation_high.jsonl", self.split(self.validation, "high")),
         }
 
 
@@ -139,8 +156,9 @@ def _fill(template: str, slots: Mapping[str, Sequence[str]], rng: random.Random)
     return _SLOT.sub(lambda m: rng.choice(slots[m.group(1)]), template)
 
 
-def _text(rng: random.Random, openings: Sequence[str], sentences: Sequence[str],
-          slots: Mapping[str, Sequence[str]]) -> str:
+def _text(
+    rng: random.Random, openings: Sequence[str], sentences: Sequence[str], slots: Mapping[str, Sequence[str]]
+) -> str:
     parts = [_fill(rng.choice(openings), slots, rng)]
     parts += [_fill(t, slots, rng) for t in rng.sample(list(sentences), rng.randint(3, 4))]
     return " ".join(parts)
@@ -155,15 +173,23 @@ def _scores(rng: random.Random, centre: tuple[float, float]) -> tuple[float, flo
 def low_record(rng: random.Random) -> dict[str, Any]:
     """One field-notes record, low band (w ≈ 0.05, H ≈ 7.5)."""
     w, h = _scores(rng, LOW_SCORES)
-    return {"text": _text(rng, _LOW_OPENINGS, _LOW_SENTENCES, _LOW_SLOTS), "auth_weight": w, "prov_entropy": h,
-            "source_type": LOW_SOURCE_TYPE}
+    return {
+        "text": _text(rng, _LOW_OPENINGS, _LOW_SENTENCES, _LOW_SLOTS),
+        "auth_weight": w,
+        "prov_entropy": h,
+        "source_type": LOW_SOURCE_TYPE,
+    }
 
 
 def high_record(rng: random.Random) -> dict[str, Any]:
     """One press-statement record, high band (w ≈ 0.9, H ≈ 1.0)."""
     w, h = _scores(rng, HIGH_SCORES)
-    return {"text": _text(rng, _HIGH_OPENINGS, _HIGH_SENTENCES, _HIGH_SLOTS), "auth_weight": w,
-            "prov_entropy": h, "source_type": HIGH_SOURCE_TYPE}
+    return {
+        "text": _text(rng, _HIGH_OPENINGS, _HIGH_SENTENCES, _HIGH_SLOTS),
+        "auth_weight": w,
+        "prov_entropy": h,
+        "source_type": HIGH_SOURCE_TYPE,
+    }
 
 
 def _balanced(rng: random.Random, n: int, seen: set[str]) -> list[dict[str, Any]]:
@@ -248,15 +274,24 @@ class ExperimentSettings:
         """Enough epochs that `steps` optimizer steps fit (the run stops at `steps` via max_steps)."""
         return max(1, math.ceil(self.steps * self.batch_size / self.n_train))
 
-    def train_settings(self, *, model_path: Path, train_path: Path, mode: str, seed: int,
-                       val_path: Path | None = None) -> TrainSettings:
+    def train_settings(
+        self, *, model_path: Path, train_path: Path, mode: str, seed: int, val_path: Path | None = None
+    ) -> TrainSettings:
         """The `TrainSettings` of one run of the experiment ("none" or "weighted")."""
         return TrainSettings(
-            model_path=Path(model_path), train_path=Path(train_path), val_path=val_path, seed=seed,
-            n_epochs=self.n_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            warmup_steps=self.warmup_steps, max_seq_length=self.max_seq_length, max_steps=self.steps,
+            model_path=Path(model_path),
+            train_path=Path(train_path),
+            val_path=val_path,
+            seed=seed,
+            n_epochs=self.n_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            warmup_steps=self.warmup_steps,
+            max_seq_length=self.max_seq_length,
+            max_steps=self.steps,
             distrust=DistrustSettings(mode=mode, weighting=self.weighting),
-            lora=LoraSettings(rank=self.lora_rank, alpha=self.lora_alpha, layers=self.lora_layers))
+            lora=LoraSettings(rank=self.lora_rank, alpha=self.lora_alpha, layers=self.lora_layers),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "seeds": list(self.seeds), "n_epochs": self.n_epochs}

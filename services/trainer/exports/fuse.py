@@ -69,14 +69,29 @@ class ExportResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "files": list(self.files), "bytes": self.bytes,
-                "architecture": self.architecture, "dtype": self.dtype, "quantization": self.quantization,
-                "fused_layers": self.fused_layers, "dequantized_base": self.dequantized_base,
-                "gguf": str(self.gguf) if self.gguf else None, "seconds": self.seconds}
+        return {
+            "path": str(self.path),
+            "files": list(self.files),
+            "bytes": self.bytes,
+            "architecture": self.architecture,
+            "dtype": self.dtype,
+            "quantization": self.quantization,
+            "fused_layers": self.fused_layers,
+            "dequantized_base": self.dequantized_base,
+            "gguf": str(self.gguf) if self.gguf else None,
+            "seconds": self.seconds,
+        }
 
 
-def fuse_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, options: ExportOptions,
-                 progress: Progress | None = None, *, gguf_file: Path | None = None) -> ExportResult:
+def fuse_adapter(
+    base_dir: Path,
+    adapter_dir: Path,
+    out_dir: Path,
+    options: ExportOptions,
+    progress: Progress | None = None,
+    *,
+    gguf_file: Path | None = None,
+) -> ExportResult:
     """Fuse the adapter in `adapter_dir` into the base in `base_dir` and write the model folder `out_dir`.
 
     `out_dir` must not exist or be empty: it is built in a hidden folder beside it and renamed into place, so
@@ -100,19 +115,20 @@ def fuse_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, options: Expo
         model, config = load_model(base_dir, lazy=True)
         load_tokenizer(base_dir)  # fail now, not after the work, when the base's tokenizer is unusable
     except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
-        raise FailedPrecondition(f"base model {base_dir.name}: mlx-lm cannot load it ({exc})",
-                                 param="base_model") from exc
+        raise FailedPrecondition(
+            f"base model {base_dir.name}: mlx-lm cannot load it ({exc})", param="base_model"
+        ) from exc
     if options.dtype is not None:
         _cast(model, getattr(mx, options.dtype))
     say(f"Applying the adapter ({adapter_config.get('fine_tune_type', 'lora')})")
     try:
         model = load_adapters(model, str(adapter_dir))
     except (ValueError, KeyError, TypeError, AttributeError, FileNotFoundError) as exc:
-        raise FailedPrecondition(f"adapter {adapter_dir.name} does not fit base model {base_dir.name}: {exc}",
-                                 param="adapter") from exc
+        raise FailedPrecondition(
+            f"adapter {adapter_dir.name} does not fit base model {base_dir.name}: {exc}", param="adapter"
+        ) from exc
 
-    fused = [(name, module.fuse(dequantize=True)) for name, module in model.named_modules()
-             if hasattr(module, "fuse")]
+    fused = [(name, module.fuse(dequantize=True)) for name, module in model.named_modules() if hasattr(module, "fuse")]
     say(f"Fusing {len(fused)} LoRA layers")
     if fused:
         model.update_modules(tree_unflatten(fused))
@@ -130,9 +146,15 @@ def fuse_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, options: Expo
     if "dtype" in config:  # transformers 5 writes "dtype"
         config["dtype"] = dtype
     base_name = adapter_config.get("model") or base_dir.name
-    config["distrust"] = {"export": {"base_model": base_name, "base": base_config.get("distrust"),
-                                     "fine_tune_type": adapter_config.get("fine_tune_type", "lora"),
-                                     "fused_layers": len(fused), "dequantized_base": dequantized}}
+    config["distrust"] = {
+        "export": {
+            "base_model": base_name,
+            "base": base_config.get("distrust"),
+            "fine_tune_type": adapter_config.get("fine_tune_type", "lora"),
+            "fused_layers": len(fused),
+            "dequantized_base": dequantized,
+        }
+    }
 
     say(f"Saving {out_dir.name}")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -150,10 +172,17 @@ def fuse_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, options: Expo
         gguf_path = export_gguf(out_dir, Path(gguf_file))
     files = model_files(out_dir)
     return ExportResult(
-        path=out_dir, files=tuple(p.relative_to(out_dir).as_posix() for p in files),
-        bytes=sum(p.stat().st_size for p in files), architecture=str(config.get("model_type")), dtype=dtype,
-        quantization=options.quantization, fused_layers=len(fused), dequantized_base=dequantized, gguf=gguf_path,
-        seconds=round(time.monotonic() - started, 3))
+        path=out_dir,
+        files=tuple(p.relative_to(out_dir).as_posix() for p in files),
+        bytes=sum(p.stat().st_size for p in files),
+        architecture=str(config.get("model_type")),
+        dtype=dtype,
+        quantization=options.quantization,
+        fused_layers=len(fused),
+        dequantized_base=dequantized,
+        gguf=gguf_path,
+        seconds=round(time.monotonic() - started, 3),
+    )
 
 
 def _require_base(base_dir: Path) -> None:
@@ -170,13 +199,17 @@ def _require_adapter(adapter_dir: Path) -> dict[str, Any]:
         raise FailedPrecondition(f"adapter folder {adapter_dir} does not exist", param="adapter")
     for name in (ADAPTER_WEIGHTS, ADAPTER_CONFIG):
         if not (adapter_dir / name).is_file():
-            raise FailedPrecondition(f"adapter folder {adapter_dir} has no {name} (mlx-lm's adapter layout is "
-                                     f"{ADAPTER_WEIGHTS} + {ADAPTER_CONFIG})", param="adapter")
+            raise FailedPrecondition(
+                f"adapter folder {adapter_dir} has no {name} (mlx-lm's adapter layout is "
+                f"{ADAPTER_WEIGHTS} + {ADAPTER_CONFIG})",
+                param="adapter",
+            )
     config = _read_json(adapter_dir / ADAPTER_CONFIG, "adapter")
     kind = config.get("fine_tune_type", "lora")
     if kind not in ("lora", "dora", "full"):
-        raise FailedPrecondition(f"{adapter_dir / ADAPTER_CONFIG}: fine_tune_type {kind!r} is not lora, dora or "
-                                 f"full", param="adapter")
+        raise FailedPrecondition(
+            f"{adapter_dir / ADAPTER_CONFIG}: fine_tune_type {kind!r} is not lora, dora or full", param="adapter"
+        )
     return config
 
 
@@ -192,8 +225,9 @@ def _read_json(path: Path, param: str) -> dict[str, Any]:
 
 def _require_free(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise FailedPrecondition(f"{out_dir} already exists and is not an empty folder; it is not overwritten",
-                                 param="out_dir")
+        raise FailedPrecondition(
+            f"{out_dir} already exists and is not an empty folder; it is not overwritten", param="out_dir"
+        )
 
 
 def _cast(model: nn.Module, dtype: mx.Dtype) -> None:
@@ -222,8 +256,12 @@ def _save(directory: Path, base_dir: Path, model: nn.Module, config: dict[str, A
     for pattern in _COPIED:
         for source in sorted(base_dir.glob(pattern)):
             target = directory / source.name
-            if source.is_file() and source.name not in _NOT_COPIED \
-                    and not source.name.endswith(".index.json") and not target.exists():
+            if (
+                source.is_file()
+                and source.name not in _NOT_COPIED
+                and not source.name.endswith(".index.json")
+                and not target.exists()
+            ):
                 shutil.copy2(source, target)
 
 
@@ -233,5 +271,4 @@ def _move_into_place(staging: Path, out_dir: Path) -> None:
     try:
         os.rename(staging, out_dir)
     except OSError as exc:
-        raise FailedPrecondition(f"{out_dir} appeared while exporting; it is not overwritten",
-                                 param="out_dir") from exc
+        raise FailedPrecondition(f"{out_dir} appeared while exporting; it is not overwritten", param="out_dir") from exc

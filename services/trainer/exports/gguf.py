@@ -51,16 +51,23 @@ def check_gguf_support(config: Mapping[str, Any], *, quantized_ok: bool = False)
     if model_type not in SUPPORTED_ARCHITECTURES:
         raise FailedPrecondition(
             f"gguf: architecture {model_type!r} cannot be exported as GGUF; supported: "
-            f"{', '.join(SUPPORTED_ARCHITECTURES)} (the llama layout mlx-lm's GGUF writer knows)", param="gguf")
+            f"{', '.join(SUPPORTED_ARCHITECTURES)} (the llama layout mlx-lm's GGUF writer knows)",
+            param="gguf",
+        )
     scaling = config.get("rope_scaling") or {}
     kind = scaling.get("rope_type") or scaling.get("type")
     if kind not in _ROPE_SCALING_OK:
         raise FailedPrecondition(
             f"gguf: rope_scaling type {kind!r} cannot be carried into GGUF by mlx-lm's writer (only linear "
-            f"scaling is); the exported model would behave differently on long inputs", param="gguf")
+            f"scaling is); the exported model would behave differently on long inputs",
+            param="gguf",
+        )
     if not quantized_ok and (config.get("quantization") or config.get("quantization_config")):
-        raise FailedPrecondition("gguf: the model is quantized; GGUF is written from unquantized weights only "
-                                 "(mlx-lm's GGUF writer refuses quantized models)", param="gguf")
+        raise FailedPrecondition(
+            "gguf: the model is quantized; GGUF is written from unquantized weights only "
+            "(mlx-lm's GGUF writer refuses quantized models)",
+            param="gguf",
+        )
 
 
 def export_gguf(fused_dir: Path, out_file: Path) -> Path:
@@ -75,8 +82,10 @@ def export_gguf(fused_dir: Path, out_file: Path) -> Path:
     config = load_config(fused_dir)
     check_gguf_support(config)
     if not (fused_dir / "tokenizer.json").is_file():
-        raise FailedPrecondition(f"gguf: {fused_dir} has no tokenizer.json (a fast tokenizer is required to write "
-                                 f"the GGUF vocabulary)", param="gguf")
+        raise FailedPrecondition(
+            f"gguf: {fused_dir} has no tokenizer.json (a fast tokenizer is required to write the GGUF vocabulary)",
+            param="gguf",
+        )
     if out_file.exists():
         raise FailedPrecondition(f"{out_file} already exists; it is not overwritten", param="out_file")
     model, config = load_model(fused_dir, lazy=True)
@@ -140,8 +149,9 @@ def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) ->
     if model.get("type") == "BPE" and _is_byte_level(tokenizer_json):
         metadata["tokenizer.ggml.model"] = "gpt2"
         metadata["tokenizer.ggml.pre"] = "gpt-2" if _plain_gpt2_split(tokenizer_json) else "default"
-        metadata["tokenizer.ggml.merges"] = [m if isinstance(m, str) else " ".join(m)
-                                             for m in model.get("merges") or []]
+        metadata["tokenizer.ggml.merges"] = [
+            m if isinstance(m, str) else " ".join(m) for m in model.get("merges") or []
+        ]
     hf = vocab.tokenizer
     if hf.pad_token_id is not None:
         metadata["tokenizer.ggml.padding_token_id"] = mx.array(hf.pad_token_id, dtype=mx.uint32)

@@ -51,22 +51,26 @@ class ExportOptions:
 
     def validate(self) -> None:
         """Raise InvalidArgument naming the field when a value or a combination is not allowed."""
-        if self.quantize_bits is not None and (not _is_int(self.quantize_bits)
-                                               or self.quantize_bits not in QUANTIZE_BITS):
+        if self.quantize_bits is not None and (
+            not _is_int(self.quantize_bits) or self.quantize_bits not in QUANTIZE_BITS
+        ):
             raise invalid_field("quantize.bits", self.quantize_bits, "4 or 8")
         if not _is_int(self.group_size) or self.group_size not in GROUP_SIZES:
             raise invalid_field("quantize.group_size", self.group_size, "32, 64 or 128")
         if not isinstance(self.gguf, bool):
             raise invalid_field("gguf", self.gguf, "true or false")
         if self.dtype is not None and self.dtype not in DTYPES:
-            raise invalid_field("dtype", self.dtype, "one of float16, bfloat16, float32, or null to keep the "
-                                                     "base model's dtype")
+            raise invalid_field(
+                "dtype", self.dtype, "one of float16, bfloat16, float32, or null to keep the base model's dtype"
+            )
         if self.gguf and self.quantize_bits is not None:
             raise InvalidArgument(
                 f"gguf: a GGUF file can only be written for an unquantized export (quantize.bits is "
                 f"{self.quantize_bits}): mlx-lm's GGUF writer refuses quantized models and MLX's affine "
                 f"quantization has no GGUF tensor type; export without quantize and quantize the GGUF with "
-                f"llama.cpp's llama-quantize instead", param="gguf")
+                f"llama.cpp's llama-quantize instead",
+                param="gguf",
+            )
 
     @property
     def quantized(self) -> bool:
@@ -97,13 +101,16 @@ class ExportOptions:
         bits, group_size = _quantize(data.get("quantize"))
         gguf = data.get("gguf")
         dtype = data.get("dtype")
-        return cls(quantize_bits=bits, group_size=group_size, gguf=False if gguf is None else gguf,
-                   dtype=None if dtype in (None, "") else dtype)
+        return cls(
+            quantize_bits=bits,
+            group_size=group_size,
+            gguf=False if gguf is None else gguf,
+            dtype=None if dtype in (None, "") else dtype,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The request-body form; `from_mapping(options.to_dict()) == options`."""
-        quantize = None if self.quantize_bits is None else {"bits": self.quantize_bits,
-                                                            "group_size": self.group_size}
+        quantize = None if self.quantize_bits is None else {"bits": self.quantize_bits, "group_size": self.group_size}
         return {"quantize": quantize, "gguf": self.gguf, "dtype": self.dtype}
 
 
@@ -114,8 +121,9 @@ def _quantize(value: Any) -> tuple[int | None, int]:
         raise invalid_field("quantize", value, 'an object {"bits": 4 | 8, "group_size": 32 | 64 | 128} or null')
     for key in value:
         if key not in _QUANTIZE_KEYS:
-            raise invalid_field(f"quantize.{key}", value[key],
-                                f"no such quantize option (known: {', '.join(_QUANTIZE_KEYS)})")
+            raise invalid_field(
+                f"quantize.{key}", value[key], f"no such quantize option (known: {', '.join(_QUANTIZE_KEYS)})"
+            )
     if "bits" not in value:
         raise invalid_field("quantize.bits", None, "4 or 8 (required when quantize is given)")
     group_size = value.get("group_size")

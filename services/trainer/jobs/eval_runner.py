@@ -52,8 +52,12 @@ class EvalRunner(lifecycle.LeasedRunner):
         if record is None:
             return
         try:
-            local = localize_tasks(record.tasks, lambda i, file_id: download_file(
-                self.ctx.files, self.ctx.objects, record.owner, file_id, workdir / f"{i}-{file_id}.jsonl"))
+            local = localize_tasks(
+                record.tasks,
+                lambda i, file_id: download_file(
+                    self.ctx.files, self.ctx.objects, record.owner, file_id, workdir / f"{i}-{file_id}.jsonl"
+                ),
+            )
             tasks = parse_tasks(local, seed=record.seed)
             results = self._evaluate(record, tasks, lost)
         except Stopped:
@@ -69,6 +73,7 @@ class EvalRunner(lifecycle.LeasedRunner):
         def done(r: EvalRecord) -> None:
             r.summary = report["comparison"]
             r.results_key = key
+
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
 
     def _evaluate(self, record: EvalRecord, tasks: list[Any], lost: threading.Event) -> dict[str, Any]:
@@ -86,6 +91,7 @@ class EvalRunner(lifecycle.LeasedRunner):
 
                 def progress(task_name: str, i: int, n: int, model_name: str = name, base: int = done) -> None:
                     self._progress(record.id, base, total, model_name, task_name, i, n, event=False)
+
                 results[name].update(run_tasks(model, tokenizer, [task], progress=progress))
             del model
             mx.clear_cache()
@@ -104,8 +110,18 @@ class EvalRunner(lifecycle.LeasedRunner):
         model.eval()
         return model, tokenizer
 
-    def _progress(self, eval_id: str, done: int, total: int, model: str | None, task: str | None, item: int,
-                  items: int, *, event: bool = True) -> None:
+    def _progress(
+        self,
+        eval_id: str,
+        done: int,
+        total: int,
+        model: str | None,
+        task: str | None,
+        item: int,
+        items: int,
+        *,
+        event: bool = True,
+    ) -> None:
         data = {"done": done, "total": total, "model": model, "task": task, "item": item, "items": items}
         self.store.update(eval_id, lambda r: setattr(r, "progress", data))
         if event:

@@ -62,8 +62,15 @@ def resolve_model(registry: ModelRegistry, sources: ModelSources, owner: str, na
 
 
 class EvalService:
-    def __init__(self, store: JobStore[EvalRecord], files: FileService, objects: ObjectStore, registry: ModelRegistry,
-                 sources: ModelSources, enqueue: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        store: JobStore[EvalRecord],
+        files: FileService,
+        objects: ObjectStore,
+        registry: ModelRegistry,
+        sources: ModelSources,
+        enqueue: Callable[[str], None],
+    ) -> None:
         self.store = store
         self.files = files
         self.objects = objects
@@ -85,8 +92,14 @@ class EvalService:
             raise invalid_field("tasks", f"{len(request.tasks)} tasks", f"a list of 1 to {MAX_TASKS} tasks")
         seed = request.seed if request.seed is not None else int(time.time()) % 2**31
         tasks = self._check_tasks(request.owner, request.tasks, seed)
-        record = EvalRecord(owner=request.owner, name=request.name, models=models, tasks=tasks, seed=seed,
-                            progress={"done": 0, "total": len(models) * len(tasks)})
+        record = EvalRecord(
+            owner=request.owner,
+            name=request.name,
+            models=models,
+            tasks=tasks,
+            seed=seed,
+            progress={"done": 0, "total": len(models) * len(tasks)},
+        )
         self.store.create(record)
         self.store.add_event(record.id, status_event(f"Created evaluation {record.id}", JobStatus.QUEUED))
         self.enqueue(record.id)
@@ -129,12 +142,17 @@ class EvalService:
     def results(self, owner: str, eval_id: str) -> dict[str, Any]:
         record = self.store.get_owned(eval_id, owner)
         if record.status != JobStatus.SUCCEEDED or not record.results_key:
-            raise FailedPrecondition(f"Evaluation {eval_id} has no results yet (status {record.status.value})",
-                                     param="eval_id", code="results_not_ready")
+            raise FailedPrecondition(
+                f"Evaluation {eval_id} has no results yet (status {record.status.value})",
+                param="eval_id",
+                code="results_not_ready",
+            )
         return json.loads(self.objects.get_bytes(Bucket.RESULTS, record.results_key))
 
 
 def localize_tasks(tasks: list[dict[str, Any]], fetch: Callable[[int, str], Path]) -> list[dict[str, Any]]:
     """The tasks with each `file` id replaced by a local path (`fetch(index, file_id)`)."""
-    return [{**t, "file": str(fetch(i, t["file"]))} if isinstance(t, dict) and t.get("file") else t
-            for i, t in enumerate(tasks)]
+    return [
+        {**t, "file": str(fetch(i, t["file"]))} if isinstance(t, dict) and t.get("file") else t
+        for i, t in enumerate(tasks)
+    ]

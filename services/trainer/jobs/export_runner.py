@@ -46,8 +46,9 @@ class ExportRunner(lifecycle.LeasedRunner):
             options = ExportOptions.from_mapping(record.options)
             out = workdir / record.output_model
             gguf_file = workdir / f"{record.output_model}.gguf" if options.gguf else None
-            result = fuse_adapter(base_dir, adapter_dir, out, options, progress=lambda m: self._step(record.id, m),
-                                  gguf_file=gguf_file)
+            result = fuse_adapter(
+                base_dir, adapter_dir, out, options, progress=lambda m: self._step(record.id, m), gguf_file=gguf_file
+            )
             gguf: dict[str, object] | None = None
             if result.gguf is not None:
                 key = f"exports/{record.id}/{result.gguf.name}"
@@ -56,8 +57,13 @@ class ExportRunner(lifecycle.LeasedRunner):
             if lost.is_set():
                 return
             self._step(record.id, f"Registering {record.output_model}")
-            self.ctx.registry.register_base(record.output_model, out, info=dataclasses.asdict(inspect_model(out)),
-                                            owned_by=record.owner, reservation=record.id)
+            self.ctx.registry.register_base(
+                record.output_model,
+                out,
+                info=dataclasses.asdict(inspect_model(out)),
+                owned_by=record.owner,
+                reservation=record.id,
+            )
         except BaseException:
             if not lost.is_set():  # else the worker that took the job over still needs the name
                 self.ctx.registry.release_name(record.output_model, record.id)
@@ -67,8 +73,13 @@ class ExportRunner(lifecycle.LeasedRunner):
         self.ctx.registry.release_name(record.output_model, record.id)
         summary = {**result.to_dict(), "gguf": gguf}
         summary.pop("path")
-        lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, f"Exported as {record.output_model}",
-                         mutate=lambda r: setattr(r, "result", summary))
+        lifecycle.finish(
+            self.store,
+            record.id,
+            JobStatus.SUCCEEDED,
+            f"Exported as {record.output_model}",
+            mutate=lambda r: setattr(r, "result", summary),
+        )
 
     def _step(self, export_id: str, message: str) -> None:
         self.store.add_event(export_id, EventRecord(message=message, type="progress", data={"step": message}))

@@ -33,8 +33,7 @@ def default_name(adapter_name: str, options: ExportOptions) -> str:
 
 
 class ExportService:
-    def __init__(self, store: JobStore[ExportRecord], registry: ModelRegistry,
-                 enqueue: Callable[[str], None]) -> None:
+    def __init__(self, store: JobStore[ExportRecord], registry: ModelRegistry, enqueue: Callable[[str], None]) -> None:
         self.store = store
         self.registry = registry
         self.enqueue = enqueue
@@ -42,16 +41,25 @@ class ExportService:
     def create(self, request: ExportRequest) -> ExportRecord:
         adapter = self.registry.get_adapter(request.model, owner=request.owner)
         if self.registry.get_base(adapter.base_model) is None:
-            raise FailedPrecondition(f"model: {adapter.name!r} was trained on {adapter.base_model!r}, which is not a "
-                                     f"registered base model; only adapters of registered base models can be exported",
-                                     param="model", code="base_model_not_registered")
+            raise FailedPrecondition(
+                f"model: {adapter.name!r} was trained on {adapter.base_model!r}, which is not a "
+                f"registered base model; only adapters of registered base models can be exported",
+                param="model",
+                code="base_model_not_registered",
+            )
         options = ExportOptions.from_mapping(request.options)
         name = request.name or default_name(adapter.name, options)
         if not NAME.match(name):
-            raise invalid_field("name", name, "1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
-                                              "or digit")
-        record = ExportRecord(owner=request.owner, model=adapter.name, base_model=adapter.base_model,
-                              output_model=name, options=options.to_dict())
+            raise invalid_field(
+                "name", name, "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        record = ExportRecord(
+            owner=request.owner,
+            model=adapter.name,
+            base_model=adapter.base_model,
+            output_model=name,
+            options=options.to_dict(),
+        )
         # Claimed now, so two exports (or a model registered meanwhile) can never overwrite each other.
         self.registry.reserve_name(name, record.id)
         try:

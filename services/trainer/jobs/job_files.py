@@ -39,8 +39,9 @@ def check_training_file(files: FileService, field: str, file_id: str, owner: str
             if len(errors) >= MAX_REPORTED:
                 break
     if errors:
-        raise InvalidArgument(f"{field} {file_id} cannot be used: " + "; ".join(errors), param=field,
-                              code="invalid_training_file")
+        raise InvalidArgument(
+            f"{field} {file_id} cannot be used: " + "; ".join(errors), param=field, code="invalid_training_file"
+        )
     if examples == 0:
         raise invalid_field(field, file_id, "a file with at least one training example")
 

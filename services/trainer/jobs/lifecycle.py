@@ -40,8 +40,9 @@ def run_leased(store: JobStore[Any], job_id: str, *, holder: str, lease_ttl_s: i
             logger.info("job is held by another worker", extra={"holder": store.lease_holder(job_id)})
             return
         lost, stop_beat = threading.Event(), threading.Event()
-        beat = threading.Thread(target=_heartbeat, args=(store, job_id, holder, lease_ttl_s, lost, stop_beat),
-                                daemon=True, name="lease")
+        beat = threading.Thread(
+            target=_heartbeat, args=(store, job_id, holder, lease_ttl_s, lost, stop_beat), daemon=True, name="lease"
+        )
         beat.start()
         try:
             body(job, lost)
@@ -56,8 +57,9 @@ def run_leased(store: JobStore[Any], job_id: str, *, holder: str, lease_ttl_s: i
             store.release_lease(job_id, holder)
 
 
-def _heartbeat(store: JobStore[Any], job_id: str, holder: str, ttl_s: int, lost: threading.Event,
-               stop: threading.Event) -> None:
+def _heartbeat(
+    store: JobStore[Any], job_id: str, holder: str, ttl_s: int, lost: threading.Event, stop: threading.Event
+) -> None:
     while not stop.wait(ttl_s / 3):
         if not store.renew_lease(job_id, holder, ttl_s):
             logger.error("lost the job lease; stopping")
@@ -81,22 +83,26 @@ def cancel_unstarted(store: JobStore[Any], job_id: str) -> None:
 
 def start(store: JobStore[Any], job_id: str, message: str) -> Any:
     """Mark the job running (unless a cancel is already under way) and record `message`."""
+
     def mark(job: BaseJob) -> None:
         if job.status != JobStatus.CANCELLING:
             job.status = JobStatus.RUNNING
         job.started_at = job.started_at or int(time.time())
+
     job = store.update(job_id, mark)
     store.add_event(job_id, status_event(message, JobStatus.RUNNING))
     return job
 
 
-def finish(store: JobStore[Any], job_id: str, status: JobStatus, message: str,
-           mutate: Callable[[Any], None] | None = None) -> None:
+def finish(
+    store: JobStore[Any], job_id: str, status: JobStatus, message: str, mutate: Callable[[Any], None] | None = None
+) -> None:
     def mark(job: BaseJob) -> None:
         if mutate is not None:
             mutate(job)
         job.status = status
         job.finished_at = int(time.time())
+
     store.update(job_id, mark)
     store.add_event(job_id, status_event(message, status))
     logger.info("job finished", extra={"status": status.value})
@@ -107,6 +113,7 @@ def fail(store: JobStore[Any], job_id: str, code: str, message: str, param: str 
         job.status = JobStatus.FAILED
         job.finished_at = int(time.time())
         job.error = JobError(code=code, message=message, param=param)
+
     store.update(job_id, mark)
     store.add_event(job_id, status_event(message, JobStatus.FAILED, level="error", code=code))
 

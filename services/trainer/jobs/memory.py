@@ -28,13 +28,19 @@ def budget_bytes(budget_gb: float) -> int:
 
 def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
     hp = spec.resolved_hyperparameters(job.hyperparameters)
-    return estimate_training_memory(info, lora_rank=int(job.lora.get("rank", 8)), lora_layers=job.lora.get("layers"),
-                                    batch_size=int(hp["batch_size"]), seq_len=int(hp.get("max_seq_length", 512)))
+    return estimate_training_memory(
+        info,
+        lora_rank=int(job.lora.get("rank", 8)),
+        lora_layers=job.lora.get("layers"),
+        batch_size=int(hp["batch_size"]),
+        seq_len=int(hp.get("max_seq_length", 512)),
+    )
 
 
 def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[JobRecord], None]:
     """At creation, from the model's recorded info (or its local folder): refuse a job that cannot fit before it
     is queued. Hub models are checked by the worker, once downloaded."""
+
     def check(job: JobRecord) -> None:
         source = sources.classify(job.model)
         info = None
@@ -45,16 +51,19 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
             info = inspect_model(Path(job.model))
         if info is not None:
             check_fits(_estimate(job, info), budget_bytes(budget_gb))
+
     return check
 
 
 def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], None]:
     """On the worker, from the model files: refuse (ResourceExhausted, with estimate and budget) a job that
     cannot fit; else cap MLX's memory at the budget."""
+
     def check(job: JobRecord, model_dir: Path) -> None:
         estimate = _estimate(job, inspect_model(model_dir))
         budget = budget_bytes(budget_gb)
         check_fits(estimate, budget)
         apply_memory_limits(budget)
         logger.info("memory check passed", extra={"estimate": estimate.to_dict(), "budget_bytes": budget})
+
     return check

@@ -35,18 +35,25 @@ class ModelSources:
             return ModelSource("registered", model)
         if model.startswith("/"):
             if not self.allow_local:
-                raise invalid_field("model", model, "a registered model name (local model folders are disabled: "
-                                                    "DISTRUST_TRAINER_ALLOW_LOCAL_MODELS)")
+                raise invalid_field(
+                    "model",
+                    model,
+                    "a registered model name (local model folders are disabled: DISTRUST_TRAINER_ALLOW_LOCAL_MODELS)",
+                )
             if not (Path(model) / "config.json").is_file():
                 raise invalid_field("model", model, "a folder holding a Hugging Face-layout model (no config.json)")
             return ModelSource("local", model)
         if HUB_ID.match(model) and self.allow_hub:
             return ModelSource("hub", model)
         known = ", ".join(r.name for r in self.registry.list_base() if owner is None or r.visible_to(owner)) or "none"
-        hint = "" if self.allow_hub else "; Hugging Face ids need DISTRUST_TRAINER_ALLOW_HUB_MODELS=true on a " \
-                                         "connected machine"
-        raise NotFound(f"model: no base model named {model!r} (available: {known}{hint})", param="model",
-                       code="model_not_found")
+        hint = (
+            ""
+            if self.allow_hub
+            else "; Hugging Face ids need DISTRUST_TRAINER_ALLOW_HUB_MODELS=true on a connected machine"
+        )
+        raise NotFound(
+            f"model: no base model named {model!r} (available: {known}{hint})", param="model", code="model_not_found"
+        )
 
     def local_dir(self, model: str, cache_dir: Path) -> Path:
         """A local folder with the model's files, downloading it when needed."""
@@ -60,5 +67,6 @@ class ModelSources:
 
             return Path(snapshot_download(model, allow_patterns=HUB_FILES, cache_dir=str(cache_dir / "hub")))
         except Exception as exc:  # noqa: BLE001 - offline, unknown repo, gated model: all mean "cannot fetch"
-            raise Unavailable(f"model: cannot download {model!r} from the Hugging Face Hub: {exc}",
-                              code="model_download_failed") from exc
+            raise Unavailable(
+                f"model: cannot download {model!r} from the Hugging Face Hub: {exc}", code="model_download_failed"
+            ) from exc

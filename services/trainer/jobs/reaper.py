@@ -38,8 +38,15 @@ def requeue_orphans(store: JobStore[Any], enqueue: Callable[[str], None]) -> lis
 
         store.update(job_id, back_to_queue)
         where = f"its checkpoint at step {step}" if step else "the start (no checkpoint was written yet)"
-        store.add_event(job_id, status_event(f"The worker running this job stopped; it resumes from {where} when a "
-                                             f"worker is available", JobStatus.QUEUED, level="warn", step=step))
+        store.add_event(
+            job_id,
+            status_event(
+                f"The worker running this job stopped; it resumes from {where} when a worker is available",
+                JobStatus.QUEUED,
+                level="warn",
+                step=step,
+            ),
+        )
         enqueue(job_id)
         requeued.append(job_id)
         logger.warning("requeued orphaned job", extra={"job_id": job_id, "checkpoint_step": step})

@@ -53,7 +53,9 @@ class JobRunner(lifecycle.LeasedRunner):
             return
         model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir)
         train_path = self._download(job.owner, job.training_file, workdir / "train.jsonl")
-        val_path = self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None
+        val_path = (
+            self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None
+        )
         if self.ctx.memory_check:
             self.ctx.memory_check(job, model_dir)
         trainer = Trainer(spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path))
@@ -61,8 +63,12 @@ class JobRunner(lifecycle.LeasedRunner):
         if checkpoints:
             self._restore(trainer, job, checkpoints[-1], workdir)
         else:
-            self._event(job.id, EventRecord(message="Distrust weights over the training set", type="weights",
-                                            data=trainer.weight_summary()))
+            self._event(
+                job.id,
+                EventRecord(
+                    message="Distrust weights over the training set", type="weights", data=trainer.weight_summary()
+                ),
+            )
         self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
         every = spec.resolved_hyperparameters(job.hyperparameters)["checkpoint_every_steps"]
         should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
@@ -77,8 +83,9 @@ class JobRunner(lifecycle.LeasedRunner):
         if trainer.step < trainer.total_steps:
             if last is not None and last.step % every != 0:
                 self._checkpoint(trainer, job, last, workdir)
-            self._finish(job.id, JobStatus.CANCELLED, f"Job cancelled at step {trainer.step}; its last checkpoint "
-                                                      f"is kept")
+            self._finish(
+                job.id, JobStatus.CANCELLED, f"Job cancelled at step {trainer.step}; its last checkpoint is kept"
+            )
             return
         self._publish(trainer, job, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -90,20 +97,39 @@ class JobRunner(lifecycle.LeasedRunner):
         target = workdir / f"restore-{checkpoint.step}"
         try:
             for name, sha in checkpoint.files.items():
-                self.ctx.objects.download_file(Bucket.CHECKPOINTS, f"{checkpoint.storage_prefix}/{name}",
-                                               target / name, expected_sha256=sha)
+                self.ctx.objects.download_file(
+                    Bucket.CHECKPOINTS, f"{checkpoint.storage_prefix}/{name}", target / name, expected_sha256=sha
+                )
             trainer.restore(target)
         except Exception as exc:
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            raise DistrustError(f"cannot resume from checkpoint {checkpoint.id} (step {checkpoint.step}): {message}; "
-                                f"the job is not restarted from step 0", code="resume_failed") from exc
-        self._event(job.id, EventRecord(message=f"Resumed from checkpoint at step {checkpoint.step}",
-                                        type="message", data={"step": checkpoint.step, "checkpoint": checkpoint.id}))
+            raise DistrustError(
+                f"cannot resume from checkpoint {checkpoint.id} (step {checkpoint.step}): {message}; "
+                f"the job is not restarted from step 0",
+                code="resume_failed",
+            ) from exc
+        self._event(
+            job.id,
+            EventRecord(
+                message=f"Resumed from checkpoint at step {checkpoint.step}",
+                type="message",
+                data={"step": checkpoint.step, "checkpoint": checkpoint.id},
+            ),
+        )
 
     def _metrics(self, job_id: str, r: StepReport) -> None:
-        data = {"step": r.step, "total_steps": r.total_steps, "epoch": r.epoch, "train_loss": r.train_loss,
-                "ce": r.ce, "val_loss": r.val_loss, "learning_rate": r.learning_rate, "tokens": r.tokens,
-                "tokens_per_second": r.tokens_per_second, "peak_memory_gb": r.peak_memory_gb}
+        data = {
+            "step": r.step,
+            "total_steps": r.total_steps,
+            "epoch": r.epoch,
+            "train_loss": r.train_loss,
+            "ce": r.ce,
+            "val_loss": r.val_loss,
+            "learning_rate": r.learning_rate,
+            "tokens": r.tokens,
+            "tokens_per_second": r.tokens_per_second,
+            "peak_memory_gb": r.peak_memory_gb,
+        }
         text = f"Step {r.step}/{r.total_steps}: training loss={r.train_loss:.4f}"
         if r.val_loss is not None:
             text += f", validation loss={r.val_loss:.4f}"
@@ -112,6 +138,7 @@ class JobRunner(lifecycle.LeasedRunner):
         def progress(job: JobRecord) -> None:
             job.step = r.step
             job.trained_tokens += r.tokens
+
         self.store.update(job_id, progress)
 
     def _checkpoint(self, trainer: Trainer, job: JobRecord, report: StepReport, workdir: Path) -> None:
@@ -119,24 +146,44 @@ class JobRunner(lifecycle.LeasedRunner):
         shutil.rmtree(local, ignore_errors=True)
         trainer.save_checkpoint(local)
         prefix = f"{job.id}/step-{report.step:06d}"
-        files = {p.name: self.ctx.objects.put_file(Bucket.CHECKPOINTS, f"{prefix}/{p.name}", p).sha256 or ""
-                 for p in sorted(local.iterdir()) if p.is_file()}
+        files = {
+            p.name: self.ctx.objects.put_file(Bucket.CHECKPOINTS, f"{prefix}/{p.name}", p).sha256 or ""
+            for p in sorted(local.iterdir())
+            if p.is_file()
+        }
         # Recorded only after every file is stored, so a resume never sees half a checkpoint.
-        record = CheckpointRecord(job_id=job.id, step=report.step, storage_prefix=prefix, files=files,
-                                  metrics={"train_loss": report.train_loss, "val_loss": report.val_loss})
+        record = CheckpointRecord(
+            job_id=job.id,
+            step=report.step,
+            storage_prefix=prefix,
+            files=files,
+            metrics={"train_loss": report.train_loss, "val_loss": report.val_loss},
+        )
         self.store.add_checkpoint(record)
-        self._event(job.id, EventRecord(message=f"Checkpoint saved at step {report.step}", type="checkpoint",
-                                        data={"step": report.step, "checkpoint": record.id}))
+        self._event(
+            job.id,
+            EventRecord(
+                message=f"Checkpoint saved at step {report.step}",
+                type="checkpoint",
+                data={"step": report.step, "checkpoint": record.id},
+            ),
+        )
         shutil.rmtree(local, ignore_errors=True)
 
     def _publish(self, trainer: Trainer, job: JobRecord, workdir: Path) -> None:
         out = workdir / "adapter"
         trainer.save_adapter(out)
-        files = {p.name: self.ctx.objects.put_file(Bucket.ADAPTERS, f"{job.id}/{p.name}", p).sha256 or ""
-                 for p in sorted(out.iterdir()) if p.is_file()}
+        files = {
+            p.name: self.ctx.objects.put_file(Bucket.ADAPTERS, f"{job.id}/{p.name}", p).sha256 or ""
+            for p in sorted(out.iterdir())
+            if p.is_file()
+        }
         name = fine_tuned_name(job)
-        self.ctx.registry.register_adapter(AdapterRecord(name=name, job_id=job.id, owner=job.owner,
-                                                         base_model=job.model, created=int(time.time()), files=files))
+        self.ctx.registry.register_adapter(
+            AdapterRecord(
+                name=name, job_id=job.id, owner=job.owner, base_model=job.model, created=int(time.time()), files=files
+            )
+        )
         self.store.update(job.id, lambda r: setattr(r, "fine_tuned_model", name))
         self._finish(job.id, JobStatus.SUCCEEDED, f"The job has successfully completed: {name}")
 
@@ -145,4 +192,3 @@ class JobRunner(lifecycle.LeasedRunner):
 
     def _event(self, job_id: str, event: EventRecord) -> None:
         self.store.add_event(job_id, event)
-

@@ -36,8 +36,14 @@ class JobRequest:
 
 
 class JobService:
-    def __init__(self, store: JobStore, files: FileService, sources: ModelSources,
-                 enqueue: Callable[[str], None], memory_check: MemoryCheck | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        files: FileService,
+        sources: ModelSources,
+        enqueue: Callable[[str], None],
+        memory_check: MemoryCheck | None = None,
+    ) -> None:
         self.store = store
         self.files = files
         self.sources = sources
@@ -49,9 +55,17 @@ class JobService:
         if request.suffix is not None and (len(request.suffix) > 64 or set(request.suffix) - SUFFIX_CHARS):
             raise invalid_field("suffix", request.suffix, "at most 64 letters, digits, '-' or '_'")
         seed = request.seed if request.seed is not None else int(time.time()) % 2**31
-        job = JobRecord(owner=request.owner, model=request.model, training_file=request.training_file,
-                        validation_file=request.validation_file or None, suffix=request.suffix, seed=seed,
-                        hyperparameters=request.hyperparameters, distrust=request.distrust, lora=request.lora)
+        job = JobRecord(
+            owner=request.owner,
+            model=request.model,
+            training_file=request.training_file,
+            validation_file=request.validation_file or None,
+            suffix=request.suffix,
+            seed=seed,
+            hyperparameters=request.hyperparameters,
+            distrust=request.distrust,
+            lora=request.lora,
+        )
         spec.validate_request(job)
         self.sources.classify(request.model, request.owner)
         require_scores = job.distrust.get("mode", "weighted") in ("weighted", "additive")
@@ -79,8 +93,9 @@ class JobService:
     def cancel(self, owner: str, job_id: str) -> JobRecord:
         return self.store.cancel_owned(job_id, owner)
 
-    def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool,
-               poll_s: float = 0.3) -> Iterator[EventRecord]:
+    def events(
+        self, owner: str, job_id: str, *, after_sequence: int, follow: bool, poll_s: float = 0.3
+    ) -> Iterator[EventRecord]:
         self.store.get_owned(job_id, owner)
         return self.store.follow_events(job_id, after_sequence=after_sequence, follow=follow, poll_s=poll_s)
 

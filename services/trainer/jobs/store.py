@@ -50,8 +50,11 @@ class JobStore(Generic[R]):
 
     def _missing(self, job_id: str, *, param: str | None = None) -> NotFound:
         prefix = f"{param}: no such" if param else "No such"
-        return NotFound(f"{prefix} {self.kind.label}: {job_id}", param=param or self.kind.param,
-                        code=f"{self.kind.prefix}_not_found" if self.kind is not FINE_TUNING else "job_not_found")
+        return NotFound(
+            f"{prefix} {self.kind.label}: {job_id}",
+            param=param or self.kind.param,
+            code=f"{self.kind.prefix}_not_found" if self.kind is not FINE_TUNING else "job_not_found",
+        )
 
     def create(self, job: R) -> R:
         with redis_errors("creating a job"):
@@ -104,8 +107,8 @@ class JobStore(Generic[R]):
         if after:
             if after not in ids:
                 raise self._missing(after, param="after")
-            ids = ids[ids.index(after) + 1:]
-        page = ids[:limit + 1]
+            ids = ids[ids.index(after) + 1 :]
+        page = ids[: limit + 1]
         with redis_errors("listing jobs"):
             raws = self.redis.mget([f"{self.p}:{i}" for i in page]) if page else []
         jobs = [self.kind.record.model_validate_json(r) for r in raws if r]
@@ -131,8 +134,9 @@ class JobStore(Generic[R]):
             out.append(event)
         return out
 
-    def follow_events(self, job_id: str, *, after_sequence: int, follow: bool,
-                      poll_s: float = 0.3) -> Iterator[EventRecord]:
+    def follow_events(
+        self, job_id: str, *, after_sequence: int, follow: bool, poll_s: float = 0.3
+    ) -> Iterator[EventRecord]:
         """Stored events after `after_sequence`; with `follow`, keep sending new ones until the job ends."""
         sequence = after_sequence
         while True:
@@ -164,13 +168,17 @@ class JobStore(Generic[R]):
         """Ask the owner's unfinished job to stop (the worker sees it between steps); the job, now cancelling."""
         job = self.get_owned(job_id, owner)
         if job.status in TERMINAL:
-            raise FailedPrecondition(f"The {self.kind.label} {job_id} has already {job.status.value}; it cannot be "
-                                     f"cancelled", param=self.kind.param, code="job_finished")
+            raise FailedPrecondition(
+                f"The {self.kind.label} {job_id} has already {job.status.value}; it cannot be cancelled",
+                param=self.kind.param,
+                code="job_finished",
+            )
         self.request_cancel(job_id)
 
         def mark(record: BaseJob) -> None:
             if record.status not in TERMINAL:
                 record.status = JobStatus.CANCELLING
+
         job = self.update(job_id, mark)
         self.add_event(job_id, status_event("Cancellation requested", JobStatus.CANCELLING))
         return job

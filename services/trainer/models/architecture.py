@@ -40,9 +40,15 @@ class LlamaShape:
 
     def validate(self) -> None:
         """Raise InvalidArgument naming the first size that is out of range or inconsistent."""
-        ranges = {"vocab_size": (256, 65536), "hidden_size": (16, 8192), "num_layers": (1, 128),
-                  "num_heads": (1, 128), "num_kv_heads": (1, 128), "intermediate_size": (16, 65536),
-                  "context_length": (16, 1 << 20)}
+        ranges = {
+            "vocab_size": (256, 65536),
+            "hidden_size": (16, 8192),
+            "num_layers": (1, 128),
+            "num_heads": (1, 128),
+            "num_kv_heads": (1, 128),
+            "intermediate_size": (16, 65536),
+            "context_length": (16, 1 << 20),
+        }
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -52,14 +58,15 @@ class LlamaShape:
         if self.head_dim % 2:
             raise invalid_field("num_heads", self.num_heads, "a value giving an even head size")
         if self.num_heads % self.num_kv_heads:
-            raise invalid_field("num_kv_heads", self.num_kv_heads,
-                                f"a divisor of num_heads ({self.num_heads})")
+            raise invalid_field("num_kv_heads", self.num_kv_heads, f"a divisor of num_heads ({self.num_heads})")
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Every weight of the model by its Hugging Face name (embeddings tied: no `lm_head.weight`)."""
         h, i, d = self.hidden_size, self.intermediate_size, self.head_dim
-        shapes: dict[str, tuple[int, ...]] = {"model.embed_tokens.weight": (self.vocab_size, h),
-                                              "model.norm.weight": (h,)}
+        shapes: dict[str, tuple[int, ...]] = {
+            "model.embed_tokens.weight": (self.vocab_size, h),
+            "model.norm.weight": (h,),
+        }
         for layer in range(self.num_layers):
             p = f"model.layers.{layer}"
             shapes |= {
@@ -78,8 +85,15 @@ class LlamaShape:
     def num_parameters(self) -> int:
         return sum(int(np.prod(shape)) for shape in self.tensor_shapes().values())
 
-    def config(self, *, dtype: str, bos_token_id: int, eos_token_ids: list[int], pad_token_id: int,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def config(
+        self,
+        *,
+        dtype: str,
+        bos_token_id: int,
+        eos_token_ids: list[int],
+        pad_token_id: int,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The `config.json` of a Hugging Face Llama checkpoint."""
         return {
             "architectures": ["LlamaForCausalLM"],

@@ -20,21 +20,25 @@ def require_model_folder(path: Path) -> list[Path]:
     if not path.exists():
         raise invalid_field("model_path", str(path), "an existing model folder")
     if not path.is_dir():
-        raise invalid_field("model_path", str(path),
-                            "a folder (config.json, model.safetensors, tokenizer files)")
+        raise invalid_field("model_path", str(path), "a folder (config.json, model.safetensors, tokenizer files)")
     if not (path / CONFIG_FILE).is_file():
         raise FailedPrecondition(f"{path} is not a model folder: {CONFIG_FILE} is missing", param="model")
     weights = sorted(p for p in path.glob(WEIGHTS_GLOB) if p.is_file())
     if not weights:
-        raise FailedPrecondition(f"{path} is not a model folder: model.safetensors (or "
-                                 f"model-*-of-*.safetensors shards) is missing", param="model")
+        raise FailedPrecondition(
+            f"{path} is not a model folder: model.safetensors (or model-*-of-*.safetensors shards) is missing",
+            param="model",
+        )
     return weights
 
 
 def model_files(path: Path) -> list[Path]:
     """Every regular file under `path`, sorted; hidden ones (temporary files, markers) are not the model's."""
-    return sorted(p for p in path.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
 
 
 def model_fingerprint(path: Path) -> str:

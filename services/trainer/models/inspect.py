@@ -127,10 +127,12 @@ def inspect_model(path: Path) -> ModelInfo:
     if not tensors:
         raise FailedPrecondition(f"{weight_files[0]} holds no tensors", param="model")
     count = _count(tensors, config)
-    required = {"model_type": _pick(config, "model_type"),
-                "num_hidden_layers": _pick(config, "num_hidden_layers", "n_layer", "num_layers"),
-                "hidden_size": _pick(config, "hidden_size", "d_model", "n_embd"),
-                "vocab_size": _pick(config, "vocab_size")}
+    required = {
+        "model_type": _pick(config, "model_type"),
+        "num_hidden_layers": _pick(config, "num_hidden_layers", "n_layer", "num_layers"),
+        "hidden_size": _pick(config, "hidden_size", "d_model", "n_embd"),
+        "vocab_size": _pick(config, "vocab_size"),
+    }
     missing = [name for name, value in required.items() if value is None]
     if missing:
         raise FailedPrecondition(f"{path / CONFIG_FILE} lacks {', '.join(missing)}", param="model")
@@ -147,14 +149,13 @@ def inspect_model(path: Path) -> ModelInfo:
         bytes_on_disk=bytes_on_disk(path),
         quantization_bits=int(bits) if bits is not None else None,
         dtype=count.float_bytes.most_common(1)[0][0] if count.float_bytes else "unknown",
-        context_length=_optional_int(_pick(config, "max_position_embeddings", "n_positions", "max_seq_len",
-                                           "seq_length")),
+        context_length=_optional_int(
+            _pick(config, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length")
+        ),
         intermediate_size=_optional_int(_pick(config, "intermediate_size", "ffn_dim", "n_inner")),
         num_attention_heads=_optional_int(_pick(config, "num_attention_heads", "n_head")),
-        num_key_value_heads=_optional_int(_pick(config, "num_key_value_heads", "num_attention_heads",
-                                                "n_head")),
-        quantization_group_size=(int(quant.get("group_size") or DEFAULT_GROUP_SIZE) if count.quantized
-                                 else None),
+        num_key_value_heads=_optional_int(_pick(config, "num_key_value_heads", "num_attention_heads", "n_head")),
+        quantization_group_size=(int(quant.get("group_size") or DEFAULT_GROUP_SIZE) if count.quantized else None),
         quantized_parameters=count.quantized,
         weight_bytes=count.weight_bytes,
         tie_word_embeddings=bool(_pick(config, "tie_word_embeddings")),

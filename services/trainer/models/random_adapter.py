@@ -9,12 +9,28 @@ from pathlib import Path
 import mlx.core as mx
 from mlx import nn
 
-DEFAULT_KEYS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
+DEFAULT_KEYS = (
+    "self_attn.q_proj",
+    "self_attn.k_proj",
+    "self_attn.v_proj",
+    "self_attn.o_proj",
+    "mlp.gate_proj",
+    "mlp.up_proj",
+    "mlp.down_proj",
+)
 
 
-def write_random_adapter(directory: Path, model: nn.Module, *, seed: int, rank: int = 8, scale: float = 2.0,
-                  num_layers: int | None = None, keys: Sequence[str] | None = None, magnitude: float = 0.3) -> Path:
+def write_random_adapter(
+    directory: Path,
+    model: nn.Module,
+    *,
+    seed: int,
+    rank: int = 8,
+    scale: float = 2.0,
+    num_layers: int | None = None,
+    keys: Sequence[str] | None = None,
+    magnitude: float = 0.3,
+) -> Path:
     """Random non-zero lora_a / lora_b for the top `num_layers` blocks, saved as mlx-lm saves a trained adapter."""
     layers = model.layers
     num_layers = len(layers) if num_layers is None else num_layers
@@ -40,8 +56,9 @@ def write_random_adapter(directory: Path, model: nn.Module, *, seed: int, rank: 
     return directory
 
 
-def make_random_adapter(base_dir: Path, target: Path, *, seed: int, rank: int = 8, num_layers: int | None = None,
-                        magnitude: float = 0.3) -> Path:
+def make_random_adapter(
+    base_dir: Path, target: Path, *, seed: int, rank: int = 8, num_layers: int | None = None, magnitude: float = 0.3
+) -> Path:
     """`write_random_adapter` for the model stored at `base_dir`."""
     from mlx_lm import load
 

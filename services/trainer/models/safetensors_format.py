@@ -20,8 +20,21 @@ from shared.errors import FailedPrecondition
 
 # Size in bytes of one element of each safetensors dtype; sub-byte types are stored packed in U8/U32.
 DTYPE_BYTES: dict[str, float] = {
-    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
-    "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1,
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U64": 8,
+    "U32": 4,
+    "U16": 2,
+    "U8": 1,
+    "BOOL": 1,
 }
 DTYPE_NAMES: dict[str, str] = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -50,20 +63,17 @@ def read_header(path: Path) -> tuple[dict[str, TensorHeader], dict[str, str]]:
         with path.open("rb") as f:
             prefix = f.read(8)
             if len(prefix) != 8:
-                raise FailedPrecondition(f"{path}: not a safetensors file (shorter than 8 bytes)",
-                                         param="model")
+                raise FailedPrecondition(f"{path}: not a safetensors file (shorter than 8 bytes)", param="model")
             (length,) = struct.unpack("<Q", prefix)
             if length > MAX_HEADER_BYTES:
-                raise FailedPrecondition(f"{path}: not a safetensors file (header of {length} bytes)",
-                                         param="model")
+                raise FailedPrecondition(f"{path}: not a safetensors file (header of {length} bytes)", param="model")
             raw = f.read(length)
     except OSError as exc:
         raise FailedPrecondition(f"{path}: cannot be read ({exc.strerror})", param="model") from exc
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FailedPrecondition(f"{path}: not a safetensors file (header is not JSON)",
-                                 param="model") from exc
+        raise FailedPrecondition(f"{path}: not a safetensors file (header is not JSON)", param="model") from exc
     if not isinstance(header, dict):
         raise FailedPrecondition(f"{path}: not a safetensors file (header is not an object)", param="model")
     metadata = header.pop("__metadata__", None) or {}
@@ -71,11 +81,11 @@ def read_header(path: Path) -> tuple[dict[str, TensorHeader], dict[str, str]]:
     for name, entry in header.items():
         try:
             start, end = entry["data_offsets"]
-            tensors[name] = TensorHeader(name, str(entry["dtype"]), tuple(int(d) for d in entry["shape"]),
-                                         int(end) - int(start))
+            tensors[name] = TensorHeader(
+                name, str(entry["dtype"]), tuple(int(d) for d in entry["shape"]), int(end) - int(start)
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise FailedPrecondition(f"{path}: tensor {name!r} has a malformed header entry",
-                                     param="model") from exc
+            raise FailedPrecondition(f"{path}: tensor {name!r} has a malformed header entry", param="model") from exc
     return tensors, {str(k): str(v) for k, v in metadata.items()}
 
 
@@ -87,13 +97,21 @@ def to_bfloat16_bits(values: np.ndarray) -> np.ndarray:
 
 
 _NUMPY_DTYPES: dict[np.dtype, str] = {
-    np.dtype(np.float32): "F32", np.dtype(np.float16): "F16", np.dtype(np.int32): "I32",
-    np.dtype(np.uint32): "U32", np.dtype(np.uint8): "U8",
+    np.dtype(np.float32): "F32",
+    np.dtype(np.float16): "F16",
+    np.dtype(np.int32): "I32",
+    np.dtype(np.uint32): "U32",
+    np.dtype(np.uint8): "U8",
 }
 
 
-def write_file(path: Path, tensors: Mapping[str, np.ndarray], *, metadata: Mapping[str, str] | None = None,
-               bfloat16: frozenset[str] = frozenset()) -> None:
+def write_file(
+    path: Path,
+    tensors: Mapping[str, np.ndarray],
+    *,
+    metadata: Mapping[str, str] | None = None,
+    bfloat16: frozenset[str] = frozenset(),
+) -> None:
     """Write `tensors`; names in `bfloat16` hold uint16 bit patterns stored as BF16."""
     header: dict[str, object] = {"__metadata__": dict(metadata or {})}
     offset = 0
@@ -105,8 +123,7 @@ def write_file(path: Path, tensors: Mapping[str, np.ndarray], *, metadata: Mappi
         if dtype is None:
             raise TypeError(f"{name}: dtype {array.dtype} cannot be written")
         blob = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     encoded = json.dumps(header, separators=(",", ":"), sort_keys=False).encode()

@@ -25,10 +25,19 @@ BUILDER_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 
 
-def build_tiny_model(path: Path, *, seed: int = 0, vocab_size: int = 3072, hidden_size: int = 256,
-                     num_layers: int = 4, num_heads: int = 4, num_kv_heads: int = 2,
-                     intermediate_size: int = 704, context_length: int = 2048,
-                     dtype: str = "float32") -> Path:
+def build_tiny_model(
+    path: Path,
+    *,
+    seed: int = 0,
+    vocab_size: int = 3072,
+    hidden_size: int = 256,
+    num_layers: int = 4,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    intermediate_size: int = 704,
+    context_length: int = 2048,
+    dtype: str = "float32",
+) -> Path:
     """Build the model into the folder `path` and return it; the same arguments give byte-identical files.
 
     The folder is written next to `path` and renamed into place, so readers never see half a model. An
@@ -36,9 +45,15 @@ def build_tiny_model(path: Path, *, seed: int = 0, vocab_size: int = 3072, hidde
     non-empty folder (or a file) raises FailedPrecondition rather than being overwritten.
     """
     path = Path(path)
-    shape = LlamaShape(vocab_size=vocab_size, hidden_size=hidden_size, num_layers=num_layers,
-                       num_heads=num_heads, num_kv_heads=num_kv_heads, intermediate_size=intermediate_size,
-                       context_length=context_length)
+    shape = LlamaShape(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        num_kv_heads=num_kv_heads,
+        intermediate_size=intermediate_size,
+        context_length=context_length,
+    )
     shape.validate()
     if path.exists() and not path.is_dir():
         raise FailedPrecondition(f"{path} exists and is not a folder", param="path")
@@ -57,15 +72,30 @@ def _write_model(directory: Path, shape: LlamaShape, *, seed: int, dtype: str) -
     weights = random_weights(shape, seed=seed, dtype=dtype)
     tokenizer = train_tokenizer(shape.vocab_size)
     ids = write_tokenizer_files(tokenizer, directory, context_length=shape.context_length)
-    provenance = {"builder": "services.trainer.models.tiny", "builder_version": BUILDER_VERSION, "seed": seed,
-                  "corpus_sha256": corpus_sha256()}
-    config = shape.config(dtype=dtype, bos_token_id=ids.bos, eos_token_ids=ids.stop_ids, pad_token_id=ids.pad,
-                          extra={"distrust": provenance})
+    provenance = {
+        "builder": "services.trainer.models.tiny",
+        "builder_version": BUILDER_VERSION,
+        "seed": seed,
+        "corpus_sha256": corpus_sha256(),
+    }
+    config = shape.config(
+        dtype=dtype,
+        bos_token_id=ids.bos,
+        eos_token_ids=ids.stop_ids,
+        pad_token_id=ids.pad,
+        extra={"distrust": provenance},
+    )
     _write_json(directory / "config.json", config)
-    _write_json(directory / "generation_config.json",
-                {"bos_token_id": ids.bos, "eos_token_id": ids.stop_ids, "pad_token_id": ids.pad})
-    write_file(directory / WEIGHTS_FILE, weights, metadata={"format": "pt"},
-               bfloat16=frozenset(weights) if dtype == "bfloat16" else frozenset())
+    _write_json(
+        directory / "generation_config.json",
+        {"bos_token_id": ids.bos, "eos_token_id": ids.stop_ids, "pad_token_id": ids.pad},
+    )
+    write_file(
+        directory / WEIGHTS_FILE,
+        weights,
+        metadata={"format": "pt"},
+        bfloat16=frozenset(weights) if dtype == "bfloat16" else frozenset(),
+    )
 
 
 def _move_into_place(staging: Path, path: Path) -> None:
@@ -79,10 +109,8 @@ def _move_into_place(staging: Path, path: Path) -> None:
             raise
     # Another builder got there first, or the folder was there already: fine if it holds the same model.
     if model_fingerprint(path) != model_fingerprint(staging):
-        raise FailedPrecondition(f"{path} already holds different files; remove it or build elsewhere",
-                                 param="path")
+        raise FailedPrecondition(f"{path} already holds different files; remove it or build elsewhere", param="path")
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-

@@ -69,20 +69,25 @@ def train_tokenizer(vocab_size: int) -> Tokenizer:
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, min_frequency=1, show_progress=False,
+        vocab_size=vocab_size,
+        min_frequency=1,
+        show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        special_tokens=[AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
+        special_tokens=[AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS],
+    )
     tokenizer.train([str(p) for p in corpus_files()], trainer)
     if tokenizer.get_vocab_size() != vocab_size:
-        raise invalid_field("vocab_size", vocab_size,
-                            f"at most {tokenizer.get_vocab_size()} (all the merges the shipped corpus has)")
+        raise invalid_field(
+            "vocab_size", vocab_size, f"at most {tokenizer.get_vocab_size()} (all the merges the shipped corpus has)"
+        )
     bos = tokenizer.token_to_id(BOS)
     # Llama-style: every encoded text starts with BOS unless the caller asks for no special tokens.
-    tokenizer.post_processor = processors.Sequence([
-        processors.ByteLevel(trim_offsets=False),
-        processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B:1",
-                                      special_tokens=[(BOS, bos)]),
-    ])
+    tokenizer.post_processor = processors.Sequence(
+        [
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B:1", special_tokens=[(BOS, bos)]),
+        ]
+    )
     return tokenizer
 
 
@@ -95,9 +100,17 @@ def special_token_ids(tokenizer: Tokenizer) -> SpecialTokenIds:
 
 
 def _added_tokens_decoder(ids: dict[str, int]) -> dict[str, dict[str, Any]]:
-    return {str(i): {"content": token, "lstrip": False, "normalized": False, "rstrip": False,
-                     "single_word": False, "special": True}
-            for token, i in sorted(ids.items(), key=lambda item: item[1])}
+    return {
+        str(i): {
+            "content": token,
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": True,
+        }
+        for token, i in sorted(ids.items(), key=lambda item: item[1])
+    }
 
 
 def write_tokenizer_files(tokenizer: Tokenizer, directory: Path, *, context_length: int) -> SpecialTokenIds:

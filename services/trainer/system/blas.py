@@ -22,7 +22,9 @@ INSTALL_HINT = "apt-get install libopenblas0-pthread"
 # Debian / Ubuntu OpenBLAS builds (pthread first: MLX runs its own threads, OpenMP would oversubscribe).
 OPENBLAS_DIRS: tuple[str, ...] = tuple(
     f"/usr/lib/{arch}-linux-gnu/openblas-{variant}"
-    for arch in ("x86_64", "aarch64") for variant in ("pthread", "openmp", "serial"))
+    for arch in ("x86_64", "aarch64")
+    for variant in ("pthread", "openmp", "serial")
+)
 
 BlasKind = Literal["reference", "openblas", "accelerate", "other", "unknown"]
 
@@ -52,8 +54,10 @@ class BlasInfo:
         if self.bundled_kind == "openblas":
             return f"BLAS: OpenBLAS ({self.bundled} -> {self.target})"
         if self.bundled_kind == "reference":
-            return (f"BLAS: the mlx[cpu] wheel's reference BLAS ({self.bundled}), about 30x slower than "
-                    f"OpenBLAS; install it ({INSTALL_HINT}) and run scripts/use_openblas.py")
+            return (
+                f"BLAS: the mlx[cpu] wheel's reference BLAS ({self.bundled}), about 30x slower than "
+                f"OpenBLAS; install it ({INSTALL_HINT}) and run scripts/use_openblas.py"
+            )
         if self.bundled_kind == "other":
             return f"BLAS: {self.target} (linked in place of {self.bundled})"
         return "BLAS: unknown (no mlx_cpu.libs next to mlx: not the mlx[cpu] wheel)"
@@ -70,8 +74,11 @@ def mlx_site_packages() -> Path | None:
 def bundled_libraries(site_packages: Path, stem: str) -> list[Path]:
     """The wheel's bundled `<stem>-<hash>.so*` files (symlinks included, set-aside originals excluded)."""
     folder = site_packages / BUNDLED_DIR
-    return sorted(p for p in folder.glob(f"{stem}-*.so*")
-                  if not p.name.endswith(REFERENCE_SUFFIX) and (p.is_file() or p.is_symlink()))
+    return sorted(
+        p
+        for p in folder.glob(f"{stem}-*.so*")
+        if not p.name.endswith(REFERENCE_SUFFIX) and (p.is_file() or p.is_symlink())
+    )
 
 
 def classify(path: Path) -> BlasKind:
@@ -89,8 +96,9 @@ def preloaded_openblas(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def detect_blas(*, site_packages: Path | None = None, system: str | None = None,
-                environ: Mapping[str, str] | None = None) -> BlasInfo:
+def detect_blas(
+    *, site_packages: Path | None = None, system: str | None = None, environ: Mapping[str, str] | None = None
+) -> BlasInfo:
     """The BLAS MLX uses here; `site_packages`, `system` and `environ` replace the real ones in tests."""
     system = (system or platform.system()).lower()
     if system == "darwin":
@@ -101,8 +109,13 @@ def detect_blas(*, site_packages: Path | None = None, system: str | None = None,
     if not found:
         return BlasInfo(os=system, bundled=None, bundled_kind="unknown", target=None, preloaded=preloaded)
     library = found[0]
-    return BlasInfo(os=system, bundled=str(library), bundled_kind=classify(library),
-                    target=str(library.resolve()) if library.is_symlink() else None, preloaded=preloaded)
+    return BlasInfo(
+        os=system,
+        bundled=str(library),
+        bundled_kind=classify(library),
+        target=str(library.resolve()) if library.is_symlink() else None,
+        preloaded=preloaded,
+    )
 
 
 def optimised_blas_candidates(dirs: tuple[str, ...] = OPENBLAS_DIRS) -> list[Path]:

@@ -46,8 +46,7 @@ class Hardware:
         if self.unified_memory:
             memory = f"{total:.1f} GB unified memory"
         device = f"MLX on {self.mlx_device}" if self.mlx_device else "MLX not available"
-        return (f"{self.chip or self.machine}, {self.cpu_count} CPUs, {memory}, {device} "
-                f"({self.os}/{self.machine})")
+        return f"{self.chip or self.machine}, {self.cpu_count} CPUs, {memory}, {device} ({self.os}/{self.machine})"
 
 
 def _run(command: list[str]) -> str:
@@ -76,9 +75,10 @@ def parse_vm_stat(text: str) -> int:
 
 def _cgroup_memory(root: Path) -> tuple[int | None, int | None]:
     """(limit, usage) of this process's memory cgroup, v2 then v1; None where unlimited or unknown."""
-    for limit_file, usage_file in (("sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory.current"),
-                                   ("sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit_file, usage_file in (
+        ("sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory.current"),
+        ("sys/fs/cgroup/memory/memory.limit_in_bytes", "sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
         try:
             raw = (root / limit_file).read_text().strip()
         except OSError:
@@ -119,8 +119,13 @@ def _linux(root: Path) -> dict[str, Any]:
         chip = found.group(1).strip() if found else None
     except OSError:
         pass
-    return {"total_memory_bytes": total, "available_memory_bytes": available, "memory_source": source,
-            "cpu_count": cpus, "chip": chip}
+    return {
+        "total_memory_bytes": total,
+        "available_memory_bytes": available,
+        "memory_source": source,
+        "cpu_count": cpus,
+        "chip": chip,
+    }
 
 
 def _darwin(run: Runner, machine: str) -> dict[str, Any]:
@@ -128,9 +133,14 @@ def _darwin(run: Runner, machine: str) -> dict[str, Any]:
     available = min(total, parse_vm_stat(run(["vm_stat"])))
     chip = run(["sysctl", "-n", "machdep.cpu.brand_string"]).strip() or None
     cpus = int(run(["sysctl", "-n", "hw.ncpu"]).strip())
-    return {"total_memory_bytes": total, "available_memory_bytes": available, "memory_source": "sysctl",
-            "cpu_count": cpus, "chip": chip,
-            "unified_memory": machine == "arm64" or (chip or "").startswith("Apple")}
+    return {
+        "total_memory_bytes": total,
+        "available_memory_bytes": available,
+        "memory_source": "sysctl",
+        "cpu_count": cpus,
+        "chip": chip,
+        "unified_memory": machine == "arm64" or (chip or "").startswith("Apple"),
+    }
 
 
 def _fallback() -> dict[str, Any]:
@@ -140,14 +150,24 @@ def _fallback() -> dict[str, Any]:
         try:
             total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (AttributeError, ValueError, OSError) as exc:
-            raise ConfigError("cannot tell this machine's memory (no /proc/meminfo, sysctl or psutil); "
-                              "set the trainer's memory_budget_gb") from exc
+            raise ConfigError(
+                "cannot tell this machine's memory (no /proc/meminfo, sysctl or psutil); "
+                "set the trainer's memory_budget_gb"
+            ) from exc
         # Without psutil there is no portable "available": assume what is not the OS's is free.
-        return {"total_memory_bytes": total, "available_memory_bytes": total, "memory_source": "sysconf",
-                "cpu_count": os.cpu_count() or 1}
+        return {
+            "total_memory_bytes": total,
+            "available_memory_bytes": total,
+            "memory_source": "sysconf",
+            "cpu_count": os.cpu_count() or 1,
+        }
     memory = psutil.virtual_memory()
-    return {"total_memory_bytes": int(memory.total), "available_memory_bytes": int(memory.available),
-            "memory_source": "psutil", "cpu_count": os.cpu_count() or 1}
+    return {
+        "total_memory_bytes": int(memory.total),
+        "available_memory_bytes": int(memory.available),
+        "memory_source": "psutil",
+        "cpu_count": os.cpu_count() or 1,
+    }
 
 
 def _mlx() -> dict[str, Any]:
@@ -165,13 +185,22 @@ def _mlx() -> dict[str, Any]:
         info = {}
     info = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in info.items()}
     working_set = info.get("max_recommended_working_set_size")
-    return {"mlx_device": "gpu" if mx.default_device().type == mx.gpu else "cpu",
-            "metal_available": available, "device_info": info,
-            "gpu_working_set_bytes": int(working_set) if available and working_set else None}
+    return {
+        "mlx_device": "gpu" if mx.default_device().type == mx.gpu else "cpu",
+        "metal_available": available,
+        "device_info": info,
+        "gpu_working_set_bytes": int(working_set) if available and working_set else None,
+    }
 
 
-def detect_hardware(*, system: str | None = None, machine: str | None = None, run: Runner = _run,
-                    root: Path = Path("/"), with_mlx: bool = True) -> Hardware:
+def detect_hardware(
+    *,
+    system: str | None = None,
+    machine: str | None = None,
+    run: Runner = _run,
+    root: Path = Path("/"),
+    with_mlx: bool = True,
+) -> Hardware:
     """Describe this machine. `system`, `machine`, `run` and `root` replace the real ones in tests."""
     system = (system or platform.system()).lower()
     machine = machine or platform.machine()

@@ -49,8 +49,14 @@ class MemoryEstimate:
 
     @property
     def total_bytes(self) -> int:
-        return (self.weights_bytes + self.lora_bytes + self.activations_bytes + self.attention_bytes
-                + self.logits_bytes + self.overhead_bytes)
+        return (
+            self.weights_bytes
+            + self.lora_bytes
+            + self.activations_bytes
+            + self.attention_bytes
+            + self.logits_bytes
+            + self.overhead_bytes
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "total_bytes": self.total_bytes, "total_gb": round(self.total_bytes / GB, 3)}
@@ -64,9 +70,15 @@ def _block_linears(info: ModelInfo) -> dict[str, tuple[int, int]]:
     heads = info.num_attention_heads or 1
     kv = h * (info.num_key_value_heads or heads) // heads
     i = info.intermediate_size or (8 * h) // 3
-    return {"self_attn.q_proj": (h, h), "self_attn.k_proj": (h, kv), "self_attn.v_proj": (h, kv),
-            "self_attn.o_proj": (h, h), "mlp.gate_proj": (h, i), "mlp.up_proj": (h, i),
-            "mlp.down_proj": (i, h)}
+    return {
+        "self_attn.q_proj": (h, h),
+        "self_attn.k_proj": (h, kv),
+        "self_attn.v_proj": (h, kv),
+        "self_attn.o_proj": (h, h),
+        "mlp.gate_proj": (h, i),
+        "mlp.up_proj": (h, i),
+        "mlp.down_proj": (i, h),
+    }
 
 
 def _saved_per_token(info: ModelInfo, linears: dict[str, tuple[int, int]], rank: int, keys: int) -> int:
@@ -89,9 +101,16 @@ def _positive(field: str, value: object) -> int:
     return value
 
 
-def estimate_training_memory(info: ModelInfo, *, lora_rank: int, lora_layers: int | None, batch_size: int,
-                             seq_len: int, dtype_bytes: int = 4,
-                             lora_keys: Collection[str] | None = None) -> MemoryEstimate:
+def estimate_training_memory(
+    info: ModelInfo,
+    *,
+    lora_rank: int,
+    lora_layers: int | None,
+    batch_size: int,
+    seq_len: int,
+    dtype_bytes: int = 4,
+    lora_keys: Collection[str] | None = None,
+) -> MemoryEstimate:
     """Peak memory of a LoRA step on `lora_layers` top blocks (None: all) with all linear layers adapted, or
     only `lora_keys` (block-relative paths such as "self_attn.q_proj")."""
     _positive("lora.rank", lora_rank)
@@ -127,17 +146,26 @@ def estimate_training_memory(info: ModelInfo, *, lora_rank: int, lora_layers: in
         attention_bytes=int(attention * ACTIVATION_MARGIN),
         logits_bytes=int(logits * ACTIVATION_MARGIN),
         overhead_bytes=FIXED_OVERHEAD_BYTES,
-        lora_parameters=lora_parameters, batch_size=batch_size, seq_len=seq_len, lora_rank=lora_rank,
-        lora_layers=layers, dtype_bytes=dtype_bytes)
+        lora_parameters=lora_parameters,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        lora_rank=lora_rank,
+        lora_layers=layers,
+        dtype_bytes=dtype_bytes,
+    )
 
 
 def check_fits(estimate: MemoryEstimate, budget_bytes: int) -> None:
     """Raise ResourceExhausted, with both numbers and what to lower, when `estimate` exceeds the budget."""
     if estimate.total_bytes <= budget_bytes:
         return
-    parts = {"weights": estimate.weights_bytes, "activations": estimate.activations_bytes,
-             "attention": estimate.attention_bytes, "logits": estimate.logits_bytes,
-             "LoRA and optimizer": estimate.lora_bytes}
+    parts = {
+        "weights": estimate.weights_bytes,
+        "activations": estimate.activations_bytes,
+        "attention": estimate.attention_bytes,
+        "logits": estimate.logits_bytes,
+        "LoRA and optimizer": estimate.lora_bytes,
+    }
     largest = max(parts, key=lambda k: parts[k])
     raise ResourceExhausted(
         f"training needs about {estimate.total_bytes / GB:.2f} GB but the memory budget is "
@@ -180,5 +208,9 @@ def apply_memory_limits(budget_bytes: int) -> MemoryLimits:
     for name, value in (("set_memory_limit", budget_bytes), ("set_cache_limit", cache)):
         setter = getattr(mx, name, None) or getattr(getattr(mx, "metal", None), name, None)
         previous.append(int(setter(value)) if setter is not None else None)
-    return MemoryLimits(memory_limit=budget_bytes, cache_limit=cache, previous_memory_limit=previous[0],
-                        previous_cache_limit=previous[1])
+    return MemoryLimits(
+        memory_limit=budget_bytes,
+        cache_limit=cache,
+        previous_memory_limit=previous[0],
+        previous_cache_limit=previous[1],
+    )

@@ -24,15 +24,19 @@ class LinkAction:
 
     def describe(self) -> str:
         if self.action in ("linked", "relinked"):
-            return (f"{self.action} {self.library} -> {self.target} (original kept as "
-                    f"{self.library.name}{REFERENCE_SUFFIX})")
+            return (
+                f"{self.action} {self.library} -> {self.target} (original kept as "
+                f"{self.library.name}{REFERENCE_SUFFIX})"
+            )
         if self.action == "unchanged":
             return f"already linked: {self.library} -> {self.target}"
         if self.action == "restored":
             return f"restored the wheel's {self.library}"
         if self.action == "no-reference":
-            return (f"left {self.library} -> {self.target}: the original "
-                    f"{self.library.name}{REFERENCE_SUFFIX} is gone (reinstall mlx to restore it)")
+            return (
+                f"left {self.library} -> {self.target}: the original "
+                f"{self.library.name}{REFERENCE_SUFFIX} is gone (reinstall mlx to restore it)"
+            )
         if self.action == "no-target":
             return f"left {self.library} as it is: no matching OpenBLAS library"
         return f"{self.library} is the wheel's own file: nothing to revert"

@@ -58,8 +58,7 @@ def _preference(candidate: tuple[int, int, int]) -> tuple[int, bool, int, int]:
     return -layers, rank < 8, -batch, -rank
 
 
-def recommend(info: ModelInfo, hardware: Hardware, *, seq_len: int = 512,
-              fraction: float = 0.8) -> Recommendation:
+def recommend(info: ModelInfo, hardware: Hardware, *, seq_len: int = 512, fraction: float = 0.8) -> Recommendation:
     """The preferred settings (see `_preference`) whose estimate passes `check_fits` against the budget.
 
     Raises ResourceExhausted when even batch 1, rank 4 on one block does not fit, and InvalidArgument for a
@@ -68,25 +67,34 @@ def recommend(info: ModelInfo, hardware: Hardware, *, seq_len: int = 512,
     if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
         raise invalid_field("max_seq_length", seq_len, "a positive integer")
     if info.context_length and seq_len > info.context_length:
-        raise invalid_field("max_seq_length", seq_len,
-                            f"at most the model's context length {info.context_length}")
+        raise invalid_field("max_seq_length", seq_len, f"at most the model's context length {info.context_length}")
     dtype, dtype_bytes = training_dtype(hardware)
     budget = memory_budget(hardware, fraction)
-    candidates = sorted(itertools.product(_layer_options(info.num_layers), RANKS, BATCH_SIZES),
-                        key=_preference)
+    candidates = sorted(itertools.product(_layer_options(info.num_layers), RANKS, BATCH_SIZES), key=_preference)
     for layers, rank, batch in candidates:
-        estimate = estimate_training_memory(info, lora_rank=rank, lora_layers=layers, batch_size=batch,
-                                            seq_len=seq_len, dtype_bytes=dtype_bytes)
+        estimate = estimate_training_memory(
+            info, lora_rank=rank, lora_layers=layers, batch_size=batch, seq_len=seq_len, dtype_bytes=dtype_bytes
+        )
         if estimate.total_bytes <= budget:
             break
     check_fits(estimate, budget)  # the last (smallest) candidate failed too: explain with its numbers
     accumulation = max(1, EFFECTIVE_BATCH // estimate.batch_size)
     chosen = (estimate.lora_layers, estimate.lora_rank, estimate.batch_size)
     limited = "" if chosen == candidates[0] else " (the largest that fits)"
-    reason = (f"batch {estimate.batch_size} x {accumulation} accumulation steps, LoRA rank "
-              f"{estimate.lora_rank} on {estimate.lora_layers} of {info.num_layers} blocks in {dtype}"
-              f"{limited}: about {estimate.total_bytes / GB:.2f} GB of the {budget / GB:.2f} GB budget "
-              f"at {seq_len} tokens")
-    return Recommendation(batch_size=estimate.batch_size, lora_rank=estimate.lora_rank,
-                          lora_layers=estimate.lora_layers, grad_accumulation=accumulation, dtype=dtype,
-                          seq_len=seq_len, budget_bytes=budget, estimate=estimate, reason=reason)
+    reason = (
+        f"batch {estimate.batch_size} x {accumulation} accumulation steps, LoRA rank "
+        f"{estimate.lora_rank} on {estimate.lora_layers} of {info.num_layers} blocks in {dtype}"
+        f"{limited}: about {estimate.total_bytes / GB:.2f} GB of the {budget / GB:.2f} GB budget "
+        f"at {seq_len} tokens"
+    )
+    return Recommendation(
+        batch_size=estimate.batch_size,
+        lora_rank=estimate.lora_rank,
+        lora_layers=estimate.lora_layers,
+        grad_accumulation=accumulation,
+        dtype=dtype,
+        seq_len=seq_len,
+        budget_bytes=budget,
+        estimate=estimate,
+        reason=reason,
+    )

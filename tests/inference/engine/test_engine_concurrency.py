@@ -24,9 +24,14 @@ def test_concurrent_submits_cancels_and_adapter_churn(base_model: Path, adapters
             rng = random.Random(k)
             for i in range(6):
                 adapter = rng.choice(["a", "b", None])
-                request = GenerationRequest(prompt=f"client {k} request {i}", adapter=adapter,
-                                            max_tokens=rng.randint(1, 24), temperature=rng.choice([0.0, 0.9]),
-                                            seed=rng.choice([None, i]), stop=rng.choice([(), ("e",)]))
+                request = GenerationRequest(
+                    prompt=f"client {k} request {i}",
+                    adapter=adapter,
+                    max_tokens=rng.randint(1, 24),
+                    temperature=rng.choice([0.0, 0.9]),
+                    seed=rng.choice([None, i]),
+                    stop=rng.choice([(), ("e",)]),
+                )
                 try:
                     handle = engine.submit(request)
                 except NotFound:  # "b" was unloaded by the churn thread just then

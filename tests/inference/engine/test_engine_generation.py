@@ -46,17 +46,24 @@ def test_two_adapters_differ_and_switching_back_and_forth_never_reloads_the_base
         first = {name: run(name, seed) for name in ("a", "b", None)}
         assert first["a"] != first["b"] and first["a"] != first[None] and first["b"] != first[None]
         # Back and forth: each adapter still gives exactly its own output.
-        assert [run(name, seed) for name in ("b", "a", None, "a")] == [first["b"], first["a"], first[None],
-                                                                       first["a"]]
+        assert [run(name, seed) for name in ("b", "a", None, "a")] == [first["b"], first["a"], first[None], first["a"]]
     assert engine.base_loads == 1
 
 
 def test_mixed_adapter_batch_gives_each_row_its_tokens_when_run_alone(engine):
     requests = [
-        GenerationRequest(prompt=PROMPT, adapter=adapter, max_tokens=20 + 3 * i,
-                          temperature=0.0 if seed is None else 0.8, top_p=0.9 if i % 3 == 0 else 1.0, seed=seed)
-        for i, (adapter, seed) in enumerate([("a", None), ("b", 5), (None, None), ("c", 6), ("d", None),
-                                             ("a", 7), (None, 8), ("b", None)])]
+        GenerationRequest(
+            prompt=PROMPT,
+            adapter=adapter,
+            max_tokens=20 + 3 * i,
+            temperature=0.0 if seed is None else 0.8,
+            top_p=0.9 if i % 3 == 0 else 1.0,
+            seed=seed,
+        )
+        for i, (adapter, seed) in enumerate(
+            [("a", None), ("b", 5), (None, None), ("c", 6), ("d", None), ("a", 7), (None, 8), ("b", None)]
+        )
+    ]
     alone = [collect(engine.submit(r)) for r in requests]
     steps_before = engine.stats().steps
     handles = [engine.submit(r) for r in requests]
@@ -69,11 +76,14 @@ def test_mixed_adapter_batch_gives_each_row_its_tokens_when_run_alone(engine):
 
 
 def test_requests_joining_a_running_batch_match_their_solo_runs(engine):
-    first = GenerationRequest(prompt="A long story about the sea and its ships", adapter="a", max_tokens=60,
-                              temperature=0)
-    joiners = [GenerationRequest(prompt="<|bos|>", adapter="b", max_tokens=30, temperature=0.9, seed=1),
-               GenerationRequest(prompt="x", max_tokens=30, temperature=0),
-               GenerationRequest(messages=CHAT, adapter="c", max_tokens=25, temperature=0.7, seed=2)]
+    first = GenerationRequest(
+        prompt="A long story about the sea and its ships", adapter="a", max_tokens=60, temperature=0
+    )
+    joiners = [
+        GenerationRequest(prompt="<|bos|>", adapter="b", max_tokens=30, temperature=0.9, seed=1),
+        GenerationRequest(prompt="x", max_tokens=30, temperature=0),
+        GenerationRequest(messages=CHAT, adapter="c", max_tokens=25, temperature=0.7, seed=2),
+    ]
     solo_first, *solo_joiners = [collect(engine.submit(r)) for r in [first, *joiners]]
     running = engine.submit(first)
     stream = iter(running)
@@ -87,8 +97,7 @@ def test_requests_joining_a_running_batch_match_their_solo_runs(engine):
 
 def test_seeded_sampling_is_reproducible_and_depends_on_the_seed(engine):
     def run(seed: int) -> str:
-        return collect(engine.submit(GenerationRequest(prompt=PROMPT, max_tokens=24, temperature=1.0,
-                                                       seed=seed))).text
+        return collect(engine.submit(GenerationRequest(prompt=PROMPT, max_tokens=24, temperature=1.0, seed=seed))).text
 
     assert run(3) == run(3)
     assert run(3) != run(4)
@@ -98,8 +107,10 @@ def test_eos_ends_with_stop_and_max_tokens_with_length(engine):
     # Search seeds (eight at a time, batched) for a sample that hits an eos token: the tiny model rarely does.
     done = None
     for first in range(0, 400, 8):
-        handles = [engine.submit(GenerationRequest(prompt="a", max_tokens=64, temperature=2.0, seed=seed))
-                   for seed in range(first, first + 8)]
+        handles = [
+            engine.submit(GenerationRequest(prompt="a", max_tokens=64, temperature=2.0, seed=seed))
+            for seed in range(first, first + 8)
+        ]
         stopped = [r.done for r in map(collect, handles) if r.done.finish_reason == "stop"]
         if stopped:
             done = stopped[0]
@@ -111,8 +122,10 @@ def test_eos_ends_with_stop_and_max_tokens_with_length(engine):
 
 def test_a_prompt_of_one_token_and_requests_beyond_the_batch_size_all_complete(base_model):
     with Engine(base_model, max_batch_size=2) as small:
-        handles = [small.submit(GenerationRequest(prompt=p, max_tokens=6, temperature=0))
-                   for p in ["<|bos|>", "x", "hello there", "a longer prompt than the others", "y"]]
+        handles = [
+            small.submit(GenerationRequest(prompt=p, max_tokens=6, temperature=0))
+            for p in ["<|bos|>", "x", "hello there", "a longer prompt than the others", "y"]
+        ]
         results = [collect(h) for h in handles]
     assert [r.done.finish_reason for r in results] == ["length"] * 5
     assert results[0].done.prompt_tokens == 1

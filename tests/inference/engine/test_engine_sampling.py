@@ -39,7 +39,7 @@ def test_per_row_top_p_matches_mlx_lm_and_leaves_top_p_1_rows_alone():
     logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
     got = apply_top_p(logprobs, mx.array([[0.9], [1.0], [0.3]]))
     for row, p in [(0, 0.9), (2, 0.3)]:
-        np.testing.assert_array_equal(np.array(got[row]), np.array(mlx_lm_top_p(logprobs[row:row + 1], p)[0]))
+        np.testing.assert_array_equal(np.array(got[row]), np.array(mlx_lm_top_p(logprobs[row : row + 1], p)[0]))
     np.testing.assert_array_equal(np.array(got[1]), np.array(logprobs[1]))
 
 

@@ -60,10 +60,10 @@ def test_stop_spanning_two_tokens_ends_the_stream_before_it(engine):
 def test_the_earliest_stop_wins_and_a_never_completed_prefix_is_flushed_at_the_end(engine):
     full = collect(engine.submit(REQUEST))
     stop, position = spanning_stop(full.deltas)
-    later = full.text[position + 8: position + 12]
+    later = full.text[position + 8 : position + 12]
     assert len(later) == 4
     both = collect(engine.submit(GenerationRequest(**{**REQUEST.__dict__, "stop": (later, stop)})))
-    assert both.text == full.text[:min(position, full.text.find(later))]
+    assert both.text == full.text[: min(position, full.text.find(later))]
 
     never = full.text[-1] + "\u2603\u2603"  # starts like the text's end, then never matches
     flushed = collect(engine.submit(GenerationRequest(**{**REQUEST.__dict__, "stop": (never,)})))

@@ -15,26 +15,29 @@ from shared.errors import InvalidArgument, NotFound
 OK = {"prompt": "hello", "max_tokens": 4}
 
 
-@pytest.mark.parametrize(("fields", "param"), [
-    ({"prompt": None}, "messages"),
-    ({"messages": [{"role": "user", "content": "hi"}]}, "prompt"),
-    ({"prompt": ""}, "prompt"),
-    ({"prompt": None, "messages": []}, "messages"),
-    ({"prompt": None, "messages": [{"content": "hi"}]}, "messages[0].role"),
-    ({"prompt": None, "messages": [{"role": "user", "content": 3}]}, "messages[0].content"),
-    ({"max_tokens": 0}, "max_tokens"),
-    ({"max_tokens": True}, "max_tokens"),
-    ({"temperature": -0.1}, "temperature"),
-    ({"temperature": 2.5}, "temperature"),
-    ({"temperature": float("nan")}, "temperature"),
-    ({"top_p": 0.0}, "top_p"),
-    ({"top_p": 1.5}, "top_p"),
-    ({"seed": 1.5}, "seed"),
-    ({"seed": 2**64}, "seed"),
-    ({"stop": ("a", "b", "c", "d", "e")}, "stop"),
-    ({"stop": ("a", "")}, "stop[1]"),
-    ({"adapter": ""}, "adapter"),
-])
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"prompt": None}, "messages"),
+        ({"messages": [{"role": "user", "content": "hi"}]}, "prompt"),
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": None, "messages": []}, "messages"),
+        ({"prompt": None, "messages": [{"content": "hi"}]}, "messages[0].role"),
+        ({"prompt": None, "messages": [{"role": "user", "content": 3}]}, "messages[0].content"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": True}, "max_tokens"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"temperature": 2.5}, "temperature"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"top_p": 0.0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"seed": 1.5}, "seed"),
+        ({"seed": 2**64}, "seed"),
+        ({"stop": ("a", "b", "c", "d", "e")}, "stop"),
+        ({"stop": ("a", "")}, "stop[1]"),
+        ({"adapter": ""}, "adapter"),
+    ],
+)
 def test_bad_fields_raise_invalid_argument_naming_the_field(engine: Engine, fields, param):
     with pytest.raises(InvalidArgument) as caught:
         engine.submit(GenerationRequest(**{**OK, **fields}))
@@ -43,8 +46,16 @@ def test_bad_fields_raise_invalid_argument_naming_the_field(engine: Engine, fiel
 
 
 def test_edge_values_are_accepted(engine: Engine):
-    for fields in [{"temperature": 0.0}, {"temperature": 2.0}, {"top_p": 1.0}, {"top_p": 0.01}, {"seed": -1},
-                   {"seed": 2**64 - 1}, {"stop": ("a", "b", "c", "d")}, {"max_tokens": 1}]:
+    for fields in [
+        {"temperature": 0.0},
+        {"temperature": 2.0},
+        {"top_p": 1.0},
+        {"top_p": 0.01},
+        {"seed": -1},
+        {"seed": 2**64 - 1},
+        {"stop": ("a", "b", "c", "d")},
+        {"max_tokens": 1},
+    ]:
         list(engine.submit(GenerationRequest(**{**OK, **fields})))
 
 

@@ -74,12 +74,8 @@ def test_dedup_compares_the_cut_text(fake_score, text_of) -> None:
 
 def test_structured_records() -> None:
     chat = {"messages": [{"role": "user", "content": "hi  there"}, {"role": "assistant", "content": "yes"}]}
-    chat_spaced = {
-        "messages": [{"role": "user", "content": "hi there"}, {"role": "assistant", "content": " yes\n"}]
-    }
-    chat_other_role = {
-        "messages": [{"role": "system", "content": "hi there"}, {"role": "assistant", "content": "yes"}]
-    }
+    chat_spaced = {"messages": [{"role": "user", "content": "hi there"}, {"role": "assistant", "content": " yes\n"}]}
+    chat_other_role = {"messages": [{"role": "system", "content": "hi there"}, {"role": "assistant", "content": "yes"}]}
     as_text = {"text": "hi there yes"}
     items = [("messages", chat), ("messages", chat_spaced), ("messages", chat_other_role), ("text", as_text)]
     result = deduplicate(items, lambda item: content_keys(item[0], item[1]))

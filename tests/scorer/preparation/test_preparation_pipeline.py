@@ -151,9 +151,7 @@ def test_a_progress_callback_can_cancel(fake_score, lines_of) -> None:
             raise Cancelled("stop")
 
     with pytest.raises(Cancelled):
-        prepare_dataset(
-            [RawInput("x.jsonl", lines_of(low=3))], PrepareOptions(), progress=cancel, score=fake_score
-        )
+        prepare_dataset([RawInput("x.jsonl", lines_of(low=3))], PrepareOptions(), progress=cancel, score=fake_score)
     assert fake_score.calls == []
 
 
@@ -213,9 +211,7 @@ def test_every_output_record_meets_the_shared_training_contract(fake_score, line
         json.dumps({"prompt": "", "completion": "HIGHTAG " + "c" * 100, "source_type": "wiki"}),
         json.dumps({"abstract": "LOWTAG " + "b" * 100, "trivium_category": "logic"}),
     ]
-    result = prepare_dataset(
-        [RawInput("notes.jsonl", lines)], PrepareOptions(rebalance=False), score=fake_score
-    )
+    result = prepare_dataset([RawInput("notes.jsonl", lines)], PrepareOptions(rebalance=False), score=fake_score)
     shapes = {validate_training_record(r, require_scores=True) for r in result.train + result.val}
     assert shapes == {"text", "chat", "completion"}
     assert len(result.train) + len(result.val) == 18

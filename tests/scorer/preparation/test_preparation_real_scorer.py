@@ -60,9 +60,7 @@ def test_real_scorer_hybrid_for_known_types_dynamic_otherwise(profile: str) -> N
     assert result.report["scoring"]["profile"] == profile
     counts = result.report["bands"]["after"]
     assert sum(counts.values()) == 7
-    assert counts == {
-        b: sum(1 for r in records if band_of(r["auth_weight"]) == b) for b in ("low", "mid", "high")
-    }
+    assert counts == {b: sum(1 for r in records if band_of(r["auth_weight"]) == b) for b in ("low", "mid", "high")}
 
 
 def test_real_scorer_end_to_end_rebalancing() -> None:

@@ -104,9 +104,7 @@ def test_pipeline_reports_short_band_in_warnings(fake_score, lines_of) -> None:
     assert report["bands"]["before"] == {"low": 30, "mid": 10, "high": 100}
     assert report["bands"]["after"] == {"low": 30, "mid": 10, "high": 42}
     assert report["rebalance"]["short"] == {"mid": 38}
-    assert any(
-        w.startswith("mid band has 10 records, 38 fewer than its target 48") for w in report["warnings"]
-    )
+    assert any(w.startswith("mid band has 10 records, 38 fewer than its target 48") for w in report["warnings"])
 
 
 @pytest.mark.parametrize(

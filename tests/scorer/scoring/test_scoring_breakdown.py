@@ -19,9 +19,7 @@ def test_which_institutional_marker_and_where() -> None:
     b = score_document("Officials confirmed it." + FILLER, profile="strict").breakdown
     assert (b.institutional_marker, b.institutional_field) == ("official", "text")
     for profile in ("strict", "reference"):
-        b = score_document(
-            "Plain words." + FILLER, {"url": "https://www.cdc.gov/flu"}, profile=profile
-        ).breakdown
+        b = score_document("Plain words." + FILLER, {"url": "https://www.cdc.gov/flu"}, profile=profile).breakdown
         assert (b.institutional_marker, b.institutional_field, b.institutional_score) == ("cdc", "url", 0.30)
 
 
@@ -67,19 +65,12 @@ def test_metadata_int_year_is_taken_as_is() -> None:
 
 
 def test_breakdown_terms_add_up_to_the_scores() -> None:
-    text = (
-        "Published in 1851 [1]. Letters and a diary; experts agree; see the archive (Smith, 2019)." + FILLER
-    )
+    text = "Published in 1851 [1]. Letters and a diary; experts agree; see the archive (Smith, 2019)." + FILLER
     for profile in ("strict", "reference"):
         result = score_document(text, profile=profile)
         b = result.breakdown
         raw = (
-            0.3
-            + b.citation_score
-            + b.institutional_score
-            + b.consensus_score
-            + b.age_adjustment
-            + b.primary_adjustment
+            0.3 + b.citation_score + b.institutional_score + b.consensus_score + b.age_adjustment + b.primary_adjustment
         )
         assert result.auth_weight == pytest.approx(max(0.0, min(0.99, raw)))
         total = (

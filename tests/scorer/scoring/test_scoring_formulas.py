@@ -31,10 +31,7 @@ def test_plain_text_scores_the_base(profile: str) -> None:
 
 
 def test_golden_primary_source_document() -> None:
-    text = (
-        "Published in 1851. The patent describes a measurement recorded in the laboratory notebook of the "
-        "inventor."
-    )
+    text = "Published in 1851. The patent describes a measurement recorded in the laboratory notebook of the inventor."
     # C = 0; I = 0; K = 0; G = -0.15 (1851); P = -min(0.45, 3 * 0.15) for patent, measurement and
     # laboratory notebook.
     # w = clamp(0.3 + 0 + 0 + 0 - 0.15 - 0.45) = clamp(-0.3) = 0.0.
@@ -147,14 +144,9 @@ def test_institutional_markers_in_metadata_fields() -> None:
         assert (b.institutional_score, b.institutional_field) == (expected, field)
 
 
-@pytest.mark.parametrize(
-    ("phrases", "count", "k", "kp"), [(1, 1, 0.10, -0.4), (2, 2, 0.20, -0.8), (3, 3, 0.20, -1.0)]
-)
+@pytest.mark.parametrize(("phrases", "count", "k", "kp"), [(1, 1, 0.10, -0.4), (2, 2, 0.20, -0.8), (3, 3, 0.20, -1.0)])
 def test_consensus_score_and_penalty_clamp(phrases: int, count: int, k: float, kp: float) -> None:
-    text = (
-        " and ".join(["experts agree", "studies show", "settled science"][:phrases])
-        + ", they say on the radio."
-    )
+    text = " and ".join(["experts agree", "studies show", "settled science"][:phrases]) + ", they say on the radio."
     b = score(text).breakdown
     assert b.consensus_count == count
     assert b.consensus_score == pytest.approx(k, **APPROX)

@@ -29,9 +29,7 @@ def test_institutional_markers_by_tier() -> None:
 
 def test_consensus_and_primary_lists() -> None:
     assert len(lx.CONSENSUS_PHRASES) == 12
-    assert {"experts agree", "well-established", "established fact", "studies show"} <= set(
-        lx.CONSENSUS_PHRASES
-    )
+    assert {"experts agree", "well-established", "established fact", "studies show"} <= set(lx.CONSENSUS_PHRASES)
     assert len(lx.PRIMARY_SOURCE_MARKERS) == 28
     assert {
         "patent",

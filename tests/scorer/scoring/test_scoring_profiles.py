@@ -30,9 +30,7 @@ def test_profiles_and_default() -> None:
         ("His conscience was clear.", "science", 0.35),
     ],
 )
-def test_substring_false_positives_only_in_reference(
-    text: str, reference_marker: str, reference_score: float
-) -> None:
+def test_substring_false_positives_only_in_reference(text: str, reference_marker: str, reference_score: float) -> None:
     ref = breakdown(text, "reference")
     assert (ref.institutional_marker, ref.institutional_score) == (reference_marker, reference_score)
     strict = breakdown(text, "strict")
@@ -52,9 +50,7 @@ def test_substring_false_positives_only_in_reference(
         ("Posted on social media.", "media", 0.08),  # "media" outranks "social media"
     ],
 )
-def test_strict_institutional_markers_are_word_bounded_with_plurals(
-    text: str, marker: str, score: float
-) -> None:
+def test_strict_institutional_markers_are_word_bounded_with_plurals(text: str, marker: str, score: float) -> None:
     strict = breakdown(text, "strict")
     assert (strict.institutional_marker, strict.institutional_score) == (marker, score)
 
@@ -93,9 +89,7 @@ def test_plural_primary_markers_count_only_in_strict(text: str, strict_count: in
         ("A well-established fact and a well-established fact.", 4, 2),
     ],
 )
-def test_overlapping_consensus_phrases_count_once_in_strict(
-    text: str, reference_count: int, strict_count: int
-) -> None:
+def test_overlapping_consensus_phrases_count_once_in_strict(text: str, reference_count: int, strict_count: int) -> None:
     assert breakdown(text, "reference").consensus_count == reference_count
     assert breakdown(text, "strict").consensus_count == strict_count
 

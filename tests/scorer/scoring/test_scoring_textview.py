@@ -35,9 +35,7 @@ def test_folding_keeps_length_and_character_classes() -> None:
     fold = folded(text)
     assert len(fold) == len(text)
     for pattern in (r"\w", r"\d", r"\s", r"\b"):
-        assert [m.start() for m in re.finditer(pattern, fold)] == [
-            m.start() for m in re.finditer(pattern, text)
-        ]
+        assert [m.start() for m in re.finditer(pattern, fold)] == [m.start() for m in re.finditer(pattern, text)]
 
 
 def test_ascii_stand_in_keeps_classes_and_positions() -> None:

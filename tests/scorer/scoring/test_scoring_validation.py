@@ -61,9 +61,7 @@ def test_metadata_fields_of_wrong_type(metadata: object, param: str, fragment: s
 def test_valid_metadata_and_none_values_pass() -> None:
     validate_document(TEXT, None, index=0)
     validate_document(TEXT, {}, index=0)
-    validate_document(
-        TEXT, {"year": 1923, "date": "1923-01-01", "source_type": None, "other": object()}, index=0
-    )
+    validate_document(TEXT, {"year": 1923, "date": "1923-01-01", "source_type": None, "other": object()}, index=0)
     # None means absent: no hybrid without a source type, and no crash (the reference crashes here).
     assert score_document(TEXT, {"source_type": None}).scoring_method == "dynamic"
 

@@ -27,16 +27,26 @@ def settings_for(tiny_model: Path, tmp_path: Path) -> Callable[..., TrainSetting
     """settings_for(train_records, val_records=None, distrust=..., lora=..., **overrides) -> TrainSettings"""
     counter = iter(range(10_000))
 
-    def make(train: list[dict[str, Any]], val: list[dict[str, Any]] | None = None, *,
-             distrust: DistrustSettings | None = None, lora: LoraSettings | None = None,
-             **overrides: Any) -> TrainSettings:
+    def make(
+        train: list[dict[str, Any]],
+        val: list[dict[str, Any]] | None = None,
+        *,
+        distrust: DistrustSettings | None = None,
+        lora: LoraSettings | None = None,
+        **overrides: Any,
+    ) -> TrainSettings:
         k = next(counter)
         train_path = write_jsonl(tmp_path / f"train-{k}.jsonl", train)
         val_path = write_jsonl(tmp_path / f"val-{k}.jsonl", val) if val is not None else None
         base: dict[str, Any] = {"seed": 0, "batch_size": 2, "learning_rate": 1e-2, "max_seq_length": 64}
         base.update(overrides)
-        return TrainSettings(model_path=tiny_model, train_path=train_path, val_path=val_path,
-                             distrust=distrust or DistrustSettings(),
-                             lora=lora or LoraSettings(rank=4, alpha=8.0), **base)
+        return TrainSettings(
+            model_path=tiny_model,
+            train_path=train_path,
+            val_path=val_path,
+            distrust=distrust or DistrustSettings(),
+            lora=lora or LoraSettings(rank=4, alpha=8.0),
+            **base,
+        )
 
     return make

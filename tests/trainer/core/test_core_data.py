@@ -34,16 +34,19 @@ def test_text_counts_every_token_with_bos_and_eos(tokenizer) -> None:  # type: i
 
 
 def test_chat_completion_only_counts_exactly_the_assistant_turns(tokenizer) -> None:  # type: ignore[no-untyped-def]
-    messages = [{"role": "system", "content": "Prefer primary sources."},
-                {"role": "user", "content": "Where is the diary?"},
-                {"role": "assistant", "content": "The diary is in the archive."},
-                {"role": "user", "content": "And the letter?"},
-                {"role": "assistant", "content": "The letter was observed."}]
+    messages = [
+        {"role": "system", "content": "Prefer primary sources."},
+        {"role": "user", "content": "Where is the diary?"},
+        {"role": "assistant", "content": "The diary is in the archive."},
+        {"role": "user", "content": "And the letter?"},
+        {"role": "assistant", "content": "The letter was observed."},
+    ]
     tok = Tokenization(tokenizer, max_seq_length=512, completion_only=True)
     tokens, mask = tok.encode({"messages": messages})
     assert tokens.tolist() == tokenizer.apply_chat_template(messages)  # the template's own tokens
     assert counted_text(tokenizer, tokens, mask) == (
-        "The diary is in the archive.<|im_end|>\nThe letter was observed.<|im_end|>\n")
+        "The diary is in the archive.<|im_end|>\nThe letter was observed.<|im_end|>\n"
+    )
     # no prompt token counts: every counted token lies inside an assistant reply (+ its end-of-turn marker)
     full = Tokenization(tokenizer, max_seq_length=512, completion_only=False).encode({"messages": messages})
     assert full[0].tolist() == tokens.tolist() and full[1].all()
@@ -75,7 +78,7 @@ def test_padding_is_masked_and_shapes_are_bucketed(tokenizer, tmp_path: Path) ->
     batch = make_batch(examples, [0, 1], np.array([0.5, 2.0]), pad_id=tok.pad_id, max_seq_length=512)
     assert batch.tokens.shape[1] == padded_length(len(examples[1].tokens), 512) == 33
     short = len(examples[0].tokens)
-    assert batch.mask[0, : short - 1].all() and not batch.mask[0, short - 1:].any()
+    assert batch.mask[0, : short - 1].all() and not batch.mask[0, short - 1 :].any()
     assert batch.n_loss_tokens == examples[0].n_loss_tokens + examples[1].n_loss_tokens
     assert batch.weights.tolist() == [0.5, 2.0]
     assert padded_length(64, 64) == 64 and padded_length(2, 64) == 33 and padded_length(34, 512) == 65
@@ -89,8 +92,12 @@ def test_epoch_order_is_a_seeded_permutation() -> None:
 
 
 def test_missing_scores_name_the_lines(tokenizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    records = [{"text": "A b.", "auth_weight": 0.1, "prov_entropy": 2.0}, {"text": "C d.", "auth_weight": 0.1},
-               {"text": "E f.", "auth_weight": 0.1, "prov_entropy": 2.0}, {"text": "G h."}]
+    records = [
+        {"text": "A b.", "auth_weight": 0.1, "prov_entropy": 2.0},
+        {"text": "C d.", "auth_weight": 0.1},
+        {"text": "E f.", "auth_weight": 0.1, "prov_entropy": 2.0},
+        {"text": "G h."},
+    ]
     path = write_jsonl(tmp_path / "t.jsonl", records)
     tok = Tokenization(tokenizer, max_seq_length=64, completion_only=True)
     with pytest.raises(InvalidArgument) as err:
@@ -118,8 +125,14 @@ def test_records_without_loss_tokens_are_left_out(tokenizer, tmp_path: Path) -> 
 
 def test_chat_starting_with_the_assistant(tokenizer) -> None:  # type: ignore[no-untyped-def]
     tok = Tokenization(tokenizer, max_seq_length=512, completion_only=True)
-    tokens, mask = tok.encode({"messages": [{"role": "assistant", "content": "The comet was observed."},
-                                            {"role": "user", "content": "When?"}]})
+    tokens, mask = tok.encode(
+        {
+            "messages": [
+                {"role": "assistant", "content": "The comet was observed."},
+                {"role": "user", "content": "When?"},
+            ]
+        }
+    )
     assert counted_text(tokenizer, tokens, mask) == "The comet was observed.<|im_end|>\n"
 
 
@@ -139,9 +152,15 @@ class _NoOffsets:
 
 
 def test_masks_without_offset_support_match(tokenizer) -> None:  # type: ignore[no-untyped-def]
-    records = [{"messages": [{"role": "user", "content": "Where is the diary?"},
-                             {"role": "assistant", "content": "The diary is in the archive."}]},
-               {"prompt": "Where is the patent?", "completion": "In the field notes."}]
+    records = [
+        {
+            "messages": [
+                {"role": "user", "content": "Where is the diary?"},
+                {"role": "assistant", "content": "The diary is in the archive."},
+            ]
+        },
+        {"prompt": "Where is the patent?", "completion": "In the field notes."},
+    ]
     fast = Tokenization(tokenizer, max_seq_length=512, completion_only=True)
     slow = Tokenization(tokenizer, max_seq_length=512, completion_only=True)
     slow.hf = _NoOffsets(slow.hf)

@@ -15,11 +15,24 @@ from services.trainer.core.distrust import (
 )
 from shared.errors import InvalidArgument
 
-GOLDEN = [((0.05, 7.5), 149.8047), ((0.90, 1.0), 4.5812), ((0.50, 5.0), 50.0822), ((0.99, 0.0), 57.2605),
-          ((0.0, 0.0), 0.0)]
-REFERENCE_TABLE = [((0.05, 7.5), 149.804718), ((0.90, 1.0), 4.581164), ((0.50, 5.0), 50.082249),
-                   ((0.99, 0.0), 57.260479), ((0.99, 10.0), 78.581337), ((0.035, 7.63), 155.721146),
-                   ((0.87, 1.195), 1.928875), ((0.30, 1.5), 3.529419), ((0.95, 0.5), 16.817432)]
+GOLDEN = [
+    ((0.05, 7.5), 149.8047),
+    ((0.90, 1.0), 4.5812),
+    ((0.50, 5.0), 50.0822),
+    ((0.99, 0.0), 57.2605),
+    ((0.0, 0.0), 0.0),
+]
+REFERENCE_TABLE = [
+    ((0.05, 7.5), 149.804718),
+    ((0.90, 1.0), 4.581164),
+    ((0.50, 5.0), 50.082249),
+    ((0.99, 0.0), 57.260479),
+    ((0.99, 10.0), 78.581337),
+    ((0.035, 7.63), 155.721146),
+    ((0.87, 1.195), 1.928875),
+    ((0.30, 1.5), 3.529419),
+    ((0.95, 0.5), 16.817432),
+]
 
 
 @pytest.mark.parametrize(("scores", "expected"), GOLDEN)
@@ -57,8 +70,15 @@ def test_alpha_bounds_are_inclusive(alpha: float) -> None:
     assert distrust_loss(0.5, 5.0, alpha=alpha) > 0
 
 
-@pytest.mark.parametrize(("w", "h", "field"), [(1.0, 1.0, "auth_weight"), (-0.1, 1.0, "auth_weight"),
-                                               (0.5, -1.0, "prov_entropy"), (float("nan"), 1.0, "auth_weight")])
+@pytest.mark.parametrize(
+    ("w", "h", "field"),
+    [
+        (1.0, 1.0, "auth_weight"),
+        (-0.1, 1.0, "auth_weight"),
+        (0.5, -1.0, "prov_entropy"),
+        (float("nan"), 1.0, "auth_weight"),
+    ],
+)
 def test_scores_out_of_range_are_rejected(w: float, h: float, field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         distrust_value(w, h)

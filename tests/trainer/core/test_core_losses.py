@@ -37,8 +37,10 @@ def max_abs(a: dict[str, np.ndarray]) -> float:
 def randomise_adapters(trainer: Trainer, seed: int = 1) -> None:
     """lora_b starts at zero (so d/d lora_a is 0): give every adapter weight a value so all gradients live."""
     state = np.random.default_rng(seed)
-    weights = [(k, mx.array(state.normal(0, 0.05, v.shape).astype(np.float32)))
-               for k, v in tree_flatten(trainer.model.trainable_parameters())]
+    weights = [
+        (k, mx.array(state.normal(0, 0.05, v.shape).astype(np.float32)))
+        for k, v in tree_flatten(trainer.model.trainable_parameters())
+    ]
     trainer.model.load_weights(weights, strict=False)
 
 
@@ -54,10 +56,14 @@ def data(records: Callable[..., list[dict[str, Any]]]) -> list[dict[str, Any]]:
 def test_weighted_gradient_changes_with_w_or_h_alone(settings_for: Settings, data: list[dict[str, Any]]) -> None:
     weighted = DistrustSettings(mode="weighted")
     base = grads_of(Trainer(settings_for(data, distrust=weighted, batch_size=4)))
-    by_w = grads_of(Trainer(settings_for(changed(data, "auth_weight", lambda w: round(w * 0.5, 3)),
-                                         distrust=weighted, batch_size=4)))
-    by_h = grads_of(Trainer(settings_for(changed(data, "prov_entropy", lambda h: h + 1.5),
-                                         distrust=weighted, batch_size=4)))
+    by_w = grads_of(
+        Trainer(
+            settings_for(changed(data, "auth_weight", lambda w: round(w * 0.5, 3)), distrust=weighted, batch_size=4)
+        )
+    )
+    by_h = grads_of(
+        Trainer(settings_for(changed(data, "prov_entropy", lambda h: h + 1.5), distrust=weighted, batch_size=4))
+    )
     scale = max_abs(base[2])
     assert scale > 0
     assert max_diff(base[2], by_w[2]) > 1e-3 * scale
@@ -66,14 +72,19 @@ def test_weighted_gradient_changes_with_w_or_h_alone(settings_for: Settings, dat
     assert base[1] == pytest.approx(by_w[1], rel=1e-6)  # the plain CE of the same tokens does not move
 
 
-def test_additive_gradient_is_unchanged_while_the_logged_loss_moves(settings_for: Settings,
-                                                                    data: list[dict[str, Any]]) -> None:
+def test_additive_gradient_is_unchanged_while_the_logged_loss_moves(
+    settings_for: Settings, data: list[dict[str, Any]]
+) -> None:
     additive = DistrustSettings(mode="additive", lam=0.6)
     base = grads_of(Trainer(settings_for(data, distrust=additive, batch_size=4)))
-    by_w = grads_of(Trainer(settings_for(changed(data, "auth_weight", lambda w: round(w * 0.5, 3)),
-                                         distrust=additive, batch_size=4)))
-    by_h = grads_of(Trainer(settings_for(changed(data, "prov_entropy", lambda h: h + 1.5),
-                                         distrust=additive, batch_size=4)))
+    by_w = grads_of(
+        Trainer(
+            settings_for(changed(data, "auth_weight", lambda w: round(w * 0.5, 3)), distrust=additive, batch_size=4)
+        )
+    )
+    by_h = grads_of(
+        Trainer(settings_for(changed(data, "prov_entropy", lambda h: h + 1.5), distrust=additive, batch_size=4))
+    )
     for other in (by_w, by_h):
         assert max_diff(base[2], other[2]) == 0.0  # identical: the λ·L term has no gradient
         assert other[0] != pytest.approx(base[0], rel=1e-3)  # ...but the logged loss changes
@@ -89,8 +100,7 @@ def test_additive_loss_is_ce_plus_lambda_mean_l(settings_for: Settings, data: li
     assert loss == pytest.approx(ce + 0.3 * float(np.mean(trainer.distrust[chosen])), rel=1e-5)
 
 
-def test_equal_weights_make_weighted_identical_to_none(settings_for: Settings,
-                                                       data: list[dict[str, Any]]) -> None:
+def test_equal_weights_make_weighted_identical_to_none(settings_for: Settings, data: list[dict[str, Any]]) -> None:
     same = [{**r, "auth_weight": 0.4, "prov_entropy": 3.0} for r in data]
     weighted = Trainer(settings_for(same, distrust=DistrustSettings(mode="weighted"), batch_size=4))
     assert np.all(weighted.omega == 1.0)
@@ -122,8 +132,7 @@ def test_padding_does_not_change_loss_or_gradients(settings_for: Settings, data:
         for j, e in enumerate(rows):
             tokens[j, : len(e.tokens)] = e.tokens
             mask[j, : len(e.mask)] = e.mask
-        return Batch(tokens=tokens, mask=mask, weights=np.ones(len(rows), np.float32),
-                     indices=tuple(range(len(rows))))
+        return Batch(tokens=tokens, mask=mask, weights=np.ones(len(rows), np.float32), indices=tuple(range(len(rows))))
 
     alone = _loss_and_grads(trainer.model, batch_of([short], len(short.tokens), 0))
     for pad in (0, 7, 123):  # whatever the padding ids are

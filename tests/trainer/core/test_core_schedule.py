@@ -54,10 +54,12 @@ def test_clipping_bounds_the_global_norm() -> None:
     assert off is grads and norm.item() == pytest.approx(13.0)
 
 
-def test_the_trainer_uses_the_schedule_and_clips(settings_for: Callable[..., TrainSettings],
-                                                 records: Callable[..., Any]) -> None:
-    trainer = Trainer(settings_for(records(12, seed=2), batch_size=2, warmup_steps=2, learning_rate=1e-2,
-                                   max_grad_norm=0.01))
+def test_the_trainer_uses_the_schedule_and_clips(
+    settings_for: Callable[..., TrainSettings], records: Callable[..., Any]
+) -> None:
+    trainer = Trainer(
+        settings_for(records(12, seed=2), batch_size=2, warmup_steps=2, learning_rate=1e-2, max_grad_norm=0.01)
+    )
     reports = list(trainer.run())
     assert len(reports) == trainer.total_steps == 6
     expected = [learning_rate_at(s, peak=1e-2, warmup=2, total=6) for s in range(6)]

@@ -54,8 +54,16 @@ def test_accumulation_equals_the_larger_batch(settings_for: Settings, records: C
 def test_resume_continues_exactly(settings_for: Settings, records: Callable[..., Any], tmp_path: Path) -> None:
     data, val = records(12, seed=4), records(4, seed=9)
     # dropout makes the RNG state matter; 3 epochs of 2 steps cross epoch boundaries after the resume
-    settings = settings_for(data, val, batch_size=3, grad_accum_steps=2, n_epochs=3, warmup_steps=2,
-                            lora=LoraSettings(rank=4, alpha=8.0, dropout=0.1), eval_every_steps=2)
+    settings = settings_for(
+        data,
+        val,
+        batch_size=3,
+        grad_accum_steps=2,
+        n_epochs=3,
+        warmup_steps=2,
+        lora=LoraSettings(rank=4, alpha=8.0, dropout=0.1),
+        eval_every_steps=2,
+    )
     straight = Trainer(settings)
     full = list(straight.run())
     assert len(full) == straight.total_steps == 6
@@ -65,8 +73,13 @@ def test_resume_continues_exactly(settings_for: Settings, records: Callable[...,
     assert [r.step for r in head] == [1, 2, 3] and first.step == 3
     first.save_checkpoint(tmp_path / "ck")
     names = sorted(p.name for p in (tmp_path / "ck").iterdir())
-    assert names == ["adapter_config.json", "adapters.safetensors", "manifest.json", "optimizer.safetensors",
-                     "trainer_state.json"]
+    assert names == [
+        "adapter_config.json",
+        "adapters.safetensors",
+        "manifest.json",
+        "optimizer.safetensors",
+        "trainer_state.json",
+    ]
     manifest = json.loads((tmp_path / "ck" / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["step"] == 3
     state = json.loads((tmp_path / "ck" / "trainer_state.json").read_text())
@@ -93,8 +106,9 @@ def test_resume_continues_exactly(settings_for: Settings, records: Callable[...,
         np.testing.assert_allclose(np.array(opt_b[key]), np.array(value), atol=1e-5, rtol=0, err_msg=key)
 
 
-def test_bad_checkpoints_fail_clearly_and_change_nothing(settings_for: Settings, records: Callable[..., Any],
-                                                         tmp_path: Path) -> None:
+def test_bad_checkpoints_fail_clearly_and_change_nothing(
+    settings_for: Settings, records: Callable[..., Any], tmp_path: Path
+) -> None:
     data = records(8, seed=2)
     trainer = Trainer(settings_for(data, batch_size=2, max_steps=2))
     list(trainer.run())
@@ -105,9 +119,13 @@ def test_bad_checkpoints_fail_clearly_and_change_nothing(settings_for: Settings,
     before = adapters(fresh)
     with pytest.raises(FailedPrecondition, match="does not exist"):
         fresh.restore(tmp_path / "nowhere")
-    for name, damage in [("manifest.json", "delete"), ("adapters.safetensors", "flip"),
-                         ("optimizer.safetensors", "delete"), ("trainer_state.json", "flip"),
-                         ("manifest.json", "garbage")]:
+    for name, damage in [
+        ("manifest.json", "delete"),
+        ("adapters.safetensors", "flip"),
+        ("optimizer.safetensors", "delete"),
+        ("trainer_state.json", "flip"),
+        ("manifest.json", "garbage"),
+    ]:
         bad = tmp_path / f"bad-{name}-{damage}"
         shutil.copytree(good, bad)
         target = bad / name
@@ -134,8 +152,9 @@ def test_bad_checkpoints_fail_clearly_and_change_nothing(settings_for: Settings,
     assert fresh.step == 2
 
 
-def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(settings_for: Settings, records: Callable[..., Any],
-                                                            tiny_model: Path, tmp_path: Path) -> None:
+def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(
+    settings_for: Settings, records: Callable[..., Any], tiny_model: Path, tmp_path: Path
+) -> None:
     lora = LoraSettings(rank=4, alpha=12.0, layers=1, keys=("self_attn.q_proj", "self_attn.v_proj", "mlp.down_proj"))
     trainer = Trainer(settings_for(records(8, seed=6), batch_size=2, n_epochs=1, lora=lora))
     list(trainer.run())
@@ -156,17 +175,35 @@ def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(settings_for: Settin
     assert not np.allclose(np.array(base(tokens)), np.array(model(tokens)), atol=1e-4)  # the adapter matters
 
     # and the mlx-lm command line uses it unchanged
-    done = subprocess.run([sys.executable, "-m", "mlx_lm", "generate", "--model", str(tiny_model), "--adapter-path",
-                           str(out), "--prompt", "Where is the letter?", "--max-tokens", "4"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlx_lm",
+            "generate",
+            "--model",
+            str(tiny_model),
+            "--adapter-path",
+            str(out),
+            "--prompt",
+            "Where is the letter?",
+            "--max-tokens",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "Generation: 4 tokens" in done.stdout
 
 
 def test_validation_loss_and_reports(settings_for: Settings, records: Callable[..., Any]) -> None:
     val = records(5, seed=8, scores=False)  # validation records need no scores
-    trainer = Trainer(settings_for(records(8, seed=7), val, batch_size=2, eval_every_steps=3,
-                                   distrust=DistrustSettings(mode="none")))
+    trainer = Trainer(
+        settings_for(records(8, seed=7), val, batch_size=2, eval_every_steps=3, distrust=DistrustSettings(mode="none"))
+    )
     reports = list(trainer.run())
     assert [r.step for r in reports] == [1, 2, 3, 4] and trainer.step == trainer.total_steps == 4
     assert [r.val_loss is not None for r in reports] == [False, False, True, True]
@@ -216,8 +253,11 @@ def test_weight_summary_per_band(settings_for: Settings) -> None:
 
 
 def test_trainer_rejects_bad_inputs(settings_for: Settings, records: Callable[..., Any], tmp_path: Path) -> None:
-    unscored = [{"text": "The letter."}, {"text": "The diary.", "auth_weight": 0.2, "prov_entropy": 3.0},
-                {"text": "The patent."}]
+    unscored = [
+        {"text": "The letter."},
+        {"text": "The diary.", "auth_weight": 0.2, "prov_entropy": 3.0},
+        {"text": "The patent."},
+    ]
     with pytest.raises(InvalidArgument) as err:
         Trainer(settings_for(unscored))
     assert err.value.param == "training_file" and "lines 1, 3" in err.value.message

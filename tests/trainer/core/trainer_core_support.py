@@ -19,7 +19,43 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-WORDS = ["the", "letter", "diary", "patent", "report", "archive", "witness", "measured", "observed", "recorded", "official", "agency", "statement", "consensus", "experts", "claim", "source", "primary", "evidence", "year", "field", "notes", "trial", "sample", "data", "river", "mountain", "village", "merchant", "ship", "voyage", "telescope", "comet", "weather", "harvest"]
+WORDS = [
+    "the",
+    "letter",
+    "diary",
+    "patent",
+    "report",
+    "archive",
+    "witness",
+    "measured",
+    "observed",
+    "recorded",
+    "official",
+    "agency",
+    "statement",
+    "consensus",
+    "experts",
+    "claim",
+    "source",
+    "primary",
+    "evidence",
+    "year",
+    "field",
+    "notes",
+    "trial",
+    "sample",
+    "data",
+    "river",
+    "mountain",
+    "village",
+    "merchant",
+    "ship",
+    "voyage",
+    "telescope",
+    "comet",
+    "weather",
+    "harvest",
+]
 
 
 def sentence(rng: random.Random, n_words: int) -> str:
@@ -31,14 +67,27 @@ def build_tokenizer(path: Path, vocab_size: int, corpus: list[str]) -> int:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(corpus, trainer)
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
     tok.save(str(path / "tokenizer.json"))
-    (path / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>",
-        "pad_token": "<pad>", "chat_template": CHAT_TEMPLATE, "model_max_length": 4096}))
+    (path / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "PreTrainedTokenizerFast",
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "pad_token": "<pad>",
+                "chat_template": CHAT_TEMPLATE,
+                "model_max_length": 4096,
+            }
+        )
+    )
     return tok.get_vocab_size()
 
 
@@ -47,10 +96,19 @@ def build_model_dir(path: Path, *, layers: int = 2, hidden: int = 64, vocab: int
     rng = random.Random(seed)
     corpus = [sentence(rng, rng.randint(4, 14)) for _ in range(400)]
     vocab_size = build_tokenizer(path, vocab, corpus)
-    args = {"model_type": "llama", "hidden_size": hidden, "num_hidden_layers": layers,
-            "intermediate_size": hidden * 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-            "rms_norm_eps": 1e-5, "vocab_size": vocab_size, "tie_word_embeddings": True,
-            "eos_token_id": 2, "bos_token_id": 1}
+    args = {
+        "model_type": "llama",
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "intermediate_size": hidden * 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-5,
+        "vocab_size": vocab_size,
+        "tie_word_embeddings": True,
+        "eos_token_id": 2,
+        "bos_token_id": 1,
+    }
     mx.random.seed(seed)
     model = Model(ModelArgs.from_dict(args))
     model.set_dtype(mx.float32)

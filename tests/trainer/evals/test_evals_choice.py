@@ -21,9 +21,13 @@ from services.trainer.evals.choice import (
 from services.trainer.evals.likelihood import encode
 from shared.errors import InvalidArgument
 
-ITEM = MultipleChoiceItem(question="Which source is primary?", options=("A press release", "The lab notebook",
-                                                                         "A textbook", "An agency statement"),
-                          correct_index=1, id="q1", category="science")
+ITEM = MultipleChoiceItem(
+    question="Which source is primary?",
+    options=("A press release", "The lab notebook", "A textbook", "An agency statement"),
+    correct_index=1,
+    id="q1",
+    category="science",
+)
 
 
 def test_item_validation_names_the_field() -> None:
@@ -50,8 +54,9 @@ def test_shuffle_is_deterministic_per_seed_and_item() -> None:
     positions = {shuffle_options(ITEM, item_rng(seed, ITEM.id)).item.correct_index for seed in range(30)}
     assert positions == {0, 1, 2, 3}
     other = MultipleChoiceItem(question=ITEM.question, options=ITEM.options, correct_index=1, id="q2")
-    assert [shuffle_options(other, item_rng(s, other.id)).order for s in range(5)] != \
-        [shuffle_options(ITEM, item_rng(s, ITEM.id)).order for s in range(5)]
+    assert [shuffle_options(other, item_rng(s, other.id)).order for s in range(5)] != [
+        shuffle_options(ITEM, item_rng(s, ITEM.id)).order for s in range(5)
+    ]
     # the same rng object, drawn twice, moves on
     rng = random.Random(3)
     assert len({shuffle_options(ITEM, rng).order for _ in range(10)}) > 1
@@ -59,8 +64,10 @@ def test_shuffle_is_deterministic_per_seed_and_item() -> None:
 
 def test_render_prompt_plain_and_chat(chat_model: tuple[Any, Any]) -> None:
     _, tokenizer = chat_model
-    assert render_prompt(ITEM) == ("Question: Which source is primary?\nA) A press release\nB) The lab notebook\n"
-                                   "C) A textbook\nD) An agency statement\nAnswer:")
+    assert render_prompt(ITEM) == (
+        "Question: Which source is primary?\nA) A press release\nB) The lab notebook\n"
+        "C) A textbook\nD) An agency statement\nAnswer:"
+    )
     assert render_prompt(ITEM, "WXYZ").splitlines()[1] == "W) A press release"
     chat = render_prompt(ITEM, tokenizer=tokenizer)
     assert chat.startswith(tokenizer.bos_token) and "<|user|>" in chat
@@ -98,8 +105,9 @@ def test_letter_choice_follows_the_model(fixture: str, request: pytest.FixtureRe
 
 def test_option_choice_is_length_normalised(plain_model: tuple[Any, Any]) -> None:
     model, tokenizer = plain_model
-    item = MultipleChoiceItem(question="Which?", options=("data data data data data data", "letter"),
-                              correct_index=0, id="len")
+    item = MultipleChoiceItem(
+        question="Which?", options=("data data data data data data", "letter"), correct_index=0, id="len"
+    )
     data_token = encode(tokenizer, " data", add_special_tokens=False)[-1]
     biased = BiasedModel(model, [data_token], 30.0)
     choice = choose(biased, tokenizer, item, "option")
@@ -140,13 +148,22 @@ def test_accuracy_report() -> None:
 
 def test_run_multiple_choice_with_a_model_that_always_says_a(plain_model: tuple[Any, Any]) -> None:
     model, tokenizer = plain_model
-    items = [MultipleChoiceItem(question=f"Question {i}?", options=("one", "two", "three"), correct_index=0,
-                                id=f"i{i}", category="cat" if i % 2 else None) for i in range(12)]
+    items = [
+        MultipleChoiceItem(
+            question=f"Question {i}?",
+            options=("one", "two", "three"),
+            correct_index=0,
+            id=f"i{i}",
+            category="cat" if i % 2 else None,
+        )
+        for i in range(12)
+    ]
     a_token = _last_token(tokenizer, render_prompt(items[0]), " A")
     biased = BiasedModel(model, [a_token], 30.0)
     seen: list[tuple[int, int]] = []
-    report = run_multiple_choice(biased, tokenizer, items, seed=5, method="letter",
-                                 progress=lambda i, n: seen.append((i, n)))
+    report = run_multiple_choice(
+        biased, tokenizer, items, seed=5, method="letter", progress=lambda i, n: seen.append((i, n))
+    )
     assert seen[-1] == (12, 12) and len(seen) == 12
     assert all(r["chosen"] == 0 and r["chosen_letter"] == "A" for r in report["results"])
     expected = sum(r["correct_index"] == 0 for r in report["results"])
@@ -166,7 +183,9 @@ def test_reasoning_templates_are_asked_for_a_direct_answer(chat_model: tuple[Any
 
     _, tokenizer = chat_model
     hf = copy.deepcopy(tokenizer._tokenizer)
-    hf.chat_template = ("{% for m in messages %}[{{ m['content'] }}]{% endfor %}{% if add_generation_prompt %}"
-                        "<reply>{% if enable_thinking is defined and not enable_thinking %}<think></think>"
-                        "{% endif %}{% endif %}")
+    hf.chat_template = (
+        "{% for m in messages %}[{{ m['content'] }}]{% endfor %}{% if add_generation_prompt %}"
+        "<reply>{% if enable_thinking is defined and not enable_thinking %}<think></think>"
+        "{% endif %}{% endif %}"
+    )
     assert render_prompt(ITEM, tokenizer=hf).endswith("<reply><think></think>Answer:")

@@ -29,8 +29,9 @@ def test_plain_fallback(plain_model: tuple[Any, Any]) -> None:
     model, tokenizer = plain_model
     text, templated = render_user_turn(tokenizer, "Which source?", system="Be brief.")
     assert not templated and text == "Be brief.\n\nUser: Which source?\nAssistant:"
-    assert prompt_ids(tokenizer, "Which source?") == encode(tokenizer, "User: Which source?\nAssistant:",
-                                                            add_special_tokens=True)
+    assert prompt_ids(tokenizer, "Which source?") == encode(
+        tokenizer, "User: Which source?\nAssistant:", add_special_tokens=True
+    )
     reply = generate_reply(model, tokenizer, "Which source?", max_tokens=5)
     assert isinstance(reply, str)
     assert len(encode(tokenizer, reply, add_special_tokens=False)) <= 5 + 2

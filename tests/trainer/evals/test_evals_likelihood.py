@@ -36,7 +36,7 @@ def test_continuations_match_manual_scoring(fixture: str, request: pytest.Fixtur
     for text, score in zip(continuations, scores, strict=True):
         ids = encode(tokenizer, prompt + text, add_special_tokens=True)
         start = _shared(prompt_ids, ids)
-        expected = manual_logprobs(model, ids)[start - 1:]
+        expected = manual_logprobs(model, ids)[start - 1 :]
         assert score.text == text
         assert score.tokens == len(ids) - start == len(expected)
         assert score.logprob == pytest.approx(expected.sum(), rel=1e-4, abs=1e-4)
@@ -54,7 +54,7 @@ def test_merged_boundary_scores_the_merged_token(plain_model: tuple[Any, Any]) -
     assert shared < len(prompt_ids), "the tokenizer should merge across the boundary for this test"
     [score] = continuation_logprobs(model, tokenizer, prompt, ["s"])
     assert score.tokens == len(full_ids) - shared
-    assert score.logprob == pytest.approx(manual_logprobs(model, full_ids)[shared - 1:].sum(), rel=1e-4)
+    assert score.logprob == pytest.approx(manual_logprobs(model, full_ids)[shared - 1 :].sum(), rel=1e-4)
 
 
 def test_empty_continuation_is_an_error(plain_model: tuple[Any, Any]) -> None:

@@ -24,8 +24,10 @@ RECORDS = [
     {"text": "The agency statement says the consensus is settled.", "auth_weight": 0.9},
     {"prompt": "What did the witness see?", "completion": " A comet over the village.", "auth_weight": 0.2},
     {"text": "A report summarises the archive.", "auth_weight": 0.5},
-    {"messages": [{"role": "user", "content": "Source?"}, {"role": "assistant", "content": "The original patent."}],
-     "auth_weight": 0.3},
+    {
+        "messages": [{"role": "user", "content": "Source?"}, {"role": "assistant", "content": "The original patent."}],
+        "auth_weight": 0.3,
+    },
     {"text": "Officials agree, says the official report of the year.", "auth_weight": 0.71},
 ]
 
@@ -38,11 +40,15 @@ def test_perplexity_from_nll() -> None:
 
 
 def test_band_aggregation_on_fixed_numbers() -> None:
-    report = aggregate_bands([
-        (0.05, 2.0, 2), (0.29, 4.0, 2),  # low: 6 nats / 4 tokens
-        (0.3, 3.0, 3), (0.7, 1.0, 1),  # mid (both edges are mid): 4 / 4
-        (0.71, 10.0, 4),  # high: 10 / 4
-    ])
+    report = aggregate_bands(
+        [
+            (0.05, 2.0, 2),
+            (0.29, 4.0, 2),  # low: 6 nats / 4 tokens
+            (0.3, 3.0, 3),
+            (0.7, 1.0, 1),  # mid (both edges are mid): 4 / 4
+            (0.71, 10.0, 4),  # high: 10 / 4
+        ]
+    )
     assert report.bands["low"].examples == 2 and report.bands["low"].tokens == 4
     assert report.bands["low"].perplexity == pytest.approx(math.exp(1.5))
     assert report.bands["mid"].examples == 2 and report.bands["mid"].perplexity == pytest.approx(math.e)
@@ -59,8 +65,14 @@ def test_distrust_ratio_needs_both_bands() -> None:
     only_low = aggregate_bands([(0.1, 3.0, 3)])
     assert only_low.distrust_ratio is None
     assert only_low.bands["high"].perplexity is None
-    assert only_low.to_dict()["bands"]["high"] == {"examples": 0, "tokens": 0, "sum_nll": 0.0, "mean_nll": None,
-                                                   "perplexity": None, "rule": "w > 0.7"}
+    assert only_low.to_dict()["bands"]["high"] == {
+        "examples": 0,
+        "tokens": 0,
+        "sum_nll": 0.0,
+        "mean_nll": None,
+        "perplexity": None,
+        "rule": "w > 0.7",
+    }
 
 
 @pytest.mark.parametrize("fixture", ["chat_model", "plain_model"])
@@ -81,7 +93,8 @@ def test_model_path_matches_manual_computation(fixture: str, request: pytest.Fix
         assert report.bands[band].tokens == count
         assert report.bands[band].perplexity == pytest.approx(math.exp(total / count), rel=1e-4)
     assert report.distrust_ratio == pytest.approx(
-        math.exp(sums["high"][0] / sums["high"][1] - sums["low"][0] / sums["low"][1]), rel=1e-4)
+        math.exp(sums["high"][0] / sums["high"][1] - sums["low"][0] / sums["low"][1]), rel=1e-4
+    )
     # completion-only, as training: the prompt of the prompt/completion record is not counted
     prompt_record = RECORDS[2]
     tokens, mask = tokenization.encode(prompt_record)
@@ -90,26 +103,33 @@ def test_model_path_matches_manual_computation(fixture: str, request: pytest.Fix
 
 def test_records_without_loss_tokens_are_skipped(plain_model: tuple[Any, Any]) -> None:
     model, tokenizer = plain_model
-    records = [{"prompt": "word " * 40, "completion": " cut off", "auth_weight": 0.1},
-               {"text": "The letter.", "auth_weight": 0.1}]
+    records = [
+        {"prompt": "word " * 40, "completion": " cut off", "auth_weight": 0.1},
+        {"text": "The letter.", "auth_weight": 0.1},
+    ]
     report = band_perplexity(model, tokenizer, records, max_seq_length=16, lines=[7, 9])
     assert report.skipped_lines == (7,)
     assert report.bands["low"].examples == 1
 
 
-@pytest.mark.parametrize(("record", "words"), [
-    ({"text": "no score"}, ["line 2", "auth_weight"]),
-    ({"text": "bad", "auth_weight": 1.5}, ["line 2", "auth_weight", "1.5"]),
-    ({"text": "bad", "auth_weight": "high"}, ["line 2", "auth_weight"]),
-    ({"prompt": "p", "chosen": "a", "rejected": "b", "auth_weight": 0.1}, ["line 2", "preference"]),
-    ({"auth_weight": 0.1}, ["line 2", "no training content"]),
-])
-def test_bad_records_name_the_line_and_field(plain_model: tuple[Any, Any], record: dict[str, Any],
-                                             words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("record", "words"),
+    [
+        ({"text": "no score"}, ["line 2", "auth_weight"]),
+        ({"text": "bad", "auth_weight": 1.5}, ["line 2", "auth_weight", "1.5"]),
+        ({"text": "bad", "auth_weight": "high"}, ["line 2", "auth_weight"]),
+        ({"prompt": "p", "chosen": "a", "rejected": "b", "auth_weight": 0.1}, ["line 2", "preference"]),
+        ({"auth_weight": 0.1}, ["line 2", "no training content"]),
+    ],
+)
+def test_bad_records_name_the_line_and_field(
+    plain_model: tuple[Any, Any], record: dict[str, Any], words: list[str]
+) -> None:
     model, tokenizer = plain_model
     with pytest.raises(InvalidArgument) as err:
-        band_perplexity(model, tokenizer, [{"text": "fine", "auth_weight": 0.2}, record], max_seq_length=32,
-                        field="tasks[0].file")
+        band_perplexity(
+            model, tokenizer, [{"text": "fine", "auth_weight": 0.2}, record], max_seq_length=32, field="tasks[0].file"
+        )
     assert err.value.param == "tasks[0].file"
     for word in words:
         assert word in err.value.message

@@ -12,8 +12,13 @@ from evals_support import write_jsonl
 from services.trainer.evals.preference import BUILTIN_FILE, TARGET, load_source_preference, run_source_preference
 from shared.errors import InvalidArgument
 
-GOOD = {"id": "x1", "category": "history", "question": "Which is primary?", "options": ["a summary", "the diary"],
-        "primary_index": 1}
+GOOD = {
+    "id": "x1",
+    "category": "history",
+    "question": "Which is primary?",
+    "options": ["a summary", "the diary"],
+    "primary_index": 1,
+}
 
 
 def test_builtin_items_are_well_formed() -> None:
@@ -30,16 +35,19 @@ def test_builtin_items_are_well_formed() -> None:
     assert load_source_preference(limit=3) == items[:3]
 
 
-@pytest.mark.parametrize(("line2", "words"), [
-    ("{broken", ["line 2", "invalid JSON"]),
-    ({**GOOD, "id": "x2", "primary_index": 2}, ["line 2", "primary_index", "[0, 1]"]),
-    ({**GOOD, "id": "x2", "primary_index": True}, ["line 2", "primary_index"]),
-    ({**GOOD, "id": "x2", "options": ["only one"]}, ["line 2", "options"]),
-    ({**GOOD, "id": "x2", "options": ["a", ""]}, ["line 2", "options[1]"]),
-    ({**GOOD}, ["line 2", "duplicate", "x1"]),
-    ({k: v for k, v in GOOD.items() if k != "question"} | {"id": "x2"}, ["line 2", "question"]),
-    ({**GOOD, "id": "x2", "answer": 1}, ["line 2", "unknown", "answer"]),
-])
+@pytest.mark.parametrize(
+    ("line2", "words"),
+    [
+        ("{broken", ["line 2", "invalid JSON"]),
+        ({**GOOD, "id": "x2", "primary_index": 2}, ["line 2", "primary_index", "[0, 1]"]),
+        ({**GOOD, "id": "x2", "primary_index": True}, ["line 2", "primary_index"]),
+        ({**GOOD, "id": "x2", "options": ["only one"]}, ["line 2", "options"]),
+        ({**GOOD, "id": "x2", "options": ["a", ""]}, ["line 2", "options[1]"]),
+        ({**GOOD}, ["line 2", "duplicate", "x1"]),
+        ({k: v for k, v in GOOD.items() if k != "question"} | {"id": "x2"}, ["line 2", "question"]),
+        ({**GOOD, "id": "x2", "answer": 1}, ["line 2", "unknown", "answer"]),
+    ],
+)
 def test_loader_errors_name_line_and_field(tmp_path: Path, line2: Any, words: list[str]) -> None:
     path = write_jsonl(tmp_path / "items.jsonl", [GOOD, line2])
     with pytest.raises(InvalidArgument) as err:

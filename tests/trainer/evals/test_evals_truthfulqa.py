@@ -14,8 +14,11 @@ from services.trainer.evals.likelihood import encode
 from services.trainer.evals.truthfulqa import SAMPLE_FILE, load_truthfulqa, run_truthfulqa
 from shared.errors import InvalidArgument
 
-Q = {"question": "Is it so?", "mc1_targets": {"choices": ["No.", "Yes.", "Maybe."], "labels": [1, 0, 0]},
-     "mc2_targets": {"choices": ["No.", "Not really.", "Yes."], "labels": [1, 1, 0]}}
+Q = {
+    "question": "Is it so?",
+    "mc1_targets": {"choices": ["No.", "Yes.", "Maybe."], "labels": [1, 0, 0]},
+    "mc2_targets": {"choices": ["No.", "Not really.", "Yes."], "labels": [1, 1, 0]},
+}
 
 
 def test_sample_is_in_the_hf_layout() -> None:
@@ -36,15 +39,18 @@ def test_json_list_and_optional_fields(tmp_path: Path) -> None:
     assert items[1].category == "Health" and items[0].category is None
 
 
-@pytest.mark.parametrize(("bad", "words"), [
-    ({**Q, "mc1_targets": {"choices": ["a", "b"], "labels": [1, 1]}}, ["line 2", "exactly one 1"]),
-    ({**Q, "mc1_targets": {"choices": ["a", "b"], "labels": [1]}}, ["line 2", "mc1_targets.labels"]),
-    ({**Q, "mc1_targets": {"choices": ["a"], "labels": [1]}}, ["line 2", "mc1_targets", "choices"]),
-    ({"question": "Q?"}, ["line 2", "mc1_targets"]),
-    ({**Q, "question": ""}, ["line 2", "question"]),
-    ({**Q, "mc2_targets": {"choices": ["a", "b"], "labels": [0, 0]}}, ["line 2", "mc2_targets"]),
-    ("[1, 2]", ["line 2", "JSON object"]),
-])
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ({**Q, "mc1_targets": {"choices": ["a", "b"], "labels": [1, 1]}}, ["line 2", "exactly one 1"]),
+        ({**Q, "mc1_targets": {"choices": ["a", "b"], "labels": [1]}}, ["line 2", "mc1_targets.labels"]),
+        ({**Q, "mc1_targets": {"choices": ["a"], "labels": [1]}}, ["line 2", "mc1_targets", "choices"]),
+        ({"question": "Q?"}, ["line 2", "mc1_targets"]),
+        ({**Q, "question": ""}, ["line 2", "question"]),
+        ({**Q, "mc2_targets": {"choices": ["a", "b"], "labels": [0, 0]}}, ["line 2", "mc2_targets"]),
+        ("[1, 2]", ["line 2", "JSON object"]),
+    ],
+)
 def test_loader_errors(tmp_path: Path, bad: Any, words: list[str]) -> None:
     path = write_jsonl(tmp_path / "tqa.jsonl", [Q, bad])
     with pytest.raises(InvalidArgument) as err:
@@ -77,8 +83,9 @@ def test_always_a_does_not_score_everything(plain_model: tuple[Any, Any]) -> Non
 def test_run_with_limit_and_option_method(chat_model: tuple[Any, Any]) -> None:
     model, tokenizer = chat_model
     calls: list[tuple[int, int]] = []
-    report = run_truthfulqa(model, tokenizer, load_truthfulqa(), seed=3, limit=3,
-                            progress=lambda i, n: calls.append((i, n)))
+    report = run_truthfulqa(
+        model, tokenizer, load_truthfulqa(), seed=3, limit=3, progress=lambda i, n: calls.append((i, n))
+    )
     assert report["method"] == "option" and report["n"] == 3 and len(report["results"]) == 3
     assert calls == [(1, 3), (2, 3), (3, 3)]
     assert report["target"] is None and report["meets_target"] is None

@@ -73,8 +73,11 @@ def test_the_two_distributions_use_disjoint_marker_vocabularies() -> None:
     corpus = build_effect_corpus(5, n_train=100, n_val=20)
     for record in corpus.train + corpus.validation:
         words = words_of(record["text"]) - SHARED_WORDS
-        own, other = ((LOW_VOCABULARY, HIGH_VOCABULARY) if record["source_type"] == LOW_SOURCE_TYPE
-                      else (HIGH_VOCABULARY, LOW_VOCABULARY))
+        own, other = (
+            (LOW_VOCABULARY, HIGH_VOCABULARY)
+            if record["source_type"] == LOW_SOURCE_TYPE
+            else (HIGH_VOCABULARY, LOW_VOCABULARY)
+        )
         assert words <= own, words - own
         assert not words & other
         assert len(words) >= 8
@@ -82,10 +85,10 @@ def test_the_two_distributions_use_disjoint_marker_vocabularies() -> None:
 
 def test_weighted_mode_puts_the_weight_on_the_primary_sources() -> None:
     corpus = build_effect_corpus(0, n_train=EXPERIMENT_SETTINGS.n_train, n_val=8)
-    settings = EXPERIMENT_SETTINGS.train_settings(model_path=Path("m"), train_path=Path("t"), mode="weighted",
-                                                  seed=0)
-    weights = training_weights([r["auth_weight"] for r in corpus.train], [r["prov_entropy"] for r in corpus.train],
-                               settings.distrust)
+    settings = EXPERIMENT_SETTINGS.train_settings(model_path=Path("m"), train_path=Path("t"), mode="weighted", seed=0)
+    weights = training_weights(
+        [r["auth_weight"] for r in corpus.train], [r["prov_entropy"] for r in corpus.train], settings.distrust
+    )
     low = [o for o, r in zip(weights.omega, corpus.train, strict=True) if r["source_type"] == LOW_SOURCE_TYPE]
     high = [o for o, r in zip(weights.omega, corpus.train, strict=True) if r["source_type"] == HIGH_SOURCE_TYPE]
     assert min(low) > 1.5 and max(high) < 0.15
@@ -115,8 +118,10 @@ def test_write_jsonl_and_corpus_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "x.jsonl"]  # no temp file left
 
 
-@pytest.mark.parametrize(("n_train", "n_val", "field"), [(1, 4, "n_train"), (4, 0, "n_val"), (4.0, 4, "n_train"),
-                                                         (True, 4, "n_train"), (4, 10**6, "n_val")])
+@pytest.mark.parametrize(
+    ("n_train", "n_val", "field"),
+    [(1, 4, "n_train"), (4, 0, "n_val"), (4.0, 4, "n_train"), (True, 4, "n_train"), (4, 10**6, "n_val")],
+)
 def test_bad_sizes_are_refused_naming_the_field(n_train: int, n_val: int, field: str) -> None:
     with pytest.raises(InvalidArgument) as error:
         build_effect_corpus(0, n_train=n_train, n_val=n_val)

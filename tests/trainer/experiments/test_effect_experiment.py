@@ -12,8 +12,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_weighted_training_moves_the_distrust_ratio_further_than_plain_training() -> None:
-    result = subprocess.run([sys.executable, "bench/distrust_effect.py"], cwd=REPO, capture_output=True, text=True,
-                            timeout=1200)
+    result = subprocess.run(
+        [sys.executable, "bench/distrust_effect.py"], cwd=REPO, capture_output=True, text=True, timeout=1200
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     figures = dict(line.split("=", 1) for line in lines if "=" in line and " " not in line)

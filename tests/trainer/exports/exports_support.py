@@ -17,8 +17,15 @@ from services.trainer.models.random_adapter import write_random_adapter
 from services.trainer.models.tiny import build_tiny_model
 
 # hidden 128 and intermediate 256: group sizes 32, 64 and 128 all divide every linear layer's input.
-SIZES: dict[str, Any] = {"vocab_size": 512, "hidden_size": 128, "num_layers": 2, "num_heads": 4,
-                         "num_kv_heads": 2, "intermediate_size": 256, "context_length": 256}
+SIZES: dict[str, Any] = {
+    "vocab_size": 512,
+    "hidden_size": 128,
+    "num_layers": 2,
+    "num_heads": 4,
+    "num_kv_heads": 2,
+    "intermediate_size": 256,
+    "context_length": 256,
+}
 PROMPTS = ("The letter was", "In the archive, 1923: witness's notes!", "Observed data")
 MAX_TOKENS = 10
 

@@ -30,8 +30,9 @@ def adapted_tokens(export_base: Path, export_adapter: Path) -> dict[str, list[in
     return greedy_all(*mlx_lm.load(str(export_base), adapter_path=str(export_adapter)))
 
 
-def test_fused_model_generates_what_base_plus_adapter_generates(fused: ExportResult, export_base: Path,
-                                                                adapted_tokens: dict[str, list[int]]) -> None:
+def test_fused_model_generates_what_base_plus_adapter_generates(
+    fused: ExportResult, export_base: Path, adapted_tokens: dict[str, list[int]]
+) -> None:
     assert greedy_all(*mlx_lm.load(str(fused.path))) == adapted_tokens
     base_tokens = greedy_all(*mlx_lm.load(str(export_base)))
     assert all(base_tokens[p] != adapted_tokens[p] for p in adapted_tokens), "the adapter changes nothing"
@@ -55,11 +56,13 @@ def test_fused_folder_is_a_clean_model(fused: ExportResult, export_base: Path) -
     assert info.quantization_bits is None and info.dtype == "float32"
 
 
-def test_default_dtype_keeps_the_base_and_float16_halves_it(export_base: Path, export_adapter: Path,
-                                                            fused: ExportResult, tmp_path: Path) -> None:
+def test_default_dtype_keeps_the_base_and_float16_halves_it(
+    export_base: Path, export_adapter: Path, fused: ExportResult, tmp_path: Path
+) -> None:
     steps: list[str] = []
-    half = fuse_adapter(export_base, export_adapter, tmp_path / "half", ExportOptions(dtype="float16"),
-                        progress=steps.append)
+    half = fuse_adapter(
+        export_base, export_adapter, tmp_path / "half", ExportOptions(dtype="float16"), progress=steps.append
+    )
     assert half.dtype == "float16" and json.loads((half.path / "config.json").read_text())["torch_dtype"] == "float16"
     assert {str(v.dtype) for v in safetensors_names(half.path).values()} == {"mlx.core.float16"}
     assert half.bytes < 0.6 * fused.bytes
@@ -69,13 +72,17 @@ def test_default_dtype_keeps_the_base_and_float16_halves_it(export_base: Path, e
 
 
 @pytest.mark.parametrize(("bits", "group_size"), [(4, 64), (8, 32)])
-def test_quantized_export_loads_and_generates(bits: int, group_size: int, export_base: Path, export_adapter: Path,
-                                              fused: ExportResult, tmp_path: Path) -> None:
+def test_quantized_export_loads_and_generates(
+    bits: int, group_size: int, export_base: Path, export_adapter: Path, fused: ExportResult, tmp_path: Path
+) -> None:
     options = ExportOptions(quantize_bits=bits, group_size=group_size, dtype="float32")
     result = fuse_adapter(export_base, export_adapter, tmp_path / f"q{bits}", options)
     config = json.loads((result.path / "config.json").read_text())
-    assert config["quantization"] == config["quantization_config"] == {"bits": bits, "group_size": group_size,
-                                                                        "mode": "affine"}
+    assert (
+        config["quantization"]
+        == config["quantization_config"]
+        == {"bits": bits, "group_size": group_size, "mode": "affine"}
+    )
     assert result.quantization == config["quantization"]
     assert result.bytes < fused.bytes * (0.4 if bits == 4 else 0.6)
     info = inspect_model(result.path)
@@ -84,8 +91,7 @@ def test_quantized_export_loads_and_generates(bits: int, group_size: int, export
     assert all(len(t) == 10 for t in tokens.values())
 
 
-def test_quantized_base_is_dequantized_before_fusing(export_base: Path, export_adapter: Path,
-                                                     tmp_path: Path) -> None:
+def test_quantized_base_is_dequantized_before_fusing(export_base: Path, export_adapter: Path, tmp_path: Path) -> None:
     quantized = build_quantized_base(export_base, tmp_path / "base-q4")
     adapter = export_adapter  # made for the unquantized base: same shapes
     result = fuse_adapter(quantized, adapter, tmp_path / "fused", ExportOptions(dtype="float32"))
@@ -140,14 +146,18 @@ def test_existing_output_is_never_overwritten(export_base: Path, export_adapter:
     shutil.rmtree(empty)
 
 
-@pytest.mark.parametrize(("adapter_config", "words"), [
-    ("{not json", "not readable JSON"),
-    ('["lora"]', "not a JSON object"),
-    ('{"fine_tune_type": "prefix"}', "'prefix' is not lora, dora or full"),
-    ('{"fine_tune_type": "lora"}', "does not fit base model"),  # no num_layers / lora_parameters
-])
-def test_broken_adapter_config_is_named(adapter_config: str, words: str, export_base: Path, export_adapter: Path,
-                                        tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("adapter_config", "words"),
+    [
+        ("{not json", "not readable JSON"),
+        ('["lora"]', "not a JSON object"),
+        ('{"fine_tune_type": "prefix"}', "'prefix' is not lora, dora or full"),
+        ('{"fine_tune_type": "lora"}', "does not fit base model"),  # no num_layers / lora_parameters
+    ],
+)
+def test_broken_adapter_config_is_named(
+    adapter_config: str, words: str, export_base: Path, export_adapter: Path, tmp_path: Path
+) -> None:
     adapter = tmp_path / "adapter"
     shutil.copytree(export_adapter, adapter)
     (adapter / "adapter_config.json").write_text(adapter_config)

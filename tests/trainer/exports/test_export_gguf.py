@@ -21,8 +21,13 @@ PER_BLOCK = ("attn_q", "attn_k", "attn_v", "attn_output", "attn_norm", "ffn_gate
 @pytest.fixture(scope="module")
 def exported(export_base: Path, export_adapter: Path, tmp_path_factory: pytest.TempPathFactory) -> ExportResult:
     root = tmp_path_factory.mktemp("gguf")
-    return fuse_adapter(export_base, export_adapter, root / "fused", ExportOptions(gguf=True, dtype="float16"),
-                        gguf_file=root / "fused.gguf")
+    return fuse_adapter(
+        export_base,
+        export_adapter,
+        root / "fused",
+        ExportOptions(gguf=True, dtype="float16"),
+        gguf_file=root / "fused.gguf",
+    )
 
 
 def _field(reader: GGUFReader, name: str) -> object:
@@ -85,8 +90,9 @@ def test_gguf_runs_in_llama_cpp_when_installed(exported: ExportResult) -> None:
         assert produced == greedy(model, tokenizer, prompt)
 
 
-def test_quantized_or_foreign_models_are_refused(export_base: Path, export_adapter: Path, exported: ExportResult,
-                                                 tmp_path: Path) -> None:
+def test_quantized_or_foreign_models_are_refused(
+    export_base: Path, export_adapter: Path, exported: ExportResult, tmp_path: Path
+) -> None:
     quantized = fuse_adapter(export_base, export_adapter, tmp_path / "q4", ExportOptions(quantize_bits=4))
     with pytest.raises(FailedPrecondition) as caught:
         export_gguf(quantized.path, tmp_path / "q4.gguf")
@@ -104,12 +110,15 @@ def test_quantized_or_foreign_models_are_refused(export_base: Path, export_adapt
         export_gguf(exported.path, exported.gguf)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("config", "words"), [
-    ({"model_type": "mixtral"}, "'mixtral'"),
-    ({"model_type": "qwen2"}, "supported: llama, mistral"),
-    ({"model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}}, "'llama3'"),
-    ({"model_type": "llama", "quantization": {"bits": 4, "group_size": 64}}, "quantized"),
-])
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"model_type": "mixtral"}, "'mixtral'"),
+        ({"model_type": "qwen2"}, "supported: llama, mistral"),
+        ({"model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}}, "'llama3'"),
+        ({"model_type": "llama", "quantization": {"bits": 4, "group_size": 64}}, "quantized"),
+    ],
+)
 def test_check_gguf_support(config: dict[str, object], words: str) -> None:
     with pytest.raises(FailedPrecondition) as caught:
         check_gguf_support(config)
@@ -118,8 +127,9 @@ def test_check_gguf_support(config: dict[str, object], words: str) -> None:
     check_gguf_support({"model_type": "llama", "quantization": {"bits": 4}}, quantized_ok=True)
 
 
-def test_unsupported_architecture_fails_before_any_work(export_base: Path, export_adapter: Path,
-                                                        tmp_path: Path) -> None:
+def test_unsupported_architecture_fails_before_any_work(
+    export_base: Path, export_adapter: Path, tmp_path: Path
+) -> None:
     base = tmp_path / "base"
     shutil.copytree(export_base, base)
     config = json.loads((base / "config.json").read_text())

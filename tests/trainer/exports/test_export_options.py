@@ -33,20 +33,23 @@ def test_protobuf_shaped_input() -> None:
     assert (options.quantize_bits, options.group_size, options.dtype) == (8, 64, None)
 
 
-@pytest.mark.parametrize(("body", "field", "shown"), [
-    ({"quantize": {"bits": 3}}, "quantize.bits", "3"),
-    ({"quantize": {"bits": "4"}}, "quantize.bits", "'4'"),
-    ({"quantize": {"bits": True}}, "quantize.bits", "True"),
-    ({"quantize": {"bits": 4.0}}, "quantize.bits", "4.0"),
-    ({"quantize": {"group_size": 64}}, "quantize.bits", "None"),
-    ({"quantize": {"bits": 4, "group_size": 48}}, "quantize.group_size", "48"),
-    ({"quantize": {"bits": 4, "mode": "mxfp4"}}, "quantize.mode", "'mxfp4'"),
-    ({"quantize": 4}, "quantize", "4"),
-    ({"gguf": "yes"}, "gguf", "'yes'"),
-    ({"dtype": "int8"}, "dtype", "'int8'"),
-    ({"dtype": "fp16"}, "dtype", "'fp16'"),
-    ({"dtypo": "float16"}, "dtypo", "'float16'"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "shown"),
+    [
+        ({"quantize": {"bits": 3}}, "quantize.bits", "3"),
+        ({"quantize": {"bits": "4"}}, "quantize.bits", "'4'"),
+        ({"quantize": {"bits": True}}, "quantize.bits", "True"),
+        ({"quantize": {"bits": 4.0}}, "quantize.bits", "4.0"),
+        ({"quantize": {"group_size": 64}}, "quantize.bits", "None"),
+        ({"quantize": {"bits": 4, "group_size": 48}}, "quantize.group_size", "48"),
+        ({"quantize": {"bits": 4, "mode": "mxfp4"}}, "quantize.mode", "'mxfp4'"),
+        ({"quantize": 4}, "quantize", "4"),
+        ({"gguf": "yes"}, "gguf", "'yes'"),
+        ({"dtype": "int8"}, "dtype", "'int8'"),
+        ({"dtype": "fp16"}, "dtype", "'fp16'"),
+        ({"dtypo": "float16"}, "dtypo", "'float16'"),
+    ],
+)
 def test_bad_values_name_the_field_and_the_value(body: dict[str, Any], field: str, shown: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         ExportOptions.from_mapping(body)

@@ -15,9 +15,11 @@ from services.trainer.models import DEFAULT_MODEL_NAME, build_tiny_model, model_
 from services.trainer.models.tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
 from shared.errors import FailedPrecondition, InvalidArgument
 
-MESSAGES = [{"role": "system", "content": "Cite your sources."},
-            {"role": "user", "content": "Where was the letter found?"},
-            {"role": "assistant", "content": "In the county record office, box 4."}]
+MESSAGES = [
+    {"role": "system", "content": "Cite your sources."},
+    {"role": "user", "content": "Where was the letter found?"},
+    {"role": "assistant", "content": "In the county record office, box 4."},
+]
 TEXT = "The harbour master's register, dated 4 May 1891, agrees with the diary — €12 paid, naïve café."
 
 
@@ -27,12 +29,23 @@ def test_default_name() -> None:
 
 def test_files_in_hugging_face_layout(tiny_model: Path) -> None:
     names = {p.name for p in tiny_model.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json", "generation_config.json"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "generation_config.json",
+    } <= names
     config = json.loads((tiny_model / "config.json").read_text())
     assert config["model_type"] == "llama" and config["tie_word_embeddings"] is True
-    assert (config["num_hidden_layers"], config["hidden_size"], config["num_attention_heads"],
-            config["num_key_value_heads"], config["max_position_embeddings"]) == (4, 256, 4, 2, 2048)
+    assert (
+        config["num_hidden_layers"],
+        config["hidden_size"],
+        config["num_attention_heads"],
+        config["num_key_value_heads"],
+        config["max_position_embeddings"],
+    ) == (4, 256, 4, 2, 2048)
     assert json.loads((tiny_model / "tokenizer_config.json").read_text())["chat_template"] == CHAT_TEMPLATE
     assert not [p for p in tiny_model.parent.iterdir() if p.name.startswith(".")], "staging folder kept"
 
@@ -63,16 +76,19 @@ def test_tokenizer_round_trips_text(tiny_model: Path) -> None:
 def test_chat_template(tiny_model: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
     full = tokenizer.apply_chat_template(MESSAGES, tokenize=False)
-    assert full == ("<|bos|><|system|>\nCite your sources.<|end|>\n"
-                    "<|user|>\nWhere was the letter found?<|end|>\n"
-                    "<|assistant|>\nIn the county record office, box 4.<|end|>\n")
+    assert full == (
+        "<|bos|><|system|>\nCite your sources.<|end|>\n"
+        "<|user|>\nWhere was the letter found?<|end|>\n"
+        "<|assistant|>\nIn the county record office, box 4.<|end|>\n"
+    )
     prompt = tokenizer.apply_chat_template(MESSAGES[:2], tokenize=False, add_generation_prompt=True)
     assert prompt.endswith("<|assistant|>\n") and full.startswith(prompt)
     assert not tokenizer.apply_chat_template(MESSAGES[:2], tokenize=False).endswith("<|assistant|>\n")
     ids = tokenizer.apply_chat_template(MESSAGES[:2], add_generation_prompt=True, tokenize=True)
     ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
-    assert ids.count(tokenizer.bos_token_id) == 1 and ids[-2:] == tokenizer.encode("<|assistant|>\n",
-                                                                                 add_special_tokens=False)
+    assert ids.count(tokenizer.bos_token_id) == 1 and ids[-2:] == tokenizer.encode(
+        "<|assistant|>\n", add_special_tokens=False
+    )
     with pytest.raises(Exception, match="roles are supported"):
         tokenizer.apply_chat_template([{"role": "tool", "content": "x"}], tokenize=False)
 
@@ -103,9 +119,18 @@ def test_fingerprint_sees_any_change(tiny_model: Path, tmp_path: Path) -> None:
 
 
 def test_sizes_are_parameters(tmp_path: Path) -> None:
-    path = build_tiny_model(tmp_path / "m", seed=3, vocab_size=1024, hidden_size=64, num_layers=2,
-                            num_heads=2, num_kv_heads=1, intermediate_size=128, context_length=256,
-                            dtype="bfloat16")
+    path = build_tiny_model(
+        tmp_path / "m",
+        seed=3,
+        vocab_size=1024,
+        hidden_size=64,
+        num_layers=2,
+        num_heads=2,
+        num_kv_heads=1,
+        intermediate_size=128,
+        context_length=256,
+        dtype="bfloat16",
+    )
     model, tokenizer = mlx_lm.load(str(path))
     assert len(model.layers) == 2 and len(tokenizer._tokenizer) == 1024
     assert model.parameters()["model"]["norm"]["weight"].dtype == mx.bfloat16
@@ -128,8 +153,15 @@ def test_existing_folders(tiny_model: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "other"]
 
 
-BAD_SIZES = [("num_heads", 3), ("num_kv_heads", 3), ("hidden_size", 8), ("vocab_size", 100_000),
-             ("vocab_size", 8000), ("dtype", "int8"), ("seed", -1)]
+BAD_SIZES = [
+    ("num_heads", 3),
+    ("num_kv_heads", 3),
+    ("hidden_size", 8),
+    ("vocab_size", 100_000),
+    ("vocab_size", 8000),
+    ("dtype", "int8"),
+    ("seed", -1),
+]
 
 
 @pytest.mark.parametrize(("field", "value"), BAD_SIZES)

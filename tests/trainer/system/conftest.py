@@ -20,22 +20,45 @@ def tiny_info(tmp_path_factory: pytest.TempPathFactory) -> ModelInfo:
 def llama_8b() -> ModelInfo:
     """Llama-3-8B's shapes in bfloat16 (written out: no weights are needed to estimate)."""
     h, kv, i = 4096, 1024, 14336
-    return ModelInfo(model_type="llama", num_layers=32, hidden_size=h, vocab_size=128256,
-                     num_parameters=8_030_261_248, bytes_on_disk=16_060_522_496, quantization_bits=None,
-                     dtype="bfloat16", context_length=8192, intermediate_size=i, num_attention_heads=32,
-                     num_key_value_heads=8, weight_bytes=16_060_522_496,
-                     block_linears={"self_attn.q_proj": [h, h], "self_attn.k_proj": [h, kv],
-                                    "self_attn.v_proj": [h, kv], "self_attn.o_proj": [h, h],
-                                    "mlp.gate_proj": [h, i], "mlp.up_proj": [h, i], "mlp.down_proj": [i, h]})
+    return ModelInfo(
+        model_type="llama",
+        num_layers=32,
+        hidden_size=h,
+        vocab_size=128256,
+        num_parameters=8_030_261_248,
+        bytes_on_disk=16_060_522_496,
+        quantization_bits=None,
+        dtype="bfloat16",
+        context_length=8192,
+        intermediate_size=i,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        weight_bytes=16_060_522_496,
+        block_linears={
+            "self_attn.q_proj": [h, h],
+            "self_attn.k_proj": [h, kv],
+            "self_attn.v_proj": [h, kv],
+            "self_attn.o_proj": [h, h],
+            "mlp.gate_proj": [h, i],
+            "mlp.up_proj": [h, i],
+            "mlp.down_proj": [i, h],
+        },
+    )
 
 
 @pytest.fixture
 def machine() -> Callable[..., Hardware]:
     def make(gb: float, *, apple: bool = False) -> Hardware:
-        return Hardware(os="darwin" if apple else "linux", machine="arm64" if apple else "x86_64",
-                        cpu_count=8,
-                        total_memory_bytes=int(gb * 1e9), available_memory_bytes=int(gb * 1e9),
-                        unified_memory=apple, mlx_device="gpu" if apple else "cpu", metal_available=apple,
-                        gpu_working_set_bytes=int(gb * 0.75e9) if apple else None)
-    return make
+        return Hardware(
+            os="darwin" if apple else "linux",
+            machine="arm64" if apple else "x86_64",
+            cpu_count=8,
+            total_memory_bytes=int(gb * 1e9),
+            available_memory_bytes=int(gb * 1e9),
+            unified_memory=apple,
+            mlx_device="gpu" if apple else "cpu",
+            metal_available=apple,
+            gpu_working_set_bytes=int(gb * 0.75e9) if apple else None,
+        )
 
+    return make

@@ -27,8 +27,12 @@ def test_copy_of_the_real_layout(tmp_path: Path) -> None:
     libs = tmp_path / "mlx_cpu.libs"
     libs.mkdir()
     copy = libs / REAL_LIBS[0].name
-    shutil.copyfile(REAL_LIBS[0].resolve() if not REAL_LIBS[0].is_symlink() else
-                    REAL_LIBS[0].with_name(REAL_LIBS[0].name + ".reference"), copy)
+    shutil.copyfile(
+        REAL_LIBS[0].resolve()
+        if not REAL_LIBS[0].is_symlink()
+        else REAL_LIBS[0].with_name(REAL_LIBS[0].name + ".reference"),
+        copy,
+    )
     info = detect_blas(site_packages=tmp_path, environ={})
     assert (info.kind, info.optimised, info.target) == ("reference", False, None)
     assert "reference BLAS" in info.describe() and "use_openblas.py" in info.describe()

@@ -28,10 +28,12 @@ Pages purgeable:                          10000.
 "Translation faults":                 987654321.
 Pages copy-on-write:                    1234567.
 """
-SYSCTL = {("sysctl", "-n", "hw.memsize"): "34359738368\n",
-          ("sysctl", "-n", "machdep.cpu.brand_string"): "Apple M2 Pro\n",
-          ("sysctl", "-n", "hw.ncpu"): "12\n",
-          ("vm_stat",): VM_STAT}
+SYSCTL = {
+    ("sysctl", "-n", "hw.memsize"): "34359738368\n",
+    ("sysctl", "-n", "machdep.cpu.brand_string"): "Apple M2 Pro\n",
+    ("sysctl", "-n", "hw.ncpu"): "12\n",
+    ("vm_stat",): VM_STAT,
+}
 
 
 def canned(command: list[str]) -> str:

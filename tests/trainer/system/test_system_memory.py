@@ -28,8 +28,12 @@ SETTINGS = {"lora_rank": 8, "lora_layers": 16, "batch_size": 1, "seq_len": 512}
 def quantised(info: ModelInfo, bits: int, group_size: int = 64) -> ModelInfo:
     """The same shapes with every matrix quantised (as mlx_lm.convert does), the norms left as they are."""
     norms = (2 * info.num_layers + 1) * info.hidden_size
-    return dataclasses.replace(info, quantization_bits=bits, quantization_group_size=group_size,
-                               quantized_parameters=info.num_parameters - norms)
+    return dataclasses.replace(
+        info,
+        quantization_bits=bits,
+        quantization_group_size=group_size,
+        quantized_parameters=info.num_parameters - norms,
+    )
 
 
 def test_quantised_is_smaller_than_float16(llama_8b: ModelInfo) -> None:
@@ -68,8 +72,9 @@ def test_all_layers_and_keys(tiny_info: ModelInfo) -> None:
     assert every.lora_layers == tiny_info.num_layers
     capped = estimate_training_memory(tiny_info, lora_rank=8, lora_layers=99, batch_size=2, seq_len=128)
     assert capped.total_bytes == every.total_bytes
-    q_only = estimate_training_memory(tiny_info, lora_rank=8, lora_layers=None, batch_size=2, seq_len=128,
-                                      lora_keys=["self_attn.q_proj"])
+    q_only = estimate_training_memory(
+        tiny_info, lora_rank=8, lora_layers=None, batch_size=2, seq_len=128, lora_keys=["self_attn.q_proj"]
+    )
     assert q_only.lora_parameters == 4 * 8 * (256 + 256)
     with pytest.raises(InvalidArgument, match="batch_size"):
         estimate_training_memory(tiny_info, lora_rank=8, lora_layers=None, batch_size=0, seq_len=128)
@@ -82,8 +87,16 @@ def test_covers_a_real_lora_step(tiny_info: ModelInfo) -> None:
     mx.clear_cache()
     baseline = mx.get_active_memory()  # whatever earlier tests left alive
     mx.reset_peak_memory()
-    args = ModelArgs(model_type="llama", hidden_size=256, num_hidden_layers=4, intermediate_size=704,
-                     num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5, vocab_size=3072)
+    args = ModelArgs(
+        model_type="llama",
+        hidden_size=256,
+        num_hidden_layers=4,
+        intermediate_size=704,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        rms_norm_eps=1e-5,
+        vocab_size=3072,
+    )
     model = Model(args)
     model.freeze()
     linear_to_lora_layers(model, 4, {"rank": 8, "scale": 2.0, "dropout": 0.0})

@@ -23,8 +23,7 @@ def test_tiny_model_on_this_machine(tiny_info: ModelInfo) -> None:
     assert rec.to_dict()["estimate"]["total_bytes"] == rec.estimate.total_bytes
 
 
-def test_plenty_of_memory_gets_the_top_settings(tiny_info: ModelInfo,
-                                                machine: Callable[..., Hardware]) -> None:
+def test_plenty_of_memory_gets_the_top_settings(tiny_info: ModelInfo, machine: Callable[..., Hardware]) -> None:
     rec = recommend(tiny_info, machine(64))
     assert (rec.batch_size, rec.lora_rank, rec.lora_layers, rec.grad_accumulation) == (8, 16, 4, 1)
     assert "largest that fits" not in rec.reason
@@ -51,8 +50,12 @@ def test_shrinks_with_the_budget(tiny_info: ModelInfo, machine: Callable[..., Ha
 
 
 def test_apple_gpu_trains_in_bfloat16(llama_8b: ModelInfo, machine: Callable[..., Hardware]) -> None:
-    quantised = dataclasses.replace(llama_8b, quantization_bits=4, quantization_group_size=64,
-                                    quantized_parameters=llama_8b.num_parameters - 65 * 4096)
+    quantised = dataclasses.replace(
+        llama_8b,
+        quantization_bits=4,
+        quantization_group_size=64,
+        quantized_parameters=llama_8b.num_parameters - 65 * 4096,
+    )
     rec = recommend(quantised, machine(32, apple=True))
     assert rec.dtype == "bfloat16" and rec.estimate.dtype_bytes == 2
     check_fits(rec.estimate, rec.budget_bytes)

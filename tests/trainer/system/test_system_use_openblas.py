@@ -20,8 +20,14 @@ SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "use_openblas.py"
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                          check=False, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=120,
+    )
 
 
 def snapshot(folder: Path) -> dict[str, str | bytes]:
@@ -86,8 +92,9 @@ def test_bad_arguments(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the script only acts on Linux")
-def test_no_openblas_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_openblas_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = fake_site(tmp_path)
     before = snapshot(site / "mlx_cpu.libs")
     monkeypatch.setattr(blas_module, "optimised_blas_candidates", lambda: [])
@@ -97,24 +104,30 @@ def test_no_openblas_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert snapshot(site / "mlx_cpu.libs") == before
 
 
-@pytest.mark.skipif(not (REAL_LIBS and DEBIAN_OPENBLAS),
-                    reason="needs the mlx[cpu] wheel and Debian's OpenBLAS")
+@pytest.mark.skipif(not (REAL_LIBS and DEBIAN_OPENBLAS), reason="needs the mlx[cpu] wheel and Debian's OpenBLAS")
 def test_copied_wheel_loads_openblas_without_preload(tmp_path: Path) -> None:
     assert REAL_SITE is not None
     for name in ("mlx", "mlx_cpu.libs"):
-        shutil.copytree(REAL_SITE / name, tmp_path / name, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "include", "*.reference"))
+        shutil.copytree(
+            REAL_SITE / name,
+            tmp_path / name,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__", "include", "*.reference"),
+        )
     libs = tmp_path / "mlx_cpu.libs"
     for link in [p for p in libs.iterdir() if p.is_symlink()]:  # the real env may be linked already
         link.unlink()
         shutil.copyfile(REAL_SITE / "mlx_cpu.libs" / (link.name + ".reference"), link)
     assert run("--site-packages", tmp_path).returncode == 0
-    probe = ("import mlx.core as mx, numpy as np\n"
-             "a = mx.random.normal((256, 256)); b = mx.random.normal((256, 256))\n"
-             "assert np.allclose(np.array(a @ b), np.array(a) @ np.array(b), atol=1e-3)\n"
-             "print([l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()])\n")
+    probe = (
+        "import mlx.core as mx, numpy as np\n"
+        "a = mx.random.normal((256, 256)); b = mx.random.normal((256, 256))\n"
+        "assert np.allclose(np.array(a @ b), np.array(a) @ np.array(b), atol=1e-3)\n"
+        "print([l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()])\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"} | {"PYTHONPATH": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert "openblas" in out.stdout and "libblas-" not in out.stdout
