@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference experiment lint clean
+.PHONY: install up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference experiment lint format clean
 
 install: $(STAMP)
 
@@ -58,8 +58,15 @@ bench-inference: $(STAMP)
 experiment: $(STAMP)
 	$(BIN)/python bench/distrust_effect.py --charts experiment-charts
 
+# The checks CI runs before the tests (and .pre-commit-config.yaml on each commit).
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

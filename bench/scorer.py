@@ -492,7 +492,7 @@ class _Servers:
                 try:
                     if check_health(channel, timeout_s=1) == "SERVING":
                         return
-                except Exception:  # noqa: BLE001 - not up yet
+                except Exception:
                     if time.monotonic() > deadline:
                         raise
                 time.sleep(0.2)

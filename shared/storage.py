@@ -30,7 +30,7 @@ SHA256_META = "sha256"
 _AUTH_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken"}
 
 
-class StreamAborted(Exception):  # noqa: N818 - a signal, not an error
+class StreamAborted(Exception):
     """Raised by a stream being uploaded to stop the upload; storage passes it through untranslated."""
 
 

@@ -126,7 +126,7 @@ def component_health(data: DataDir) -> list[PartHealth]:
         pid = pids.get(component.name)
         try:
             component.probe()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             healthy, detail = False, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         else:
             healthy, detail = True, "ok"

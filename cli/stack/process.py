@@ -59,7 +59,7 @@ class ManagedProcess:
             return False, f"not running (exit code {code}); see {self.log_path}"
         try:
             self.component.probe()
-        except Exception as exc:  # noqa: BLE001 - a probe failure of any kind means not healthy yet
+        except Exception as exc:
             return False, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         return True, "ok"
 

@@ -59,7 +59,7 @@ class Supervisor:
             self._ensure_default_model(store)
             self._start_group(layout.services(self.data, self.ports, self.secrets))
             logger.info("stack ready", extra={"seconds": round(time.monotonic() - started, 1)})
-        except Exception as exc:  # noqa: BLE001 - any start failure is reported through the state file
+        except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
             logger.error("stack failed to start: %s", message)
             self.data.write_state(self._state("failed", message))

@@ -104,7 +104,7 @@ def _timed(check: Callable[[], object]) -> dict[str, object]:
         check()
     except grpc.RpcError as exc:
         result: dict[str, object] = {"status": "error", "error": f"{exc.code().name}: {exc.details()}"}
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready; report it
+    except Exception as exc:
         result = {"status": "error", "error": getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"}
     else:
         result = {"status": "ok"}

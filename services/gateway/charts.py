@@ -220,20 +220,23 @@ def _accuracy_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | No
 # ------------------------------------------------------------------------------------------------- public API
 def loss_chart(events: Sequence[Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """PNG: a job's training loss, CE and validation loss against the step (see `_loss_chart`).
-    FailedPrecondition "no_metrics" when there is no metrics event yet."""
+    FailedPrecondition "no_metrics" when there is no metrics event yet.
+    """
     with _RENDER_LOCK:
         return _loss_chart(events, title=title)
 
 
 def perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """PNG: perplexity per authority band per model, distrust ratios in the legend (see `_perplexity_chart`).
-    FailedPrecondition "no_results" when `results` is empty."""
+    FailedPrecondition "no_results" when `results` is empty.
+    """
     with _RENDER_LOCK:
         return _perplexity_chart(results, title=title)
 
 
 def accuracy_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """PNG: accuracy per model with confidence-interval error bars (see `_accuracy_chart`).
-    FailedPrecondition "no_results" when `results` is empty."""
+    FailedPrecondition "no_results" when `results` is empty.
+    """
     with _RENDER_LOCK:
         return _accuracy_chart(results, title=title)

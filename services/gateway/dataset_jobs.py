@@ -109,7 +109,7 @@ class DatasetJobs:
                     job["error"] = {"code": "no_output", "message": "the scorer ended without output", "param": None}
             except DistrustError as exc:
                 job.update(status="failed", error=exc.to_dict())
-            except Exception as exc:  # noqa: BLE001 - a job must end in a state, whatever happened
+            except Exception as exc:
                 logger.exception("dataset job crashed")
                 job.update(status="failed", error={"code": "internal_error", "message": str(exc), "param": None})
             job["finished_at"] = int(time.time())

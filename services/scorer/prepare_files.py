@@ -83,7 +83,7 @@ def prepare_stored_files(
     def run() -> None:
         try:
             events.put(prepare_dataset(raw, opts, progress=on_progress))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+        except BaseException as exc:
             events.put(exc)
 
     worker = threading.Thread(target=run, name="prepare", daemon=True)

@@ -156,7 +156,7 @@ class FileService:
     def _discard(self, file_id: str) -> None:
         try:
             self.store.delete(Bucket.FILES, file_id)
-        except Exception:  # noqa: BLE001 - the upload already failed; report that, not the cleanup
+        except Exception:
             logger.warning("could not remove a rejected upload", extra={"file_id": file_id}, exc_info=True)
 
 

@@ -116,7 +116,7 @@ def _wrap_unary(fn: Callable[[Any, grpc.ServicerContext], Any], method: str) -> 
         with log_context(request_id=_request_id(context), method=method):
             try:
                 return fn(request, context)
-            except Exception as exc:  # noqa: BLE001 - every failure must become a status
+            except Exception as exc:
                 if _is_abort(exc):
                     raise
                 _abort(context, exc, method)
@@ -129,7 +129,7 @@ def _wrap_stream(fn: Callable[[Any, grpc.ServicerContext], Iterator[Any]], metho
         with log_context(request_id=_request_id(context), method=method):
             try:
                 yield from fn(request, context)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if _is_abort(exc):
                     raise
                 _abort(context, exc, method)

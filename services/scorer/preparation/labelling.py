@@ -70,7 +70,8 @@ def provided_scores(record: Mapping[str, Any]) -> tuple[float, float] | None:
 def scorer_metadata(record: Mapping[str, Any], source_type: str | None) -> dict[str, Any]:
     """The raw record as the scorer's metadata (as in the reference), with `source_type` set to the resolved
     type when it is a known one, and removed otherwise: the scorer blends any source type it is given with a
-    prior (a default one for types it does not know), and a record of unknown type is scored dynamically."""
+    prior (a default one for types it does not know), and a record of unknown type is scored dynamically.
+    """
     metadata = dict(record)
     if source_type in KNOWN_SOURCE_TYPES:
         metadata["source_type"] = source_type

@@ -45,7 +45,8 @@ SCORE_PROGRESS_EVERY = 1000
 @dataclass(frozen=True)
 class ProgressEvent:
     """Where a run is. `done` / `total` count lines (reading, total None: streamed) or records (other
-    stages); stages come in the order of STAGES."""
+    stages); stages come in the order of STAGES.
+    """
 
     stage: str
     done: int

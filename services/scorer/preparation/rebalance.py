@@ -46,7 +46,7 @@ def band_of(auth_weight: float) -> Band:
 
 
 def band_counts(bands: Sequence[Band]) -> dict[Band, int]:
-    counts: dict[Band, int] = {band: 0 for band in BANDS}
+    counts: dict[Band, int] = dict.fromkeys(BANDS, 0)
     for band in bands:
         counts[band] += 1
     return counts

@@ -67,7 +67,7 @@ def fractions(counts: dict[str, int]) -> dict[str, float]:
 
 
 def trivium_counts(items: Iterable[Labelled]) -> dict[str, int]:
-    counts: dict[str, int] = {category: 0 for category in (*TRIVIUM_CATEGORIES, UNCATEGORISED)}
+    counts: dict[str, int] = dict.fromkeys((*TRIVIUM_CATEGORIES, UNCATEGORISED), 0)
     for item in items:
         counts[item.record.get("trivium_category", UNCATEGORISED)] += 1
     return counts

@@ -63,7 +63,8 @@ def score_valid(
     short_text_default: bool = False,
 ) -> ScoreResult:
     """Score an already validated document; with `short_text_default`, text under 50 characters gets the
-    fixed default scores (its breakdown still shows the signals found)."""
+    fixed default scores (its breakdown still shows the signals found).
+    """
     view = TextView(text, scoring.vocabulary)
 
     if known_citation_count:

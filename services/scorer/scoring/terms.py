@@ -26,7 +26,8 @@ def is_word_char(ch: str) -> bool:
 class LeftBounded:
     """`\\b<pattern>` for a pattern that starts with a word character, matched as `re` would but faster: a
     leading `\\b` stops `re` from jumping to the pattern's literal first letters, so the boundary is checked
-    by hand on each candidate instead."""
+    by hand on each candidate instead.
+    """
 
     __slots__ = ("_search",)
 

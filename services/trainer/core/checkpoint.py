@@ -175,7 +175,8 @@ def check_resumable(
     optimizer: dict[str, mx.array],
 ) -> None:
     """Raise FailedPrecondition unless `loaded` continues this run: same settings (those that change the math),
-    same tokenized data, a consistent step and data position, the same adapter and optimizer arrays."""
+    same tokenized data, a consistent step and data position, the same adapter and optimizer arrays.
+    """
     state = loaded.state
 
     def fail(reason: str) -> FailedPrecondition:

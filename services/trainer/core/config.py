@@ -74,7 +74,8 @@ class DistrustSettings:
 @dataclass(frozen=True)
 class LoraSettings:
     """LoRA on the top `layers` transformer blocks (None = all), on the block-relative module paths `keys`
-    (None = every linear layer of a block, mlx-lm's default). mlx-lm's `scale` is `alpha / rank`."""
+    (None = every linear layer of a block, mlx-lm's default). mlx-lm's `scale` is `alpha / rank`.
+    """
 
     rank: int = 8
     alpha: float = 16.0

@@ -98,7 +98,8 @@ def load_examples(
     path: Path, tokenization: Tokenization, *, field: str, require_scores: bool
 ) -> tuple[list[Example], list[int]]:
     """Read and tokenize a JSONL file. Returns the examples and the line numbers of records left out because
-    no loss token remained (e.g. a completion cut off by max_seq_length)."""
+    no loss token remained (e.g. a completion cut off by max_seq_length).
+    """
     examples: list[Example] = []
     empty: list[int] = []
     failed: list[tuple[int, str]] = []
@@ -141,7 +142,8 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 def padded_length(longest: int, max_seq_length: int) -> int:
     """Pad so the model input (T − 1 tokens) is a multiple of 32, capped at max_seq_length (as mlx-lm does):
-    few distinct shapes, so few recompilations of the step."""
+    few distinct shapes, so few recompilations of the step.
+    """
     return min(1 + PAD_MULTIPLE * -(-(longest - 1) // PAD_MULTIPLE), max(max_seq_length, longest))
 
 

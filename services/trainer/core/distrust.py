@@ -127,7 +127,8 @@ def weight_distribution(
 @dataclass(frozen=True)
 class TrainingWeights:
     """Per training example: L = α·c² (`distrust`), ω before clipping and ω (`omega`, float64), and the factor
-    on its CE in the loss (`factors`, float32: ω for `weighted`, 1 for `additive` and `none`)."""
+    on its CE in the loss (`factors`, float32: ω for `weighted`, 1 for `additive` and `none`).
+    """
 
     distrust: np.ndarray
     unclipped: np.ndarray
@@ -163,7 +164,8 @@ def weight_summary(
     """What to log at job start (spec §3.4): mode, α, and per band ("low" / "mid" / "high") and "overall" the
     count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and
     `none`, whose gradient is plain CE); for weighted, how many were clipped; with scores, the same statistics
-    of L = α·c² under "distrust_loss"."""
+    of L = α·c² under "distrust_loss".
+    """
     effective = weights.omega if settings.mode == "weighted" else np.ones(len(auth_weights))
     summary: dict[str, Any] = {
         "mode": settings.mode,

@@ -76,7 +76,7 @@ class Tokenization:
         return list(self.hf(text, add_special_tokens=add_special_tokens)["input_ids"])
 
     def _plain(self, prompt: str, completion: str, *, all_count: bool = False) -> tuple[list[int], list[bool]]:
-        """prompt + completion as one string; with completion_only, tokens holding a completion character count."""
+        """Prompt + completion as one string; with completion_only, tokens holding a completion character count."""
         text = prompt + completion
         if all_count or not self.completion_only:
             ids = list(self.hf(text, add_special_tokens=True)["input_ids"])
@@ -136,7 +136,7 @@ class Tokenization:
                 start = self._reply_start(messages, k, upto)
                 if text.startswith(upto) and cursor <= start < len(upto):
                     span = (start, len(upto))
-            except Exception:  # noqa: BLE001 - a template that cannot render part of it: search below
+            except Exception:
                 span = None
             if span is None:
                 found = text.find(message["content"], cursor)
@@ -153,7 +153,7 @@ class Tokenization:
                 before = self._render(messages[:k], add_generation_prompt=True)
                 if upto.startswith(before):
                     return len(before)
-            except Exception:  # noqa: BLE001, S110 - some templates refuse partial conversations
+            except Exception:
                 pass
         empty = self._render(messages[:k] + [{**messages[k], "content": ""}], add_generation_prompt=False)
         return common_prefix(empty, upto)

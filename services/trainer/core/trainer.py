@@ -133,7 +133,8 @@ class Trainer:
 
     def weight_summary(self) -> dict[str, Any]:
         """Per band and overall count / min / mean / max of the effective example weights (see
-        `distrust.weight_summary`), plus the number of examples and the lines left out (no loss token)."""
+        `distrust.weight_summary`), plus the number of examples and the lines left out (no loss token).
+        """
         summary = weight_summary(self.weights, [e.auth_weight for e in self.examples], self.settings.distrust)
         summary.update(examples=len(self.examples), skipped_lines=list(self.skipped_lines))
         return summary
@@ -195,7 +196,8 @@ class Trainer:
 
     def run(self, *, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepReport]:
         """Train from `self.step` to `total_steps`, yielding after each optimizer step. `should_stop()` is
-        checked before each step; when it says True the loop returns without a partial step."""
+        checked before each step; when it says True the loop returns without a partial step.
+        """
         step_fn = self._compiled_step()
         s = self.settings
         self.model.train()
@@ -249,7 +251,8 @@ class Trainer:
 
     def step_gradients(self, step: int | None = None) -> tuple[float, float, dict[str, mx.array]]:
         """(loss, ce, flattened summed gradient) of optimizer step `step` (default: the next one), computed
-        exactly as training does but without clipping or updating anything. For tests and diagnostics."""
+        exactly as training does but without clipping or updating anything. For tests and diagnostics.
+        """
         batches, extras = self.step_batches(self.step if step is None else step)
         inv = mx.array(1.0 / sum(b.n_loss_tokens for b in batches), dtype=mx.float32)
         total: dict[str, mx.array] = {}
@@ -347,7 +350,8 @@ class Trainer:
 
     def restore(self, directory: Path) -> None:
         """Continue exactly from a checkpoint of the same run. Raises FailedPrecondition (and changes
-        nothing) when the checkpoint is missing, corrupt, or from different settings or data."""
+        nothing) when the checkpoint is missing, corrupt, or from different settings or data.
+        """
         directory = Path(directory)
         loaded = ckpt.read_checkpoint(directory)
         ckpt.check_resumable(

@@ -86,7 +86,8 @@ def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
 
 def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer: Any = None) -> str:
     """'Question: …\\nA) …\\nB) …\\nAnswer:'; with a chat template the question and options are the user turn and
-    the assistant's reply starts with 'Answer:'."""
+    the assistant's reply starts with 'Answer:'.
+    """
     if len(letters) < len(item.options):
         raise invalid_field("letters", letters, f"at least {len(item.options)} letters")
     body = f"Question: {item.question.strip()}\n" + "\n".join(

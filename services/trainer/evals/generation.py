@@ -40,7 +40,7 @@ def render_user_turn(
         messages.insert(0, {"role": "system", "content": system})
     try:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **extra)
-    except Exception:  # noqa: BLE001 - some templates refuse a system turn: fold it into the user turn
+    except Exception:
         if not system:
             raise
         merged = [{"role": "user", "content": f"{system}\n\n{user}"}]

@@ -112,7 +112,7 @@ def continuation_logprobs(
     *,
     add_special_tokens: bool | None = None,
 ) -> list[ContinuationScore]:
-    """log P(c | prompt) for each continuation c, all in one forward pass.
+    """Log P(c | prompt) for each continuation c, all in one forward pass.
 
     prompt + c is tokenized as one string, and the tokens after those it shares with the prompt tokenized alone
     are scored: a tokenizer that merges characters across the boundary (e.g. "Answer:" + " A") then scores the

@@ -65,5 +65,6 @@ def run_source_preference(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results
-    (options in the order shown, the original order, the chosen and correct index, every option's score)."""
+    (options in the order shown, the original order, the chosen and correct index, every option's score).
+    """
     return run_multiple_choice(model, tokenizer, items, seed=seed, method=method, target=TARGET, progress=progress)

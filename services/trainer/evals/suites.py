@@ -104,7 +104,8 @@ def find_phrases(text: str, phrases: Sequence[str]) -> list[str]:
 
 def split_reasoning(reply: str) -> tuple[str, bool, bool]:
     """(answer, truncated, had_reasoning). Some chat templates open the <think> block in the prompt, so a reply
-    can hold only the closing tag: everything before the last "</think>" is reasoning either way."""
+    can hold only the closing tag: everything before the last "</think>" is reasoning either way.
+    """
     lowered = reply.casefold()
     close = lowered.rfind("</think>")
     if close >= 0:

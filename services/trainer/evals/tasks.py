@@ -273,7 +273,8 @@ def run_tasks(
     model: nn.Module, tokenizer: Any, tasks: Sequence[AnyTask], *, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Every task on one loaded model: {task name: report}, JSON-safe. Each report carries "type", "options"
-    and "seconds" besides its own keys; `progress(task name, items done, items)` is called as items finish."""
+    and "seconds" besides its own keys; `progress(task name, items done, items)` is called as items finish.
+    """
     results: dict[str, Any] = {}
     for task in tasks:
 
@@ -325,7 +326,8 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
 
 def compare(results_by_model: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Side by side: {"models": [...], "metrics": {"<task>.<metric>": {model: value}}, "distrust_ratio":
-    {model: ratio of the first perplexity task}}; a model that lacks a task shows None."""
+    {model: ratio of the first perplexity task}}; a model that lacks a task shows None.
+    """
     models = list(results_by_model)
     metrics: dict[str, dict[str, Any]] = {}
     ratios: dict[str, Any] = dict.fromkeys(models)

@@ -193,7 +193,7 @@ def high_record(rng: random.Random) -> dict[str, Any]:
 
 
 def _balanced(rng: random.Random, n: int, seen: set[str]) -> list[dict[str, Any]]:
-    """n records, n // 2 low and n - n // 2 high, drawn alternately then shuffled; texts not in `seen` (updated)."""
+    """N records, n // 2 low and n - n // 2 high, drawn alternately then shuffled; texts not in `seen` (updated)."""
     out: list[dict[str, Any]] = []
     for k in range(n):
         make = low_record if k % 2 else high_record  # odd k: low, so an odd n has one more high
@@ -212,7 +212,8 @@ def _balanced(rng: random.Random, n: int, seen: set[str]) -> list[dict[str, Any]
 def build_effect_corpus(seed: int, *, n_train: int, n_val: int) -> EffectCorpus:
     """The corpus of one seed: `n_train` training and `n_val` validation records, half of each low-authority
     field notes and half high-authority press statements (the odd one out, if any, is high). Deterministic per
-    seed; no text appears twice, so validation is held out."""
+    seed; no text appears twice, so validation is held out.
+    """
     for name, value in (("n_train", n_train), ("n_val", n_val)):
         if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_RECORDS:
             raise invalid_field(name, value, f"an integer in [2, {MAX_RECORDS}] (at least one record per band)")

@@ -250,7 +250,8 @@ def _float_dtype(model: nn.Module) -> str:
 
 def _save(directory: Path, base_dir: Path, model: nn.Module, config: dict[str, Any]) -> None:
     """mlx-lm's `save` without its model card, and with the base's tokenizer files copied byte for byte (the
-    tokenizer's `save_pretrained` would rewrite them for the installed transformers version)."""
+    tokenizer's `save_pretrained` would rewrite them for the installed transformers version).
+    """
     save_model(directory, model, donate_model=False)
     save_config(config, directory / CONFIG_FILE)
     for pattern in _COPIED:

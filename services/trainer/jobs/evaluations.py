@@ -108,7 +108,8 @@ class EvalService:
 
     def _check_tasks(self, owner: str, tasks: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
         """Validate every task with its data before queueing (a bad line is reported now, not by a worker);
-        return the tasks as stored, each with its name."""
+        return the tasks as stored, each with its name.
+        """
         tasks = [{k: v for k, v in t.items() if v is not None} if isinstance(t, dict) else t for t in tasks]
         for i, task in enumerate(tasks):
             if isinstance(task, dict) and task.get("file") is not None and not isinstance(task["file"], str):

@@ -48,7 +48,7 @@ def run_leased(store: JobStore[Any], job_id: str, *, holder: str, lease_ttl_s: i
             body(job, lost)
         except DistrustError as exc:
             fail(store, job_id, exc.code, exc.message, exc.param)
-        except Exception as exc:  # noqa: BLE001 - the job must end failed, with the reason in its events
+        except Exception as exc:
             logger.exception("job crashed")
             fail(store, job_id, "internal_error", f"{type(exc).__name__}: {exc}", None)
         finally:

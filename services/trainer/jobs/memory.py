@@ -39,7 +39,8 @@ def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
 
 def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[JobRecord], None]:
     """At creation, from the model's recorded info (or its local folder): refuse a job that cannot fit before it
-    is queued. Hub models are checked by the worker, once downloaded."""
+    is queued. Hub models are checked by the worker, once downloaded.
+    """
 
     def check(job: JobRecord) -> None:
         source = sources.classify(job.model)
@@ -57,7 +58,8 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
 
 def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], None]:
     """On the worker, from the model files: refuse (ResourceExhausted, with estimate and budget) a job that
-    cannot fit; else cap MLX's memory at the budget."""
+    cannot fit; else cap MLX's memory at the budget.
+    """
 
     def check(job: JobRecord, model_dir: Path) -> None:
         estimate = _estimate(job, inspect_model(model_dir))

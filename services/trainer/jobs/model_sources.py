@@ -66,7 +66,7 @@ class ModelSources:
             from huggingface_hub import snapshot_download
 
             return Path(snapshot_download(model, allow_patterns=HUB_FILES, cache_dir=str(cache_dir / "hub")))
-        except Exception as exc:  # noqa: BLE001 - offline, unknown repo, gated model: all mean "cannot fetch"
+        except Exception as exc:
             raise Unavailable(
                 f"model: cannot download {model!r} from the Hugging Face Hub: {exc}", code="model_download_failed"
             ) from exc

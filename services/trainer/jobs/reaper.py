@@ -74,5 +74,5 @@ class Reaper:
             try:
                 for store, enqueue in self.queues:
                     requeue_orphans(store, enqueue)
-            except Exception:  # noqa: BLE001 - keep watching; Redis may be back next time
+            except Exception:
                 logger.exception("reaper pass failed")

@@ -112,7 +112,8 @@ def estimate_training_memory(
     lora_keys: Collection[str] | None = None,
 ) -> MemoryEstimate:
     """Peak memory of a LoRA step on `lora_layers` top blocks (None: all) with all linear layers adapted, or
-    only `lora_keys` (block-relative paths such as "self_attn.q_proj")."""
+    only `lora_keys` (block-relative paths such as "self_attn.q_proj").
+    """
     _positive("lora.rank", lora_rank)
     _positive("batch_size", batch_size)
     _positive("max_seq_length", seq_len)
@@ -177,7 +178,8 @@ def check_fits(estimate: MemoryEstimate, budget_bytes: int) -> None:
 
 def memory_budget(hardware: Hardware, fraction: float = 0.8) -> int:
     """Bytes a training job may use: `fraction` of the memory available now, and on a Mac at most that
-    fraction of what Metal recommends keeping resident."""
+    fraction of what Metal recommends keeping resident.
+    """
     if not isinstance(fraction, int | float) or isinstance(fraction, bool) or not 0 < fraction <= 1:
         raise invalid_field("fraction", fraction, "a number in (0, 1]")
     budget = fraction * hardware.available_memory_bytes

@@ -52,7 +52,7 @@ def test_strict_plurals_extend_only_known_markers() -> None:
 
 def test_patterns_and_tables() -> None:
     assert len(lx.CITATION_PATTERNS) == 6
-    assert lx.PATENT_NUMBER_PATTERN == r"\b(?:" + "|".join(lx.PATENT_OFFICE_CODES) + r")\s*\d+"
+    assert r"\b(?:" + "|".join(lx.PATENT_OFFICE_CODES) + r")\s*\d+" == lx.PATENT_NUMBER_PATTERN
     assert re.search(lx.YEAR_STATEMENT_PATTERN, "published in 1851").group(1) == "1851"
     assert lx.YEAR_METADATA_FIELDS == ("year", "date", "publication_date", "published")
     assert len(lx.SOURCE_TYPE_PRIORS) == 13

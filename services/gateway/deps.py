@@ -1,0 +1,77 @@
+"""Typed FastAPI dependencies: the caller's owner id and each backend client, declared once for every route."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.gateway.auth import current_owner
+from services.gateway.backends import Backends
+from services.gateway.evaluation_client import EvaluationClient, ExportClient
+from services.gateway.inference_client import InferenceClient
+from services.gateway.scorer_client import ScorerClient
+from services.gateway.trainer_client import TrainerClient
+from shared.files import FileService
+from shared.model_registry import ModelRegistry
+from shared.storage import ObjectStore
+
+
+def get_backends(request: Request) -> Backends:
+    """The app's backend connections, built once at start-up."""
+    backends: Backends = request.app.state.backends
+    return backends
+
+
+BackendsDep = Annotated[Backends, Depends(get_backends)]
+Owner = Annotated[str, Depends(current_owner)]
+
+
+def get_trainer(backends: BackendsDep) -> TrainerClient:
+    """The trainer service's fine-tuning client."""
+    return backends.trainer
+
+
+def get_evals(backends: BackendsDep) -> EvaluationClient:
+    """The trainer service's evaluation client."""
+    return backends.evals
+
+
+def get_exports(backends: BackendsDep) -> ExportClient:
+    """The trainer service's export client."""
+    return backends.exports
+
+
+def get_inference(backends: BackendsDep) -> InferenceClient:
+    """The inference service's client."""
+    return backends.inference
+
+
+def get_scorer(backends: BackendsDep) -> ScorerClient:
+    """The scorer service's client."""
+    return backends.scorer
+
+
+def get_files(backends: BackendsDep) -> FileService:
+    """The files domain (object store + records)."""
+    return backends.files
+
+
+def get_registry(backends: BackendsDep) -> ModelRegistry:
+    """The registry of base models and adapters."""
+    return backends.registry
+
+
+def get_store(backends: BackendsDep) -> ObjectStore:
+    """The object store."""
+    return backends.store
+
+
+TrainerDep = Annotated[TrainerClient, Depends(get_trainer)]
+EvalsDep = Annotated[EvaluationClient, Depends(get_evals)]
+ExportsDep = Annotated[ExportClient, Depends(get_exports)]
+InferenceDep = Annotated[InferenceClient, Depends(get_inference)]
+ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
+FilesDep = Annotated[FileService, Depends(get_files)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+StoreDep = Annotated[ObjectStore, Depends(get_store)]

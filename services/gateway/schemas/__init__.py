@@ -1,0 +1,1 @@
+"""The gateway's HTTP response models, named and shaped like openai-python's types where OpenAI has the concept."""
