@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.effect_corpus import EXPERIMENT_SETTINGS, build_effect_corpus  # noqa: E402
 from bench.stack import OurStack, say, wait_for_status  # noqa: E402 - after the path set-up
-from services.trainer.experiments.effect_corpus import EXPERIMENT_SETTINGS, build_effect_corpus  # noqa: E402
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:

@@ -173,8 +173,8 @@ def main() -> int:
         # Before MLX is imported here: OpenBLAS reads it once, when loaded.
         os.environ["OPENBLAS_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
     env["DISTRUST_INFERENCE_BLAS_THREADS"] = str(args.blas_threads)
-    from services.trainer.models.random_adapter import make_random_adapter
     from services.trainer.models.tiny import build_tiny_model
+    from tests.helpers.random_adapter import make_random_adapter
 
     with tempfile.TemporaryDirectory(prefix="distrust-bench-") as tmp:
         work = Path(tmp)

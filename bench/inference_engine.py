@@ -45,8 +45,8 @@ from mlx_lm.generate import BatchGenerator  # noqa: E402
 from mlx_lm.sample_utils import make_sampler  # noqa: E402
 
 from services.inference.engine import Done, Engine, GenerationRequest  # noqa: E402
-from services.trainer.models.random_adapter import write_random_adapter  # noqa: E402
 from services.trainer.models.tiny import build_tiny_model  # noqa: E402
+from tests.helpers.random_adapter import write_random_adapter  # noqa: E402
 
 ADAPTERS = ("a0", "a1", "a2", "a3")
 TOPICS = [

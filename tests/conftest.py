@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis as redis_lib
-from support import free_port
 
 from cli.stack import layout
 from cli.stack.process import ManagedProcess
@@ -15,6 +14,7 @@ from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
+from tests.helpers.host import free_port
 
 
 @pytest.fixture(scope="session")

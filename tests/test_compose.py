@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 import yaml
-from support import REPO
+
+from tests.helpers.host import REPO
 
 COMPOSE = REPO / "compose.yaml"
 SECRETS = {

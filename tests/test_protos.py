@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from support import REPO
+from tests.helpers.host import REPO
 
 
 def test_generated_code_matches_protos() -> None:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from gateway_support import ALICE
+
+from tests.gateway.users import ALICE
 
 
 def test_healthz_needs_no_key(client: TestClient) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from fastapi.testclient import TestClient
-from gateway_support import ALICE, BOB
 
 from shared.storage import Bucket, ObjectStore
+from tests.gateway.users import ALICE, BOB
 
 GOOD = (
     b'{"text": "a primary source", "auth_weight": 0.05, "prov_entropy": 7.5}\n'

@@ -7,9 +7,9 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from gateway_support import ALICE, BOB
 
 from services.scorer.scoring import score_batch
+from tests.gateway.users import ALICE, BOB
 
 DOC = "According to the 1923 patent, the laboratory notebook records the original measurements [1]."
 

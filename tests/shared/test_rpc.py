@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from support import REPO, free_port
 
 from shared import errors
 from shared.rpc.client import check_health, open_channel
 from shared.rpc.server import start_server
 from shared.rpc.status import error_from_rpc, grpc_code_for
+from tests.helpers.host import REPO, free_port
 
 
 def _raise_invalid(_request: bytes, _context: grpc.ServicerContext) -> bytes:

@@ -110,7 +110,7 @@ def test_wrong_credentials_are_rejected(storage_settings: StorageSettings) -> No
 
 
 def test_unreachable_storage_is_unavailable() -> None:
-    from support import free_port
+    from tests.helpers.host import free_port
 
     settings = StorageSettings(endpoint=f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", timeout_s=2)
     with pytest.raises(Unavailable):

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from support import REPO, free_port
+
+from tests.helpers.host import REPO, free_port
 
 pytestmark = pytest.mark.slow
 

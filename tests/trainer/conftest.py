@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis as redis_lib
-from support import REPO
-from trainer_support import Workers
 
 from services.trainer.config import TrainerSettings
 from services.trainer.default_model import ensure_default_model
@@ -16,6 +14,8 @@ from services.trainer.server import start
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
+from tests.helpers.host import REPO
+from tests.helpers.workers import Workers
 
 TEST_MODEL = "test-tiny-llama"
 SIZES = {"hidden_size": 64, "num_layers": 2}

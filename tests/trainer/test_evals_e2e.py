@@ -15,13 +15,13 @@ from typing import Any
 import mlx.core as mx
 import pytest
 from fastapi.testclient import TestClient
-from trainer_support import Workers, wait_for
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.inference.config import InferenceSettings
 from services.inference.server import start as start_inference
 from shared.settings import RedisSettings, StorageSettings, load_settings
+from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
 ALICE = {"Authorization": "Bearer key-alice"}

@@ -12,7 +12,6 @@ import mlx.core as mx
 import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
-from trainer_support import Workers, wait_for
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
@@ -23,6 +22,7 @@ from services.trainer.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings, load_settings
 from shared.storage import Bucket, ObjectStore
+from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
 HEADERS = {"Authorization": "Bearer key-alice"}

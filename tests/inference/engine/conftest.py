@@ -9,8 +9,8 @@ import mlx_lm
 import pytest
 
 from services.inference.engine import Engine
-from services.trainer.models.random_adapter import write_random_adapter as write_adapter
 from services.trainer.models.tiny import build_tiny_model
+from tests.helpers.random_adapter import write_random_adapter as write_adapter
 
 
 @pytest.fixture(scope="session")

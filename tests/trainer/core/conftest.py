@@ -1,4 +1,4 @@
-"""Fixtures for the training core: a tiny random Llama on disk (see trainer_core_support), records, settings."""
+"""Fixtures for the training core: a tiny random Llama on disk (see builders.py), records, settings."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trainer_core_support import build_model_dir, text_records, write_jsonl
 
 from services.trainer.core.config import DistrustSettings, LoraSettings, TrainSettings
+from tests.trainer.core.builders import build_model_dir, text_records, write_jsonl
 
 
 @pytest.fixture(scope="session")

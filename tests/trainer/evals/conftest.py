@@ -7,7 +7,8 @@ from typing import Any
 
 import mlx_lm
 import pytest
-from evals_support import build_eval_model
+
+from tests.trainer.evals.builders import build_eval_model
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from exports_support import build_adapter, build_base
+
+from tests.trainer.exports.builders import build_adapter, build_base
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Benchmarks and the effect experiment; a package so that tests import their modules."""

@@ -1,1 +1,0 @@
-"""Experiments on the training method: synthetic corpora and the settings they were tuned with."""

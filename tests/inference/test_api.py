@@ -1,0 +1,193 @@
+"""Generation through the gateway's OpenAI-compatible API, with the official `openai` SDK, on real servers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import redis as redis_lib
+import uvicorn
+
+from services.gateway.app import create_app
+from services.gateway.config import GatewaySettings
+from services.inference.config import InferenceSettings
+from services.inference.engine import Engine
+from services.inference.server import start
+from services.trainer.default_model import ensure_default_model
+from shared.model_registry import ModelRegistry
+from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.storage import ObjectStore
+from tests.helpers.host import free_port
+from tests.helpers.random_adapter import make_random_adapter
+from tests.inference.adapters import register_adapter
+
+pytestmark = pytest.mark.slow
+BASE = "infer-tiny-llama"
+PROMPT = [{"role": "user", "content": "Tell me about the old letters in the archive."}]
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_settings: RedisSettings,
+    storage_settings: StorageSettings,
+    store: ObjectStore,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict]:
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    registry = ModelRegistry(client, store)
+    ensure_default_model(registry, tmp_path_factory.mktemp("build"), name=BASE, hidden_size=64, num_layers=2)
+    base_dir = registry.fetch_base(BASE, tmp_path_factory.mktemp("cache"))
+    work = tmp_path_factory.mktemp("adapters")
+    for i, owner in enumerate(("alice", "alice", "bob")):
+        register_adapter(
+            registry,
+            store,
+            make_random_adapter(base_dir, work / f"a{i}", seed=i, rank=4, magnitude=0.5),
+            name=f"ft:{BASE}:a{i}",
+            owner=owner,
+            base=BASE,
+            job_id=f"ftjob-test{i}",
+        )
+    engines: list[Engine] = []
+
+    def factory(path: Path) -> Engine:
+        engines.append(Engine(path, max_batch_size=8, adapter_cache_size=2))
+        return engines[-1]
+
+    inference = start(
+        InferenceSettings(
+            host="127.0.0.1",
+            port=0,
+            redis=redis_settings,
+            storage=storage_settings,
+            cache_dir=tmp_path_factory.mktemp("icache"),
+        ),
+        factory=factory,
+    )
+    settings = load_settings(
+        GatewaySettings,
+        storage=storage_settings,
+        redis=redis_settings,
+        api_keys="key-alice=alice,key-bob=bob",
+        inference_target=f"127.0.0.1:{inference.port}",
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}/v1", "engines": engines, "base_dir": base_dir, "work": work}
+    server.should_exit = True
+    thread.join(10)
+    inference.stop(0)
+
+
+def sdk(stack: dict, key: str = "key-alice") -> openai.OpenAI:
+    return openai.OpenAI(base_url=stack["url"], api_key=key, max_retries=0)
+
+
+def test_models_lists_bases_and_own_adapters(stack: dict) -> None:
+    alice = {m.id for m in sdk(stack).models.list()}
+    assert {BASE, f"ft:{BASE}:a0", f"ft:{BASE}:a1"} <= alice and f"ft:{BASE}:a2" not in alice
+    bob = {m.id for m in sdk(stack, "key-bob").models.list()}
+    assert f"ft:{BASE}:a2" in bob and f"ft:{BASE}:a0" not in bob
+
+
+def test_adapters_differ_and_switching_never_reloads_the_base(stack: dict) -> None:
+    client = sdk(stack)
+    outputs = {}
+    for model in (f"ft:{BASE}:a0", f"ft:{BASE}:a1", f"ft:{BASE}:a0", BASE):
+        reply = client.chat.completions.create(model=model, messages=PROMPT, max_tokens=12, temperature=0, seed=1)
+        assert reply.object == "chat.completion" and reply.choices[0].message.role == "assistant"
+        assert reply.usage.completion_tokens > 0 and reply.usage.total_tokens > reply.usage.completion_tokens
+        text = reply.choices[0].message.content
+        assert outputs.setdefault(model, text) == text  # deterministic per model
+    assert outputs[f"ft:{BASE}:a0"] != outputs[f"ft:{BASE}:a1"]
+    assert len(stack["engines"]) == 1 and stack["engines"][0].base_loads == 1
+
+
+def test_streaming_chunks_follow_openais_format(stack: dict) -> None:
+    stream = sdk(stack).chat.completions.create(
+        model=f"ft:{BASE}:a1",
+        messages=PROMPT,
+        max_tokens=10,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    finishing = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert len(finishing) == 1 and finishing[0].choices[0].finish_reason in ("stop", "length")
+    assert chunks[-1].usage is not None and chunks[-1].choices == []
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    full = sdk(stack).chat.completions.create(model=f"ft:{BASE}:a1", messages=PROMPT, max_tokens=10, temperature=0)
+    assert text == full.choices[0].message.content
+    with httpx.stream(
+        "POST",
+        stack["url"] + "/chat/completions",
+        headers={"Authorization": "Bearer key-alice"},
+        json={"model": BASE, "messages": PROMPT, "max_tokens": 4, "stream": True},
+    ) as raw:
+        lines = [line for line in raw.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]" and json.loads(lines[0].removeprefix("data: "))["choices"][0]["delta"]
+
+
+def test_completions_and_stop_sequences(stack: dict) -> None:
+    client = sdk(stack)
+    full = client.completions.create(model=BASE, prompt="The archive holds", max_tokens=16, temperature=0).choices[0]
+    assert full.text and full.finish_reason in ("stop", "length")
+    if len(full.text) > 6:
+        stop = full.text[3:6]
+        cut = client.completions.create(
+            model=BASE, prompt="The archive holds", max_tokens=16, temperature=0, stop=[stop]
+        ).choices[0]
+        assert cut.finish_reason == "stop" and cut.text == full.text[: full.text.index(stop)]
+
+
+def test_errors_use_openais_body(stack: dict) -> None:
+    client = sdk(stack)
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="no-such-model", messages=PROMPT)
+    assert missing.value.body["param"] == "model"
+    with pytest.raises(openai.NotFoundError):  # another owner's adapter is not usable
+        client.chat.completions.create(model=f"ft:{BASE}:a2", messages=PROMPT)
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model=BASE, messages=PROMPT, temperature=5)
+    assert bad.value.body["param"] == "temperature"
+    with pytest.raises(openai.BadRequestError) as long:
+        client.chat.completions.create(model=BASE, messages=PROMPT, max_tokens=10_000_000)
+    assert "context" in long.value.body["message"] or "limit" in long.value.body["message"]
+    with pytest.raises(openai.AuthenticationError):
+        sdk(stack, "wrong").models.list()
+
+
+def test_client_disconnect_cancels_generation(stack: dict) -> None:
+    started = time.monotonic()
+    with httpx.stream(
+        "POST",
+        stack["url"] + "/chat/completions",
+        headers={"Authorization": "Bearer key-alice"},
+        json={"model": BASE, "messages": PROMPT, "max_tokens": 1500, "stream": True, "temperature": 1.0},
+        timeout=30,
+    ) as raw:
+        for i, _line in enumerate(raw.iter_lines()):
+            if i > 3:
+                break
+    # The freed slot lets the next request through at once, while the abandoned one would run 1500 tokens.
+    reply = sdk(stack).chat.completions.create(model=BASE, messages=PROMPT, max_tokens=4, temperature=0)
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    engine = stack["engines"][0]
+    deadline = time.monotonic() + 10
+    while engine.active_requests() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.active_requests() == 0, "the abandoned generation is still running"
+    assert time.monotonic() - started < 30

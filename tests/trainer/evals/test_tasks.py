@@ -1,0 +1,174 @@
+"""Task lists: validation with named fields, running every task type on a model, the side-by-side comparison."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import mlx_lm
+import pytest
+
+from services.trainer.evals.tasks import (
+    PerplexityTask,
+    SourcePreferenceTask,
+    SuiteTask,
+    TruthfulQATask,
+    compare,
+    parse_tasks,
+    run_tasks,
+)
+from shared.errors import InvalidArgument
+from tests.helpers.random_adapter import write_random_adapter
+from tests.trainer.evals.builders import write_jsonl
+
+ROWS = [
+    {
+        "text": [
+            "Field notebook, day %d: the river was measured at dawn.",
+            "The report of year %d summarises several papers.",
+            "Officials agree the consensus on item %d is settled.",
+        ][i % 3]
+        % i,
+        "auth_weight": [0.05, 0.5, 0.9][i % 3],
+        "prov_entropy": [7.5, 4.0, 1.0][i % 3],
+    }
+    for i in range(9)
+]
+
+
+@pytest.fixture
+def val_file(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "val.jsonl", ROWS)
+
+
+def test_parse_defaults_and_names(val_file: Path) -> None:
+    tasks = parse_tasks(
+        [
+            {"type": "perplexity", "file": str(val_file)},
+            {"type": "source_preference"},
+            {"type": "source_preference", "method": "option", "seed": 9},
+            {"type": "suite", "suite": "authority"},
+            {"type": "truthfulqa", "limit": 2, "name": "tqa"},
+        ],
+        seed=4,
+    )
+    assert [t.name for t in tasks] == ["perplexity", "source_preference", "source_preference_2", "suite", "tqa"]
+    assert [t.type for t in tasks] == ["perplexity", "source_preference", "source_preference", "suite", "truthfulqa"]
+    ppl, pref, pref2, suite, tqa = tasks
+    assert isinstance(ppl, PerplexityTask) and ppl.max_seq_length == 1024 and len(ppl.records) == 9
+    assert isinstance(pref, SourcePreferenceTask) and pref.method == "letter" and pref.seed == 4
+    assert isinstance(pref2, SourcePreferenceTask) and pref2.method == "option" and pref2.seed == 9
+    assert isinstance(suite, SuiteTask) and suite.suite.name == "authority" and suite.max_tokens == 512
+    assert isinstance(tqa, TruthfulQATask) and tqa.method == "option" and len(tqa.items) == 2
+
+
+@pytest.mark.parametrize(
+    ("tasks", "param", "words"),
+    [
+        ([{"type": "source_preference"}, {"type": "vibes"}], "tasks[1].type", ["vibes"]),
+        ([{"type": "source_preference"}, "perplexity"], "tasks[1]", []),
+        ([{"type": "truthfulqa", "metod": "letter"}], "tasks[0].metod", ["no such option", "method"]),
+        ([{"type": "truthfulqa", "method": "substring"}], "tasks[0].method", ["substring"]),
+        ([{"type": "truthfulqa", "limit": 0}], "tasks[0].limit", []),
+        ([{"type": "source_preference", "name": "x"}, {"type": "truthfulqa", "name": "x"}], "tasks[1].name", ["x"]),
+        ([{"type": "perplexity"}], "tasks[0].file", ["auth_weight"]),
+        ([{"type": "suite"}], "tasks[0].suite", ["censorship"]),
+        ([{"type": "suite", "suite": "no-such-suite"}], "tasks[0].suite", ["no-such-suite"]),
+        ([{"type": "suite", "suite": "censorship", "max_tokens": 0}], "tasks[0].max_tokens", []),
+        ([{"type": "suite", "seed": -1, "suite": "censorship"}], "tasks[0].seed", []),
+        ([], "tasks", []),
+    ],
+)
+def test_parse_errors_name_the_field(tasks: list[Any], param: str, words: list[str]) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        parse_tasks(tasks)
+    assert err.value.param == param, err.value.message
+    for word in words:
+        assert word in err.value.message
+
+
+def test_parse_checks_the_files(tmp_path: Path, val_file: Path) -> None:
+    unscored = write_jsonl(tmp_path / "unscored.jsonl", [{"text": "no scores"}])
+    with pytest.raises(InvalidArgument) as err:
+        parse_tasks([{"type": "perplexity", "file": str(unscored)}])
+    assert err.value.param == "tasks[0].file" and "line 1" in err.value.message
+    bad_suite = write_jsonl(tmp_path / "suite.jsonl", [{"id": "x", "prompt": "Say something"}])
+    with pytest.raises(InvalidArgument) as err:
+        parse_tasks([{"type": "suite", "file": str(bad_suite)}])
+    assert err.value.param == "tasks[0].file" and "line 1" in err.value.message
+    with pytest.raises(InvalidArgument) as err:
+        parse_tasks([{"type": "suite", "suite": "censorship", "file": str(bad_suite)}])
+    assert err.value.param == "tasks[0].file"
+    with pytest.raises(InvalidArgument) as err:
+        parse_tasks([{"type": "truthfulqa", "file": str(tmp_path / "missing.jsonl")}])
+    assert err.value.param == "tasks[0].file" and "no such file" in err.value.message
+    assert len(parse_tasks([{"type": "perplexity", "file": val_file, "limit": 4}])[0].records) == 4
+
+
+def test_run_every_task_type_and_compare(chat_model_dir: Path, val_file: Path, tmp_path: Path) -> None:
+    tasks = parse_tasks(
+        [
+            {"type": "perplexity", "file": str(val_file), "max_seq_length": 48, "batch_size": 2},
+            {"type": "source_preference", "limit": 4},
+            {"type": "suite", "suite": "censorship", "max_tokens": 3, "limit": 2},
+            {"type": "truthfulqa", "limit": 3, "method": "letter"},
+        ],
+        seed=5,
+    )
+    base, tokenizer = mlx_lm.load(str(chat_model_dir))
+    adapter = write_random_adapter(tmp_path / "adapter", base, seed=2, rank=4, magnitude=0.5)
+    tuned, _ = mlx_lm.load(str(chat_model_dir), adapter_path=str(adapter))
+    calls: list[tuple[str, int, int]] = []
+    results = {
+        "base": run_tasks(base, tokenizer, tasks, progress=lambda *a: calls.append(a)),
+        "tuned": run_tasks(tuned, tokenizer, tasks),
+    }
+    json.dumps(results, allow_nan=False)
+    base_report = results["base"]
+    assert list(base_report) == ["perplexity", "source_preference", "suite", "truthfulqa"]
+    assert {"type", "options", "seconds"} <= set(base_report["suite"])
+    ppl = base_report["perplexity"]
+    assert set(ppl["bands"]) == {"low", "mid", "high"} and ppl["examples"] == 9
+    assert ppl["distrust_ratio"] == pytest.approx(
+        ppl["bands"]["high"]["perplexity"] / ppl["bands"]["low"]["perplexity"]
+    )
+    assert base_report["source_preference"]["n"] == 4 and base_report["source_preference"]["target"] == 0.66
+    assert len(base_report["suite"]["results"]) == 2 and base_report["suite"]["suite"] == "censorship"
+    assert len(base_report["truthfulqa"]["results"]) == 3
+    assert ("perplexity", 9, 9) in calls and ("source_preference", 4, 4) in calls
+    assert ("suite", 2, 2) in calls and ("truthfulqa", 3, 3) in calls
+    tuned_ppl = results["tuned"]["perplexity"]["bands"]["low"]["perplexity"]
+    assert not math.isclose(ppl["bands"]["low"]["perplexity"], tuned_ppl, rel_tol=1e-4)
+
+    summary = compare(results)
+    json.dumps(summary, allow_nan=False)
+    assert summary["models"] == ["base", "tuned"]
+    assert summary["distrust_ratio"] == {
+        "base": ppl["distrust_ratio"],
+        "tuned": results["tuned"]["perplexity"]["distrust_ratio"],
+    }
+    assert summary["metrics"]["perplexity.ppl_low"] == {"base": ppl["bands"]["low"]["perplexity"], "tuned": tuned_ppl}
+    assert summary["metrics"]["source_preference.accuracy"]["base"] == base_report["source_preference"]["accuracy"]
+    assert summary["metrics"]["suite.pass_rate"]["tuned"] == results["tuned"]["suite"]["pass_rate"]
+    assert summary["metrics"]["truthfulqa.n"] == {"base": 3, "tuned": 3}
+
+
+def test_compare_with_missing_tasks() -> None:
+    results = {
+        "a": {
+            "ppl": {
+                "type": "perplexity",
+                "bands": {"low": {"perplexity": 2.0}, "high": {"perplexity": 3.0}, "mid": {"perplexity": None}},
+                "overall": {"perplexity": 2.5},
+                "distrust_ratio": 1.5,
+            }
+        },
+        "b": {"pref": {"type": "source_preference", "accuracy": 0.75, "ci_low": 0.5, "ci_high": 0.9, "n": 12}},
+    }
+    summary = compare(results)
+    assert summary["distrust_ratio"] == {"a": 1.5, "b": None}
+    assert summary["metrics"]["ppl.ppl_high"] == {"a": 3.0, "b": None}
+    assert summary["metrics"]["pref.accuracy"] == {"a": None, "b": 0.75}
+    assert summary["metrics"]["ppl.ppl_mid"] == {"a": None, "b": None}
