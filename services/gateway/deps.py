@@ -42,9 +42,10 @@ def get_exports(backends: BackendsDep) -> ExportClient:
     return backends.exports
 
 
-def get_inference(backends: BackendsDep) -> InferenceClient:
-    """The inference service's client."""
-    return backends.inference
+def get_inference(request: Request) -> InferenceClient:
+    """The inference service's `grpc.aio` client, one per app."""
+    inference: InferenceClient = request.app.state.inference
+    return inference
 
 
 def get_scorer(backends: BackendsDep) -> ScorerClient:
