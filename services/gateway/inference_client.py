@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.gateway.schemas.chat import ChatCompletionRequest
-from services.gateway.schemas.completions import CompletionRequest, FinishReason, SamplingRequest
+from services.gateway.schemas.completions import CompletionRequest, FinishReason
 from services.gateway.schemas.models import Model
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
@@ -141,7 +141,7 @@ class InferenceClient:
             self._channel, self._stub = None, None
 
 
-def _request(owner: str, body: SamplingRequest, request_id: str) -> pb.GenerateRequest:
+def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, request_id: str) -> pb.GenerateRequest:
     request = pb.GenerateRequest(
         owner=owner,
         model=body.model,
@@ -158,6 +158,6 @@ def _request(owner: str, body: SamplingRequest, request_id: str) -> pb.GenerateR
             pb.ChatMessage(role="system" if m.role == "developer" else m.role, content=m.text()) for m in body.messages
         ]
         request.messages.CopyFrom(pb.ChatMessages(messages=messages))
-    elif isinstance(body, CompletionRequest):
+    else:
         request.prompt = body.prompt
     return request

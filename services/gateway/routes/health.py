@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.auth import current_owner
-from services.gateway.deps import BackendsDep
+from services.gateway.deps import BackendsDep, MetricsDep
 from services.gateway.schemas.health import BackendCheck, Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -43,6 +43,6 @@ async def readyz(backends: BackendsDep, response: Response) -> Readiness:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
 )
-def metrics(request: Request) -> Response:
+def metrics(gateway_metrics: MetricsDep) -> Response:
     """The gateway's request counts and latencies, in Prometheus' text format."""
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(gateway_metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -48,14 +48,17 @@ def _sse(event: BaseModel) -> bytes:
 
 async def _events(generation: Generation, opening: Iterable[BaseModel], render: Render) -> AsyncIterator[bytes]:
     """The one SSE loop: each item's chunks, an error event if the service fails mid-stream, then `[DONE]`."""
-    for chunk in opening:
-        yield _sse(chunk)
     try:
+        for chunk in opening:
+            yield _sse(chunk)
         async for item in generation.items():
             for chunk in render(item):
                 yield _sse(chunk)
     except DistrustError as exc:
         yield _sse(ErrorResponse(error=ErrorDetail.model_validate(exc.to_dict())))
+    finally:
+        # Also when the client leaves before the first delta: the service stops generating for nobody.
+        generation.cancel()
     yield DONE
 
 

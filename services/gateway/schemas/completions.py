@@ -20,7 +20,7 @@ class StreamOptions(BaseModel):
 class SamplingRequest(BaseModel):
     """What chat and text completions share: the model, sampling, and streaming."""
 
-    # The OpenAI SDK sends fields we have no use for (user, metadata, ...); rejecting them would break its flows.
+    # Clients written for OpenAI may send options we do not implement (user, metadata, ...); today they pass.
     model_config = ConfigDict(extra="ignore")
     model: str
     max_tokens: int | None = None
