@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import openai
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from gateway_support import ALICE
 from openai.types import Completion, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from support import free_port
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
@@ -43,14 +49,19 @@ def make_settings(storage: StorageSettings, redis: RedisSettings, inference_targ
 
 
 @pytest.fixture(scope="module")
-def gateway(
-    redis_settings: RedisSettings,
-    storage_settings: StorageSettings,
-    store: ObjectStore,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[TestClient]:
+def base_model(redis_settings: RedisSettings, store: ObjectStore, tmp_path_factory: pytest.TempPathFactory) -> str:
     registry = ModelRegistry(connect(redis_settings), store)
     registry.register_base(BASE, build_tiny_model(tmp_path_factory.mktemp("base") / BASE, hidden_size=64, num_layers=2))
+    return BASE
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    base_model: str,
+    redis_settings: RedisSettings,
+    storage_settings: StorageSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TestClient]:
     inference = start(
         InferenceSettings(
             host="127.0.0.1",
@@ -185,3 +196,36 @@ def test_unreachable_inference_is_503(redis_settings: RedisSettings, storage_set
             response = client.request(method, path, headers=ALICE, json=body)
             assert response.status_code == 503, (path, response.text)
             assert response.json()["error"]["code"] == "inference_unavailable"
+
+
+def test_service_failing_mid_stream_ends_the_stream_with_an_error_event(
+    base_model: str, redis_settings: RedisSettings, storage_settings: StorageSettings, tmp_path: Path
+) -> None:
+    """A real uvicorn server (TestClient buffers streams): the inference service stops after the first chunks."""
+    inference = start(
+        InferenceSettings(
+            host="127.0.0.1", port=0, redis=redis_settings, storage=storage_settings, cache_dir=tmp_path / "cache"
+        )
+    )
+    app = create_app(make_settings(storage_settings, redis_settings, f"127.0.0.1:{inference.port}"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    body = {"model": base_model, "messages": MESSAGES, "max_tokens": 1500, "temperature": 1.0, "stream": True}
+    url = f"http://127.0.0.1:{server.config.port}/v1/chat/completions"
+    try:
+        with httpx.stream("POST", url, headers=ALICE, json=body, timeout=60) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            first = [next(line for line in lines if line) for _ in range(3)]
+            inference.stop(0)
+            rest = [line for line in lines if line]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert all(ChatCompletionChunk.model_validate_json(line.removeprefix("data: ")) for line in first)
+    assert rest[-1] == "data: [DONE]"
+    error = json.loads(rest[-2].removeprefix("data: "))["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["code"] == "inference_unavailable", error
