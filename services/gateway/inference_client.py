@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -90,10 +91,14 @@ class InferenceClient:
         self.target = target
         self._channel: grpc.aio.Channel | None = None
         self._stub: inference_pb2_grpc.InferenceServiceStub | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _service(self) -> inference_pb2_grpc.InferenceServiceStub:
-        # An aio channel belongs to the event loop it is made in, which only exists once the app serves.
-        if self._stub is None:
+        # An aio channel belongs to the event loop it is made in, which only exists once the app serves (and a
+        # TestClient outside `with` runs each request in a new loop).
+        loop = asyncio.get_running_loop()
+        if self._stub is None or self._loop is not loop:
+            self._loop = loop
             self._channel = grpc.aio.insecure_channel(
                 self.target,
                 options=[
@@ -138,7 +143,7 @@ class InferenceClient:
         """Close the channel, if one was opened."""
         if self._channel is not None:
             await self._channel.close()
-            self._channel, self._stub = None, None
+            self._channel, self._stub, self._loop = None, None, None
 
 
 def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, request_id: str) -> pb.GenerateRequest:
