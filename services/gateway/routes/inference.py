@@ -31,7 +31,6 @@ from shared.model_registry import model_not_found
 router = APIRouter(prefix="/v1", tags=["inference"])
 DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"cache-control": "no-cache"}
-# A chunk renderer: the chunks one generation item (a text delta or the `Final`) becomes.
 Render = Callable[[str | Final], Iterable[BaseModel]]
 
 
