@@ -11,17 +11,21 @@ from services.gateway.auth import KeyRing
 from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
+from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
-from services.gateway.routes import evals, files, fine_tuning, health, inference, models, scoring
+from services.gateway.routes import evals, files, fine_tuning, health, models, scoring
+from services.gateway.routes import inference as inference_routes
 
 
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
     """Build the app; `backends` defaults to connections made from `settings`."""
     backends = backends or Backends.from_settings(settings)
+    inference = InferenceClient(settings.inference_target)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await inference.close()
         backends.close()
 
     app = FastAPI(
@@ -34,6 +38,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     metrics = GatewayMetrics()
     app.state.settings = settings
     app.state.backends = backends
+    app.state.inference = inference
     app.state.keyring = KeyRing(settings.key_owners())
     app.state.metrics = metrics
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
@@ -44,5 +49,5 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(fine_tuning.router)
     app.include_router(models.router)
     app.include_router(evals.router)
-    app.include_router(inference.router)
+    app.include_router(inference_routes.router)
     return app

@@ -10,6 +10,8 @@ from shared.errors import Unauthenticated
 
 
 class KeyRing:
+    """The configured API keys and their owners."""
+
     def __init__(self, key_owners: dict[str, str]) -> None:
         self._keys = [(key.encode(), owner) for key, owner in key_owners.items()]
 
@@ -30,7 +32,8 @@ def current_owner(request: Request) -> str:
         raise Unauthenticated(
             "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.", code="missing_api_key"
         )
-    owner = request.app.state.keyring.owner_of(key.strip())
+    keyring: KeyRing = request.app.state.keyring
+    owner = keyring.owner_of(key.strip())
     if owner is None:
         raise Unauthenticated("Incorrect API key provided.", code="invalid_api_key")
     request.state.owner = owner

@@ -13,7 +13,6 @@ import redis
 from services.gateway.config import GatewaySettings
 from services.gateway.dataset_jobs import DatasetJobs
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
-from services.gateway.inference_client import InferenceClient
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
 from shared.files import FileService
@@ -37,10 +36,6 @@ class Backends:
     @property
     def scorer(self) -> ScorerClient:
         return ScorerClient(self.channels["scorer"])
-
-    @property
-    def inference(self) -> InferenceClient:
-        return InferenceClient(self.channels["inference"])
 
     @property
     def trainer(self) -> TrainerClient:

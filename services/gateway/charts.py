@@ -115,8 +115,9 @@ def _short(value: float) -> str:
 
 
 def _perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> bytes:
-    """Grouped bars: perplexity per authority band (x) for each model (one colour each), the value on each bar
-    and the distrust ratio (ppl_high / ppl_low) in the legend.
+    """Grouped bars: perplexity per authority band (x) for each model, the distrust ratio in the legend.
+
+    One colour per model, the value on each bar; the legend's ratio is ppl_high / ppl_low.
 
     `results`: `{model: {"bands": {"low": {"perplexity": float, ...}, "mid": {...}, "high": {...}},
     "distrust_ratio": float | None}}`. Bands no model has are left out; a band one model lacks is marked n/a.
@@ -168,7 +169,7 @@ def _perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | 
 
 # ------------------------------------------------------------------------------------------------- accuracy
 def _accuracy_label(model: str, report: Mapping[str, Any]) -> str:
-    """The tick label under a bar: the model, then its accuracy and n ("ft:x\n72.0 % (n=50)")."""
+    """The tick label under a bar: the model, then on a second line its accuracy and n ("72.0 % (n=50)")."""
     value = _number(report.get("accuracy"))
     n = report.get("n")
     shown = f"{value * 100:.1f} %" if value is not None else "n/a"
@@ -220,6 +221,7 @@ def _accuracy_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | No
 # ------------------------------------------------------------------------------------------------- public API
 def loss_chart(events: Sequence[Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """PNG: a job's training loss, CE and validation loss against the step (see `_loss_chart`).
+
     FailedPrecondition "no_metrics" when there is no metrics event yet.
     """
     with _RENDER_LOCK:
@@ -228,6 +230,7 @@ def loss_chart(events: Sequence[Mapping[str, Any]], *, title: str | None = None)
 
 def perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """PNG: perplexity per authority band per model, distrust ratios in the legend (see `_perplexity_chart`).
+
     FailedPrecondition "no_results" when `results` is empty.
     """
     with _RENDER_LOCK:
@@ -236,6 +239,7 @@ def perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | N
 
 def accuracy_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """PNG: accuracy per model with confidence-interval error bars (see `_accuracy_chart`).
+
     FailedPrecondition "no_results" when `results` is empty.
     """
     with _RENDER_LOCK:

@@ -10,6 +10,7 @@ from services.gateway.auth import current_owner
 from services.gateway.backends import Backends
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.inference_client import InferenceClient
+from services.gateway.middleware import GatewayMetrics
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
 from shared.files import FileService
@@ -42,9 +43,10 @@ def get_exports(backends: BackendsDep) -> ExportClient:
     return backends.exports
 
 
-def get_inference(backends: BackendsDep) -> InferenceClient:
-    """The inference service's client."""
-    return backends.inference
+def get_inference(request: Request) -> InferenceClient:
+    """The inference service's `grpc.aio` client, one per app."""
+    inference: InferenceClient = request.app.state.inference
+    return inference
 
 
 def get_scorer(backends: BackendsDep) -> ScorerClient:
@@ -67,6 +69,12 @@ def get_store(backends: BackendsDep) -> ObjectStore:
     return backends.store
 
 
+def get_metrics(request: Request) -> GatewayMetrics:
+    """The gateway's Prometheus metrics."""
+    metrics: GatewayMetrics = request.app.state.metrics
+    return metrics
+
+
 TrainerDep = Annotated[TrainerClient, Depends(get_trainer)]
 EvalsDep = Annotated[EvaluationClient, Depends(get_evals)]
 ExportsDep = Annotated[ExportClient, Depends(get_exports)]
@@ -75,3 +83,4 @@ ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
+MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]

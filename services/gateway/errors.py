@@ -30,13 +30,15 @@ HTTP_STATUS: dict[type[errors.DistrustError], int] = {
 
 
 def http_status_for(error: errors.DistrustError) -> int:
+    """The HTTP status of the error's class, or of its nearest mapped base class."""
     for cls in type(error).__mro__:
         if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]  # type: ignore[index]
+            return HTTP_STATUS[cls]
     return 500
 
 
 def error_response(error: errors.DistrustError) -> JSONResponse:
+    """OpenAI's error body with the error's status (and the Bearer challenge on a 401)."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, errors.Unauthenticated) else None
     return JSONResponse({"error": error.to_dict()}, status_code=http_status_for(error), headers=headers)
 
@@ -55,6 +57,8 @@ def _param_path(loc: tuple[object, ...]) -> str | None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error, ours, FastAPI's and unexpected ones, with OpenAI's error body."""
+
     @app.exception_handler(errors.DistrustError)
     async def _distrust(_request: Request, exc: errors.DistrustError) -> JSONResponse:
         if http_status_for(exc) >= 500:

@@ -1,100 +1,168 @@
-"""The gateway's client of the inference service: streamed deltas in, typed errors from statuses."""
+"""The gateway's client of the inference service, on `grpc.aio`: requests out, streamed deltas and typed errors in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 
+from services.gateway.schemas.chat import ChatCompletionRequest
+from services.gateway.schemas.completions import CompletionRequest, FinishReason
+from services.gateway.schemas.models import Model
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
 from shared.rpc.client import call_metadata
+from shared.rpc.server import MAX_MESSAGE_BYTES
 from shared.rpc.status import error_from_rpc
 
-FINISH = {
+FINISH: dict[int, FinishReason] = {
     pb.FINISH_REASON_STOP: "stop",
     pb.FINISH_REASON_LENGTH: "length",
     pb.FINISH_REASON_CANCELLED: "stop",
     pb.FINISH_REASON_UNSPECIFIED: "stop",
 }
+LIST_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True)
 class Final:
-    finish_reason: str
+    """The end of a generation: why it stopped and the token counts."""
+
+    finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
 
 
 class Generation:
-    """A running generation: iterate for text deltas then one `Final`; `cancel()` is safe from any thread."""
+    """A running generation: `items()` yields text deltas then one `Final`; `cancel()` stops it on the service."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: grpc.aio.UnaryStreamCall) -> None:
         self._call = call
+        self._responses = self._read()
+        self._first: str | Final | None = None
 
-    def __iter__(self) -> Iterator[str | Final]:
+    async def _read(self) -> AsyncIterator[str | Final]:
         try:
-            for response in self._call:
+            async for response in self._call:
                 if response.delta:
                     yield response.delta
                 if response.finish_reason:
-                    yield Final(
-                        FINISH[response.finish_reason], response.usage.prompt_tokens, response.usage.completion_tokens
-                    )
+                    usage = response.usage
+                    yield Final(FINISH[response.finish_reason], usage.prompt_tokens, usage.completion_tokens)
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
 
+    async def start(self) -> None:
+        """Wait for the service's first answer, so that a bad request fails here and not mid-stream."""
+        self._first = await anext(self._responses, None)
+
+    async def items(self) -> AsyncIterator[str | Final]:
+        """Text deltas, then one `Final`; cancels the generation when the consumer stops early."""
+        try:
+            if self._first is not None:
+                yield self._first
+            async for item in self._responses:
+                yield item
+        finally:
+            self.cancel()
+
+    async def collect(self) -> tuple[str, Final]:
+        """The whole text and the `Final`."""
+        parts: list[str] = []
+        final = Final("stop", 0, 0)
+        async for item in self.items():
+            if isinstance(item, Final):
+                final = item
+            else:
+                parts.append(item)
+        return "".join(parts), final
+
     def cancel(self) -> None:
+        """Stop generating (a no-op once the stream has ended)."""
         self._call.cancel()
 
 
 class InferenceClient:
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.stub = inference_pb2_grpc.InferenceServiceStub(channel)
+    """Calls the inference service over one `grpc.aio` channel, opened on first use in the serving event loop."""
 
-    def generate(
-        self,
-        owner: str,
-        *,
-        model: str,
-        prompt: str | None = None,
-        messages: Sequence[dict[str, str]] | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        stop: Sequence[str] = (),
-        request_id: str = "",
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: inference_pb2_grpc.InferenceServiceStub | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _service(self) -> inference_pb2_grpc.InferenceServiceStub:
+        # An aio channel belongs to the event loop it is made in, which only exists once the app serves (and a
+        # TestClient outside `with` runs each request in a new loop).
+        loop = asyncio.get_running_loop()
+        if self._stub is None or self._loop is not loop:
+            self._loop = loop
+            self._channel = grpc.aio.insecure_channel(
+                self.target,
+                options=[
+                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.enable_retries", 1),
+                ],
+            )
+            self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)  # type: ignore[no-untyped-call]  # generated gRPC code has no hints
+        return self._stub
+
+    async def generate(
+        self, owner: str, body: ChatCompletionRequest | CompletionRequest, *, request_id: str = ""
     ) -> Generation:
-        """Start a generation on the inference service."""
-        request = pb.GenerateRequest(
-            owner=owner, model=model, max_tokens=max_tokens or 0, stop=list(stop), request_id=request_id
-        )
-        if messages is not None:
-            request.messages.CopyFrom(pb.ChatMessages(messages=[pb.ChatMessage(**m) for m in messages]))
-        else:
-            request.prompt = prompt or ""
-        for name, value in (("temperature", temperature), ("top_p", top_p), ("seed", seed)):
-            if value is not None:
-                setattr(request, name, value)
-        return Generation(self.stub.Generate(request, metadata=call_metadata()))
+        """Start a generation and wait for its first answer (bad requests raise their typed error here)."""
+        body.check_supported()
+        generation = Generation(self._service().Generate(_request(owner, body, request_id), metadata=call_metadata()))
+        await generation.start()
+        return generation
 
-    def models(self, owner: str) -> list[dict[str, Any]]:
+    async def models(self, owner: str) -> list[Model]:
+        """The base models and the owner's fine-tuned models."""
         try:
-            response = self.stub.ListModels(pb.ListModelsRequest(owner=owner), timeout=30, metadata=call_metadata())
+            response = await self._service().ListModels(
+                pb.ListModelsRequest(owner=owner), timeout=LIST_TIMEOUT_S, metadata=call_metadata()
+            )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
         return [
-            {
-                "id": m.id,
-                "object": "model",
-                "created": m.created,
-                "owned_by": m.owned_by,
-                "parent": m.parent or None,
-                "kind": m.kind,
-                "context_length": m.context_length or None,
-            }
+            Model(
+                id=m.id,
+                created=m.created,
+                owned_by=m.owned_by,
+                parent=m.parent or None,
+                kind=m.kind,
+                context_length=m.context_length or None,
+            )
             for m in response.models
         ]
+
+    async def close(self) -> None:
+        """Close the channel, if one was opened."""
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel, self._stub, self._loop = None, None, None
+
+
+def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, request_id: str) -> pb.GenerateRequest:
+    request = pb.GenerateRequest(
+        owner=owner,
+        model=body.model,
+        max_tokens=body.token_limit or 0,
+        stop=body.stop_sequences,
+        request_id=request_id,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        seed=body.seed,
+    )
+    if isinstance(body, ChatCompletionRequest):
+        # Our chat templates know no "developer" role; OpenAI defines it as the newer name of "system".
+        messages = [
+            pb.ChatMessage(role="system" if m.role == "developer" else m.role, content=m.text()) for m in body.messages
+        ]
+        request.messages.CopyFrom(pb.ChatMessages(messages=messages))
+    else:
+        request.prompt = body.prompt
+    return request

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +16,8 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class GatewayMetrics:
+    """The gateway's Prometheus registry: requests by method, route template and status, and latency."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -31,6 +32,8 @@ class GatewayMetrics:
 
 
 class RequestContextMiddleware:
+    """Give each request an id (the caller's `x-request-id` if valid), log with it, echo it, and count it."""
+
     def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
         self.app = app
         self.metrics = metrics
@@ -60,6 +63,6 @@ class RequestContextMiddleware:
                 self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"

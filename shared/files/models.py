@@ -1,9 +1,10 @@
-"""File records, shaped like OpenAI's File object."""
+"""File records, shaped like OpenAI's File object: the one schema of a file, stored and served."""
 
 from __future__ import annotations
 
 import secrets
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -29,13 +30,15 @@ def new_file_id() -> str:
 
 
 class FileObject(BaseModel):
+    """A stored file: OpenAI's fields, plus its checksum and line count; the owner is kept but never served."""
+
     id: str
-    object: str = "file"
+    object: Literal["file"] = "file"
     bytes: int
     created_at: int
     filename: str
     purpose: Purpose
-    status: str = "processed"
+    status: Literal["uploaded", "processed", "error"] = "processed"
     status_details: str | None = None
     owner: str = Field(exclude=True)
     sha256: str

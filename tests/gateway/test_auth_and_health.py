@@ -25,6 +25,8 @@ def test_readyz_names_every_backend(client: TestClient) -> None:
     assert checks["redis"]["status"] == "ok" and checks["storage"]["status"] == "ok"
     # The gRPC services are not running in this test: not ready, each failure said.
     assert response.status_code == 503 and checks["scorer"]["status"] == "error" and checks["scorer"]["error"]
+    assert response.json()["status"] == "degraded" and "error" not in checks["redis"]
+    assert all(isinstance(check["latency_ms"], float) for check in checks.values())
 
 
 def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
@@ -46,3 +48,20 @@ def test_unknown_route_is_openai_404(client: TestClient) -> None:
 def test_openapi_lists_the_files_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/files", "/v1/files/{file_id}", "/v1/files/{file_id}/content", "/readyz"} <= set(paths)
+
+
+def test_openapi_documents_every_response(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for path in ("/v1/files", "/v1/files/{file_id}", "/v1/chat/completions", "/v1/completions", "/v1/models"):
+        for operation in spec["paths"][path].values():
+            content = operation["responses"]["200"]["content"]
+            assert content["application/json"]["schema"] != {}, path
+    assert {"FileObject", "FileDeleted", "ChatCompletion", "Completion", "Model", "Readiness", "Health"} <= set(schemas)
+    readyz = spec["paths"]["/readyz"]["get"]["responses"]
+    assert readyz["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Readiness") and "503" in readyz
+    chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    assert "text/event-stream" in chat
+    assert (
+        "application/octet-stream" in spec["paths"]["/v1/files/{file_id}/content"]["get"]["responses"]["200"]["content"]
+    )

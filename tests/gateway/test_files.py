@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from fastapi.testclient import TestClient
+from openai.types import FileDeleted, FileObject
 
 from shared.storage import Bucket, ObjectStore
 from tests.gateway.users import ALICE, BOB
@@ -30,14 +31,17 @@ def test_upload_retrieve_download_list_delete(client: TestClient) -> None:
     assert body["object"] == "file" and body["id"].startswith("file-") and body["bytes"] == len(GOOD)
     assert body["purpose"] == "fine-tune" and body["filename"] == "train.jsonl" and body["lines"] == 2
     assert "owner" not in body
+    assert FileObject.model_validate(body).status == "processed"
     file_id = body["id"]
     assert client.get(f"/v1/files/{file_id}", headers=ALICE).json() == body
     content = client.get(f"/v1/files/{file_id}/content", headers=ALICE)
     assert content.status_code == 200 and content.content == GOOD
     listing = client.get("/v1/files", headers=ALICE).json()
     assert listing["object"] == "list" and [f["id"] for f in listing["data"]] == [file_id]
+    assert [FileObject.model_validate(f).id for f in listing["data"]] == [listing["first_id"]] == [listing["last_id"]]
     deleted = client.delete(f"/v1/files/{file_id}", headers=ALICE)
     assert deleted.json() == {"id": file_id, "object": "file", "deleted": True}
+    assert FileDeleted.model_validate(deleted.json()).deleted
     assert client.get(f"/v1/files/{file_id}", headers=ALICE).status_code == 404
 
 

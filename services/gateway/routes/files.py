@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
-from services.gateway.auth import current_owner
+from services.gateway.deps import FilesDep, Owner
+from services.gateway.schemas.common import ListResponse
+from services.gateway.schemas.files import FileDeleted, FileObject
 from shared.errors import InvalidArgument, PayloadTooLarge
-from shared.files import FileObject, FileService
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
-Owner = Annotated[str, Depends(current_owner)]
 MULTIPART_OVERHEAD = 64 * 1024
 
-_UPLOAD_BODY = {
+_UPLOAD_BODY: dict[str, object] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -34,17 +34,14 @@ _UPLOAD_BODY = {
         },
     }
 }
+_CONTENT: dict[int | str, dict[str, object]] = {
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+}
 
 
-def files_service(request: Request) -> FileService:
-    return request.app.state.backends.files
-
-
-Files = Annotated[FileService, Depends(files_service)]
-
-
-@router.post("", summary="Upload a file", response_model=FileObject, openapi_extra=_UPLOAD_BODY)
-async def create_file(request: Request, owner: Owner, files: Files) -> FileObject:
+@router.post("", summary="Upload a file", openapi_extra=_UPLOAD_BODY)
+async def create_file(request: Request, owner: Owner, files: FilesDep) -> FileObject:
+    """Store an uploaded file, after checking it suits its purpose."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > files.max_bytes + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(
@@ -68,30 +65,33 @@ async def create_file(request: Request, owner: Owner, files: Files) -> FileObjec
 @router.get("", summary="List files")
 def list_files(
     owner: Owner,
-    files: Files,
+    files: FilesDep,
     purpose: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
     after: str | None = None,
     order: str = "desc",
-) -> dict[str, Any]:
+) -> ListResponse[FileObject]:
+    """Your files, newest first unless `order=asc`."""
     page = files.list(owner=owner, purpose=purpose, limit=limit, after=after, order=order)
-    data = [record.model_dump(mode="json") for record in page.data]
-    return {
-        "object": "list",
-        "data": data,
-        "has_more": page.has_more,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-    }
+    return ListResponse[FileObject](
+        data=page.data,
+        has_more=page.has_more,
+        first_id=page.data[0].id if page.data else None,
+        last_id=page.data[-1].id if page.data else None,
+    )
 
 
-@router.get("/{file_id}", summary="Retrieve a file", response_model=FileObject)
-def retrieve_file(file_id: str, owner: Owner, files: Files) -> FileObject:
+@router.get("/{file_id}", summary="Retrieve a file")
+def retrieve_file(file_id: str, owner: Owner, files: FilesDep) -> FileObject:
+    """One file's record."""
     return files.get(owner=owner, file_id=file_id)
 
 
-@router.get("/{file_id}/content", summary="Download a file's content")
-def file_content(file_id: str, owner: Owner, files: Files) -> StreamingResponse:
+@router.get(
+    "/{file_id}/content", summary="Download a file's content", response_class=StreamingResponse, responses=_CONTENT
+)
+def file_content(file_id: str, owner: Owner, files: FilesDep) -> StreamingResponse:
+    """The file's bytes, as uploaded."""
     record, chunks = files.iter_content(owner=owner, file_id=file_id)
     disposition = f'attachment; filename="{record.filename}"'
     return StreamingResponse(
@@ -102,6 +102,7 @@ def file_content(file_id: str, owner: Owner, files: Files) -> StreamingResponse:
 
 
 @router.delete("/{file_id}", summary="Delete a file")
-def delete_file(file_id: str, owner: Owner, files: Files) -> dict[str, Any]:
+def delete_file(file_id: str, owner: Owner, files: FilesDep) -> FileDeleted:
+    """Delete the file's record and content."""
     record = files.delete(owner=owner, file_id=file_id)
-    return {"id": record.id, "object": "file", "deleted": True}
+    return FileDeleted(id=record.id, deleted=True)

@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.auth import current_owner
+from services.gateway.deps import BackendsDep, MetricsDep
+from services.gateway.schemas.health import BackendCheck, Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness: the gateway process answers (no API key needed)")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def healthz() -> Health:
+    """Always ok while the process serves."""
+    return Health()
 
 
-@router.get("/readyz", summary="Readiness of every backend, each named", dependencies=[Depends(current_owner)])
-async def readyz(request: Request) -> JSONResponse:
-    checks = await run_in_threadpool(request.app.state.backends.readiness)
-    ready = all(check["status"] == "ok" for check in checks.values())
-    return JSONResponse({"status": "ok" if ready else "degraded", "checks": checks}, status_code=200 if ready else 503)
+@router.get(
+    "/readyz",
+    summary="Readiness of every backend, each named",
+    dependencies=[Depends(current_owner)],
+    responses={503: {"model": Readiness, "description": "Some backend is not ready"}},
+)
+async def readyz(backends: BackendsDep, response: Response) -> Readiness:
+    """Check every backend; 503 when any is not ok."""
+    checks = await run_in_threadpool(backends.readiness)
+    readiness = Readiness(
+        status="ok" if all(check["status"] == "ok" for check in checks.values()) else "degraded",
+        checks={name: BackendCheck.model_validate(check) for name, check in checks.items()},
+    )
+    response.status_code = 200 if readiness.status == "ok" else 503
+    return readiness
 
 
-@router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(current_owner)])
-def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(current_owner)],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
+def metrics(gateway_metrics: MetricsDep) -> Response:
+    """The gateway's request counts and latencies, in Prometheus' text format."""
+    return Response(generate_latest(gateway_metrics.registry), media_type=CONTENT_TYPE_LATEST)

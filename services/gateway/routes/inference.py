@@ -5,242 +5,146 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Any, Literal
+from collections.abc import AsyncIterator, Callable, Iterable
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from services.gateway.auth import current_owner
+from services.gateway.deps import InferenceDep, Owner
 from services.gateway.inference_client import Final, Generation
-from shared.errors import DistrustError, InvalidArgument
+from services.gateway.schemas.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionRequest,
+    ChoiceDelta,
+    ChunkChoice,
+)
+from services.gateway.schemas.chat import Choice as ChatChoice
+from services.gateway.schemas.common import ErrorDetail, ErrorResponse, ListResponse
+from services.gateway.schemas.completions import Completion, CompletionChoice, CompletionRequest, CompletionUsage
+from services.gateway.schemas.models import Model
+from shared.errors import DistrustError
 from shared.model_registry import model_not_found
 
 router = APIRouter(prefix="/v1", tags=["inference"])
-Owner = Annotated[str, Depends(current_owner)]
-_END = object()
+DONE = b"data: [DONE]\n\n"
+SSE_HEADERS = {"cache-control": "no-cache"}
+Render = Callable[[str | Final], Iterable[BaseModel]]
 
 
-class ContentPart(BaseModel):
-    type: Literal["text"]
-    text: str
+def _streamed(body: type[BaseModel]) -> dict[int | str, dict[str, object]]:
+    """OpenAPI for a route that answers JSON, or server-sent `body` chunks when the request says `stream: true`."""
+    events = {"schema": {"type": "string", "description": f"`data: <{body.__name__} JSON>` events, then `[DONE]`"}}
+    return {200: {"content": {"text/event-stream": events}}}
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart]
-
-    def text(self) -> str:
-        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+def _sse(event: BaseModel) -> bytes:
+    # json.dumps, not model_dump_json, so that the bytes on the wire stay as they were.
+    return f"data: {json.dumps(event.model_dump(mode='json'))}\n\n".encode()
 
 
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class Sampling(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    model: str
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int | None = None
-    stop: str | list[str] | None = None
-    n: int = 1
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    logprobs: bool | None = None
-    tools: list[Any] | None = None
-
-    def check(self) -> None:
-        if self.n != 1:
-            raise InvalidArgument(f"n: got {self.n}, only 1 is supported", param="n")
-        if self.logprobs:
-            raise InvalidArgument("logprobs: not supported", param="logprobs")
-        if self.tools:
-            raise InvalidArgument("tools: not supported", param="tools")
-
-    def options(self) -> dict[str, Any]:
-        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
-        return {
-            "max_tokens": self.max_completion_tokens or self.max_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "seed": self.seed,
-            "stop": stop,
-        }
-
-
-class ChatRequest(Sampling):
-    messages: list[Message]
-
-
-class CompletionRequest(Sampling):
-    prompt: str
-
-
-def _start(request: Request, owner: str, body: Sampling, **inputs: Any) -> tuple[Generation, list[Any]]:
-    """Start generating and wait for the first item, so that bad requests fail as HTTP errors, not mid-stream."""
-    body.check()
-    generation = request.app.state.backends.inference.generate(
-        owner, model=body.model, request_id=getattr(request.state, "request_id", ""), **inputs, **body.options()
-    )
-    iterator = iter(generation)
-    first = next(iterator, _END)
-    return generation, [first, iterator]
-
-
-def _collect(first: Any, rest: Iterator[Any]) -> tuple[str, Final]:
-    parts, final = [], None
-    for item in ([first] if first is not _END else []) + list(rest):
-        if isinstance(item, Final):
-            final = item
-        else:
-            parts.append(item)
-    return "".join(parts), final or Final("stop", 0, 0)
-
-
-def _usage(final: Final) -> dict[str, int]:
-    return {
-        "prompt_tokens": final.prompt_tokens,
-        "completion_tokens": final.completion_tokens,
-        "total_tokens": final.prompt_tokens + final.completion_tokens,
-    }
-
-
-async def _relay(generation: Generation, first: Any, rest: Iterator[Any]) -> AsyncIterator[Any]:
-    """Items from the gRPC stream, without blocking the event loop; cancels generation if the client leaves."""
+async def _events(generation: Generation, opening: Iterable[BaseModel], render: Render) -> AsyncIterator[bytes]:
+    """The one SSE loop: each item's chunks, an error event if the service fails mid-stream, then `[DONE]`."""
     try:
-        if first is not _END:
-            yield first
-        while (item := await run_in_threadpool(next, rest, _END)) is not _END:
-            yield item
+        for chunk in opening:
+            yield _sse(chunk)
+        async for item in generation.items():
+            for chunk in render(item):
+                yield _sse(chunk)
+    except DistrustError as exc:
+        yield _sse(ErrorResponse(error=ErrorDetail.model_validate(exc.to_dict())))
     finally:
+        # Also when the client leaves before the first delta: the service stops generating for nobody.
         generation.cancel()
+    yield DONE
 
 
-def _sse(payload: dict[str, Any]) -> bytes:
-    return f"data: {json.dumps(payload)}\n\n".encode()
+def _stream(generation: Generation, opening: Iterable[BaseModel], render: Render) -> StreamingResponse:
+    return StreamingResponse(_events(generation, opening, render), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
 
 
 @router.post(
     "/chat/completions",
     summary="Chat completion (OpenAI-compatible), `stream: true` for SSE chunks",
-    response_model=None,
+    response_model=ChatCompletion,
+    responses=_streamed(ChatCompletionChunk),
 )
-async def chat_completions(body: ChatRequest, request: Request, owner: Owner) -> dict[str, Any] | StreamingResponse:
-    messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
-    generation, (first, rest) = await run_in_threadpool(_start, request, owner, body, messages=messages)
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, owner: Owner, inference: InferenceDep
+) -> ChatCompletion | StreamingResponse:
+    """Generate the assistant's reply to the messages."""
+    generation = await inference.generate(owner, body, request_id=_request_id(request))
     ident, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
-    base = {"id": ident, "created": created, "model": body.model, "system_fingerprint": None}
     if not body.stream:
-        text, final = await run_in_threadpool(_collect, first, rest)
-        return {
-            **base,
-            "object": "chat.completion",
-            "usage": _usage(final),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": final.finish_reason,
-                }
-            ],
-        }
-    include_usage = bool(body.stream_options and body.stream_options.include_usage)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        chunk = {**base, "object": "chat.completion.chunk"}
-        yield _sse(
-            {
-                **chunk,
-                "choices": [
-                    {"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}
-                ],
-            }
+        text, final = await generation.collect()
+        return ChatCompletion(
+            id=ident,
+            created=created,
+            model=body.model,
+            usage=CompletionUsage.of(final.prompt_tokens, final.completion_tokens),
+            choices=[ChatChoice(message=ChatCompletionMessage(content=text), finish_reason=final.finish_reason)],
         )
-        try:
-            async for item in _relay(generation, first, rest):
-                if isinstance(item, Final):
-                    yield _sse(
-                        {
-                            **chunk,
-                            "choices": [
-                                {"index": 0, "delta": {}, "logprobs": None, "finish_reason": item.finish_reason}
-                            ],
-                        }
-                    )
-                    if include_usage:
-                        yield _sse({**chunk, "choices": [], "usage": _usage(item)})
-                else:
-                    yield _sse(
-                        {
-                            **chunk,
-                            "choices": [
-                                {"index": 0, "delta": {"content": item}, "logprobs": None, "finish_reason": None}
-                            ],
-                        }
-                    )
-        except DistrustError as exc:
-            yield _sse({"error": exc.to_dict()})
-        yield b"data: [DONE]\n\n"
 
-    return StreamingResponse(chunks(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(id=ident, created=created, model=body.model, choices=choices, usage=usage)
+
+    def render(item: str | Final) -> list[ChatCompletionChunk]:
+        if not isinstance(item, Final):
+            return [chunk([ChunkChoice(delta=ChoiceDelta(content=item))])]
+        last = [chunk([ChunkChoice(delta=ChoiceDelta(), finish_reason=item.finish_reason)])]
+        if body.include_usage:
+            last.append(chunk([], CompletionUsage.of(item.prompt_tokens, item.completion_tokens)))
+        return last
+
+    opening = [chunk([ChunkChoice(delta=ChoiceDelta(role="assistant", content=""))])]
+    return _stream(generation, opening, render)
 
 
-@router.post("/completions", summary="Text completion (OpenAI-compatible)", response_model=None)
-async def completions(body: CompletionRequest, request: Request, owner: Owner) -> dict[str, Any] | StreamingResponse:
-    generation, (first, rest) = await run_in_threadpool(_start, request, owner, body, prompt=body.prompt)
-    base = {
-        "id": "cmpl-" + secrets.token_hex(12),
-        "created": int(time.time()),
-        "model": body.model,
-        "object": "text_completion",
-    }
+@router.post(
+    "/completions",
+    summary="Text completion (OpenAI-compatible)",
+    response_model=Completion,
+    responses=_streamed(Completion),
+)
+async def completions(
+    body: CompletionRequest, request: Request, owner: Owner, inference: InferenceDep
+) -> Completion | StreamingResponse:
+    """Continue the prompt."""
+    generation = await inference.generate(owner, body, request_id=_request_id(request))
+    ident, created = "cmpl-" + secrets.token_hex(12), int(time.time())
+
+    def completion(choice: CompletionChoice, usage: CompletionUsage | None = None) -> Completion:
+        return Completion(id=ident, created=created, model=body.model, usage=usage, choices=[choice])
+
     if not body.stream:
-        text, final = await run_in_threadpool(_collect, first, rest)
-        return {
-            **base,
-            "usage": _usage(final),
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": final.finish_reason}],
-        }
+        text, final = await generation.collect()
+        usage = CompletionUsage.of(final.prompt_tokens, final.completion_tokens)
+        return completion(CompletionChoice(text=text, finish_reason=final.finish_reason), usage)
 
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            async for item in _relay(generation, first, rest):
-                if isinstance(item, Final):
-                    yield _sse(
-                        {
-                            **base,
-                            "choices": [
-                                {"index": 0, "text": "", "logprobs": None, "finish_reason": item.finish_reason}
-                            ],
-                        }
-                    )
-                else:
-                    yield _sse(
-                        {**base, "choices": [{"index": 0, "text": item, "logprobs": None, "finish_reason": None}]}
-                    )
-        except DistrustError as exc:
-            yield _sse({"error": exc.to_dict()})
-        yield b"data: [DONE]\n\n"
+    def render(item: str | Final) -> list[Completion]:
+        if isinstance(item, Final):
+            return [completion(CompletionChoice(text="", finish_reason=item.finish_reason))]
+        return [completion(CompletionChoice(text=item, finish_reason=None))]
 
-    return StreamingResponse(chunks(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    return _stream(generation, [], render)
 
 
 @router.get("/models", summary="Base models and your fine-tuned models")
-def list_models(request: Request, owner: Owner) -> dict[str, Any]:
-    return {"object": "list", "data": request.app.state.backends.inference.models(owner)}
+async def list_models(owner: Owner, inference: InferenceDep) -> ListResponse[Model]:
+    """Every model you can pass as `model`."""
+    return ListResponse[Model](data=await inference.models(owner))
 
 
 @router.get("/models/{model:path}", summary="One model")
-def get_model(model: str, request: Request, owner: Owner) -> dict[str, Any]:
-    for entry in request.app.state.backends.inference.models(owner):
-        if entry["id"] == model:
+async def get_model(model: str, owner: Owner, inference: InferenceDep) -> Model:
+    """One model by id, if it is yours or a base model."""
+    for entry in await inference.models(owner):
+        if entry.id == model:
             return entry
     raise model_not_found(model)

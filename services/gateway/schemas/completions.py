@@ -1,0 +1,103 @@
+"""Text completions: the request, its sampling options (shared with chat), and OpenAI's Completion bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.errors import InvalidArgument
+
+FinishReason = Literal["stop", "length"]
+
+
+class StreamOptions(BaseModel):
+    """Streaming options: `include_usage` adds a last chunk that carries the token counts."""
+
+    include_usage: bool = False
+
+
+class SamplingRequest(BaseModel):
+    """What chat and text completions share: the model, sampling, and streaming."""
+
+    # Clients written for OpenAI may send options we do not implement (user, metadata, ...); today they pass.
+    model_config = ConfigDict(extra="ignore")
+    model: str
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    n: int = 1
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    logprobs: bool | None = None
+    tools: list[object] | None = None
+
+    def check_supported(self) -> None:
+        """Refuse the OpenAI options this server does not implement, naming the field."""
+        if self.n != 1:
+            raise InvalidArgument(f"n: got {self.n}, only 1 is supported", param="n")
+        if self.logprobs:
+            raise InvalidArgument("logprobs: not supported", param="logprobs")
+        if self.tools:
+            raise InvalidArgument("tools: not supported", param="tools")
+
+    @property
+    def token_limit(self) -> int | None:
+        """The newer `max_completion_tokens` wins over `max_tokens`."""
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        """`stop` as a list, whether it was sent as one string or several."""
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+
+    @property
+    def include_usage(self) -> bool:
+        """Whether a stream ends with a usage chunk."""
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class CompletionRequest(SamplingRequest):
+    """A text completion request: the prompt is used as is, with no chat template."""
+
+    prompt: str
+
+
+class CompletionUsage(BaseModel):
+    """Token counts of one generation."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, prompt_tokens: int, completion_tokens: int) -> CompletionUsage:
+        """Usage with its total."""
+        return cls(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
+
+
+class CompletionChoice(BaseModel):
+    """The one generated text; in a stream, a piece of it (and the finish reason on the last piece)."""
+
+    index: int = 0
+    text: str
+    logprobs: None = None
+    finish_reason: FinishReason | None = Field(description="Set on the whole text, and on a stream's last chunk")
+
+
+class Completion(BaseModel):
+    """OpenAI's text completion, and each of its streamed chunks."""
+
+    id: str
+    created: int
+    model: str
+    object: Literal["text_completion"] = "text_completion"
+    usage: CompletionUsage | None = Field(default=None, exclude_if=lambda value: value is None)
+    choices: list[CompletionChoice]

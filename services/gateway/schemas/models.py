@@ -1,0 +1,19 @@
+"""The Models API's body: OpenAI's Model, plus what we know of each model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Model(BaseModel):
+    """A model you can pass as `model`: a base model or one of your fine-tuned adapters."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = Field(description='"system" for base models, else the owner of the fine-tuned model')
+    parent: str | None = Field(default=None, description="For a fine-tuned model: its base model's id")
+    kind: Literal["base", "adapter"]
+    context_length: int | None = Field(default=None, description="Context length in tokens, when known")
