@@ -150,6 +150,7 @@ def test_bad_requests_fail_before_streaming(gateway: TestClient) -> None:
         ({"model": BASE, "n": 2}, 400, "n"),
         ({"model": BASE, "temperature": 5}, 400, "temperature"),
         ({"model": BASE, "tools": [{"type": "function"}]}, 400, "tools"),
+        ({"model": BASE, "frequency_penalty": 0.5}, 400, "frequency_penalty"),
     ]
     for extra, status, param in cases:
         for stream in (False, True):
@@ -157,6 +158,13 @@ def test_bad_requests_fail_before_streaming(gateway: TestClient) -> None:
             response = gateway.post("/v1/chat/completions", headers=ALICE, json=body)
             assert response.status_code == status, (extra, stream, response.text)
             assert response.json()["error"]["param"] == param
+
+
+def test_unknown_message_field_is_an_error(gateway: TestClient) -> None:
+    messages = [{"role": "user", "content": "Hello", "name": "ann"}]
+    response = gateway.post("/v1/chat/completions", headers=ALICE, json={"model": BASE, "messages": messages})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "messages[0].name"
 
 
 class _RequestIds(logging.Handler):

@@ -12,6 +12,8 @@ from services.gateway.schemas.completions import CompletionUsage, FinishReason, 
 class ContentPart(BaseModel):
     """A text part of a message's content."""
 
+    model_config = ConfigDict(extra="forbid")
+
     type: Literal["text"]
     text: str
 
@@ -19,8 +21,7 @@ class ContentPart(BaseModel):
 class ChatMessage(BaseModel):
     """One message of the conversation; content is a string or a list of text parts."""
 
-    # OpenAI's optional `name` is accepted and not used.
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[ContentPart]
 

@@ -20,8 +20,8 @@ class StreamOptions(BaseModel):
 class SamplingRequest(BaseModel):
     """What chat and text completions share: the model, sampling, and streaming."""
 
-    # Clients written for OpenAI may send options we do not implement (user, metadata, ...); today they pass.
-    model_config = ConfigDict(extra="ignore")
+    # An option this server does not implement is a 400 naming it, never silently dropped.
+    model_config = ConfigDict(extra="forbid")
     model: str
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
