@@ -16,10 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlx import nn
-
 from services.trainer.evals.generation import has_chat_template, render_user_turn
-from services.trainer.evals.likelihood import ContinuationScore, continuation_logprobs
+from services.trainer.evals.likelihood import ContinuationScore, LanguageModel, continuation_logprobs
 from shared.errors import invalid_field
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -28,6 +26,8 @@ METHODS = ("letter", "option")
 
 @dataclass(frozen=True)
 class MultipleChoiceItem:
+    """One question with its options and the index of the right one; checked when built."""
+
     question: str
     options: tuple[str, ...]
     correct_index: int
@@ -61,6 +61,8 @@ class Shuffled:
 
 @dataclass(frozen=True)
 class Choice:
+    """The option the model chose, and the scores and continuations the choice was made on."""
+
     chosen: int  # index in the options as shown
     scores: tuple[float, ...]  # what was compared: summed log-prob (letter) or mean log-prob (option)
     continuations: tuple[ContinuationScore, ...]
@@ -72,6 +74,7 @@ def item_rng(seed: int, item_id: str) -> random.Random:
 
 
 def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
+    """The item with its options in an order drawn from `rng`, the correct index following its option."""
     order = list(range(len(item.options)))
     rng.shuffle(order)
     shown = MultipleChoiceItem(
@@ -85,8 +88,10 @@ def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
 
 
 def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer: Any = None) -> str:
-    """'Question: …\\nA) …\\nB) …\\nAnswer:'; with a chat template the question and options are the user turn and
-    the assistant's reply starts with 'Answer:'.
+    r"""The prompt that lists the item's options under letters: 'Question: …\nA) …\nB) …\nAnswer:'.
+
+    With a chat template the question and options are the user turn and the assistant's reply starts with
+    'Answer:'.
     """
     if len(letters) < len(item.options):
         raise invalid_field("letters", letters, f"at least {len(item.options)} letters")
@@ -100,7 +105,7 @@ def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer
 
 
 def choose(
-    model: nn.Module, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter", letters: str = LETTERS
+    model: LanguageModel, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter", letters: str = LETTERS
 ) -> Choice:
     """The option the model finds most likely (the first one on a tie), with every option's score."""
     if method not in METHODS:
@@ -154,7 +159,7 @@ def accuracy_report(correct: int, total: int, *, target: float | None = None, z:
 
 
 def run_multiple_choice(
-    model: nn.Module,
+    model: LanguageModel,
     tokenizer: Any,
     items: Sequence[MultipleChoiceItem],
     *,

@@ -72,6 +72,7 @@ _STRAIGHTEN = str.maketrans(
 
 
 def normalise(text: str) -> str:
+    """Text as the rules match it: accents dropped, quotes and dashes straightened, case folded, spaces single."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return re.sub(r"\s+", " ", stripped.translate(_STRAIGHTEN).casefold()).strip()
@@ -103,8 +104,10 @@ def find_phrases(text: str, phrases: Sequence[str]) -> list[str]:
 
 
 def split_reasoning(reply: str) -> tuple[str, bool, bool]:
-    """(answer, truncated, had_reasoning). Some chat templates open the <think> block in the prompt, so a reply
-    can hold only the closing tag: everything before the last "</think>" is reasoning either way.
+    """(answer, truncated, had_reasoning) of a reply that may open with a reasoning block.
+
+    Some chat templates open the <think> block in the prompt, so a reply can hold only the closing tag:
+    everything before the last "</think>" is reasoning either way.
     """
     lowered = reply.casefold()
     close = lowered.rfind("</think>")
@@ -117,6 +120,8 @@ def split_reasoning(reply: str) -> tuple[str, bool, bool]:
 
 @dataclass(frozen=True)
 class Rules:
+    """What a reply must and must not hold to pass: refusals, keywords, length, forbidden words."""
+
     refusal_phrases: tuple[str, ...] = ()
     required_keywords: tuple[str, ...] = ()
     min_keywords: int = 0
@@ -127,6 +132,8 @@ class Rules:
 
 @dataclass(frozen=True)
 class SuiteItem:
+    """One prompt of a suite and the rules its reply is judged by."""
+
     id: str
     category: str
     prompt: str
@@ -135,6 +142,8 @@ class SuiteItem:
 
 @dataclass(frozen=True)
 class Suite:
+    """A named set of prompts with the pass rates it needs, overall and per category."""
+
     name: str
     items: tuple[SuiteItem, ...]
     description: str = ""
@@ -144,6 +153,8 @@ class Suite:
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether one reply passed its rules, why not, and what it matched."""
+
     id: str
     category: str
     passed: bool

@@ -24,6 +24,8 @@ UNLIMITED = 1 << 60  # cgroup v1 reports "no limit" as a huge number near 2**63
 
 @dataclass(frozen=True)
 class Hardware:
+    """What this machine offers a training job: CPUs, memory and the MLX device."""
+
     os: str  # "darwin", "linux", or platform.system() lower-cased
     machine: str  # "arm64", "x86_64", "aarch64", ...
     cpu_count: int
