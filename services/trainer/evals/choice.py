@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from services.trainer.evals.generation import has_chat_template, render_user_turn
 from services.trainer.evals.likelihood import ContinuationScore, LanguageModel, continuation_logprobs
@@ -66,6 +66,35 @@ class Choice:
     chosen: int  # index in the options as shown
     scores: tuple[float, ...]  # what was compared: summed log-prob (letter) or mean log-prob (option)
     continuations: tuple[ContinuationScore, ...]
+
+
+class AccuracyReport(TypedDict):
+    """Accuracy over n items with its Wilson interval, and how it compares with a target (None without one)."""
+
+    n: int
+    correct: int
+    accuracy: float | None
+    ci_low: float
+    ci_high: float
+    z: float
+    target: float | None
+    meets_target: bool | None
+    ci_above_target: bool | None
+
+
+class ChoiceResult(TypedDict):
+    """One item as it was shown, what the model chose, and every option's score."""
+
+    id: str
+    category: str | None
+    question: str
+    options: list[str]
+    order: list[int]
+    correct_index: int
+    chosen: int
+    chosen_letter: str
+    correct: bool
+    scores: list[float]
 
 
 def item_rng(seed: int, item_id: str) -> random.Random:
@@ -141,7 +170,7 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def accuracy_report(correct: int, total: int, *, target: float | None = None, z: float = 1.96) -> dict[str, Any]:
+def accuracy_report(correct: int, total: int, *, target: float | None = None, z: float = 1.96) -> AccuracyReport:
     """accuracy, its Wilson interval, n; with a target: whether the accuracy (and the whole interval) exceed it."""
     low, high = wilson_interval(correct, total, z)
     accuracy = correct / total if total else None
@@ -171,7 +200,7 @@ def run_multiple_choice(
     """Shuffle each item's options (seeded per item), let the model choose, and report accuracy and per item."""
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")
-    results: list[dict[str, Any]] = []
+    results: list[ChoiceResult] = []
     by_category: dict[str, list[int]] = {}
     for n, original in enumerate(items, start=1):
         shuffled = shuffle_options(original, item_rng(seed, original.id))

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from services.trainer.evals.datafiles import (
     DATA_DIR,
@@ -246,7 +246,28 @@ def _parse_rules(obj: Any, common: dict[str, list[str]]) -> Rules:
     return rules
 
 
-def _parse_header(obj: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Header:
+    """A suite file's optional first line: the suite's name, thresholds and rules every item shares."""
+
+    name: str | None = None
+    description: str = ""
+    pass_threshold: float = 0.5
+    category_thresholds: dict[str, float] = field(default_factory=dict)
+    common: dict[str, list[str]] = field(default_factory=dict)
+
+
+class CategoryTally(TypedDict):
+    """How the replies of one category did against its threshold (None when it has none)."""
+
+    n: int
+    passed: int
+    pass_rate: float | None
+    threshold: float | None
+    met: bool | None
+
+
+def _parse_header(obj: dict[str, Any]) -> _Header:
     header = obj["suite"]
     if not isinstance(header, dict) or len(obj) != 1:
         raise ItemError('a header line holds only {"suite": {...}}')
@@ -258,24 +279,18 @@ def _parse_header(obj: dict[str, Any]) -> dict[str, Any]:
     thresholds = header.get("category_thresholds", {})
     if not isinstance(thresholds, dict):
         raise ItemError(f'"category_thresholds" must be an object, got {thresholds!r:.60}')
-    return {
-        "name": optional_text(header, "name"),
-        "description": optional_text(header, "description", ""),
-        "pass_threshold": fraction_field(header, "pass_threshold", 0.5),
-        "category_thresholds": {str(k): fraction_field(thresholds, k, 0.0) for k in thresholds},
-        "common": {key: string_list(common, key) for key in COMMON_RULE_KEYS},
-    }
+    return _Header(
+        name=optional_text(header, "name"),
+        description=optional_text(header, "description") or "",
+        pass_threshold=fraction_field(header, "pass_threshold", 0.5),
+        category_thresholds={str(k): fraction_field(thresholds, k, 0.0) for k in thresholds},
+        common={key: string_list(common, key) for key in COMMON_RULE_KEYS},
+    )
 
 
 def parse_suite(path: Path | str, *, field: str = "file", name: str | None = None) -> Suite:
     """Check and load a suite file; errors name the line."""
-    header: dict[str, Any] = {
-        "name": None,
-        "description": "",
-        "pass_threshold": 0.5,
-        "category_thresholds": {},
-        "common": {},
-    }
+    header = _Header()
     items: list[SuiteItem] = []
     seen: set[str] = set()
     for index, (where, obj) in enumerate(read_objects(path, field=field)):
@@ -295,7 +310,7 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
                     id=item_id,
                     category=text_field(obj, "category") if "category" in obj else "general",
                     prompt=text_field(obj, "prompt"),
-                    rules=_parse_rules(obj["rules"], header["common"]),
+                    rules=_parse_rules(obj["rules"], header.common),
                 )
             )
         except ItemError as exc:
@@ -303,7 +318,7 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
     if not items:
         raise fail(field, "file", "the suite has a header but no items")
     categories = {item.category for item in items}
-    for category in header["category_thresholds"]:
+    for category in header.category_thresholds:
         if category not in categories:
             raise fail(
                 field,
@@ -312,11 +327,11 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
                 f"(categories: {', '.join(sorted(categories))})",
             )
     return Suite(
-        name=name or header["name"] or Path(path).stem,
+        name=name or header.name or Path(path).stem,
         items=tuple(items),
-        description=header["description"],
-        pass_threshold=header["pass_threshold"],
-        category_thresholds=header["category_thresholds"],
+        description=header.description,
+        pass_threshold=header.pass_threshold,
+        category_thresholds=header.category_thresholds,
     )
 
 
@@ -351,7 +366,7 @@ def run_suite(
         results.append({**score_reply(item, reply).to_dict(), "prompt": item.prompt, "reply": reply})
         if progress is not None:
             progress(n, len(items))
-    by_category: dict[str, dict[str, Any]] = {}
+    by_category: dict[str, CategoryTally] = {}
     for category in sorted({r["category"] for r in results}):
         rows = [r for r in results if r["category"] == category]
         passed = sum(r["passed"] for r in rows)
