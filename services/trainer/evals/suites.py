@@ -151,6 +151,28 @@ class Suite:
     category_thresholds: dict[str, float] = field(default_factory=dict)
 
 
+class VerdictSummary(TypedDict):
+    """A Verdict as JSON: its fields, tuples as lists."""
+
+    id: str
+    category: str
+    passed: bool
+    reasons: list[str]
+    answer_chars: int
+    matched_keywords: list[str]
+    min_keywords: int
+    refusals: list[str]
+    forbidden: list[str]
+    had_reasoning: bool
+
+
+class SuiteResult(VerdictSummary):
+    """One prompt's verdict with the prompt and the reply it judged."""
+
+    prompt: str
+    reply: str
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Whether one reply passed its rules, why not, and what it matched."""
@@ -166,7 +188,7 @@ class Verdict:
     forbidden: tuple[str, ...] = ()
     had_reasoning: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> VerdictSummary:
         return {
             "id": self.id,
             "category": self.category,
@@ -360,7 +382,7 @@ def run_suite(
 ) -> dict[str, Any]:
     """Ask `generate` (user prompt → reply text) every prompt of the suite and judge the replies."""
     items = suite.items[:limit] if limit is not None else suite.items
-    results: list[dict[str, Any]] = []
+    results: list[SuiteResult] = []
     for n, item in enumerate(items, start=1):
         reply = generate(item.prompt)
         results.append({**score_reply(item, reply).to_dict(), "prompt": item.prompt, "reply": reply})
