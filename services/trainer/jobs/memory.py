@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def budget_bytes(budget_gb: float) -> int:
-    """The memory budget in bytes: `budget_gb` when set, else the share of this machine's memory jobs may use."""
+    """The memory budget in bytes: `budget_gb` when set, else the share of this machine's memory that jobs may use."""
     return int(budget_gb * 1e9) if budget_gb > 0 else memory_budget(detect_hardware())
 
 
