@@ -8,6 +8,7 @@ from shared.settings import load_settings
 
 
 def main() -> None:
+    """Load the trainer's settings, set up logging and serve until stopped."""
     settings = load_settings(TrainerSettings)
     configure_logging(settings.log, service="trainer")
     run_service("trainer", lambda: start(settings))

@@ -11,6 +11,8 @@ from shared.settings import ServiceSettings
 
 
 class TrainerSettings(ServiceSettings):
+    """The trainer service's settings, shared by its workers."""
+
     model_config = SettingsConfigDict(env_prefix="DISTRUST_TRAINER_", extra="ignore")
 
     host: str = "127.0.0.1"

@@ -6,16 +6,17 @@ import dataclasses
 import logging
 import tempfile
 from pathlib import Path
+from typing import Unpack
 
 from services.trainer.models.inspect import inspect_model
-from services.trainer.models.tiny import DEFAULT_MODEL_NAME, build_tiny_model
+from services.trainer.models.tiny import DEFAULT_MODEL_NAME, TinySizes, build_tiny_model
 from shared.model_registry import BaseModelRecord, ModelRegistry
 
 logger = logging.getLogger(__name__)
 
 
 def ensure_default_model(
-    registry: ModelRegistry, work_dir: Path, *, name: str = DEFAULT_MODEL_NAME, **sizes: int
+    registry: ModelRegistry, work_dir: Path, *, name: str = DEFAULT_MODEL_NAME, **sizes: Unpack[TinySizes]
 ) -> BaseModelRecord:
     """Return the registered default model, building and uploading it on first use (seeded: reproducible)."""
     existing = registry.get_base(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from .extract import ContentKind
 
@@ -20,6 +20,7 @@ DuplicateKind = Literal["exact", "whitespace"]
 
 
 def normalise_whitespace(text: str) -> str:
+    """The text with every whitespace run made one space and the ends stripped."""
     return " ".join(text.split())
 
 
@@ -45,9 +46,11 @@ def content_keys(kind: ContentKind, fields: Mapping[str, Any]) -> tuple[bytes, b
 
 
 @dataclass
-class DedupResult:
-    kept: list[Any]
-    removed: list[tuple[Any, DuplicateKind]] = field(default_factory=list)
+class DedupResult(Generic[T]):
+    """The items kept, in order, and each removed item with the kind of duplicate it was."""
+
+    kept: list[T]
+    removed: list[tuple[T, DuplicateKind]] = field(default_factory=list)
 
     @property
     def exact(self) -> int:
@@ -58,7 +61,7 @@ class DedupResult:
         return sum(1 for _, kind in self.removed if kind == "whitespace")
 
 
-def deduplicate(items: Sequence[T], keys: Callable[[T], tuple[bytes, bytes]]) -> DedupResult:
+def deduplicate(items: Sequence[T], keys: Callable[[T], tuple[bytes, bytes]]) -> DedupResult[T]:
     """Drop later items whose content equals an earlier one's, exactly or after normalising whitespace.
 
     A removed item is counted `exact` when an earlier item (kept or not) has the identical content, else
@@ -66,7 +69,7 @@ def deduplicate(items: Sequence[T], keys: Callable[[T], tuple[bytes, bytes]]) ->
     """
     seen_exact: set[bytes] = set()
     seen_normalised: set[bytes] = set()
-    result = DedupResult(kept=[])
+    result: DedupResult[T] = DedupResult(kept=[])
     for item in items:
         exact, normalised = keys(item)
         if exact in seen_exact:

@@ -182,6 +182,8 @@ def _structured_shape(record: dict[str, Any], code: str) -> None:
 def extract_content(record: dict[str, Any], *, min_length: int, max_chars: int) -> Content:
     """The training content of a parsed record; raises MalformedLine (no_text, too_short, invalid_…)."""
     kind: ContentKind
+    fields: dict[str, Any]
+    used: tuple[str, ...]
     if "messages" in record:
         _structured_shape(record, "invalid_messages")
         messages = record["messages"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from shared.errors import InternalError, InvalidArgument
 
-from .extract import MalformedLine, output_metadata
+from .extract import Content, MalformedLine, output_metadata
 from .rebalance import Band, band_of
 from .sources import KNOWN_SOURCE_TYPES, UNKNOWN_SOURCE_TYPE, trivium_category
 
@@ -68,9 +68,11 @@ def provided_scores(record: Mapping[str, Any]) -> tuple[float, float] | None:
 
 
 def scorer_metadata(record: Mapping[str, Any], source_type: str | None) -> dict[str, Any]:
-    """The raw record as the scorer's metadata (as in the reference), with `source_type` set to the resolved
-    type when it is a known one, and removed otherwise: the scorer blends any source type it is given with a
-    prior (a default one for types it does not know), and a record of unknown type is scored dynamically.
+    """The raw record as the scorer's metadata (as in the reference), with `source_type` resolved.
+
+    `source_type` is set to the resolved type when it is a known one, and removed otherwise: the scorer blends
+    any source type it is given with a prior (a default one for types it does not know), and a record of
+    unknown type is scored dynamically.
     """
     metadata = dict(record)
     if source_type in KNOWN_SOURCE_TYPES:
@@ -116,9 +118,7 @@ def label(
     *,
     input_index: int,
     where: str,
-    content_fields: Mapping[str, Any],
-    text: str,
-    used_fields: tuple[str, ...],
+    content: Content,
     source_type: str | None,
     record: Mapping[str, Any],
     provided: tuple[float, float] | None,
@@ -134,14 +134,14 @@ def label(
         method = PROVIDED_METHOD
     else:
         try:
-            result = score(text, scorer_metadata(record, source_type))
+            result = score(content.text, scorer_metadata(record, source_type))
         except InvalidArgument as exc:
             # the scorer names the field as documents[0].…; here the file and line already say which record
             message = _DOCUMENT_PREFIX.sub("", exc.message)
             raise MalformedLine("scoring_failed", f"scoring failed: {message}") from None
         w, h = _checked_scores(result, where)
         method = str(_field(result, "scoring_method") or "unspecified")
-    out: dict[str, Any] = dict(content_fields)
+    out: dict[str, Any] = dict(content.fields)
     out["auth_weight"] = round(w, SCORE_DECIMALS)
     out["prov_entropy"] = round(h, SCORE_DECIMALS)
     out["source_type"] = source_type or UNKNOWN_SOURCE_TYPE
@@ -149,7 +149,7 @@ def label(
     if category is not None:
         out["trivium_category"] = category
     out["scoring_method"] = method
-    metadata = output_metadata(dict(record), used_fields)
+    metadata = output_metadata(dict(record), content.used_fields)
     if metadata:
         out["metadata"] = metadata
     return Labelled(input_index=input_index, record=out, band=band_of(out["auth_weight"]))

@@ -34,7 +34,7 @@ from .options import PrepareOptions
 from .reading import Candidate, RawInput, read_inputs, validate_inputs
 from .rebalance import RebalancePlan, rebalance
 from .rejections import Rejection, RejectionLog
-from .report import build_report
+from .report import RunFigures, build_report
 from .split import shuffle_and_split
 
 STAGES: tuple[str, ...] = ("reading", "deduplicating", "scoring", "rebalancing", "splitting", "done")
@@ -44,8 +44,9 @@ SCORE_PROGRESS_EVERY = 1000
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Where a run is. `done` / `total` count lines (reading, total None: streamed) or records (other
-    stages); stages come in the order of STAGES.
+    """Where a run is; stages come in the order of STAGES.
+
+    `done` / `total` count lines (reading, total None: streamed) or records (other stages).
     """
 
     stage: str
@@ -100,9 +101,7 @@ def _score_all(
                 label(
                     input_index=candidate.input_index,
                     where=f"{name} line {candidate.line}",
-                    content_fields=candidate.content.fields,
-                    text=candidate.content.text,
-                    used_fields=candidate.content.used_fields,
+                    content=candidate.content,
                     source_type=candidate.source_type,
                     record=candidate.record,
                     provided=candidate.provided,
@@ -195,8 +194,7 @@ def prepare_dataset(
         summaries[item.input_index].train += 1
     for item in val:
         summaries[item.input_index].val += 1
-    report = build_report(
-        options=options,
+    figures = RunFigures(
         summaries=summaries,
         rejections=rejections,
         duplicates=duplicates,
@@ -208,5 +206,6 @@ def prepare_dataset(
         n_val=len(val),
         split_warnings=split_warnings,
     )
+    report = build_report(options, figures)
     emit("done", len(final), len(final), f"{len(train)} train and {len(val)} validation records")
     return PreparedDataset([item.record for item in train], [item.record for item in val], report)

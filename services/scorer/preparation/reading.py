@@ -84,7 +84,7 @@ class InputSummary:
         }
 
 
-def validate_inputs(inputs: Sequence[RawInput]) -> None:
+def validate_inputs(inputs: object) -> None:
     """Reject an empty input list, non-RawInput items, empty names and unknown explicit source types."""
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise invalid_field("inputs", inputs, "a list of RawInput")

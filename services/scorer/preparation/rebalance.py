@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 
 def band_of(auth_weight: float) -> Band:
+    """The authority band a score falls in: low under LOW_BELOW, high over HIGH_ABOVE, else mid."""
     if auth_weight < LOW_BELOW:
         return "low"
     if auth_weight > HIGH_ABOVE:
@@ -46,6 +47,7 @@ def band_of(auth_weight: float) -> Band:
 
 
 def band_counts(bands: Sequence[Band]) -> dict[Band, int]:
+    """How many of `bands` are each band, with every band present."""
     counts: dict[Band, int] = dict.fromkeys(BANDS, 0)
     for band in bands:
         counts[band] += 1

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict, TypeVar
 
 from .labelling import Labelled
 from .options import PrepareOptions
@@ -44,8 +45,43 @@ REFERENCE_MINIMUM_RECORDS = 1000
 LOW_SHARE_WARNING = 0.20
 UNCATEGORISED = "uncategorised"
 
+K = TypeVar("K", bound=str)
 
-def value_stats(values: Sequence[float]) -> dict[str, Any]:
+
+class ValueStats(TypedDict):
+    """Summary statistics of one score over a set of records; all None but `count` when it is empty."""
+
+    count: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+
+
+class BeforeAfter(TypedDict):
+    """One score's statistics before and after rebalancing."""
+
+    before: ValueStats
+    after: ValueStats
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """What a preparation run counted along the way, for its report."""
+
+    summaries: Sequence[InputSummary]
+    rejections: RejectionLog
+    duplicates: dict[str, int]
+    truncated: int
+    scored: Sequence[Labelled]
+    final: Sequence[Labelled]
+    plan: RebalancePlan | None
+    n_train: int
+    n_val: int
+    split_warnings: Sequence[str]
+
+
+def value_stats(values: Sequence[float]) -> ValueStats:
     """count, mean, population std, min and max, rounded to 6 decimals (None when there are no values)."""
     n = len(values)
     if n == 0:
@@ -61,12 +97,14 @@ def value_stats(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def fractions(counts: dict[str, int]) -> dict[str, float]:
+def fractions(counts: Mapping[K, int]) -> dict[K, float]:
+    """Each count's share of the total, rounded to 6 decimals (all 0.0 when the total is 0)."""
     total = sum(counts.values())
     return {key: (round(value / total, 6) if total else 0.0) for key, value in counts.items()}
 
 
 def trivium_counts(items: Iterable[Labelled]) -> dict[str, int]:
+    """Records per trivium category, with every category (and `uncategorised`) present."""
     counts: dict[str, int] = dict.fromkeys((*TRIVIUM_CATEGORIES, UNCATEGORISED), 0)
     for item in items:
         counts[item.record.get("trivium_category", UNCATEGORISED)] += 1
@@ -74,28 +112,23 @@ def trivium_counts(items: Iterable[Labelled]) -> dict[str, int]:
 
 
 def source_type_counts(items: Iterable[Labelled]) -> dict[str, int]:
+    """Records per source type, sorted by type name."""
     counts = Counter(item.record.get("source_type", UNKNOWN_SOURCE_TYPE) for item in items)
     return dict(sorted(counts.items()))
 
 
-def _stats_before_after(before: Sequence[Labelled], after: Sequence[Labelled], key: str) -> dict[str, Any]:
+def _stats_before_after(before: Sequence[Labelled], after: Sequence[Labelled], key: str) -> BeforeAfter:
     return {
         "before": value_stats([float(item.record[key]) for item in before]),
         "after": value_stats([float(item.record[key]) for item in after]),
     }
 
 
-def build_warnings(
-    *,
-    summaries: Sequence[InputSummary],
-    rejections: RejectionLog,
-    scored: Sequence[Labelled],
-    final: Sequence[Labelled],
-    plan: RebalancePlan | None,
-    split_warnings: Sequence[str],
-) -> list[str]:
+def build_warnings(figures: RunFigures) -> list[str]:
+    """Readable sentences about what in the run deserves a look: empty inputs, rejections, thin bands."""
+    rejections, scored, final, plan = figures.rejections, figures.scored, figures.final, figures.plan
     warnings: list[str] = []
-    for summary in summaries:
+    for summary in figures.summaries:
         if summary.lines == 0:
             warnings.append(f"input {summary.name} has no lines")
         elif summary.accepted == 0:
@@ -120,24 +153,14 @@ def build_warnings(
             warnings.append(f"low-authority share is {low_share:.1%}, under {LOW_SHARE_WARNING:.0%} (no rebalancing)")
     if len(final) < REFERENCE_MINIMUM_RECORDS:
         warnings.append(f"only {len(final)} records; the reference requires at least {REFERENCE_MINIMUM_RECORDS}")
-    warnings.extend(split_warnings)
+    warnings.extend(figures.split_warnings)
     return warnings
 
 
-def build_report(
-    *,
-    options: PrepareOptions,
-    summaries: Sequence[InputSummary],
-    rejections: RejectionLog,
-    duplicates: dict[str, int],
-    truncated: int,
-    scored: Sequence[Labelled],
-    final: Sequence[Labelled],
-    plan: RebalancePlan | None,
-    n_train: int,
-    n_val: int,
-    split_warnings: Sequence[str],
-) -> dict[str, Any]:
+def build_report(options: PrepareOptions, figures: RunFigures) -> dict[str, Any]:
+    """The JSON-ready report of a run, in the layout this module's docstring describes."""
+    summaries, rejections, duplicates = figures.summaries, figures.rejections, figures.duplicates
+    scored, final, plan = figures.scored, figures.final, figures.plan
     before_bands = band_counts([item.band for item in scored])
     after_bands = band_counts([item.band for item in final])
     methods = Counter(str(item.record.get("scoring_method")) for item in scored)
@@ -156,7 +179,7 @@ def build_report(
         },
         "rejected": rejections.to_dict(),
         "duplicates_removed": {**duplicates, "total": sum(duplicates.values())},
-        "truncated_texts": truncated,
+        "truncated_texts": figures.truncated,
         "scoring": {
             "profile": options.profile,
             "scored": len(scored),
@@ -183,13 +206,11 @@ def build_report(
             }
             for band in BANDS
         },
-        "split": {"train": n_train, "val": n_val, "val_fraction": options.val_fraction, "seed": options.seed},
-        "warnings": build_warnings(
-            summaries=summaries,
-            rejections=rejections,
-            scored=scored,
-            final=final,
-            plan=plan,
-            split_warnings=split_warnings,
-        ),
+        "split": {
+            "train": figures.n_train,
+            "val": figures.n_val,
+            "val_fraction": options.val_fraction,
+            "seed": options.seed,
+        },
+        "warnings": build_warnings(figures),
     }

@@ -7,6 +7,7 @@ source type is one of them the scorer applies the hybrid 0.7 · prior + 0.3 · d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 KNOWN_SOURCE_TYPES: tuple[str, ...] = (
@@ -107,7 +108,7 @@ def record_source_type(record: dict[str, Any]) -> str | None:
     return None
 
 
-def trivium_category(source_type: str | None, record: dict[str, Any]) -> str | None:
+def trivium_category(source_type: str | None, record: Mapping[str, Any]) -> str | None:
     """The fixed label of a known source type; else the record's own valid label; else None."""
     if source_type in TRIVIUM_BY_SOURCE_TYPE:
         return TRIVIUM_BY_SOURCE_TYPE[source_type]

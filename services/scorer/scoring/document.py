@@ -62,8 +62,10 @@ def score_valid(
     known_citation_count: int | None = None,
     short_text_default: bool = False,
 ) -> ScoreResult:
-    """Score an already validated document; with `short_text_default`, text under 50 characters gets the
-    fixed default scores (its breakdown still shows the signals found).
+    """Score an already validated document.
+
+    With `short_text_default`, text under 50 characters gets the fixed default scores (its breakdown still
+    shows the signals found).
     """
     view = TextView(text, scoring.vocabulary)
 

@@ -1,5 +1,6 @@
-"""Lexicon signals whose matching differs by profile: institutional markers, consensus phrases, primary-source
-markers (reference §2.1, distrust-method.md §5).
+"""Lexicon signals whose matching differs by profile.
+
+Institutional markers, consensus phrases and primary-source markers (reference §2.1, distrust-method.md §5).
 
 `reference` matches institutional markers as substrings and counts every consensus occurrence, overlaps
 included; `strict` matches institutional markers word-bounded with plurals and counts overlapping consensus
@@ -37,6 +38,8 @@ NO_INSTITUTION: Final = Institution(0.0, None, None)
 
 
 class InstitutionalMatcher(Protocol):
+    """A profile's way of finding institutional markers, with the words it looks for."""
+
     vocabulary: frozenset[str]
 
     def best(self, view: TextView, metadata: Mapping[str, Any] | None) -> Institution:

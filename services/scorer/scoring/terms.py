@@ -1,5 +1,6 @@
-"""Word-bounded term matching: the counts `len(re.findall(r"\\bterm\\b", lower))` would give, for a whole
-lexicon at once.
+r"""Word-bounded term matching for a whole lexicon at once.
+
+The counts are those `len(re.findall(r"\bterm\b", lower))` would give.
 
 Single-word terms are looked up among the text's tokens (see `textview.py`). A term with a space, hyphen or
 dot is only searched with its own bounded regex when all of its words are among the tokens, which is rare.
@@ -19,13 +20,14 @@ _COUNTER_THRESHOLD: Final = 20_000
 
 
 def is_word_char(ch: str) -> bool:
-    """What `\\w` matches in a str pattern."""
+    r"""What `\w` matches in a str pattern."""
     return ch.isalnum() or ch == "_"
 
 
 class LeftBounded:
-    """`\\b<pattern>` for a pattern that starts with a word character, matched as `re` would but faster: a
-    leading `\\b` stops `re` from jumping to the pattern's literal first letters, so the boundary is checked
+    r"""`\b<pattern>` for a pattern that starts with a word character, matched as `re` would but faster.
+
+    A leading `\b` stops `re` from jumping to the pattern's literal first letters, so the boundary is checked
     by hand on each candidate instead.
     """
 
@@ -35,7 +37,7 @@ class LeftBounded:
         self._search = re.compile(pattern).search
 
     def count(self, lower: str, limit: int = -1) -> int:
-        """Non-overlapping matches, as `len(re.findall(r"\\b" + pattern, lower))`; stop at `limit`."""
+        r"""Non-overlapping matches, as `len(re.findall(r"\b" + pattern, lower))`; stop at `limit`."""
         n = 0
         pos = 0
         while n != limit and (match := self._search(lower, pos)):

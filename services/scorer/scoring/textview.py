@@ -1,14 +1,15 @@
-"""One piece of text prepared once for every signal: lower-cased, tokenised into `\\w+` runs, shaped for cheap
-pre-checks, and checked for the few characters whose case folding differs between `str.lower()` and
-`re.IGNORECASE`.
+r"""One piece of text prepared once for every signal.
 
-Word-bounded lexicon matching (`\\bterm\\b`) is done on the tokens instead of with one regex per term: a
-single-word term matches `\\bterm\\b` exactly when it equals a maximal `\\w+` run, so one set intersection
+The text is lower-cased, tokenised into `\w+` runs, shaped for cheap pre-checks, and checked for the few
+characters whose case folding differs between `str.lower()` and `re.IGNORECASE`.
+
+Word-bounded lexicon matching (`\bterm\b`) is done on the tokens instead of with one regex per term: a
+single-word term matches `\bterm\b` exactly when it equals a maximal `\w+` run, so one set intersection
 with the profile's vocabulary finds every candidate.
 
 Both the tokens and the shape come from an ASCII stand-in of the lower-cased text, one byte per character:
 a non-ASCII character becomes " " if it is whitespace, "0" if a decimal digit, "_" if another word character,
-else "#". Character classes (`\\w`, `\\d`, `\\s`) and positions are kept, and no lexicon word contains "_",
+else "#". Character classes (`\w`, `\d`, `\s`) and positions are kept, and no lexicon word contains "_",
 so tokens equal to a lexicon word are exactly the ones in the real text.
 """
 
@@ -72,7 +73,7 @@ def ascii_stand_in(lower: str) -> bytes:
 
 
 class TextView:
-    """A text with its lower-cased form, its `\\w+` tokens and the tokens of a vocabulary it contains.
+    r"""A text with its lower-cased form, its `\w+` tokens and the tokens of a vocabulary it contains.
 
     `shape` (aligned with `lower`, and with `folded` when `folds_exactly`) is the ASCII stand-in with each
     letter as b"a", each digit as b"0" and each whitespace character as b" ": "a digit, a dot and whitespace"

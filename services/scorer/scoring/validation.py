@@ -38,8 +38,10 @@ def wrong_type(field: str, value: object, expected: str) -> InvalidArgument:
 
 
 def validate_document(text: object, metadata: object, *, index: int, max_chars: int = MAX_CHARS) -> None:
-    """Raise InvalidArgument unless `text` is a string of at most `max_chars` characters and `metadata` is
-    None or a mapping whose read fields have the right types.
+    """Check one document's text and metadata, raising InvalidArgument on the first bad field.
+
+    `text` must be a string of at most `max_chars` characters and `metadata` None or a mapping whose read
+    fields have the right types.
     """
     if not isinstance(text, str):
         raise wrong_type(f"documents[{index}].text", text, "a string")

@@ -1,5 +1,7 @@
-"""Evaluation of a loaded MLX model (domain code only): perplexity by authority band and the distrust ratio,
-source preference and TruthfulQA by log-likelihood, and free-text validation suites judged by rules in their data.
+"""Evaluation of a loaded MLX model (domain code only).
+
+Perplexity by authority band and the distrust ratio, source preference and TruthfulQA by log-likelihood, and
+free-text validation suites judged by rules in their data.
 
 Entry points: `parse_tasks` (plain dicts → checked tasks with their data loaded), `run_tasks` (every task on one
 model → JSON-safe reports) and `compare` (reports of several models → a side-by-side table).

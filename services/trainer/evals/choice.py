@@ -14,12 +14,10 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from mlx import nn
+from typing import Any, TypedDict
 
 from services.trainer.evals.generation import has_chat_template, render_user_turn
-from services.trainer.evals.likelihood import ContinuationScore, continuation_logprobs
+from services.trainer.evals.likelihood import ContinuationScore, LanguageModel, continuation_logprobs
 from shared.errors import invalid_field
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -28,6 +26,8 @@ METHODS = ("letter", "option")
 
 @dataclass(frozen=True)
 class MultipleChoiceItem:
+    """One question with its options and the index of the right one; checked when built."""
+
     question: str
     options: tuple[str, ...]
     correct_index: int
@@ -61,9 +61,40 @@ class Shuffled:
 
 @dataclass(frozen=True)
 class Choice:
+    """The option the model chose, and the scores and continuations the choice was made on."""
+
     chosen: int  # index in the options as shown
     scores: tuple[float, ...]  # what was compared: summed log-prob (letter) or mean log-prob (option)
     continuations: tuple[ContinuationScore, ...]
+
+
+class AccuracyReport(TypedDict):
+    """Accuracy over n items with its Wilson interval, and how it compares with a target (None without one)."""
+
+    n: int
+    correct: int
+    accuracy: float | None
+    ci_low: float
+    ci_high: float
+    z: float
+    target: float | None
+    meets_target: bool | None
+    ci_above_target: bool | None
+
+
+class ChoiceResult(TypedDict):
+    """One item as it was shown, what the model chose, and every option's score."""
+
+    id: str
+    category: str | None
+    question: str
+    options: list[str]
+    order: list[int]
+    correct_index: int
+    chosen: int
+    chosen_letter: str
+    correct: bool
+    scores: list[float]
 
 
 def item_rng(seed: int, item_id: str) -> random.Random:
@@ -72,6 +103,7 @@ def item_rng(seed: int, item_id: str) -> random.Random:
 
 
 def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
+    """The item with its options in an order drawn from `rng`, the correct index following its option."""
     order = list(range(len(item.options)))
     rng.shuffle(order)
     shown = MultipleChoiceItem(
@@ -85,8 +117,10 @@ def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
 
 
 def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer: Any = None) -> str:
-    """'Question: …\\nA) …\\nB) …\\nAnswer:'; with a chat template the question and options are the user turn and
-    the assistant's reply starts with 'Answer:'.
+    r"""The prompt that lists the item's options under letters: 'Question: …\nA) …\nB) …\nAnswer:'.
+
+    With a chat template the question and options are the user turn and the assistant's reply starts with
+    'Answer:'.
     """
     if len(letters) < len(item.options):
         raise invalid_field("letters", letters, f"at least {len(item.options)} letters")
@@ -100,7 +134,7 @@ def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer
 
 
 def choose(
-    model: nn.Module, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter", letters: str = LETTERS
+    model: LanguageModel, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter", letters: str = LETTERS
 ) -> Choice:
     """The option the model finds most likely (the first one on a tie), with every option's score."""
     if method not in METHODS:
@@ -136,7 +170,7 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def accuracy_report(correct: int, total: int, *, target: float | None = None, z: float = 1.96) -> dict[str, Any]:
+def accuracy_report(correct: int, total: int, *, target: float | None = None, z: float = 1.96) -> AccuracyReport:
     """accuracy, its Wilson interval, n; with a target: whether the accuracy (and the whole interval) exceed it."""
     low, high = wilson_interval(correct, total, z)
     accuracy = correct / total if total else None
@@ -154,7 +188,7 @@ def accuracy_report(correct: int, total: int, *, target: float | None = None, z:
 
 
 def run_multiple_choice(
-    model: nn.Module,
+    model: LanguageModel,
     tokenizer: Any,
     items: Sequence[MultipleChoiceItem],
     *,
@@ -166,7 +200,7 @@ def run_multiple_choice(
     """Shuffle each item's options (seeded per item), let the model choose, and report accuracy and per item."""
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")
-    results: list[dict[str, Any]] = []
+    results: list[ChoiceResult] = []
     by_category: dict[str, list[int]] = {}
     for n, original in enumerate(items, start=1):
         shuffled = shuffle_options(original, item_rng(seed, original.id))

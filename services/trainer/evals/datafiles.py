@@ -25,6 +25,7 @@ class ItemError(ValueError):
 
 
 def fail(field: str, where: str, reason: str) -> InvalidArgument:
+    """The error for a bad item: the field, then where in the file, then what is wrong."""
     return InvalidArgument(f"{field}: {where}: {reason}", param=field)
 
 
@@ -34,37 +35,50 @@ def read_objects(path: Path | str, *, field: str, allow_list: bool = False) -> l
     Blank lines are skipped; anything else that is not a JSON object is an error naming its line.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InvalidArgument(f"{field}: no such file {str(path)!r}", param=field) from exc
-    except OSError as exc:
-        raise InvalidArgument(f"{field}: cannot read {str(path)!r} ({exc.strerror})", param=field) from exc
-    if allow_list and raw.lstrip().startswith(b"["):
-        try:
-            value = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidArgument(f"{field}: not a valid JSON list ({exc})", param=field) from exc
-        items = []
-        for i, obj in enumerate(value):
-            if not isinstance(obj, dict):
-                raise fail(field, f"item {i}", f"expected a JSON object, got {type(obj).__name__}")
-            items.append((f"item {i}", obj))
-    else:
-        items = []
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append((f"line {number}", parse_json_object(line)))
-            except RecordError as exc:
-                raise fail(field, f"line {number}", str(exc)) from exc
+    raw = _read_bytes(path, field)
+    is_list = allow_list and raw.lstrip().startswith(b"[")
+    items = _list_items(raw, field) if is_list else _jsonl_items(raw, field)
     if not items:
         raise InvalidArgument(f"{field}: the file {path.name!r} has no items", param=field)
     return items
 
 
+def _read_bytes(path: Path, field: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvalidArgument(f"{field}: no such file {str(path)!r}", param=field) from exc
+    except OSError as exc:
+        raise InvalidArgument(f"{field}: cannot read {str(path)!r} ({exc.strerror})", param=field) from exc
+
+
+def _list_items(raw: bytes, field: str) -> list[tuple[str, dict[str, Any]]]:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidArgument(f"{field}: not a valid JSON list ({exc})", param=field) from exc
+    items = []
+    for i, obj in enumerate(value):
+        if not isinstance(obj, dict):
+            raise fail(field, f"item {i}", f"expected a JSON object, got {type(obj).__name__}")
+        items.append((f"item {i}", obj))
+    return items
+
+
+def _jsonl_items(raw: bytes, field: str) -> list[tuple[str, dict[str, Any]]]:
+    items = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append((f"line {number}", parse_json_object(line)))
+        except RecordError as exc:
+            raise fail(field, f"line {number}", str(exc)) from exc
+    return items
+
+
 def text_field(obj: dict[str, Any], key: str) -> str:
+    """The non-empty string at `key`; ItemError when it is missing or anything else."""
     if key not in obj:
         raise ItemError(f'missing "{key}"')
     value = obj[key]
@@ -74,12 +88,14 @@ def text_field(obj: dict[str, Any], key: str) -> str:
 
 
 def optional_text(obj: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    """The non-empty string at `key`, or `default` when the key is missing or null."""
     if obj.get(key) is None:
         return default
     return text_field(obj, key)
 
 
 def int_field(obj: dict[str, Any], key: str, low: int, high: int | None = None, default: int | None = None) -> int:
+    """The integer at `key`, within [low, high]; `default` when missing (ItemError when there is none)."""
     if key not in obj:
         if default is None:
             raise ItemError(f'missing "{key}"')
@@ -92,6 +108,7 @@ def int_field(obj: dict[str, Any], key: str, low: int, high: int | None = None, 
 
 
 def fraction_field(obj: dict[str, Any], key: str, default: float) -> float:
+    """The number in [0, 1] at `key`, as a float; `default` when missing."""
     value = obj.get(key, default)
     if (
         isinstance(value, bool)
@@ -104,6 +121,7 @@ def fraction_field(obj: dict[str, Any], key: str, default: float) -> float:
 
 
 def string_list(obj: dict[str, Any], key: str, *, min_items: int = 0) -> list[str]:
+    """The list of non-empty strings at `key` (empty when missing), at least `min_items` long."""
     value = obj.get(key, [])
     if not isinstance(value, list) or len(value) < min_items:
         raise ItemError(f'"{key}" must be a list of at least {min_items} strings, got {value!r:.60}')
@@ -121,6 +139,7 @@ def check_keys(obj: dict[str, Any], allowed: set[str], what: str) -> None:
 
 
 def unique_id(seen: set[str], item_id: str) -> None:
+    """Add `item_id` to `seen`; ItemError when an earlier item had it."""
     if item_id in seen:
         raise ItemError(f'duplicate "id" {item_id!r}')
     seen.add(item_id)

@@ -1,7 +1,7 @@
-"""Greedy replies to one user prompt, rendered the way the model was tuned to read it.
+r"""Greedy replies to one user prompt, rendered the way the model was tuned to read it.
 
 With a chat template the prompt is a user turn (after an optional system turn) plus the generation prompt; a
-model without one gets the plain "User: …\\nAssistant:" layout. Raw prompts without a template gave empty
+model without one gets the plain "User: …\nAssistant:" layout. Raw prompts without a template gave empty
 replies in the reference implementation, which its scoring then counted as "not refused" (spec reference §5.1).
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlx import nn
 from mlx_lm import generate
 from mlx_lm.sample_utils import make_sampler
 
-from services.trainer.evals.likelihood import encode, hf_tokenizer, wants_special_tokens
+from services.trainer.evals.likelihood import LanguageModel, encode, hf_tokenizer, wants_special_tokens
 from shared.errors import invalid_field
 
 
 def has_chat_template(tokenizer: Any) -> bool:
+    """Whether the tokenizer (or the Hugging Face one inside it) carries a chat template."""
     return bool(
         getattr(tokenizer, "has_chat_template", False) or getattr(hf_tokenizer(tokenizer), "chat_template", None)
     )
@@ -49,12 +49,15 @@ def render_user_turn(
 
 
 def prompt_ids(tokenizer: Any, user: str, *, system: str | None = None) -> list[int]:
+    """The token ids of `user` rendered as a user turn, BOS added only where the template does not."""
     text, templated = render_user_turn(tokenizer, user, system=system)
     special = False if templated else wants_special_tokens(tokenizer, text)
     return encode(tokenizer, text, add_special_tokens=special)
 
 
-def generate_reply(model: nn.Module, tokenizer: Any, prompt: str, *, max_tokens: int, system: str | None = None) -> str:
+def generate_reply(
+    model: LanguageModel, tokenizer: Any, prompt: str, *, max_tokens: int, system: str | None = None
+) -> str:
     """The model's greedy reply (temperature 0) to `prompt` as a user message, at most `max_tokens` tokens."""
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid_field("max_tokens", max_tokens, "an integer >= 1")

@@ -11,16 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import mlx.core as mx
 import numpy as np
-from mlx import nn
 
 from services.trainer.core.data import Example, make_batch
 from services.trainer.core.losses import token_cross_entropy
 from services.trainer.core.tokenization import common_prefix
 from shared.errors import invalid_field
+
+
+class LanguageModel(Protocol):
+    """A causal language model as mlx-lm loads it: token ids (B, T) in, next-token logits (B, T, vocab) out."""
+
+    def __call__(self, inputs: mx.array) -> mx.array: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ def hf_tokenizer(tokenizer: Any) -> Any:
 
 
 def pad_id_of(tokenizer: Any) -> int:
+    """The id to pad batches with: the tokenizer's pad token, else its EOS, else 0."""
     hf = hf_tokenizer(tokenizer)
     for candidate in (getattr(hf, "pad_token_id", None), getattr(hf, "eos_token_id", None)):
         if isinstance(candidate, int):
@@ -61,6 +67,7 @@ def pad_id_of(tokenizer: Any) -> int:
 
 
 def encode(tokenizer: Any, text: str, *, add_special_tokens: bool) -> list[int]:
+    """The token ids of `text`, with or without the tokenizer's BOS & co."""
     return list(hf_tokenizer(tokenizer)(text, add_special_tokens=add_special_tokens)["input_ids"])
 
 
@@ -70,7 +77,7 @@ def wants_special_tokens(tokenizer: Any, text: str) -> bool:
     return not (isinstance(bos, str) and bos and text.startswith(bos))
 
 
-def token_nll(model: nn.Module, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def token_nll(model: LanguageModel, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per-token NLL, shape (B, T − 1): entry t is −log P(tokens[:, t + 1] | tokens[:, :t + 1]) times mask[:, t]."""
     inputs = mx.array(np.asarray(tokens, dtype=np.int32))
     logits = model(inputs[:, :-1])
@@ -80,7 +87,12 @@ def token_nll(model: nn.Module, tokens: np.ndarray, mask: np.ndarray) -> np.ndar
 
 
 def sequence_nll(
-    model: nn.Module, sequences: Sequence[Example], *, pad_id: int, batch_size: int, max_seq_length: int | None = None
+    model: LanguageModel,
+    sequences: Sequence[Example],
+    *,
+    pad_id: int,
+    batch_size: int,
+    max_seq_length: int | None = None,
 ) -> list[SequenceScore]:
     """Summed masked NLL of each sequence, in input order.
 
@@ -105,7 +117,7 @@ def sequence_nll(
 
 
 def continuation_logprobs(
-    model: nn.Module,
+    model: LanguageModel,
     tokenizer: Any,
     prompt: str,
     continuations: Sequence[str],

@@ -16,14 +16,12 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from mlx import nn
+from typing import Any, TypedDict, Unpack
 
 from services.trainer.core.data import Example, read_records
 from services.trainer.core.distrust import BANDS, band_of
 from services.trainer.core.tokenization import Tokenization
-from services.trainer.evals.likelihood import sequence_nll
+from services.trainer.evals.likelihood import LanguageModel, sequence_nll
 from shared.errors import InvalidArgument
 from shared.records import RecordError, validate_training_record
 
@@ -44,6 +42,8 @@ def perplexity_from_nll(sum_nll: float, tokens: int) -> float | None:
 
 @dataclass(frozen=True)
 class BandStats:
+    """Records, loss tokens and their summed NLL pooled over one band (or over all records)."""
+
     examples: int = 0
     tokens: int = 0
     sum_nll: float = 0.0
@@ -71,6 +71,8 @@ class BandStats:
 
 @dataclass(frozen=True)
 class PerplexityReport:
+    """Pooled statistics per band and overall, and which records had no loss token."""
+
     bands: dict[str, BandStats]
     overall: BandStats
     skipped_lines: tuple[int, ...] = ()  # records left with no loss token (e.g. cut off by max_seq_length)
@@ -151,22 +153,30 @@ def load_records(
     return records, lines
 
 
+class PerplexityOptions(TypedDict, total=False):
+    """How `band_perplexity` batches and masks the records, and how it names them in errors and progress."""
+
+    batch_size: int  # default 4
+    completion_only: bool  # default True: only completion tokens are in the loss, as in training
+    lines: Sequence[int] | None  # the records' line numbers in their file (default 1..n)
+    field: str  # the request field errors name (default "records")
+    progress: Callable[[int, int], None] | None
+
+
 def band_perplexity(
-    model: nn.Module,
+    model: LanguageModel,
     tokenizer: Any,
     records: Sequence[Mapping[str, Any]],
     *,
     max_seq_length: int,
-    batch_size: int = 4,
-    completion_only: bool = True,
-    lines: Sequence[int] | None = None,
-    field: str = "records",
-    progress: Callable[[int, int], None] | None = None,
+    **options: Unpack[PerplexityOptions],
 ) -> PerplexityReport:
-    """Perplexity per authority band of `records` (training-format dicts carrying auth_weight).
-
-    `lines`: the records' line numbers in their file, for error messages (default 1..n).
-    """
+    """Perplexity per authority band of `records` (training-format dicts carrying auth_weight)."""
+    batch_size = options.get("batch_size", 4)
+    completion_only = options.get("completion_only", True)
+    lines = options.get("lines")
+    field = options.get("field", "records")
+    progress = options.get("progress")
     check_records(records, lines=lines, field=field)
     tokenization = Tokenization(tokenizer, max_seq_length=max_seq_length, completion_only=completion_only)
     examples: list[Example] = []

@@ -1,4 +1,4 @@
-"""Source preference (spec §4): does the model pick the primary source over summaries of it?
+"""Source preference (spec §4): whether the model picks the primary source over summaries of it.
 
 Each item is a question with 3 or 4 candidate sources; exactly one is primary (a lab notebook, the patent as
 filed, an eyewitness letter, raw measurements) and the others are secondary or tertiary (a press release, a
@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlx import nn
-
 from services.trainer.evals.choice import LETTERS, MultipleChoiceItem, run_multiple_choice
 from services.trainer.evals.datafiles import (
     DATA_DIR,
@@ -26,6 +24,7 @@ from services.trainer.evals.datafiles import (
     string_list,
     text_field,
 )
+from services.trainer.evals.likelihood import LanguageModel
 
 BUILTIN_FILE = DATA_DIR / "source_preference.jsonl"
 TARGET = 0.66
@@ -33,6 +32,7 @@ KEYS = {"id", "category", "question", "options", "primary_index"}
 
 
 def parse_item(obj: dict[str, Any]) -> MultipleChoiceItem:
+    """One source-preference item from its JSON object; ItemError naming the first bad key."""
     check_keys(obj, KEYS, "item")
     item_id = text_field(obj, "id")
     category = text_field(obj, "category")
@@ -56,7 +56,7 @@ def load_source_preference(
 
 
 def run_source_preference(
-    model: nn.Module,
+    model: LanguageModel,
     tokenizer: Any,
     items: Sequence[MultipleChoiceItem],
     *,
@@ -64,7 +64,9 @@ def run_source_preference(
     method: str = "letter",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results
-    (options in the order shown, the original order, the chosen and correct index, every option's score).
+    """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results.
+
+    Each item's result holds its options in the order shown, the original order, the chosen and correct index
+    and every option's score.
     """
     return run_multiple_choice(model, tokenizer, items, seed=seed, method=method, target=TARGET, progress=progress)

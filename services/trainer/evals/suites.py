@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from services.trainer.evals.datafiles import (
     DATA_DIR,
@@ -72,6 +72,7 @@ _STRAIGHTEN = str.maketrans(
 
 
 def normalise(text: str) -> str:
+    """Text as the rules match it: accents dropped, quotes and dashes straightened, case folded, spaces single."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return re.sub(r"\s+", " ", stripped.translate(_STRAIGHTEN).casefold()).strip()
@@ -103,8 +104,10 @@ def find_phrases(text: str, phrases: Sequence[str]) -> list[str]:
 
 
 def split_reasoning(reply: str) -> tuple[str, bool, bool]:
-    """(answer, truncated, had_reasoning). Some chat templates open the <think> block in the prompt, so a reply
-    can hold only the closing tag: everything before the last "</think>" is reasoning either way.
+    """(answer, truncated, had_reasoning) of a reply that may open with a reasoning block.
+
+    Some chat templates open the <think> block in the prompt, so a reply can hold only the closing tag:
+    everything before the last "</think>" is reasoning either way.
     """
     lowered = reply.casefold()
     close = lowered.rfind("</think>")
@@ -117,6 +120,8 @@ def split_reasoning(reply: str) -> tuple[str, bool, bool]:
 
 @dataclass(frozen=True)
 class Rules:
+    """What a reply must and must not hold to pass: refusals, keywords, length, forbidden words."""
+
     refusal_phrases: tuple[str, ...] = ()
     required_keywords: tuple[str, ...] = ()
     min_keywords: int = 0
@@ -127,6 +132,8 @@ class Rules:
 
 @dataclass(frozen=True)
 class SuiteItem:
+    """One prompt of a suite and the rules its reply is judged by."""
+
     id: str
     category: str
     prompt: str
@@ -135,6 +142,8 @@ class SuiteItem:
 
 @dataclass(frozen=True)
 class Suite:
+    """A named set of prompts with the pass rates it needs, overall and per category."""
+
     name: str
     items: tuple[SuiteItem, ...]
     description: str = ""
@@ -142,8 +151,32 @@ class Suite:
     category_thresholds: dict[str, float] = field(default_factory=dict)
 
 
+class VerdictSummary(TypedDict):
+    """A Verdict as JSON: its fields, tuples as lists."""
+
+    id: str
+    category: str
+    passed: bool
+    reasons: list[str]
+    answer_chars: int
+    matched_keywords: list[str]
+    min_keywords: int
+    refusals: list[str]
+    forbidden: list[str]
+    had_reasoning: bool
+
+
+class SuiteResult(VerdictSummary):
+    """One prompt's verdict with the prompt and the reply it judged."""
+
+    prompt: str
+    reply: str
+
+
 @dataclass(frozen=True)
 class Verdict:
+    """Whether one reply passed its rules, why not, and what it matched."""
+
     id: str
     category: str
     passed: bool
@@ -155,7 +188,7 @@ class Verdict:
     forbidden: tuple[str, ...] = ()
     had_reasoning: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> VerdictSummary:
         return {
             "id": self.id,
             "category": self.category,
@@ -235,7 +268,28 @@ def _parse_rules(obj: Any, common: dict[str, list[str]]) -> Rules:
     return rules
 
 
-def _parse_header(obj: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Header:
+    """A suite file's optional first line: the suite's name, thresholds and rules every item shares."""
+
+    name: str | None = None
+    description: str = ""
+    pass_threshold: float = 0.5
+    category_thresholds: dict[str, float] = field(default_factory=dict)
+    common: dict[str, list[str]] = field(default_factory=dict)
+
+
+class CategoryTally(TypedDict):
+    """How the replies of one category did against its threshold (None when it has none)."""
+
+    n: int
+    passed: int
+    pass_rate: float | None
+    threshold: float | None
+    met: bool | None
+
+
+def _parse_header(obj: dict[str, Any]) -> _Header:
     header = obj["suite"]
     if not isinstance(header, dict) or len(obj) != 1:
         raise ItemError('a header line holds only {"suite": {...}}')
@@ -247,24 +301,18 @@ def _parse_header(obj: dict[str, Any]) -> dict[str, Any]:
     thresholds = header.get("category_thresholds", {})
     if not isinstance(thresholds, dict):
         raise ItemError(f'"category_thresholds" must be an object, got {thresholds!r:.60}')
-    return {
-        "name": optional_text(header, "name"),
-        "description": optional_text(header, "description", ""),
-        "pass_threshold": fraction_field(header, "pass_threshold", 0.5),
-        "category_thresholds": {str(k): fraction_field(thresholds, k, 0.0) for k in thresholds},
-        "common": {key: string_list(common, key) for key in COMMON_RULE_KEYS},
-    }
+    return _Header(
+        name=optional_text(header, "name"),
+        description=optional_text(header, "description") or "",
+        pass_threshold=fraction_field(header, "pass_threshold", 0.5),
+        category_thresholds={str(k): fraction_field(thresholds, k, 0.0) for k in thresholds},
+        common={key: string_list(common, key) for key in COMMON_RULE_KEYS},
+    )
 
 
 def parse_suite(path: Path | str, *, field: str = "file", name: str | None = None) -> Suite:
     """Check and load a suite file; errors name the line."""
-    header: dict[str, Any] = {
-        "name": None,
-        "description": "",
-        "pass_threshold": 0.5,
-        "category_thresholds": {},
-        "common": {},
-    }
+    header = _Header()
     items: list[SuiteItem] = []
     seen: set[str] = set()
     for index, (where, obj) in enumerate(read_objects(path, field=field)):
@@ -284,7 +332,7 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
                     id=item_id,
                     category=text_field(obj, "category") if "category" in obj else "general",
                     prompt=text_field(obj, "prompt"),
-                    rules=_parse_rules(obj["rules"], header["common"]),
+                    rules=_parse_rules(obj["rules"], header.common),
                 )
             )
         except ItemError as exc:
@@ -292,7 +340,7 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
     if not items:
         raise fail(field, "file", "the suite has a header but no items")
     categories = {item.category for item in items}
-    for category in header["category_thresholds"]:
+    for category in header.category_thresholds:
         if category not in categories:
             raise fail(
                 field,
@@ -301,11 +349,11 @@ def parse_suite(path: Path | str, *, field: str = "file", name: str | None = Non
                 f"(categories: {', '.join(sorted(categories))})",
             )
     return Suite(
-        name=name or header["name"] or Path(path).stem,
+        name=name or header.name or Path(path).stem,
         items=tuple(items),
-        description=header["description"],
-        pass_threshold=header["pass_threshold"],
-        category_thresholds=header["category_thresholds"],
+        description=header.description,
+        pass_threshold=header.pass_threshold,
+        category_thresholds=header.category_thresholds,
     )
 
 
@@ -334,13 +382,13 @@ def run_suite(
 ) -> dict[str, Any]:
     """Ask `generate` (user prompt → reply text) every prompt of the suite and judge the replies."""
     items = suite.items[:limit] if limit is not None else suite.items
-    results: list[dict[str, Any]] = []
+    results: list[SuiteResult] = []
     for n, item in enumerate(items, start=1):
         reply = generate(item.prompt)
         results.append({**score_reply(item, reply).to_dict(), "prompt": item.prompt, "reply": reply})
         if progress is not None:
             progress(n, len(items))
-    by_category: dict[str, dict[str, Any]] = {}
+    by_category: dict[str, CategoryTally] = {}
     for category in sorted({r["category"] for r in results}):
         rows = [r for r in results if r["category"] == category]
         passed = sum(r["passed"] for r in rows)

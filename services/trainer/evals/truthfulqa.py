@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlx import nn
-
 from services.trainer.evals.choice import LETTERS, MultipleChoiceItem, run_multiple_choice
 from services.trainer.evals.datafiles import (
     DATA_DIR,
@@ -24,6 +22,7 @@ from services.trainer.evals.datafiles import (
     string_list,
     text_field,
 )
+from services.trainer.evals.likelihood import LanguageModel
 
 SAMPLE_FILE = DATA_DIR / "truthfulqa_sample.jsonl"
 
@@ -53,6 +52,7 @@ def _targets(obj: dict[str, Any], key: str, *, single: bool) -> tuple[list[str],
 
 
 def parse_question(obj: dict[str, Any], index: int) -> MultipleChoiceItem:
+    """One MC1 question from its JSON object; the id falls back to "tqa-<index>"."""
     question = text_field(obj, "question")
     if "mc1_targets" not in obj:
         raise ItemError('missing "mc1_targets"')
@@ -85,7 +85,7 @@ def load_truthfulqa(
 
 
 def run_truthfulqa(
-    model: nn.Module,
+    model: LanguageModel,
     tokenizer: Any,
     items: Sequence[MultipleChoiceItem],
     *,

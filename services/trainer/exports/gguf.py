@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import mlx.core as mx
 from mlx.utils import tree_flatten
@@ -40,6 +40,14 @@ from shared.errors import FailedPrecondition
 
 SUPPORTED_ARCHITECTURES = ("llama", "mistral")
 _ROPE_SCALING_OK = (None, "default", "linear")
+
+# The GGUF header as `mx.save_gguf` takes it: each key's value is an array, a string or a list of strings.
+GgufMetadata: TypeAlias = dict[str, mx.array | str | list[str]]
+
+# mlx-lm's GGUF helpers carry no annotations; these are the signatures this module relies on.
+_permute_weights: Callable[[mx.array, int, int], mx.array] = permute_weights
+_translate_weight_names: Callable[[str], str] = translate_weight_names
+_prepare_metadata: Callable[[dict[str, Any], HfVocab], dict[str, Any]] = prepare_metadata
 
 
 def check_gguf_support(config: Mapping[str, Any], *, quantized_ok: bool = False) -> None:
@@ -110,16 +118,29 @@ def gguf_tensors(weights: dict[str, mx.array], config: Mapping[str, Any]) -> dic
     out: dict[str, mx.array] = {}
     for name, value in weights.items():
         if ".self_attn.q_proj." in name:
-            value = permute_weights(value, n_head, n_head)
+            value = _permute_weights(value, n_head, n_head)
         elif ".self_attn.k_proj." in name:
-            value = permute_weights(value, n_head, n_kv)
-        out[translate_weight_names(name)] = value.astype(mx.float32 if value.ndim < 2 else mx.float16)
+            value = _permute_weights(value, n_head, n_kv)
+        out[_translate_weight_names(name)] = value.astype(mx.float32 if value.ndim < 2 else mx.float16)
     return out
 
 
-def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) -> dict[str, Any]:
+def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) -> GgufMetadata:
     """mlx-lm's `prepare_metadata`, with the corrections listed in the module docstring."""
-    metadata = prepare_metadata(dict(config), vocab)
+    raw = _prepare_metadata(dict(config), vocab)
+    tokens: list[str] = list(raw["tokenizer.ggml.tokens"])
+    types = [int(t) for t in raw["tokenizer.ggml.token_type"].tolist()]
+    metadata: GgufMetadata = raw
+    _correct_geometry(metadata, config)
+    tokenizer_json = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    _correct_vocabulary(metadata, config, tokenizer_json, tokens, types)
+    _declare_byte_level(metadata, tokenizer_json)
+    _carry_special_tokens(metadata, vocab.tokenizer)
+    return metadata
+
+
+def _correct_geometry(metadata: GgufMetadata, config: Mapping[str, Any]) -> None:
+    """An explicit `head_dim` and linear RoPE scaling, which `prepare_metadata` leaves out."""
     hidden, n_head = int(config["hidden_size"]), int(config["num_attention_heads"])
     head_dim = config.get("head_dim")
     if head_dim and int(head_dim) != hidden // n_head:
@@ -130,9 +151,15 @@ def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) ->
         metadata["llama.rope.scaling.type"] = "linear"
         metadata["llama.rope.scaling.factor"] = mx.array(float(scaling["factor"]), dtype=mx.float32)
 
-    tokenizer_json = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
-    tokens: list[str] = list(metadata["tokenizer.ggml.tokens"])
-    types = [int(t) for t in metadata["tokenizer.ggml.token_type"].tolist()]
+
+def _correct_vocabulary(
+    metadata: GgufMetadata,
+    config: Mapping[str, Any],
+    tokenizer_json: Mapping[str, Any],
+    tokens: list[str],
+    types: list[int],
+) -> None:
+    """Added tokens typed CONTROL / USER_DEFINED, int32 token types, and padding up to the embedding's size."""
     for added in tokenizer_json.get("added_tokens") or []:
         index = added.get("id")
         if isinstance(index, int) and 0 <= index < len(types):
@@ -145,6 +172,9 @@ def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) ->
     metadata["tokenizer.ggml.token_type"] = mx.array(types, dtype=mx.int32)
     metadata["tokenizer.ggml.scores"] = mx.array([-1000.0] * len(tokens), dtype=mx.float32)
 
+
+def _declare_byte_level(metadata: GgufMetadata, tokenizer_json: Mapping[str, Any]) -> None:
+    """A byte-level BPE vocabulary declared as `gpt2` with its merges, as llama.cpp tokenizes it."""
     model = tokenizer_json.get("model") or {}
     if model.get("type") == "BPE" and _is_byte_level(tokenizer_json):
         metadata["tokenizer.ggml.model"] = "gpt2"
@@ -152,7 +182,13 @@ def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) ->
         metadata["tokenizer.ggml.merges"] = [
             m if isinstance(m, str) else " ".join(m) for m in model.get("merges") or []
         ]
-    hf = vocab.tokenizer
+
+
+def _carry_special_tokens(metadata: GgufMetadata, hf: Any) -> None:
+    """The pad id, the BOS flag and the chat template of the Hugging Face tokenizer `hf`.
+
+    `hf` is a transformers tokenizer, which this project types no further than Any.
+    """
     if hf.pad_token_id is not None:
         metadata["tokenizer.ggml.padding_token_id"] = mx.array(hf.pad_token_id, dtype=mx.uint32)
     if hf.bos_token_id is not None:
@@ -161,7 +197,6 @@ def gguf_metadata(config: Mapping[str, Any], vocab: HfVocab, model_dir: Path) ->
     template = getattr(hf, "chat_template", None)
     if isinstance(template, str) and template:
         metadata["tokenizer.chat_template"] = template
-    return metadata
 
 
 def _is_byte_level(tokenizer_json: Mapping[str, Any]) -> bool:

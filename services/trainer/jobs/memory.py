@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def budget_bytes(budget_gb: float) -> int:
+    """The memory budget in bytes: `budget_gb` when set, else the share of this machine's memory that jobs may use."""
     return int(budget_gb * 1e9) if budget_gb > 0 else memory_budget(detect_hardware())
 
 
@@ -38,8 +39,10 @@ def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
 
 
 def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[JobRecord], None]:
-    """At creation, from the model's recorded info (or its local folder): refuse a job that cannot fit before it
-    is queued. Hub models are checked by the worker, once downloaded.
+    """The check run at creation: refuse a job that cannot fit before it is queued.
+
+    It reads the model's recorded info (or its local folder); Hub models are checked by the worker, once
+    downloaded.
     """
 
     def check(job: JobRecord) -> None:
@@ -47,7 +50,7 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
         info = None
         if source.kind == "registered":
             record = sources.registry.require_base(job.model)
-            info = ModelInfo(**record.info) if record.info else None
+            info = ModelInfo.from_dict(record.info) if record.info else None
         elif source.kind == "local":
             info = inspect_model(Path(job.model))
         if info is not None:
@@ -57,8 +60,10 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
 
 
 def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], None]:
-    """On the worker, from the model files: refuse (ResourceExhausted, with estimate and budget) a job that
-    cannot fit; else cap MLX's memory at the budget.
+    """The check run on the worker, from the model files, before a job starts.
+
+    It refuses (ResourceExhausted, with estimate and budget) a job that cannot fit; else it caps MLX's memory
+    at the budget.
     """
 
     def check(job: JobRecord, model_dir: Path) -> None:

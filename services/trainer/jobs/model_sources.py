@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from shared.errors import NotFound, Unavailable, invalid_field
 from shared.model_registry import ModelRegistry
@@ -15,11 +16,15 @@ HUB_FILES = ["*.json", "*.safetensors", "*.py", "tokenizer.model", "*.tiktoken",
 
 @dataclass(frozen=True)
 class ModelSource:
-    kind: str  # "registered" | "local" | "hub"
+    """Where one model comes from, and the name to find it by there."""
+
+    kind: Literal["registered", "local", "hub"]
     name: str
 
 
 class ModelSources:
+    """Resolves a job's `model` to where it comes from, under the deployment's rules, and fetches it."""
+
     def __init__(self, registry: ModelRegistry, *, allow_local: bool, allow_hub: bool) -> None:
         self.registry = registry
         self.allow_local = allow_local

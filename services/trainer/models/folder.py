@@ -59,4 +59,5 @@ def model_fingerprint(path: Path) -> str:
 
 
 def bytes_on_disk(path: Path) -> int:
+    """The summed size of the model folder's files."""
     return sum(p.stat().st_size for p in model_files(path))

@@ -43,6 +43,8 @@ ALIGNMENT = 8
 
 @dataclass(frozen=True)
 class TensorHeader:
+    """One tensor's entry in a safetensors header: its dtype, shape and size, not its data."""
+
     name: str
     dtype: str  # safetensors spelling: "F32", "BF16", "U32", ...
     shape: tuple[int, ...]

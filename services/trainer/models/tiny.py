@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from services.trainer.models.architecture import LlamaShape, random_weights
 from services.trainer.models.folder import model_fingerprint
@@ -25,19 +25,19 @@ BUILDER_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 
 
-def build_tiny_model(
-    path: Path,
-    *,
-    seed: int = 0,
-    vocab_size: int = 3072,
-    hidden_size: int = 256,
-    num_layers: int = 4,
-    num_heads: int = 4,
-    num_kv_heads: int = 2,
-    intermediate_size: int = 704,
-    context_length: int = 2048,
-    dtype: str = "float32",
-) -> Path:
+class TinySizes(TypedDict, total=False):
+    """The sizes a caller may choose for the tiny model; each one left out keeps LlamaShape's default."""
+
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    intermediate_size: int
+    context_length: int
+
+
+def build_tiny_model(path: Path, *, seed: int = 0, dtype: str = "float32", **sizes: Unpack[TinySizes]) -> Path:
     """Build the model into the folder `path` and return it; the same arguments give byte-identical files.
 
     The folder is written next to `path` and renamed into place, so readers never see half a model. An
@@ -45,15 +45,7 @@ def build_tiny_model(
     non-empty folder (or a file) raises FailedPrecondition rather than being overwritten.
     """
     path = Path(path)
-    shape = LlamaShape(
-        vocab_size=vocab_size,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        num_kv_heads=num_kv_heads,
-        intermediate_size=intermediate_size,
-        context_length=context_length,
-    )
+    shape = LlamaShape(**sizes)
     shape.validate()
     if path.exists() and not path.is_dir():
         raise FailedPrecondition(f"{path} exists and is not a folder", param="path")

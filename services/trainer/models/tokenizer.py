@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
@@ -38,6 +38,8 @@ CHAT_TEMPLATE = (
 
 @dataclass(frozen=True)
 class SpecialTokenIds:
+    """The ids of the special tokens the model's config and generation settings name."""
+
     pad: int
     bos: int
     eos: int
@@ -49,7 +51,19 @@ class SpecialTokenIds:
         return [self.eos, self.end_of_turn]
 
 
+class AddedTokenEntry(TypedDict):
+    """One special token as tokenizer_config.json's `added_tokens_decoder` describes it."""
+
+    content: str
+    lstrip: bool
+    normalized: bool
+    rstrip: bool
+    single_word: bool
+    special: bool
+
+
 def corpus_files() -> list[Path]:
+    """The shipped corpus's text files, sorted by name; FileNotFoundError when there are none."""
     files = sorted(CORPUS_DIR.glob("*.txt"))
     if not files:
         raise FileNotFoundError(f"no corpus text under {CORPUS_DIR}")
@@ -57,6 +71,7 @@ def corpus_files() -> list[Path]:
 
 
 def corpus_sha256() -> str:
+    """A digest of the corpus's file names and contents: a changed corpus builds a different model."""
     digest = hashlib.sha256()
     for path in corpus_files():
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -91,15 +106,23 @@ def train_tokenizer(vocab_size: int) -> Tokenizer:
     return tokenizer
 
 
-def special_token_ids(tokenizer: Tokenizer) -> SpecialTokenIds:
-    ids = {token: tokenizer.token_to_id(token) for token in SPECIAL_TOKENS}
-    missing = [token for token, i in ids.items() if i is None]
+def _special_ids(tokenizer: Tokenizer) -> dict[str, int]:
+    """Each special token's id; ValueError naming those the tokenizer lacks."""
+    found = {token: tokenizer.token_to_id(token) for token in SPECIAL_TOKENS}
+    ids = {token: i for token, i in found.items() if i is not None}
+    missing = [token for token in SPECIAL_TOKENS if token not in ids]
     if missing:
         raise ValueError(f"tokenizer lacks special tokens {missing}")
+    return ids
+
+
+def special_token_ids(tokenizer: Tokenizer) -> SpecialTokenIds:
+    """The ids of pad, BOS, EOS and end-of-turn; ValueError when the tokenizer lacks any special token."""
+    ids = _special_ids(tokenizer)
     return SpecialTokenIds(pad=ids[PAD], bos=ids[BOS], eos=ids[EOS], end_of_turn=ids[END_OF_TURN])
 
 
-def _added_tokens_decoder(ids: dict[str, int]) -> dict[str, dict[str, Any]]:
+def _added_tokens_decoder(ids: dict[str, int]) -> dict[str, AddedTokenEntry]:
     return {
         str(i): {
             "content": token,
@@ -129,7 +152,7 @@ def write_tokenizer_files(tokenizer: Tokenizer, directory: Path, *, context_leng
         "model_max_length": context_length,
         "padding_side": "right",
         "model_input_names": ["input_ids", "attention_mask"],
-        "added_tokens_decoder": _added_tokens_decoder({t: tokenizer.token_to_id(t) for t in SPECIAL_TOKENS}),
+        "added_tokens_decoder": _added_tokens_decoder(_special_ids(tokenizer)),
         "chat_template": CHAT_TEMPLATE,
     }
     _write_json(directory / "tokenizer_config.json", config)

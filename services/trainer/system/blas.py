@@ -31,6 +31,8 @@ BlasKind = Literal["reference", "openblas", "accelerate", "other", "unknown"]
 
 @dataclass(frozen=True)
 class BlasInfo:
+    """Which BLAS library MLX's CPU backend loads on this machine, and why."""
+
     os: str
     bundled: str | None  # the bundled libblas path MLX loads (maybe a symlink); None when absent
     bundled_kind: BlasKind  # what that file is: the wheel's reference BLAS, OpenBLAS, ...
@@ -90,6 +92,7 @@ def classify(path: Path) -> BlasKind:
 
 
 def preloaded_openblas(environ: Mapping[str, str]) -> str | None:
+    """The LD_PRELOAD entry that is an OpenBLAS (by name or by where it resolves), or None."""
     for entry in environ.get("LD_PRELOAD", "").replace(":", " ").split():
         if "openblas" in entry.lower() or "openblas" in os.path.realpath(entry).lower():
             return entry

@@ -14,16 +14,20 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypeAlias, TypedDict
 
 from shared.errors import ConfigError
 
 Runner = Callable[[list[str]], str]
+# MLX's device info, each value made a JSON scalar; the keys are whatever the MLX build reports.
+DeviceInfo: TypeAlias = dict[str, int | float | str | bool]
 UNLIMITED = 1 << 60  # cgroup v1 reports "no limit" as a huge number near 2**63
 
 
 @dataclass(frozen=True)
 class Hardware:
+    """What this machine offers a training job: CPUs, memory and the MLX device."""
+
     os: str  # "darwin", "linux", or platform.system() lower-cased
     machine: str  # "arm64", "x86_64", "aarch64", ...
     cpu_count: int
@@ -35,7 +39,7 @@ class Hardware:
     mlx_device: str | None = None  # "gpu" or "cpu"; None when MLX is not importable
     metal_available: bool = False
     gpu_working_set_bytes: int | None = None  # Metal's max recommended working set
-    device_info: dict[str, Any] = field(default_factory=dict)
+    device_info: DeviceInfo = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,6 +51,26 @@ class Hardware:
             memory = f"{total:.1f} GB unified memory"
         device = f"MLX on {self.mlx_device}" if self.mlx_device else "MLX not available"
         return f"{self.chip or self.machine}, {self.cpu_count} CPUs, {memory}, {device} ({self.os}/{self.machine})"
+
+
+class _HostFacts(TypedDict):
+    """What the OS tells about memory and CPUs."""
+
+    total_memory_bytes: int
+    available_memory_bytes: int
+    memory_source: str
+    cpu_count: int
+    chip: NotRequired[str | None]
+    unified_memory: NotRequired[bool]
+
+
+class _MlxFacts(TypedDict, total=False):
+    """What MLX tells about its device; nothing when MLX is not installed."""
+
+    mlx_device: str
+    metal_available: bool
+    device_info: DeviceInfo
+    gpu_working_set_bytes: int | None
 
 
 def _run(command: list[str]) -> str:
@@ -101,7 +125,7 @@ def _cgroup_cpus(root: Path) -> int | None:
     return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
 
 
-def _linux(root: Path) -> dict[str, Any]:
+def _linux(root: Path) -> _HostFacts:
     total, available = parse_meminfo((root / "proc/meminfo").read_text())
     source = "meminfo"
     limit, usage = _cgroup_memory(root)
@@ -128,7 +152,7 @@ def _linux(root: Path) -> dict[str, Any]:
     }
 
 
-def _darwin(run: Runner, machine: str) -> dict[str, Any]:
+def _darwin(run: Runner, machine: str) -> _HostFacts:
     total = int(run(["sysctl", "-n", "hw.memsize"]).strip())
     available = min(total, parse_vm_stat(run(["vm_stat"])))
     chip = run(["sysctl", "-n", "machdep.cpu.brand_string"]).strip() or None
@@ -143,7 +167,7 @@ def _darwin(run: Runner, machine: str) -> dict[str, Any]:
     }
 
 
-def _fallback() -> dict[str, Any]:
+def _fallback() -> _HostFacts:
     try:
         import psutil
     except ImportError:
@@ -170,7 +194,7 @@ def _fallback() -> dict[str, Any]:
     }
 
 
-def _mlx() -> dict[str, Any]:
+def _mlx() -> _MlxFacts:
     """MLX's default device, Metal, and its device info; empty when MLX is not installed."""
     try:
         import mlx.core as mx
@@ -180,10 +204,10 @@ def _mlx() -> dict[str, Any]:
     available = bool(metal is not None and metal.is_available())
     info_fn = getattr(mx, "device_info", None) or (getattr(metal, "device_info", None) if available else None)
     try:
-        info = dict(info_fn()) if info_fn else {}
+        raw = dict(info_fn()) if info_fn else {}
     except RuntimeError:
-        info = {}
-    info = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in info.items()}
+        raw = {}
+    info: DeviceInfo = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in raw.items()}
     working_set = info.get("max_recommended_working_set_size")
     return {
         "mlx_device": "gpu" if mx.default_device().type == mx.gpu else "cpu",
@@ -204,7 +228,7 @@ def detect_hardware(
     """Describe this machine. `system`, `machine`, `run` and `root` replace the real ones in tests."""
     system = (system or platform.system()).lower()
     machine = machine or platform.machine()
-    facts: dict[str, Any]
+    facts: _HostFacts
     try:
         if system == "linux":
             facts = _linux(root)
@@ -214,4 +238,5 @@ def detect_hardware(
             facts = _fallback()
     except (OSError, KeyError, ValueError, subprocess.SubprocessError):
         facts = _fallback()
-    return Hardware(os=system, machine=machine, **facts, **(_mlx() if with_mlx else {}))
+    mlx_facts: _MlxFacts = _mlx() if with_mlx else {}
+    return Hardware(os=system, machine=machine, **facts, **mlx_facts)

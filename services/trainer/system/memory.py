@@ -34,6 +34,8 @@ LOGIT_COPIES = 3
 
 @dataclass(frozen=True)
 class MemoryEstimate:
+    """Peak memory of one training step, by part, with the settings it was estimated for."""
+
     weights_bytes: int
     lora_bytes: int
     activations_bytes: int
@@ -111,8 +113,9 @@ def estimate_training_memory(
     dtype_bytes: int = 4,
     lora_keys: Collection[str] | None = None,
 ) -> MemoryEstimate:
-    """Peak memory of a LoRA step on `lora_layers` top blocks (None: all) with all linear layers adapted, or
-    only `lora_keys` (block-relative paths such as "self_attn.q_proj").
+    """Peak memory of a LoRA step on `lora_layers` top blocks (None: all).
+
+    All linear layers are adapted, or only `lora_keys` (block-relative paths such as "self_attn.q_proj").
     """
     _positive("lora.rank", lora_rank)
     _positive("batch_size", batch_size)
@@ -177,8 +180,9 @@ def check_fits(estimate: MemoryEstimate, budget_bytes: int) -> None:
 
 
 def memory_budget(hardware: Hardware, fraction: float = 0.8) -> int:
-    """Bytes a training job may use: `fraction` of the memory available now, and on a Mac at most that
-    fraction of what Metal recommends keeping resident.
+    """Bytes a training job may use: `fraction` of the memory available now.
+
+    On a Mac it is also at most that fraction of what Metal recommends keeping resident.
     """
     if not isinstance(fraction, int | float) or isinstance(fraction, bool) or not 0 < fraction <= 1:
         raise invalid_field("fraction", fraction, "a number in (0, 1]")
@@ -190,6 +194,8 @@ def memory_budget(hardware: Hardware, fraction: float = 0.8) -> int:
 
 @dataclass(frozen=True)
 class MemoryLimits:
+    """The MLX memory and cache limits set, and the ones they replaced (None when MLX could not say)."""
+
     memory_limit: int
     cache_limit: int
     previous_memory_limit: int | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from services.trainer.system.blas import REFERENCE_SUFFIX, bundled_libraries
 
@@ -18,8 +19,10 @@ STEMS = ("libblas", "liblapack")
 
 @dataclass(frozen=True)
 class LinkAction:
+    """What linking did to one bundled library, and the OpenBLAS it now points to."""
+
     library: Path
-    action: str  # "linked", "relinked", "unchanged", "restored", "not-linked", "no-reference", "no-target"
+    action: Literal["linked", "relinked", "unchanged", "restored", "not-linked", "no-reference", "no-target"]
     target: Path | None = None
 
     def describe(self) -> str:
@@ -59,6 +62,7 @@ def _symlink(library: Path, target: Path) -> None:
 
 
 def link_library(library: Path, target: Path) -> LinkAction:
+    """Point `library` at `target`, keeping the wheel's own file as the reference copy beside it."""
     reference = library.with_name(library.name + REFERENCE_SUFFIX)
     if library.is_symlink():
         if library.resolve() == target.resolve():

@@ -25,6 +25,8 @@ EFFECTIVE_BATCH = 8  # gradient accumulation tops a smaller batch up to this man
 
 @dataclass(frozen=True)
 class Recommendation:
+    """Training settings that fit the memory budget, with the estimate that shows they do."""
+
     batch_size: int
     lora_rank: int
     lora_layers: int
