@@ -36,6 +36,7 @@ def log_context(**fields: Any) -> Iterator[None]:
 
 
 def current_context() -> dict[str, Any]:
+    """A copy of the fields bound to log records in this context."""
     return dict(_context.get())
 
 
@@ -57,6 +58,8 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, the bound context and any extra fields."""
+
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
@@ -71,6 +74,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """A readable line per record, with the bound context and extra fields as key=value pairs."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(service)s %(name)s: %(message)s")
 

@@ -30,6 +30,8 @@ RESERVED = f"{KEY_PREFIX}models:reserved"  # base-model names claimed by exports
 
 
 class BaseModelRecord(BaseModel):
+    """A registered base model: its files in object storage, their sha256 and what inspecting it found."""
+
     name: str
     created: int
     fingerprint: str
@@ -46,6 +48,8 @@ class BaseModelRecord(BaseModel):
 
 
 class AdapterRecord(BaseModel):
+    """A fine-tuned adapter registered under its fine_tuned_model name, for its owner and base model."""
+
     name: str  # the fine_tuned_model name
     job_id: str
     owner: str
@@ -79,7 +83,9 @@ def _fingerprint(files: dict[str, str]) -> str:
 
 
 class ModelRegistry:
-    def __init__(self, client: redis.Redis, store: ObjectStore) -> None:
+    """Base models and adapters by name: records in Redis, files in object storage, fetched to a local cache."""
+
+    def __init__(self, client: redis.Redis[str], store: ObjectStore) -> None:
         self.redis = client
         self.store = store
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal, Protocol, cast
 
 import urllib3
 from minio import Minio
@@ -35,6 +35,8 @@ class StreamAborted(Exception):
 
 
 class Bucket(StrEnum):
+    """The object storage buckets, one per kind of object."""
+
     FILES = "files"
     DATASETS = "datasets"
     MODELS = "models"
@@ -45,6 +47,8 @@ class Bucket(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
+    """What object storage knows of one object: size, etag and, when recorded, sha256 and content type."""
+
     bucket: Bucket
     key: str
     size: int
@@ -55,10 +59,16 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+class Readable(Protocol):
+    """What an upload reads from: a binary stream's `read(size)`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class HashingReader(io.RawIOBase):
     """Wraps a readable stream, counting bytes and hashing them as they pass."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self.sha256 = hashlib.sha256()
         self.bytes_read = 0
@@ -114,7 +124,7 @@ class ObjectStore:
         self,
         bucket: Bucket,
         key: str,
-        stream: BinaryIO,
+        stream: Readable,
         *,
         length: int = -1,
         content_type: str = "application/octet-stream",
@@ -122,14 +132,16 @@ class ObjectStore:
     ) -> ObjectInfo:
         """Upload from a readable stream in parts; memory use is one part, whatever the size."""
         reader = HashingReader(stream)
+        # minio's metadata values may also be lists; a copy typed as its own.
+        meta: dict[str, str | list[str] | tuple[str]] | None = dict(metadata) if metadata is not None else None
         with _translated(f"uploading {bucket.value}/{key}"):
             result = self.client.put_object(
                 self.bucket_name(bucket),
                 key,
-                reader,
+                cast(BinaryIO, reader),  # minio only calls read(size) on it
                 length,
                 content_type=content_type,
-                metadata=metadata,
+                metadata=meta,
                 part_size=self.part_size,
                 num_parallel_uploads=self.settings.upload_parallelism,
             )
@@ -264,6 +276,7 @@ class ObjectStore:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of the file at `path`, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
@@ -280,7 +293,7 @@ class _translated:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> Literal[False]:
         if exc is None or isinstance(exc, DistrustError | StreamAborted) or not isinstance(exc, Exception):
             return False
         raise _translate(exc, self.doing) from exc

@@ -21,7 +21,9 @@ def score_file(
     input_path: Path, output_path: Path, *, profile: str, local: bool, text_field: str, console: Console
 ) -> tuple[int, int]:
     """Score every line of `input_path` into `output_path`; return (lines, lines with an error)."""
-    scorer = _LocalScorer(profile) if local else _RemoteScorer(GatewayClient.from_env(), profile)
+    scorer = (
+        _LocalScorer(profile, text_field) if local else _RemoteScorer(GatewayClient.from_env(), profile, text_field)
+    )
     total = input_path.stat().st_size
     lines = errors = 0
     with (
@@ -59,26 +61,28 @@ def _error(number: int, exc: Exception) -> dict[str, Any]:
 
 
 class _LocalScorer:
-    def __init__(self, profile: str) -> None:
+    def __init__(self, profile: str, text_field: str) -> None:
         from services.scorer.scoring.profiles import get_profile
 
         self.scoring = get_profile(profile)
+        self.text_field = text_field
 
     def score(self, batch: list[tuple[int, bytes]]) -> Iterator[dict[str, Any]]:
         from services.scorer.datasets import score_one, split_record
 
         for number, line in batch:
             try:
-                _record, text, metadata = split_record(line)
+                _record, text, metadata = split_record(line, self.text_field)
                 yield {"line": number, **score_one(text, metadata, self.scoring, index=number - 1).to_dict()}
             except (RecordError, InvalidArgument) as exc:
                 yield _error(number, exc)
 
 
 class _RemoteScorer:
-    def __init__(self, client: GatewayClient, profile: str) -> None:
+    def __init__(self, client: GatewayClient, profile: str, text_field: str) -> None:
         self.client = client
         self.profile = profile
+        self.text_field = text_field
 
     def score(self, batch: list[tuple[int, bytes]]) -> Iterator[dict[str, Any]]:
         from services.scorer.datasets import split_record
@@ -86,7 +90,7 @@ class _RemoteScorer:
         parsed: list[tuple[int, dict[str, Any] | Exception]] = []
         for number, line in batch:
             try:
-                _record, text, metadata = split_record(line)
+                _record, text, metadata = split_record(line, self.text_field)
                 parsed.append((number, {"text": text, "metadata": metadata or None}))
             except RecordError as exc:
                 parsed.append((number, exc))
@@ -116,4 +120,5 @@ class _RemoteScorer:
 
 
 def write_summary(out: TextIO, lines: int, errors: int, output: Path) -> None:
+    """Write the one-line summary of a scoring run."""
     out.write(f"scored {lines} lines into {output}" + (f" ({errors} with errors)" if errors else "") + "\n")
