@@ -6,7 +6,16 @@ status codes with an OpenAI-style body in `services.gateway.errors`, each in exa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
+
+
+class ErrorBody(TypedDict):
+    """The `error` object of an OpenAI-style error response."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str
 
 
 class DistrustError(Exception):
@@ -25,7 +34,7 @@ class DistrustError(Exception):
         self.param = param
         self.code = code or self.default_code
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ErrorBody:
         return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
 
     def __repr__(self) -> str:
