@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from shared.settings import LogSettings
 
@@ -87,16 +87,19 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class _Handler(logging.StreamHandler[TextIO]):
+    """The handler `configure_logging` installs, told apart from others' by its class when it runs again."""
+
+
 def configure_logging(settings: LogSettings, *, service: str) -> None:
     """Install one stderr handler on the root logger; safe to call more than once."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Handler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.json_format else TextFormatter())
     handler.addFilter(_ContextFilter(service))
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_distrust", False):
+        if isinstance(old, _Handler):
             root.removeHandler(old)
-    handler._distrust = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.level)
     for noisy in ("urllib3", "botocore", "httpx", "httpcore"):

@@ -68,7 +68,10 @@ class ModelRef:
 
     @property
     def base_name(self) -> str:
-        return self.base.name if self.base is not None else self.adapter.base_model  # type: ignore[union-attr]
+        if self.base is not None:
+            return self.base.name
+        assert self.adapter is not None, "a ModelRef names a base model or an adapter"
+        return self.adapter.base_model
 
 
 def model_not_found(name: str, param: str = "model") -> NotFound:
