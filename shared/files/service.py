@@ -13,7 +13,8 @@ from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, invalid_fi
 from shared.files.models import UPLOADABLE_PURPOSES, FileObject, Purpose, new_file_id
 from shared.files.repository import FileRepository
 from shared.files.validation import LineValidator
-from shared.storage import Bucket, ObjectStore, StreamAborted
+from shared.storage import Bucket, ObjectStore
+from shared.storage_errors import StreamAborted
 
 logger = logging.getLogger(__name__)
 
