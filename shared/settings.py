@@ -110,7 +110,10 @@ def _present(value: object) -> bool:
 
 
 def load_settings(cls: type[S], **overrides: Any) -> S:
-    """Build a service's settings and check its secrets: the one way services read configuration."""
+    """Build a service's settings and check its secrets: the one way services read configuration.
+
+    `overrides` are fields of `cls` by name, each of its own type (tests pass them; services read the environment).
+    """
     try:
         settings = cls(**overrides)
     except ValueError as exc:  # pydantic's ValidationError names the field; keep its text
