@@ -17,6 +17,8 @@ _BY_STATUS = {400: InvalidArgument, 401: Unauthenticated, 404: NotFound, 503: Un
 
 
 class GatewayClient:
+    """HTTP client for the gateway: the API key in every request, typed errors for every failed response."""
+
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 120.0) -> None:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout_s, headers={"Authorization": f"Bearer {api_key}"}
@@ -39,6 +41,7 @@ class GatewayClient:
         return cls(str(state["gateway_url"]), data.secrets().api_key)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body of the response (its shape is the route's); a failed response raises its typed error."""
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -48,8 +51,12 @@ class GatewayClient:
         return response.json()
 
     def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> dict[str, Any]:
+        """Upload `path` (or `stream`, named after `path`) as a file for `purpose`; returns the File object."""
         with stream or path.open("rb") as fh:
-            return self.request("POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)})
+            record: dict[str, Any] = self.request(
+                "POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)}
+            )
+        return record
 
     def download(self, file_id: str, target: Path) -> Path:
         return self.download_path(f"/v1/files/{file_id}/content", target)
@@ -84,6 +91,7 @@ class GatewayClient:
 
 
 def error_from_response(response: httpx.Response) -> DistrustError:
+    """The typed error for a failed gateway response, from its OpenAI-style error body (or its text)."""
     try:
         body = response.json()["error"]
     except (ValueError, KeyError, TypeError):

@@ -1,0 +1,1 @@
+"""Code every service shares: settings, logging, typed errors, storage, Redis, gRPC plumbing and contracts."""

@@ -6,7 +6,16 @@ status codes with an OpenAI-style body in `services.gateway.errors`, each in exa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
+
+
+class ErrorBody(TypedDict):
+    """The `error` object of an OpenAI-style error response."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str
 
 
 class DistrustError(Exception):
@@ -25,7 +34,7 @@ class DistrustError(Exception):
         self.param = param
         self.code = code or self.default_code
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ErrorBody:
         return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
 
     def __repr__(self) -> str:
@@ -40,21 +49,29 @@ class InvalidArgument(DistrustError):
 
 
 class Unauthenticated(DistrustError):
+    """No valid API key came with the request."""
+
     type = "authentication_error"
     default_code = "invalid_api_key"
 
 
 class PermissionDenied(DistrustError):
+    """The caller may not use this resource (e.g. another owner's job or model)."""
+
     type = "permission_error"
     default_code = "permission_denied"
 
 
 class NotFound(DistrustError):
+    """The named resource (file, job, model, adapter) does not exist for this caller."""
+
     type = "invalid_request_error"
     default_code = "not_found"
 
 
 class AlreadyExists(DistrustError):
+    """A resource with this name or id exists already."""
+
     type = "invalid_request_error"
     default_code = "already_exists"
 
@@ -67,6 +84,8 @@ class FailedPrecondition(DistrustError):
 
 
 class PayloadTooLarge(DistrustError):
+    """An upload or request body is larger than the limit."""
+
     type = "invalid_request_error"
     default_code = "payload_too_large"
 
@@ -86,11 +105,15 @@ class Unavailable(DistrustError):
 
 
 class Cancelled(DistrustError):
+    """The work was cancelled before it finished."""
+
     type = "cancelled"
     default_code = "cancelled"
 
 
 class InternalError(DistrustError):
+    """A bug or an unexpected failure inside a service."""
+
     type = "server_error"
     default_code = "internal_error"
 

@@ -14,7 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from shared.settings import LogSettings
 
@@ -36,6 +36,7 @@ def log_context(**fields: Any) -> Iterator[None]:
 
 
 def current_context() -> dict[str, Any]:
+    """A copy of the fields bound to log records in this context."""
     return dict(_context.get())
 
 
@@ -57,6 +58,8 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, the bound context and any extra fields."""
+
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
@@ -71,6 +74,8 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """A readable line per record, with the bound context and extra fields as key=value pairs."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(service)s %(name)s: %(message)s")
 
@@ -82,16 +87,19 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class _Handler(logging.StreamHandler[TextIO]):
+    """The handler `configure_logging` installs, told apart from others' by its class when it runs again."""
+
+
 def configure_logging(settings: LogSettings, *, service: str) -> None:
     """Install one stderr handler on the root logger; safe to call more than once."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Handler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.json_format else TextFormatter())
     handler.addFilter(_ContextFilter(service))
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_distrust", False):
+        if isinstance(old, _Handler):
             root.removeHandler(old)
-    handler._distrust = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.level)
     for noisy in ("urllib3", "botocore", "httpx", "httpcore"):

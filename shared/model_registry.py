@@ -30,6 +30,8 @@ RESERVED = f"{KEY_PREFIX}models:reserved"  # base-model names claimed by exports
 
 
 class BaseModelRecord(BaseModel):
+    """A registered base model: its files in object storage, their sha256 and what inspecting it found."""
+
     name: str
     created: int
     fingerprint: str
@@ -46,6 +48,8 @@ class BaseModelRecord(BaseModel):
 
 
 class AdapterRecord(BaseModel):
+    """A fine-tuned adapter registered under its fine_tuned_model name, for its owner and base model."""
+
     name: str  # the fine_tuned_model name
     job_id: str
     owner: str
@@ -64,7 +68,10 @@ class ModelRef:
 
     @property
     def base_name(self) -> str:
-        return self.base.name if self.base is not None else self.adapter.base_model  # type: ignore[union-attr]
+        if self.base is not None:
+            return self.base.name
+        assert self.adapter is not None, "a ModelRef names a base model or an adapter"
+        return self.adapter.base_model
 
 
 def model_not_found(name: str, param: str = "model") -> NotFound:
@@ -79,7 +86,9 @@ def _fingerprint(files: dict[str, str]) -> str:
 
 
 class ModelRegistry:
-    def __init__(self, client: redis.Redis, store: ObjectStore) -> None:
+    """Base models and adapters by name: records in Redis, files in object storage, fetched to a local cache."""
+
+    def __init__(self, client: redis.Redis[str], store: ObjectStore) -> None:
         self.redis = client
         self.store = store
 

@@ -13,7 +13,8 @@ from shared.settings import RedisSettings
 KEY_PREFIX = "distrust:"
 
 
-def connect(settings: RedisSettings) -> redis.Redis:
+def connect(settings: RedisSettings) -> redis.Redis[str]:
+    """A Redis client for `settings` with short timeouts, decoding replies to str."""
     return redis.Redis.from_url(
         settings.url.get_secret_value(),
         socket_connect_timeout=3,
@@ -25,6 +26,7 @@ def connect(settings: RedisSettings) -> redis.Redis:
 
 @contextlib.contextmanager
 def redis_errors(doing: str) -> Iterator[None]:
+    """Turn Redis connection, timeout and auth failures inside the block into Unavailable, saying what was `doing`."""
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +22,7 @@ DEV_STORAGE_SECRET_KEY = "distrust-dev-secret"
 
 
 def default_data_dir() -> Path:
+    """Where local data lives: $XDG_DATA_HOME/distrust, else ~/.local/share/distrust."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "distrust"
 
@@ -52,6 +53,8 @@ class RedisSettings(BaseSettings):
 
 
 class LogSettings(BaseSettings):
+    """Logging settings: level and JSON or text lines (env DISTRUST_LOG_LEVEL, DISTRUST_LOG_JSON)."""
+
     model_config = SettingsConfigDict(env_prefix="DISTRUST_LOG_", extra="ignore")
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -106,8 +109,11 @@ def _present(value: object) -> bool:
     return True
 
 
-def load_settings(cls: type[S], **overrides: object) -> S:
-    """Build a service's settings and check its secrets: the one way services read configuration."""
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build a service's settings and check its secrets: the one way services read configuration.
+
+    `overrides` are fields of `cls` by name, each of its own type (tests pass them; services read the environment).
+    """
     try:
         settings = cls(**overrides)
     except ValueError as exc:  # pydantic's ValidationError names the field; keep its text

@@ -14,27 +14,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 import urllib3
 from minio import Minio
-from minio.error import InvalidResponseError, S3Error, ServerError
 
-from shared.errors import DistrustError, InternalError, NotFound, Unavailable
+from shared.errors import InternalError, NotFound
 from shared.settings import StorageSettings
+from shared.storage_errors import translated
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 SHA256_META = "sha256"
-_AUTH_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken"}
-
-
-class StreamAborted(Exception):
-    """Raised by a stream being uploaded to stop the upload; storage passes it through untranslated."""
 
 
 class Bucket(StrEnum):
+    """The object storage buckets, one per kind of object."""
+
     FILES = "files"
     DATASETS = "datasets"
     MODELS = "models"
@@ -45,6 +42,8 @@ class Bucket(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
+    """What object storage knows of one object: size, etag and, when recorded, sha256 and content type."""
+
     bucket: Bucket
     key: str
     size: int
@@ -55,10 +54,16 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+class Readable(Protocol):
+    """What an upload reads from: a binary stream's `read(size)`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class HashingReader(io.RawIOBase):
     """Wraps a readable stream, counting bytes and hashing them as they pass."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self.sha256 = hashlib.sha256()
         self.bytes_read = 0
@@ -98,7 +103,7 @@ class ObjectStore:
         return f"{self.settings.bucket_prefix}{bucket.value}"
 
     def ensure_buckets(self) -> None:
-        with _translated(f"creating buckets at {self.settings.endpoint}"):
+        with translated(f"creating buckets at {self.settings.endpoint}"):
             for bucket in Bucket:
                 name = self.bucket_name(bucket)
                 if not self.client.bucket_exists(name):
@@ -107,14 +112,14 @@ class ObjectStore:
 
     def ping(self) -> None:
         """Raise unless the server answers and accepts our credentials."""
-        with _translated(f"reaching object storage at {self.settings.endpoint}"):
+        with translated(f"reaching object storage at {self.settings.endpoint}"):
             self.client.bucket_exists(self.bucket_name(Bucket.FILES))
 
     def put_stream(
         self,
         bucket: Bucket,
         key: str,
-        stream: BinaryIO,
+        stream: Readable,
         *,
         length: int = -1,
         content_type: str = "application/octet-stream",
@@ -122,14 +127,16 @@ class ObjectStore:
     ) -> ObjectInfo:
         """Upload from a readable stream in parts; memory use is one part, whatever the size."""
         reader = HashingReader(stream)
-        with _translated(f"uploading {bucket.value}/{key}"):
+        # minio's metadata values may also be lists; a copy typed as its own.
+        meta: dict[str, str | list[str] | tuple[str]] | None = dict(metadata) if metadata is not None else None
+        with translated(f"uploading {bucket.value}/{key}"):
             result = self.client.put_object(
                 self.bucket_name(bucket),
                 key,
-                reader,
+                cast(BinaryIO, reader),  # minio only calls read(size) on it
                 length,
                 content_type=content_type,
-                metadata=metadata,
+                metadata=meta,
                 part_size=self.part_size,
                 num_parallel_uploads=self.settings.upload_parallelism,
             )
@@ -148,7 +155,7 @@ class ObjectStore:
         self, bucket: Bucket, key: str, data: bytes, *, content_type: str = "application/octet-stream"
     ) -> ObjectInfo:
         digest = hashlib.sha256(data).hexdigest()
-        with _translated(f"uploading {bucket.value}/{key}"):
+        with translated(f"uploading {bucket.value}/{key}"):
             result = self.client.put_object(
                 self.bucket_name(bucket),
                 key,
@@ -164,7 +171,7 @@ class ObjectStore:
     ) -> ObjectInfo:
         digest = file_sha256(path)
         size = path.stat().st_size
-        with path.open("rb") as fh, _translated(f"uploading {bucket.value}/{key}"):
+        with path.open("rb") as fh, translated(f"uploading {bucket.value}/{key}"):
             result = self.client.put_object(
                 self.bucket_name(bucket),
                 key,
@@ -181,11 +188,11 @@ class ObjectStore:
         self, bucket: Bucket, key: str, *, chunk_size: int = CHUNK, expected_sha256: str | None = None
     ) -> Iterator[bytes]:
         """Yield the object's bytes in chunks; with `expected_sha256`, fail at the end on a mismatch."""
-        with _translated(f"reading {bucket.value}/{key}"):
+        with translated(f"reading {bucket.value}/{key}"):
             response = self.client.get_object(self.bucket_name(bucket), key)
         digest = hashlib.sha256()
         try:
-            with _translated(f"reading {bucket.value}/{key}"):
+            with translated(f"reading {bucket.value}/{key}"):
                 for chunk in response.stream(chunk_size):
                     digest.update(chunk)
                     yield chunk
@@ -221,7 +228,7 @@ class ObjectStore:
         return path
 
     def stat(self, bucket: Bucket, key: str) -> ObjectInfo:
-        with _translated(f"reading {bucket.value}/{key}"):
+        with translated(f"reading {bucket.value}/{key}"):
             st = self.client.stat_object(self.bucket_name(bucket), key)
         meta = {
             k.lower().removeprefix("x-amz-meta-"): v
@@ -240,14 +247,14 @@ class ObjectStore:
         return True
 
     def list(self, bucket: Bucket, prefix: str = "") -> Iterator[ObjectInfo]:
-        with _translated(f"listing {bucket.value}/{prefix}"):
+        with translated(f"listing {bucket.value}/{prefix}"):
             for obj in self.client.list_objects(self.bucket_name(bucket), prefix=prefix, recursive=True):
                 yield ObjectInfo(
                     bucket, obj.object_name or "", obj.size or 0, obj.etag or "", last_modified=obj.last_modified
                 )
 
     def delete(self, bucket: Bucket, key: str) -> None:
-        with _translated(f"deleting {bucket.value}/{key}"):
+        with translated(f"deleting {bucket.value}/{key}"):
             self.client.remove_object(self.bucket_name(bucket), key)
 
     def delete_prefix(self, bucket: Bucket, prefix: str) -> int:
@@ -257,51 +264,16 @@ class ObjectStore:
         return len(keys)
 
     def presigned_get_url(self, bucket: Bucket, key: str, *, expires_s: int = 3600) -> str:
-        with _translated(f"signing {bucket.value}/{key}"):
+        with translated(f"signing {bucket.value}/{key}"):
             return self.client.presigned_get_object(
                 self.bucket_name(bucket), key, expires=dt.timedelta(seconds=expires_s)
             )
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of the file at `path`, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-class _translated:
-    """Context manager turning SDK and connection errors into `DistrustError`s that say what was being done."""
-
-    def __init__(self, doing: str) -> None:
-        self.doing = doing
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None or isinstance(exc, DistrustError | StreamAborted) or not isinstance(exc, Exception):
-            return False
-        raise _translate(exc, self.doing) from exc
-
-
-def _translate(exc: Exception, doing: str) -> DistrustError:
-    if isinstance(exc, S3Error):
-        if exc.code in {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}:
-            return NotFound(f"object not found while {doing}", code="object_not_found")
-        if exc.code in _AUTH_CODES:
-            return Unavailable(
-                f"object storage rejected the credentials ({exc.code}) while {doing}", code="storage_auth_failed"
-            )
-        return Unavailable(f"object storage error {exc.code} while {doing}: {exc.message}", code="storage_error")
-    if isinstance(exc, InvalidResponseError | ServerError):
-        text = str(exc)
-        if any(code in text for code in _AUTH_CODES) or "Response code: 403" in text:
-            return Unavailable(f"object storage rejected the credentials while {doing}", code="storage_auth_failed")
-        if "NoSuchKey" in text or "Response code: 404" in text:
-            return NotFound(f"object not found while {doing}", code="object_not_found")
-        return Unavailable(f"object storage error while {doing}: {text[:200]}", code="storage_error")
-    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-        return Unavailable(f"object storage unreachable while {doing}: {exc}", code="storage_unreachable")
-    return InternalError(f"unexpected storage failure while {doing}: {exc!r}")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from typing import Any, TextIO
+from collections.abc import Iterator, Mapping
+from typing import TextIO
 
 from cli.client import GatewayClient
 
 
-def stream_reply(client: GatewayClient, body: dict[str, Any]) -> Iterator[str]:
-    """Text deltas of one streamed chat completion."""
-    for chunk in client.stream_events("POST", "/v1/chat/completions", json={**body, "stream": True}):
+def stream_reply(
+    client: GatewayClient, model: str, messages: list[dict[str, str]], options: Mapping[str, float]
+) -> Iterator[str]:
+    """Text deltas of one streamed chat completion of `messages` by `model`, with sampling `options`."""
+    body = {"model": model, "messages": messages, **options, "stream": True}
+    for chunk in client.stream_events("POST", "/v1/chat/completions", json=body):
         for choice in chunk.get("choices", []):
             if content := choice.get("delta", {}).get("content"):
                 yield content
@@ -22,7 +25,7 @@ def chat_loop(
     model: str,
     *,
     system: str | None,
-    options: dict[str, Any],
+    options: Mapping[str, float],  # max_tokens, temperature, seed: OpenAI's names
     source: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
 ) -> int:
@@ -42,7 +45,7 @@ def chat_loop(
         history.append({"role": "user", "content": line.rstrip("\n")})
         out.write(f"{model}> ")
         parts = []
-        for delta in stream_reply(client, {"model": model, "messages": history, **options}):
+        for delta in stream_reply(client, model, history, options):
             parts.append(delta)
             out.write(delta)
             out.flush()

@@ -6,6 +6,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from cli.stack import control, layout
 from services.trainer.models.inspect import ModelInfo, inspect_model
 from shared.errors import Unavailable
@@ -34,6 +36,7 @@ def _backends() -> tuple[StorageSettings, RedisSettings]:
 
 
 def add_model(name: str, directory: Path) -> BaseModelRecord:
+    """Register the model folder `directory` as base model `name` (uploads its files; checks it is a model first)."""
     info = inspect_model(directory)  # a clear error when the folder is not a model
     storage, redis_settings = _backends()
     client = connect(redis_settings)
@@ -59,6 +62,6 @@ def recommendation(model: str, seq_len: int) -> tuple[dict[str, object], str]:
             client.close()
         if not record.info:
             raise Unavailable(f"model {model!r} was registered without its details; register it again")
-        info = ModelInfo(**record.info)
+        info = TypeAdapter(ModelInfo).validate_python(record.info)
     hardware = detect_hardware()
     return recommend(info, hardware, seq_len=seq_len).to_dict(), hardware.describe()

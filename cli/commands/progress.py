@@ -16,6 +16,7 @@ from rich.progress import (
 
 
 def bytes_progress(console: Console) -> Progress:
+    """A progress bar for a transfer: bytes done, rate and time left."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -28,6 +29,7 @@ def bytes_progress(console: Console) -> Progress:
 
 
 def count_progress(console: Console) -> Progress:
+    """A progress bar for counted work (M of N), with time elapsed and a free-text note."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

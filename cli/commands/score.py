@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypedDict
 
 from rich.console import Console
 
@@ -17,11 +17,23 @@ from shared.records import RecordError
 BATCH = 256
 
 
+class _Document(TypedDict):
+    text: str
+    metadata: dict[str, Any] | None  # the line's other fields, as the user wrote them
+
+
+class _LineError(TypedDict):
+    message: str
+    param: str | None
+
+
 def score_file(
     input_path: Path, output_path: Path, *, profile: str, local: bool, text_field: str, console: Console
 ) -> tuple[int, int]:
     """Score every line of `input_path` into `output_path`; return (lines, lines with an error)."""
-    scorer = _LocalScorer(profile) if local else _RemoteScorer(GatewayClient.from_env(), profile)
+    scorer = (
+        _LocalScorer(profile, text_field) if local else _RemoteScorer(GatewayClient.from_env(), profile, text_field)
+    )
     total = input_path.stat().st_size
     lines = errors = 0
     with (
@@ -53,41 +65,44 @@ def _batches(source: Any) -> Iterator[tuple[list[tuple[int, bytes]], int]]:
         yield batch, size
 
 
-def _error(number: int, exc: Exception) -> dict[str, Any]:
+def _error(number: int, exc: Exception) -> dict[str, object]:
     message = getattr(exc, "message", None) or str(exc)
-    return {"line": number, "error": {"message": message, "param": getattr(exc, "param", None)}}
+    error: _LineError = {"message": message, "param": getattr(exc, "param", None)}
+    return {"line": number, "error": error}
 
 
 class _LocalScorer:
-    def __init__(self, profile: str) -> None:
+    def __init__(self, profile: str, text_field: str) -> None:
         from services.scorer.scoring.profiles import get_profile
 
         self.scoring = get_profile(profile)
+        self.text_field = text_field
 
     def score(self, batch: list[tuple[int, bytes]]) -> Iterator[dict[str, Any]]:
         from services.scorer.datasets import score_one, split_record
 
         for number, line in batch:
             try:
-                _record, text, metadata = split_record(line)
+                _record, text, metadata = split_record(line, self.text_field)
                 yield {"line": number, **score_one(text, metadata, self.scoring, index=number - 1).to_dict()}
             except (RecordError, InvalidArgument) as exc:
                 yield _error(number, exc)
 
 
 class _RemoteScorer:
-    def __init__(self, client: GatewayClient, profile: str) -> None:
+    def __init__(self, client: GatewayClient, profile: str, text_field: str) -> None:
         self.client = client
         self.profile = profile
+        self.text_field = text_field
 
     def score(self, batch: list[tuple[int, bytes]]) -> Iterator[dict[str, Any]]:
         from services.scorer.datasets import split_record
 
-        parsed: list[tuple[int, dict[str, Any] | Exception]] = []
+        parsed: list[tuple[int, _Document | Exception]] = []
         for number, line in batch:
             try:
-                _record, text, metadata = split_record(line)
-                parsed.append((number, {"text": text, "metadata": metadata or None}))
+                _record, text, metadata = split_record(line, self.text_field)
+                parsed.append((number, _Document(text=text, metadata=metadata or None)))
             except RecordError as exc:
                 parsed.append((number, exc))
         good = [(n, doc) for n, doc in parsed if isinstance(doc, dict)]
@@ -98,17 +113,17 @@ class _RemoteScorer:
         for number, doc in parsed:
             yield _error(number, doc) if isinstance(doc, Exception) else {"line": number, **by_line[number]}
 
-    def _request(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _request(self, documents: list[_Document]) -> list[dict[str, Any]]:
         data = self.client.request("POST", "/v1/score", json={"documents": documents, "profile": self.profile})
         return [{k: v for k, v in item.items() if k not in ("object", "index")} for item in data["data"]]
 
-    def _post(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    def _post(self, documents: list[_Document]) -> list[dict[str, Any]] | None:
         try:
             return self._request(documents)
         except InvalidArgument:
             return None
 
-    def _one(self, document: dict[str, Any]) -> dict[str, Any]:
+    def _one(self, document: _Document) -> dict[str, Any]:
         try:
             return self._request([document])[0]
         except InvalidArgument as exc:
@@ -116,4 +131,5 @@ class _RemoteScorer:
 
 
 def write_summary(out: TextIO, lines: int, errors: int, output: Path) -> None:
+    """Write the one-line summary of a scoring run."""
     out.write(f"scored {lines} lines into {output}" + (f" ({errors} with errors)" if errors else "") + "\n")

@@ -7,6 +7,7 @@ from shared.settings import load_settings
 
 
 def main() -> None:
+    """Start the inference service with settings from the environment and serve until stopped."""
     settings = load_settings(InferenceSettings)
     configure_logging(settings.log, service="inference")
     settings.apply_blas_threads()

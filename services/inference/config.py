@@ -12,6 +12,8 @@ from shared.settings import ServiceSettings
 
 
 class InferenceSettings(ServiceSettings):
+    """Settings of the inference service (env prefix DISTRUST_INFERENCE_)."""
+
     model_config = SettingsConfigDict(env_prefix="DISTRUST_INFERENCE_", extra="ignore")
 
     host: str = "127.0.0.1"

@@ -20,12 +20,16 @@ EngineFactory = Callable[[Path], Engine]
 
 @dataclass(frozen=True)
 class Resolved:
+    """The base model and (optional) adapter a model name stands for."""
+
     base: str
     adapter: str | None
 
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A model this service can serve, as ListModels reports it."""
+
     id: str
     kind: str  # "base" | "adapter"
     parent: str | None

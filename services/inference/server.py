@@ -23,6 +23,7 @@ FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH, "can
 
 
 def generation_request(request: pb.GenerateRequest, adapter: str | None, default_max_tokens: int) -> GenerationRequest:
+    """The engine request for a Generate call, with `adapter` resolved; a missing input is an InvalidArgument."""
     kind = request.WhichOneof("input")
     if kind is None:
         raise invalid_field("messages", None, "chat messages or a prompt")
@@ -42,6 +43,8 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
+    """gRPC InferenceService: converts messages and calls the model manager; errors map through the interceptor."""
+
     def __init__(self, models: ModelManager, settings: InferenceSettings) -> None:
         self.models = models
         self.settings = settings
@@ -65,7 +68,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             )
             yield pb.GenerateResponse(finish_reason=FINISH[item.finish_reason], usage=usage)
 
-    def ListModels(self, request: pb.ListModelsRequest, context: grpc.ServicerContext) -> pb.ListModelsResponse:
+    def ListModels(self, request: pb.ListModelsRequest, _context: grpc.ServicerContext) -> pb.ListModelsResponse:
         return pb.ListModelsResponse(
             models=[
                 pb.Model(
@@ -80,11 +83,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             ]
         )
 
-    def LoadAdapter(self, request: pb.LoadAdapterRequest, context: grpc.ServicerContext) -> pb.AdapterState:
+    def LoadAdapter(self, request: pb.LoadAdapterRequest, _context: grpc.ServicerContext) -> pb.AdapterState:
         engine, resolved = self.models.prepare(request.owner, request.model, pin=request.pin)
         return self._state(engine, request.model, resolved.adapter)
 
-    def UnloadAdapter(self, request: pb.UnloadAdapterRequest, context: grpc.ServicerContext) -> pb.AdapterState:
+    def UnloadAdapter(self, request: pb.UnloadAdapterRequest, _context: grpc.ServicerContext) -> pb.AdapterState:
         resolved = self.models.unload(request.owner, request.model)
         return self._state(self.models.loaded_engine(resolved.base), request.model, resolved.adapter)
 
@@ -100,6 +103,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
 
 
 def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) -> RunningServer:
+    """Start the inference gRPC server on `settings`' port with its model manager (engines from `factory` in tests)."""
     registry = ModelRegistry(connect(settings.redis), ObjectStore(settings.storage))
 
     def make_engine(path: Path) -> Engine:
@@ -114,7 +118,8 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
     )
 
     def register(server: grpc.Server) -> None:
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(models, settings), server)
+        servicer = InferenceServicer(models, settings)
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]  # grpc_tools writes no stubs for *_pb2_grpc
 
     running = start_server(
         host=settings.host,

@@ -11,7 +11,9 @@ from shared.redis_store import KEY_PREFIX, redis_errors
 
 
 class FileRepository:
-    def __init__(self, client: redis.Redis) -> None:
+    """File metadata in Redis: one JSON value per file, and per owner a sorted set of file ids by creation time."""
+
+    def __init__(self, client: redis.Redis[str]) -> None:
         self.client = client
 
     @staticmethod

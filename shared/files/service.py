@@ -13,7 +13,8 @@ from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, invalid_fi
 from shared.files.models import UPLOADABLE_PURPOSES, FileObject, Purpose, new_file_id
 from shared.files.repository import FileRepository
 from shared.files.validation import LineValidator
-from shared.storage import Bucket, ObjectStore, StreamAborted
+from shared.storage import Bucket, ObjectStore
+from shared.storage_errors import StreamAborted
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,15 @@ class _GuardedReader:
 
 @dataclass(frozen=True)
 class FilePage:
+    """One page of an owner's files, newest first, and whether more follow."""
+
     data: list[FileObject]
     has_more: bool
 
 
 class FileService:
+    """The files API: uploads checked for their purpose and stored in object storage, metadata in Redis."""
+
     def __init__(self, store: ObjectStore, repository: FileRepository, *, max_bytes: int) -> None:
         self.store = store
         self.repository = repository
@@ -161,6 +166,7 @@ class FileService:
 
 
 def parse_purpose(value: str, *, uploadable: bool) -> Purpose:
+    """The Purpose `value` names; InvalidArgument naming the allowed values otherwise."""
     allowed = UPLOADABLE_PURPOSES if uploadable else tuple(Purpose)
     try:
         purpose = Purpose(value)
@@ -168,7 +174,7 @@ def parse_purpose(value: str, *, uploadable: bool) -> Purpose:
         purpose = None
     if purpose not in allowed:
         raise invalid_field("purpose", value, "one of " + ", ".join(p.value for p in allowed))
-    return purpose  # type: ignore[return-value]
+    return purpose
 
 
 def _clean_filename(name: str) -> str:

@@ -13,6 +13,7 @@ from shared.rpc.status import REQUEST_ID_KEY
 
 
 def open_channel(target: str) -> grpc.Channel:
+    """An insecure gRPC channel to `target` with the project's message size limits and retries."""
     return grpc.insecure_channel(
         target,
         options=[
@@ -33,4 +34,5 @@ def check_health(channel: grpc.Channel, service: str = "", *, timeout_s: float =
     """Return the service's health status name (SERVING, NOT_SERVING, ...) or raise grpc.RpcError."""
     stub = health_pb2_grpc.HealthStub(channel)
     response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    name: str = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)  # grpc_health is untyped
+    return name

@@ -13,6 +13,7 @@ from shared.rpc.client import check_health, open_channel
 
 
 def main(argv: list[str]) -> int:
+    """Check a gRPC service's health (the container health check); 0 when it is serving."""
     if not 1 <= len(argv) <= 2:
         sys.stderr.write("usage: python -m shared.rpc.healthcheck HOST:PORT [SERVICE]\n")
         return 2

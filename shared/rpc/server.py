@@ -24,6 +24,8 @@ Registrar = Callable[[grpc.Server], None]
 
 @dataclass
 class RunningServer:
+    """A started gRPC server, its health servicer and port, and what to run when it stops."""
+
     server: grpc.Server
     health: health.HealthServicer
     port: int

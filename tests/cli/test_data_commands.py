@@ -44,6 +44,18 @@ def test_score_local_reports_bad_lines_and_exits_non_zero(tmp_path: Path) -> Non
     assert got[2]["error"]["param"].endswith("metadata.year")
 
 
+def test_score_reads_the_text_from_text_field(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"body": DOC, "year": 1923}) + "\n" + json.dumps({"text": DOC}) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", "-i", str(source), "-o", str(out), "--local", "--text-field", "body"])
+    assert result.exit_code == 1
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = next(iter(score_batch([(DOC, {"year": 1923})], profile="strict")))
+    assert got[0]["auth_weight"] == expected.auth_weight
+    assert got[1]["line"] == 2 and '"body"' in got[1]["error"]["message"]
+
+
 def test_prepare_local_writes_three_files(tmp_path: Path) -> None:
     raw = tmp_path / "letters.jsonl"
     raw.write_text(

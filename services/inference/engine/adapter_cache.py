@@ -18,6 +18,8 @@ from shared.errors import NotFound, ResourceExhausted, invalid_field
 
 @dataclass(eq=False)
 class LoadedAdapter:
+    """An adapter in the cache: its weights' uid in the multi-LoRA layers, pin and how many requests hold it."""
+
     name: str
     uid: int
     directory: Path
@@ -30,6 +32,8 @@ class LoadedAdapter:
 
 
 class AdapterCache:
+    """The loaded adapters by name, least recently used first, at most `capacity` of them; thread-safe."""
+
     def __init__(self, capacity: int) -> None:
         if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
             raise invalid_field("adapter_cache_size", capacity, "an integer >= 1")

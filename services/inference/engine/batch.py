@@ -10,7 +10,7 @@ evaluates inside `async_eval`, so there is nothing to overlap and nothing lost).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import mlx.core as mx
 from mlx import nn
@@ -107,9 +107,9 @@ class DecodeBatch:
         self.lora.route(self._plan)
         logits = self.model(inputs[:, None], cache=self._cache)[:, -1, :]
         tokens, keys = sample(logits, self._sampling, self._keys)
-        mx.async_eval(tokens, keys)
+        mx.async_eval(tokens, keys)  # type: ignore[no-untyped-call]  # mlx's stub leaves async_eval unannotated
         self._pending, self._keys = tokens, keys
-        return inputs.tolist()
+        return cast(list[int], inputs.tolist())  # a 1-D integer array; mlx types tolist() as any nesting
 
     def _recompose(self) -> None:
         self._plan = plan_for([row.routing_key for row in self.rows])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import mlx_lm
 
@@ -136,7 +136,9 @@ class Engine:
 
     def _load_base(self) -> tuple[Any, dict[str, Any], MultiLoRAModel]:
         try:
-            model, tokenizer, config = mlx_lm.load(str(self.model_path), return_config=True)
+            # mlx_lm annotates load() as a pair; with return_config=True it returns the config.json too.
+            loaded = cast(tuple[Any, Any, dict[str, Any]], mlx_lm.load(str(self.model_path), return_config=True))
+            model, tokenizer, config = loaded
         except (OSError, ValueError, KeyError) as exc:
             raise invalid_field("model_path", str(self.model_path), f"a model folder mlx-lm can load ({exc})") from exc
         self.base_loads += 1

@@ -22,7 +22,8 @@ from typing import Any
 import mlx.core as mx
 from mlx import nn
 
-from services.inference.engine.adapter_files import AdapterWeights, LoRAPair
+from services.inference.engine.adapter_files import AdapterWeights
+from shared.adapter_format import LoRAPair
 
 LINEAR_TYPES = (nn.Linear, nn.QuantizedLinear)
 MAX_CACHED_TABLES = 8
@@ -83,15 +84,17 @@ class AdapterRouting:
 
 
 class MultiLoRALinear(nn.Module):
+    """A base linear layer plus the low-rank deltas of every loaded adapter, each row of a batch using its own."""
+
     def __init__(self, linear: nn.Module, routing: AdapterRouting) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # mlx's Module.__init__ is unannotated
         self.linear = linear
         # Plain attributes (not mx.array/dict/list), so they stay out of the module's parameters.
         self._routing = routing
         self._pairs = _PairTable()
 
     def __call__(self, x: mx.array) -> mx.array:
-        y = self.linear(x)
+        y: mx.array = self.linear(x)  # nn.Module's __call__ is untyped
         plan = self._routing.plan
         if not plan.uids or not self._pairs.by_uid:
             return y
@@ -154,7 +157,9 @@ class MultiLoRAModel:
         self.model = model
         self.routing = AdapterRouting()
         self._linears: dict[str, nn.Module] = {
-            path: module for path, module in model.named_modules() if isinstance(module, LINEAR_TYPES)
+            path: module
+            for path, module in model.named_modules()  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+            if isinstance(module, LINEAR_TYPES)
         }
         self._wrapped: dict[str, MultiLoRALinear] = {}
         self._slots: dict[str, tuple[nn.Module, str]] = {}  # path -> (parent module, attribute)

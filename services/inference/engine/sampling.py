@@ -20,6 +20,8 @@ _split_keys = mx.vmap(mx.random.split)
 
 @dataclass(frozen=True)
 class RowSampling:
+    """One row's sampling settings: temperature (0 is greedy), top-p and an optional seed."""
+
     temperature: float
     top_p: float
     seed: int | None
@@ -86,4 +88,5 @@ def _gumbel_rows(vocab: int) -> Callable[[mx.array], mx.array]:
 
 
 def initial_keys(rows: Sequence[RowSampling]) -> mx.array:
+    """The starting PRNG keys of `rows`, one per row, stacked."""
     return mx.stack([r.initial_key() for r in rows])

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import mlx.core as mx
 from mlx import nn
@@ -48,13 +48,15 @@ class EngineStats:
     peak_batch: int = 0
 
 
-class _Command:
-    def __init__(self, fn: Callable[[], Any]) -> None:
+class _Command(Generic[T]):
+    def __init__(self, fn: Callable[[], T]) -> None:
         self.fn = fn
-        self.future: Future[Any] = Future()
+        self.future: Future[T] = Future()
 
 
 class Scheduler:
+    """Runs the decode loop on its own thread: admits queued requests into the batch, steps it, streams tokens."""
+
     def __init__(self, adapters: AdapterCache, max_batch_size: int) -> None:
         self.adapters = adapters
         self.max_batch_size = max_batch_size

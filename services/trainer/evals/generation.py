@@ -7,8 +7,9 @@ replies in the reference implementation, which its scoring then counted as "not 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+import mlx.nn as nn
 from mlx_lm import generate
 from mlx_lm.sample_utils import make_sampler
 
@@ -62,4 +63,5 @@ def generate_reply(
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise invalid_field("max_tokens", max_tokens, "an integer >= 1")
     ids = prompt_ids(tokenizer, prompt, system=system)
-    return generate(model, tokenizer, ids, max_tokens=max_tokens, sampler=make_sampler(temp=0.0))
+    # Every LanguageModel the evaluations load is an mlx-lm Module; the protocol only names what they call.
+    return generate(cast(nn.Module, model), tokenizer, ids, max_tokens=max_tokens, sampler=make_sampler(temp=0.0))

@@ -41,10 +41,9 @@ from mlx_lm.utils import (
 from services.trainer.exports.gguf import check_gguf_support, export_gguf
 from services.trainer.exports.options import ExportOptions
 from services.trainer.models.folder import CONFIG_FILE, model_files, require_model_folder
+from shared.adapter_format import ADAPTER_CONFIG, AdapterConfig, read_adapter_config
 from shared.errors import DistrustError, FailedPrecondition
 
-ADAPTER_WEIGHTS = "adapters.safetensors"
-ADAPTER_CONFIG = "adapter_config.json"
 # Copied from the base as they are: the tokenizer (fusing does not change it; these are the patterns mlx-lm's
 # tokenizer loader reads), generation settings, custom code, and the licence that travels with derived weights.
 _COPIED = ("*.json", "*.jinja", "*.txt", "*.model", "*.tiktoken", "*.py", "LICENSE*", "NOTICE*", "USE_POLICY*")
@@ -113,14 +112,15 @@ def fuse_adapter(
     say(f"Loading the base model {base_dir.name}")
     try:
         model, config = load_model(base_dir, lazy=True)
-        load_tokenizer(base_dir)  # fail now, not after the work, when the base's tokenizer is unusable
+        # Fail now, not after the work, when the base's tokenizer is unusable.
+        load_tokenizer(base_dir)  # type: ignore[no-untyped-call]  # mlx_lm leaves load_tokenizer unannotated
     except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
         raise FailedPrecondition(
             f"base model {base_dir.name}: mlx-lm cannot load it ({exc})", param="base_model"
         ) from exc
     if options.dtype is not None:
         _cast(model, getattr(mx, options.dtype))
-    say(f"Applying the adapter ({adapter_config.get('fine_tune_type', 'lora')})")
+    say(f"Applying the adapter ({adapter_config.fine_tune_type})")
     try:
         model = load_adapters(model, str(adapter_dir))
     except (ValueError, KeyError, TypeError, AttributeError, FileNotFoundError) as exc:
@@ -128,7 +128,8 @@ def fuse_adapter(
             f"adapter {adapter_dir.name} does not fit base model {base_dir.name}: {exc}", param="adapter"
         ) from exc
 
-    fused = [(name, module.fuse(dequantize=True)) for name, module in model.named_modules() if hasattr(module, "fuse")]
+    modules = model.named_modules()  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+    fused = [(name, module.fuse(dequantize=True)) for name, module in modules if hasattr(module, "fuse")]
     say(f"Fusing {len(fused)} LoRA layers")
     if fused:
         model.update_modules(tree_unflatten(fused))
@@ -145,12 +146,12 @@ def fuse_adapter(
     config["torch_dtype"] = dtype
     if "dtype" in config:  # transformers 5 writes "dtype"
         config["dtype"] = dtype
-    base_name = adapter_config.get("model") or base_dir.name
+    base_name = adapter_config.model or base_dir.name
     config["distrust"] = {
         "export": {
             "base_model": base_name,
             "base": base_config.get("distrust"),
-            "fine_tune_type": adapter_config.get("fine_tune_type", "lora"),
+            "fine_tune_type": adapter_config.fine_tune_type,
             "fused_layers": len(fused),
             "dequantized_base": dequantized,
         }
@@ -194,23 +195,11 @@ def _require_base(base_dir: Path) -> None:
         raise FailedPrecondition(f"base model: {exc.message}", param="base_model") from exc
 
 
-def _require_adapter(adapter_dir: Path) -> dict[str, Any]:
-    if not adapter_dir.is_dir():
-        raise FailedPrecondition(f"adapter folder {adapter_dir} does not exist", param="adapter")
-    for name in (ADAPTER_WEIGHTS, ADAPTER_CONFIG):
-        if not (adapter_dir / name).is_file():
-            raise FailedPrecondition(
-                f"adapter folder {adapter_dir} has no {name} (mlx-lm's adapter layout is "
-                f"{ADAPTER_WEIGHTS} + {ADAPTER_CONFIG})",
-                param="adapter",
-            )
-    config = _read_json(adapter_dir / ADAPTER_CONFIG, "adapter")
-    kind = config.get("fine_tune_type", "lora")
-    if kind not in ("lora", "dora", "full"):
-        raise FailedPrecondition(
-            f"{adapter_dir / ADAPTER_CONFIG}: fine_tune_type {kind!r} is not lora, dora or full", param="adapter"
-        )
-    return config
+def _require_adapter(adapter_dir: Path) -> AdapterConfig:
+    try:
+        return read_adapter_config(adapter_dir)
+    except DistrustError as exc:  # a bad adapter is the state of the job's inputs, not a bad request
+        raise FailedPrecondition(f"adapter: {exc.message}", param="adapter") from exc
 
 
 def _read_json(path: Path, param: str) -> dict[str, Any]:
@@ -237,20 +226,24 @@ def _cast(model: nn.Module, dtype: mx.Dtype) -> None:
     def cast(name: str, value: mx.array) -> mx.array:
         return value.astype(dtype) if keep(name) and mx.issubdtype(value.dtype, mx.floating) else value
 
-    model.update(tree_map_with_path(cast, model.parameters()))
+    model.update(tree_map_with_path(cast, model.parameters()))  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
 
 
 def _float_dtype(model: nn.Module) -> str:
     sizes: Counter[str] = Counter()
-    for _, value in tree_flatten(model.parameters()):
+    parameters: dict[str, mx.array] = {}
+    tree_flatten(model.parameters(), destination=parameters)  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+    for value in parameters.values():
         if mx.issubdtype(value.dtype, mx.floating):
             sizes[str(value.dtype).removeprefix("mlx.core.")] += value.size
     return sizes.most_common(1)[0][0] if sizes else "unknown"
 
 
 def _save(directory: Path, base_dir: Path, model: nn.Module, config: dict[str, Any]) -> None:
-    """mlx-lm's `save` without its model card, and with the base's tokenizer files copied byte for byte (the
-    tokenizer's `save_pretrained` would rewrite them for the installed transformers version).
+    """Write the model folder as mlx-lm's `save` does, without its model card, and the base's tokenizer files.
+
+    The tokenizer files are copied byte for byte: the tokenizer's `save_pretrained` would rewrite them for the
+    installed transformers version.
     """
     save_model(directory, model, donate_model=False)
     save_config(config, directory / CONFIG_FILE)

@@ -97,7 +97,8 @@ def export_gguf(fused_dir: Path, out_file: Path) -> Path:
     if out_file.exists():
         raise FailedPrecondition(f"{out_file} already exists; it is not overwritten", param="out_file")
     model, config = load_model(fused_dir, lazy=True)
-    weights = gguf_tensors(dict(tree_flatten(model.parameters())), config)
+    params = model.parameters()  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+    weights = gguf_tensors(dict(tree_flatten(params)), config)
     vocab = HfVocab.load(fused_dir)
     metadata = gguf_metadata(config, vocab, fused_dir)
     metadata["general.name"] = fused_dir.name

@@ -149,10 +149,12 @@ def test_existing_output_is_never_overwritten(export_base: Path, export_adapter:
 @pytest.mark.parametrize(
     ("adapter_config", "words"),
     [
-        ("{not json", "not readable JSON"),
-        ('["lora"]', "not a JSON object"),
-        ('{"fine_tune_type": "prefix"}', "'prefix' is not lora, dora or full"),
-        ('{"fine_tune_type": "lora"}', "does not fit base model"),  # no num_layers / lora_parameters
+        ("{not json", "expected readable JSON"),
+        ('["lora"]', "expected a JSON object"),
+        ('{"fine_tune_type": "prefix"}', "adapter_config.json.fine_tune_type: got 'prefix'"),
+        ('{"fine_tune_type": "lora"}', "adapter_config.json.lora_parameters: got None"),
+        ('{"lora_parameters": {"rank": 0, "scale": 2.0}}', "adapter_config.json.lora_parameters.rank: got 0"),
+        ('{"lora_parameters": {"rank": 8, "scale": 2.0}}', "does not fit base model"),  # mlx-lm needs num_layers
     ],
 )
 def test_broken_adapter_config_is_named(
