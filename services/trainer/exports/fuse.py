@@ -39,9 +39,9 @@ from mlx_lm.utils import (
 )
 
 from services.trainer.exports.gguf import check_gguf_support, export_gguf
-from services.trainer.exports.options import ExportOptions
 from services.trainer.models.folder import CONFIG_FILE, model_files, require_model_folder
 from shared.errors import DistrustError, FailedPrecondition
+from shared.schemas.export import ExportOptions
 
 ADAPTER_WEIGHTS = "adapters.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
