@@ -145,3 +145,12 @@ def test_every_eval_and_export_route_documents_its_response(client: TestClient) 
         for operation in paths[path].values():
             schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
             assert "$ref" in schema or "items" in schema, (path, schema)
+
+
+def test_model_archives(client: TestClient, adapter: str, registered_model: str) -> None:
+    archive = client.get(f"/v1/models/{registered_model}/archive", headers=ALICE)
+    assert archive.status_code == 200 and archive.content[:2] == b"\x1f\x8b"
+    assert archive.headers["content-disposition"].endswith(f'"{registered_model}.tar.gz"')
+    assert client.get(f"/v1/models/{adapter}/archive", headers=ALICE).status_code == 200
+    missing = client.get(f"/v1/models/{adapter}/archive", headers=BOB)
+    assert missing.status_code == 404 and missing.json()["error"]["code"], missing.text
