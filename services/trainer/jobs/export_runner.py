@@ -49,11 +49,15 @@ class ExportRunner(lifecycle.LeasedRunner):
             base_dir = self.ctx.registry.fetch_base(record.base_model, self.ctx.cache_dir)
             adapter = self.ctx.registry.get_adapter(record.model, owner=record.owner)
             adapter_dir = self.ctx.registry.fetch_adapter(adapter, self.ctx.cache_dir)
-            options = record.options
             out = workdir / record.output_model
-            gguf_file = workdir / f"{record.output_model}.gguf" if options.gguf else None
+            gguf_file = workdir / f"{record.output_model}.gguf" if record.options.gguf else None
             result = fuse_adapter(
-                base_dir, adapter_dir, out, options, progress=lambda m: self._step(record.id, m), gguf_file=gguf_file
+                base_dir,
+                adapter_dir,
+                out,
+                record.options,
+                progress=lambda m: self._step(record.id, m),
+                gguf_file=gguf_file,
             )
             gguf: GgufFile | None = None
             if result.gguf is not None:
