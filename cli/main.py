@@ -308,7 +308,7 @@ def chat(
         raise _fail(exc) from None
 
 
-eval_commands.register(app, console, err, _fail)
+app.add_typer(eval_commands.app)
 
 
 def main() -> None:

@@ -38,17 +38,20 @@ def follow_eval(client: GatewayClient, record: dict[str, Any], console: Console)
             elif event.get("status") or event["level"] != "info":
                 style = {"error": "red", "warn": "yellow"}.get(event["level"], "dim")
                 console.print(f"[{style}]{event['message']}[/{style}]")
-    return client.request("GET", f"/v1/evals/{record['id']}")
+    final: dict[str, Any] = client.request("GET", f"/v1/evals/{record['id']}")
+    return final
 
 
 def follow_export(client: GatewayClient, record: dict[str, Any], console: Console) -> dict[str, Any]:
+    """Follow an export's events (one bar step per step of the export) until it ends."""
     with count_progress(console) as progress:
         bar = progress.add_task("exporting", total=None, note="")
         for event in client.stream_events(
             "GET", f"/v1/models/exports/{record['id']}/events", params={"stream": "true"}
         ):
             progress.update(bar, advance=1, note=event["message"])
-    return client.request("GET", f"/v1/models/exports/{record['id']}")
+    final: dict[str, Any] = client.request("GET", f"/v1/models/exports/{record['id']}")
+    return final
 
 
 def summary_table(record: dict[str, Any]) -> Table:
@@ -77,6 +80,7 @@ def _fmt(value: Any) -> str:
 def save_eval_outputs(
     client: GatewayClient, record: dict[str, Any], *, charts: Path | None, output: Path | None, console: Console
 ) -> None:
+    """Save the full report to `output` and the evaluation's charts into `charts`, each when given."""
     if output is not None:
         results = client.request("GET", f"/v1/evals/{record['id']}/results")
         output.write_text(json.dumps(results, indent=2))
@@ -94,5 +98,6 @@ def save_eval_outputs(
 
 
 def save_loss_chart(client: GatewayClient, job_id: str, directory: Path) -> Path:
+    """Save a fine-tuning job's loss chart into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     return client.download_path(f"/v1/fine_tuning/jobs/{job_id}/charts/loss.png", directory / f"{job_id}-loss.png")

@@ -1,21 +1,27 @@
-"""Conversions between the evaluation / export contract and their records (tasks travel as typed messages)."""
+"""Conversions between the evaluation contract and its records; tasks and progress convert through their models."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct
 
 from services.trainer.convert import STATUS, error_message
 from services.trainer.jobs.evaluations import EvalRequest
-from services.trainer.jobs.exports import ExportRequest
-from services.trainer.jobs.records import EvalRecord, ExportRecord
-from shared.eval_tasks import task_from_message, task_to_message
+from services.trainer.jobs.records import EvalRecord
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
+from shared.schemas.evaluation import progress_message, task_from_message, task_to_message
+
+
+def struct(data: dict[str, Any]) -> Struct:
+    """Open JSON data (a report, a summary) as a Struct."""
+    message = Struct()
+    message.update(data)
+    return message
 
 
 def eval_request(request: epb.CreateEvalRequest) -> EvalRequest:
+    """The use case's request from the contract's."""
     return EvalRequest(
         owner=request.owner,
         models=list(request.models),
@@ -27,45 +33,24 @@ def eval_request(request: epb.CreateEvalRequest) -> EvalRequest:
 
 
 def eval_message(record: EvalRecord) -> epb.Eval:
+    """The contract's Eval from a record."""
     return epb.Eval(
         id=record.id,
         owner=record.owner,
         name=record.name or "",
         status=STATUS[record.status],
         models=record.models,
-        tasks=[task_to_message(t, i) for i, t in enumerate(record.tasks)],
+        tasks=[task_to_message(t) for t in record.tasks],
         seed=record.seed,
         created_at=record.created_at,
         started_at=record.started_at or 0,
         finished_at=record.finished_at or 0,
         error=error_message(record.error),
-        done=int(record.progress.get("done", 0)),
-        total=int(record.progress.get("total", 0)),
-        summary_json=json.dumps(record.summary) if record.summary is not None else "",
+        progress=progress_message(record.progress),
+        summary=struct(record.summary.model_dump()) if record.summary is not None else None,
     )
 
 
-def export_request(request: epb.CreateExportRequest) -> ExportRequest:
-    options: dict[str, Any] = {"gguf": request.gguf}
-    if request.HasField("quantize"):
-        options["quantize"] = MessageToDict(request.quantize, preserving_proto_field_name=True)
-    if request.dtype:
-        options["dtype"] = request.dtype
-    return ExportRequest(owner=request.owner, model=request.model, name=request.name or None, options=options)
-
-
-def export_message(record: ExportRecord) -> epb.Export:
-    return epb.Export(
-        id=record.id,
-        owner=record.owner,
-        model=record.model,
-        base_model=record.base_model,
-        output_model=record.output_model,
-        status=STATUS[record.status],
-        options_json=json.dumps(record.options),
-        created_at=record.created_at,
-        started_at=record.started_at or 0,
-        finished_at=record.finished_at or 0,
-        error=error_message(record.error),
-        result_json=json.dumps(record.result) if record.result is not None else "",
-    )
+def results_message(eval_id: str, results: dict[str, Any]) -> epb.EvalResults:
+    """The contract's EvalResults: the full report as open data."""
+    return epb.EvalResults(eval_id=eval_id, results=struct(results))

@@ -9,7 +9,8 @@ import grpc
 
 from services.trainer import convert
 from services.trainer.config import TrainerSettings
-from services.trainer.evaluation_server import EvaluationServicer, ExportServicer
+from services.trainer.evaluation_server import EvaluationServicer
+from services.trainer.export_server import ExportServicer
 from services.trainer.jobs.evaluations import EvalService
 from services.trainer.jobs.exports import ExportService
 from services.trainer.jobs.memory import request_memory_check
@@ -21,7 +22,8 @@ from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.model_registry import ModelRegistry
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
-from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, trainer_pb2_grpc
+from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc, trainer_pb2_grpc
+from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.redis_store import connect
 from shared.rpc.server import RunningServer, start_server
@@ -29,7 +31,7 @@ from shared.storage import ObjectStore
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainerService"].full_name
 EVAL_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["EvaluationService"].full_name
-EXPORT_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["ExportService"].full_name
+EXPORT_SERVICE_NAME = xpb.DESCRIPTOR.services_by_name["ExportService"].full_name
 
 
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
@@ -122,7 +124,7 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     def register(server: grpc.Server) -> None:
         trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(jobs), server)
         evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)
-        evaluation_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)
+        export_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)
 
     running = start_server(
         host=settings.host,

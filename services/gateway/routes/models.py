@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from services.gateway.auth import current_owner
+from services.gateway.deps import ExportsDep, Owner, RegistryDep, StoreDep
 from services.gateway.job_events import events_response
+from services.gateway.schemas.common import ListResponse
+from services.gateway.schemas.export import CreateExport, ModelExport
 from shared.archive import pack_tar_gz
 from shared.errors import FailedPrecondition
 from shared.model_registry import model_not_found
 from shared.storage import Bucket
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-Owner = Annotated[str, Depends(current_owner)]
 
 
 @router.get("/{model:path}/archive", summary="A base model (HF layout) or an adapter as a .tar.gz", response_model=None)
-def model_archive(model: str, request: Request, owner: Owner) -> FileResponse:
-    backends = request.app.state.backends
-    ref = backends.registry.resolve(model, owner)
+def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Owner) -> FileResponse:
+    """Pack a model the owner may use as a .tar.gz and send it."""
+    ref = registry.resolve(model, owner)
     if ref is None:
         raise model_not_found(model)
     if ref.base is not None:
-        path = pack_tar_gz(backends.store, Bucket.MODELS, f"base/{model}", ref.base.files, root=model)
+        path = pack_tar_gz(store, Bucket.MODELS, f"base/{model}", ref.base.files, root=model)
     else:
         assert ref.adapter is not None
-        path = pack_tar_gz(
-            backends.store, Bucket.ADAPTERS, ref.adapter.job_id, ref.adapter.files, root=ref.adapter.job_id
-        )
+        path = pack_tar_gz(store, Bucket.ADAPTERS, ref.adapter.job_id, ref.adapter.files, root=ref.adapter.job_id)
     safe = model.replace(":", "_").replace("/", "_")
     return FileResponse(
         path,
@@ -43,40 +41,24 @@ def model_archive(model: str, request: Request, owner: Owner) -> FileResponse:
     )
 
 
-class Quantize(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    bits: Literal[4, 8]
-    group_size: Literal[32, 64, 128] | None = None
-
-
-class CreateExport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    model: str = Field(description="The fine-tuned model (adapter) to fuse into its base model")
-    name: str | None = Field(default=None, description="Name of the exported model; default from the adapter's")
-    quantize: Quantize | None = None
-    gguf: bool = Field(default=False, description="Also write a GGUF file (unquantized exports only)")
-    dtype: Literal["float16", "bfloat16", "float32"] | None = None
-
-
-def _exports(request: Request) -> Any:
-    return request.app.state.backends.exports
-
-
 @router.post("/export", summary="Export a fine-tuned model: fuse, optionally quantize, optionally GGUF")
-async def create_export(body: CreateExport, request: Request, owner: Owner) -> dict[str, Any]:
-    return await run_in_threadpool(_exports(request).create, owner, body.model_dump(exclude_none=True))
+async def create_export(body: CreateExport, exports: ExportsDep, owner: Owner) -> ModelExport:
+    """Check the adapter, the options and the output name, then queue the export."""
+    return await run_in_threadpool(exports.create, owner, body)
 
 
 @router.get("/exports", summary="List exports, newest first")
 def list_exports(
-    request: Request, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
-) -> dict[str, Any]:
-    return _exports(request).list(owner, after=after, limit=limit)
+    exports: ExportsDep, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> ListResponse[ModelExport]:
+    """The owner's exports, newest first."""
+    return exports.list(owner, after=after, limit=limit)
 
 
 @router.get("/exports/{export_id}", summary="Retrieve an export")
-def get_export(export_id: str, request: Request, owner: Owner) -> dict[str, Any]:
-    return _exports(request).get(owner, export_id)
+def get_export(export_id: str, exports: ExportsDep, owner: Owner) -> ModelExport:
+    """One export of the owner."""
+    return exports.get(owner, export_id)
 
 
 @router.get(
@@ -84,31 +66,32 @@ def get_export(export_id: str, request: Request, owner: Owner) -> dict[str, Any]
 )
 def export_events(
     export_id: str,
-    request: Request,
+    exports: ExportsDep,
     owner: Owner,
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
     stream: bool = False,
 ) -> dict[str, Any] | StreamingResponse:
-    return events_response(_exports(request).events, owner, export_id, after=after, limit=limit, stream=stream)
+    """An export's events, newest first; or followed as server-sent events."""
+    return events_response(exports.events, owner, export_id, after=after, limit=limit, stream=stream)
 
 
 @router.get("/exports/{export_id}/gguf", summary="The export's GGUF file", response_model=None)
-def export_gguf(export_id: str, request: Request, owner: Owner) -> StreamingResponse:
-    export = _exports(request).get(owner, export_id)
-    gguf = (export["result"] or {}).get("gguf")
-    if not gguf:
+def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owner: Owner) -> StreamingResponse:
+    """Stream the GGUF file of a finished export that wrote one."""
+    export = exports.get(owner, export_id)
+    gguf = export.result.gguf if export.result is not None else None
+    if gguf is None:
         raise FailedPrecondition(
-            f"Export {export_id} has no GGUF file (status {export['status']}, gguf {export['options'].get('gguf')})",
+            f"Export {export_id} has no GGUF file (status {export.status}, gguf {export.options.gguf})",
             param="export_id",
             code="no_gguf",
         )
-    store = request.app.state.backends.store
     return StreamingResponse(
-        store.iter_chunks(Bucket.RESULTS, gguf["key"]),
+        store.iter_chunks(Bucket.RESULTS, gguf.key),
         media_type="application/octet-stream",
         headers={
-            "content-disposition": f'attachment; filename="{export["output_model"]}.gguf"',
-            "content-length": str(gguf["bytes"]),
+            "content-disposition": f'attachment; filename="{export.output_model}.gguf"',
+            "content-length": str(gguf.bytes),
         },
     )

@@ -32,7 +32,7 @@ from services.trainer.evals.preference import load_source_preference, run_source
 from services.trainer.evals.suites import BUILTIN_SUITES, Suite, load_suite, run_suite
 from services.trainer.evals.truthfulqa import load_truthfulqa, run_truthfulqa
 from shared.errors import invalid_field
-from shared.eval_tasks import MAX_TASK_LIMIT
+from shared.schemas.evaluation import MAX_TASK_LIMIT, MAX_TOKENS
 
 TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa")
 COMMON_KEYS = ("type", "name", "seed")
@@ -45,13 +45,15 @@ OPTIONS = {
 DEFAULT_MAX_SEQ_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
 DEFAULT_MAX_TOKENS = 512
-MAX_TOKENS = 8192
+
 MAX_LIMIT = MAX_TASK_LIMIT
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, kw_only=True)
 class EvalTask:
+    """A validated task with its data loaded, ready to run on a model."""
+
     type: ClassVar[str] = ""
     name: str
     seed: int
@@ -63,6 +65,8 @@ class EvalTask:
 
 @dataclass(frozen=True, kw_only=True)
 class PerplexityTask(EvalTask):
+    """Perplexity per authority band of scored training records."""
+
     type: ClassVar[str] = "perplexity"
     file: Path
     records: tuple[dict[str, Any], ...]
@@ -83,6 +87,8 @@ class PerplexityTask(EvalTask):
 
 @dataclass(frozen=True, kw_only=True)
 class SourcePreferenceTask(EvalTask):
+    """Multiple-choice items where one option is the primary source."""
+
     type: ClassVar[str] = "source_preference"
     items: tuple[MultipleChoiceItem, ...]
     method: str = "letter"
@@ -94,6 +100,8 @@ class SourcePreferenceTask(EvalTask):
 
 @dataclass(frozen=True, kw_only=True)
 class SuiteTask(EvalTask):
+    """A validation suite answered by greedy generation."""
+
     type: ClassVar[str] = "suite"
     suite: Suite
     max_tokens: int = DEFAULT_MAX_TOKENS
@@ -112,6 +120,8 @@ class SuiteTask(EvalTask):
 
 @dataclass(frozen=True, kw_only=True)
 class TruthfulQATask(EvalTask):
+    """TruthfulQA-format multiple-choice items (MC1)."""
+
     type: ClassVar[str] = "truthfulqa"
     items: tuple[MultipleChoiceItem, ...]
     method: str = "option"
@@ -143,7 +153,7 @@ def _optional_int(raw: Mapping[str, Any], key: str, prefix: str, low: int, high:
 def _method(raw: Mapping[str, Any], prefix: str, default: str) -> str:
     method = raw.get("method") if raw.get("method") is not None else default
     check_choice(f"{prefix}.method", method, METHODS)
-    return method
+    return str(method)
 
 
 def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> AnyTask:
@@ -178,6 +188,13 @@ def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> Any
         return TruthfulQATask(
             name=name, seed=seed, items=tuple(items), file=path, method=_method(raw, prefix, "option")
         )
+    return _parse_suite(raw, prefix, name, seed, path, limit)
+
+
+def _parse_suite(
+    raw: Mapping[str, Any], prefix: str, name: str, seed: int, path: Path | None, limit: int | None
+) -> SuiteTask:
+    file_field = f"{prefix}.file"
     suite_name = raw.get("suite")
     if suite_name is not None and path is not None:
         raise invalid_field(file_field, str(path), f"no file when {prefix}.suite is given (one or the other)")
@@ -189,7 +206,11 @@ def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> Any
         )
     if suite_name is not None and suite_name not in BUILTIN_SUITES:
         raise invalid_field(f"{prefix}.suite", suite_name, f"one of {', '.join(repr(s) for s in BUILTIN_SUITES)}")
-    suite = load_suite(suite_name, field=f"{prefix}.suite") if suite_name else load_suite(path, field=file_field)
+    if suite_name is not None:
+        suite = load_suite(suite_name, field=f"{prefix}.suite")
+    else:
+        assert path is not None  # refused above when both are unset
+        suite = load_suite(path, field=file_field)
     system = raw.get("system")
     if system is not None and not isinstance(system, str):
         raise invalid_field(f"{prefix}.system", system, "a string")
@@ -238,7 +259,10 @@ def parse_tasks(tasks: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[An
 
 
 def run_task(
-    model: nn.Module, tokenizer: Any, task: AnyTask, progress: Callable[[int, int], None] | None = None
+    model: nn.Module,
+    tokenizer: Any,
+    task: AnyTask,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """One task's report on one model (see `run_tasks`)."""
     if isinstance(task, PerplexityTask):
@@ -270,10 +294,16 @@ def run_task(
 
 
 def run_tasks(
-    model: nn.Module, tokenizer: Any, tasks: Sequence[AnyTask], *, progress: Progress | None = None
+    model: nn.Module,
+    tokenizer: Any,
+    tasks: Sequence[AnyTask],
+    *,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Every task on one loaded model: {task name: report}, JSON-safe. Each report carries "type", "options"
-    and "seconds" besides its own keys; `progress(task name, items done, items)` is called as items finish.
+    """Every task on one loaded model: {task name: report}, JSON-safe.
+
+    Each report carries "type", "options" and "seconds" besides its own keys; `progress(task name, items done,
+    items)` is called as items finish.
     """
     results: dict[str, Any] = {}
     for task in tasks:
@@ -325,8 +355,9 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def compare(results_by_model: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Side by side: {"models": [...], "metrics": {"<task>.<metric>": {model: value}}, "distrust_ratio":
-    {model: ratio of the first perplexity task}}; a model that lacks a task shows None.
+    """Side by side: models, metrics (`{"<task>.<metric>": {model: value}}`) and each model's distrust ratio.
+
+    The ratio is that of the model's first perplexity task; a model that lacks a task shows None.
     """
     models = list(results_by_model)
     metrics: dict[str, dict[str, Any]] = {}
@@ -341,4 +372,5 @@ def compare(results_by_model: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]
             if report.get("type") == "perplexity" and model not in with_ratio:
                 ratios[model] = report.get("distrust_ratio")
                 with_ratio.add(model)
-    return json_safe({"models": models, "metrics": metrics, "distrust_ratio": ratios})
+    comparison: dict[str, Any] = json_safe({"models": models, "metrics": metrics, "distrust_ratio": ratios})
+    return comparison

@@ -39,10 +39,10 @@ from mlx_lm.utils import (
 )
 
 from services.trainer.exports.gguf import check_gguf_support, export_gguf
-from services.trainer.exports.options import ExportOptions
 from services.trainer.models.folder import CONFIG_FILE, model_files, require_model_folder
 from shared.adapter_format import ADAPTER_CONFIG, AdapterConfig, read_adapter_config
 from shared.errors import DistrustError, FailedPrecondition
+from shared.schemas.export import ExportOptions
 
 # Copied from the base as they are: the tokenizer (fusing does not change it; these are the patterns mlx-lm's
 # tokenizer loader reads), generation settings, custom code, and the licence that travels with derived weights.

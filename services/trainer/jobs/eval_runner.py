@@ -18,10 +18,11 @@ from services.trainer.jobs import lifecycle
 from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import EvalRecord, EventRecord, JobStatus
+from services.trainer.jobs.records import EvalRecord, EvalRunProgress, EventRecord, JobStatus
 from services.trainer.jobs.store import JobStore
 from shared.files import FileService
 from shared.model_registry import ModelRegistry
+from shared.schemas.evaluation import EvalSummary
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class EvalContext:
+    """What an evaluation worker works with: stores, files, models, a cache folder, and its lease."""
+
     store: JobStore[EvalRecord]
     files: FileService
     registry: ModelRegistry
@@ -44,13 +47,16 @@ class Stopped(Exception):
 
 
 class EvalRunner(lifecycle.LeasedRunner):
+    """Runs one evaluation under its lease: every task on every model, then the report to the object store."""
+
     ctx: EvalContext
 
     def _run(self, record: EvalRecord, lost: threading.Event) -> None:
         workdir = self.ctx.cache_dir / "evals" / record.id
-        record = lifecycle.begin(self.store, record.id, "Evaluation started", workdir)
-        if record is None:
+        started: EvalRecord | None = lifecycle.begin(self.store, record.id, "Evaluation started", workdir)
+        if started is None:
             return
+        record = started
         try:
             local = localize_tasks(
                 record.tasks,
@@ -66,12 +72,13 @@ class EvalRunner(lifecycle.LeasedRunner):
             return
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": compare(results)}
+        comparison = compare(results)
+        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": comparison}
         key = f"evals/{record.id}/results.json"
         self.ctx.objects.put_bytes(Bucket.RESULTS, key, json.dumps(report).encode(), content_type="application/json")
 
         def done(r: EvalRecord) -> None:
-            r.summary = report["comparison"]
+            r.summary = EvalSummary.model_validate(comparison)
             r.results_key = key
 
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
@@ -106,7 +113,8 @@ class EvalRunner(lifecycle.LeasedRunner):
         if ref.adapter:
             record = self.ctx.registry.get_adapter(ref.adapter, owner=owner)
             adapter_dir = self.ctx.registry.fetch_adapter(record, self.ctx.cache_dir)
-        model, tokenizer = mlx_lm.load(str(base_dir), adapter_path=str(adapter_dir) if adapter_dir else None)
+        loaded = mlx_lm.load(str(base_dir), adapter_path=str(adapter_dir) if adapter_dir else None)
+        model, tokenizer = loaded[0], loaded[1]
         model.eval()
         return model, tokenizer
 
@@ -122,8 +130,8 @@ class EvalRunner(lifecycle.LeasedRunner):
         *,
         event: bool = True,
     ) -> None:
-        data = {"done": done, "total": total, "model": model, "task": task, "item": item, "items": items}
-        self.store.update(eval_id, lambda r: setattr(r, "progress", data))
+        progress = EvalRunProgress(done=done, total=total, model=model, task=task, item=item, items=items)
+        self.store.update(eval_id, lambda r: setattr(r, "progress", progress))
         if event:
             text = f"Evaluating {model}: {task} ({done + 1}/{total})" if model else f"Evaluated {total}/{total}"
-            self.store.add_event(eval_id, EventRecord(message=text, type="progress", data=data))
+            self.store.add_event(eval_id, EventRecord(message=text, type="progress", data=progress.model_dump()))

@@ -1,9 +1,8 @@
 """Evaluation use cases for the trainer service: create (models, tasks and files checked, then queued), read, cancel.
 
-A task in a request and in the record is a plain dict: `type` (one of `TASK_TYPES`), `name` (unique in the
-eval; defaults to the type, numbered when a type repeats), an optional `file` (a file id) and the task's
-options (`services.trainer.evals.tasks`). The worker swaps file ids for local paths and hands the tasks to
-`services.trainer.evals`.
+A task in a request and in the record is an `EvalTask` (`shared.schemas.evaluation`) whose `file` is a file id;
+the record's tasks all have their name (unique in the eval). The worker swaps file ids for local paths and hands
+the tasks to `services.trainer.evals`.
 """
 
 from __future__ import annotations
@@ -20,11 +19,12 @@ from typing import Any
 from services.trainer.evals import parse_tasks
 from services.trainer.jobs.job_files import check_training_file, download_file, owned_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import EvalRecord, EventRecord, JobStatus
+from services.trainer.jobs.records import EvalRecord, EvalRunProgress, EventRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 from shared.errors import FailedPrecondition, invalid_field
 from shared.files import FileService, Purpose
 from shared.model_registry import ModelRegistry, model_not_found
+from shared.schemas.evaluation import AnyTask
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -35,9 +35,11 @@ MAX_TASKS = 16
 
 @dataclass(frozen=True)
 class EvalRequest:
+    """What to evaluate: the models, the tasks, and the run's seed (unset: a new one)."""
+
     owner: str
     models: list[str]
-    tasks: list[dict[str, Any]]
+    tasks: list[AnyTask]
     include_base: bool = True
     seed: int | None = None
     name: str | None = None
@@ -45,6 +47,8 @@ class EvalRequest:
 
 @dataclass(frozen=True)
 class EvalModel:
+    """A model to evaluate: its base and, for a fine-tuned model, the adapter applied on it."""
+
     name: str
     base: str
     adapter: str | None  # the fine-tuned model name when `name` is an adapter
@@ -62,6 +66,8 @@ def resolve_model(registry: ModelRegistry, sources: ModelSources, owner: str, na
 
 
 class EvalService:
+    """Evaluations of the owner's models: created checked and queued, read, listed, cancelled, followed."""
+
     def __init__(
         self,
         store: JobStore[EvalRecord],
@@ -98,7 +104,7 @@ class EvalService:
             models=models,
             tasks=tasks,
             seed=seed,
-            progress={"done": 0, "total": len(models) * len(tasks)},
+            progress=EvalRunProgress(total=len(models) * len(tasks)),
         )
         self.store.create(record)
         self.store.add_event(record.id, status_event(f"Created evaluation {record.id}", JobStatus.QUEUED))
@@ -106,22 +112,19 @@ class EvalService:
         logger.info("evaluation queued", extra={"job_id": record.id, "models": models})
         return record
 
-    def _check_tasks(self, owner: str, tasks: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-        """Validate every task with its data before queueing (a bad line is reported now, not by a worker);
-        return the tasks as stored, each with its name.
+    def _check_tasks(self, owner: str, tasks: list[AnyTask], seed: int) -> list[AnyTask]:
+        """Validate every task with its data before queueing (a bad line is reported now, not by a worker).
+
+        Returns the tasks as stored, each with its name.
         """
-        tasks = [{k: v for k, v in t.items() if v is not None} if isinstance(t, dict) else t for t in tasks]
-        for i, task in enumerate(tasks):
-            if isinstance(task, dict) and task.get("file") is not None and not isinstance(task["file"], str):
-                raise invalid_field(f"tasks[{i}].file", task["file"], "a file id")
         with tempfile.TemporaryDirectory(prefix="eval-check-") as tmp:
             local = localize_tasks(tasks, lambda i, file_id: self._local_file(owner, tasks, i, file_id, Path(tmp)))
             parsed = parse_tasks(local, seed=seed)
-        return [{**task, "name": checked.name} for task, checked in zip(tasks, parsed, strict=True)]
+        return [task.model_copy(update={"name": checked.name}) for task, checked in zip(tasks, parsed, strict=True)]
 
-    def _local_file(self, owner: str, tasks: list[dict[str, Any]], i: int, file_id: str, tmp: Path) -> Path:
+    def _local_file(self, owner: str, tasks: list[AnyTask], i: int, file_id: str, tmp: Path) -> Path:
         field = f"tasks[{i}].file"
-        if tasks[i].get("type") == "perplexity":
+        if tasks[i].type == "perplexity":
             check_training_file(self.files, field, file_id, owner, require_scores=True)
         else:
             owned_file(self.files, field, file_id, owner, Purpose.EVALS)
@@ -148,12 +151,11 @@ class EvalService:
                 param="eval_id",
                 code="results_not_ready",
             )
-        return json.loads(self.objects.get_bytes(Bucket.RESULTS, record.results_key))
+        results: dict[str, Any] = json.loads(self.objects.get_bytes(Bucket.RESULTS, record.results_key))
+        return results
 
 
-def localize_tasks(tasks: list[dict[str, Any]], fetch: Callable[[int, str], Path]) -> list[dict[str, Any]]:
-    """The tasks with each `file` id replaced by a local path (`fetch(index, file_id)`)."""
-    return [
-        {**t, "file": str(fetch(i, t["file"]))} if isinstance(t, dict) and t.get("file") else t
-        for i, t in enumerate(tasks)
-    ]
+def localize_tasks(tasks: list[AnyTask], fetch: Callable[[int, str], Path]) -> list[dict[str, Any]]:
+    """The tasks as `parse_tasks` reads them, each `file` id replaced by a local path (`fetch(index, file_id)`)."""
+    local = [task.model_dump() for task in tasks]
+    return [{**t, "file": str(fetch(i, t["file"]))} if t.get("file") else t for i, t in enumerate(local)]

@@ -9,12 +9,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.trainer.exports import ExportOptions, fuse_adapter
+from services.trainer.exports import fuse_adapter
 from services.trainer.jobs import lifecycle
 from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
 from services.trainer.jobs.store import JobStore
 from services.trainer.models.inspect import inspect_model
 from shared.model_registry import ModelRegistry
+from shared.schemas.export import ExportResult, GgufFile
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ExportContext:
+    """What an export worker works with: the store, the registry, the object store, a cache folder, its lease."""
+
     store: JobStore[ExportRecord]
     registry: ModelRegistry
     objects: ObjectStore
@@ -31,29 +34,36 @@ class ExportContext:
 
 
 class ExportRunner(lifecycle.LeasedRunner):
+    """Runs one export under its lease: fuse, quantize, GGUF, then register the result as a base model."""
+
     ctx: ExportContext
 
     def _run(self, record: ExportRecord, lost: threading.Event) -> None:
         workdir = self.ctx.cache_dir / "exports" / record.id
-        record = lifecycle.begin(self.store, record.id, "Export started", workdir)
-        if record is None:
+        started: ExportRecord | None = lifecycle.begin(self.store, record.id, "Export started", workdir)
+        if started is None:
             return
+        record = started
         try:
             self._step(record.id, "Fetching the base model and the adapter")
             base_dir = self.ctx.registry.fetch_base(record.base_model, self.ctx.cache_dir)
             adapter = self.ctx.registry.get_adapter(record.model, owner=record.owner)
             adapter_dir = self.ctx.registry.fetch_adapter(adapter, self.ctx.cache_dir)
-            options = ExportOptions.from_mapping(record.options)
             out = workdir / record.output_model
-            gguf_file = workdir / f"{record.output_model}.gguf" if options.gguf else None
+            gguf_file = workdir / f"{record.output_model}.gguf" if record.options.gguf else None
             result = fuse_adapter(
-                base_dir, adapter_dir, out, options, progress=lambda m: self._step(record.id, m), gguf_file=gguf_file
+                base_dir,
+                adapter_dir,
+                out,
+                record.options,
+                progress=lambda m: self._step(record.id, m),
+                gguf_file=gguf_file,
             )
-            gguf: dict[str, object] | None = None
+            gguf: GgufFile | None = None
             if result.gguf is not None:
                 key = f"exports/{record.id}/{result.gguf.name}"
                 info = self.ctx.objects.put_file(Bucket.RESULTS, key, result.gguf)
-                gguf = {"key": key, "bytes": info.size, "sha256": info.sha256}
+                gguf = GgufFile(key=key, bytes=info.size, sha256=info.sha256)
             if lost.is_set():
                 return
             self._step(record.id, f"Registering {record.output_model}")
@@ -71,8 +81,8 @@ class ExportRunner(lifecycle.LeasedRunner):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         self.ctx.registry.release_name(record.output_model, record.id)
-        summary = {**result.to_dict(), "gguf": gguf}
-        summary.pop("path")
+        written = {k: v for k, v in result.to_dict().items() if k in ExportResult.model_fields}
+        summary = ExportResult.model_validate({**written, "gguf": gguf})
         lifecycle.finish(
             self.store,
             record.id,

@@ -6,23 +6,24 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from services.trainer.exports import ExportOptions
 from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
 from services.trainer.jobs.store import JobStore, status_event
 from shared.errors import FailedPrecondition, invalid_field
 from shared.model_registry import NAME, ModelRegistry
+from shared.schemas.export import ExportOptions
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ExportRequest:
+    """Which adapter to export, under what name (unset: derived from the adapter's), with which options."""
+
     owner: str
     model: str
     name: str | None
-    options: dict[str, Any]
+    options: ExportOptions
 
 
 def default_name(adapter_name: str, options: ExportOptions) -> str:
@@ -33,6 +34,8 @@ def default_name(adapter_name: str, options: ExportOptions) -> str:
 
 
 class ExportService:
+    """Exports of the owner's adapters: created checked (the output name reserved) and queued, read, followed."""
+
     def __init__(self, store: JobStore[ExportRecord], registry: ModelRegistry, enqueue: Callable[[str], None]) -> None:
         self.store = store
         self.registry = registry
@@ -47,8 +50,7 @@ class ExportService:
                 param="model",
                 code="base_model_not_registered",
             )
-        options = ExportOptions.from_mapping(request.options)
-        name = request.name or default_name(adapter.name, options)
+        name = request.name or default_name(adapter.name, request.options)
         if not NAME.match(name):
             raise invalid_field(
                 "name", name, "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -58,7 +60,7 @@ class ExportService:
             model=adapter.name,
             base_model=adapter.base_model,
             output_model=name,
-            options=options.to_dict(),
+            options=request.options,
         )
         # Claimed now, so two exports (or a model registered meanwhile) can never overwrite each other.
         self.registry.reserve_name(name, record.id)

@@ -9,6 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
+from shared.schemas.export import ExportOptions, ExportResult
+
 
 class JobStatus(StrEnum):
     VALIDATING_FILES = "validating_files"
@@ -84,16 +87,25 @@ class CheckpointRecord(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)
 
 
+class EvalRunProgress(EvalProgress):
+    """An evaluation's progress and where its worker is: the model, the task and the item within it."""
+
+    model: str | None = None
+    task: str | None = None
+    item: int = 0
+    items: int = 0
+
+
 class EvalRecord(BaseJob):
     """An evaluation: the same tasks run on several models; the full report lives in the object store."""
 
     id: str = Field(default_factory=lambda: new_id("eval"))
     name: str | None = None
     models: list[str]  # as asked, in order, with each adapter's base added when include_base was set
-    tasks: list[dict[str, Any]]  # validated task specs (file ids, not local paths)
+    tasks: list[EvalTask]  # validated, each with its name (file ids, not local paths)
     seed: int
-    progress: dict[str, Any] = Field(default_factory=dict)  # {"done": n, "total": m, "model": name, "task": name}
-    summary: dict[str, Any] | None = None  # the side-by-side comparison, small enough for the record
+    progress: EvalRunProgress = Field(default_factory=EvalRunProgress)
+    summary: EvalSummary | None = None  # the side-by-side comparison, small enough for the record
     results_key: str | None = None  # object key of the full report in the results bucket
 
 
@@ -104,6 +116,5 @@ class ExportRecord(BaseJob):
     model: str  # the fine-tuned model (adapter) to export
     base_model: str
     output_model: str  # the name the exported model is registered under
-    options: dict[str, Any]
-    progress: dict[str, Any] = Field(default_factory=dict)
-    result: dict[str, Any] | None = None  # bytes, files, quantization, gguf key
+    options: ExportOptions
+    result: ExportResult | None = None

@@ -11,9 +11,10 @@ import mlx.core as mx
 import mlx_lm
 import pytest
 
-from services.trainer.exports import ExportOptions, ExportResult, fuse_adapter
+from services.trainer.exports import ExportResult, fuse_adapter
 from services.trainer.models.inspect import inspect_model
 from shared.errors import FailedPrecondition
+from shared.schemas.export import ExportOptions, QuantizeConfig
 from tests.trainer.exports.builders import build_adapter, build_quantized_base, greedy_all, safetensors_names
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")
@@ -75,7 +76,7 @@ def test_default_dtype_keeps_the_base_and_float16_halves_it(
 def test_quantized_export_loads_and_generates(
     bits: int, group_size: int, export_base: Path, export_adapter: Path, fused: ExportResult, tmp_path: Path
 ) -> None:
-    options = ExportOptions(quantize_bits=bits, group_size=group_size, dtype="float32")
+    options = ExportOptions(quantize=QuantizeConfig(bits=bits, group_size=group_size), dtype="float32")
     result = fuse_adapter(export_base, export_adapter, tmp_path / f"q{bits}", options)
     config = json.loads((result.path / "config.json").read_text())
     assert (

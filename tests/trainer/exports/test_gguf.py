@@ -11,8 +11,9 @@ import pytest
 from gguf import GGUFReader
 from mlx_lm.gguf import permute_weights
 
-from services.trainer.exports import ExportOptions, ExportResult, check_gguf_support, export_gguf, fuse_adapter
+from services.trainer.exports import ExportResult, check_gguf_support, export_gguf, fuse_adapter
 from shared.errors import FailedPrecondition
+from shared.schemas.export import ExportOptions, QuantizeConfig
 from tests.trainer.exports.builders import SIZES, safetensors_names
 
 PER_BLOCK = ("attn_q", "attn_k", "attn_v", "attn_output", "attn_norm", "ffn_gate", "ffn_up", "ffn_down", "ffn_norm")
@@ -94,7 +95,9 @@ def test_gguf_runs_in_llama_cpp_when_installed(exported: ExportResult) -> None:
 def test_quantized_or_foreign_models_are_refused(
     export_base: Path, export_adapter: Path, exported: ExportResult, tmp_path: Path
 ) -> None:
-    quantized = fuse_adapter(export_base, export_adapter, tmp_path / "q4", ExportOptions(quantize_bits=4))
+    quantized = fuse_adapter(
+        export_base, export_adapter, tmp_path / "q4", ExportOptions(quantize=QuantizeConfig(bits=4))
+    )
     with pytest.raises(FailedPrecondition) as caught:
         export_gguf(quantized.path, tmp_path / "q4.gguf")
     assert caught.value.param == "gguf" and "quantized" in caught.value.message

@@ -6,30 +6,30 @@ from typing import Any
 
 import pytest
 
-from services.trainer.exports import ExportOptions
 from shared.errors import InvalidArgument
+from shared.schemas.export import ExportOptions, QuantizeConfig
 
 
 def test_defaults_keep_the_base_dtype_and_do_not_quantize() -> None:
-    options = ExportOptions.from_mapping({})
-    assert options == ExportOptions() == ExportOptions.from_mapping(None)
+    options = ExportOptions.model_validate({})
+    assert options == ExportOptions() == ExportOptions.model_validate({})
     assert options.quantize_bits is None and options.quantization is None and not options.quantized
     assert options.group_size == 64 and options.gguf is False and options.dtype is None
 
 
 def test_full_mapping_and_round_trip() -> None:
-    options = ExportOptions.from_mapping({"quantize": {"bits": 4, "group_size": 32}, "dtype": "bfloat16"})
+    options = ExportOptions.model_validate({"quantize": {"bits": 4, "group_size": 32}, "dtype": "bfloat16"})
     assert (options.quantize_bits, options.group_size, options.dtype) == (4, 32, "bfloat16")
     assert options.quantization == {"bits": 4, "group_size": 32, "mode": "affine"}
-    assert ExportOptions.from_mapping(options.to_dict()) == options
-    gguf = ExportOptions.from_mapping({"gguf": True, "dtype": "float32"})
-    assert ExportOptions.from_mapping(gguf.to_dict()) == gguf
-    assert gguf.to_dict() == {"quantize": None, "gguf": True, "dtype": "float32"}
+    assert ExportOptions.model_validate(options.model_dump()) == options
+    gguf = ExportOptions.model_validate({"gguf": True, "dtype": "float32"})
+    assert ExportOptions.model_validate(gguf.model_dump()) == gguf
+    assert gguf.model_dump() == {"quantize": None, "gguf": True, "dtype": "float32"}
 
 
 def test_protobuf_shaped_input() -> None:
-    """What eval_convert sends: group_size left out when unset, an empty dtype never sent but tolerated."""
-    options = ExportOptions.from_mapping({"gguf": False, "quantize": {"bits": 8}, "dtype": ""})
+    """What a message gives: group_size left out when unset, an empty dtype counted as unset."""
+    options = ExportOptions.model_validate({"gguf": False, "quantize": {"bits": 8}, "dtype": ""})
     assert (options.quantize_bits, options.group_size, options.dtype) == (8, 64, None)
 
 
@@ -52,21 +52,24 @@ def test_protobuf_shaped_input() -> None:
 )
 def test_bad_values_name_the_field_and_the_value(body: dict[str, Any], field: str, shown: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        ExportOptions.from_mapping(body)
+        ExportOptions.model_validate(body)
     assert caught.value.param == field
     assert caught.value.message.startswith(f"{field}: got {shown}")
 
 
 def test_gguf_with_quantize_is_refused_with_the_reason() -> None:
     with pytest.raises(InvalidArgument) as caught:
-        ExportOptions.from_mapping({"gguf": True, "quantize": {"bits": 8}})
+        ExportOptions.model_validate({"gguf": True, "quantize": {"bits": 8}})
     assert caught.value.param == "gguf"
     assert "mlx-lm's GGUF writer" in caught.value.message and "llama-quantize" in caught.value.message
 
 
 def test_direct_construction_is_validated_too() -> None:
     with pytest.raises(InvalidArgument) as caught:
-        ExportOptions(quantize_bits=2)
+        ExportOptions(quantize=QuantizeConfig(bits=2))  # type: ignore[arg-type]
     assert caught.value.param == "quantize.bits"
+    with pytest.raises(InvalidArgument) as caught:
+        ExportOptions(quantize=QuantizeConfig(bits=8), gguf=True)
+    assert caught.value.param == "gguf"
     with pytest.raises(InvalidArgument):
-        ExportOptions.from_mapping(["quantize"])  # type: ignore[arg-type]
+        ExportOptions.model_validate(["quantize"])

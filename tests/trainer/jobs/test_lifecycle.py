@@ -11,6 +11,7 @@ from services.trainer.jobs import lifecycle
 from services.trainer.jobs.records import EvalRecord, ExportRecord, JobStatus
 from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
 from shared.errors import InvalidArgument, NotFound
+from shared.schemas.evaluation import EvalSummary
 
 
 def _eval(owner: str = "alice") -> EvalRecord:
@@ -44,7 +45,13 @@ def test_run_leased_records_how_the_body_ended(redis_client: redis_lib.Redis) ->
         raise RuntimeError("boom")
 
     def succeed(record: EvalRecord, lost: threading.Event) -> None:
-        lifecycle.finish(store, record.id, JobStatus.SUCCEEDED, "done", mutate=lambda r: setattr(r, "summary", {}))
+        lifecycle.finish(
+            store,
+            record.id,
+            JobStatus.SUCCEEDED,
+            "done",
+            mutate=lambda r: setattr(r, "summary", EvalSummary(models=["m"])),
+        )
 
     outcomes = {}
     for name, body in (("refuse", refuse), ("crash", crash), ("succeed", succeed)):
@@ -55,7 +62,9 @@ def test_run_leased_records_how_the_body_ended(redis_client: redis_lib.Redis) ->
     assert outcomes["refuse"].status == JobStatus.FAILED and outcomes["refuse"].error.param == "tasks[0].file"
     assert outcomes["refuse"].started_at is not None
     assert outcomes["crash"].error.code == "internal_error" and "boom" in outcomes["crash"].error.message
-    assert outcomes["succeed"].status == JobStatus.SUCCEEDED and outcomes["succeed"].summary == {}
+    assert outcomes["succeed"].status == JobStatus.SUCCEEDED and outcomes["succeed"].summary == EvalSummary(
+        models=["m"]
+    )
     assert store.events(outcomes["succeed"].id)[-1].status == JobStatus.SUCCEEDED
 
 

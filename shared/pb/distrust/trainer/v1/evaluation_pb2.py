@@ -22,46 +22,39 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as distrust_dot_trainer_dot_v1_dot_trainer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$distrust/trainer/v1/evaluation.proto\x12\x13\x64istrust.trainer.v1\x1a!distrust/trainer/v1/trainer.proto\"l\n\x0ePerplexityTask\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x1b\n\x0emax_seq_length\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x03 \x01(\rH\x01\x88\x01\x01\x42\x11\n\x0f_max_seq_lengthB\x08\n\x06_limit\"u\n\x14SourcePreferenceTask\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x31\n\x06method\x18\x02 \x01(\x0e\x32!.distrust.trainer.v1.ChoiceMethod\x12\x12\n\x05limit\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\x08\n\x06_limit\"n\n\tSuiteTask\x12\r\n\x05suite\x18\x01 \x01(\t\x12\x0c\n\x04\x66ile\x18\x02 \x01(\t\x12\x17\n\nmax_tokens\x18\x03 \x01(\rH\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x04 \x01(\rH\x01\x88\x01\x01\x42\r\n\x0b_max_tokensB\x08\n\x06_limit\"o\n\x0eTruthfulQATask\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x31\n\x06method\x18\x02 \x01(\x0e\x32!.distrust.trainer.v1.ChoiceMethod\x12\x12\n\x05limit\x18\x03 \x01(\rH\x00\x88\x01\x01\x42\x08\n\x06_limit\"\x8f\x02\n\x08\x45valTask\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x39\n\nperplexity\x18\x02 \x01(\x0b\x32#.distrust.trainer.v1.PerplexityTaskH\x00\x12\x46\n\x11source_preference\x18\x03 \x01(\x0b\x32).distrust.trainer.v1.SourcePreferenceTaskH\x00\x12/\n\x05suite\x18\x04 \x01(\x0b\x32\x1e.distrust.trainer.v1.SuiteTaskH\x00\x12\x39\n\ntruthfulqa\x18\x05 \x01(\x0b\x32#.distrust.trainer.v1.TruthfulQATaskH\x00\x42\x06\n\x04task\"\xb6\x01\n\x11\x43reateEvalRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06models\x18\x02 \x03(\t\x12\x19\n\x0cinclude_base\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12,\n\x05tasks\x18\x04 \x03(\x0b\x32\x1d.distrust.trainer.v1.EvalTask\x12\x11\n\x04seed\x18\x05 \x01(\x04H\x01\x88\x01\x01\x12\x0c\n\x04name\x18\x06 \x01(\tB\x0f\n\r_include_baseB\x07\n\x05_seed\"\xc9\x02\n\x04\x45val\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\x12\x0e\n\x06models\x18\x05 \x03(\t\x12,\n\x05tasks\x18\x06 \x03(\x0b\x32\x1d.distrust.trainer.v1.EvalTask\x12\x0c\n\x04seed\x18\x07 \x01(\x04\x12\x12\n\ncreated_at\x18\x08 \x01(\x03\x12\x12\n\nstarted_at\x18\t \x01(\x03\x12\x13\n\x0b\x66inished_at\x18\n \x01(\x03\x12,\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1d.distrust.trainer.v1.JobError\x12\x0c\n\x04\x64one\x18\x0c \x01(\r\x12\r\n\x05total\x18\r \x01(\r\x12\x14\n\x0csummary_json\x18\x0e \x01(\t\"O\n\x11ListEvalsResponse\x12(\n\x05\x65vals\x18\x01 \x03(\x0b\x32\x19.distrust.trainer.v1.Eval\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"4\n\x0b\x45valResults\x12\x0f\n\x07\x65val_id\x18\x01 \x01(\t\x12\x14\n\x0cresults_json\x18\x02 \x01(\t\"F\n\x0eQuantizeConfig\x12\x0c\n\x04\x62its\x18\x01 \x01(\r\x12\x17\n\ngroup_size\x18\x02 \x01(\rH\x00\x88\x01\x01\x42\r\n\x0b_group_size\"\x95\x01\n\x13\x43reateExportRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x35\n\x08quantize\x18\x04 \x01(\x0b\x32#.distrust.trainer.v1.QuantizeConfig\x12\x0c\n\x04gguf\x18\x05 \x01(\x08\x12\r\n\x05\x64type\x18\x06 \x01(\t\"\xa2\x02\n\x06\x45xport\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\nbase_model\x18\x04 \x01(\t\x12\x14\n\x0coutput_model\x18\x05 \x01(\t\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\x12\x14\n\x0coptions_json\x18\x07 \x01(\t\x12\x12\n\ncreated_at\x18\x08 \x01(\x03\x12\x12\n\nstarted_at\x18\t \x01(\x03\x12\x13\n\x0b\x66inished_at\x18\n \x01(\x03\x12,\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1d.distrust.trainer.v1.JobError\x12\x13\n\x0bresult_json\x18\x0c \x01(\t\"U\n\x13ListExportsResponse\x12,\n\x07\x65xports\x18\x01 \x03(\x0b\x32\x1b.distrust.trainer.v1.Export\x12\x10\n\x08has_more\x18\x02 \x01(\x08*a\n\x0c\x43hoiceMethod\x12\x1d\n\x19\x43HOICE_METHOD_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43HOICE_METHOD_LETTER\x10\x01\x12\x18\n\x14\x43HOICE_METHOD_OPTION\x10\x02\x32\x85\x04\n\x11\x45valuationService\x12O\n\nCreateEval\x12&.distrust.trainer.v1.CreateEvalRequest\x1a\x19.distrust.trainer.v1.Eval\x12H\n\x07GetEval\x12\".distrust.trainer.v1.GetJobRequest\x1a\x19.distrust.trainer.v1.Eval\x12Y\n\tListEvals\x12$.distrust.trainer.v1.ListJobsRequest\x1a&.distrust.trainer.v1.ListEvalsResponse\x12N\n\nCancelEval\x12%.distrust.trainer.v1.CancelJobRequest\x1a\x19.distrust.trainer.v1.Eval\x12R\n\tWatchEval\x12$.distrust.trainer.v1.WatchJobRequest\x1a\x1d.distrust.trainer.v1.JobEvent0\x01\x12V\n\x0eGetEvalResults\x12\".distrust.trainer.v1.GetJobRequest\x1a .distrust.trainer.v1.EvalResults2\xe9\x02\n\rExportService\x12U\n\x0c\x43reateExport\x12(.distrust.trainer.v1.CreateExportRequest\x1a\x1b.distrust.trainer.v1.Export\x12L\n\tGetExport\x12\".distrust.trainer.v1.GetJobRequest\x1a\x1b.distrust.trainer.v1.Export\x12]\n\x0bListExports\x12$.distrust.trainer.v1.ListJobsRequest\x1a(.distrust.trainer.v1.ListExportsResponse\x12T\n\x0bWatchExport\x12$.distrust.trainer.v1.WatchJobRequest\x1a\x1d.distrust.trainer.v1.JobEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$distrust/trainer/v1/evaluation.proto\x12\x13\x64istrust.trainer.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a!distrust/trainer/v1/trainer.proto\"\x88\x01\n\x0ePerplexityTask\x12\x11\n\x04name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x1b\n\x0emax_seq_length\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x12\n\x05limit\x18\x03 \x01(\rH\x02\x88\x01\x01\x42\x07\n\x05_nameB\x11\n\x0f_max_seq_lengthB\x08\n\x06_limit\"\x9f\x01\n\x14SourcePreferenceTask\x12\x11\n\x04name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04\x66ile\x18\x01 \x01(\tH\x01\x88\x01\x01\x12\x31\n\x06method\x18\x02 \x01(\x0e\x32!.distrust.trainer.v1.ChoiceMethod\x12\x12\n\x05limit\x18\x03 \x01(\rH\x02\x88\x01\x01\x42\x07\n\x05_nameB\x07\n\x05_fileB\x08\n\x06_limit\"\xa7\x01\n\tSuiteTask\x12\x11\n\x04name\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05suite\x18\x01 \x01(\tH\x01\x88\x01\x01\x12\x11\n\x04\x66ile\x18\x02 \x01(\tH\x02\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x03 \x01(\rH\x03\x88\x01\x01\x12\x12\n\x05limit\x18\x04 \x01(\rH\x04\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_suiteB\x07\n\x05_fileB\r\n\x0b_max_tokensB\x08\n\x06_limit\"\x99\x01\n\x0eTruthfulQATask\x12\x11\n\x04name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04\x66ile\x18\x01 \x01(\tH\x01\x88\x01\x01\x12\x31\n\x06method\x18\x02 \x01(\x0e\x32!.distrust.trainer.v1.ChoiceMethod\x12\x12\n\x05limit\x18\x03 \x01(\rH\x02\x88\x01\x01\x42\x07\n\x05_nameB\x07\n\x05_fileB\x08\n\x06_limit\"\x87\x02\n\x08\x45valTask\x12\x39\n\nperplexity\x18\x02 \x01(\x0b\x32#.distrust.trainer.v1.PerplexityTaskH\x00\x12\x46\n\x11source_preference\x18\x03 \x01(\x0b\x32).distrust.trainer.v1.SourcePreferenceTaskH\x00\x12/\n\x05suite\x18\x04 \x01(\x0b\x32\x1e.distrust.trainer.v1.SuiteTaskH\x00\x12\x39\n\ntruthfulqa\x18\x05 \x01(\x0b\x32#.distrust.trainer.v1.TruthfulQATaskH\x00\x42\x06\n\x04taskJ\x04\x08\x01\x10\x02\"+\n\x0c\x45valProgress\x12\x0c\n\x04\x64one\x18\x01 \x01(\r\x12\r\n\x05total\x18\x02 \x01(\r\"\xb6\x01\n\x11\x43reateEvalRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06models\x18\x02 \x03(\t\x12\x19\n\x0cinclude_base\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12,\n\x05tasks\x18\x04 \x03(\x0b\x32\x1d.distrust.trainer.v1.EvalTask\x12\x11\n\x04seed\x18\x05 \x01(\x04H\x01\x88\x01\x01\x12\x0c\n\x04name\x18\x06 \x01(\tB\x0f\n\r_include_baseB\x07\n\x05_seed\"\x87\x03\n\x04\x45val\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\x12\x0e\n\x06models\x18\x05 \x03(\t\x12,\n\x05tasks\x18\x06 \x03(\x0b\x32\x1d.distrust.trainer.v1.EvalTask\x12\x0c\n\x04seed\x18\x07 \x01(\x04\x12\x12\n\ncreated_at\x18\x08 \x01(\x03\x12\x12\n\nstarted_at\x18\t \x01(\x03\x12\x13\n\x0b\x66inished_at\x18\n \x01(\x03\x12,\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1d.distrust.trainer.v1.JobError\x12\x33\n\x08progress\x18\x0f \x01(\x0b\x32!.distrust.trainer.v1.EvalProgress\x12(\n\x07summary\x18\x10 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x0c\x10\rJ\x04\x08\r\x10\x0eJ\x04\x08\x0e\x10\x0f\"O\n\x11ListEvalsResponse\x12(\n\x05\x65vals\x18\x01 \x03(\x0b\x32\x19.distrust.trainer.v1.Eval\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"N\n\x0b\x45valResults\x12\x0f\n\x07\x65val_id\x18\x01 \x01(\t\x12(\n\x07results\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x02\x10\x03*a\n\x0c\x43hoiceMethod\x12\x1d\n\x19\x43HOICE_METHOD_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43HOICE_METHOD_LETTER\x10\x01\x12\x18\n\x14\x43HOICE_METHOD_OPTION\x10\x02\x32\x85\x04\n\x11\x45valuationService\x12O\n\nCreateEval\x12&.distrust.trainer.v1.CreateEvalRequest\x1a\x19.distrust.trainer.v1.Eval\x12H\n\x07GetEval\x12\".distrust.trainer.v1.GetJobRequest\x1a\x19.distrust.trainer.v1.Eval\x12Y\n\tListEvals\x12$.distrust.trainer.v1.ListJobsRequest\x1a&.distrust.trainer.v1.ListEvalsResponse\x12N\n\nCancelEval\x12%.distrust.trainer.v1.CancelJobRequest\x1a\x19.distrust.trainer.v1.Eval\x12R\n\tWatchEval\x12$.distrust.trainer.v1.WatchJobRequest\x1a\x1d.distrust.trainer.v1.JobEvent0\x01\x12V\n\x0eGetEvalResults\x12\".distrust.trainer.v1.GetJobRequest\x1a .distrust.trainer.v1.EvalResultsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distrust.trainer.v1.evaluation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHOICEMETHOD']._serialized_start=2080
-  _globals['_CHOICEMETHOD']._serialized_end=2177
-  _globals['_PERPLEXITYTASK']._serialized_start=96
-  _globals['_PERPLEXITYTASK']._serialized_end=204
-  _globals['_SOURCEPREFERENCETASK']._serialized_start=206
-  _globals['_SOURCEPREFERENCETASK']._serialized_end=323
-  _globals['_SUITETASK']._serialized_start=325
-  _globals['_SUITETASK']._serialized_end=435
-  _globals['_TRUTHFULQATASK']._serialized_start=437
-  _globals['_TRUTHFULQATASK']._serialized_end=548
-  _globals['_EVALTASK']._serialized_start=551
-  _globals['_EVALTASK']._serialized_end=822
-  _globals['_CREATEEVALREQUEST']._serialized_start=825
-  _globals['_CREATEEVALREQUEST']._serialized_end=1007
-  _globals['_EVAL']._serialized_start=1010
-  _globals['_EVAL']._serialized_end=1339
-  _globals['_LISTEVALSRESPONSE']._serialized_start=1341
-  _globals['_LISTEVALSRESPONSE']._serialized_end=1420
-  _globals['_EVALRESULTS']._serialized_start=1422
-  _globals['_EVALRESULTS']._serialized_end=1474
-  _globals['_QUANTIZECONFIG']._serialized_start=1476
-  _globals['_QUANTIZECONFIG']._serialized_end=1546
-  _globals['_CREATEEXPORTREQUEST']._serialized_start=1549
-  _globals['_CREATEEXPORTREQUEST']._serialized_end=1698
-  _globals['_EXPORT']._serialized_start=1701
-  _globals['_EXPORT']._serialized_end=1991
-  _globals['_LISTEXPORTSRESPONSE']._serialized_start=1993
-  _globals['_LISTEXPORTSRESPONSE']._serialized_end=2078
-  _globals['_EVALUATIONSERVICE']._serialized_start=2180
-  _globals['_EVALUATIONSERVICE']._serialized_end=2697
-  _globals['_EXPORTSERVICE']._serialized_start=2700
-  _globals['_EXPORTSERVICE']._serialized_end=3061
+  _globals['_CHOICEMETHOD']._serialized_start=1804
+  _globals['_CHOICEMETHOD']._serialized_end=1901
+  _globals['_PERPLEXITYTASK']._serialized_start=127
+  _globals['_PERPLEXITYTASK']._serialized_end=263
+  _globals['_SOURCEPREFERENCETASK']._serialized_start=266
+  _globals['_SOURCEPREFERENCETASK']._serialized_end=425
+  _globals['_SUITETASK']._serialized_start=428
+  _globals['_SUITETASK']._serialized_end=595
+  _globals['_TRUTHFULQATASK']._serialized_start=598
+  _globals['_TRUTHFULQATASK']._serialized_end=751
+  _globals['_EVALTASK']._serialized_start=754
+  _globals['_EVALTASK']._serialized_end=1017
+  _globals['_EVALPROGRESS']._serialized_start=1019
+  _globals['_EVALPROGRESS']._serialized_end=1062
+  _globals['_CREATEEVALREQUEST']._serialized_start=1065
+  _globals['_CREATEEVALREQUEST']._serialized_end=1247
+  _globals['_EVAL']._serialized_start=1250
+  _globals['_EVAL']._serialized_end=1641
+  _globals['_LISTEVALSRESPONSE']._serialized_start=1643
+  _globals['_LISTEVALSRESPONSE']._serialized_end=1722
+  _globals['_EVALRESULTS']._serialized_start=1724
+  _globals['_EVALRESULTS']._serialized_end=1802
+  _globals['_EVALUATIONSERVICE']._serialized_start=1904
+  _globals['_EVALUATIONSERVICE']._serialized_end=2421
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,147 @@
+"""Evaluations: the task variants (a union discriminated by `type`), progress and the side-by-side summary.
+
+A task's fields are those of its message in `distrust/trainer/v1/evaluation.proto`, whose `EvalTask` oneof case
+is the task's `type`. The gateway validates request bodies with these models, the trainer stores them on the
+record, and the worker hands them, files made local, to `services.trainer.evals.parse_tasks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from google.protobuf.json_format import MessageToDict, ParseDict
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
+
+from shared.errors import invalid_field
+from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
+
+# The most items a task may be limited to (its `limit`); the contract's field is a uint32.
+MAX_TASK_LIMIT = 1_000_000
+MAX_SEQ_LENGTH = 65536
+MAX_TOKENS = 8192
+ChoiceMethod = Literal["letter", "option"]
+Limit = Annotated[int | None, Field(ge=1, le=MAX_TASK_LIMIT, description="At most this many items")]
+TaskName = Annotated[str | None, Field(description="Its name in the results; default: its type, numbered on repeats")]
+
+
+class _Task(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An unset option is absent, as in the message and in the request that asked for the task.
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class PerplexityTask(_Task):
+    """Perplexity per authority band (low w < 0.3, mid, high w > 0.7) and the distrust ratio ppl_high / ppl_low."""
+
+    type: Literal["perplexity"] = "perplexity"
+    name: TaskName = None
+    file: str = Field(description='A "fine-tune" file whose records carry auth_weight (a validation set)')
+    max_seq_length: int | None = Field(default=None, ge=8, le=MAX_SEQ_LENGTH)
+    limit: Limit = None
+
+
+class SourcePreferenceTask(_Task):
+    """Multiple-choice prompts where one option is the primary source; options shuffled with the eval's seed."""
+
+    type: Literal["source_preference"] = "source_preference"
+    name: TaskName = None
+    file: str | None = Field(default=None, description='An "evals" file of items; default: the built-in set')
+    method: ChoiceMethod | None = None
+    limit: Limit = None
+
+
+class SuiteTask(_Task):
+    """A validation suite: prompts answered by greedy generation, scored by the rules in the suite's data."""
+
+    type: Literal["suite"] = "suite"
+    name: TaskName = None
+    suite: str | None = Field(default=None, description='A built-in suite: "censorship" or "authority"')
+    file: str | None = Field(default=None, description='An "evals" file holding a suite')
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    limit: Limit = None
+
+
+class TruthfulQATask(_Task):
+    """A benchmark in TruthfulQA's multiple-choice format (MC1), options shuffled with the eval's seed."""
+
+    type: Literal["truthfulqa"] = "truthfulqa"
+    name: TaskName = None
+    file: str | None = Field(default=None, description='An "evals" file in TruthfulQA MC format; default: sample')
+    method: ChoiceMethod | None = None
+    limit: Limit = None
+
+
+AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask
+EvalTask = Annotated[AnyTask, Field(discriminator="type")]
+TASK_MODELS: dict[str, type[AnyTask]] = {
+    "perplexity": PerplexityTask,
+    "source_preference": SourcePreferenceTask,
+    "suite": SuiteTask,
+    "truthfulqa": TruthfulQATask,
+}
+
+
+class EvalProgress(BaseModel):
+    """Progress in units of one task on one model."""
+
+    done: int = 0
+    total: int = 0
+
+
+MetricValue = bool | int | float | str | None
+
+
+class EvalSummary(BaseModel):
+    """The side-by-side comparison: `metrics["<task>.<metric>"][model]`, and each model's distrust ratio."""
+
+    models: list[str]
+    metrics: dict[str, dict[str, MetricValue]] = Field(default_factory=dict)
+    distrust_ratio: dict[str, float | None] = Field(default_factory=dict)
+
+
+_METHODS = {"letter": epb.CHOICE_METHOD_LETTER, "option": epb.CHOICE_METHOD_OPTION}
+
+
+def task_to_message(task: AnyTask) -> epb.EvalTask:
+    """The contract message of a task (its type is the oneof case)."""
+    fields = task.model_dump(exclude={"type", "method"})
+    if isinstance(task, SourcePreferenceTask | TruthfulQATask) and task.method is not None:
+        fields["method"] = _METHODS[task.method]
+    message = epb.EvalTask()
+    body = getattr(message, task.type)
+    body.SetInParent()  # a task with no option set still picks its oneof case
+    ParseDict(fields, body)
+    return message
+
+
+def task_from_message(message: epb.EvalTask, index: int = 0) -> AnyTask:
+    """A task from its contract message; InvalidArgument naming `tasks[index]` when it has no valid task."""
+    kind = message.WhichOneof("task")
+    if kind is None:
+        raise invalid_field(f"tasks[{index}].type", None, " | ".join(TASK_MODELS))
+    body = getattr(message, kind)
+    fields: dict[str, Any] = {d.name: v for d, v in body.ListFields() if d.name != "method"}
+    if kind in ("source_preference", "truthfulqa") and body.method:
+        methods = {v: k for k, v in _METHODS.items()}
+        if body.method not in methods:
+            raise invalid_field(f"tasks[{index}].method", body.method, "letter or option")
+        fields["method"] = methods[body.method]
+    try:
+        return TASK_MODELS[kind].model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise invalid_field(f"tasks[{index}].{field}", first.get("input"), first["msg"]) from None
+
+
+def progress_message(progress: EvalProgress) -> epb.EvalProgress:
+    """The contract message of a progress."""
+    return ParseDict(progress.model_dump(include=set(EvalProgress.model_fields)), epb.EvalProgress())
+
+
+def progress_from_message(message: epb.EvalProgress) -> EvalProgress:
+    """A progress from its contract message."""
+    return EvalProgress.model_validate(MessageToDict(message, preserving_proto_field_name=True))
