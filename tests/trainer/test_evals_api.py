@@ -154,3 +154,10 @@ def test_model_archives(client: TestClient, adapter: str, registered_model: str)
     assert client.get(f"/v1/models/{adapter}/archive", headers=ALICE).status_code == 200
     missing = client.get(f"/v1/models/{adapter}/archive", headers=BOB)
     assert missing.status_code == 404 and missing.json()["error"]["code"], missing.text
+
+
+def test_unsupported_eval_field_is_an_error(client: TestClient, adapter: str) -> None:
+    body = {"models": [adapter], "tasks": BUILT_IN, "metadata": {"team": "a"}}
+    response = client.post("/v1/evals", headers=ALICE, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "metadata"

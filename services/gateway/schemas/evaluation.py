@@ -29,7 +29,6 @@ class CreateEval(BaseModel):
     include_base: bool = Field(default=True, description="Add each adapter's base model, for a side-by-side view")
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     name: str | None = Field(default=None, max_length=200)
-    metadata: dict[str, str] | None = None
 
 
 class Eval(BaseModel):
