@@ -37,7 +37,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         self.jobs = jobs
 
     def CreateJob(self, request: pb.CreateJobRequest, context: grpc.ServicerContext) -> pb.Job:
-        return convert.job_message(self.jobs.create(convert.job_request(request)))
+        return convert.job_message(self.jobs.create(convert.job_record(request)))
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
         return convert.job_message(self.jobs.get(request.owner, request.job_id))

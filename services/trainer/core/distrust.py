@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
-from services.trainer.core.config import ALPHA_RANGE, WEIGHTINGS, DistrustSettings, check_choice, check_float
 from shared.errors import invalid_field
+from shared.schemas.fine_tuning import ALPHA_RANGE, DistrustSpec, Weighting, check_choice, check_float
 
 EPS = 1e-8
 REDUCTIONS = ("mean", "sum", "none")
@@ -67,7 +67,7 @@ def distrust_loss(
 def raw_weights(auth_weight: Any, prov_entropy: Any, *, alpha: float = 2.7, weighting: str = "plain") -> np.ndarray:
     """r_i: α·c_i² ("plain", U-shaped in c) or α·max(0, c_i)² ("monotone": decreasing in w, increasing in H)."""
     _check_alpha(alpha)
-    check_choice("distrust.weighting", weighting, WEIGHTINGS)
+    check_choice("distrust.weighting", weighting, get_args(Weighting))
     c = distrust_value(auth_weight, prov_entropy)
     if weighting == "monotone":
         c = np.maximum(c, 0.0)
@@ -137,7 +137,7 @@ class TrainingWeights:
 
 
 def training_weights(
-    auth_weights: Sequence[float | None], prov_entropies: Sequence[float | None], settings: DistrustSettings
+    auth_weights: Sequence[float | None], prov_entropies: Sequence[float | None], settings: DistrustSpec
 ) -> TrainingWeights:
     """The weights of a whole training set; scores are needed (and present) only for weighted / additive."""
     n = len(auth_weights)
@@ -159,7 +159,7 @@ def training_weights(
 
 
 def weight_summary(
-    weights: TrainingWeights, auth_weights: Sequence[float | None], settings: DistrustSettings
+    weights: TrainingWeights, auth_weights: Sequence[float | None], settings: DistrustSpec
 ) -> dict[str, Any]:
     """What to log at job start (spec §3.4): mode, α, and per band ("low" / "mid" / "high") and "overall" the
     count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and

@@ -19,8 +19,8 @@ from mlx import nn
 from mlx.utils import tree_flatten
 from mlx_lm.tuner.utils import linear_to_lora_layers
 
-from services.trainer.core.config import LoraSettings
 from shared.errors import invalid_field
+from shared.schemas.fine_tuning import LoraSpec
 
 ADAPTER_WEIGHTS = "adapters.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -37,7 +37,7 @@ def _block_linear_paths(model: nn.Module) -> list[str]:
     return sorted(paths)
 
 
-def apply_lora(model: nn.Module, settings: LoraSettings) -> int:
+def apply_lora(model: nn.Module, settings: LoraSpec) -> int:
     """Freeze the model and put LoRA on the top `settings.layers` blocks (all when None).
 
     Returns the number of blocks adapted. Raises InvalidArgument for a layer count above the model's or a key
@@ -63,7 +63,7 @@ def apply_lora(model: nn.Module, settings: LoraSettings) -> int:
     return num_layers
 
 
-def lora_parameters(settings: LoraSettings) -> dict[str, Any]:
+def lora_parameters(settings: LoraSpec) -> dict[str, Any]:
     params: dict[str, Any] = {"rank": settings.rank, "scale": settings.scale, "dropout": settings.dropout}
     if settings.keys is not None:
         params["keys"] = list(settings.keys)
@@ -71,7 +71,7 @@ def lora_parameters(settings: LoraSettings) -> dict[str, Any]:
 
 
 def adapter_config(
-    settings: LoraSettings, num_layers: int, *, base_model: str | None = None, extra: dict[str, Any] | None = None
+    settings: LoraSpec, num_layers: int, *, base_model: str | None = None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The `adapter_config.json` mlx-lm reads (plus our own keys, which it ignores)."""
     config: dict[str, Any] = {

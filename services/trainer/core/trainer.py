@@ -1,7 +1,7 @@
 """The LoRA training loop: seeded data order, real gradient accumulation, compiled step, exact resume.
 
 Data order: epoch e uses the permutation `epoch_order(seed, e)`; optimizer step k of the epoch takes the
-examples at positions [k·B·A, (k+1)·B·A) of it (B = batch_size, A = grad_accum_steps; the last step of an
+examples at positions [k·B·A, (k+1)·B·A) of it (B = batch_size, A = gradient_accumulation_steps; the last step of an
 epoch may be shorter, no example is dropped). Those examples are grouped by length into A micro-batches of up
 to B examples (less padding; the step's loss is a sum over examples, so the grouping does not change it).
 
@@ -68,6 +68,7 @@ class Trainer:
     def __init__(self, settings: TrainSettings) -> None:
         settings.validate()
         self.settings = settings
+        self.hp = hp = settings.hyperparameters
         _require(settings.model_path, "model_path", directory=True)
         _require(settings.train_path, "training_file", directory=False)
         _require(settings.val_path, "validation_file", directory=False)
@@ -83,7 +84,7 @@ class Trainer:
         self.model: nn.Module = model
         self.tokenizer = tokenizer
         self.tokenization = Tokenization(
-            tokenizer, max_seq_length=settings.max_seq_length, completion_only=settings.completion_only
+            tokenizer, max_seq_length=hp.max_seq_length, completion_only=settings.completion_only
         )
         d = settings.distrust
         self.examples, self.skipped_lines = load_examples(
@@ -103,16 +104,16 @@ class Trainer:
         self.lora_layers = apply_lora(model, settings.lora)
         mx.eval(model.parameters())
 
-        per_step = settings.batch_size * settings.grad_accum_steps
+        per_step = hp.batch_size * hp.gradient_accumulation_steps
         self.steps_per_epoch = math.ceil(len(self.examples) / per_step)
-        total = settings.n_epochs * self.steps_per_epoch
-        self.total_steps: int = min(total, settings.max_steps) if settings.max_steps else total
+        total = hp.n_epochs * self.steps_per_epoch
+        self.total_steps: int = min(total, hp.max_steps) if hp.max_steps else total
         self.step: int = 0
         self.optimizer = build_optimizer(
-            learning_rate=settings.learning_rate,
-            warmup=settings.warmup_steps,
+            learning_rate=hp.learning_rate,
+            warmup=hp.warmup_steps,
             total=self.total_steps,
-            weight_decay=settings.weight_decay,
+            weight_decay=hp.weight_decay,
         )
         self.optimizer.init(model.trainable_parameters())
         self._data_fingerprint = fingerprint(self.examples, self.omega)
@@ -147,12 +148,12 @@ class Trainer:
 
     def _position_of(self, step: int) -> tuple[int, int]:
         epoch, k = divmod(step, self.steps_per_epoch)
-        return epoch, k * self.settings.batch_size * self.settings.grad_accum_steps
+        return epoch, k * self.hp.batch_size * self.hp.gradient_accumulation_steps
 
     def step_batches(self, step: int) -> tuple[list[Batch], list[float]]:
         """The micro-batches of optimizer step `step` (0-based) and their additive-loss shares."""
         s = self.settings
-        per_step = s.batch_size * s.grad_accum_steps
+        per_step = self.hp.batch_size * self.hp.gradient_accumulation_steps
         epoch, k = divmod(step, self.steps_per_epoch)
         if self._order[0] != epoch:
             self._order = (epoch, epoch_order(s.seed, epoch, len(self.examples)))
@@ -161,21 +162,21 @@ class Trainer:
         batches = [
             make_batch(
                 self.examples,
-                chosen[j : j + s.batch_size],
+                chosen[j : j + self.hp.batch_size],
                 self.factors,
                 pad_id=self.tokenization.pad_id,
-                max_seq_length=s.max_seq_length,
+                max_seq_length=self.hp.max_seq_length,
             )
-            for j in range(0, len(chosen), s.batch_size)
+            for j in range(0, len(chosen), self.hp.batch_size)
         ]
-        extras = [additive_share(s.distrust.mode, s.distrust.lam, self.distrust, b, len(chosen)) for b in batches]
+        extras = [additive_share(s.distrust.mode, s.distrust.lambda_, self.distrust, b, len(chosen)) for b in batches]
         return batches, extras
 
     # ----------------------------------------------------------------------------------------- step
     def _compiled_step(self) -> Callable[..., Any]:
         if self._step_fn is not None:
             return self._step_fn
-        model, optimizer, max_norm = self.model, self.optimizer, self.settings.max_grad_norm
+        model, optimizer, max_norm = self.model, self.optimizer, self.hp.max_grad_norm
         loss_and_grad = self._loss_and_grad
         state = [model.state, optimizer.state, mx.random.state]
 
@@ -199,7 +200,6 @@ class Trainer:
         checked before each step; when it says True the loop returns without a partial step.
         """
         step_fn = self._compiled_step()
-        s = self.settings
         self.model.train()
         while self.step < self.total_steps:
             if should_stop():
@@ -226,13 +226,16 @@ class Trainer:
                 loss_sum = loss_sum + loss
                 ce_sum = ce_sum + ce
                 mx.eval(self._state, loss_sum, ce_sum, norm, grad)
-            lr = learning_rate_at(self.step, peak=s.learning_rate, warmup=s.warmup_steps, total=self.total_steps)
+            lr = learning_rate_at(
+                self.step, peak=self.hp.learning_rate, warmup=self.hp.warmup_steps, total=self.total_steps
+            )
             epoch = self.step // self.steps_per_epoch + 1
             self.step += 1
             elapsed = time.perf_counter() - tic
             val_loss = None
             if self.val_examples and (
-                (s.eval_every_steps and self.step % s.eval_every_steps == 0) or self.step == self.total_steps
+                (self.hp.eval_every_steps and self.step % self.hp.eval_every_steps == 0)
+                or self.step == self.total_steps
             ):
                 val_loss = self.evaluate()
             yield StepReport(
@@ -284,13 +287,13 @@ class Trainer:
         ones = np.ones(len(self.val_examples), dtype=np.float32)
         total = mx.array(0.0)
         count = 0
-        for j in range(0, len(order), self.settings.batch_size):
+        for j in range(0, len(order), self.hp.batch_size):
             batch = make_batch(
                 self.val_examples,
-                order[j : j + self.settings.batch_size],
+                order[j : j + self.hp.batch_size],
                 ones,
                 pad_id=self.tokenization.pad_id,
-                max_seq_length=self.settings.max_seq_length,
+                max_seq_length=self.hp.max_seq_length,
             )
             tokens = mx.array(batch.tokens)
             ce = token_cross_entropy(self.model(tokens[:, :-1]), tokens[:, 1:]) * mx.array(batch.mask)
@@ -302,20 +305,12 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------------- files
     def _adapter_config(self) -> dict[str, Any]:
-        d = self.settings.distrust
         return adapter_config(
             self.settings.lora,
             self.lora_layers,
             base_model=str(self.settings.model_path),
             extra={
-                "distrust": {
-                    "mode": d.mode,
-                    "alpha": d.alpha,
-                    "lambda": d.lam,
-                    "weighting": d.weighting,
-                    "weight_min": d.weight_min,
-                    "weight_max": d.weight_max,
-                },
+                "distrust": self.settings.distrust.model_dump(),
                 "trained_steps": self.step,
             },
         )

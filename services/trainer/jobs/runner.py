@@ -19,6 +19,7 @@ from services.trainer.jobs.store import JobStore
 from shared.errors import DistrustError
 from shared.files import FileService
 from shared.model_registry import AdapterRecord, ModelRegistry
+from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class JobRunner(lifecycle.LeasedRunner):
                 ),
             )
         self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
-        every = spec.resolved_hyperparameters(job.hyperparameters)["checkpoint_every_steps"]
+        every = job.hyperparameters.checkpoint_every_steps
         should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
         last: StepReport | None = None
         for report in trainer.run(should_stop=should_stop):
@@ -157,7 +158,7 @@ class JobRunner(lifecycle.LeasedRunner):
             step=report.step,
             storage_prefix=prefix,
             files=files,
-            metrics={"train_loss": report.train_loss, "val_loss": report.val_loss},
+            metrics=CheckpointMetrics(step=report.step, train_loss=report.train_loss, val_loss=report.val_loss),
         )
         self.store.add_checkpoint(record)
         self._event(
