@@ -25,7 +25,8 @@ from typing import Any
 import mlx.core as mx
 import mlx_lm
 import numpy as np
-from mlx import nn
+from mlx.nn.layers.base import Module
+from mlx.nn.utils import value_and_grad
 from mlx.utils import tree_flatten, tree_map
 
 from services.trainer.core import checkpoint as ckpt
@@ -34,13 +35,15 @@ from services.trainer.core.data import Batch, Example, epoch_order, fingerprint,
 from services.trainer.core.distrust import training_weights, weight_summary
 from services.trainer.core.lora import adapter_config, adapter_weights, apply_lora, save_adapter
 from services.trainer.core.losses import additive_share, objective, token_cross_entropy
-from services.trainer.core.schedule import build_optimizer, clip_gradients, learning_rate_at
+from services.trainer.core.schedule import build_optimizer, clip_gradients, flatten, learning_rate_at
 from services.trainer.core.tokenization import Tokenization
 from shared.errors import InvalidArgument, invalid_field
 
 
 @dataclass(frozen=True)
 class StepReport:
+    """What one optimizer step did."""
+
     step: int  # 1-based optimizer step just completed
     total_steps: int
     epoch: int  # 1-based epoch the step belongs to
@@ -52,6 +55,14 @@ class StepReport:
     peak_memory_gb: float  # mx.get_peak_memory() / 1e9
     val_loss: float | None  # set on eval steps
     grad_norm: float = 0.0  # global gradient norm before clipping
+
+
+def _scalar(value: mx.array) -> float:
+    """A one-element real array as a Python float."""
+    item = value.item()
+    if isinstance(item, complex):
+        raise TypeError(f"expected a real scalar, got {item!r}")
+    return float(item)
 
 
 def _require(path: Path | None, name: str, *, directory: bool) -> None:
@@ -75,13 +86,13 @@ class Trainer:
         random.seed(settings.seed)
         mx.random.seed(settings.seed)
         try:  # lazy: the data is checked before the weights are read
-            model, tokenizer = mlx_lm.load(str(settings.model_path), lazy=True)
+            model, tokenizer = mlx_lm.load(str(settings.model_path), lazy=True)[:2]
         except Exception as exc:
             raise InvalidArgument(
                 f"model_path: cannot load a model from {settings.model_path} ({type(exc).__name__}: {exc})",
                 param="model_path",
             ) from exc
-        self.model: nn.Module = model
+        self.model: Module = model
         self.tokenizer = tokenizer
         self.tokenization = Tokenization(
             tokenizer, max_seq_length=hp.max_seq_length, completion_only=settings.completion_only
@@ -119,7 +130,7 @@ class Trainer:
         self._data_fingerprint = fingerprint(self.examples, self.omega)
         self._step_fn: Callable[..., Any] | None = None
         self._order: tuple[int, np.ndarray] = (-1, np.zeros(0, dtype=np.int64))
-        self._loss_and_grad = nn.value_and_grad(model, objective)
+        self._loss_and_grad = value_and_grad(model, objective)
 
     # ----------------------------------------------------------------------------------------- weights
     @property
@@ -133,8 +144,10 @@ class Trainer:
         return self.weights.distrust
 
     def weight_summary(self) -> dict[str, Any]:
-        """Per band and overall count / min / mean / max of the effective example weights (see
-        `distrust.weight_summary`), plus the number of examples and the lines left out (no loss token).
+        """Statistics of the effective example weights, the number of examples and the lines left out.
+
+        Per band and overall count / min / mean / max (see `distrust.weight_summary`); lines are left out when
+        no loss token remains.
         """
         summary = weight_summary(self.weights, [e.auth_weight for e in self.examples], self.settings.distrust)
         summary.update(examples=len(self.examples), skipped_lines=list(self.skipped_lines))
@@ -157,8 +170,8 @@ class Trainer:
         epoch, k = divmod(step, self.steps_per_epoch)
         if self._order[0] != epoch:
             self._order = (epoch, epoch_order(s.seed, epoch, len(self.examples)))
-        chosen = self._order[1][k * per_step : (k + 1) * per_step]
-        chosen = sorted(chosen.tolist(), key=lambda i: len(self.examples[i].tokens))
+        span = self._order[1][k * per_step : (k + 1) * per_step]
+        chosen = sorted(span.tolist(), key=lambda i: len(self.examples[i].tokens))
         batches = [
             make_batch(
                 self.examples,
@@ -181,7 +194,15 @@ class Trainer:
         state = [model.state, optimizer.state, mx.random.state]
 
         @partial(mx.compile, inputs=state, outputs=state)
-        def step(tokens, mask, weights, extra, inv_tokens, prev_grad, do_update):  # type: ignore[no-untyped-def]
+        def step(
+            tokens: mx.array,
+            mask: mx.array,
+            weights: mx.array,
+            extra: mx.array,
+            inv_tokens: mx.array,
+            prev_grad: Any,  # the gradient tree so far, or None
+            do_update: bool,
+        ) -> tuple[mx.array, mx.array, mx.array, Any]:
             (loss, ce), grad = loss_and_grad(model, tokens, mask, weights, extra, inv_tokens)
             if prev_grad is not None:
                 grad = tree_map(lambda a, b: a + b, grad, prev_grad)
@@ -196,8 +217,9 @@ class Trainer:
         return step
 
     def run(self, *, should_stop: Callable[[], bool] = lambda: False) -> Iterator[StepReport]:
-        """Train from `self.step` to `total_steps`, yielding after each optimizer step. `should_stop()` is
-        checked before each step; when it says True the loop returns without a partial step.
+        """Train from `self.step` to `total_steps`, yielding after each optimizer step.
+
+        `should_stop()` is checked before each step; when it says True the loop returns without a partial step.
         """
         step_fn = self._compiled_step()
         self.model.train()
@@ -242,19 +264,20 @@ class Trainer:
                 step=self.step,
                 total_steps=self.total_steps,
                 epoch=epoch,
-                train_loss=loss_sum.item(),
-                ce=ce_sum.item(),
+                train_loss=_scalar(loss_sum),
+                ce=_scalar(ce_sum),
                 learning_rate=lr,
                 tokens=n_tokens,
                 tokens_per_second=n_tokens / elapsed if elapsed > 0 else 0.0,
                 peak_memory_gb=mx.get_peak_memory() / 1e9,
                 val_loss=val_loss,
-                grad_norm=norm.item(),
+                grad_norm=_scalar(norm),
             )
 
     def step_gradients(self, step: int | None = None) -> tuple[float, float, dict[str, mx.array]]:
-        """(loss, ce, flattened summed gradient) of optimizer step `step` (default: the next one), computed
-        exactly as training does but without clipping or updating anything. For tests and diagnostics.
+        """(loss, ce, flattened summed gradient) of optimizer step `step` (default: the next one).
+
+        Computed exactly as training does but without clipping or updating anything. For tests and diagnostics.
         """
         batches, extras = self.step_batches(self.step if step is None else step)
         inv = mx.array(1.0 / sum(b.n_loss_tokens for b in batches), dtype=mx.float32)
@@ -269,11 +292,11 @@ class Trainer:
                 mx.array(extra, dtype=mx.float32),
                 inv,
             )
-            for name, g in tree_flatten(grad):
+            for name, g in flatten(grad):
                 total[name] = total[name] + g if name in total else g
             mx.eval(loss, ce, total)
-            loss_sum += loss.item()
-            ce_sum += ce.item()
+            loss_sum += _scalar(loss)
+            ce_sum += _scalar(ce)
         return loss_sum, ce_sum, total
 
     # ----------------------------------------------------------------------------------------- eval
@@ -301,7 +324,7 @@ class Trainer:
             count += batch.n_loss_tokens
             mx.eval(total)
         self.model.train(was_training)
-        return total.item() / count
+        return _scalar(total) / count
 
     # ----------------------------------------------------------------------------------------- files
     def _adapter_config(self) -> dict[str, Any]:
@@ -344,8 +367,10 @@ class Trainer:
         )
 
     def restore(self, directory: Path) -> None:
-        """Continue exactly from a checkpoint of the same run. Raises FailedPrecondition (and changes
-        nothing) when the checkpoint is missing, corrupt, or from different settings or data.
+        """Continue exactly from a checkpoint of the same run.
+
+        Raises FailedPrecondition (and changes nothing) when the checkpoint is missing, corrupt, or from
+        different settings or data.
         """
         directory = Path(directory)
         loaded = ckpt.read_checkpoint(directory)
@@ -364,4 +389,4 @@ class Trainer:
             ckpt.assign_leaf(self.optimizer.state, name, value)  # in place: the compiled step holds these
         ckpt.set_rng_state(loaded.state.mlx_rng, loaded.state.python_rng)
         self.step = loaded.state.step
-        mx.eval(self.model.parameters(), self.optimizer.state)
+        mx.eval(self.model.parameters(), self.optimizer.state)  # type: ignore[no-untyped-call]  # mlx's Module is unannotated

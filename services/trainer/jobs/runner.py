@@ -29,6 +29,8 @@ MemoryCheck = Callable[[JobRecord, Path], None]
 
 @dataclass
 class RunnerContext:
+    """What a worker gives the runner: its stores and services, its cache and its lease identity."""
+
     store: JobStore[JobRecord]
     files: FileService
     registry: ModelRegistry
@@ -41,15 +43,18 @@ class RunnerContext:
 
 
 def fine_tuned_name(job: JobRecord) -> str:
+    """The name the trained adapter is served under, as OpenAI forms it (`ft:base:suffix:id`)."""
     return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
 class JobRunner(lifecycle.LeasedRunner):
+    """Runs one leased fine-tuning job to its end, resuming from its latest checkpoint."""
+
     ctx: RunnerContext
 
-    def _run(self, job: JobRecord, lost: threading.Event) -> None:
-        workdir = self.ctx.cache_dir / "jobs" / job.id
-        job = lifecycle.begin(self.store, job.id, "Fine-tuning job started", workdir)
+    def _run(self, queued: JobRecord, lost: threading.Event) -> None:
+        workdir = self.ctx.cache_dir / "jobs" / queued.id
+        job: JobRecord | None = lifecycle.begin(self.store, queued.id, "Fine-tuning job started", workdir)
         if job is None:
             return
         model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Iterator
 
@@ -61,7 +62,7 @@ class JobService:
     def get(self, owner: str, job_id: str) -> JobRecord:
         return self.store.get_owned(job_id, owner)
 
-    def list(self, owner: str, *, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
+    def list(self, owner: str, *, after: str | None, limit: int) -> tuple[builtins.list[JobRecord], bool]:
         return self.store.list_owned(owner, after=after, limit=limit)
 
     def cancel(self, owner: str, job_id: str) -> JobRecord:
@@ -73,6 +74,6 @@ class JobService:
         self.store.get_owned(job_id, owner)
         return self.store.follow_events(job_id, after_sequence=after_sequence, follow=follow, poll_s=poll_s)
 
-    def checkpoints(self, owner: str, job_id: str) -> list[CheckpointRecord]:
+    def checkpoints(self, owner: str, job_id: str) -> builtins.list[CheckpointRecord]:
         self.store.get_owned(job_id, owner)
         return self.store.checkpoints(job_id)
