@@ -29,8 +29,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from services.trainer.core.config import DistrustSettings, LoraSettings, TrainSettings
+from services.trainer.core.config import TrainSettings
 from shared.errors import invalid_field
+from shared.schemas.fine_tuning import DistrustSpec, LoraSpec, ResolvedHyperparameters
 
 LOW_SOURCE_TYPE = "field_notes"
 HIGH_SOURCE_TYPE = "press_statement"
@@ -284,14 +285,16 @@ class ExperimentSettings:
             train_path=Path(train_path),
             val_path=val_path,
             seed=seed,
-            n_epochs=self.n_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            warmup_steps=self.warmup_steps,
-            max_seq_length=self.max_seq_length,
-            max_steps=self.steps,
-            distrust=DistrustSettings(mode=mode, weighting=self.weighting),
-            lora=LoraSettings(rank=self.lora_rank, alpha=self.lora_alpha, layers=self.lora_layers),
+            hyperparameters=ResolvedHyperparameters(
+                n_epochs=self.n_epochs,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                warmup_steps=self.warmup_steps,
+                max_seq_length=self.max_seq_length,
+                max_steps=self.steps,
+            ),
+            distrust=DistrustSpec.model_validate({"mode": mode, "weighting": self.weighting}),
+            lora=LoraSpec(rank=self.lora_rank, alpha=self.lora_alpha, layers=self.lora_layers),
         )
 
     def to_dict(self) -> dict[str, Any]:

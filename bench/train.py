@@ -93,21 +93,24 @@ def write_data(path: Path, *, n: int, seq_len: int, seed: int = 0) -> Path:
 
 # ------------------------------------------------------------------------------------------------ workers
 def _settings(args: argparse.Namespace) -> Any:
-    from services.trainer.core.config import DistrustSettings, LoraSettings, TrainSettings
+    from services.trainer.core.config import TrainSettings
+    from shared.schemas.fine_tuning import DistrustSpec, LoraSpec, ResolvedHyperparameters
 
     return TrainSettings(
         model_path=Path(args.model),
         train_path=Path(args.data),
         seed=0,
-        n_epochs=1000,
-        batch_size=args.batch_size,
-        grad_accum_steps=1,
-        learning_rate=LEARNING_RATE,
-        max_seq_length=args.seq_len,
-        max_steps=args.steps,
-        max_grad_norm=1.0,
-        distrust=DistrustSettings(mode="weighted"),
-        lora=LoraSettings(rank=args.rank, alpha=args.alpha),
+        hyperparameters=ResolvedHyperparameters(
+            n_epochs=1000,
+            batch_size=args.batch_size,
+            gradient_accumulation_steps=1,
+            learning_rate=LEARNING_RATE,
+            max_seq_length=args.seq_len,
+            max_steps=args.steps,
+            max_grad_norm=1.0,
+        ),
+        distrust=DistrustSpec(mode="weighted"),
+        lora=LoraSpec(rank=args.rank, alpha=args.alpha),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.console import Console
@@ -118,7 +119,7 @@ def score(
 
 
 @app.command()
-def prepare(
+def prepare(  # noqa: PLR0913  # a command's flags are its parameters
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Raw JSONL files"),
     output_dir: Path = typer.Option(Path("prepared"), "--output-dir", "-o", file_okay=False),
     source_type: str | None = typer.Option(None, help="Source type of every record (default: from the file name)"),
@@ -160,7 +161,7 @@ def prepare(
 
 
 @app.command()
-def train(
+def train(  # noqa: PLR0913  # a command's flags are its parameters
     training_file: str = typer.Option(..., "--training-file", "-t", help="A local JSONL path (uploaded) or a file id"),
     validation_file: str | None = typer.Option(None, "--validation-file", "-v"),
     model: str = typer.Option("distrust-tiny-llama", help="Base model name"),
@@ -281,8 +282,11 @@ def recommend(
     table = Table("setting", "value")
     for key in ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "seq_len"):
         table.add_row(key, str(result[key]))
-    estimate = result["estimate"]
-    table.add_row("memory estimate", f"{estimate['total_bytes'] / 1e9:.2f} GB of {result['budget_bytes'] / 1e9:.2f} GB")
+    estimate = cast(dict[str, float], result["estimate"])  # recommend()'s report: numbers by name
+    table.add_row(
+        "memory estimate",
+        f"{estimate['total_bytes'] / 1e9:.2f} GB of {cast(float, result['budget_bytes']) / 1e9:.2f} GB",
+    )
     console.print(table)
     console.print(str(result["reason"]))
 
@@ -312,6 +316,7 @@ app.add_typer(eval_commands.app)
 
 
 def main() -> None:
+    """Run the command line."""
     app()
 
 

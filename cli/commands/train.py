@@ -25,7 +25,9 @@ def resolve_file(client: GatewayClient, value: str, console: Console) -> str:
 
 
 def create_job(client: GatewayClient, body: dict[str, Any]) -> dict[str, Any]:
-    return client.request("POST", "/v1/fine_tuning/jobs", json=body)
+    """Create a fine-tuning job; the job object as the gateway returns it."""
+    job: dict[str, Any] = client.request("POST", "/v1/fine_tuning/jobs", json=body)
+    return job
 
 
 def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict[str, Any]:
@@ -41,7 +43,8 @@ def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict
         task = progress.add_task(job["status"], total=job.get("total_steps") or None, loss="")
         for event in client.stream_events("GET", f"/v1/fine_tuning/jobs/{job['id']}/events", params={"stream": "true"}):
             _show(progress, task, event, console)
-    return client.request("GET", f"/v1/fine_tuning/jobs/{job['id']}")
+    final: dict[str, Any] = client.request("GET", f"/v1/fine_tuning/jobs/{job['id']}")
+    return final
 
 
 def _show(progress: Progress, task: Any, event: dict[str, Any], console: Console) -> None:

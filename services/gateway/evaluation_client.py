@@ -12,6 +12,7 @@ from google.protobuf.struct_pb2 import Struct
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.evaluation import CreateEval, Eval, JobError
 from services.gateway.schemas.export import CreateExport, ModelExport
+from services.gateway.schemas.fine_tuning import FineTuningJobEvent
 from services.gateway.trainer_client import STATUS_NAMES, call, watch
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc
@@ -115,7 +116,7 @@ class EvaluationClient:
     def cancel(self, owner: str, eval_id: str) -> Eval:
         return eval_object(call(self.stub.CancelEval, pb.CancelJobRequest(owner=owner, job_id=eval_id)))
 
-    def events(self, owner: str, eval_id: str, *, after_sequence: int, follow: bool) -> Iterator[dict[str, Any]]:
+    def events(self, owner: str, eval_id: str, *, after_sequence: int, follow: bool) -> Iterator[FineTuningJobEvent]:
         return watch(
             self.stub.WatchEval, owner, eval_id, after_sequence=after_sequence, follow=follow, kind="eval.event"
         )
@@ -145,7 +146,7 @@ class ExportClient:
         response = call(self.stub.ListExports, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
         return ListResponse[ModelExport](**_page([export_object(e) for e in response.exports], response.has_more))
 
-    def events(self, owner: str, export_id: str, *, after_sequence: int, follow: bool) -> Iterator[dict[str, Any]]:
+    def events(self, owner: str, export_id: str, *, after_sequence: int, follow: bool) -> Iterator[FineTuningJobEvent]:
         return watch(
             self.stub.WatchExport,
             owner,

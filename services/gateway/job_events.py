@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-Events = Callable[..., Iterator[dict[str, Any]]]
+from services.gateway.schemas.common import ListResponse
+from services.gateway.schemas.fine_tuning import FineTuningJobEvent
+
+Events = Callable[..., Iterator[FineTuningJobEvent]]
 
 
 def events_response(
     events: Events, owner: str, job_id: str, *, after: str | None, limit: int, stream: bool
-) -> dict[str, Any] | StreamingResponse:
+) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """`events(owner, job_id, after_sequence=, follow=)` as OpenAI's event list, or as SSE with `stream`."""
     if stream:
         followed = iter(events(owner, job_id, after_sequence=0, follow=True))
@@ -27,12 +28,18 @@ def events_response(
         )
     page = list(events(owner, job_id, after_sequence=0, follow=False))[::-1]  # newest first, as OpenAI
     if after:
-        ids = [e["id"] for e in page]
+        ids = [e.id for e in page]
         page = page[ids.index(after) + 1 :] if after in ids else []
-    return {"object": "list", "data": page[:limit], "has_more": len(page) > limit}
+    data = page[:limit]
+    return ListResponse(
+        data=data,
+        has_more=len(page) > limit,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+    )
 
 
-def _sse(first: dict[str, Any] | None, events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+def _sse(first: FineTuningJobEvent | None, events: Iterator[FineTuningJobEvent]) -> Iterator[bytes]:
     for event in itertools.chain([first] if first is not None else [], events):
-        yield f"id: {event['sequence']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+        yield f"id: {event.sequence}\nevent: {event.type}\ndata: {event.model_dump_json()}\n\n".encode()
     yield b"data: [DONE]\n\n"

@@ -16,6 +16,7 @@ from services.trainer.jobs.exports import ExportService
 from services.trainer.jobs.memory import request_memory_check
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.reaper import Reaper
+from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from services.trainer.jobs.service import JobService
 from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
 from shared.files import FileService
@@ -35,20 +36,22 @@ EXPORT_SERVICE_NAME = xpb.DESCRIPTOR.services_by_name["ExportService"].full_name
 
 
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
+    """TrainerService: each method converts the message, calls one JobService use case, converts back."""
+
     def __init__(self, jobs: JobService) -> None:
         self.jobs = jobs
 
-    def CreateJob(self, request: pb.CreateJobRequest, context: grpc.ServicerContext) -> pb.Job:
-        return convert.job_message(self.jobs.create(convert.job_request(request)))
+    def CreateJob(self, request: pb.CreateJobRequest, _context: grpc.ServicerContext) -> pb.Job:
+        return convert.job_message(self.jobs.create(convert.job_record(request)))
 
-    def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.Job:
+    def GetJob(self, request: pb.GetJobRequest, _context: grpc.ServicerContext) -> pb.Job:
         return convert.job_message(self.jobs.get(request.owner, request.job_id))
 
-    def ListJobs(self, request: pb.ListJobsRequest, context: grpc.ServicerContext) -> pb.ListJobsResponse:
+    def ListJobs(self, request: pb.ListJobsRequest, _context: grpc.ServicerContext) -> pb.ListJobsResponse:
         jobs, has_more = self.jobs.list(request.owner, after=request.after or None, limit=request.limit or 20)
         return pb.ListJobsResponse(jobs=[convert.job_message(j) for j in jobs], has_more=has_more)
 
-    def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext) -> pb.Job:
+    def CancelJob(self, request: pb.CancelJobRequest, _context: grpc.ServicerContext) -> pb.Job:
         return convert.job_message(self.jobs.cancel(request.owner, request.job_id))
 
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
@@ -60,10 +63,12 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         )
 
     def ListCheckpoints(
-        self, request: pb.ListCheckpointsRequest, context: grpc.ServicerContext
+        self, request: pb.ListCheckpointsRequest, _context: grpc.ServicerContext
     ) -> pb.ListCheckpointsResponse:
         job = self.jobs.get(request.owner, request.job_id)
-        checkpoints = sorted(self.jobs.checkpoints(request.owner, request.job_id), key=lambda c: -c.step)
+        checkpoints: list[CheckpointRecord] = sorted(
+            self.jobs.checkpoints(request.owner, request.job_id), key=lambda c: -c.step
+        )
         if request.after:
             ids = [c.id for c in checkpoints]
             checkpoints = checkpoints[ids.index(request.after) + 1 :] if request.after in ids else []
@@ -75,6 +80,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
 
 
 def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:
+    """A function that queues a job id as a Celery task (the training task by default)."""
     from services.trainer.worker import QUEUE, TRAIN_TASK, create_celery
 
     app = create_celery(redis_url)
@@ -102,6 +108,7 @@ class Enqueuers:
 
 
 def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueuers | None = None) -> RunningServer:
+    """Start the trainer's gRPC services and the reaper; `enqueue` replaces Celery (tests)."""
     client = connect(settings.redis)
     objects = ObjectStore(settings.storage)
     files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
@@ -110,7 +117,8 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         queues = Enqueuers(enqueue, queues.evaluate, queues.export)
     registry = ModelRegistry(client, objects)
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
-    store, eval_store, export_store = JobStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
+    store: JobStore[JobRecord] = JobStore(client)
+    eval_store, export_store = JobStore(client, EVALUATION), JobStore(client, EXPORT)
     jobs = JobService(
         store, files, sources, queues.train, memory_check=request_memory_check(sources, settings.memory_budget_gb)
     )
@@ -122,9 +130,10 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     )
 
     def register(server: grpc.Server) -> None:
-        trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(jobs), server)
-        evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)
-        export_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)
+        # The generated registration functions carry no annotations.
+        trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(jobs), server)  # type: ignore[no-untyped-call]
+        evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)  # type: ignore[no-untyped-call]
+        export_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)  # type: ignore[no-untyped-call]
 
     running = start_server(
         host=settings.host,

@@ -100,8 +100,8 @@ def test_experiment_settings_make_valid_train_settings() -> None:
         s = e.train_settings(model_path=Path("m"), train_path=Path("t"), mode=mode, seed=7)
         assert isinstance(s, TrainSettings)
         s.validate()
-        assert s.distrust.mode == mode and s.seed == 7 and s.max_steps == e.steps
-        assert s.n_epochs * -(-e.n_train // e.batch_size) >= e.steps  # the epochs hold every step
+        assert s.distrust.mode == mode and s.seed == 7 and s.hyperparameters.max_steps == e.steps
+        assert s.hyperparameters.n_epochs * -(-e.n_train // e.batch_size) >= e.steps  # the epochs hold every step
     assert e.weighting in ("plain", "monotone") and e.n_train % 2 == 0 and e.n_val % 2 == 0
     assert json.loads(json.dumps(e.to_dict()))["steps"] == e.steps
 

@@ -13,6 +13,7 @@ from services.gateway.deps import EvalsDep, Owner
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.evaluation import CreateEval, Eval
+from services.gateway.schemas.fine_tuning import FineTuningJobEvent
 from shared.errors import FailedPrecondition, NotFound
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
@@ -62,7 +63,7 @@ def eval_events(
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
     stream: bool = False,
-) -> dict[str, Any] | StreamingResponse:
+) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """An evaluation's events, newest first; or followed as server-sent events."""
     return events_response(evals.events, owner, eval_id, after=after, limit=limit, stream=stream)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -13,6 +13,7 @@ from services.gateway.deps import ExportsDep, Owner, RegistryDep, StoreDep
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.export import CreateExport, ModelExport
+from services.gateway.schemas.fine_tuning import FineTuningJobEvent
 from shared.archive import pack_tar_gz
 from shared.errors import FailedPrecondition
 from shared.model_registry import model_not_found
@@ -71,7 +72,7 @@ def export_events(
     after: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
     stream: bool = False,
-) -> dict[str, Any] | StreamingResponse:
+) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """An export's events, newest first; or followed as server-sent events."""
     return events_response(exports.events, owner, export_id, after=after, limit=limit, stream=stream)
 

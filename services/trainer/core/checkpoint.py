@@ -1,4 +1,6 @@
-"""Checkpoints that resume exactly: a flat directory of
+"""Checkpoints that resume exactly.
+
+A checkpoint is a flat directory of
 
     adapters.safetensors, adapter_config.json   the LoRA weights (also loadable by mlx-lm as an adapter)
     optimizer.safetensors                        the flattened AdamW state (step counter, moments)
@@ -17,7 +19,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import mlx.core as mx
 
@@ -77,6 +79,8 @@ class TrainerState:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """Everything a checkpoint holds, in memory."""
+
     state: TrainerState
     adapter: dict[str, mx.array]
     adapter_config: dict[str, Any]
@@ -92,6 +96,7 @@ def _sha256(path: Path) -> str:
 
 
 def write_checkpoint(directory: Path, checkpoint: Checkpoint) -> None:
+    """Write every file, then the manifest last: a directory without a manifest is no checkpoint."""
     directory.mkdir(parents=True, exist_ok=True)
     stale = directory / MANIFEST
     if stale.exists():
@@ -112,7 +117,20 @@ def _fail(directory: Path, reason: str) -> FailedPrecondition:
     return FailedPrecondition(f"checkpoint {directory} is unusable: {reason}", code="invalid_checkpoint")
 
 
+def _verify_files(directory: Path, files: object) -> None:
+    for name in FILES:
+        path = directory / name
+        expected = files.get(name) if isinstance(files, dict) else None
+        if not isinstance(expected, dict) or "sha256" not in expected:
+            raise _fail(directory, f"the manifest does not list {name}")
+        if not path.is_file():
+            raise _fail(directory, f"{name} is missing")
+        if path.stat().st_size != expected.get("bytes") or _sha256(path) != expected["sha256"]:
+            raise _fail(directory, f"{name} does not match its checksum (corrupt or modified)")
+
+
 def read_checkpoint(directory: Path) -> Checkpoint:
+    """Read and verify a checkpoint; FailedPrecondition names what is missing or corrupt."""
     if not directory.is_dir():
         raise _fail(directory, "the directory does not exist")
     manifest_path = directory / MANIFEST
@@ -129,15 +147,7 @@ def read_checkpoint(directory: Path) -> Checkpoint:
         raise _fail(directory, f"format {fmt!r} is not {FORMAT!r}")
     if version != FORMAT_VERSION:
         raise _fail(directory, f"format version {version!r} is not supported (this trainer reads {FORMAT_VERSION})")
-    for name in FILES:
-        path = directory / name
-        expected = files.get(name) if isinstance(files, dict) else None
-        if not isinstance(expected, dict) or "sha256" not in expected:
-            raise _fail(directory, f"the manifest does not list {name}")
-        if not path.is_file():
-            raise _fail(directory, f"{name} is missing")
-        if path.stat().st_size != expected.get("bytes") or _sha256(path) != expected["sha256"]:
-            raise _fail(directory, f"{name} does not match its checksum (corrupt or modified)")
+    _verify_files(directory, files)
     try:
         state = TrainerState.from_json(json.loads((directory / STATE).read_text()))
         adapter_cfg = json.loads((directory / ADAPTER_CONFIG).read_text())
@@ -153,10 +163,12 @@ def read_checkpoint(directory: Path) -> Checkpoint:
 def rng_state() -> tuple[list[int], list[Any]]:
     """The mx.random key (two uint32 words) and random.getstate(), JSON-safe."""
     version, internal, gauss = random.getstate()
-    return [int(x) for x in mx.random.state[0].tolist()], [version, list(internal), gauss]
+    key = cast(list[mx.array], mx.random.state)[0]  # mlx types its global state as object
+    return cast(list[int], key.tolist()), [version, list(internal), gauss]
 
 
 def set_rng_state(mlx_key: list[int], python_state: list[Any]) -> None:
+    """Restore what `rng_state` returned."""
     hi, lo = mlx_key
     mx.random.seed((hi << 32) | lo)  # seeding with the 64-bit value sets exactly this key
     version, internal, gauss = python_state
@@ -174,8 +186,10 @@ def check_resumable(
     adapter: dict[str, mx.array],
     optimizer: dict[str, mx.array],
 ) -> None:
-    """Raise FailedPrecondition unless `loaded` continues this run: same settings (those that change the math),
-    same tokenized data, a consistent step and data position, the same adapter and optimizer arrays.
+    """Raise FailedPrecondition unless `loaded` continues this run.
+
+    It must have the same settings (those that change the math), the same tokenized data, a consistent step and
+    data position, and the same adapter and optimizer arrays.
     """
     state = loaded.state
 
@@ -201,15 +215,21 @@ def check_resumable(
         ("adapter weights", adapter, loaded.adapter),
         ("optimizer state", optimizer, loaded.optimizer),
     ):
-        if set(current) != set(saved):
-            missing, extra = sorted(set(current) - set(saved))[:3], sorted(set(saved) - set(current))[:3]
-            raise fail(f"{what} do not match this model (missing {missing}, unexpected {extra})")
-        for name, value in saved.items():
-            if value.shape != current[name].shape or value.dtype != current[name].dtype:
-                raise fail(
-                    f"{what}: {name} is {value.shape} {value.dtype}, expected "
-                    f"{current[name].shape} {current[name].dtype}"
-                )
+        mismatch = _array_mismatch(current, saved)
+        if mismatch:
+            raise fail(f"{what} {mismatch}")
+
+
+def _array_mismatch(current: dict[str, mx.array], saved: dict[str, mx.array]) -> str | None:
+    if set(current) != set(saved):
+        missing, extra = sorted(set(current) - set(saved))[:3], sorted(set(saved) - set(current))[:3]
+        return f"do not match this model (missing {missing}, unexpected {extra})"
+    for name, value in saved.items():
+        if value.shape != current[name].shape or value.dtype != current[name].dtype:
+            return (
+                f"differ: {name} is {value.shape} {value.dtype}, expected {current[name].shape} {current[name].dtype}"
+            )
+    return None
 
 
 def assign_leaf(tree: Any, dotted: str, value: mx.array) -> None:

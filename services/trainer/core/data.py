@@ -1,5 +1,6 @@
-"""Training data: JSONL records (spec §6) to `Example`s (token ids + loss mask, see `tokenization.py`), the
-seeded data order, and padded micro-batches. Padding never counts (its mask is 0).
+"""Training data: JSONL records (spec §6) to examples, the seeded data order, and padded micro-batches.
+
+An `Example` holds token ids and a loss mask (see `tokenization.py`). Padding never counts (its mask is 0).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MAX_LINES_NAMED = 10
 
 @dataclass(frozen=True)
 class Example:
+    """One training record, tokenized."""
+
     tokens: np.ndarray  # int32, shape (n,)
     mask: np.ndarray  # float32, shape (n - 1,)
     line: int  # 1-based line number in the source file
@@ -97,8 +100,10 @@ def read_records(path: Path, *, field: str, require_scores: bool) -> list[tuple[
 def load_examples(
     path: Path, tokenization: Tokenization, *, field: str, require_scores: bool
 ) -> tuple[list[Example], list[int]]:
-    """Read and tokenize a JSONL file. Returns the examples and the line numbers of records left out because
-    no loss token remained (e.g. a completion cut off by max_seq_length).
+    """Read and tokenize a JSONL file.
+
+    Returns the examples and the line numbers of records left out because no loss token remained (e.g. a
+    completion cut off by max_seq_length).
     """
     examples: list[Example] = []
     empty: list[int] = []
@@ -141,7 +146,9 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
 
 
 def padded_length(longest: int, max_seq_length: int) -> int:
-    """Pad so the model input (T − 1 tokens) is a multiple of 32, capped at max_seq_length (as mlx-lm does):
+    """The padded length of a batch whose longest example has `longest` tokens.
+
+    The model input (T − 1 tokens) is padded to a multiple of 32, capped at max_seq_length (as mlx-lm does):
     few distinct shapes, so few recompilations of the step.
     """
     return min(1 + PAD_MULTIPLE * -(-(longest - 1) // PAD_MULTIPLE), max(max_seq_length, longest))
@@ -150,6 +157,7 @@ def padded_length(longest: int, max_seq_length: int) -> int:
 def make_batch(
     examples: Sequence[Example], indices: Sequence[int], weights: np.ndarray, *, pad_id: int, max_seq_length: int
 ) -> Batch:
+    """The examples at `indices` as one padded micro-batch with their loss factors."""
     rows = [examples[i] for i in indices]
     length = padded_length(max(len(r.tokens) for r in rows), max_seq_length)
     tokens = np.full((len(rows), length), pad_id, dtype=np.int32)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
-from services.trainer.core.config import ALPHA_RANGE, WEIGHTINGS, DistrustSettings, check_choice, check_float
 from shared.errors import invalid_field
+from shared.schemas.fine_tuning import ALPHA_RANGE, DistrustSpec, Weighting, check_choice, check_float
 
 EPS = 1e-8
 REDUCTIONS = ("mean", "sum", "none")
@@ -46,7 +46,8 @@ def _check_alpha(alpha: float) -> None:
 def distrust_value(auth_weight: Any, prov_entropy: Any) -> np.ndarray:
     """c(w, H) = ln(1 − w + 1e-8) + H, elementwise (inputs validated, never clamped)."""
     w, h = _as_scores(auth_weight, prov_entropy)
-    return np.log(1.0 - w + EPS) + h
+    value: np.ndarray = np.log(1.0 - w + EPS) + h
+    return value
 
 
 def distrust_loss(
@@ -56,7 +57,7 @@ def distrust_loss(
     _check_alpha(alpha)
     if reduction not in REDUCTIONS:
         raise invalid_field("reduction", reduction, "one of 'mean', 'sum', 'none'")
-    per_example = alpha * np.square(distrust_value(auth_weight, prov_entropy))
+    per_example: np.ndarray = alpha * np.square(distrust_value(auth_weight, prov_entropy))
     if reduction == "none":
         return per_example
     if reduction == "sum":
@@ -67,11 +68,12 @@ def distrust_loss(
 def raw_weights(auth_weight: Any, prov_entropy: Any, *, alpha: float = 2.7, weighting: str = "plain") -> np.ndarray:
     """r_i: α·c_i² ("plain", U-shaped in c) or α·max(0, c_i)² ("monotone": decreasing in w, increasing in H)."""
     _check_alpha(alpha)
-    check_choice("distrust.weighting", weighting, WEIGHTINGS)
+    check_choice("distrust.weighting", weighting, get_args(Weighting))
     c = distrust_value(auth_weight, prov_entropy)
     if weighting == "monotone":
         c = np.maximum(c, 0.0)
-    return alpha * np.square(c)
+    raw: np.ndarray = alpha * np.square(c)
+    return raw
 
 
 def normalise_weights(raw: Any, *, weight_min: float = 0.05, weight_max: float = 20.0) -> np.ndarray:
@@ -126,8 +128,10 @@ def weight_distribution(
 
 @dataclass(frozen=True)
 class TrainingWeights:
-    """Per training example: L = α·c² (`distrust`), ω before clipping and ω (`omega`, float64), and the factor
-    on its CE in the loss (`factors`, float32: ω for `weighted`, 1 for `additive` and `none`).
+    """The distrust loss and the weights of every training example.
+
+    Per example: L = α·c² (`distrust`), ω before clipping and ω (`omega`, float64), and the factor on its CE in
+    the loss (`factors`, float32: ω for `weighted`, 1 for `additive` and `none`).
     """
 
     distrust: np.ndarray
@@ -137,7 +141,7 @@ class TrainingWeights:
 
 
 def training_weights(
-    auth_weights: Sequence[float | None], prov_entropies: Sequence[float | None], settings: DistrustSettings
+    auth_weights: Sequence[float | None], prov_entropies: Sequence[float | None], settings: DistrustSpec
 ) -> TrainingWeights:
     """The weights of a whole training set; scores are needed (and present) only for weighted / additive."""
     n = len(auth_weights)
@@ -159,10 +163,11 @@ def training_weights(
 
 
 def weight_summary(
-    weights: TrainingWeights, auth_weights: Sequence[float | None], settings: DistrustSettings
+    weights: TrainingWeights, auth_weights: Sequence[float | None], settings: DistrustSpec
 ) -> dict[str, Any]:
-    """What to log at job start (spec §3.4): mode, α, and per band ("low" / "mid" / "high") and "overall" the
-    count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and
+    """What to log at job start (spec §3.4).
+
+    Mode, α, and per band ("low" / "mid" / "high") and "overall" the count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and
     `none`, whose gradient is plain CE); for weighted, how many were clipped; with scores, the same statistics
     of L = α·c² under "distrust_loss".
     """

@@ -15,29 +15,31 @@ from pathlib import Path
 from typing import Any
 
 import mlx.core as mx
-from mlx import nn
+from mlx.nn.layers.base import Module
+from mlx.nn.layers.linear import Linear
+from mlx.nn.layers.quantized import QuantizedLinear
 from mlx.utils import tree_flatten
 from mlx_lm.tuner.utils import linear_to_lora_layers
 
-from services.trainer.core.config import LoraSettings
 from shared.errors import invalid_field
+from shared.schemas.fine_tuning import LoraSpec
 
 ADAPTER_WEIGHTS = "adapters.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 LORA_LEAVES = ("lora_a", "lora_b")
 
 
-def _block_linear_paths(model: nn.Module) -> list[str]:
+def _block_linear_paths(model: Module) -> list[str]:
     """Module paths inside a block that mlx-lm can convert (linear layers), e.g. "self_attn.q_proj"."""
     paths: set[str] = set()
     for block in model.layers:
         for name, module in block.named_modules():
-            if name and (hasattr(module, "to_lora") or isinstance(module, nn.Linear | nn.QuantizedLinear)):
+            if name and (hasattr(module, "to_lora") or isinstance(module, Linear | QuantizedLinear)):
                 paths.add(name)
     return sorted(paths)
 
 
-def apply_lora(model: nn.Module, settings: LoraSettings) -> int:
+def apply_lora(model: Module, settings: LoraSpec) -> int:
     """Freeze the model and put LoRA on the top `settings.layers` blocks (all when None).
 
     Returns the number of blocks adapted. Raises InvalidArgument for a layer count above the model's or a key
@@ -63,7 +65,8 @@ def apply_lora(model: nn.Module, settings: LoraSettings) -> int:
     return num_layers
 
 
-def lora_parameters(settings: LoraSettings) -> dict[str, Any]:
+def lora_parameters(settings: LoraSpec) -> dict[str, Any]:
+    """mlx-lm's `lora_parameters` for these settings."""
     params: dict[str, Any] = {"rank": settings.rank, "scale": settings.scale, "dropout": settings.dropout}
     if settings.keys is not None:
         params["keys"] = list(settings.keys)
@@ -71,7 +74,7 @@ def lora_parameters(settings: LoraSettings) -> dict[str, Any]:
 
 
 def adapter_config(
-    settings: LoraSettings, num_layers: int, *, base_model: str | None = None, extra: dict[str, Any] | None = None
+    settings: LoraSpec, num_layers: int, *, base_model: str | None = None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The `adapter_config.json` mlx-lm reads (plus our own keys, which it ignores)."""
     config: dict[str, Any] = {
@@ -87,24 +90,27 @@ def adapter_config(
     return config
 
 
-def adapter_weights(model: nn.Module) -> dict[str, mx.array]:
+def adapter_weights(model: Module) -> dict[str, mx.array]:
     """The trainable (LoRA) parameters, flattened with mlx-lm's dotted names."""
-    return dict(tree_flatten(model.trainable_parameters()))
+    trainable = model.trainable_parameters()  # type: ignore[no-untyped-call]  # mlx's Module is unannotated
+    return dict(tree_flatten(trainable))
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON so a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
 
 
 def save_safetensors_atomic(path: Path, arrays: dict[str, mx.array], metadata: dict[str, str] | None = None) -> None:
+    """Write safetensors so a reader sees the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + ".tmp.safetensors")
     mx.save_safetensors(str(tmp), arrays, metadata=metadata or {})
     os.replace(tmp, path)
 
 
-def save_adapter(model: nn.Module, directory: Path, config: dict[str, Any]) -> None:
+def save_adapter(model: Module, directory: Path, config: dict[str, Any]) -> None:
     """Write adapters.safetensors and adapter_config.json into `directory` (created if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
     weights = adapter_weights(model)

@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import mlx.core as mx
 import numpy as np
-from mlx import nn
+from mlx.nn.layers.base import Module
+from mlx.nn.losses import cross_entropy
 
 from services.trainer.core.data import Batch
 
 
 def token_cross_entropy(logits: mx.array, targets: mx.array) -> mx.array:
     """Per-token CE in float32, shape of `targets`."""
-    return nn.losses.cross_entropy(logits.astype(mx.float32), targets)
+    return cross_entropy(logits.astype(mx.float32), targets)
 
 
 def objective(
-    model: nn.Module, tokens: mx.array, mask: mx.array, weights: mx.array, extra: mx.array, inv_tokens: mx.array
+    model: Module, tokens: mx.array, mask: mx.array, weights: mx.array, extra: mx.array, inv_tokens: mx.array
 ) -> tuple[mx.array, mx.array]:
     """(loss, ce) of one micro-batch, both already divided by the step's token count (`inv_tokens` = 1/N).
 
@@ -45,14 +46,14 @@ def objective(
     return loss, ce_sum
 
 
-def additive_share(mode: str, lam: float, distrust: np.ndarray, batch: Batch, n_step_examples: int) -> float:
-    """This micro-batch's share of λ · mean_step(L) (0 unless mode is `additive`)."""
+def additive_share(mode: str, lambda_: float, distrust: np.ndarray, batch: Batch, n_step_examples: int) -> float:
+    """The micro-batch's share of λ · mean_step(L) (0 unless mode is `additive`)."""
     if mode != "additive":
         return 0.0
-    return float(lam * np.sum(distrust[list(batch.indices)]) / n_step_examples)
+    return float(lambda_ * np.sum(distrust[list(batch.indices)]) / n_step_examples)
 
 
-def batch_loss(model: nn.Module, batch: Batch, *, extra: float = 0.0) -> tuple[mx.array, mx.array]:
+def batch_loss(model: Module, batch: Batch, *, extra: float = 0.0) -> tuple[mx.array, mx.array]:
     """(loss, ce) of one batch taken as a whole step, with the factors in `batch.weights`."""
     return objective(
         model,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -33,6 +33,7 @@ def learning_rate_at(step_index: int, *, peak: float, warmup: int, total: int) -
 
 
 def make_schedule(*, peak: float, warmup: int, total: int) -> Callable[[mx.array], mx.array]:
+    """The schedule as a function of mlx's update counter (see the module docstring)."""
     span = float(max(total - warmup, 1))
     warm = float(max(warmup, 1))
 
@@ -47,6 +48,7 @@ def make_schedule(*, peak: float, warmup: int, total: int) -> Callable[[mx.array
 
 
 def build_optimizer(*, learning_rate: float, warmup: int, total: int, weight_decay: float) -> optim.AdamW:
+    """AdamW on the schedule."""
     return optim.AdamW(
         learning_rate=make_schedule(peak=learning_rate, warmup=warmup, total=total),
         betas=list(ADAM_BETAS),
@@ -55,11 +57,21 @@ def build_optimizer(*, learning_rate: float, warmup: int, total: int, weight_dec
     )
 
 
-def global_norm(grads: Any) -> mx.array:
-    return mx.sqrt(sum(mx.sum(mx.square(g.astype(mx.float32))) for _, g in tree_flatten(grads)))
+def flatten(tree: Any) -> list[tuple[str, mx.array]]:  # any nesting of arrays
+    """The arrays of an mlx tree with their dotted names (mlx-lm's parameter names)."""
+    # tree_flatten returns a list unless given a dict to fill; its annotation allows both.
+    return cast(list[tuple[str, mx.array]], tree_flatten(tree))
 
 
-def clip_gradients(grads: Any, max_norm: float) -> tuple[Any, mx.array]:
+def global_norm(grads: Any) -> mx.array:  # any nesting of arrays
+    """The L2 norm of all gradients together, in float32."""
+    total = mx.array(0.0, dtype=mx.float32)
+    for _, g in flatten(grads):
+        total = total + mx.sum(mx.square(g.astype(mx.float32)))
+    return mx.sqrt(total)
+
+
+def clip_gradients(grads: Any, max_norm: float) -> tuple[Any, mx.array]:  # any nesting of arrays
     """Scale the gradients so their global L2 norm is at most `max_norm` (0 = no clipping).
 
     Returns the (possibly scaled) gradients and the norm BEFORE clipping.

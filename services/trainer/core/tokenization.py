@@ -95,7 +95,10 @@ class Tokenization:
         return ids, flags
 
     def _render(self, messages: list[dict[str, Any]], *, add_generation_prompt: bool) -> str:
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+        text: str = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+        return text
 
     def _chat(self, messages: list[dict[str, Any]]) -> tuple[list[int], list[bool]]:
         if not self.has_chat_template:

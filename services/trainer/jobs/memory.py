@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from services.trainer.jobs import spec
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import JobRecord
 from services.trainer.models.inspect import ModelInfo, inspect_model
@@ -28,13 +27,13 @@ def budget_bytes(budget_gb: float) -> int:
 
 
 def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
-    hp = spec.resolved_hyperparameters(job.hyperparameters)
+    hp = job.hyperparameters.resolved()
     return estimate_training_memory(
         info,
-        lora_rank=int(job.lora.get("rank", 8)),
-        lora_layers=job.lora.get("layers"),
-        batch_size=int(hp["batch_size"]),
-        seq_len=int(hp.get("max_seq_length", 512)),
+        lora_rank=job.lora.rank,
+        lora_layers=job.lora.layers,
+        batch_size=hp.batch_size,
+        seq_len=hp.max_seq_length,
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
+from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, Hyperparameters, LoraSpec
 
 
 class JobStatus(StrEnum):
@@ -48,17 +49,23 @@ class BaseJob(BaseModel):
     error: JobError | None = None
 
 
+def _time_seed() -> int:
+    return int(time.time()) % 2**31
+
+
 class JobRecord(BaseJob):
+    """A fine-tuning job: OpenAI's fields, the typed specs it trains with, and its progress."""
+
     id: str = Field(default_factory=lambda: new_id("ftjob"))
     model: str
     training_file: str
     validation_file: str | None = None
     suffix: str | None = None
-    seed: int
+    seed: int = Field(default_factory=_time_seed)
     status: JobStatus = JobStatus.VALIDATING_FILES
-    hyperparameters: dict[str, Any]
-    distrust: dict[str, Any]
-    lora: dict[str, Any]
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)  # as given: "auto" kept
+    distrust: DistrustSpec = Field(default_factory=DistrustSpec)
+    lora: LoraSpec = Field(default_factory=LoraSpec)
     fine_tuned_model: str | None = None
     trained_tokens: int = 0
     result_files: list[str] = Field(default_factory=list)
@@ -78,11 +85,13 @@ class EventRecord(BaseModel):
 
 
 class CheckpointRecord(BaseModel):
+    """A checkpoint a job wrote: its files in the object store and the metrics at its step."""
+
     id: str = Field(default_factory=lambda: new_id("ftckpt"))
     job_id: str
     step: int
     created_at: int = Field(default_factory=lambda: int(time.time()))
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    metrics: CheckpointMetrics = Field(default_factory=CheckpointMetrics)
     storage_prefix: str
     files: dict[str, str] = Field(default_factory=dict)
 

@@ -19,6 +19,7 @@ from services.trainer.jobs.store import JobStore
 from shared.errors import DistrustError
 from shared.files import FileService
 from shared.model_registry import AdapterRecord, ModelRegistry
+from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ MemoryCheck = Callable[[JobRecord, Path], None]
 
 @dataclass
 class RunnerContext:
+    """What a worker gives the runner: its stores and services, its cache and its lease identity."""
+
     store: JobStore[JobRecord]
     files: FileService
     registry: ModelRegistry
@@ -40,15 +43,18 @@ class RunnerContext:
 
 
 def fine_tuned_name(job: JobRecord) -> str:
+    """The name the trained adapter is served under, as OpenAI forms it (`ft:base:suffix:id`)."""
     return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
 class JobRunner(lifecycle.LeasedRunner):
+    """Runs one leased fine-tuning job to its end, resuming from its latest checkpoint."""
+
     ctx: RunnerContext
 
-    def _run(self, job: JobRecord, lost: threading.Event) -> None:
-        workdir = self.ctx.cache_dir / "jobs" / job.id
-        job = lifecycle.begin(self.store, job.id, "Fine-tuning job started", workdir)
+    def _run(self, queued: JobRecord, lost: threading.Event) -> None:
+        workdir = self.ctx.cache_dir / "jobs" / queued.id
+        job: JobRecord | None = lifecycle.begin(self.store, queued.id, "Fine-tuning job started", workdir)
         if job is None:
             return
         model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir)
@@ -70,7 +76,7 @@ class JobRunner(lifecycle.LeasedRunner):
                 ),
             )
         self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
-        every = spec.resolved_hyperparameters(job.hyperparameters)["checkpoint_every_steps"]
+        every = job.hyperparameters.checkpoint_every_steps
         should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
         last: StepReport | None = None
         for report in trainer.run(should_stop=should_stop):
@@ -157,7 +163,7 @@ class JobRunner(lifecycle.LeasedRunner):
             step=report.step,
             storage_prefix=prefix,
             files=files,
-            metrics={"train_loss": report.train_loss, "val_loss": report.val_loss},
+            metrics=CheckpointMetrics(step=report.step, train_loss=report.train_loss, val_loss=report.val_loss),
         )
         self.store.add_checkpoint(record)
         self._event(

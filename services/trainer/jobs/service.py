@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
 
 from services.trainer.jobs import spec
 from services.trainer.jobs.job_files import check_training_file
@@ -22,23 +20,12 @@ SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 MemoryCheck = Callable[[JobRecord], None]
 
 
-@dataclass(frozen=True)
-class JobRequest:
-    owner: str
-    model: str
-    training_file: str
-    validation_file: str | None
-    suffix: str | None
-    seed: int | None
-    hyperparameters: dict[str, Any]
-    distrust: dict[str, Any]
-    lora: dict[str, Any]
-
-
 class JobService:
+    """The fine-tuning use cases; every method takes the caller's owner id and sees only the owner's jobs."""
+
     def __init__(
         self,
-        store: JobStore,
+        store: JobStore[JobRecord],
         files: FileService,
         sources: ModelSources,
         enqueue: Callable[[str], None],
@@ -50,28 +37,16 @@ class JobService:
         self.enqueue = enqueue
         self.memory_check = memory_check
 
-    def create(self, request: JobRequest) -> JobRecord:
+    def create(self, job: JobRecord) -> JobRecord:
         """Validate everything a job needs, refuse what cannot run, then queue it."""
-        if request.suffix is not None and (len(request.suffix) > 64 or set(request.suffix) - SUFFIX_CHARS):
-            raise invalid_field("suffix", request.suffix, "at most 64 letters, digits, '-' or '_'")
-        seed = request.seed if request.seed is not None else int(time.time()) % 2**31
-        job = JobRecord(
-            owner=request.owner,
-            model=request.model,
-            training_file=request.training_file,
-            validation_file=request.validation_file or None,
-            suffix=request.suffix,
-            seed=seed,
-            hyperparameters=request.hyperparameters,
-            distrust=request.distrust,
-            lora=request.lora,
-        )
+        if job.suffix is not None and (len(job.suffix) > 64 or set(job.suffix) - SUFFIX_CHARS):
+            raise invalid_field("suffix", job.suffix, "at most 64 letters, digits, '-' or '_'")
         spec.validate_request(job)
-        self.sources.classify(request.model, request.owner)
-        require_scores = job.distrust.get("mode", "weighted") in ("weighted", "additive")
-        self._check_file("training_file", job.training_file, request.owner, require_scores)
+        self.sources.classify(job.model, job.owner)
+        require_scores = job.distrust.needs_scores
+        self._check_file("training_file", job.training_file, job.owner, require_scores)
         if job.validation_file:
-            self._check_file("validation_file", job.validation_file, request.owner, require_scores)
+            self._check_file("validation_file", job.validation_file, job.owner, require_scores)
         if self.memory_check:
             self.memory_check(job)
         job.status = JobStatus.QUEUED
@@ -87,7 +62,7 @@ class JobService:
     def get(self, owner: str, job_id: str) -> JobRecord:
         return self.store.get_owned(job_id, owner)
 
-    def list(self, owner: str, *, after: str | None, limit: int) -> tuple[list[JobRecord], bool]:
+    def list(self, owner: str, *, after: str | None, limit: int) -> tuple[builtins.list[JobRecord], bool]:
         return self.store.list_owned(owner, after=after, limit=limit)
 
     def cancel(self, owner: str, job_id: str) -> JobRecord:
@@ -99,6 +74,6 @@ class JobService:
         self.store.get_owned(job_id, owner)
         return self.store.follow_events(job_id, after_sequence=after_sequence, follow=follow, poll_s=poll_s)
 
-    def checkpoints(self, owner: str, job_id: str) -> list[CheckpointRecord]:
+    def checkpoints(self, owner: str, job_id: str) -> builtins.list[CheckpointRecord]:
         self.store.get_owned(job_id, owner)
         return self.store.checkpoints(job_id)

@@ -12,10 +12,11 @@ import pytest
 from mlx import nn
 from mlx.utils import tree_flatten
 
-from services.trainer.core.config import DistrustSettings, TrainSettings
+from services.trainer.core.config import TrainSettings
 from services.trainer.core.data import Batch
 from services.trainer.core.losses import batch_loss
 from services.trainer.core.trainer import Trainer
+from shared.schemas.fine_tuning import DistrustSpec
 
 Settings = Callable[..., TrainSettings]
 
@@ -54,7 +55,7 @@ def data(records: Callable[..., list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def test_weighted_gradient_changes_with_w_or_h_alone(settings_for: Settings, data: list[dict[str, Any]]) -> None:
-    weighted = DistrustSettings(mode="weighted")
+    weighted = DistrustSpec(mode="weighted")
     base = grads_of(Trainer(settings_for(data, distrust=weighted, batch_size=4)))
     by_w = grads_of(
         Trainer(
@@ -75,7 +76,7 @@ def test_weighted_gradient_changes_with_w_or_h_alone(settings_for: Settings, dat
 def test_additive_gradient_is_unchanged_while_the_logged_loss_moves(
     settings_for: Settings, data: list[dict[str, Any]]
 ) -> None:
-    additive = DistrustSettings(mode="additive", lam=0.6)
+    additive = DistrustSpec(mode="additive", lambda_=0.6)
     base = grads_of(Trainer(settings_for(data, distrust=additive, batch_size=4)))
     by_w = grads_of(
         Trainer(
@@ -89,12 +90,12 @@ def test_additive_gradient_is_unchanged_while_the_logged_loss_moves(
         assert max_diff(base[2], other[2]) == 0.0  # identical: the λ·L term has no gradient
         assert other[0] != pytest.approx(base[0], rel=1e-3)  # ...but the logged loss changes
         assert other[1] == pytest.approx(base[1], rel=1e-7)
-    none = grads_of(Trainer(settings_for(data, distrust=DistrustSettings(mode="none"), batch_size=4)))
+    none = grads_of(Trainer(settings_for(data, distrust=DistrustSpec(mode="none"), batch_size=4)))
     assert max_diff(base[2], none[2]) == 0.0  # additive trains exactly like plain CE
 
 
 def test_additive_loss_is_ce_plus_lambda_mean_l(settings_for: Settings, data: list[dict[str, Any]]) -> None:
-    trainer = Trainer(settings_for(data, distrust=DistrustSettings(mode="additive", lam=0.3), batch_size=4))
+    trainer = Trainer(settings_for(data, distrust=DistrustSpec(mode="additive", lambda_=0.3), batch_size=4))
     loss, ce, _ = trainer.step_gradients(0)
     chosen = [i for b in trainer.step_batches(0)[0] for i in b.indices]
     assert loss == pytest.approx(ce + 0.3 * float(np.mean(trainer.distrust[chosen])), rel=1e-5)
@@ -102,9 +103,9 @@ def test_additive_loss_is_ce_plus_lambda_mean_l(settings_for: Settings, data: li
 
 def test_equal_weights_make_weighted_identical_to_none(settings_for: Settings, data: list[dict[str, Any]]) -> None:
     same = [{**r, "auth_weight": 0.4, "prov_entropy": 3.0} for r in data]
-    weighted = Trainer(settings_for(same, distrust=DistrustSettings(mode="weighted"), batch_size=4))
+    weighted = Trainer(settings_for(same, distrust=DistrustSpec(mode="weighted"), batch_size=4))
     assert np.all(weighted.omega == 1.0)
-    none = Trainer(settings_for(same, distrust=DistrustSettings(mode="none"), batch_size=4))
+    none = Trainer(settings_for(same, distrust=DistrustSpec(mode="none"), batch_size=4))
     for trainer in (weighted, none):
         randomise_adapters(trainer)
     w_loss, w_ce, w_grads = grads_of(weighted)
@@ -120,7 +121,7 @@ def _loss_and_grads(model: nn.Module, batch: Batch) -> tuple[float, dict[str, np
 
 
 def test_padding_does_not_change_loss_or_gradients(settings_for: Settings, data: list[dict[str, Any]]) -> None:
-    trainer = Trainer(settings_for(data, distrust=DistrustSettings(mode="none"), batch_size=2))
+    trainer = Trainer(settings_for(data, distrust=DistrustSpec(mode="none"), batch_size=2))
     randomise_adapters(trainer)
     examples = sorted(trainer.examples, key=lambda e: len(e.tokens))
     short, long = examples[0], examples[-1]

@@ -16,9 +16,10 @@ import pytest
 from mlx.utils import tree_flatten
 from mlx_lm import load
 
-from services.trainer.core.config import DistrustSettings, LoraSettings, TrainSettings
+from services.trainer.core.config import TrainSettings
 from services.trainer.core.trainer import StepReport, Trainer
 from shared.errors import FailedPrecondition, InvalidArgument
+from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
 
 Settings = Callable[..., TrainSettings]
 
@@ -37,8 +38,8 @@ def test_accumulation_equals_the_larger_batch(settings_for: Settings, records: C
     data = records(10, seed=3)  # 10 examples, 4 per step: 3 steps per epoch, the last one with 2 examples
     # (a moderate learning rate: Adam divides by sqrt(v), which turns float rounding in near-zero gradients
     # into update differences of the order of the learning rate)
-    big = Trainer(settings_for(data, batch_size=4, grad_accum_steps=1, n_epochs=2, learning_rate=1e-3))
-    small = Trainer(settings_for(data, batch_size=2, grad_accum_steps=2, n_epochs=2, learning_rate=1e-3))
+    big = Trainer(settings_for(data, batch_size=4, gradient_accumulation_steps=1, n_epochs=2, learning_rate=1e-3))
+    small = Trainer(settings_for(data, batch_size=2, gradient_accumulation_steps=2, n_epochs=2, learning_rate=1e-3))
     assert big.total_steps == small.total_steps == 6
     g_big, g_small = big.step_gradients(0)[2], small.step_gradients(0)[2]
     for key in g_big:
@@ -58,10 +59,10 @@ def test_resume_continues_exactly(settings_for: Settings, records: Callable[...,
         data,
         val,
         batch_size=3,
-        grad_accum_steps=2,
+        gradient_accumulation_steps=2,
         n_epochs=3,
         warmup_steps=2,
-        lora=LoraSettings(rank=4, alpha=8.0, dropout=0.1),
+        lora=LoraSpec(rank=4, alpha=8.0, dropout=0.1),
         eval_every_steps=2,
     )
     straight = Trainer(settings)
@@ -155,7 +156,7 @@ def test_bad_checkpoints_fail_clearly_and_change_nothing(
 def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(
     settings_for: Settings, records: Callable[..., Any], tiny_model: Path, tmp_path: Path
 ) -> None:
-    lora = LoraSettings(rank=4, alpha=12.0, layers=1, keys=("self_attn.q_proj", "self_attn.v_proj", "mlp.down_proj"))
+    lora = LoraSpec(rank=4, alpha=12.0, layers=1, keys=["self_attn.q_proj", "self_attn.v_proj", "mlp.down_proj"])
     trainer = Trainer(settings_for(records(8, seed=6), batch_size=2, n_epochs=1, lora=lora))
     list(trainer.run())
     out = tmp_path / "adapter"
@@ -202,7 +203,7 @@ def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(
 def test_validation_loss_and_reports(settings_for: Settings, records: Callable[..., Any]) -> None:
     val = records(5, seed=8, scores=False)  # validation records need no scores
     trainer = Trainer(
-        settings_for(records(8, seed=7), val, batch_size=2, eval_every_steps=3, distrust=DistrustSettings(mode="none"))
+        settings_for(records(8, seed=7), val, batch_size=2, eval_every_steps=3, distrust=DistrustSpec(mode="none"))
     )
     reports = list(trainer.run())
     assert [r.step for r in reports] == [1, 2, 3, 4] and trainer.step == trainer.total_steps == 4
@@ -248,7 +249,7 @@ def test_weight_summary_per_band(settings_for: Settings) -> None:
     assert summary["high"]["min"] == pytest.approx(raw[3] / raw.mean(), rel=1e-9)
     assert summary["overall"]["mean"] == pytest.approx(float(np.mean(trainer.omega)))
     json.dumps(summary)  # JSON-safe for job events
-    none = Trainer(settings_for([{"text": "No scores here."}], distrust=DistrustSettings(mode="none")))
+    none = Trainer(settings_for([{"text": "No scores here."}], distrust=DistrustSpec(mode="none")))
     assert none.weight_summary()["overall"] == {"count": 1, "min": 1.0, "mean": 1.0, "max": 1.0}
 
 
@@ -261,12 +262,21 @@ def test_trainer_rejects_bad_inputs(settings_for: Settings, records: Callable[..
     with pytest.raises(InvalidArgument) as err:
         Trainer(settings_for(unscored))
     assert err.value.param == "training_file" and "lines 1, 3" in err.value.message
-    Trainer(settings_for(unscored, distrust=DistrustSettings(mode="none")))  # fine without scores
+    Trainer(settings_for(unscored, distrust=DistrustSpec(mode="none")))  # fine without scores
     with pytest.raises(InvalidArgument) as err:
-        Trainer(settings_for(records(4), lora=LoraSettings(layers=5)))
+        Trainer(settings_for(records(4), lora=LoraSpec(layers=5)))
     assert err.value.param == "lora.layers" and "the model has 2 blocks" in err.value.message
     with pytest.raises(InvalidArgument) as err:
-        Trainer(settings_for(records(4), lora=LoraSettings(keys=("self_attn.nope",))))
+        Trainer(
+            settings_for(
+                records(4),
+                lora=LoraSpec(
+                    keys=[
+                        "self_attn.nope",
+                    ]
+                ),
+            )
+        )
     assert err.value.param == "lora.keys" and "self_attn.q_proj" in err.value.message
     with pytest.raises(InvalidArgument) as err:
         Trainer(settings_for(records(4), batch_size=0))

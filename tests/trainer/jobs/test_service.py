@@ -11,8 +11,8 @@ import redis as redis_lib
 
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.reaper import requeue_orphans
-from services.trainer.jobs.records import JobStatus
-from services.trainer.jobs.service import JobRequest, JobService
+from services.trainer.jobs.records import JobRecord, JobStatus
+from services.trainer.jobs.service import JobService
 from services.trainer.jobs.store import JobStore
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.files import FileService
@@ -42,7 +42,7 @@ def service(
     return JobService(JobStore(redis_client), files_service, sources, queued.append)
 
 
-def _request(files: FileService, data: bytes = SCORED, **overrides: object) -> JobRequest:
+def _request(files: FileService, data: bytes = SCORED, **overrides: object) -> JobRecord:
     file_id = files.upload(owner="alice", filename="t.jsonl", purpose="fine-tune", stream=io.BytesIO(data)).id
     fields = {
         "owner": "alice",
@@ -55,7 +55,7 @@ def _request(files: FileService, data: bytes = SCORED, **overrides: object) -> J
         "distrust": {"mode": "weighted"},
         "lora": {},
     }
-    return JobRequest(**{**fields, **overrides})
+    return JobRecord.model_validate({**fields, **overrides})
 
 
 def test_create_queues_a_valid_job(service: JobService, files_service: FileService, queued: list[str]) -> None:
@@ -104,7 +104,7 @@ def test_unknown_model_and_foreign_file(service: JobService, files_service: File
         service.create(_request(files_service, model="mlx-community/Llama-3.2-1B-Instruct"))
     request = _request(files_service)
     with pytest.raises(InvalidArgument) as info:
-        service.create(JobRequest(**{**request.__dict__, "owner": "bob"}))
+        service.create(request.model_copy(update={"owner": "bob"}))
     assert info.value.param == "training_file"
 
 

@@ -22,51 +22,54 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!distrust/trainer/v1/trainer.proto\x12\x13\x64istrust.trainer.v1\"\xe9\x04\n\x0fHyperparameters\x12\x15\n\x08n_epochs\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x17\n\nbatch_size\x18\x02 \x01(\rH\x01\x88\x01\x01\x12%\n\x18learning_rate_multiplier\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1a\n\rlearning_rate\x18\x04 \x01(\x01H\x03\x88\x01\x01\x12(\n\x1bgradient_accumulation_steps\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x1b\n\x0emax_seq_length\x18\x06 \x01(\rH\x05\x88\x01\x01\x12\x19\n\x0cwarmup_steps\x18\x07 \x01(\rH\x06\x88\x01\x01\x12\x1a\n\rmax_grad_norm\x18\x08 \x01(\x01H\x07\x88\x01\x01\x12\x19\n\x0cweight_decay\x18\t \x01(\x01H\x08\x88\x01\x01\x12\x1d\n\x10\x65val_every_steps\x18\n \x01(\rH\t\x88\x01\x01\x12#\n\x16\x63heckpoint_every_steps\x18\x0b \x01(\rH\n\x88\x01\x01\x12\x16\n\tmax_steps\x18\x0c \x01(\rH\x0b\x88\x01\x01\x42\x0b\n\t_n_epochsB\r\n\x0b_batch_sizeB\x1b\n\x19_learning_rate_multiplierB\x10\n\x0e_learning_rateB\x1e\n\x1c_gradient_accumulation_stepsB\x11\n\x0f_max_seq_lengthB\x0f\n\r_warmup_stepsB\x10\n\x0e_max_grad_normB\x0f\n\r_weight_decayB\x13\n\x11_eval_every_stepsB\x19\n\x17_checkpoint_every_stepsB\x0c\n\n_max_steps\"\x82\x02\n\x0e\x44istrustConfig\x12/\n\x04mode\x18\x01 \x01(\x0e\x32!.distrust.trainer.v1.DistrustMode\x12\x12\n\x05\x61lpha\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06lambda\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x31\n\tweighting\x18\x04 \x01(\x0e\x32\x1e.distrust.trainer.v1.Weighting\x12\x17\n\nweight_min\x18\x05 \x01(\x01H\x02\x88\x01\x01\x12\x17\n\nweight_max\x18\x06 \x01(\x01H\x03\x88\x01\x01\x42\x08\n\x06_alphaB\t\n\x07_lambdaB\r\n\x0b_weight_minB\r\n\x0b_weight_max\"t\n\nLoraConfig\x12\x11\n\x04rank\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x12\n\x05\x61lpha\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x13\n\x06layers\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x0c\n\x04keys\x18\x04 \x03(\tB\x07\n\x05_rankB\x08\n\x06_alphaB\t\n\x07_layers\"8\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05param\x18\x03 \x01(\t\"\xa8\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rtraining_file\x18\x04 \x01(\t\x12\x17\n\x0fvalidation_file\x18\x05 \x01(\t\x12\x0e\n\x06suffix\x18\x06 \x01(\t\x12\x0c\n\x04seed\x18\x07 \x01(\x04\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\x12=\n\x0fhyperparameters\x18\t \x01(\x0b\x32$.distrust.trainer.v1.Hyperparameters\x12\x35\n\x08\x64istrust\x18\n \x01(\x0b\x32#.distrust.trainer.v1.DistrustConfig\x12-\n\x04lora\x18\x0b \x01(\x0b\x32\x1f.distrust.trainer.v1.LoraConfig\x12\x18\n\x10\x66ine_tuned_model\x18\x0c \x01(\t\x12\x12\n\ncreated_at\x18\r \x01(\x03\x12\x12\n\nstarted_at\x18\x0e \x01(\x03\x12\x13\n\x0b\x66inished_at\x18\x0f \x01(\x03\x12\x16\n\x0etrained_tokens\x18\x10 \x01(\x04\x12,\n\x05\x65rror\x18\x11 \x01(\x0b\x32\x1d.distrust.trainer.v1.JobError\x12\x14\n\x0cresult_files\x18\x12 \x03(\t\x12\x0c\n\x04step\x18\x13 \x01(\x04\x12\x13\n\x0btotal_steps\x18\x14 \x01(\x04\"\xb1\x02\n\x10\x43reateJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rtraining_file\x18\x03 \x01(\t\x12\x17\n\x0fvalidation_file\x18\x04 \x01(\t\x12\x0e\n\x06suffix\x18\x05 \x01(\t\x12\x11\n\x04seed\x18\x06 \x01(\x04H\x00\x88\x01\x01\x12=\n\x0fhyperparameters\x18\x07 \x01(\x0b\x32$.distrust.trainer.v1.Hyperparameters\x12\x35\n\x08\x64istrust\x18\x08 \x01(\x0b\x32#.distrust.trainer.v1.DistrustConfig\x12-\n\x04lora\x18\t \x01(\x0b\x32\x1f.distrust.trainer.v1.LoraConfigB\x07\n\x05_seed\".\n\rGetJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\">\n\x0fListJobsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"L\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.distrust.trainer.v1.Job\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"1\n\x10\x43\x61ncelJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"X\n\x0fWatchJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\"\xad\x01\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x12\n\ncreated_at\x18\x03 \x01(\x03\x12\r\n\x05level\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0c\n\x04type\x18\x06 \x01(\t\x12\x11\n\tdata_json\x18\x07 \x01(\t\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\"\x9d\x01\n\nCheckpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x04\x12\x12\n\ncreated_at\x18\x04 \x01(\x03\x12#\n\x1b\x66ine_tuned_model_checkpoint\x18\x05 \x01(\t\x12\x14\n\x0cmetrics_json\x18\x06 \x01(\t\x12\x16\n\x0estorage_prefix\x18\x07 \x01(\t\"U\n\x16ListCheckpointsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\"a\n\x17ListCheckpointsResponse\x12\x34\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1f.distrust.trainer.v1.Checkpoint\x12\x10\n\x08has_more\x18\x02 \x01(\x08*\xdd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bJOB_STATUS_VALIDATING_FILES\x10\x01\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x02\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x03\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x19\n\x15JOB_STATUS_CANCELLING\x10\x06\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x07*}\n\x0c\x44istrustMode\x12\x1d\n\x19\x44ISTRUST_MODE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44ISTRUST_MODE_WEIGHTED\x10\x01\x12\x1a\n\x16\x44ISTRUST_MODE_ADDITIVE\x10\x02\x12\x16\n\x12\x44ISTRUST_MODE_NONE\x10\x03*S\n\tWeighting\x12\x19\n\x15WEIGHTING_UNSPECIFIED\x10\x00\x12\x13\n\x0fWEIGHTING_PLAIN\x10\x01\x12\x16\n\x12WEIGHTING_MONOTONE\x10\x02\x32\x8e\x04\n\x0eTrainerService\x12L\n\tCreateJob\x12%.distrust.trainer.v1.CreateJobRequest\x1a\x18.distrust.trainer.v1.Job\x12\x46\n\x06GetJob\x12\".distrust.trainer.v1.GetJobRequest\x1a\x18.distrust.trainer.v1.Job\x12W\n\x08ListJobs\x12$.distrust.trainer.v1.ListJobsRequest\x1a%.distrust.trainer.v1.ListJobsResponse\x12L\n\tCancelJob\x12%.distrust.trainer.v1.CancelJobRequest\x1a\x18.distrust.trainer.v1.Job\x12Q\n\x08WatchJob\x12$.distrust.trainer.v1.WatchJobRequest\x1a\x1d.distrust.trainer.v1.JobEvent0\x01\x12l\n\x0fListCheckpoints\x12+.distrust.trainer.v1.ListCheckpointsRequest\x1a,.distrust.trainer.v1.ListCheckpointsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!distrust/trainer/v1/trainer.proto\x12\x13\x64istrust.trainer.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xe9\x04\n\x0fHyperparameters\x12\x15\n\x08n_epochs\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x17\n\nbatch_size\x18\x02 \x01(\rH\x01\x88\x01\x01\x12%\n\x18learning_rate_multiplier\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1a\n\rlearning_rate\x18\x04 \x01(\x01H\x03\x88\x01\x01\x12(\n\x1bgradient_accumulation_steps\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x1b\n\x0emax_seq_length\x18\x06 \x01(\rH\x05\x88\x01\x01\x12\x19\n\x0cwarmup_steps\x18\x07 \x01(\rH\x06\x88\x01\x01\x12\x1a\n\rmax_grad_norm\x18\x08 \x01(\x01H\x07\x88\x01\x01\x12\x19\n\x0cweight_decay\x18\t \x01(\x01H\x08\x88\x01\x01\x12\x1d\n\x10\x65val_every_steps\x18\n \x01(\rH\t\x88\x01\x01\x12#\n\x16\x63heckpoint_every_steps\x18\x0b \x01(\rH\n\x88\x01\x01\x12\x16\n\tmax_steps\x18\x0c \x01(\rH\x0b\x88\x01\x01\x42\x0b\n\t_n_epochsB\r\n\x0b_batch_sizeB\x1b\n\x19_learning_rate_multiplierB\x10\n\x0e_learning_rateB\x1e\n\x1c_gradient_accumulation_stepsB\x11\n\x0f_max_seq_lengthB\x0f\n\r_warmup_stepsB\x10\n\x0e_max_grad_normB\x0f\n\r_weight_decayB\x13\n\x11_eval_every_stepsB\x19\n\x17_checkpoint_every_stepsB\x0c\n\n_max_steps\"\x82\x02\n\x0e\x44istrustConfig\x12/\n\x04mode\x18\x01 \x01(\x0e\x32!.distrust.trainer.v1.DistrustMode\x12\x12\n\x05\x61lpha\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06lambda\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x31\n\tweighting\x18\x04 \x01(\x0e\x32\x1e.distrust.trainer.v1.Weighting\x12\x17\n\nweight_min\x18\x05 \x01(\x01H\x02\x88\x01\x01\x12\x17\n\nweight_max\x18\x06 \x01(\x01H\x03\x88\x01\x01\x42\x08\n\x06_alphaB\t\n\x07_lambdaB\r\n\x0b_weight_minB\r\n\x0b_weight_max\"\x96\x01\n\nLoraConfig\x12\x11\n\x04rank\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x12\n\x05\x61lpha\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x13\n\x06layers\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x0c\n\x04keys\x18\x04 \x03(\t\x12\x14\n\x07\x64ropout\x18\x05 \x01(\x01H\x03\x88\x01\x01\x42\x07\n\x05_rankB\x08\n\x06_alphaB\t\n\x07_layersB\n\n\x08_dropout\"8\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05param\x18\x03 \x01(\t\"\xa8\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rtraining_file\x18\x04 \x01(\t\x12\x17\n\x0fvalidation_file\x18\x05 \x01(\t\x12\x0e\n\x06suffix\x18\x06 \x01(\t\x12\x0c\n\x04seed\x18\x07 \x01(\x04\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\x12=\n\x0fhyperparameters\x18\t \x01(\x0b\x32$.distrust.trainer.v1.Hyperparameters\x12\x35\n\x08\x64istrust\x18\n \x01(\x0b\x32#.distrust.trainer.v1.DistrustConfig\x12-\n\x04lora\x18\x0b \x01(\x0b\x32\x1f.distrust.trainer.v1.LoraConfig\x12\x18\n\x10\x66ine_tuned_model\x18\x0c \x01(\t\x12\x12\n\ncreated_at\x18\r \x01(\x03\x12\x12\n\nstarted_at\x18\x0e \x01(\x03\x12\x13\n\x0b\x66inished_at\x18\x0f \x01(\x03\x12\x16\n\x0etrained_tokens\x18\x10 \x01(\x04\x12,\n\x05\x65rror\x18\x11 \x01(\x0b\x32\x1d.distrust.trainer.v1.JobError\x12\x14\n\x0cresult_files\x18\x12 \x03(\t\x12\x0c\n\x04step\x18\x13 \x01(\x04\x12\x13\n\x0btotal_steps\x18\x14 \x01(\x04\"\xb1\x02\n\x10\x43reateJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rtraining_file\x18\x03 \x01(\t\x12\x17\n\x0fvalidation_file\x18\x04 \x01(\t\x12\x0e\n\x06suffix\x18\x05 \x01(\t\x12\x11\n\x04seed\x18\x06 \x01(\x04H\x00\x88\x01\x01\x12=\n\x0fhyperparameters\x18\x07 \x01(\x0b\x32$.distrust.trainer.v1.Hyperparameters\x12\x35\n\x08\x64istrust\x18\x08 \x01(\x0b\x32#.distrust.trainer.v1.DistrustConfig\x12-\n\x04lora\x18\t \x01(\x0b\x32\x1f.distrust.trainer.v1.LoraConfigB\x07\n\x05_seed\".\n\rGetJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\">\n\x0fListJobsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"L\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.distrust.trainer.v1.Job\x12\x10\n\x08has_more\x18\x02 \x01(\x08\"1\n\x10\x43\x61ncelJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"X\n\x0fWatchJobRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\"\xd2\x01\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x12\n\ncreated_at\x18\x03 \x01(\x03\x12\r\n\x05level\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x0c\n\x04type\x18\x06 \x01(\t\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.distrust.trainer.v1.JobStatus\x12%\n\x04\x64\x61ta\x18\t \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x07\x10\x08R\tdata_json\"m\n\x11\x43heckpointMetrics\x12\x0c\n\x04step\x18\x01 \x01(\x04\x12\x17\n\ntrain_loss\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\x08val_loss\x18\x03 \x01(\x01H\x01\x88\x01\x01\x42\r\n\x0b_train_lossB\x0b\n\t_val_loss\"\xd4\x01\n\nCheckpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x04\x12\x12\n\ncreated_at\x18\x04 \x01(\x03\x12#\n\x1b\x66ine_tuned_model_checkpoint\x18\x05 \x01(\t\x12\x16\n\x0estorage_prefix\x18\x07 \x01(\t\x12\x37\n\x07metrics\x18\x08 \x01(\x0b\x32&.distrust.trainer.v1.CheckpointMetricsJ\x04\x08\x06\x10\x07R\x0cmetrics_json\"U\n\x16ListCheckpointsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\"a\n\x17ListCheckpointsResponse\x12\x34\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1f.distrust.trainer.v1.Checkpoint\x12\x10\n\x08has_more\x18\x02 \x01(\x08*\xdd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bJOB_STATUS_VALIDATING_FILES\x10\x01\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x02\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x03\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x19\n\x15JOB_STATUS_CANCELLING\x10\x06\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x07*}\n\x0c\x44istrustMode\x12\x1d\n\x19\x44ISTRUST_MODE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44ISTRUST_MODE_WEIGHTED\x10\x01\x12\x1a\n\x16\x44ISTRUST_MODE_ADDITIVE\x10\x02\x12\x16\n\x12\x44ISTRUST_MODE_NONE\x10\x03*S\n\tWeighting\x12\x19\n\x15WEIGHTING_UNSPECIFIED\x10\x00\x12\x13\n\x0fWEIGHTING_PLAIN\x10\x01\x12\x16\n\x12WEIGHTING_MONOTONE\x10\x02\x32\x8e\x04\n\x0eTrainerService\x12L\n\tCreateJob\x12%.distrust.trainer.v1.CreateJobRequest\x1a\x18.distrust.trainer.v1.Job\x12\x46\n\x06GetJob\x12\".distrust.trainer.v1.GetJobRequest\x1a\x18.distrust.trainer.v1.Job\x12W\n\x08ListJobs\x12$.distrust.trainer.v1.ListJobsRequest\x1a%.distrust.trainer.v1.ListJobsResponse\x12L\n\tCancelJob\x12%.distrust.trainer.v1.CancelJobRequest\x1a\x18.distrust.trainer.v1.Job\x12Q\n\x08WatchJob\x12$.distrust.trainer.v1.WatchJobRequest\x1a\x1d.distrust.trainer.v1.JobEvent0\x01\x12l\n\x0fListCheckpoints\x12+.distrust.trainer.v1.ListCheckpointsRequest\x1a,.distrust.trainer.v1.ListCheckpointsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distrust.trainer.v1.trainer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_JOBSTATUS']._serialized_start=2832
-  _globals['_JOBSTATUS']._serialized_end=3053
-  _globals['_DISTRUSTMODE']._serialized_start=3055
-  _globals['_DISTRUSTMODE']._serialized_end=3180
-  _globals['_WEIGHTING']._serialized_start=3182
-  _globals['_WEIGHTING']._serialized_end=3265
-  _globals['_HYPERPARAMETERS']._serialized_start=59
-  _globals['_HYPERPARAMETERS']._serialized_end=676
-  _globals['_DISTRUSTCONFIG']._serialized_start=679
-  _globals['_DISTRUSTCONFIG']._serialized_end=937
-  _globals['_LORACONFIG']._serialized_start=939
-  _globals['_LORACONFIG']._serialized_end=1055
-  _globals['_JOBERROR']._serialized_start=1057
-  _globals['_JOBERROR']._serialized_end=1113
-  _globals['_JOB']._serialized_start=1116
-  _globals['_JOB']._serialized_end=1668
-  _globals['_CREATEJOBREQUEST']._serialized_start=1671
-  _globals['_CREATEJOBREQUEST']._serialized_end=1976
-  _globals['_GETJOBREQUEST']._serialized_start=1978
-  _globals['_GETJOBREQUEST']._serialized_end=2024
-  _globals['_LISTJOBSREQUEST']._serialized_start=2026
-  _globals['_LISTJOBSREQUEST']._serialized_end=2088
-  _globals['_LISTJOBSRESPONSE']._serialized_start=2090
-  _globals['_LISTJOBSRESPONSE']._serialized_end=2166
-  _globals['_CANCELJOBREQUEST']._serialized_start=2168
-  _globals['_CANCELJOBREQUEST']._serialized_end=2217
-  _globals['_WATCHJOBREQUEST']._serialized_start=2219
-  _globals['_WATCHJOBREQUEST']._serialized_end=2307
-  _globals['_JOBEVENT']._serialized_start=2310
-  _globals['_JOBEVENT']._serialized_end=2483
-  _globals['_CHECKPOINT']._serialized_start=2486
-  _globals['_CHECKPOINT']._serialized_end=2643
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=2645
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=2730
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=2732
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=2829
-  _globals['_TRAINERSERVICE']._serialized_start=3268
-  _globals['_TRAINERSERVICE']._serialized_end=3794
+  _globals['_JOBSTATUS']._serialized_start=3100
+  _globals['_JOBSTATUS']._serialized_end=3321
+  _globals['_DISTRUSTMODE']._serialized_start=3323
+  _globals['_DISTRUSTMODE']._serialized_end=3448
+  _globals['_WEIGHTING']._serialized_start=3450
+  _globals['_WEIGHTING']._serialized_end=3533
+  _globals['_HYPERPARAMETERS']._serialized_start=89
+  _globals['_HYPERPARAMETERS']._serialized_end=706
+  _globals['_DISTRUSTCONFIG']._serialized_start=709
+  _globals['_DISTRUSTCONFIG']._serialized_end=967
+  _globals['_LORACONFIG']._serialized_start=970
+  _globals['_LORACONFIG']._serialized_end=1120
+  _globals['_JOBERROR']._serialized_start=1122
+  _globals['_JOBERROR']._serialized_end=1178
+  _globals['_JOB']._serialized_start=1181
+  _globals['_JOB']._serialized_end=1733
+  _globals['_CREATEJOBREQUEST']._serialized_start=1736
+  _globals['_CREATEJOBREQUEST']._serialized_end=2041
+  _globals['_GETJOBREQUEST']._serialized_start=2043
+  _globals['_GETJOBREQUEST']._serialized_end=2089
+  _globals['_LISTJOBSREQUEST']._serialized_start=2091
+  _globals['_LISTJOBSREQUEST']._serialized_end=2153
+  _globals['_LISTJOBSRESPONSE']._serialized_start=2155
+  _globals['_LISTJOBSRESPONSE']._serialized_end=2231
+  _globals['_CANCELJOBREQUEST']._serialized_start=2233
+  _globals['_CANCELJOBREQUEST']._serialized_end=2282
+  _globals['_WATCHJOBREQUEST']._serialized_start=2284
+  _globals['_WATCHJOBREQUEST']._serialized_end=2372
+  _globals['_JOBEVENT']._serialized_start=2375
+  _globals['_JOBEVENT']._serialized_end=2585
+  _globals['_CHECKPOINTMETRICS']._serialized_start=2587
+  _globals['_CHECKPOINTMETRICS']._serialized_end=2696
+  _globals['_CHECKPOINT']._serialized_start=2699
+  _globals['_CHECKPOINT']._serialized_end=2911
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=2913
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=2998
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=3000
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=3097
+  _globals['_TRAINERSERVICE']._serialized_start=3536
+  _globals['_TRAINERSERVICE']._serialized_end=4062
 # @@protoc_insertion_point(module_scope)

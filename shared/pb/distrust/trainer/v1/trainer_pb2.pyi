@@ -1,3 +1,4 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -90,16 +91,18 @@ class DistrustConfig(_message.Message):
     def __init__(self, mode: _Optional[_Union[DistrustMode, str]] = ..., alpha: _Optional[float] = ..., weighting: _Optional[_Union[Weighting, str]] = ..., weight_min: _Optional[float] = ..., weight_max: _Optional[float] = ..., **kwargs) -> None: ...
 
 class LoraConfig(_message.Message):
-    __slots__ = ("rank", "alpha", "layers", "keys")
+    __slots__ = ("rank", "alpha", "layers", "keys", "dropout")
     RANK_FIELD_NUMBER: _ClassVar[int]
     ALPHA_FIELD_NUMBER: _ClassVar[int]
     LAYERS_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
+    DROPOUT_FIELD_NUMBER: _ClassVar[int]
     rank: int
     alpha: float
     layers: int
     keys: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, rank: _Optional[int] = ..., alpha: _Optional[float] = ..., layers: _Optional[int] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+    dropout: float
+    def __init__(self, rank: _Optional[int] = ..., alpha: _Optional[float] = ..., layers: _Optional[int] = ..., keys: _Optional[_Iterable[str]] = ..., dropout: _Optional[float] = ...) -> None: ...
 
 class JobError(_message.Message):
     __slots__ = ("code", "message", "param")
@@ -224,42 +227,52 @@ class WatchJobRequest(_message.Message):
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("id", "sequence", "created_at", "level", "message", "type", "data_json", "status")
+    __slots__ = ("id", "sequence", "created_at", "level", "message", "type", "status", "data")
     ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
-    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     id: str
     sequence: int
     created_at: int
     level: str
     message: str
     type: str
-    data_json: str
     status: JobStatus
-    def __init__(self, id: _Optional[str] = ..., sequence: _Optional[int] = ..., created_at: _Optional[int] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., data_json: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ...) -> None: ...
+    data: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., sequence: _Optional[int] = ..., created_at: _Optional[int] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class CheckpointMetrics(_message.Message):
+    __slots__ = ("step", "train_loss", "val_loss")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_LOSS_FIELD_NUMBER: _ClassVar[int]
+    VAL_LOSS_FIELD_NUMBER: _ClassVar[int]
+    step: int
+    train_loss: float
+    val_loss: float
+    def __init__(self, step: _Optional[int] = ..., train_loss: _Optional[float] = ..., val_loss: _Optional[float] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
-    __slots__ = ("id", "job_id", "step", "created_at", "fine_tuned_model_checkpoint", "metrics_json", "storage_prefix")
+    __slots__ = ("id", "job_id", "step", "created_at", "fine_tuned_model_checkpoint", "storage_prefix", "metrics")
     ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINE_TUNED_MODEL_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
-    METRICS_JSON_FIELD_NUMBER: _ClassVar[int]
     STORAGE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
     id: str
     job_id: str
     step: int
     created_at: int
     fine_tuned_model_checkpoint: str
-    metrics_json: str
     storage_prefix: str
-    def __init__(self, id: _Optional[str] = ..., job_id: _Optional[str] = ..., step: _Optional[int] = ..., created_at: _Optional[int] = ..., fine_tuned_model_checkpoint: _Optional[str] = ..., metrics_json: _Optional[str] = ..., storage_prefix: _Optional[str] = ...) -> None: ...
+    metrics: CheckpointMetrics
+    def __init__(self, id: _Optional[str] = ..., job_id: _Optional[str] = ..., step: _Optional[int] = ..., created_at: _Optional[int] = ..., fine_tuned_model_checkpoint: _Optional[str] = ..., storage_prefix: _Optional[str] = ..., metrics: _Optional[_Union[CheckpointMetrics, _Mapping]] = ...) -> None: ...
 
 class ListCheckpointsRequest(_message.Message):
     __slots__ = ("owner", "job_id", "after", "limit")

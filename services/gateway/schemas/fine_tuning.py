@@ -1,0 +1,119 @@
+"""Fine-tuning over HTTP: the create body and OpenAI's job, event and checkpoint objects, plus our extensions.
+
+The response models are named and shaped like openai-python's `FineTuningJob`, `FineTuningJobEvent` and
+`FineTuningJobCheckpoint`; `distrust`, `lora`, `step` and `total_steps` are ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.schemas.fine_tuning import (
+    CheckpointMetrics,
+    DistrustSpec,
+    Hyperparameters,
+    LoraSpec,
+    ResolvedHyperparameters,
+)
+
+JobStatusName = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelling", "cancelled"]
+
+
+class SupervisedMethod(BaseModel):
+    """OpenAI's `method.supervised`."""
+
+    model_config = ConfigDict(extra="forbid")
+    hyperparameters: Hyperparameters | None = None
+
+
+class Method(BaseModel):
+    """OpenAI's `method`; supervised fine-tuning is the one we run."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["supervised"]
+    supervised: SupervisedMethod | None = None
+
+
+class JobCreate(BaseModel):
+    """What the trainer needs to create a job (field names equal the contract's `CreateJobRequest`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    training_file: str
+    validation_file: str | None = None
+    suffix: str | None = None
+    seed: int | None = None
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    distrust: DistrustSpec = Field(default_factory=DistrustSpec)
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+
+
+class CreateFineTuningJob(JobCreate):
+    """OpenAI's create body: hyperparameters at the top level or in `method.supervised`, not both."""
+
+    method: Method | None = None
+    integrations: list[Any] | None = None  # accepted by name only: a non-empty list is refused
+    metadata: dict[str, str] | None = None  # accepted by name only: a non-empty object is refused
+
+
+class FineTuningJobError(BaseModel):
+    """Why a job failed."""
+
+    code: str
+    message: str
+    param: str | None = None
+
+
+class FineTuningJob(BaseModel):
+    """OpenAI's `fine_tuning.job`, with hyperparameters resolved, plus `distrust`, `lora` and the progress."""
+
+    id: str
+    object: Literal["fine_tuning.job"] = "fine_tuning.job"
+    model: str
+    created_at: int
+    finished_at: int | None = None
+    fine_tuned_model: str | None = None
+    organization_id: str
+    result_files: list[str] = Field(default_factory=list)
+    status: JobStatusName
+    validation_file: str | None = None
+    training_file: str
+    hyperparameters: ResolvedHyperparameters
+    trained_tokens: int | None = None
+    seed: int
+    suffix: str | None = None
+    estimated_finish: int | None = None
+    error: FineTuningJobError | None = None
+    method: Method
+    distrust: DistrustSpec
+    lora: LoraSpec
+    step: int = 0
+    total_steps: int = 0
+
+
+class FineTuningJobEvent(BaseModel):
+    """OpenAI's `fine_tuning.job.event` (evaluations and exports use it with their own `object`)."""
+
+    id: str
+    object: str = "fine_tuning.job.event"
+    created_at: int
+    level: Literal["info", "warn", "error"]
+    message: str
+    type: str  # "message", "metrics", "status", "checkpoint" or "weights"
+    sequence: int
+    data: dict[str, Any] = Field(default_factory=dict)  # open data, by type
+    status: JobStatusName | None = None
+
+
+class FineTuningJobCheckpoint(BaseModel):
+    """OpenAI's `fine_tuning.job.checkpoint`."""
+
+    id: str
+    object: Literal["fine_tuning.job.checkpoint"] = "fine_tuning.job.checkpoint"
+    created_at: int
+    fine_tuning_job_id: str
+    step_number: int
+    fine_tuned_model_checkpoint: str
+    metrics: CheckpointMetrics

@@ -1,0 +1,119 @@
+"""The fine-tuning contract: proto fields equal the schema models' fields, and values survive each conversion."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from services.gateway.schemas.fine_tuning import JobCreate
+from services.gateway.trainer_client import checkpoint_object, event_object, job_object
+from services.trainer import convert
+from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
+from shared.errors import InvalidArgument
+from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
+from shared.rpc.messages import from_message, to_message
+from shared.schemas.fine_tuning import (
+    CheckpointMetrics,
+    DistrustSpec,
+    Hyperparameters,
+    LoraSpec,
+    ResolvedHyperparameters,
+)
+
+PAIRS: list[tuple[type[BaseModel], object, frozenset[str]]] = [
+    (Hyperparameters, pb.Hyperparameters, frozenset()),
+    (DistrustSpec, pb.DistrustConfig, frozenset()),
+    (LoraSpec, pb.LoraConfig, frozenset()),
+    (CheckpointMetrics, pb.CheckpointMetrics, frozenset()),
+    (JobError, pb.JobError, frozenset()),
+    (JobRecord, pb.Job, frozenset()),
+    (EventRecord, pb.JobEvent, frozenset()),
+    (JobCreate, pb.CreateJobRequest, frozenset({"owner"})),  # the owner comes from the caller's key
+    (CheckpointRecord, pb.Checkpoint, frozenset({"files", "fine_tuned_model_checkpoint"})),
+]
+
+
+def _names(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+@pytest.mark.parametrize(("model", "message", "only_one_side"), PAIRS, ids=lambda p: getattr(p, "__name__", ""))
+def test_proto_fields_equal_the_models_fields(
+    model: type[BaseModel], message: object, only_one_side: frozenset[str]
+) -> None:
+    proto = set(message.DESCRIPTOR.fields_by_name)  # type: ignore[attr-defined]  # generated message class
+    assert proto ^ _names(model) == only_one_side
+
+
+def _job() -> JobRecord:
+    return JobRecord(
+        owner="alice",
+        model="tiny",
+        training_file="file-1",
+        seed=7,
+        status=JobStatus.RUNNING,
+        hyperparameters=Hyperparameters(batch_size=2, max_steps=9, learning_rate_multiplier=0.5),
+        distrust=DistrustSpec(mode="additive", lambda_=0.3, weighting="monotone"),
+        lora=LoraSpec(rank=4, keys=["self_attn.q_proj"], dropout=0.1),
+        step=3,
+        total_steps=9,
+        error=JobError(code="oops", message="it broke"),
+    )
+
+
+def test_a_record_reaches_the_http_model_unchanged() -> None:
+    record = _job()
+    job = job_object(convert.job_message(record))
+    assert job.hyperparameters == record.hyperparameters.resolved()
+    assert (job.hyperparameters.n_epochs, job.hyperparameters.learning_rate) == (3, pytest.approx(1e-4))
+    assert job.distrust == record.distrust and job.lora == record.lora
+    assert (job.organization_id, job.status, job.step, job.total_steps) == ("alice", "running", 3, 9)
+    assert job.error is not None and job.error.code == "oops" and job.error.param is None
+    assert job.validation_file is None and job.suffix is None and job.finished_at is None
+    body = job.model_dump(mode="json")
+    assert body["distrust"]["lambda"] == 0.3 and "lambda_" not in body["distrust"]
+
+
+def test_a_create_request_becomes_the_same_record() -> None:
+    create = JobCreate(
+        model="tiny",
+        training_file="file-1",
+        hyperparameters=Hyperparameters(n_epochs=2),
+        distrust=DistrustSpec.model_validate({"lambda": 0.9, "mode": "additive"}),
+        lora=LoraSpec(layers=2),
+    )
+    record = convert.job_record(to_message(pb.CreateJobRequest, create, owner="alice"))
+    assert record.owner == "alice" and record.seed >= 0 and record.validation_file is None
+    assert record.hyperparameters == create.hyperparameters and record.hyperparameters.batch_size == "auto"
+    assert record.distrust == create.distrust and record.lora == create.lora
+
+
+def test_events_carry_open_data_and_checkpoints_typed_metrics() -> None:
+    data = {"step": 4, "train_loss": 1.25, "bands": {"low": [1, 2.5]}, "note": None}
+    event = EventRecord(sequence=5, message="Step 4", type="metrics", data=data, status=JobStatus.RUNNING)
+    shown = event_object(convert.event_message(event))
+    assert shown.data == data and isinstance(shown.data["step"], int)
+    assert (shown.sequence, shown.status, shown.object) == (5, "running", "fine_tuning.job.event")
+    checkpoint = CheckpointRecord(
+        job_id="ftjob-1",
+        step=4,
+        storage_prefix="p",
+        files={"a": "sha"},
+        metrics=CheckpointMetrics(step=4, train_loss=1.5),
+    )
+    shown_checkpoint = checkpoint_object(convert.checkpoint_message(_job(), checkpoint))
+    assert shown_checkpoint.metrics == checkpoint.metrics and shown_checkpoint.step_number == 4
+    assert shown_checkpoint.fine_tuned_model_checkpoint.endswith(":ckpt-step-4")
+
+
+def test_an_unknown_enum_number_names_the_field() -> None:
+    request = pb.CreateJobRequest(model="tiny", training_file="f", distrust=pb.DistrustConfig(mode=9))
+    with pytest.raises(InvalidArgument) as info:
+        convert.job_record(request)
+    assert info.value.param == "distrust.mode" and "weighted, additive, none" in info.value.message
+
+
+def test_out_of_range_values_from_the_contract_are_refused_with_the_api_name() -> None:
+    with pytest.raises(InvalidArgument) as info:
+        from_message(ResolvedHyperparameters, pb.Hyperparameters(batch_size=5000))
+    assert info.value.param == "hyperparameters.batch_size"
