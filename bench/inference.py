@@ -192,7 +192,7 @@ def main() -> int:
             client(ours.base_url, ours.api_key, n) as our_http,
             client(f"http://127.0.0.1:{mlx.port}/v1", "none", n) as mlx_http,
         ):
-            names = ours.register_adapters(base_dir, adapters)
+            names = ours.register_adapters(adapters)
             common = {"messages": PROMPT, "max_tokens": args.max_tokens, "temperature": 0.0}
 
             chat(our_http, {**common, "model": names[0]})  # warm-up: load base and adapter

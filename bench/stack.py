@@ -77,7 +77,7 @@ class OurStack:
                     say(f"--- {name}.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
         self.cli("down")
 
-    def register_adapters(self, base_dir: Path, adapters: list[Path]) -> list[str]:
+    def register_adapters(self, adapters: list[Path]) -> list[str]:
         from cli.stack import control, layout
         from shared.model_registry import AdapterRecord, ModelRegistry
         from shared.redis_store import connect

@@ -1,0 +1,1 @@
+"""The services of the stack: scorer, trainer, inference and the HTTP gateway."""

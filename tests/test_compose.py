@@ -84,7 +84,7 @@ def test_docker_compose_config_accepts_the_file() -> None:
         [*command, "-f", str(COMPOSE), "config", "-q"],
         capture_output=True,
         text=True,
-        env={k: v for k, v in missing.items()},
+        env=dict(missing.items()),
         cwd=REPO,
     )
     assert result.returncode != 0 and "DISTRUST_REDIS_PASSWORD" in result.stderr

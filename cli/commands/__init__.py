@@ -1,0 +1,1 @@
+"""Helpers of the CLI commands: HTTP calls, progress display, local fallbacks."""

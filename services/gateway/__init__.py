@@ -1,0 +1,1 @@
+"""The public HTTP API: OpenAI-compatible routes in front of the gRPC services."""

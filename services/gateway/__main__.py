@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 def main() -> None:
+    """Load the settings, check the port is free, and serve the app until stopped."""
     try:
         settings = load_settings(GatewaySettings)
         configure_logging(settings.log, service="gateway")

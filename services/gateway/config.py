@@ -12,6 +12,8 @@ from shared.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
+    """The gateway's settings (`DISTRUST_GATEWAY_*`)."""
+
     model_config = SettingsConfigDict(env_prefix="DISTRUST_GATEWAY_", extra="ignore")
 
     host: str = "127.0.0.1"

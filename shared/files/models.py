@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 
 class Purpose(StrEnum):
+    """What a file is for, as OpenAI names it, plus the purposes of files the services write."""
+
     FINE_TUNE = "fine-tune"
     BATCH = "batch"
     ASSISTANTS = "assistants"
@@ -26,6 +28,7 @@ UPLOADABLE_PURPOSES = (Purpose.FINE_TUNE, Purpose.BATCH, Purpose.ASSISTANTS, Pur
 
 
 def new_file_id() -> str:
+    """A new OpenAI-style file id (`file-…`)."""
     return "file-" + secrets.token_hex(12)
 
 

@@ -130,7 +130,7 @@ def test_adapter_for_another_base_is_refused(export_base: Path, tmp_path: Path) 
         fuse_adapter(export_base, other, tmp_path / "out" / "fused", ExportOptions())
     assert caught.value.param == "adapter" and "does not match" in caught.value.message
     assert not (tmp_path / "out" / "fused").exists()
-    assert not [p for p in (tmp_path / "out").iterdir()], "nothing is left behind"
+    assert not list((tmp_path / "out").iterdir()), "nothing is left behind"
 
 
 def test_existing_output_is_never_overwritten(export_base: Path, export_adapter: Path, tmp_path: Path) -> None:
