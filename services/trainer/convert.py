@@ -9,9 +9,10 @@ from typing import Any
 import grpc
 
 from services.trainer.jobs import spec
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
+from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from services.trainer.jobs.service import JobRequest
 from shared.errors import invalid_field
+from shared.jobs.records import EventRecord, JobError, JobStatus
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 
 MODES = {

@@ -58,12 +58,13 @@ class Runners:
 def _runners() -> Runners:  # built once per worker process, on first use
     from services.trainer.jobs.eval_runner import EvalContext, EvalRunner
     from services.trainer.jobs.export_runner import ExportContext, ExportRunner
+    from services.trainer.jobs.kinds import EVALUATION, EXPORT, FineTuningStore
     from services.trainer.jobs.memory import job_memory_check
     from services.trainer.jobs.model_sources import ModelSources
     from services.trainer.jobs.runner import JobRunner, RunnerContext
-    from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
     from shared.files import FileService
     from shared.files.repository import FileRepository
+    from shared.jobs.store import JobStore
     from shared.model_registry import ModelRegistry
     from shared.redis_store import connect
     from shared.storage import ObjectStore
@@ -77,7 +78,7 @@ def _runners() -> Runners:  # built once per worker process, on first use
     cache_dir, ttl = settings.resolved_cache_dir, settings.lease_ttl_s
     train = JobRunner(
         RunnerContext(
-            store=JobStore(client),
+            store=FineTuningStore(client),
             files=files,
             registry=registry,
             sources=sources,

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.trainer.exports import ExportOptions, fuse_adapter
-from services.trainer.jobs import lifecycle
-from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.records import ExportRecord
 from services.trainer.models.inspect import inspect_model
+from shared.jobs import lifecycle
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.storage import Bucket, ObjectStore
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.trainer.exports import ExportOptions
-from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
+from services.trainer.jobs.records import ExportRecord
 from shared.errors import FailedPrecondition, invalid_field
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobStore, status_event
 from shared.model_registry import NAME, ModelRegistry
 
 logger = logging.getLogger(__name__)

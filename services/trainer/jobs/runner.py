@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.trainer.core.trainer import StepReport, Trainer
-from services.trainer.jobs import lifecycle, spec
+from services.trainer.jobs import spec
 from services.trainer.jobs.job_files import download_file
+from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from shared.errors import DistrustError
 from shared.files import FileService
+from shared.jobs import lifecycle
+from shared.jobs.records import EventRecord, JobStatus
 from shared.model_registry import AdapterRecord, ModelRegistry
 from shared.storage import Bucket, ObjectStore
 
@@ -28,7 +30,7 @@ MemoryCheck = Callable[[JobRecord, Path], None]
 
 @dataclass
 class RunnerContext:
-    store: JobStore[JobRecord]
+    store: FineTuningStore
     files: FileService
     registry: ModelRegistry
     sources: ModelSources
