@@ -16,6 +16,7 @@ from celery import Celery
 from celery.signals import worker_init, worker_ready
 
 from services.trainer.config import TrainerSettings
+from shared.jobs import queue
 from shared.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -27,19 +28,8 @@ EXPORT_TASK = "distrust.export"
 
 
 def create_celery(redis_url: str) -> Celery:
-    app = Celery("distrust-trainer", broker=redis_url, backend=redis_url)
-    app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_default_queue=QUEUE,
-        task_track_started=True,
-        broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        result_expires=7 * 24 * 3600,
-    )
-    return app
+    """The trainer's Celery app (queue `training`)."""
+    return queue.create_celery("distrust-trainer", redis_url, QUEUE)
 
 
 settings = load_settings(TrainerSettings)
@@ -49,6 +39,8 @@ app = celery_app
 
 @dataclass(frozen=True)
 class Runners:
+    """One runner per kind of trainer job."""
+
     train: Any
     evaluate: Any
     export: Any
@@ -114,29 +106,32 @@ def _runners() -> Runners:  # built once per worker process, on first use
     return Runners(train, evaluate, export)
 
 
-@celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)
+@celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
 def train(job_id: str) -> None:
+    """Run one fine-tuning job."""
     _runners().train.run(job_id)
 
 
-@celery_app.task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True)
+@celery_app.task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
 def evaluate(eval_id: str) -> None:
+    """Run one evaluation."""
     _runners().evaluate.run(eval_id)
 
 
-@celery_app.task(name=EXPORT_TASK, acks_late=True, reject_on_worker_lost=True)
+@celery_app.task(name=EXPORT_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
 def export(export_id: str) -> None:
+    """Run one export."""
     _runners().export.run(export_id)
 
 
-@worker_init.connect
+@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _logging(**_kwargs: object) -> None:
     from shared.log import configure_logging
 
     configure_logging(settings.log, service="worker")
 
 
-@worker_ready.connect
+@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _announce(**_kwargs: object) -> None:
     from services.trainer.system.blas import detect_blas
 
