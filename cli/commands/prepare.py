@@ -20,6 +20,7 @@ OUTPUTS = {"train_file": "train.jsonl", "validation_file": "val.jsonl", "report_
 def prepare_local(
     paths: Sequence[Path], output_dir: Path, *, source_type: str | None, options: dict[str, Any], console: Console
 ) -> dict[str, Any]:
+    """Prepare the files in this process and write the three outputs to `output_dir`; the report."""
     from services.scorer.preparation import PrepareOptions, RawInput, prepare_dataset
 
     opts = PrepareOptions.from_mapping(options)
@@ -59,6 +60,7 @@ def prepare_remote(
     console: Console,
     poll_s: float = 0.5,
 ) -> dict[str, Any]:
+    """Upload the files, run a preparation job through the gateway, download its outputs; the report."""
     client = GatewayClient.from_env()
     with count_progress(console) as progress:
         task = progress.add_task("uploading", total=len(paths), note="")
@@ -92,4 +94,5 @@ def prepare_remote(
             raise InternalError(f"preparation {job['id']} has no {field}")
         client.download(job[field], output_dir / name)
     console.print(f"job {job['id']}: train file {job['train_file']}, validation file {job['validation_file']}")
-    return job["report"]
+    report: dict[str, Any] = job["report"]
+    return report
