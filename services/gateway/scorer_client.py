@@ -87,12 +87,13 @@ def _present(message: Message, name: str) -> Any:
     field = message.DESCRIPTOR.fields_by_name[name]
     if field.has_presence and not message.HasField(name):
         return None
-    value = getattr(message, name)
-    return dict(value) if field.message_type is not None and field.message_type.GetOptions().map_entry else value
+    return getattr(message, name)
 
 
 def _score_result(message: pb.ScoreResult) -> ScoreResult:
-    breakdown = Breakdown(**{f.name: _present(message.breakdown, f.name) for f in fields(Breakdown)})
+    values = {f.name: _present(message.breakdown, f.name) for f in fields(Breakdown)}
+    values["source_counts"] = {c.source_type: c.count for c in message.breakdown.source_counts}
+    breakdown = Breakdown(**values)
     return ScoreResult(
         auth_weight=message.auth_weight,
         prov_entropy=message.prov_entropy,

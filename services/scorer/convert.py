@@ -37,6 +37,9 @@ def documents(docs: Iterable[pb.Document]) -> Iterator[tuple[str, Mapping[str, A
 def result_message(result: ScoreResult) -> pb.ScoreResult:
     """A score with its breakdown; unset optional terms stay absent."""
     breakdown = {name: value for name, value in asdict(result.breakdown).items() if value is not None}
+    breakdown["source_counts"] = [
+        pb.SourceCount(source_type=name, count=count) for name, count in result.breakdown.source_counts.items()
+    ]
     return pb.ScoreResult(
         auth_weight=result.auth_weight,
         prov_entropy=result.prov_entropy,

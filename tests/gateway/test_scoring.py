@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -27,6 +28,9 @@ def test_score_returns_results_in_order_with_breakdown(scoring_client: TestClien
     assert [d["auth_weight"] for d in data] == pytest.approx([e.auth_weight for e in expected])
     assert data[0]["scoring_method"] == "hybrid" and data[1]["scoring_method"] == "default"
     assert data[0]["breakdown"]["year"] == 1923 and data[0]["profile"] == "reference"
+    # The whole breakdown, key order of the source counts included, is the library's.
+    for got, want in zip(data, expected, strict=True):
+        assert json.dumps(got["breakdown"]) == json.dumps(dataclasses.asdict(want.breakdown))
 
 
 @pytest.mark.parametrize(

@@ -46,13 +46,6 @@ class Document(_message.Message):
 
 class Breakdown(_message.Message):
     __slots__ = ("text_chars", "citation_count", "citation_count_source", "citation_score", "institutional_score", "institutional_marker", "institutional_field", "consensus_count", "consensus_score", "year", "year_source", "year_evidence", "age_adjustment", "primary_count", "primary_adjustment", "base_entropy", "source_counts", "distribution_entropy", "primary_bonus", "variety_count", "variety_bonus", "institutional_penalty", "consensus_penalty", "dynamic_auth_weight", "dynamic_prov_entropy", "source_type", "prior_auth_weight", "prior_prov_entropy")
-    class SourceCountsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: int
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     TEXT_CHARS_FIELD_NUMBER: _ClassVar[int]
     CITATION_COUNT_FIELD_NUMBER: _ClassVar[int]
     CITATION_COUNT_SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -97,7 +90,7 @@ class Breakdown(_message.Message):
     primary_count: int
     primary_adjustment: float
     base_entropy: float
-    source_counts: _containers.ScalarMap[str, int]
+    source_counts: _containers.RepeatedCompositeFieldContainer[SourceCount]
     distribution_entropy: float
     primary_bonus: float
     variety_count: int
@@ -109,7 +102,15 @@ class Breakdown(_message.Message):
     source_type: str
     prior_auth_weight: float
     prior_prov_entropy: float
-    def __init__(self, text_chars: _Optional[int] = ..., citation_count: _Optional[int] = ..., citation_count_source: _Optional[str] = ..., citation_score: _Optional[float] = ..., institutional_score: _Optional[float] = ..., institutional_marker: _Optional[str] = ..., institutional_field: _Optional[str] = ..., consensus_count: _Optional[int] = ..., consensus_score: _Optional[float] = ..., year: _Optional[int] = ..., year_source: _Optional[str] = ..., year_evidence: _Optional[str] = ..., age_adjustment: _Optional[float] = ..., primary_count: _Optional[int] = ..., primary_adjustment: _Optional[float] = ..., base_entropy: _Optional[float] = ..., source_counts: _Optional[_Mapping[str, int]] = ..., distribution_entropy: _Optional[float] = ..., primary_bonus: _Optional[float] = ..., variety_count: _Optional[int] = ..., variety_bonus: _Optional[float] = ..., institutional_penalty: _Optional[float] = ..., consensus_penalty: _Optional[float] = ..., dynamic_auth_weight: _Optional[float] = ..., dynamic_prov_entropy: _Optional[float] = ..., source_type: _Optional[str] = ..., prior_auth_weight: _Optional[float] = ..., prior_prov_entropy: _Optional[float] = ...) -> None: ...
+    def __init__(self, text_chars: _Optional[int] = ..., citation_count: _Optional[int] = ..., citation_count_source: _Optional[str] = ..., citation_score: _Optional[float] = ..., institutional_score: _Optional[float] = ..., institutional_marker: _Optional[str] = ..., institutional_field: _Optional[str] = ..., consensus_count: _Optional[int] = ..., consensus_score: _Optional[float] = ..., year: _Optional[int] = ..., year_source: _Optional[str] = ..., year_evidence: _Optional[str] = ..., age_adjustment: _Optional[float] = ..., primary_count: _Optional[int] = ..., primary_adjustment: _Optional[float] = ..., base_entropy: _Optional[float] = ..., source_counts: _Optional[_Iterable[_Union[SourceCount, _Mapping]]] = ..., distribution_entropy: _Optional[float] = ..., primary_bonus: _Optional[float] = ..., variety_count: _Optional[int] = ..., variety_bonus: _Optional[float] = ..., institutional_penalty: _Optional[float] = ..., consensus_penalty: _Optional[float] = ..., dynamic_auth_weight: _Optional[float] = ..., dynamic_prov_entropy: _Optional[float] = ..., source_type: _Optional[str] = ..., prior_auth_weight: _Optional[float] = ..., prior_prov_entropy: _Optional[float] = ...) -> None: ...
+
+class SourceCount(_message.Message):
+    __slots__ = ("source_type", "count")
+    SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    source_type: str
+    count: int
+    def __init__(self, source_type: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class ScoreResult(_message.Message):
     __slots__ = ("auth_weight", "prov_entropy", "scoring_method", "profile", "breakdown")
