@@ -10,7 +10,7 @@ import os
 import socket
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery import Celery
 from celery.signals import worker_init, worker_ready
@@ -18,6 +18,11 @@ from celery.signals import worker_init, worker_ready
 from services.trainer.config import TrainerSettings
 from shared.jobs import queue
 from shared.settings import load_settings
+
+if TYPE_CHECKING:  # the runners import MLX: a worker loads them on its first job, not at import
+    from services.trainer.jobs.eval_runner import EvalRunner
+    from services.trainer.jobs.export_runner import ExportRunner
+    from services.trainer.jobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +46,9 @@ app = celery_app
 class Runners:
     """One runner per kind of trainer job."""
 
-    train: Any
-    evaluate: Any
-    export: Any
+    train: JobRunner
+    evaluate: EvalRunner
+    export: ExportRunner
 
 
 @cache

@@ -22,10 +22,12 @@ from shared.log import log_context
 
 logger = logging.getLogger(__name__)
 
-Body = Callable[[Any, threading.Event], None]
+R = TypeVar("R", bound=BaseJob)
 
 
-def run_leased(store: JobStore[Any], job_id: str, *, holder: str, lease_ttl_s: int, body: Body) -> None:
+def run_leased(
+    store: JobStore[R], job_id: str, *, holder: str, lease_ttl_s: int, body: Callable[[R, threading.Event], None]
+) -> None:
     """Run `body(job, lost)` unless the job is finished or another worker holds it; safe to call twice.
 
     `lost` is set when the lease could not be renewed: the body should stop, another worker owns the job.
@@ -67,7 +69,7 @@ def _heartbeat(
             return
 
 
-def begin(store: JobStore[Any], job_id: str, message: str, workdir: Path) -> Any | None:
+def begin(store: JobStore[R], job_id: str, message: str, workdir: Path) -> R | None:
     """Start the job with an empty `workdir`; None (and the job cancelled) when a cancel came before it started."""
     if store.cancel_requested(job_id):
         cancel_unstarted(store, job_id)
@@ -82,7 +84,7 @@ def cancel_unstarted(store: JobStore[Any], job_id: str) -> None:
     finish(store, job_id, JobStatus.CANCELLED, f"The {store.kind.label} was cancelled before it started")
 
 
-def start(store: JobStore[Any], job_id: str, message: str) -> Any:
+def start(store: JobStore[R], job_id: str, message: str) -> R:
     """Mark the job running (unless a cancel is already under way) and record `message`."""
 
     def mark(job: BaseJob) -> None:
@@ -96,11 +98,11 @@ def start(store: JobStore[Any], job_id: str, message: str) -> Any:
 
 
 def finish(
-    store: JobStore[Any], job_id: str, status: JobStatus, message: str, mutate: Callable[[Any], None] | None = None
+    store: JobStore[R], job_id: str, status: JobStatus, message: str, mutate: Callable[[R], None] | None = None
 ) -> None:
     """End the job with `status` (after `mutate`, if given) and record `message`."""
 
-    def mark(job: BaseJob) -> None:
+    def mark(job: R) -> None:
         if mutate is not None:
             mutate(job)
         job.status = status
