@@ -66,10 +66,12 @@ def prepare_stored_files(
     inputs: Sequence[PreparationInput],
     options: PreparationOptions,
     progress: Callable[[ProgressEvent], None],
+    on_stored: Callable[[str, FileObject], None] = lambda _field, _file: None,
 ) -> PrepareOutcome:
     """Prepare the owner's inputs and store the three outputs; `progress` may raise to stop the run.
 
-    The outputs are written only at the end, so a run stopped half-way leaves nothing behind.
+    The outputs are written only at the end; `on_stored(field, file)` hears of each as soon as it is stored
+    (field: "train_file", "validation_file" or "report_file"), so a rerun can remove those of a dead run.
     """
     records = check_inputs(files, owner, inputs)
     raw = [
@@ -82,10 +84,12 @@ def prepare_stored_files(
     ]
     prepared = prepare_dataset(raw, options, progress=progress)
     progress(ProgressEvent("writing", 0, 3, "storing train.jsonl, val.jsonl and report.json"))
-    return _store_outputs(files, owner, prepared)
+    return _store_outputs(files, owner, prepared, on_stored)
 
 
-def _store_outputs(files: FileService, owner: str, prepared: PreparedDataset) -> PrepareOutcome:
+def _store_outputs(
+    files: FileService, owner: str, prepared: PreparedDataset, on_stored: Callable[[str, FileObject], None]
+) -> PrepareOutcome:
     with tempfile.TemporaryDirectory(prefix="distrust-prepare-") as tmp:
         paths = {name: Path(tmp) / name for name in ("train.jsonl", "val.jsonl", "report.json")}
         for name, rows in (("train.jsonl", prepared.train), ("val.jsonl", prepared.val)):
@@ -93,15 +97,15 @@ def _store_outputs(files: FileService, owner: str, prepared: PreparedDataset) ->
                 for row in rows:
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         paths["report.json"].write_text(json.dumps(prepared.report, indent=2, allow_nan=False))
-        train = files.create_from_path(
-            owner=owner, filename="train.jsonl", purpose=Purpose.FINE_TUNE, path=paths["train.jsonl"]
-        )
-        val = files.create_from_path(
-            owner=owner, filename="val.jsonl", purpose=Purpose.FINE_TUNE, path=paths["val.jsonl"]
-        )
-        report_file = files.create_from_path(
-            owner=owner, filename="report.json", purpose=Purpose.DATASET_REPORT, path=paths["report.json"]
-        )
+        stored = {}
+        for field, name, purpose in (
+            ("train_file", "train.jsonl", Purpose.FINE_TUNE),
+            ("validation_file", "val.jsonl", Purpose.FINE_TUNE),
+            ("report_file", "report.json", Purpose.DATASET_REPORT),
+        ):
+            stored[field] = files.create_from_path(owner=owner, filename=name, purpose=purpose, path=paths[name])
+            on_stored(field, stored[field])
+    train, val, report_file = stored["train_file"], stored["validation_file"], stored["report_file"]
     logger.info(
         "dataset prepared", extra={"train": len(prepared.train), "val": len(prepared.val), "train_file": train.id}
     )

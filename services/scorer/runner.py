@@ -1,17 +1,20 @@
 """Running one preparation job on a scorer worker: lease, prepare, store the outputs, record them.
 
-A run that dies (kill -9) leaves no outputs and no lease; the reaper queues the job again and it starts over.
+A run that dies (kill -9) leaves no lease; the reaper queues the job again and it starts over. Each output is
+recorded on the job as soon as it is stored, so a rerun first removes those a dead run left: one set survives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.scorer.preparation import ProgressEvent
 from services.scorer.prepare_files import PrepareOutcome, prepare_stored_files
-from shared.errors import Cancelled
+from shared.errors import Cancelled, NotFound
 from shared.files import FileService
 from shared.jobs import lifecycle
 from shared.jobs.lifecycle import LeasedRunner
@@ -20,6 +23,7 @@ from shared.jobs.store import JobStore
 from shared.schemas.preparation import PreparationProgress, PreparationRecord
 
 SAVE_EVERY_S = 0.5
+OUTPUT_FIELDS = ("train_file", "validation_file", "report_file")
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class PreparationRunner(LeasedRunner[PreparationContext]):
         if self.store.cancel_requested(job.id):
             lifecycle.cancel_unstarted(self.store, job.id)
             return
-        lifecycle.start(self.store, job.id, "Preparation started")
+        job = lifecycle.start(self.store, job.id, "Preparation started")
+        self._remove_partial_outputs(job)
         saved_at = 0.0
 
         def on_progress(event: ProgressEvent) -> None:
@@ -62,13 +67,21 @@ class PreparationRunner(LeasedRunner[PreparationContext]):
 
         try:
             outcome = prepare_stored_files(
-                self.ctx.files, owner=job.owner, inputs=job.inputs, options=job.options, progress=on_progress
+                self.ctx.files,
+                owner=job.owner,
+                inputs=job.inputs,
+                options=job.options,
+                progress=on_progress,
+                on_stored=lambda field, file: self.store.update(job.id, _setter(field, file.id)),
             )
         except _LeaseLost:
             return
         except Cancelled:
             lifecycle.finish(self.store, job.id, JobStatus.CANCELLED, "Preparation cancelled; nothing was stored")
             return
+        except Exception:
+            self._remove_partial_outputs(self.store.get(job.id) or job)
+            raise
         lifecycle.finish(
             self.store,
             job.id,
@@ -76,6 +89,22 @@ class PreparationRunner(LeasedRunner[PreparationContext]):
             f"Prepared {outcome.train_file.id} and {outcome.validation_file.id}",
             lambda record: _set_outputs(record, outcome),
         )
+
+    def _remove_partial_outputs(self, job: PreparationRecord) -> None:
+        for field in OUTPUT_FIELDS:
+            file_id = getattr(job, field)
+            if file_id is None:
+                continue
+            with contextlib.suppress(NotFound):
+                self.ctx.files.delete(owner=job.owner, file_id=file_id)
+            self.store.update(job.id, _setter(field, None))
+
+
+def _setter(field: str, value: str | None) -> Callable[[PreparationRecord], None]:
+    def mutate(record: PreparationRecord) -> None:
+        setattr(record, field, value)
+
+    return mutate
 
 
 def _set_progress(record: PreparationRecord, event: ProgressEvent) -> None:

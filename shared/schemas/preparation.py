@@ -159,6 +159,7 @@ class PreparationRecord(BaseJob):
     inputs: list[PreparationInput]
     options: PreparationOptions
     progress: PreparationProgress = PreparationProgress()
+    # Each output's file id, recorded as soon as it is stored; the set is complete once the job succeeded.
     train_file: str | None = None
     validation_file: str | None = None
     report_file: str | None = None

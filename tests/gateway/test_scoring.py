@@ -113,6 +113,8 @@ def test_prepare_job_end_to_end(scoring_client: TestClient) -> None:
     report = scoring_client.get(f"/v1/files/{job['report_file']}/content", headers=ALICE).json()
     assert report["split"] == job["report"]["split"]
     assert scoring_client.get(f"/v1/datasets/jobs/{job['id']}", headers=BOB).status_code == 404
+    finished = scoring_client.post(f"/v1/datasets/jobs/{job['id']}/cancel", headers=ALICE)
+    assert finished.status_code == 409 and finished.json()["error"]["code"] == "job_finished"
 
 
 @pytest.mark.parametrize(

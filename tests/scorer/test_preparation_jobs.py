@@ -14,7 +14,7 @@ import redis as redis_lib
 
 from services.scorer.jobs import PREPARATION, PreparationService
 from services.scorer.runner import PreparationContext, PreparationRunner
-from shared.errors import FailedPrecondition, InvalidArgument
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.files import FileService
 from shared.jobs.reaper import requeue_orphans
 from shared.jobs.records import JobStatus
@@ -117,3 +117,27 @@ def test_the_reaper_requeues_a_running_job_whose_worker_died(
     assert requeue_orphans(jobs, queued.append) == [job.id]
     assert service.get("alice", job.id).status == JobStatus.QUEUED and queued == [job.id, job.id]
     assert "resumes from the start" in jobs.events(job.id)[-1].message
+
+
+def test_a_rerun_removes_the_outputs_a_dead_run_stored(
+    service: PreparationService,
+    jobs: JobStore[PreparationRecord],
+    runner: PreparationRunner,
+    files_service: FileService,
+    queued: list[str],
+) -> None:
+    job = service.create("alice", [_raw(files_service, _lines(20))], PreparationOptions(min_length=20))
+    left_over = files_service.upload(owner="alice", filename="train.jsonl", purpose="raw", stream=io.BytesIO(b"{}"))
+
+    def died_while_writing(record: PreparationRecord) -> None:
+        record.status = JobStatus.RUNNING
+        record.started_at = 1
+        record.train_file = left_over.id
+
+    jobs.update(job.id, died_while_writing)
+    assert requeue_orphans(jobs, queued.append) == [job.id]
+    runner.run(job.id)
+    done = service.get("alice", job.id)
+    assert done.status == JobStatus.SUCCEEDED and done.train_file not in (None, left_over.id)
+    with pytest.raises(NotFound):
+        files_service.get(owner="alice", file_id=left_over.id)
