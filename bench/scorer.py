@@ -386,10 +386,11 @@ CHUNK = 500
 
 def _doc_messages(docs: Iterator[Doc]) -> Iterator[list[Any]]:
     from shared.pb.distrust.scorer.v1 import scorer_pb2 as pb
+    from shared.rpc.structs import to_struct
 
     chunk: list[Any] = []
     for text, metadata in docs:
-        chunk.append(pb.Document(text=text, metadata_json=json.dumps(metadata) if metadata else ""))
+        chunk.append(pb.Document(text=text, metadata=to_struct(metadata) if metadata else None))
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []

@@ -38,7 +38,7 @@ class GatewayClient:
                 "`distrust up`, or use --local",
                 code="no_gateway",
             )
-        return cls(str(state["gateway_url"]), data.secrets().api_key)
+        return cls(state.gateway_url, data.secrets().api_key)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON body of the response (its shape is the route's); a failed response raises its typed error."""

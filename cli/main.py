@@ -92,7 +92,7 @@ def env() -> None:
     state = control.running_state(data)
     from cli.stack.layout import LocalStackSettings, Ports, gateway_url
 
-    url = (state or {}).get("gateway_url") or gateway_url(Ports.from_env(LocalStackSettings()))
+    url = state.gateway_url if state else gateway_url(Ports.from_env(LocalStackSettings()))
     sys.stdout.write(f"export DISTRUST_BASE_URL={url}\nexport DISTRUST_API_KEY={data.secrets().api_key}\n")
 
 

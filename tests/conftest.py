@@ -69,11 +69,34 @@ def redis_client(redis_settings: RedisSettings) -> Iterator[redis_lib.Redis]:
 
 @pytest.fixture(scope="session")
 def scorer_target(storage_settings: StorageSettings, redis_settings: RedisSettings) -> Iterator[str]:
-    """A real scorer gRPC server on a free port, backed by the session's Redis and S3."""
-    from services.scorer.config import ScorerSettings
-    from services.scorer.server import start
+    """A real scorer gRPC server on a free port, backed by the session's Redis and S3.
 
-    running = start(ScorerSettings(host="127.0.0.1", port=0, storage=storage_settings, redis=redis_settings))
+    Its preparation jobs run in a thread of this process through the real runner; the slow tests use Celery.
+    """
+    import threading
+
+    from services.scorer.config import ScorerSettings
+    from services.scorer.jobs import PREPARATION
+    from services.scorer.runner import PreparationContext, PreparationRunner
+    from services.scorer.server import start
+    from shared.jobs.store import JobStore
+    from shared.redis_store import connect
+
+    settings = ScorerSettings(host="127.0.0.1", port=0, storage=storage_settings, redis=redis_settings)
+    client = connect(redis_settings)
+    runner = PreparationRunner(
+        PreparationContext(
+            store=JobStore(client, PREPARATION),
+            files=FileService(ObjectStore(storage_settings), FileRepository(client), max_bytes=1 << 30),
+            holder="test-thread",
+            lease_ttl_s=settings.lease_ttl_s,
+        )
+    )
+
+    def run_in_thread(job_id: str) -> None:
+        threading.Thread(target=runner.run, args=(job_id,), daemon=True).start()
+
+    running = start(settings, enqueue=run_in_thread)
     yield f"127.0.0.1:{running.port}"
     running.stop(0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +13,23 @@ from rich.console import Console
 from cli.client import GatewayClient
 from cli.commands.progress import count_progress
 from shared.errors import FailedPrecondition, InternalError
+from shared.schemas.preparation import PreparationOptions
 
 OUTPUTS = {"train_file": "train.jsonl", "validation_file": "val.jsonl", "report_file": "report.json"}
 
 
 def prepare_local(
-    paths: Sequence[Path], output_dir: Path, *, source_type: str | None, options: dict[str, Any], console: Console
+    paths: Sequence[Path],
+    output_dir: Path,
+    *,
+    source_type: str | None,
+    options: Mapping[str, object],
+    console: Console,
 ) -> dict[str, Any]:
-    from services.scorer.preparation import PrepareOptions, RawInput, prepare_dataset
+    """Prepare the files in this process and write the three outputs to `output_dir`; the report."""
+    from services.scorer.preparation import RawInput, prepare_dataset
 
-    opts = PrepareOptions.from_mapping(options)
+    opts = PreparationOptions.from_mapping(options)
     handles = [path.open("rb") for path in paths]
     try:
         inputs = [
@@ -54,11 +61,16 @@ def prepare_remote(
     output_dir: Path,
     *,
     source_type: str | None,
-    options: dict[str, Any],
+    options: Mapping[str, object],
     profile: str | None,
     console: Console,
     poll_s: float = 0.5,
 ) -> dict[str, Any]:
+    """Upload the files, run a preparation job through the gateway, download its outputs; the report.
+
+    The options are checked here first, so a bad one fails before anything is uploaded.
+    """
+    opts = PreparationOptions.from_mapping({**options, **({"profile": profile} if profile else {})})
     client = GatewayClient.from_env()
     with count_progress(console) as progress:
         task = progress.add_task("uploading", total=len(paths), note="")
@@ -66,10 +78,9 @@ def prepare_remote(
         for path in paths:
             file_ids.append(client.upload(path, "raw")["id"])
             progress.update(task, advance=1, note=path.name)
-        body: dict[str, Any] = {
+        body = {
             "inputs": [{"file_id": f, "source_type": source_type} for f in file_ids],
-            "options": options,
-            "profile": profile,
+            "options": opts.model_dump(mode="json"),
         }
         job = client.request("POST", "/v1/datasets/prepare", json=body)
         while job["status"] not in ("succeeded", "failed", "cancelled"):
@@ -92,4 +103,5 @@ def prepare_remote(
             raise InternalError(f"preparation {job['id']} has no {field}")
         client.download(job[field], output_dir / name)
     console.print(f"job {job['id']}: train file {job['train_file']}, validation file {job['validation_file']}")
-    return job["report"]
+    report: dict[str, Any] = job["report"]
+    return report

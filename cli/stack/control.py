@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,12 +15,14 @@ from pathlib import Path
 import psutil
 
 from cli.stack import layout
-from cli.stack.state import DataDir, pid_alive
+from cli.stack.state import DataDir, StackState, pid_alive
 from shared.errors import ConfigError, FailedPrecondition
 
 
 @dataclass(frozen=True)
 class StackInfo:
+    """Where a started stack answers, with which key, and how long it took to start."""
+
     gateway_url: str
     api_key: str
     data_dir: Path
@@ -27,12 +30,14 @@ class StackInfo:
 
 
 def data_dir() -> DataDir:
+    """The local stack's data folder (DISTRUST_DATA_DIR)."""
     return DataDir(Path(layout.LocalStackSettings().data_dir))
 
 
-def running_state(data: DataDir) -> dict[str, object] | None:
+def running_state(data: DataDir) -> StackState | None:
+    """The state of the stack when its supervisor is alive."""
     state = data.read_state()
-    if state and pid_alive(state.get("supervisor_pid")):
+    if state and pid_alive(state.supervisor_pid):
         return state
     return None
 
@@ -43,9 +48,9 @@ def start_background(*, on_wait: Callable[[str], None] = lambda _phase: None) ->
     data = DataDir(Path(local.data_dir))
     data.ensure()
     secrets = data.secrets()
-    if running_state(data):
-        state = data.read_state() or {}
-        return StackInfo(state.get("gateway_url", ""), secrets.api_key, data.root, 0.0)
+    running = running_state(data)
+    if running:
+        return StackInfo(running.gateway_url, secrets.api_key, data.root, 0.0)
     data.clear_state()
     layout.check_ports_free(layout.Ports.from_env(local))
     started = time.monotonic()
@@ -60,15 +65,15 @@ def start_background(*, on_wait: Callable[[str], None] = lambda _phase: None) ->
     log.close()
     deadline = started + local.start_timeout_s + 30
     while time.monotonic() < deadline:
-        state = data.read_state() or {}
-        phase = state.get("phase")
-        on_wait(phase or "starting")
-        if phase == "ready" and state.get("supervisor_pid") == proc.pid:
-            return StackInfo(state["gateway_url"], secrets.api_key, data.root, time.monotonic() - started)
-        if phase == "failed" or proc.poll() is not None:
+        state = data.read_state()
+        on_wait(state.phase if state else "starting")
+        if state and state.phase == "ready" and state.supervisor_pid == proc.pid:
+            return StackInfo(state.gateway_url, secrets.api_key, data.root, time.monotonic() - started)
+        if (state and state.phase == "failed") or proc.poll() is not None:
             proc.wait(60)
+            error = state.error if state else None
             raise FailedPrecondition(
-                f"the stack failed to start: {state.get('error') or 'see the log'} (logs in {data.logs})",
+                f"the stack failed to start: {error or 'see the log'} (logs in {data.logs})",
                 code="stack_start_failed",
             )
         time.sleep(0.3)
@@ -84,18 +89,17 @@ def stop(data: DataDir, *, timeout_s: float = 60.0) -> bool:
     state = data.read_state()
     if not state:
         return False
-    pid, pgid = state.get("supervisor_pid"), state.get("pgid")
+    pid, pgid = state.supervisor_pid, state.pgid
     if pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-    leftovers = [c["pid"] for c in state.get("components", {}).values() if pid_alive(c.get("pid"))]
+    leftovers = [c.pid for c in state.components.values() if c.pid is not None and pid_alive(c.pid)]
     if pgid and (pid_alive(pid) or leftovers):
-        try:  # the supervisor did not finish in time: take down its whole process group
+        # The supervisor did not finish in time: take down its whole process group.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     for child in leftovers:
         if pid_alive(child):
             os.kill(child, signal.SIGKILL)
@@ -105,6 +109,8 @@ def stop(data: DataDir, *, timeout_s: float = 60.0) -> bool:
 
 @dataclass(frozen=True)
 class PartHealth:
+    """One part of the stack as probed now."""
+
     name: str
     healthy: bool
     detail: str
@@ -117,7 +123,7 @@ def component_health(data: DataDir) -> list[PartHealth]:
     state = running_state(data)
     if not state:
         raise ConfigError(f"the stack is not running (data folder {data.root}); start it with `distrust up`")
-    pids = {name: info.get("pid") for name, info in dict(state.get("components") or {}).items()}
+    pids = {name: info.pid for name, info in state.components.items()}
     local = layout.LocalStackSettings()
     secrets = data.secrets()
     ports = layout.Ports.from_env(local)

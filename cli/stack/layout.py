@@ -36,6 +36,8 @@ class LocalStackSettings(BaseSettings):
 
 @dataclass(frozen=True)
 class Ports:
+    """The local ports of every part, from the environment or the defaults."""
+
     redis: int
     storage: int
     scorer: int
@@ -82,6 +84,7 @@ def check_ports_free(ports: Ports) -> None:
 
 
 def redis_url(ports: Ports, secrets: Secrets) -> str:
+    """The URL of the stack's Redis, password included."""
     return f"redis://:{secrets.redis_password}@{HOST}:{ports.redis}/0"
 
 
@@ -111,6 +114,7 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
 
 
 def storage_settings(ports: Ports, secrets: Secrets) -> StorageSettings:
+    """The settings of the stack's S3 server."""
     return StorageSettings(
         endpoint=f"{HOST}:{ports.storage}",
         access_key=secrets.storage_access_key,
@@ -120,6 +124,7 @@ def storage_settings(ports: Ports, secrets: Secrets) -> StorageSettings:
 
 
 def redis_component(port: int, directory: str, password: str) -> Component:
+    """Redis with append-only persistence in `directory`, reachable only with `password`."""
     argv = [
         str(binaries.redis_server()),
         "--port",
@@ -149,6 +154,7 @@ def redis_component(port: int, directory: str, password: str) -> Component:
 
 
 def storage_component(port: int, directory: str, settings: StorageSettings) -> Component:
+    """An S3 server (rclone) over `directory`, with the stack's keys."""
     kind, path = binaries.s3_server()
     access = settings.access_key.get_secret_value() if settings.access_key else ""
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
@@ -182,6 +188,7 @@ def storage_component(port: int, directory: str, settings: StorageSettings) -> C
 
 
 def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
+    """What the services need first: Redis and S3."""
     return [
         redis_component(ports.redis, str(data.redis), secrets.redis_password),
         storage_component(ports.storage, str(data.objects), storage_settings(ports, secrets)),
@@ -189,6 +196,7 @@ def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Compon
 
 
 def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
+    """The services and their workers, in start order; the gateway last."""
     env = service_env(data, ports, secrets)
     py = sys.executable
     url = redis_url(ports, secrets)
@@ -219,30 +227,8 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
             port=ports.inference,
             port_setting="DISTRUST_INFERENCE_PORT",
         ),
-        Component(
-            "worker",
-            [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "services.trainer.worker",
-                "worker",
-                "--pool",
-                "solo",
-                "--queues",
-                "training",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "trainer@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            lambda: probes.celery_probe(url),
-            env=env,
-            stop_timeout_s=30.0,
-        ),
+        celery_worker("worker", "services.trainer.worker", "training", "trainer", url, env),
+        celery_worker("scorer-worker", "services.scorer.worker", "preparation", "scorer", url, env),
         Component(
             "gateway",
             [py, "-m", "services.gateway"],
@@ -254,5 +240,15 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
     ]
 
 
+def celery_worker(name: str, app: str, queue: str, host: str, url: str, env: dict[str, str]) -> Component:
+    """A Celery worker running one job at a time from `queue`; healthy once `<host>@<machine>` answers a ping."""
+    command = [
+        *(sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo", "--queues", queue),
+        *("--loglevel", "INFO", "--hostname", f"{host}@%h", "--without-gossip", "--without-mingle"),
+    ]
+    return Component(name, command, lambda: probes.celery_probe(url, host), env=env, stop_timeout_s=30.0)
+
+
 def gateway_url(ports: Ports) -> str:
+    """The gateway's base URL."""
     return f"http://{HOST}:{ports.gateway}"

@@ -11,6 +11,7 @@ from shared.storage import ObjectStore
 
 
 def redis_probe(url: str) -> None:
+    """Raise unless Redis answers a ping."""
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         client.ping()
@@ -19,10 +20,12 @@ def redis_probe(url: str) -> None:
 
 
 def storage_probe(settings: StorageSettings) -> None:
+    """Raise unless the S3 server lists its buckets."""
     ObjectStore(settings).client.list_buckets()
 
 
 def grpc_probe(target: str) -> None:
+    """Raise unless the gRPC server at `target` reports SERVING."""
     channel = open_channel(target)
     try:
         status = check_health(channel, timeout_s=2)
@@ -33,17 +36,19 @@ def grpc_probe(target: str) -> None:
 
 
 def http_probe(url: str) -> None:
+    """Raise unless `url` answers 2xx."""
     response = httpx.get(url, timeout=2)
     response.raise_for_status()
 
 
-def celery_probe(redis_url: str) -> None:
-    from services.trainer.worker import create_celery
+def celery_probe(redis_url: str, host: str) -> None:
+    """Raise unless a Celery worker named `<host>@...` answers a ping."""
+    from celery import Celery
 
-    app = create_celery(redis_url)
+    app = Celery("distrust-probe", broker=redis_url)
     try:
         replies = app.control.ping(timeout=1.0)
     finally:
         app.close()
-    if not replies:
-        raise RuntimeError("no Celery worker answered a ping")
+    if not any(name.startswith(f"{host}@") for reply in replies or [] for name in reply):
+        raise RuntimeError(f"no Celery worker {host}@... answered a ping")

@@ -30,6 +30,8 @@ class Component:
 
 
 class ManagedProcess:
+    """A component's process: started with its log file, probed, stopped gently then firmly."""
+
     def __init__(self, component: Component, log_dir: Path) -> None:
         self.component = component
         self.log_path = log_dir / f"{component.name}.log"
@@ -39,6 +41,10 @@ class ManagedProcess:
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.proc.returncode if self.proc else None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

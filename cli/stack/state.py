@@ -7,18 +7,46 @@ import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+Phase = Literal["starting", "ready", "failed"]
 
 
 @dataclass(frozen=True)
 class Secrets:
+    """The stack's generated credentials (kept in the data folder, mode 0600)."""
+
     api_key: str
     storage_access_key: str
     storage_secret_key: str
     redis_password: str
 
 
+class ComponentState(BaseModel):
+    """One process the supervisor started."""
+
+    pid: int | None
+    port: int | None
+    log: str
+
+
+class StackState(BaseModel):
+    """The state file of a running stack, written by its supervisor."""
+
+    phase: Phase
+    error: str | None = None
+    supervisor_pid: int
+    pgid: int
+    gateway_url: str
+    started_at: int
+    components: dict[str, ComponentState] = Field(default_factory=dict)
+
+
 class DataDir:
+    """The local stack's data folder and the files in it."""
+
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
 
@@ -64,16 +92,18 @@ class DataDir:
         tmp.replace(self.secrets_file)
         return made
 
-    def read_state(self) -> dict[str, Any] | None:
+    def read_state(self) -> StackState | None:
+        """The state of the stack last started from this folder, if any."""
         try:
-            return json.loads(self.state_file.read_text())
-        except (OSError, json.JSONDecodeError):
+            return StackState.model_validate_json(self.state_file.read_text())
+        except (OSError, ValidationError):
             return None
 
-    def write_state(self, state: dict[str, Any]) -> None:
+    def write_state(self, state: StackState) -> None:
+        """Replace the state file atomically."""
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
+        tmp.write_text(state.model_dump_json(indent=2))
         tmp.replace(self.state_file)
 
     def clear_state(self) -> None:
@@ -81,6 +111,7 @@ class DataDir:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs (a zombie does not)."""
     if not pid:
         return False
     try:

@@ -8,11 +8,10 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from cli.stack import layout
-from cli.stack.process import ManagedProcess
-from cli.stack.state import DataDir
+from cli.stack.process import Component, ManagedProcess
+from cli.stack.state import ComponentState, DataDir, Phase, StackState
 from shared.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -22,6 +21,8 @@ RESTART_WINDOW_S = 60.0
 
 
 class Supervisor:
+    """Starts the stack's processes in order, restarts those that crash, and records the stack's state."""
+
     def __init__(self, local: layout.LocalStackSettings) -> None:
         self.local = local
         self.data = DataDir(Path(local.data_dir))
@@ -32,19 +33,19 @@ class Supervisor:
         self.stopping = threading.Event()
         self.restarts: dict[str, list[float]] = {}
 
-    def _state(self, phase: str, error: str | None = None) -> dict[str, Any]:
-        return {
-            "phase": phase,
-            "error": error,
-            "supervisor_pid": os.getpid(),
-            "pgid": os.getpgid(0),
-            "gateway_url": layout.gateway_url(self.ports),
-            "started_at": int(time.time()),
-            "components": {
-                p.component.name: {"pid": p.pid, "port": p.component.port, "log": str(p.log_path)}
+    def _state(self, phase: Phase, error: str | None = None) -> StackState:
+        return StackState(
+            phase=phase,
+            error=error,
+            supervisor_pid=os.getpid(),
+            pgid=os.getpgid(0),
+            gateway_url=layout.gateway_url(self.ports),
+            started_at=int(time.time()),
+            components={
+                p.component.name: ComponentState(pid=p.pid, port=p.component.port, log=str(p.log_path))
                 for p in self.processes
             },
-        }
+        )
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
@@ -84,7 +85,7 @@ class Supervisor:
             client.close()
         logger.info("default model ready", extra={"model": record.name, "fingerprint": record.fingerprint})
 
-    def _start_group(self, components: list[layout.Component]) -> None:
+    def _start_group(self, components: list[Component]) -> None:
         group = [ManagedProcess(c, self.data.logs) for c in components]
         for proc in group:
             proc.start()
@@ -105,9 +106,7 @@ class Supervisor:
                 recent = [t for t in self.restarts.get(name, []) if time.monotonic() - t < RESTART_WINDOW_S]
                 if len(recent) >= RESTART_LIMIT:
                     continue
-                logger.warning(
-                    "restarting crashed component", extra={"component": name, "exit_code": proc.proc.returncode}
-                )
+                logger.warning("restarting crashed component", extra={"component": name, "exit_code": proc.exit_code})
                 self.restarts[name] = [*recent, time.monotonic()]
                 proc.start()
                 self.data.write_state(self._state("ready"))

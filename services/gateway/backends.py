@@ -11,7 +11,6 @@ import grpc
 import redis
 
 from services.gateway.config import GatewaySettings
-from services.gateway.dataset_jobs import DatasetJobs
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
@@ -27,9 +26,11 @@ GRPC_BACKENDS = ("scorer", "trainer", "inference")
 
 @dataclass
 class Backends:
+    """The connections and domain services the routes use."""
+
     settings: GatewaySettings
     store: ObjectStore
-    redis: redis.Redis
+    redis: redis.Redis[str]
     files: FileService
     channels: dict[str, grpc.Channel] = field(default_factory=dict)
 
@@ -52,10 +53,6 @@ class Backends:
     @property
     def registry(self) -> ModelRegistry:
         return ModelRegistry(self.redis, self.store)
-
-    @property
-    def dataset_jobs(self) -> DatasetJobs:
-        return DatasetJobs(self.redis, self.scorer)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> Backends:

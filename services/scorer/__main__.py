@@ -8,6 +8,7 @@ from shared.settings import load_settings
 
 
 def main() -> None:
+    """Run the scorer until SIGTERM / SIGINT."""
     settings = load_settings(ScorerSettings)
     configure_logging(settings.log, service="scorer")
     run_service("scorer", lambda: start(settings))

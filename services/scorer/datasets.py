@@ -16,6 +16,7 @@ from services.scorer.scoring.profiles import Profile, get_profile
 from shared.errors import InvalidArgument, invalid_field
 from shared.files import FileService, Purpose
 from shared.records import RecordError, parse_json_object
+from shared.schemas.scoring import LineError
 from shared.storage import Bucket
 
 logger = logging.getLogger(__name__)
@@ -26,11 +27,13 @@ MAX_REPORTED_ERRORS = 1000
 
 @dataclass
 class DatasetProgress:
+    """How far a dataset is scored; the last one carries the output file and the rejected lines."""
+
     lines_done: int = 0
     lines_rejected: int = 0
     bytes_done: int = 0
     bytes_total: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
     output_file_id: str | None = None
     done: bool = False
 
@@ -62,7 +65,7 @@ def score_stored_dataset(
                 except (RecordError, InvalidArgument) as exc:
                     progress.lines_rejected += 1
                     if len(progress.errors) < MAX_REPORTED_ERRORS:
-                        progress.errors.append({"line": line_no, "reason": getattr(exc, "message", str(exc))})
+                        progress.errors.append(LineError(line=line_no, reason=getattr(exc, "message", str(exc))))
                 if progress.lines_done % PROGRESS_EVERY == 0:
                     yield progress
         progress.bytes_done = progress.bytes_total

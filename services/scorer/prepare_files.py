@@ -4,57 +4,50 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import tempfile
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.scorer.preparation import PreparedDataset, PrepareOptions, ProgressEvent, RawInput, prepare_dataset
-from shared.errors import Cancelled, invalid_field
+from services.scorer.preparation import PreparedDataset, ProgressEvent, RawInput, prepare_dataset
+from shared.errors import NotFound, invalid_field
 from shared.files import FileService, Purpose
 from shared.files.models import FileObject
+from shared.schemas.preparation import MAX_INPUTS, PreparationInput, PreparationOptions
 from shared.storage import Bucket
 
 logger = logging.getLogger(__name__)
 
 INPUT_PURPOSES = (Purpose.RAW, Purpose.FINE_TUNE)
-MAX_INPUTS = 64
-
-
-@dataclass(frozen=True)
-class InputRef:
-    file_id: str
-    source_type: str | None = None
 
 
 @dataclass(frozen=True)
 class PrepareOutcome:
+    """The stored outputs of a run and its report."""
+
     train_file: FileObject
     validation_file: FileObject
     report_file: FileObject
     report: dict[str, Any]
 
 
-def prepare_stored_files(
-    files: FileService,
-    *,
-    owner: str,
-    inputs: Sequence[InputRef],
-    options: Mapping[str, Any],
-    profile: str | None = None,
-) -> Iterator[ProgressEvent | PrepareOutcome]:
-    """Yield progress events, then one `PrepareOutcome`. Closing the iterator early cancels the run."""
-    opts = PrepareOptions.from_mapping({**options, **({"profile": profile} if profile else {})})
+def check_inputs(files: FileService, owner: str, inputs: Sequence[PreparationInput]) -> list[FileObject]:
+    """The owner's input files, each of an input purpose; InvalidArgument naming the first bad input."""
     if not inputs:
         raise invalid_field("inputs", [], "at least one raw file id")
     if len(inputs) > MAX_INPUTS:
         raise invalid_field("inputs", f"{len(inputs)} files", f"at most {MAX_INPUTS} files")
     records = []
     for i, ref in enumerate(inputs):
-        record = files.get(owner=owner, file_id=ref.file_id)
+        try:
+            record = files.get(owner=owner, file_id=ref.file_id)
+        except NotFound as exc:
+            raise NotFound(
+                f"inputs[{i}].file_id: no such File object: {ref.file_id}",
+                param=f"inputs[{i}].file_id",
+                code="file_not_found",
+            ) from exc
         if record.purpose not in INPUT_PURPOSES:
             raise invalid_field(
                 f"inputs[{i}].file_id",
@@ -63,6 +56,24 @@ def prepare_stored_files(
                 f"(this one is {record.purpose.value})",
             )
         records.append(record)
+    return records
+
+
+def prepare_stored_files(
+    files: FileService,
+    *,
+    owner: str,
+    inputs: Sequence[PreparationInput],
+    options: PreparationOptions,
+    progress: Callable[[ProgressEvent], None],
+    on_stored: Callable[[str, FileObject], None] = lambda _field, _file: None,
+) -> PrepareOutcome:
+    """Prepare the owner's inputs and store the three outputs; `progress` may raise to stop the run.
+
+    The outputs are written only at the end; `on_stored(field, file)` hears of each as soon as it is stored
+    (field: "train_file", "validation_file" or "report_file"), so a rerun can remove those of a dead run.
+    """
+    records = check_inputs(files, owner, inputs)
     raw = [
         RawInput(
             name=rec.filename,
@@ -71,43 +82,14 @@ def prepare_stored_files(
         )
         for rec, ref in zip(records, inputs, strict=True)
     ]
-
-    events: queue.Queue[ProgressEvent | PreparedDataset | BaseException] = queue.Queue(maxsize=256)
-    cancelled = threading.Event()
-
-    def on_progress(event: ProgressEvent) -> None:
-        if cancelled.is_set():
-            raise Cancelled("dataset preparation was cancelled")
-        events.put(event)
-
-    def run() -> None:
-        try:
-            events.put(prepare_dataset(raw, opts, progress=on_progress))
-        except BaseException as exc:
-            events.put(exc)
-
-    worker = threading.Thread(target=run, name="prepare", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = events.get()
-            if isinstance(item, BaseException):
-                raise item
-            if isinstance(item, PreparedDataset):
-                break
-            yield item
-    finally:
-        cancelled.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                events.get(timeout=0.1)
-            except queue.Empty:
-                pass
-    yield ProgressEvent("writing", 0, 3, "storing train.jsonl, val.jsonl and report.json")
-    yield _store_outputs(files, owner, item)
+    prepared = prepare_dataset(raw, options, progress=progress)
+    progress(ProgressEvent("writing", 0, 3, "storing train.jsonl, val.jsonl and report.json"))
+    return _store_outputs(files, owner, prepared, on_stored)
 
 
-def _store_outputs(files: FileService, owner: str, prepared: PreparedDataset) -> PrepareOutcome:
+def _store_outputs(
+    files: FileService, owner: str, prepared: PreparedDataset, on_stored: Callable[[str, FileObject], None]
+) -> PrepareOutcome:
     with tempfile.TemporaryDirectory(prefix="distrust-prepare-") as tmp:
         paths = {name: Path(tmp) / name for name in ("train.jsonl", "val.jsonl", "report.json")}
         for name, rows in (("train.jsonl", prepared.train), ("val.jsonl", prepared.val)):
@@ -115,15 +97,15 @@ def _store_outputs(files: FileService, owner: str, prepared: PreparedDataset) ->
                 for row in rows:
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         paths["report.json"].write_text(json.dumps(prepared.report, indent=2, allow_nan=False))
-        train = files.create_from_path(
-            owner=owner, filename="train.jsonl", purpose=Purpose.FINE_TUNE, path=paths["train.jsonl"]
-        )
-        val = files.create_from_path(
-            owner=owner, filename="val.jsonl", purpose=Purpose.FINE_TUNE, path=paths["val.jsonl"]
-        )
-        report_file = files.create_from_path(
-            owner=owner, filename="report.json", purpose=Purpose.DATASET_REPORT, path=paths["report.json"]
-        )
+        stored = {}
+        for field, name, purpose in (
+            ("train_file", "train.jsonl", Purpose.FINE_TUNE),
+            ("validation_file", "val.jsonl", Purpose.FINE_TUNE),
+            ("report_file", "report.json", Purpose.DATASET_REPORT),
+        ):
+            stored[field] = files.create_from_path(owner=owner, filename=name, purpose=purpose, path=paths[name])
+            on_stored(field, stored[field])
+    train, val, report_file = stored["train_file"], stored["validation_file"], stored["report_file"]
     logger.info(
         "dataset prepared", extra={"train": len(prepared.train), "val": len(prepared.val), "train_file": train.id}
     )

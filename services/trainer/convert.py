@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
+from services.trainer.jobs.records import CheckpointRecord, JobRecord
+from shared.jobs.records import EventRecord, JobError, JobStatus
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.rpc.messages import enum_number, from_message, to_message
 

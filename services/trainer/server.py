@@ -13,14 +13,15 @@ from services.trainer.evaluation_server import EvaluationServicer
 from services.trainer.export_server import ExportServicer
 from services.trainer.jobs.evaluations import EvalService
 from services.trainer.jobs.exports import ExportService
+from services.trainer.jobs.kinds import EVALUATION, EXPORT, FineTuningStore
 from services.trainer.jobs.memory import request_memory_check
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.reaper import Reaper
-from services.trainer.jobs.records import CheckpointRecord, JobRecord
+from services.trainer.jobs.records import CheckpointRecord
 from services.trainer.jobs.service import JobService
-from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
 from shared.files import FileService
 from shared.files.repository import FileRepository
+from shared.jobs.reaper import Reaper
+from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc, trainer_pb2_grpc
@@ -117,8 +118,7 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         queues = Enqueuers(enqueue, queues.evaluate, queues.export)
     registry = ModelRegistry(client, objects)
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
-    store: JobStore[JobRecord] = JobStore(client)
-    eval_store, export_store = JobStore(client, EVALUATION), JobStore(client, EXPORT)
+    store, eval_store, export_store = FineTuningStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
     jobs = JobService(
         store, files, sources, queues.train, memory_check=request_memory_check(sources, settings.memory_budget_gb)
     )

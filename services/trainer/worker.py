@@ -10,13 +10,19 @@ import os
 import socket
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery import Celery
 from celery.signals import worker_init, worker_ready
 
 from services.trainer.config import TrainerSettings
+from shared.jobs import queue
 from shared.settings import load_settings
+
+if TYPE_CHECKING:  # the runners import MLX: a worker loads them on its first job, not at import
+    from services.trainer.jobs.eval_runner import EvalRunner
+    from services.trainer.jobs.export_runner import ExportRunner
+    from services.trainer.jobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
@@ -27,19 +33,8 @@ EXPORT_TASK = "distrust.export"
 
 
 def create_celery(redis_url: str) -> Celery:
-    app = Celery("distrust-trainer", broker=redis_url, backend=redis_url)
-    app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_default_queue=QUEUE,
-        task_track_started=True,
-        broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        result_expires=7 * 24 * 3600,
-    )
-    return app
+    """The trainer's Celery app (queue `training`)."""
+    return queue.create_celery("distrust-trainer", redis_url, QUEUE)
 
 
 settings = load_settings(TrainerSettings)
@@ -49,21 +44,24 @@ app = celery_app
 
 @dataclass(frozen=True)
 class Runners:
-    train: Any
-    evaluate: Any
-    export: Any
+    """One runner per kind of trainer job."""
+
+    train: JobRunner
+    evaluate: EvalRunner
+    export: ExportRunner
 
 
 @cache
 def _runners() -> Runners:  # built once per worker process, on first use
     from services.trainer.jobs.eval_runner import EvalContext, EvalRunner
     from services.trainer.jobs.export_runner import ExportContext, ExportRunner
+    from services.trainer.jobs.kinds import EVALUATION, EXPORT, FineTuningStore
     from services.trainer.jobs.memory import job_memory_check
     from services.trainer.jobs.model_sources import ModelSources
     from services.trainer.jobs.runner import JobRunner, RunnerContext
-    from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
     from shared.files import FileService
     from shared.files.repository import FileRepository
+    from shared.jobs.store import JobStore
     from shared.model_registry import ModelRegistry
     from shared.redis_store import connect
     from shared.storage import ObjectStore
@@ -77,7 +75,7 @@ def _runners() -> Runners:  # built once per worker process, on first use
     cache_dir, ttl = settings.resolved_cache_dir, settings.lease_ttl_s
     train = JobRunner(
         RunnerContext(
-            store=JobStore(client),
+            store=FineTuningStore(client),
             files=files,
             registry=registry,
             sources=sources,
@@ -113,29 +111,32 @@ def _runners() -> Runners:  # built once per worker process, on first use
     return Runners(train, evaluate, export)
 
 
-@celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)
+@celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
 def train(job_id: str) -> None:
+    """Run one fine-tuning job."""
     _runners().train.run(job_id)
 
 
-@celery_app.task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True)
+@celery_app.task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
 def evaluate(eval_id: str) -> None:
+    """Run one evaluation."""
     _runners().evaluate.run(eval_id)
 
 
-@celery_app.task(name=EXPORT_TASK, acks_late=True, reject_on_worker_lost=True)
+@celery_app.task(name=EXPORT_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
 def export(export_id: str) -> None:
+    """Run one export."""
     _runners().export.run(export_id)
 
 
-@worker_init.connect
+@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _logging(**_kwargs: object) -> None:
     from shared.log import configure_logging
 
     configure_logging(settings.log, service="worker")
 
 
-@worker_ready.connect
+@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _announce(**_kwargs: object) -> None:
     from services.trainer.system.blas import detect_blas
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -27,6 +28,9 @@ def test_score_returns_results_in_order_with_breakdown(scoring_client: TestClien
     assert [d["auth_weight"] for d in data] == pytest.approx([e.auth_weight for e in expected])
     assert data[0]["scoring_method"] == "hybrid" and data[1]["scoring_method"] == "default"
     assert data[0]["breakdown"]["year"] == 1923 and data[0]["profile"] == "reference"
+    # The whole breakdown, key order of the source counts included, is the library's.
+    for got, want in zip(data, expected, strict=True):
+        assert json.dumps(got["breakdown"]) == json.dumps(dataclasses.asdict(want.breakdown))
 
 
 @pytest.mark.parametrize(
@@ -75,13 +79,11 @@ def test_prepare_job_end_to_end(scoring_client: TestClient) -> None:
         "/v1/files", headers=ALICE, data={"purpose": "assistants"}, files={"file": ("mixed.jsonl", lines.encode())}
     )
     file_id = upload.json()["id"]
-    # `assistants` files are not accepted as preparation inputs.
-    created = scoring_client.post(
+    # `assistants` files are not accepted as preparation inputs: refused before a job exists.
+    refused = scoring_client.post(
         "/v1/datasets/prepare", headers=ALICE, json={"inputs": [{"file_id": file_id}], "options": {"seed": 3}}
     )
-    assert created.status_code == 200
-    failed = _wait(scoring_client, created.json()["id"], ALICE)
-    assert failed["status"] == "failed" and failed["error"]["param"] == "inputs[0].file_id"
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "inputs[0].file_id"
 
     raw = scoring_client.post(
         "/v1/files",
@@ -97,9 +99,12 @@ def test_prepare_job_end_to_end(scoring_client: TestClient) -> None:
             "options": {"seed": 3, "min_length": 20, "val_fraction": 0.25},
         },
     )
+    assert created.status_code == 200, created.text
+    assert created.json()["status"] == "queued" and created.json()["options"]["min_length"] == 20
     job = _wait(scoring_client, created.json()["id"], ALICE)
     assert job["status"] == "succeeded", job
     assert job["object"] == "dataset.preparation" and job["progress"]["stage"] == "done"
+    assert job["profile"] == "strict" and job["error"] is None and job["started_at"] is not None
     assert job["report"]["rejected"]["total"] == 1 and "owner" not in job
     train = scoring_client.get(f"/v1/files/{job['train_file']}/content", headers=ALICE).text.splitlines()
     val = scoring_client.get(f"/v1/files/{job['validation_file']}/content", headers=ALICE).text.splitlines()
@@ -108,8 +113,41 @@ def test_prepare_job_end_to_end(scoring_client: TestClient) -> None:
     report = scoring_client.get(f"/v1/files/{job['report_file']}/content", headers=ALICE).json()
     assert report["split"] == job["report"]["split"]
     assert scoring_client.get(f"/v1/datasets/jobs/{job['id']}", headers=BOB).status_code == 404
+    finished = scoring_client.post(f"/v1/datasets/jobs/{job['id']}/cancel", headers=ALICE)
+    assert finished.status_code == 409 and finished.json()["error"]["code"] == "job_finished"
 
 
-def test_prepare_validates_the_request(scoring_client: TestClient) -> None:
-    response = scoring_client.post("/v1/datasets/prepare", headers=ALICE, json={"inputs": []})
-    assert response.status_code == 400 and response.json()["error"]["param"] == "inputs"
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"inputs": []}, "inputs"),
+        ({"inputs": [{"file_id": "file-x"}], "options": {"sed": 7}}, "sed"),
+        ({"inputs": [{"file_id": "file-x"}], "options": {"val_fraction": 2}}, "val_fraction"),
+        (
+            {"inputs": [{"file_id": "file-x"}], "profile": "strict", "options": {"profile": "reference"}},
+            "options.profile",
+        ),
+        ({"inputs": [{"file_id": "file-x"}], "extra": 1}, "extra"),
+        ({"inputs": [{"file_id": "file-x"}]}, "inputs[0].file_id"),
+    ],
+)
+def test_prepare_validates_the_request(scoring_client: TestClient, body: dict, param: str) -> None:
+    response = scoring_client.post("/v1/datasets/prepare", headers=ALICE, json=body)
+    assert response.status_code in (400, 404), response.text
+    assert response.json()["error"]["param"] == param
+
+
+def test_missing_dataset_job_is_404(scoring_client: TestClient) -> None:
+    response = scoring_client.get("/v1/datasets/jobs/dsjob-nope", headers=ALICE)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "job_not_found"
+
+
+def test_openapi_documents_the_scoring_responses(scoring_client: TestClient) -> None:
+    paths = scoring_client.get("/openapi.json").json()["paths"]
+    for path, method in (
+        ("/v1/score", "post"),
+        ("/v1/datasets/prepare", "post"),
+        ("/v1/datasets/jobs/{job_id}", "get"),
+    ):
+        schema = paths[path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "$ref" in schema, (path, schema)

@@ -14,6 +14,8 @@ from shared.files import FileService
 from shared.pb.distrust.scorer.v1 import scorer_pb2 as pb
 from shared.pb.distrust.scorer.v1 import scorer_pb2_grpc
 from shared.rpc.client import open_channel
+from shared.rpc.structs import from_struct, to_struct
+from shared.schemas.preparation import PreparationOptions
 from shared.storage import Bucket
 
 TEXTS = [
@@ -33,7 +35,7 @@ def stub(scorer_target: str) -> Iterator[scorer_pb2_grpc.ScorerServiceStub]:
 
 def test_batch_matches_the_library_in_order(stub: scorer_pb2_grpc.ScorerServiceStub) -> None:
     docs = [
-        pb.Document(text=t, metadata_json=json.dumps({"source_type": "patent_pre1970"}) if i == 0 else "")
+        pb.Document(text=t, metadata=to_struct({"source_type": "patent_pre1970"}) if i == 0 else None)
         for i, t in enumerate(TEXTS)
     ]
     response = stub.ScoreBatch(pb.ScoreBatchRequest(documents=docs, profile=pb.PROFILE_REFERENCE))
@@ -47,20 +49,17 @@ def test_batch_matches_the_library_in_order(stub: scorer_pb2_grpc.ScorerServiceS
     assert [r.prov_entropy for r in response.results] == pytest.approx([e.prov_entropy for e in expected])
     assert [r.scoring_method for r in response.results] == ["hybrid", "dynamic", "default", "dynamic"]
     assert {r.profile for r in response.results} == {"reference"}
-    assert json.loads(response.results[0].breakdown_json)["year"] == 1923
+    breakdown = response.results[0].breakdown
+    assert breakdown.year == 1923 and breakdown.source_type == "patent_pre1970"
+    assert response.results[2].breakdown.HasField("year") is False
 
 
 def test_bad_metadata_names_the_document(stub: scorer_pb2_grpc.ScorerServiceStub) -> None:
-    docs = [pb.Document(text=TEXTS[0]), pb.Document(text=TEXTS[1], metadata_json="{not json")]
-    with pytest.raises(grpc.RpcError) as info:
-        stub.ScoreBatch(pb.ScoreBatchRequest(documents=docs))
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "documents[1].metadata_json" in info.value.details()
-    docs = [pb.Document(text=TEXTS[0], metadata_json=json.dumps({"year": [1923]}))]
+    docs = [pb.Document(text=TEXTS[0]), pb.Document(text=TEXTS[0], metadata=to_struct({"year": [1923]}))]
     with pytest.raises(grpc.RpcError) as info:
         stub.ScoreBatch(pb.ScoreBatchRequest(documents=docs))
     assert (
-        info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "documents[0].metadata.year" in info.value.details()
+        info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "documents[1].metadata.year" in info.value.details()
     )
 
 
@@ -85,10 +84,10 @@ def test_stream_keeps_order_and_offsets(stub: scorer_pb2_grpc.ScorerServiceStub)
 
 def test_stream_error_names_the_global_index(stub: scorer_pb2_grpc.ScorerServiceStub) -> None:
     chunks = [[pb.Document(text="fine text " * 10)] * 10 for _ in range(3)]
-    chunks[2] = [*chunks[2][:4], pb.Document(text="x", metadata_json="[1]"), *chunks[2][5:]]
+    chunks[2] = [*chunks[2][:4], pb.Document(text="x", metadata=to_struct({"year": [1]})), *chunks[2][5:]]
     with pytest.raises(grpc.RpcError) as info:
         list(stub.ScoreStream(pb.ScoreStreamRequest(documents=c) for c in chunks))
-    assert "documents[24].metadata_json" in info.value.details()
+    assert "documents[24].metadata.year" in info.value.details()
 
 
 def test_dataset_object_scored_into_a_new_file(
@@ -105,7 +104,7 @@ def test_dataset_object_scored_into_a_new_file(
     events = list(stub.ScoreDataset(pb.ScoreDatasetRequest(owner="alice", file_id=source.id)))
     last = events[-1]
     assert last.done and last.lines_done == 6 and last.lines_rejected == 2
-    assert [e["line"] for e in json.loads(last.errors_json)] == [5, 6]
+    assert [e.line for e in last.errors] == [5, 6] and all(e.reason for e in last.errors)
     output = files_service.get(owner="alice", file_id=last.output_file_id)
     assert output.purpose == "scored"
     rows = [json.loads(x) for x in files_service.store.get_bytes(Bucket.FILES, output.storage_key).splitlines()]
@@ -124,7 +123,16 @@ def test_dataset_of_another_owner_is_not_found(
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_prepare_dataset_writes_train_val_report(
+def _wait(stub: scorer_pb2_grpc.ScorerServiceStub, owner: str, job_id: str) -> list[pb.PreparationJob]:
+    return list(stub.WatchPreparation(pb.GetPreparationRequest(owner=owner, job_id=job_id), timeout=60))
+
+
+def _options(**values: object) -> pb.PreparationOptions:
+    options = PreparationOptions.model_validate(values).model_dump()
+    return pb.PreparationOptions(**{**options, "profile": pb.PROFILE_STRICT})
+
+
+def test_preparation_job_writes_train_val_report(
     stub: scorer_pb2_grpc.ScorerServiceStub, files_service: FileService
 ) -> None:
     rows = [
@@ -136,38 +144,45 @@ def test_prepare_dataset_writes_train_val_report(
         purpose="raw",
         stream=io.BytesIO("\n".join(json.dumps(r) for r in rows).encode()),
     )
-    request = pb.PrepareDatasetRequest(
+    request = pb.CreatePreparationRequest(
         owner="alice",
-        inputs=[pb.RawInput(file_id=raw.id)],
-        options_json=json.dumps({"seed": 7, "val_fraction": 0.2, "rebalance": False, "min_length": 20}),
+        inputs=[pb.PreparationInput(file_id=raw.id)],
+        options=_options(seed=7, val_fraction=0.2, rebalance=False, min_length=20),
     )
-    events = list(stub.PrepareDataset(request))
-    stages = [e.stage for e in events]
-    assert stages[0] == "reading" and stages[-1] == "done" and "scoring" in stages
-    last = events[-1]
-    report = json.loads(last.report_json)
-    train = files_service.get(owner="alice", file_id=last.train_file_id)
-    val = files_service.get(owner="alice", file_id=last.validation_file_id)
+    created = stub.CreatePreparation(request)
+    assert created.status == pb.JOB_STATUS_QUEUED and created.id.startswith("dsjob-")
+    states = _wait(stub, "alice", created.id)
+    last = states[-1]
+    assert last.status == pb.JOB_STATUS_SUCCEEDED, last
+    assert last.progress.stage == "done" and last.options.seed == 7
+    report = from_struct(last.report)
+    train = files_service.get(owner="alice", file_id=last.train_file)
+    val = files_service.get(owner="alice", file_id=last.validation_file)
     assert train.purpose == "fine-tune" and train.lines == report["split"]["train"]
     assert val.lines == report["split"]["val"] and train.lines + val.lines <= 60
     assert report["rejected"]["total"] == 1 and report["rejected"]["lines"][0]["line"] == 61
     first = json.loads(files_service.store.get_bytes(Bucket.FILES, train.storage_key).splitlines()[0])
     assert 0 <= first["auth_weight"] <= 0.99 and first["prov_entropy"] >= 0
+    again = stub.GetPreparation(pb.GetPreparationRequest(owner="alice", job_id=created.id))
+    assert again == last
+    with pytest.raises(grpc.RpcError) as info:
+        stub.GetPreparation(pb.GetPreparationRequest(owner="bob", job_id=created.id))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_prepare_refuses_bad_options_and_foreign_files(
+def test_preparation_refuses_bad_options_and_foreign_files(
     stub: scorer_pb2_grpc.ScorerServiceStub, files_service: FileService
 ) -> None:
     raw = files_service.upload(owner="alice", filename="r.jsonl", purpose="raw", stream=io.BytesIO(b'{"a":1}\n'))
+    options = _options()
+    options.val_fraction = 2
     with pytest.raises(grpc.RpcError) as info:
-        list(
-            stub.PrepareDataset(
-                pb.PrepareDatasetRequest(
-                    owner="alice", inputs=[pb.RawInput(file_id=raw.id)], options_json=json.dumps({"val_fraction": 2})
-                )
-            )
+        stub.CreatePreparation(
+            pb.CreatePreparationRequest(owner="alice", inputs=[pb.PreparationInput(file_id=raw.id)], options=options)
         )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "val_fraction" in info.value.details()
     with pytest.raises(grpc.RpcError) as info:
-        list(stub.PrepareDataset(pb.PrepareDatasetRequest(owner="bob", inputs=[pb.RawInput(file_id=raw.id)])))
-    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        stub.CreatePreparation(
+            pb.CreatePreparationRequest(owner="bob", inputs=[pb.PreparationInput(file_id=raw.id)], options=_options())
+        )
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND and "inputs[0].file_id" in info.value.details()

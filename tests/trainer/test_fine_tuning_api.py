@@ -12,12 +12,12 @@ import redis as redis_lib
 from fastapi.testclient import TestClient
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
+from services.trainer.jobs.store import JobStore
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.trainer.config import TrainerSettings
 from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord
-from services.trainer.jobs.store import JobStore
 from services.trainer.server import start
 from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.settings import RedisSettings, StorageSettings, load_settings

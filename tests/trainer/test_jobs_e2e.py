@@ -17,8 +17,8 @@ from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.trainer.core.trainer import Trainer
 from services.trainer.jobs import spec
-from services.trainer.jobs.records import JobStatus
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.kinds import FineTuningStore
+from shared.jobs.records import JobStatus
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings, load_settings
 from shared.storage import Bucket, ObjectStore
@@ -63,8 +63,10 @@ def client(
 
 
 @pytest.fixture(scope="module")
-def store_and_jobs(redis_settings: RedisSettings, store: ObjectStore) -> tuple[ObjectStore, JobStore]:
-    return store, JobStore(redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True))
+def store_and_jobs(redis_settings: RedisSettings, store: ObjectStore) -> tuple[ObjectStore, FineTuningStore]:
+    return store, FineTuningStore(
+        redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    )
 
 
 def _upload(client: TestClient, data: bytes) -> str:
@@ -75,14 +77,14 @@ def _upload(client: TestClient, data: bytes) -> str:
     return response.json()["id"]
 
 
-def _steps(jobs: JobStore, job_id: str) -> list[int]:
+def _steps(jobs: FineTuningStore, job_id: str) -> list[int]:
     return [e.data["step"] for e in jobs.events(job_id) if e.type == "metrics"]
 
 
 def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
     client: TestClient,
     workers: Workers,
-    store_and_jobs: tuple[ObjectStore, JobStore],
+    store_and_jobs: tuple[ObjectStore, FineTuningStore],
     registered_model: str,
     redis_settings: RedisSettings,
     tmp_path: Path,
@@ -186,7 +188,7 @@ def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
 
 
 def test_cancel_stops_within_a_step_and_keeps_the_checkpoint(
-    client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, JobStore], registered_model: str
+    client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, FineTuningStore], registered_model: str
 ) -> None:
     _, jobs = store_and_jobs
     if not any(p.poll() is None for p in workers.procs):

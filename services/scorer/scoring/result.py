@@ -2,77 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
+
+from shared.schemas.scoring import Breakdown, ScoreResult
 
 SCORING_DYNAMIC: Final = "dynamic"  # text and metadata signals only
 SCORING_HYBRID: Final = "hybrid"  # 0.7·prior of the metadata `source_type` + 0.3·dynamic
 SCORING_DEFAULT: Final = "default"  # score_batch: text under 50 characters gets fixed scores
 
-
-@dataclass(frozen=True, slots=True)
-class Breakdown:
-    """Every signal and formula term behind a score (reference §2.4–§2.7 names where they exist)."""
-
-    text_chars: int
-    # Authority terms.
-    citation_count: int
-    citation_count_source: str  # "text", or "known" when a known citation count was given
-    citation_score: float
-    institutional_score: float
-    institutional_marker: str | None  # the lexicon marker that gave the score, e.g. "official"
-    institutional_field: str | None  # where it was found: "text", "source", "url" or "publisher"
-    consensus_count: int
-    consensus_score: float
-    year: int | None
-    year_source: str  # "metadata", "text" or "unknown"
-    year_evidence: str | None  # the metadata field name, or the text that matched (e.g. "published in 1851")
-    age_adjustment: float
-    primary_count: int
-    primary_adjustment: float
-    # Entropy terms.
-    base_entropy: float
-    source_counts: dict[str, int]
-    distribution_entropy: float
-    primary_bonus: float
-    variety_count: int
-    variety_bonus: float
-    institutional_penalty: float
-    consensus_penalty: float
-    # Before any hybrid blend.
-    dynamic_auth_weight: float
-    dynamic_prov_entropy: float
-    # The hybrid prior, set only when scoring_method is "hybrid".
-    source_type: str | None
-    prior_auth_weight: float | None
-    prior_prov_entropy: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (a fresh copy of `source_counts` included)."""
-        out = {name: getattr(self, name) for name in _BREAKDOWN_FIELDS}
-        out["source_counts"] = dict(self.source_counts)
-        return out
-
-
-_BREAKDOWN_FIELDS: Final = Breakdown.__slots__
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreResult:
-    """The scores of one document, how they were produced, and why."""
-
-    auth_weight: float
-    prov_entropy: float
-    scoring_method: str  # "dynamic", "hybrid" or "default" (the reference's names)
-    profile: str
-    breakdown: Breakdown
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the breakdown nested."""
-        return {
-            "auth_weight": self.auth_weight,
-            "prov_entropy": self.prov_entropy,
-            "scoring_method": self.scoring_method,
-            "profile": self.profile,
-            "breakdown": self.breakdown.to_dict(),
-        }
+__all__ = ["SCORING_DEFAULT", "SCORING_DYNAMIC", "SCORING_HYBRID", "Breakdown", "ScoreResult"]

@@ -14,13 +14,14 @@ import mlx.core as mx
 import mlx_lm
 
 from services.trainer.evals import compare, parse_tasks, run_tasks
-from services.trainer.jobs import lifecycle
 from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import EvalRecord, EvalRunProgress, EventRecord, JobStatus
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.records import EvalRecord, EvalRunProgress
 from shared.files import FileService
+from shared.jobs import lifecycle
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.schemas.evaluation import EvalSummary
 from shared.storage import Bucket, ObjectStore
@@ -46,7 +47,7 @@ class Stopped(Exception):
     """The evaluation was cancelled, or its lease lost, between two tasks."""
 
 
-class EvalRunner(lifecycle.LeasedRunner):
+class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
     """Runs one evaluation under its lease: every task on every model, then the report to the object store."""
 
     ctx: EvalContext

@@ -19,10 +19,11 @@ from typing import Any
 from services.trainer.evals import parse_tasks
 from services.trainer.jobs.job_files import check_training_file, download_file, owned_file
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import EvalRecord, EvalRunProgress, EventRecord, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
+from services.trainer.jobs.records import EvalRecord, EvalRunProgress
 from shared.errors import FailedPrecondition, invalid_field
 from shared.files import FileService, Purpose
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobStore, status_event
 from shared.model_registry import ModelRegistry, model_not_found
 from shared.schemas.evaluation import AnyTask
 from shared.storage import Bucket, ObjectStore

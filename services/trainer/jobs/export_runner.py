@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.trainer.exports import fuse_adapter
-from services.trainer.jobs import lifecycle
-from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.records import ExportRecord
 from services.trainer.models.inspect import inspect_model
+from shared.jobs import lifecycle
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.schemas.export import ExportResult, GgufFile
 from shared.storage import Bucket, ObjectStore
@@ -33,7 +34,7 @@ class ExportContext:
     lease_ttl_s: int = 30
 
 
-class ExportRunner(lifecycle.LeasedRunner):
+class ExportRunner(lifecycle.LeasedRunner[ExportContext]):
     """Runs one export under its lease: fuse, quantize, GGUF, then register the result as a base model."""
 
     ctx: ExportContext

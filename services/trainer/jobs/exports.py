@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from services.trainer.jobs.records import EventRecord, ExportRecord, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
+from services.trainer.jobs.records import ExportRecord
 from shared.errors import FailedPrecondition, invalid_field
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobStore, status_event
 from shared.model_registry import NAME, ModelRegistry
 from shared.schemas.export import ExportOptions
 

@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 import time
-from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.jobs.records import BaseJob, JobStatus, new_id
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
 from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, Hyperparameters, LoraSpec
-
-
-class JobStatus(StrEnum):
-    VALIDATING_FILES = "validating_files"
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLING = "cancelling"
-    CANCELLED = "cancelled"
-
-
-TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(12)}"
-
-
-class JobError(BaseModel):
-    code: str
-    message: str
-    param: str | None = None
-
-
-class BaseJob(BaseModel):
-    """What every kind of job has: an owner, a status and its timestamps, an error when it failed."""
-
-    id: str
-    owner: str
-    status: JobStatus = JobStatus.QUEUED
-    created_at: int = Field(default_factory=lambda: int(time.time()))
-    started_at: int | None = None
-    finished_at: int | None = None
-    error: JobError | None = None
 
 
 def _time_seed() -> int:
@@ -71,17 +34,6 @@ class JobRecord(BaseJob):
     result_files: list[str] = Field(default_factory=list)
     step: int = 0
     total_steps: int = 0
-
-
-class EventRecord(BaseModel):
-    id: str = Field(default_factory=lambda: new_id("ftevent"))
-    sequence: int = 0
-    created_at: int = Field(default_factory=lambda: int(time.time()))
-    level: str = "info"
-    message: str
-    type: str = "message"
-    data: dict[str, Any] = Field(default_factory=dict)
-    status: JobStatus | None = None
 
 
 class CheckpointRecord(BaseModel):

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.trainer.core.trainer import StepReport, Trainer
-from services.trainer.jobs import lifecycle, spec
+from services.trainer.jobs import spec
 from services.trainer.jobs.job_files import download_file
+from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
-from services.trainer.jobs.store import JobStore
+from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from shared.errors import DistrustError
 from shared.files import FileService
+from shared.jobs import lifecycle
+from shared.jobs.records import EventRecord, JobStatus
 from shared.model_registry import AdapterRecord, ModelRegistry
 from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.storage import Bucket, ObjectStore
@@ -31,7 +33,7 @@ MemoryCheck = Callable[[JobRecord, Path], None]
 class RunnerContext:
     """What a worker gives the runner: its stores and services, its cache and its lease identity."""
 
-    store: JobStore[JobRecord]
+    store: FineTuningStore
     files: FileService
     registry: ModelRegistry
     sources: ModelSources
@@ -47,7 +49,7 @@ def fine_tuned_name(job: JobRecord) -> str:
     return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
-class JobRunner(lifecycle.LeasedRunner):
+class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
     """Runs one leased fine-tuning job to its end, resuming from its latest checkpoint."""
 
     ctx: RunnerContext
@@ -65,7 +67,7 @@ class JobRunner(lifecycle.LeasedRunner):
         if self.ctx.memory_check:
             self.ctx.memory_check(job, model_dir)
         trainer = Trainer(spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path))
-        checkpoints = self.store.checkpoints(job.id)
+        checkpoints = self.ctx.store.checkpoints(job.id)
         if checkpoints:
             self._restore(trainer, job, checkpoints[-1], workdir)
         else:
@@ -165,7 +167,7 @@ class JobRunner(lifecycle.LeasedRunner):
             files=files,
             metrics=CheckpointMetrics(step=report.step, train_loss=report.train_loss, val_loss=report.val_loss),
         )
-        self.store.add_checkpoint(record)
+        self.ctx.store.add_checkpoint(record)
         self._event(
             job.id,
             EventRecord(

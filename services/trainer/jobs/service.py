@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 
 from services.trainer.jobs import spec
 from services.trainer.jobs.job_files import check_training_file
+from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
+from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from shared.errors import invalid_field
 from shared.files import FileService
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import status_event
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ class JobService:
 
     def __init__(
         self,
-        store: JobStore[JobRecord],
+        store: FineTuningStore,
         files: FileService,
         sources: ModelSources,
         enqueue: Callable[[str], None],

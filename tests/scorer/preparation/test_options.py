@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from services.scorer.preparation import PrepareOptions
 from shared.errors import InvalidArgument
@@ -89,5 +90,5 @@ def test_from_mapping() -> None:
 
 
 def test_options_are_frozen() -> None:
-    with pytest.raises(AttributeError):
+    with pytest.raises(ValidationError):
         PrepareOptions().seed = 3  # type: ignore[misc]

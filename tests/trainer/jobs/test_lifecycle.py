@@ -7,10 +7,12 @@ import threading
 import pytest
 import redis as redis_lib
 
-from services.trainer.jobs import lifecycle
-from services.trainer.jobs.records import EvalRecord, ExportRecord, JobStatus
-from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
+from services.trainer.jobs.kinds import EVALUATION, EXPORT
+from services.trainer.jobs.records import EvalRecord, ExportRecord
 from shared.errors import InvalidArgument, NotFound
+from shared.jobs import lifecycle
+from shared.jobs.records import JobStatus
+from shared.jobs.store import JobStore
 from shared.schemas.evaluation import EvalSummary
 
 

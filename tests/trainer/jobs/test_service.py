@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.reaper import requeue_orphans
-from services.trainer.jobs.records import JobRecord, JobStatus
+from services.trainer.jobs.records import JobRecord
 from services.trainer.jobs.service import JobService
-from services.trainer.jobs.store import JobStore
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.files import FileService
+from shared.jobs.reaper import requeue_orphans
+from shared.jobs.records import JobStatus
 from shared.model_registry import ModelRegistry
 from shared.storage import ObjectStore
 
@@ -39,7 +40,7 @@ def service(
     registry = ModelRegistry(redis_client, store)
     registry.register_base("tiny", model)
     sources = ModelSources(registry, allow_local=True, allow_hub=False)
-    return JobService(JobStore(redis_client), files_service, sources, queued.append)
+    return JobService(FineTuningStore(redis_client), files_service, sources, queued.append)
 
 
 def _request(files: FileService, data: bytes = SCORED, **overrides: object) -> JobRecord:

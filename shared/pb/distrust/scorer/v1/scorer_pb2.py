@@ -22,39 +22,56 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64istrust/scorer/v1/scorer.proto\x12\x12\x64istrust.scorer.v1\"/\n\x08\x44ocument\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x15\n\rmetadata_json\x18\x02 \x01(\t\"y\n\x0bScoreResult\x12\x13\n\x0b\x61uth_weight\x18\x01 \x01(\x01\x12\x14\n\x0cprov_entropy\x18\x02 \x01(\x01\x12\x16\n\x0escoring_method\x18\x03 \x01(\t\x12\x0f\n\x07profile\x18\x04 \x01(\t\x12\x16\n\x0e\x62reakdown_json\x18\x05 \x01(\t\"r\n\x11ScoreBatchRequest\x12/\n\tdocuments\x18\x01 \x03(\x0b\x32\x1c.distrust.scorer.v1.Document\x12,\n\x07profile\x18\x02 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\"F\n\x12ScoreBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.distrust.scorer.v1.ScoreResult\"s\n\x12ScoreStreamRequest\x12/\n\tdocuments\x18\x01 \x03(\x0b\x32\x1c.distrust.scorer.v1.Document\x12,\n\x07profile\x18\x02 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\"W\n\x13ScoreStreamResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.distrust.scorer.v1.ScoreResult\x12\x0e\n\x06offset\x18\x02 \x01(\x04\"w\n\x13ScoreDatasetRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\x12,\n\x07profile\x18\x03 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\x12\x12\n\ntext_field\x18\x04 \x01(\t\"\xa3\x01\n\x11ScoreDatasetEvent\x12\x12\n\nlines_done\x18\x01 \x01(\x04\x12\x13\n\x0b\x62ytes_total\x18\x02 \x01(\x04\x12\x12\n\nbytes_done\x18\x03 \x01(\x04\x12\x16\n\x0elines_rejected\x18\x04 \x01(\x04\x12\x16\n\x0eoutput_file_id\x18\x05 \x01(\t\x12\x13\n\x0b\x65rrors_json\x18\x06 \x01(\t\x12\x0c\n\x04\x64one\x18\x07 \x01(\x08\"0\n\x08RawInput\x12\x0f\n\x07\x66ile_id\x18\x01 \x01(\t\x12\x13\n\x0bsource_type\x18\x02 \x01(\t\"\xa8\x01\n\x15PrepareDatasetRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12,\n\x06inputs\x18\x02 \x03(\x0b\x32\x1c.distrust.scorer.v1.RawInput\x12,\n\x07profile\x18\x03 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\x12\x14\n\x0coptions_json\x18\x04 \x01(\t\x12\x0e\n\x06job_id\x18\x05 \x01(\t\"\xb2\x01\n\x13PrepareDatasetEvent\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x04\x12\r\n\x05total\x18\x03 \x01(\x04\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x15\n\rtrain_file_id\x18\x05 \x01(\t\x12\x1a\n\x12validation_file_id\x18\x06 \x01(\t\x12\x16\n\x0ereport_file_id\x18\x07 \x01(\t\x12\x13\n\x0breport_json\x18\x08 \x01(\t*M\n\x07Profile\x12\x17\n\x13PROFILE_UNSPECIFIED\x10\x00\x12\x12\n\x0ePROFILE_STRICT\x10\x01\x12\x15\n\x11PROFILE_REFERENCE\x10\x02\x32\x9a\x03\n\rScorerService\x12[\n\nScoreBatch\x12%.distrust.scorer.v1.ScoreBatchRequest\x1a&.distrust.scorer.v1.ScoreBatchResponse\x12\x62\n\x0bScoreStream\x12&.distrust.scorer.v1.ScoreStreamRequest\x1a\'.distrust.scorer.v1.ScoreStreamResponse(\x01\x30\x01\x12`\n\x0cScoreDataset\x12\'.distrust.scorer.v1.ScoreDatasetRequest\x1a%.distrust.scorer.v1.ScoreDatasetEvent0\x01\x12\x66\n\x0ePrepareDataset\x12).distrust.scorer.v1.PrepareDatasetRequest\x1a\'.distrust.scorer.v1.PrepareDatasetEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64istrust/scorer/v1/scorer.proto\x12\x12\x64istrust.scorer.v1\x1a\x1cgoogle/protobuf/struct.proto\"C\n\x08\x44ocument\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x9b\x07\n\tBreakdown\x12\x12\n\ntext_chars\x18\x01 \x01(\x03\x12\x16\n\x0e\x63itation_count\x18\x02 \x01(\x03\x12\x1d\n\x15\x63itation_count_source\x18\x03 \x01(\t\x12\x16\n\x0e\x63itation_score\x18\x04 \x01(\x01\x12\x1b\n\x13institutional_score\x18\x05 \x01(\x01\x12!\n\x14institutional_marker\x18\x06 \x01(\tH\x00\x88\x01\x01\x12 \n\x13institutional_field\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x17\n\x0f\x63onsensus_count\x18\x08 \x01(\x03\x12\x17\n\x0f\x63onsensus_score\x18\t \x01(\x01\x12\x11\n\x04year\x18\n \x01(\x03H\x02\x88\x01\x01\x12\x13\n\x0byear_source\x18\x0b \x01(\t\x12\x1a\n\ryear_evidence\x18\x0c \x01(\tH\x03\x88\x01\x01\x12\x16\n\x0e\x61ge_adjustment\x18\r \x01(\x01\x12\x15\n\rprimary_count\x18\x0e \x01(\x03\x12\x1a\n\x12primary_adjustment\x18\x0f \x01(\x01\x12\x14\n\x0c\x62\x61se_entropy\x18\x10 \x01(\x01\x12\x36\n\rsource_counts\x18\x11 \x03(\x0b\x32\x1f.distrust.scorer.v1.SourceCount\x12\x1c\n\x14\x64istribution_entropy\x18\x12 \x01(\x01\x12\x15\n\rprimary_bonus\x18\x13 \x01(\x01\x12\x15\n\rvariety_count\x18\x14 \x01(\x03\x12\x15\n\rvariety_bonus\x18\x15 \x01(\x01\x12\x1d\n\x15institutional_penalty\x18\x16 \x01(\x01\x12\x19\n\x11\x63onsensus_penalty\x18\x17 \x01(\x01\x12\x1b\n\x13\x64ynamic_auth_weight\x18\x18 \x01(\x01\x12\x1c\n\x14\x64ynamic_prov_entropy\x18\x19 \x01(\x01\x12\x18\n\x0bsource_type\x18\x1a \x01(\tH\x04\x88\x01\x01\x12\x1e\n\x11prior_auth_weight\x18\x1b \x01(\x01H\x05\x88\x01\x01\x12\x1f\n\x12prior_prov_entropy\x18\x1c \x01(\x01H\x06\x88\x01\x01\x42\x17\n\x15_institutional_markerB\x16\n\x14_institutional_fieldB\x07\n\x05_yearB\x10\n\x0e_year_evidenceB\x0e\n\x0c_source_typeB\x14\n\x12_prior_auth_weightB\x15\n\x13_prior_prov_entropy\"1\n\x0bSourceCount\x12\x13\n\x0bsource_type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\x93\x01\n\x0bScoreResult\x12\x13\n\x0b\x61uth_weight\x18\x01 \x01(\x01\x12\x14\n\x0cprov_entropy\x18\x02 \x01(\x01\x12\x16\n\x0escoring_method\x18\x03 \x01(\t\x12\x0f\n\x07profile\x18\x04 \x01(\t\x12\x30\n\tbreakdown\x18\x05 \x01(\x0b\x32\x1d.distrust.scorer.v1.Breakdown\"r\n\x11ScoreBatchRequest\x12/\n\tdocuments\x18\x01 \x03(\x0b\x32\x1c.distrust.scorer.v1.Document\x12,\n\x07profile\x18\x02 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\"F\n\x12ScoreBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.distrust.scorer.v1.ScoreResult\"s\n\x12ScoreStreamRequest\x12/\n\tdocuments\x18\x01 \x03(\x0b\x32\x1c.distrust.scorer.v1.Document\x12,\n\x07profile\x18\x02 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\"W\n\x13ScoreStreamResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.distrust.scorer.v1.ScoreResult\x12\x0e\n\x06offset\x18\x02 \x01(\x04\"w\n\x13ScoreDatasetRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\x12,\n\x07profile\x18\x03 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\x12\x12\n\ntext_field\x18\x04 \x01(\t\")\n\tLineError\x12\x0c\n\x04line\x18\x01 \x01(\x04\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xbd\x01\n\x11ScoreDatasetEvent\x12\x12\n\nlines_done\x18\x01 \x01(\x04\x12\x13\n\x0b\x62ytes_total\x18\x02 \x01(\x04\x12\x12\n\nbytes_done\x18\x03 \x01(\x04\x12\x16\n\x0elines_rejected\x18\x04 \x01(\x04\x12\x16\n\x0eoutput_file_id\x18\x05 \x01(\t\x12-\n\x06\x65rrors\x18\x06 \x03(\x0b\x32\x1d.distrust.scorer.v1.LineError\x12\x0c\n\x04\x64one\x18\x07 \x01(\x08\"M\n\x10PreparationInput\x12\x0f\n\x07\x66ile_id\x18\x01 \x01(\t\x12\x18\n\x0bsource_type\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_source_type\"\xee\x01\n\x12PreparationOptions\x12,\n\x07profile\x18\x01 \x01(\x0e\x32\x1b.distrust.scorer.v1.Profile\x12\x12\n\nmin_length\x18\x02 \x01(\x04\x12\x11\n\tmax_chars\x18\x03 \x01(\x04\x12\x0f\n\x07targets\x18\x04 \x03(\x01\x12\x14\n\x0cval_fraction\x18\x05 \x01(\x01\x12\x0c\n\x04seed\x18\x06 \x01(\x04\x12\x0e\n\x06strict\x18\x07 \x01(\x08\x12\r\n\x05\x64\x65\x64up\x18\x08 \x01(\x08\x12\x11\n\trebalance\x18\t \x01(\x08\x12\x1c\n\x14keep_existing_scores\x18\n \x01(\x08\"a\n\x13PreparationProgress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x04\x12\x12\n\x05total\x18\x03 \x01(\x04H\x00\x88\x01\x01\x12\x0f\n\x07message\x18\x04 \x01(\tB\x08\n\x06_total\"G\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x12\n\x05param\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_param\"\x98\x01\n\x18\x43reatePreparationRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x34\n\x06inputs\x18\x02 \x03(\x0b\x32$.distrust.scorer.v1.PreparationInput\x12\x37\n\x07options\x18\x03 \x01(\x0b\x32&.distrust.scorer.v1.PreparationOptions\"6\n\x15GetPreparationRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\xb5\x04\n\x0ePreparationJob\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\x06status\x18\x02 \x01(\x0e\x32\x1d.distrust.scorer.v1.JobStatus\x12\x12\n\ncreated_at\x18\x03 \x01(\x03\x12\x17\n\nstarted_at\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x18\n\x0b\x66inished_at\x18\x05 \x01(\x03H\x01\x88\x01\x01\x12\x34\n\x06inputs\x18\x06 \x03(\x0b\x32$.distrust.scorer.v1.PreparationInput\x12\x37\n\x07options\x18\x07 \x01(\x0b\x32&.distrust.scorer.v1.PreparationOptions\x12\x39\n\x08progress\x18\x08 \x01(\x0b\x32\'.distrust.scorer.v1.PreparationProgress\x12\x17\n\ntrain_file\x18\t \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0fvalidation_file\x18\n \x01(\tH\x03\x88\x01\x01\x12\x18\n\x0breport_file\x18\x0b \x01(\tH\x04\x88\x01\x01\x12\'\n\x06report\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\x12+\n\x05\x65rror\x18\r \x01(\x0b\x32\x1c.distrust.scorer.v1.JobErrorB\r\n\x0b_started_atB\x0e\n\x0c_finished_atB\r\n\x0b_train_fileB\x12\n\x10_validation_fileB\x0e\n\x0c_report_file*M\n\x07Profile\x12\x17\n\x13PROFILE_UNSPECIFIED\x10\x00\x12\x12\n\x0ePROFILE_STRICT\x10\x01\x12\x15\n\x11PROFILE_REFERENCE\x10\x02*\xdd\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bJOB_STATUS_VALIDATING_FILES\x10\x01\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x02\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x03\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x04\x12\x15\n\x11JOB_STATUS_FAILED\x10\x05\x12\x19\n\x15JOB_STATUS_CANCELLING\x10\x06\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x07\x32\xc3\x05\n\rScorerService\x12[\n\nScoreBatch\x12%.distrust.scorer.v1.ScoreBatchRequest\x1a&.distrust.scorer.v1.ScoreBatchResponse\x12\x62\n\x0bScoreStream\x12&.distrust.scorer.v1.ScoreStreamRequest\x1a\'.distrust.scorer.v1.ScoreStreamResponse(\x01\x30\x01\x12`\n\x0cScoreDataset\x12\'.distrust.scorer.v1.ScoreDatasetRequest\x1a%.distrust.scorer.v1.ScoreDatasetEvent0\x01\x12\x65\n\x11\x43reatePreparation\x12,.distrust.scorer.v1.CreatePreparationRequest\x1a\".distrust.scorer.v1.PreparationJob\x12_\n\x0eGetPreparation\x12).distrust.scorer.v1.GetPreparationRequest\x1a\".distrust.scorer.v1.PreparationJob\x12\x63\n\x10WatchPreparation\x12).distrust.scorer.v1.GetPreparationRequest\x1a\".distrust.scorer.v1.PreparationJob0\x01\x12\x62\n\x11\x43\x61ncelPreparation\x12).distrust.scorer.v1.GetPreparationRequest\x1a\".distrust.scorer.v1.PreparationJobb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distrust.scorer.v1.scorer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROFILE']._serialized_start=1310
-  _globals['_PROFILE']._serialized_end=1387
-  _globals['_DOCUMENT']._serialized_start=55
-  _globals['_DOCUMENT']._serialized_end=102
-  _globals['_SCORERESULT']._serialized_start=104
-  _globals['_SCORERESULT']._serialized_end=225
-  _globals['_SCOREBATCHREQUEST']._serialized_start=227
-  _globals['_SCOREBATCHREQUEST']._serialized_end=341
-  _globals['_SCOREBATCHRESPONSE']._serialized_start=343
-  _globals['_SCOREBATCHRESPONSE']._serialized_end=413
-  _globals['_SCORESTREAMREQUEST']._serialized_start=415
-  _globals['_SCORESTREAMREQUEST']._serialized_end=530
-  _globals['_SCORESTREAMRESPONSE']._serialized_start=532
-  _globals['_SCORESTREAMRESPONSE']._serialized_end=619
-  _globals['_SCOREDATASETREQUEST']._serialized_start=621
-  _globals['_SCOREDATASETREQUEST']._serialized_end=740
-  _globals['_SCOREDATASETEVENT']._serialized_start=743
-  _globals['_SCOREDATASETEVENT']._serialized_end=906
-  _globals['_RAWINPUT']._serialized_start=908
-  _globals['_RAWINPUT']._serialized_end=956
-  _globals['_PREPAREDATASETREQUEST']._serialized_start=959
-  _globals['_PREPAREDATASETREQUEST']._serialized_end=1127
-  _globals['_PREPAREDATASETEVENT']._serialized_start=1130
-  _globals['_PREPAREDATASETEVENT']._serialized_end=1308
-  _globals['_SCORERSERVICE']._serialized_start=1390
-  _globals['_SCORERSERVICE']._serialized_end=1800
+  _globals['_PROFILE']._serialized_start=3302
+  _globals['_PROFILE']._serialized_end=3379
+  _globals['_JOBSTATUS']._serialized_start=3382
+  _globals['_JOBSTATUS']._serialized_end=3603
+  _globals['_DOCUMENT']._serialized_start=85
+  _globals['_DOCUMENT']._serialized_end=152
+  _globals['_BREAKDOWN']._serialized_start=155
+  _globals['_BREAKDOWN']._serialized_end=1078
+  _globals['_SOURCECOUNT']._serialized_start=1080
+  _globals['_SOURCECOUNT']._serialized_end=1129
+  _globals['_SCORERESULT']._serialized_start=1132
+  _globals['_SCORERESULT']._serialized_end=1279
+  _globals['_SCOREBATCHREQUEST']._serialized_start=1281
+  _globals['_SCOREBATCHREQUEST']._serialized_end=1395
+  _globals['_SCOREBATCHRESPONSE']._serialized_start=1397
+  _globals['_SCOREBATCHRESPONSE']._serialized_end=1467
+  _globals['_SCORESTREAMREQUEST']._serialized_start=1469
+  _globals['_SCORESTREAMREQUEST']._serialized_end=1584
+  _globals['_SCORESTREAMRESPONSE']._serialized_start=1586
+  _globals['_SCORESTREAMRESPONSE']._serialized_end=1673
+  _globals['_SCOREDATASETREQUEST']._serialized_start=1675
+  _globals['_SCOREDATASETREQUEST']._serialized_end=1794
+  _globals['_LINEERROR']._serialized_start=1796
+  _globals['_LINEERROR']._serialized_end=1837
+  _globals['_SCOREDATASETEVENT']._serialized_start=1840
+  _globals['_SCOREDATASETEVENT']._serialized_end=2029
+  _globals['_PREPARATIONINPUT']._serialized_start=2031
+  _globals['_PREPARATIONINPUT']._serialized_end=2108
+  _globals['_PREPARATIONOPTIONS']._serialized_start=2111
+  _globals['_PREPARATIONOPTIONS']._serialized_end=2349
+  _globals['_PREPARATIONPROGRESS']._serialized_start=2351
+  _globals['_PREPARATIONPROGRESS']._serialized_end=2448
+  _globals['_JOBERROR']._serialized_start=2450
+  _globals['_JOBERROR']._serialized_end=2521
+  _globals['_CREATEPREPARATIONREQUEST']._serialized_start=2524
+  _globals['_CREATEPREPARATIONREQUEST']._serialized_end=2676
+  _globals['_GETPREPARATIONREQUEST']._serialized_start=2678
+  _globals['_GETPREPARATIONREQUEST']._serialized_end=2732
+  _globals['_PREPARATIONJOB']._serialized_start=2735
+  _globals['_PREPARATIONJOB']._serialized_end=3300
+  _globals['_SCORERSERVICE']._serialized_start=3606
+  _globals['_SCORERSERVICE']._serialized_end=4313
 # @@protoc_insertion_point(module_scope)

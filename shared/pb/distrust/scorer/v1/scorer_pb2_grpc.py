@@ -50,10 +50,25 @@ class ScorerServiceStub:
                 request_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.ScoreDatasetRequest.SerializeToString,
                 response_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.ScoreDatasetEvent.FromString,
                 _registered_method=True)
-        self.PrepareDataset = channel.unary_stream(
-                '/distrust.scorer.v1.ScorerService/PrepareDataset',
-                request_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PrepareDatasetRequest.SerializeToString,
-                response_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PrepareDatasetEvent.FromString,
+        self.CreatePreparation = channel.unary_unary(
+                '/distrust.scorer.v1.ScorerService/CreatePreparation',
+                request_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.CreatePreparationRequest.SerializeToString,
+                response_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
+                _registered_method=True)
+        self.GetPreparation = channel.unary_unary(
+                '/distrust.scorer.v1.ScorerService/GetPreparation',
+                request_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.SerializeToString,
+                response_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
+                _registered_method=True)
+        self.WatchPreparation = channel.unary_stream(
+                '/distrust.scorer.v1.ScorerService/WatchPreparation',
+                request_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.SerializeToString,
+                response_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
+                _registered_method=True)
+        self.CancelPreparation = channel.unary_unary(
+                '/distrust.scorer.v1.ScorerService/CancelPreparation',
+                request_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.SerializeToString,
+                response_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
                 _registered_method=True)
 
 
@@ -85,9 +100,30 @@ class ScorerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def PrepareDataset(self, request, context):
-        """Prepares `train.jsonl`, `val.jsonl` and `report.json` from one or more raw JSONL files. Streams
-        progress; the last event carries the output files and the report.
+    def CreatePreparation(self, request, context):
+        """Starts a preparation job: `train.jsonl`, `val.jsonl` and `report.json` from one or more raw JSONL
+        files, run by a scorer worker. The inputs and options are checked before the job is queued.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPreparation(self, request, context):
+        """The owner's preparation job: status, progress, and once done the output files and the report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchPreparation(self, request, context):
+        """The job now and after each change, until it ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelPreparation(self, request, context):
+        """Asks an unfinished preparation job to stop; the job, now cancelling (or cancelled when it never started).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,10 +147,25 @@ def add_ScorerServiceServicer_to_server(servicer, server):
                     request_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.ScoreDatasetRequest.FromString,
                     response_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.ScoreDatasetEvent.SerializeToString,
             ),
-            'PrepareDataset': grpc.unary_stream_rpc_method_handler(
-                    servicer.PrepareDataset,
-                    request_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PrepareDatasetRequest.FromString,
-                    response_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PrepareDatasetEvent.SerializeToString,
+            'CreatePreparation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePreparation,
+                    request_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.CreatePreparationRequest.FromString,
+                    response_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.SerializeToString,
+            ),
+            'GetPreparation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPreparation,
+                    request_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.FromString,
+                    response_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.SerializeToString,
+            ),
+            'WatchPreparation': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchPreparation,
+                    request_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.FromString,
+                    response_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.SerializeToString,
+            ),
+            'CancelPreparation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelPreparation,
+                    request_deserializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.FromString,
+                    response_serializer=distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -210,7 +261,61 @@ class ScorerService:
             _registered_method=True)
 
     @staticmethod
-    def PrepareDataset(request,
+    def CreatePreparation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.scorer.v1.ScorerService/CreatePreparation',
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.CreatePreparationRequest.SerializeToString,
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPreparation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.scorer.v1.ScorerService/GetPreparation',
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.SerializeToString,
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchPreparation(request,
             target,
             options=(),
             channel_credentials=None,
@@ -223,9 +328,36 @@ class ScorerService:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/distrust.scorer.v1.ScorerService/PrepareDataset',
-            distrust_dot_scorer_dot_v1_dot_scorer__pb2.PrepareDatasetRequest.SerializeToString,
-            distrust_dot_scorer_dot_v1_dot_scorer__pb2.PrepareDatasetEvent.FromString,
+            '/distrust.scorer.v1.ScorerService/WatchPreparation',
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.SerializeToString,
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelPreparation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.scorer.v1.ScorerService/CancelPreparation',
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.GetPreparationRequest.SerializeToString,
+            distrust_dot_scorer_dot_v1_dot_scorer__pb2.PreparationJob.FromString,
             options,
             channel_credentials,
             insecure,

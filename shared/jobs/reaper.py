@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from services.trainer.jobs import lifecycle
-from services.trainer.jobs.records import BaseJob, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
+from shared.jobs import lifecycle
+from shared.jobs.records import BaseJob, JobStatus
+from shared.jobs.store import JobStore, status_event
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +29,13 @@ def requeue_orphans(store: JobStore[Any], enqueue: Callable[[str], None]) -> lis
         if job.status == JobStatus.CANCELLING and job.started_at is None:
             lifecycle.cancel_unstarted(store, job_id)
             continue
-        checkpoints = store.checkpoints(job_id)
-        step = checkpoints[-1].step if checkpoints else 0
+        where, step = store.resume_note(job_id)
 
         def back_to_queue(record: BaseJob) -> None:
             if record.status == JobStatus.RUNNING:
                 record.status = JobStatus.QUEUED
 
         store.update(job_id, back_to_queue)
-        where = f"its checkpoint at step {step}" if step else "the start (no checkpoint was written yet)"
         store.add_event(
             job_id,
             status_event(

@@ -1,6 +1,6 @@
 """The life of any job on a worker: take the lease, keep it alive, run the body, end with a status and an event.
 
-Fine-tuning, evaluation and export runners differ only in their body; redelivery, a dead worker's lease
+Every kind of job's runner differs only in its body; redelivery, a dead worker's lease
 expiring, and a crash ending the job `failed` with the reason work the same way for all of them.
 """
 
@@ -13,19 +13,21 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from services.trainer.jobs.records import TERMINAL, BaseJob, JobError, JobStatus
-from services.trainer.jobs.store import JobStore, status_event
 from shared.errors import DistrustError
+from shared.jobs.records import TERMINAL, BaseJob, JobError, JobStatus
+from shared.jobs.store import JobStore, status_event
 from shared.log import log_context
 
 logger = logging.getLogger(__name__)
 
-Body = Callable[[Any, threading.Event], None]
+R = TypeVar("R", bound=BaseJob)
 
 
-def run_leased(store: JobStore[Any], job_id: str, *, holder: str, lease_ttl_s: int, body: Body) -> None:
+def run_leased(
+    store: JobStore[R], job_id: str, *, holder: str, lease_ttl_s: int, body: Callable[[R, threading.Event], None]
+) -> None:
     """Run `body(job, lost)` unless the job is finished or another worker holds it; safe to call twice.
 
     `lost` is set when the lease could not be renewed: the body should stop, another worker owns the job.
@@ -67,7 +69,7 @@ def _heartbeat(
             return
 
 
-def begin(store: JobStore[Any], job_id: str, message: str, workdir: Path) -> Any | None:
+def begin(store: JobStore[R], job_id: str, message: str, workdir: Path) -> R | None:
     """Start the job with an empty `workdir`; None (and the job cancelled) when a cancel came before it started."""
     if store.cancel_requested(job_id):
         cancel_unstarted(store, job_id)
@@ -78,10 +80,11 @@ def begin(store: JobStore[Any], job_id: str, message: str, workdir: Path) -> Any
 
 
 def cancel_unstarted(store: JobStore[Any], job_id: str) -> None:
+    """End a job that was cancelled before any worker started it."""
     finish(store, job_id, JobStatus.CANCELLED, f"The {store.kind.label} was cancelled before it started")
 
 
-def start(store: JobStore[Any], job_id: str, message: str) -> Any:
+def start(store: JobStore[R], job_id: str, message: str) -> R:
     """Mark the job running (unless a cancel is already under way) and record `message`."""
 
     def mark(job: BaseJob) -> None:
@@ -95,9 +98,11 @@ def start(store: JobStore[Any], job_id: str, message: str) -> Any:
 
 
 def finish(
-    store: JobStore[Any], job_id: str, status: JobStatus, message: str, mutate: Callable[[Any], None] | None = None
+    store: JobStore[R], job_id: str, status: JobStatus, message: str, mutate: Callable[[R], None] | None = None
 ) -> None:
-    def mark(job: BaseJob) -> None:
+    """End the job with `status` (after `mutate`, if given) and record `message`."""
+
+    def mark(job: R) -> None:
         if mutate is not None:
             mutate(job)
         job.status = status
@@ -109,6 +114,8 @@ def finish(
 
 
 def fail(store: JobStore[Any], job_id: str, code: str, message: str, param: str | None) -> None:
+    """End the job failed with a `JobError` and an error event."""
+
     def mark(job: BaseJob) -> None:
         job.status = JobStatus.FAILED
         job.finished_at = int(time.time())
@@ -118,10 +125,26 @@ def fail(store: JobStore[Any], job_id: str, code: str, message: str, param: str 
     store.add_event(job_id, status_event(message, JobStatus.FAILED, level="error", code=code))
 
 
-class LeasedRunner(ABC):
+class RunnerContext(Protocol):
+    """What a leased runner needs from its context: the kind's store and this worker's lease identity."""
+
+    @property
+    def store(self) -> JobStore[Any]: ...
+
+    @property
+    def holder(self) -> str: ...
+
+    @property
+    def lease_ttl_s(self) -> int: ...
+
+
+C = TypeVar("C", bound=RunnerContext)
+
+
+class LeasedRunner(ABC, Generic[C]):
     """A worker-side runner of one kind of job: `run(job_id)` holds the lease around `_run`."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: C) -> None:
         self.ctx = ctx
         self.store: JobStore[Any] = ctx.store
 

@@ -1,7 +1,7 @@
-"""Job records, their event logs and checkpoints in Redis (durable with AOF): they survive every process.
+"""Job records and their event logs in Redis (durable with AOF): they survive every process.
 
-One store class serves every kind of job (fine-tuning, evaluation, export); a `JobKind` names the key prefix,
-the record type and how a missing job is reported.
+One store class serves every kind of job; a `JobKind` names the key prefix, the record type and how a missing
+job is reported.
 """
 
 from __future__ import annotations
@@ -9,21 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import redis
 
-from services.trainer.jobs.records import (
-    TERMINAL,
-    BaseJob,
-    CheckpointRecord,
-    EvalRecord,
-    EventRecord,
-    ExportRecord,
-    JobRecord,
-    JobStatus,
-)
 from shared.errors import FailedPrecondition, NotFound, invalid_field
+from shared.jobs.records import TERMINAL, BaseJob, EventRecord, JobStatus
 from shared.redis_store import KEY_PREFIX, redis_errors
 
 R = TypeVar("R", bound=BaseJob)
@@ -31,19 +22,19 @@ R = TypeVar("R", bound=BaseJob)
 
 @dataclass(frozen=True)
 class JobKind(Generic[R]):
+    """One kind of job: its id and key prefix, its record type and the words its errors use."""
+
     prefix: str  # the id prefix ("ftjob") and Redis key prefix
     record: type[R]
     label: str  # in messages: "fine-tuning job"
     param: str  # the request field that names a job of this kind
-
-
-FINE_TUNING = JobKind("ftjob", JobRecord, "fine-tuning job", "fine_tuning_job_id")
-EVALUATION = JobKind("eval", EvalRecord, "evaluation", "eval_id")
-EXPORT = JobKind("export", ExportRecord, "export job", "export_id")
+    not_found_code: str = ""  # empty: "<prefix>_not_found"
 
 
 class JobStore(Generic[R]):
-    def __init__(self, client: redis.Redis, kind: JobKind[R] = FINE_TUNING) -> None:  # type: ignore[assignment]
+    """The records, events, cancel flags and leases of one kind of job."""
+
+    def __init__(self, client: redis.Redis[str], kind: JobKind[R]) -> None:
         self.redis = client
         self.kind = kind
         self.p = f"{KEY_PREFIX}{kind.prefix}"
@@ -53,7 +44,7 @@ class JobStore(Generic[R]):
         return NotFound(
             f"{prefix} {self.kind.label}: {job_id}",
             param=param or self.kind.param,
-            code=f"{self.kind.prefix}_not_found" if self.kind is not FINE_TUNING else "job_not_found",
+            code=self.kind.not_found_code or f"{self.kind.prefix}_not_found",
         )
 
     def create(self, job: R) -> R:
@@ -84,7 +75,8 @@ class JobStore(Generic[R]):
             while True:
                 try:
                     pipe.watch(key)
-                    raw = pipe.get(key)
+                    # Under WATCH the pipeline runs commands at once, so this is the value, not the pipeline.
+                    raw = cast("str | None", pipe.get(key))
                     if raw is None:
                         raise self._missing(job_id)
                     job = self.kind.record.model_validate_json(raw)
@@ -151,14 +143,9 @@ class JobStore(Generic[R]):
                 return
             time.sleep(poll_s)
 
-    def add_checkpoint(self, checkpoint: CheckpointRecord) -> None:
-        with redis_errors("recording a checkpoint"):
-            self.redis.rpush(f"{self.p}:{checkpoint.job_id}:checkpoints", checkpoint.model_dump_json())
-
-    def checkpoints(self, job_id: str) -> list[CheckpointRecord]:
-        with redis_errors("reading checkpoints"):
-            raws = self.redis.lrange(f"{self.p}:{job_id}:checkpoints", 0, -1)
-        return [CheckpointRecord.model_validate_json(r) for r in raws]
+    def resume_note(self, job_id: str) -> tuple[str, int]:  # noqa: ARG002
+        """Where a requeued job starts again, in words, and its step; kinds that checkpoint override this."""
+        return "the start", 0
 
     def request_cancel(self, job_id: str) -> None:
         with redis_errors("cancelling a job"):
@@ -211,4 +198,5 @@ class JobStore(Generic[R]):
 
 
 def status_event(message: str, status: JobStatus, *, level: str = "info", **data: object) -> EventRecord:
+    """An event that records a change of status."""
     return EventRecord(message=message, type="status", status=status, level=level, data=dict(data))
