@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 import redis as redis_lib
-from support import REPO, free_port
 
 from services.gateway.scorer_client import ScorerClient
 from services.scorer.config import ScorerSettings
@@ -31,6 +30,7 @@ from shared.jobs.store import JobStore
 from shared.rpc.client import open_channel
 from shared.schemas.preparation import PreparationInput, PreparationOptions, PreparationRecord
 from shared.settings import RedisSettings, StorageSettings
+from tests.helpers.host import REPO, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,9 @@ import pytest
 from services.gateway.evaluation_client import eval_object, export_object, open_data
 from services.gateway.schemas.export import CreateExport
 from services.trainer import eval_convert, export_convert
-from services.trainer.jobs.records import EvalRecord, EvalRunProgress, ExportRecord, JobError, JobStatus
+from services.trainer.jobs.records import EvalRecord, EvalRunProgress, ExportRecord
 from shared.errors import InvalidArgument
+from shared.jobs.records import JobError, JobStatus
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
 from shared.schemas.evaluation import (

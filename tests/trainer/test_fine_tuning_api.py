@@ -12,13 +12,14 @@ import redis as redis_lib
 from fastapi.testclient import TestClient
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
-from services.trainer.jobs.store import JobStore
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.trainer.config import TrainerSettings
-from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobRecord
+from services.trainer.jobs.kinds import FineTuningStore
+from services.trainer.jobs.records import CheckpointRecord
 from services.trainer.server import start
+from shared.jobs.records import EventRecord
 from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.settings import RedisSettings, StorageSettings, load_settings
 
@@ -54,8 +55,8 @@ def client(
 
 
 @pytest.fixture(scope="module")
-def jobs(redis_settings: RedisSettings) -> JobStore[JobRecord]:
-    return JobStore(redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True))
+def jobs(redis_settings: RedisSettings) -> FineTuningStore:
+    return FineTuningStore(redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True))
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_bad_input_is_a_400_naming_the_field(
 
 
 def test_list_cancel_events_and_checkpoints(
-    client: TestClient, training_file: str, registered_model: str, jobs: JobStore[JobRecord]
+    client: TestClient, training_file: str, registered_model: str, jobs: FineTuningStore
 ) -> None:
     first = _create(client, {"model": registered_model, "training_file": training_file}).json()
     listed = client.get("/v1/fine_tuning/jobs", headers=HEADERS, params={"limit": 1}).json()
