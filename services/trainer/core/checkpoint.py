@@ -2,7 +2,8 @@
 
 A checkpoint is a flat directory of
 
-    adapters.safetensors, adapter_config.json   the LoRA weights (also loadable by mlx-lm as an adapter)
+    the two adapter files                        the LoRA weights and their config (shared.adapter_format),
+                                                 so the checkpoint is also an adapter mlx-lm loads
     optimizer.safetensors                        the flattened AdamW state (step counter, moments)
     trainer_state.json                           step, data position (epoch, index), RNG states, fingerprints
     manifest.json                                format name and version, sha256 and size of every file
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +25,12 @@ from typing import Any, cast
 
 import mlx.core as mx
 
-from services.trainer.core.lora import (
-    ADAPTER_CONFIG,
-    ADAPTER_WEIGHTS,
-    save_safetensors_atomic,
-    write_json_atomic,
+from shared.adapter_format import (
+    ADAPTER_FILES,
+    AdapterConfig,
+    load_adapter_tensors,
+    read_adapter_config,
+    write_adapter,
 )
 from shared.errors import FailedPrecondition
 
@@ -36,7 +39,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 OPTIMIZER = "optimizer.safetensors"
 STATE = "trainer_state.json"
-FILES = (ADAPTER_WEIGHTS, ADAPTER_CONFIG, OPTIMIZER, STATE)
+FILES = (*ADAPTER_FILES, OPTIMIZER, STATE)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class Checkpoint:
 
     state: TrainerState
     adapter: dict[str, mx.array]
-    adapter_config: dict[str, Any]
+    adapter_config: AdapterConfig
     optimizer: dict[str, mx.array]
 
 
@@ -95,19 +98,30 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _save_safetensors_atomic(path: Path, arrays: dict[str, mx.array]) -> None:
+    tmp = path.with_name(path.name + ".tmp.safetensors")
+    mx.save_safetensors(str(tmp), arrays)
+    os.replace(tmp, path)
+
+
 def write_checkpoint(directory: Path, checkpoint: Checkpoint) -> None:
     """Write every file, then the manifest last: a directory without a manifest is no checkpoint."""
     directory.mkdir(parents=True, exist_ok=True)
     stale = directory / MANIFEST
     if stale.exists():
         stale.unlink()  # an overwritten checkpoint is incomplete until its new manifest exists
-    mx.eval(checkpoint.adapter, checkpoint.optimizer)
-    save_safetensors_atomic(directory / ADAPTER_WEIGHTS, checkpoint.adapter, {"format": "mlx"})
-    write_json_atomic(directory / ADAPTER_CONFIG, checkpoint.adapter_config)
-    save_safetensors_atomic(directory / OPTIMIZER, checkpoint.optimizer)
-    write_json_atomic(directory / STATE, checkpoint.state.to_json())
+    write_adapter(directory, checkpoint.adapter, checkpoint.adapter_config)
+    mx.eval(checkpoint.optimizer)
+    _save_safetensors_atomic(directory / OPTIMIZER, checkpoint.optimizer)
+    _write_json_atomic(directory / STATE, checkpoint.state.to_json())
     files = {name: {"sha256": _sha256(directory / name), "bytes": (directory / name).stat().st_size} for name in FILES}
-    write_json_atomic(
+    _write_json_atomic(
         directory / MANIFEST,
         {"format": FORMAT, "format_version": FORMAT_VERSION, "step": checkpoint.state.step, "files": files},
     )
@@ -150,14 +164,14 @@ def read_checkpoint(directory: Path) -> Checkpoint:
     _verify_files(directory, files)
     try:
         state = TrainerState.from_json(json.loads((directory / STATE).read_text()))
-        adapter_cfg = json.loads((directory / ADAPTER_CONFIG).read_text())
-        adapter = mx.load(str(directory / ADAPTER_WEIGHTS))
+        adapter_config = read_adapter_config(directory)
+        adapter = load_adapter_tensors(directory)
         optimizer = mx.load(str(directory / OPTIMIZER))
     except Exception as exc:
         raise _fail(directory, f"cannot be parsed ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(adapter, dict) or not isinstance(optimizer, dict):
-        raise _fail(directory, "the weight files hold no named arrays")
-    return Checkpoint(state=state, adapter=adapter, adapter_config=adapter_cfg, optimizer=optimizer)
+    if not isinstance(optimizer, dict):
+        raise _fail(directory, f"{OPTIMIZER} holds no named arrays")
+    return Checkpoint(state=state, adapter=adapter, adapter_config=adapter_config, optimizer=optimizer)
 
 
 def rng_state() -> tuple[list[int], list[Any]]:
