@@ -58,5 +58,5 @@ def make_random_adapter(
     """`write_random_adapter` for the model stored at `base_dir`."""
     from mlx_lm import load
 
-    model, _ = load(str(base_dir))
+    model = load(str(base_dir))[0]
     return write_random_adapter(target, model, seed=seed, rank=rank, num_layers=num_layers, magnitude=magnitude)

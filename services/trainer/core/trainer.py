@@ -344,14 +344,12 @@ class Trainer:
     def save_checkpoint(self, directory: Path) -> None:
         """Adapter, optimizer state, RNG states, data position and step, with a versioned manifest."""
         epoch, index = self.position
-        mlx_key, python_rng = ckpt.rng_state()
         state = ckpt.TrainerState(
             step=self.step,
             total_steps=self.total_steps,
             epoch=epoch,
             index=index,
-            mlx_rng=mlx_key,
-            python_rng=python_rng,
+            rng=ckpt.rng_state(),
             settings=self.settings.continuation_fingerprint(),
             data_fingerprint=self._data_fingerprint,
         )
@@ -386,6 +384,6 @@ class Trainer:
         self.model.load_weights(list(loaded.adapter.items()), strict=False)
         for name, value in loaded.optimizer.items():
             ckpt.assign_leaf(self.optimizer.state, name, value)  # in place: the compiled step holds these
-        ckpt.set_rng_state(loaded.state.mlx_rng, loaded.state.python_rng)
+        ckpt.set_rng_state(loaded.state.rng)
         self.step = loaded.state.step
         mx.eval(self.model.parameters(), self.optimizer.state)  # type: ignore[no-untyped-call]  # mlx's Module is unannotated
