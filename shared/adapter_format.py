@@ -54,7 +54,7 @@ class AdapterConfig(BaseModel):
     num_layers: int | None = None  # blocks adapted, counted from the top
     lora_parameters: LoraParameters | None = None  # required for lora and dora
     lora_alpha: float | None = None  # ours: the alpha the API was given (mlx-lm only reads the scale)
-    model: str | None = None  # ours: the base model's name
+    model: str | None = None  # the base model trained on, as a path or Hub id (mlx-lm's trainer writes it too)
     distrust: DistrustSpec | None = None  # ours: how the distrust signal shaped the training
     trained_steps: int | None = Field(default=None, ge=0)  # ours: optimizer steps behind these weights
 
