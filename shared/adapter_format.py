@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import InvalidArgument, NotFound, invalid_field
+from shared.schemas.fine_tuning import DistrustSpec
 
 if TYPE_CHECKING:
     import mlx.core as mx
@@ -53,7 +54,9 @@ class AdapterConfig(BaseModel):
     num_layers: int | None = None  # blocks adapted, counted from the top
     lora_parameters: LoraParameters | None = None  # required for lora and dora
     lora_alpha: float | None = None  # ours: the alpha the API was given (mlx-lm only reads the scale)
-    model: str | None = None  # ours: the base model's name
+    model: str | None = None  # the base model trained on, as a path or Hub id (mlx-lm's trainer writes it too)
+    distrust: DistrustSpec | None = None  # ours: how the distrust signal shaped the training
+    trained_steps: int | None = Field(default=None, ge=0)  # ours: optimizer steps behind these weights
 
     def lora(self) -> LoraParameters:
         """The LoRA parameters; InvalidArgument naming the field when the file has none."""
@@ -116,6 +119,8 @@ def parse_adapter_config(data: object) -> AdapterConfig:
         config = AdapterConfig.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from exc
+    except InvalidArgument as exc:  # a nested schema's range check names its field without the file
+        raise InvalidArgument(f"{ADAPTER_CONFIG}.{exc.message}", param=f"{ADAPTER_CONFIG}.{exc.param}") from exc
     if config.fine_tune_type != "full":
         config.lora()
     return config

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import mlx.core as mx
 from mlx import nn
+
+from shared.adapter_format import AdapterConfig, LoraParameters, write_adapter
 
 DEFAULT_KEYS = (
     "self_attn.q_proj",
@@ -46,13 +47,8 @@ def write_random_adapter(
             bound = 1 / in_dims**0.5
             tensors[f"{prefix}.lora_a"] = mx.random.uniform(-bound, bound, (in_dims, rank), key=ka)
             tensors[f"{prefix}.lora_b"] = magnitude * mx.random.normal((rank, out_dims), key=kb)
-    directory.mkdir(parents=True, exist_ok=True)
-    mx.save_safetensors(str(directory / "adapters.safetensors"), tensors, metadata={"format": "mlx"})
-    params: dict[str, object] = {"rank": rank, "scale": scale, "dropout": 0.0}
-    if keys is not None:
-        params["keys"] = list(keys)
-    config = {"fine_tune_type": "lora", "num_layers": num_layers, "lora_parameters": params}
-    (directory / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    params = LoraParameters(rank=rank, scale=scale, keys=None if keys is None else list(keys))
+    write_adapter(directory, tensors, AdapterConfig(num_layers=num_layers, lora_parameters=params))
     return directory
 
 
@@ -62,5 +58,5 @@ def make_random_adapter(
     """`write_random_adapter` for the model stored at `base_dir`."""
     from mlx_lm import load
 
-    model, _ = load(str(base_dir))
+    model = load(str(base_dir))[0]
     return write_random_adapter(target, model, seed=seed, rank=rank, num_layers=num_layers, magnitude=magnitude)

@@ -26,6 +26,7 @@ from shared.adapter_format import (
     write_adapter,
 )
 from shared.errors import InvalidArgument, NotFound
+from shared.schemas.fine_tuning import DistrustSpec
 
 RANK = 4
 PROMPT = [1, 5, 9, 13]
@@ -86,6 +87,14 @@ def test_keys_of_others_are_kept_and_unset_ones_left_out() -> None:
     assert "lora_parameters" not in parsed.to_json()
 
 
+def test_our_keys_are_typed_and_round_trip() -> None:
+    written = config().model_copy(update={"distrust": DistrustSpec(mode="additive", lambda_=0.3), "trained_steps": 12})
+    data = json.loads(written.to_json())
+    assert data["distrust"]["lambda"] == 0.3 and data["trained_steps"] == 12
+    parsed = parse_adapter_config(data)
+    assert parsed == written and parsed.distrust == DistrustSpec(mode="additive", lambda_=0.3)
+
+
 @pytest.mark.parametrize(
     ("data", "field", "words"),
     [
@@ -97,6 +106,9 @@ def test_keys_of_others_are_kept_and_unset_ones_left_out() -> None:
         ({"lora_parameters": {"rank": 8}}, "adapter_config.json.lora_parameters.scale", "required"),
         ({"lora_parameters": "r8"}, "adapter_config.json.lora_parameters", "expected a JSON object"),
         ({"lora_parameters": {"rank": 8, "scale": 2}, "model": 3}, "adapter_config.json.model", "got 3"),
+        ({"fine_tune_type": "full", "trained_steps": -1}, "adapter_config.json.trained_steps", "got -1"),
+        ({"fine_tune_type": "full", "distrust": {"mode": "x"}}, "adapter_config.json.distrust.mode", "got 'x'"),
+        ({"fine_tune_type": "full", "distrust": {"alpha": 9.0}}, "adapter_config.json.distrust.alpha", "got 9.0"),
     ],
 )
 def test_a_broken_config_names_the_field(data: object, field: str, words: str) -> None:

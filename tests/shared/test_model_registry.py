@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from shared.adapter_format import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 from shared.errors import AlreadyExists, InvalidArgument, NotFound
 from shared.model_registry import AdapterRecord, ModelRegistry
 from shared.storage import Bucket, ObjectStore
@@ -43,13 +44,13 @@ def test_concurrent_fetches_of_one_adapter_all_succeed(
     registry: ModelRegistry, store: ObjectStore, tmp_path: Path
 ) -> None:
     files = {}
-    for name, data in (("adapters.safetensors", b"w" * 300_000), ("adapter_config.json", b"{}")):
+    for name, data in ((ADAPTER_WEIGHTS, b"w" * 300_000), (ADAPTER_CONFIG, b"{}")):
         files[name] = store.put_bytes(Bucket.ADAPTERS, f"ftjob-c/{name}", data).sha256 or ""
     record = AdapterRecord(name="ft:m:x:c", job_id="ftjob-c", owner="alice", base_model="m", created=0, files=files)
     registry.register_adapter(record)
     with ThreadPoolExecutor(8) as pool:
         paths = list(pool.map(lambda _: registry.fetch_adapter(record, tmp_path / "cache"), range(8)))
-    assert len(set(paths)) == 1 and (paths[0] / "adapters.safetensors").stat().st_size == 300_000
+    assert len(set(paths)) == 1 and (paths[0] / ADAPTER_WEIGHTS).stat().st_size == 300_000
     assert sorted(p.name for p in paths[0].parent.iterdir()) == [paths[0].name]  # no leftovers
     with pytest.raises(NotFound):
         registry.get_adapter("ft:m:x:c", owner="bob")

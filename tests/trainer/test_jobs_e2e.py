@@ -18,6 +18,7 @@ from services.gateway.config import GatewaySettings
 from services.trainer.core.trainer import Trainer
 from services.trainer.jobs import spec
 from services.trainer.jobs.kinds import FineTuningStore
+from shared.adapter_format import ADAPTER_FILES, load_adapter_tensors, read_adapter_config
 from shared.jobs.records import JobStatus
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings, load_settings
@@ -152,12 +153,15 @@ def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
     assert response.status_code == 200 and response.headers["content-type"] == "application/gzip"
     with tarfile.open(fileobj=io.BytesIO(response.content)) as tar:
         names = sorted(Path(m.name).name for m in tar.getmembers())
-    assert names == ["adapter_config.json", "adapters.safetensors"]
+    assert names == sorted(ADAPTER_FILES)
     from shared.archive import unpack_tar_gz
 
     unpack_tar_gz(io.BytesIO(response.content), resumed_dir)
-    a = mx.load(str(tmp_path / "straight" / "adapters.safetensors"))
-    b = mx.load(str(resumed_dir / "adapters.safetensors"))
+    a = load_adapter_tensors(tmp_path / "straight")
+    b = load_adapter_tensors(resumed_dir)
+    config_a, config_b = read_adapter_config(tmp_path / "straight"), read_adapter_config(resumed_dir)
+    assert config_b.model_copy(update={"model": None}) == config_a.model_copy(update={"model": None})
+    assert config_b.trained_steps == 80 and config_b.distrust is not None
     assert a.keys() == b.keys() and record.files
     for key in a:
         assert mx.allclose(a[key], b[key], atol=1e-5).item(), key

@@ -2,7 +2,8 @@
 
 A checkpoint is a flat directory of
 
-    adapters.safetensors, adapter_config.json   the LoRA weights (also loadable by mlx-lm as an adapter)
+    the two adapter files                        the LoRA weights and their config (shared.adapter_format),
+                                                 so the checkpoint is also an adapter mlx-lm loads
     optimizer.safetensors                        the flattened AdamW state (step counter, moments)
     trainer_state.json                           step, data position (epoch, index), RNG states, fingerprints
     manifest.json                                format name and version, sha256 and size of every file
@@ -16,65 +17,54 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import mlx.core as mx
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from services.trainer.core.lora import (
-    ADAPTER_CONFIG,
-    ADAPTER_WEIGHTS,
-    save_safetensors_atomic,
-    write_json_atomic,
+from shared.adapter_format import (
+    ADAPTER_FILES,
+    AdapterConfig,
+    load_adapter_tensors,
+    read_adapter_config,
+    write_adapter,
 )
-from shared.errors import FailedPrecondition
+from shared.errors import DistrustError, FailedPrecondition
 
 FORMAT = "distrust-trainer-checkpoint"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 OPTIMIZER = "optimizer.safetensors"
 STATE = "trainer_state.json"
-FILES = (ADAPTER_WEIGHTS, ADAPTER_CONFIG, OPTIMIZER, STATE)
+FILES = (*ADAPTER_FILES, OPTIMIZER, STATE)
 
 
-@dataclass(frozen=True)
-class TrainerState:
-    """Everything but the arrays: where training is and what it was run with."""
+class RngState(BaseModel):
+    """The random generators where they stand: mx.random's key and Python's `random.getstate()`."""
 
-    step: int
-    total_steps: int
-    epoch: int  # 0-based epoch of the next example
-    index: int  # position of the next example in that epoch's order
-    mlx_rng: list[int]  # mx.random key (uint32 words)
-    python_rng: list[Any]  # random.getstate(), JSON-safe
-    settings: dict[str, Any]  # TrainSettings.continuation_fingerprint()
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mlx: tuple[int, int]  # the key's two uint32 words
+    python: tuple[int, tuple[int, ...], float | None]  # version, internal state, gauss
+
+
+class TrainerState(BaseModel):
+    """`trainer_state.json`, everything but the arrays: where training is and what it was run with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    step: int = Field(ge=0)
+    total_steps: int = Field(ge=0)
+    epoch: int = Field(ge=0)  # 0-based epoch of the next example
+    index: int = Field(ge=0)  # position of the next example in that epoch's order
+    rng: RngState
+    settings: dict[str, JsonValue]  # TrainSettings.continuation_fingerprint(), compared key by key
     data_fingerprint: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "total_steps": self.total_steps,
-            "epoch": self.epoch,
-            "index": self.index,
-            "rng": {"mlx": self.mlx_rng, "python": self.python_rng},
-            "settings": self.settings,
-            "data_fingerprint": self.data_fingerprint,
-        }
-
-    @staticmethod
-    def from_json(data: dict[str, Any]) -> TrainerState:
-        return TrainerState(
-            step=int(data["step"]),
-            total_steps=int(data["total_steps"]),
-            epoch=int(data["epoch"]),
-            index=int(data["index"]),
-            mlx_rng=[int(x) for x in data["rng"]["mlx"]],
-            python_rng=data["rng"]["python"],
-            settings=dict(data["settings"]),
-            data_fingerprint=str(data["data_fingerprint"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,7 @@ class Checkpoint:
 
     state: TrainerState
     adapter: dict[str, mx.array]
-    adapter_config: dict[str, Any]
+    adapter_config: AdapterConfig
     optimizer: dict[str, mx.array]
 
 
@@ -95,22 +85,31 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _save_safetensors_atomic(path: Path, arrays: dict[str, mx.array]) -> None:
+    tmp = path.with_name(path.name + ".tmp.safetensors")
+    mx.save_safetensors(str(tmp), arrays)
+    os.replace(tmp, path)
+
+
 def write_checkpoint(directory: Path, checkpoint: Checkpoint) -> None:
     """Write every file, then the manifest last: a directory without a manifest is no checkpoint."""
     directory.mkdir(parents=True, exist_ok=True)
     stale = directory / MANIFEST
     if stale.exists():
         stale.unlink()  # an overwritten checkpoint is incomplete until its new manifest exists
-    mx.eval(checkpoint.adapter, checkpoint.optimizer)
-    save_safetensors_atomic(directory / ADAPTER_WEIGHTS, checkpoint.adapter, {"format": "mlx"})
-    write_json_atomic(directory / ADAPTER_CONFIG, checkpoint.adapter_config)
-    save_safetensors_atomic(directory / OPTIMIZER, checkpoint.optimizer)
-    write_json_atomic(directory / STATE, checkpoint.state.to_json())
+    write_adapter(directory, checkpoint.adapter, checkpoint.adapter_config)
+    mx.eval(checkpoint.optimizer)
+    _save_safetensors_atomic(directory / OPTIMIZER, checkpoint.optimizer)
+    _write_text_atomic(directory / STATE, checkpoint.state.model_dump_json(indent=2))
     files = {name: {"sha256": _sha256(directory / name), "bytes": (directory / name).stat().st_size} for name in FILES}
-    write_json_atomic(
-        directory / MANIFEST,
-        {"format": FORMAT, "format_version": FORMAT_VERSION, "step": checkpoint.state.step, "files": files},
-    )
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": checkpoint.state.step, "files": files}
+    _write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def _fail(directory: Path, reason: str) -> FailedPrecondition:
@@ -149,37 +148,50 @@ def read_checkpoint(directory: Path) -> Checkpoint:
         raise _fail(directory, f"format version {version!r} is not supported (this trainer reads {FORMAT_VERSION})")
     _verify_files(directory, files)
     try:
-        state = TrainerState.from_json(json.loads((directory / STATE).read_text()))
-        adapter_cfg = json.loads((directory / ADAPTER_CONFIG).read_text())
-        adapter = mx.load(str(directory / ADAPTER_WEIGHTS))
+        state = TrainerState.model_validate_json((directory / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValidationError is a ValueError, and so is bad UTF-8
+        raise _fail(directory, f"{STATE} cannot be parsed ({_reason(exc)})") from exc
+    try:
+        adapter_config = read_adapter_config(directory)
+        adapter = load_adapter_tensors(directory)
+    except DistrustError as exc:
+        raise _fail(directory, f"its adapter cannot be read ({exc.message})") from exc
+    try:
         optimizer = mx.load(str(directory / OPTIMIZER))
-    except Exception as exc:
-        raise _fail(directory, f"cannot be parsed ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(adapter, dict) or not isinstance(optimizer, dict):
-        raise _fail(directory, "the weight files hold no named arrays")
-    return Checkpoint(state=state, adapter=adapter, adapter_config=adapter_cfg, optimizer=optimizer)
+    except Exception as exc:  # mlx raises RuntimeError or ValueError, depending on what is wrong with the file
+        raise _fail(directory, f"{OPTIMIZER} cannot be parsed ({exc})") from exc
+    if not isinstance(optimizer, dict):
+        raise _fail(directory, f"{OPTIMIZER} holds no named arrays")
+    return Checkpoint(state=state, adapter=adapter, adapter_config=adapter_config, optimizer=optimizer)
 
 
-def rng_state() -> tuple[list[int], list[Any]]:
-    """The mx.random key (two uint32 words) and random.getstate(), JSON-safe."""
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        return f"{'.'.join(str(part) for part in error['loc']) or 'the file'}: {error['msg']}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def rng_state() -> RngState:
+    """The mx.random key and random.getstate(), as a checkpoint stores them."""
     version, internal, gauss = random.getstate()
     key = cast(list[mx.array], mx.random.state)[0]  # mlx types its global state as object
-    return cast(list[int], key.tolist()), [version, list(internal), gauss]
+    hi, lo = cast(list[int], key.tolist())
+    return RngState(mlx=(hi, lo), python=(version, internal, gauss))
 
 
-def set_rng_state(mlx_key: list[int], python_state: list[Any]) -> None:
+def set_rng_state(rng: RngState) -> None:
     """Restore what `rng_state` returned."""
-    hi, lo = mlx_key
+    hi, lo = rng.mlx
     mx.random.seed((hi << 32) | lo)  # seeding with the 64-bit value sets exactly this key
-    version, internal, gauss = python_state
-    random.setstate((version, tuple(internal), gauss))
+    random.setstate(rng.python)
 
 
 def check_resumable(
     directory: Path,
     loaded: Checkpoint,
     *,
-    settings: dict[str, Any],
+    settings: Mapping[str, object],
     data_fingerprint: str,
     total_steps: int,
     position: tuple[int, int],
@@ -209,8 +221,6 @@ def check_resumable(
         raise fail(f"step {state.step} of {state.total_steps} does not fit this run's {total_steps} steps")
     if (state.epoch, state.index) != position:
         raise fail(f"data position (epoch {state.epoch}, index {state.index}) does not match step {state.step}")
-    if len(state.mlx_rng) != 2 or len(state.python_rng) != 3:
-        raise fail("the RNG state is malformed")
     for what, current, saved in (
         ("adapter weights", adapter, loaded.adapter),
         ("optimizer state", optimizer, loaded.optimizer),

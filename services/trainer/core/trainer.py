@@ -37,6 +37,7 @@ from services.trainer.core.lora import adapter_config, adapter_weights, apply_lo
 from services.trainer.core.losses import additive_share, objective, token_cross_entropy
 from services.trainer.core.schedule import build_optimizer, clip_gradients, flatten, learning_rate_at
 from services.trainer.core.tokenization import Tokenization
+from shared.adapter_format import AdapterConfig
 from shared.errors import InvalidArgument, invalid_field
 
 
@@ -327,32 +328,28 @@ class Trainer:
         return _scalar(total) / count
 
     # ----------------------------------------------------------------------------------------- files
-    def _adapter_config(self) -> dict[str, Any]:
+    def _adapter_config(self) -> AdapterConfig:
         return adapter_config(
             self.settings.lora,
             self.lora_layers,
             base_model=str(self.settings.model_path),
-            extra={
-                "distrust": self.settings.distrust.model_dump(),
-                "trained_steps": self.step,
-            },
+            distrust=self.settings.distrust,
+            trained_steps=self.step,
         )
 
     def save_adapter(self, directory: Path) -> None:
-        """adapters.safetensors + adapter_config.json, loadable by mlx_lm.load(base, adapter_path=directory)."""
+        """The adapter in mlx-lm's layout, loadable by mlx_lm.load(base, adapter_path=directory)."""
         save_adapter(self.model, Path(directory), self._adapter_config())
 
     def save_checkpoint(self, directory: Path) -> None:
         """Adapter, optimizer state, RNG states, data position and step, with a versioned manifest."""
         epoch, index = self.position
-        mlx_key, python_rng = ckpt.rng_state()
         state = ckpt.TrainerState(
             step=self.step,
             total_steps=self.total_steps,
             epoch=epoch,
             index=index,
-            mlx_rng=mlx_key,
-            python_rng=python_rng,
+            rng=ckpt.rng_state(),
             settings=self.settings.continuation_fingerprint(),
             data_fingerprint=self._data_fingerprint,
         )
@@ -387,6 +384,6 @@ class Trainer:
         self.model.load_weights(list(loaded.adapter.items()), strict=False)
         for name, value in loaded.optimizer.items():
             ckpt.assign_leaf(self.optimizer.state, name, value)  # in place: the compiled step holds these
-        ckpt.set_rng_state(loaded.state.mlx_rng, loaded.state.python_rng)
+        ckpt.set_rng_state(loaded.state.rng)
         self.step = loaded.state.step
         mx.eval(self.model.parameters(), self.optimizer.state)  # type: ignore[no-untyped-call]  # mlx's Module is unannotated

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from services.inference.engine import Engine, GenerationRequest
 from services.trainer.models.tiny import build_tiny_model
+from shared import adapter_format
 from shared.errors import InvalidArgument, NotFound, ResourceExhausted
 from tests.helpers.random_adapter import write_random_adapter as write_adapter
 from tests.inference.engine.streams import collect
@@ -104,10 +104,8 @@ def test_missing_or_malformed_adapters_are_clear_errors(small, adapters, tmp_pat
         small.load_adapter("gone", tmp_path / "gone")
     assert missing.value.param == "directory"
     dora = tmp_path / "dora"
-    dora.mkdir()
-    (dora / "adapters.safetensors").write_bytes((adapters["a"] / "adapters.safetensors").read_bytes())
-    config = json.loads((adapters["a"] / "adapter_config.json").read_text())
-    (dora / "adapter_config.json").write_text(json.dumps({**config, "fine_tune_type": "dora"}))
+    config = adapter_format.read_adapter_config(adapters["a"]).model_copy(update={"fine_tune_type": "dora"})
+    adapter_format.write_adapter(dora, adapter_format.load_adapter_tensors(adapters["a"]), config)
     with pytest.raises(InvalidArgument) as caught:
         small.load_adapter("dora", dora)
     assert caught.value.param == "adapter_config.json.fine_tune_type"

@@ -16,8 +16,16 @@ import pytest
 from mlx.utils import tree_flatten
 from mlx_lm import load
 
+from services.trainer.core.checkpoint import read_checkpoint
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.trainer import StepReport, Trainer
+from shared.adapter_format import (
+    ADAPTER_FILES,
+    ADAPTER_WEIGHTS,
+    LoraParameters,
+    load_adapter_tensors,
+    read_adapter_config,
+)
 from shared.errors import FailedPrecondition, InvalidArgument
 from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
 
@@ -74,13 +82,9 @@ def test_resume_continues_exactly(settings_for: Settings, records: Callable[...,
     assert [r.step for r in head] == [1, 2, 3] and first.step == 3
     first.save_checkpoint(tmp_path / "ck")
     names = sorted(p.name for p in (tmp_path / "ck").iterdir())
-    assert names == [
-        "adapter_config.json",
-        "adapters.safetensors",
-        "manifest.json",
-        "optimizer.safetensors",
-        "trainer_state.json",
-    ]
+    assert names == sorted([*ADAPTER_FILES, "manifest.json", "optimizer.safetensors", "trainer_state.json"])
+    checkpoint_config = read_checkpoint(tmp_path / "ck").adapter_config
+    assert checkpoint_config.trained_steps == 3 and checkpoint_config.distrust == settings.distrust
     manifest = json.loads((tmp_path / "ck" / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["step"] == 3
     state = json.loads((tmp_path / "ck" / "trainer_state.json").read_text())
@@ -122,7 +126,7 @@ def test_bad_checkpoints_fail_clearly_and_change_nothing(
         fresh.restore(tmp_path / "nowhere")
     for name, damage in [
         ("manifest.json", "delete"),
-        ("adapters.safetensors", "flip"),
+        (ADAPTER_WEIGHTS, "flip"),
         ("optimizer.safetensors", "delete"),
         ("trainer_state.json", "flip"),
         ("manifest.json", "garbage"),
@@ -161,11 +165,13 @@ def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(
     list(trainer.run())
     out = tmp_path / "adapter"
     trainer.save_adapter(out)
-    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "adapters.safetensors"]
-    config = json.loads((out / "adapter_config.json").read_text())
-    assert config["fine_tune_type"] == "lora" and config["num_layers"] == 1
-    assert config["lora_parameters"] == {"rank": 4, "scale": 3.0, "dropout": 0.0, "keys": list(lora.keys)}
-    saved = mx.load(str(out / "adapters.safetensors"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(ADAPTER_FILES)
+    config = read_adapter_config(out)
+    assert config.fine_tune_type == "lora" and config.num_layers == 1 and config.lora_alpha == 12.0
+    assert config.lora_parameters == LoraParameters(rank=4, scale=3.0, dropout=0.0, keys=list(lora.keys))
+    assert config.model == str(tiny_model) and config.trained_steps == trainer.step
+    assert config.distrust == trainer.settings.distrust
+    saved = load_adapter_tensors(out)
     assert sorted(saved) == sorted(adapters(trainer)) and all(k.startswith("model.layers.1.") for k in saved)
 
     model, _ = load(str(tiny_model), adapter_path=str(out))

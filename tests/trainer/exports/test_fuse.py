@@ -13,6 +13,13 @@ import pytest
 
 from services.trainer.exports import ExportResult, fuse_adapter
 from services.trainer.models.inspect import inspect_model
+from shared.adapter_format import (
+    ADAPTER_CONFIG,
+    ADAPTER_WEIGHTS,
+    load_adapter_tensors,
+    read_adapter_config,
+    write_adapter,
+)
 from shared.errors import FailedPrecondition
 from shared.schemas.export import ExportOptions, QuantizeConfig
 from tests.trainer.exports.builders import build_adapter, build_quantized_base, greedy_all, safetensors_names
@@ -110,7 +117,7 @@ def test_missing_or_broken_inputs_are_named(export_base: Path, export_adapter: P
         (tmp_path / "no-base", export_adapter, "base_model", "does not exist"),
         (export_adapter, export_adapter, "base_model", "config.json is missing"),
         (export_base, tmp_path / "no-adapter", "adapter", "does not exist"),
-        (export_base, export_base, "adapter", "adapters.safetensors"),
+        (export_base, export_base, "adapter", ADAPTER_WEIGHTS),
     ]
     for base, adapter, param, words in cases:
         with pytest.raises(FailedPrecondition) as caught:
@@ -122,10 +129,10 @@ def test_missing_or_broken_inputs_are_named(export_base: Path, export_adapter: P
 def test_adapter_for_another_base_is_refused(export_base: Path, tmp_path: Path) -> None:
     other = build_adapter(export_base, tmp_path / "adapter", seed=1)
     (tmp_path / "out").mkdir()
-    weights = mx.load(str(other / "adapters.safetensors"))
+    weights = load_adapter_tensors(other)
     name = next(iter(weights))
     weights[name] = mx.zeros((weights[name].shape[0] + 1, weights[name].shape[1]))
-    mx.save_safetensors(str(other / "adapters.safetensors"), weights)
+    write_adapter(other, weights, read_adapter_config(other))
     with pytest.raises(FailedPrecondition) as caught:
         fuse_adapter(export_base, other, tmp_path / "out" / "fused", ExportOptions())
     assert caught.value.param == "adapter" and "does not match" in caught.value.message
@@ -163,7 +170,7 @@ def test_broken_adapter_config_is_named(
 ) -> None:
     adapter = tmp_path / "adapter"
     shutil.copytree(export_adapter, adapter)
-    (adapter / "adapter_config.json").write_text(adapter_config)
+    (adapter / ADAPTER_CONFIG).write_text(adapter_config)
     with pytest.raises(FailedPrecondition) as caught:
         fuse_adapter(export_base, adapter, tmp_path / "out", ExportOptions())
     assert caught.value.param == "adapter" and words in caught.value.message, caught.value.message
