@@ -6,9 +6,9 @@ from typing import Any
 
 from google.protobuf.struct_pb2 import Struct
 
-from services.trainer.convert import STATUS, error_message
 from services.trainer.jobs.evaluations import EvalRequest
 from services.trainer.jobs.records import EvalRecord
+from services.trainer.rpc.convert import STATUS, error_message
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.schemas.evaluation import progress_message, task_from_message, task_to_message
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.trainer.convert import STATUS, error_message
 from services.trainer.jobs.exports import ExportRequest
 from services.trainer.jobs.records import ExportRecord
+from services.trainer.rpc.convert import STATUS, error_message
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
 from shared.schemas.export import options_from_message, options_message, result_message
 

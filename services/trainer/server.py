@@ -7,10 +7,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from services.trainer import convert
 from services.trainer.config import TrainerSettings
-from services.trainer.evaluation_server import EvaluationServicer
-from services.trainer.export_server import ExportServicer
 from services.trainer.jobs.evaluations import EvalService
 from services.trainer.jobs.exports import ExportService
 from services.trainer.jobs.memory import request_memory_check
@@ -19,6 +16,9 @@ from services.trainer.jobs.reaper import Reaper
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from services.trainer.jobs.service import JobService
 from services.trainer.jobs.store import EVALUATION, EXPORT, JobStore
+from services.trainer.rpc import convert
+from services.trainer.rpc.evaluation import EvaluationServicer
+from services.trainer.rpc.export import ExportServicer
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.model_registry import ModelRegistry

@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from services.gateway.schemas.fine_tuning import JobCreate
 from services.gateway.trainer_client import checkpoint_object, event_object, job_object
-from services.trainer import convert
 from services.trainer.jobs.records import CheckpointRecord, EventRecord, JobError, JobRecord, JobStatus
+from services.trainer.rpc import convert
 from shared.errors import InvalidArgument
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.rpc.messages import from_message, to_message

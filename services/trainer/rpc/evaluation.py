@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer import convert, eval_convert
+from services.trainer import eval_convert
 from services.trainer.jobs.evaluations import EvalService
+from services.trainer.rpc import convert
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer import convert, export_convert
+from services.trainer import export_convert
 from services.trainer.jobs.exports import ExportService
+from services.trainer.rpc import convert
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
 from shared.pb.distrust.trainer.v1 import export_pb2_grpc
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
