@@ -101,7 +101,7 @@ def test_events_carry_open_data_and_checkpoints_typed_metrics() -> None:
         files={"a": "sha"},
         metrics=CheckpointMetrics(step=4, train_loss=1.5),
     )
-    shown_checkpoint = checkpoint_object(convert.checkpoint_message(_job(), checkpoint))
+    shown_checkpoint = checkpoint_object(convert.checkpoint_message(checkpoint))
     assert shown_checkpoint.metrics == checkpoint.metrics and shown_checkpoint.step_number == 4
     assert shown_checkpoint.fine_tuned_model_checkpoint.endswith(":ckpt-step-4")
 
