@@ -12,9 +12,7 @@ import redis
 
 from services.gateway.config import GatewaySettings
 from services.gateway.dataset_jobs import DatasetJobs
-from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.scorer_client import ScorerClient
-from services.gateway.trainer_client import TrainerClient
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.model_registry import ModelRegistry
@@ -36,18 +34,6 @@ class Backends:
     @property
     def scorer(self) -> ScorerClient:
         return ScorerClient(self.channels["scorer"])
-
-    @property
-    def trainer(self) -> TrainerClient:
-        return TrainerClient(self.channels["trainer"])
-
-    @property
-    def evals(self) -> EvaluationClient:
-        return EvaluationClient(self.channels["trainer"])
-
-    @property
-    def exports(self) -> ExportClient:
-        return ExportClient(self.channels["trainer"])
 
     @property
     def registry(self) -> ModelRegistry:

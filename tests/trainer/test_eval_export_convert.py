@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.gateway.evaluation_client import eval_object, export_object, open_data
+from services.gateway.evaluation_client import eval_object, export_object
 from services.gateway.schemas.export import CreateExport
 from services.trainer.jobs.records import EvalRecord, EvalRunProgress, ExportRecord, JobError, JobStatus
 from services.trainer.rpc import convert
 from shared.errors import InvalidArgument
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
+from shared.rpc.messages import open_data
 from shared.schemas.evaluation import (
     EvalSummary,
     PerplexityTask,
