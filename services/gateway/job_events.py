@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 from fastapi.responses import StreamingResponse
 
@@ -10,7 +11,11 @@ from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.fine_tuning import FineTuningJobEvent
 from services.gateway.trainer_client import EventStream
 
-Events = Callable[..., EventStream]
+
+class Events(Protocol):
+    """A client's `events` method: one job's events, from `after_sequence`, followed live with `follow`."""
+
+    def __call__(self, owner: str, job_id: str, /, *, after_sequence: int, follow: bool) -> EventStream: ...
 
 
 async def events_response(
