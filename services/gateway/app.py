@@ -11,21 +11,26 @@ from services.gateway.auth import KeyRing
 from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
+from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.routes import evals, files, fine_tuning, health, models, scoring
 from services.gateway.routes import inference as inference_routes
+from services.gateway.trainer_client import TrainerClient
+from shared.rpc.client import AioChannel
 
 
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
     """Build the app; `backends` defaults to connections made from `settings`."""
     backends = backends or Backends.from_settings(settings)
     inference = InferenceClient(settings.inference_target)
+    trainer = AioChannel(settings.trainer_target)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await inference.close()
+        await trainer.close()
         backends.close()
 
     app = FastAPI(
@@ -39,6 +44,9 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.settings = settings
     app.state.backends = backends
     app.state.inference = inference
+    app.state.trainer = TrainerClient(trainer)
+    app.state.evals = EvaluationClient(trainer)
+    app.state.exports = ExportClient(trainer)
     app.state.keyring = KeyRing(settings.key_owners())
     app.state.metrics = metrics
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

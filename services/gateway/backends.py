@@ -11,9 +11,7 @@ import grpc
 import redis
 
 from services.gateway.config import GatewaySettings
-from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.scorer_client import ScorerClient
-from services.gateway.trainer_client import TrainerClient
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.model_registry import ModelRegistry
@@ -37,18 +35,6 @@ class Backends:
     @property
     def scorer(self) -> ScorerClient:
         return ScorerClient(self.channels["scorer"])
-
-    @property
-    def trainer(self) -> TrainerClient:
-        return TrainerClient(self.channels["trainer"])
-
-    @property
-    def evals(self) -> EvaluationClient:
-        return EvaluationClient(self.channels["trainer"])
-
-    @property
-    def exports(self) -> ExportClient:
-        return ExportClient(self.channels["trainer"])
 
     @property
     def registry(self) -> ModelRegistry:

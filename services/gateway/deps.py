@@ -28,19 +28,22 @@ BackendsDep = Annotated[Backends, Depends(get_backends)]
 Owner = Annotated[str, Depends(current_owner)]
 
 
-def get_trainer(backends: BackendsDep) -> TrainerClient:
-    """The trainer service's fine-tuning client."""
-    return backends.trainer
+def get_trainer(request: Request) -> TrainerClient:
+    """The trainer service's fine-tuning client, on the app's `grpc.aio` channel to the trainer."""
+    trainer: TrainerClient = request.app.state.trainer
+    return trainer
 
 
-def get_evals(backends: BackendsDep) -> EvaluationClient:
-    """The trainer service's evaluation client."""
-    return backends.evals
+def get_evals(request: Request) -> EvaluationClient:
+    """The trainer service's evaluation client, on the app's `grpc.aio` channel to the trainer."""
+    evals: EvaluationClient = request.app.state.evals
+    return evals
 
 
-def get_exports(backends: BackendsDep) -> ExportClient:
-    """The trainer service's export client."""
-    return backends.exports
+def get_exports(request: Request) -> ExportClient:
+    """The trainer service's export client, on the app's `grpc.aio` channel to the trainer."""
+    exports: ExportClient = request.app.state.exports
+    return exports
 
 
 def get_inference(request: Request) -> InferenceClient:

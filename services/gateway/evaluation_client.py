@@ -1,47 +1,26 @@
-"""The gateway's clients of the evaluation and export services (hosted by the trainer): typed objects in and out."""
+"""The gateway's clients of the evaluation and export services (hosted by the trainer), on `grpc.aio`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import grpc
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.struct_pb2 import Struct
 
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.evaluation import CreateEval, Eval, JobError
 from services.gateway.schemas.export import CreateExport, ModelExport
-from services.gateway.schemas.fine_tuning import FineTuningJobEvent
-from services.gateway.trainer_client import STATUS_NAMES, call, watch
+from services.gateway.trainer_client import STATUS_NAMES, EventStream, call, page, watch
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
+from shared.rpc.client import AioChannel
+from shared.rpc.messages import from_message, open_data
 from shared.schemas.evaluation import EvalSummary, progress_from_message, task_from_message, task_to_message
 from shared.schemas.export import options_from_message, options_message, result_from_message
 
 
-def open_data(message: Struct) -> dict[str, Any]:
-    """A Struct as plain JSON data; whole numbers come back as ints."""
-    data: dict[str, Any] = _whole_numbers(MessageToDict(message))
-    return data
-
-
-def _whole_numbers(value: Any) -> Any:
-    # A Struct holds every number as a double: 3 would come back as 3.0 (and show as "n=3.0" in a chart).
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def job_error(error: pb.JobError) -> JobError | None:
     """The error of a failed job, or None."""
-    return JobError(code=error.code, message=error.message, param=error.param or None) if error.code else None
+    return from_message(JobError, error) if error.code else None
 
 
 def eval_object(message: epb.Eval) -> Eval:
@@ -79,22 +58,19 @@ def export_object(message: xpb.Export) -> ModelExport:
     )
 
 
-def _page(items: list[Any], has_more: bool) -> dict[str, Any]:
-    return {
-        "data": items,
-        "has_more": has_more,
-        "first_id": items[0].id if items else None,
-        "last_id": items[-1].id if items else None,
-    }
-
-
 class EvaluationClient:
     """Evaluations through the trainer's `EvaluationService`."""
 
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.stub = evaluation_pb2_grpc.EvaluationServiceStub(channel)  # type: ignore[no-untyped-call]  # generated, no .pyi
+    def __init__(self, channel: AioChannel) -> None:
+        self.channel = channel
 
-    def create(self, owner: str, body: CreateEval) -> Eval:
+    @property
+    def stub(self) -> evaluation_pb2_grpc.EvaluationServiceStub:
+        """The service's stub on this event loop's channel."""
+        return self.channel.stub(evaluation_pb2_grpc.EvaluationServiceStub)
+
+    async def create(self, owner: str, body: CreateEval) -> Eval:
+        """Check the models, tasks and files, then queue the evaluation."""
         request = epb.CreateEvalRequest(
             owner=owner,
             models=body.models,
@@ -104,49 +80,62 @@ class EvaluationClient:
         )
         if body.seed is not None:
             request.seed = body.seed
-        return eval_object(call(self.stub.CreateEval, request, timeout=300))
+        return eval_object(await call(self.stub.CreateEval, request, timeout=300))
 
-    def get(self, owner: str, eval_id: str) -> Eval:
-        return eval_object(call(self.stub.GetEval, pb.GetJobRequest(owner=owner, job_id=eval_id)))
+    async def get(self, owner: str, eval_id: str) -> Eval:
+        """One evaluation of the owner."""
+        return eval_object(await call(self.stub.GetEval, pb.GetJobRequest(owner=owner, job_id=eval_id)))
 
-    def list(self, owner: str, *, after: str | None, limit: int) -> ListResponse[Eval]:
-        response = call(self.stub.ListEvals, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
-        return ListResponse[Eval](**_page([eval_object(e) for e in response.evals], response.has_more))
+    async def list(self, owner: str, *, after: str | None, limit: int) -> ListResponse[Eval]:
+        """A page of the owner's evaluations, newest first."""
+        response = await call(self.stub.ListEvals, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
+        return page([eval_object(e) for e in response.evals], response.has_more)
 
-    def cancel(self, owner: str, eval_id: str) -> Eval:
-        return eval_object(call(self.stub.CancelEval, pb.CancelJobRequest(owner=owner, job_id=eval_id)))
+    async def cancel(self, owner: str, eval_id: str) -> Eval:
+        """Ask a running evaluation to stop after its current task."""
+        return eval_object(await call(self.stub.CancelEval, pb.CancelJobRequest(owner=owner, job_id=eval_id)))
 
-    def events(self, owner: str, eval_id: str, *, after_sequence: int, follow: bool) -> Iterator[FineTuningJobEvent]:
+    def events(self, owner: str, eval_id: str, *, after_sequence: int, follow: bool) -> EventStream:
+        """An evaluation's events from `after_sequence`, following it live with `follow`."""
         return watch(
             self.stub.WatchEval, owner, eval_id, after_sequence=after_sequence, follow=follow, kind="eval.event"
         )
 
-    def results(self, owner: str, eval_id: str) -> dict[str, Any]:
+    async def results(self, owner: str, eval_id: str) -> dict[str, Any]:
         """The full report (open data: every task's report on every model, per-item results)."""
-        response = call(self.stub.GetEvalResults, pb.GetJobRequest(owner=owner, job_id=eval_id), timeout=120)
+        response = await call(self.stub.GetEvalResults, pb.GetJobRequest(owner=owner, job_id=eval_id), timeout=120)
         return open_data(response.results)
 
 
 class ExportClient:
     """Exports through the trainer's `ExportService`."""
 
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.stub = export_pb2_grpc.ExportServiceStub(channel)  # type: ignore[no-untyped-call]  # generated, no .pyi
+    def __init__(self, channel: AioChannel) -> None:
+        self.channel = channel
 
-    def create(self, owner: str, body: CreateExport) -> ModelExport:
+    @property
+    def stub(self) -> export_pb2_grpc.ExportServiceStub:
+        """The service's stub on this event loop's channel."""
+        return self.channel.stub(export_pb2_grpc.ExportServiceStub)
+
+    async def create(self, owner: str, body: CreateExport) -> ModelExport:
+        """Check the adapter, the options and the output name, then queue the export."""
         request = xpb.CreateExportRequest(
             owner=owner, model=body.model, name=body.name or "", options=options_message(body)
         )
-        return export_object(call(self.stub.CreateExport, request))
+        return export_object(await call(self.stub.CreateExport, request))
 
-    def get(self, owner: str, export_id: str) -> ModelExport:
-        return export_object(call(self.stub.GetExport, pb.GetJobRequest(owner=owner, job_id=export_id)))
+    async def get(self, owner: str, export_id: str) -> ModelExport:
+        """One export of the owner."""
+        return export_object(await call(self.stub.GetExport, pb.GetJobRequest(owner=owner, job_id=export_id)))
 
-    def list(self, owner: str, *, after: str | None, limit: int) -> ListResponse[ModelExport]:
-        response = call(self.stub.ListExports, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
-        return ListResponse[ModelExport](**_page([export_object(e) for e in response.exports], response.has_more))
+    async def list(self, owner: str, *, after: str | None, limit: int) -> ListResponse[ModelExport]:
+        """A page of the owner's exports, newest first."""
+        response = await call(self.stub.ListExports, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
+        return page([export_object(e) for e in response.exports], response.has_more)
 
-    def events(self, owner: str, export_id: str, *, after_sequence: int, follow: bool) -> Iterator[FineTuningJobEvent]:
+    def events(self, owner: str, export_id: str, *, after_sequence: int, follow: bool) -> EventStream:
+        """An export's events from `after_sequence`, following it live with `follow`."""
         return watch(
             self.stub.WatchExport,
             owner,

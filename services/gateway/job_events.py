@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 from fastapi.responses import StreamingResponse
 
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.fine_tuning import FineTuningJobEvent
+from services.gateway.trainer_client import EventStream
 
-Events = Callable[..., Iterator[FineTuningJobEvent]]
+
+class Events(Protocol):
+    """A client's `events` method: one job's events, from `after_sequence`, followed live with `follow`."""
+
+    def __call__(self, owner: str, job_id: str, /, *, after_sequence: int, follow: bool) -> EventStream: ...
 
 
-def events_response(
+async def events_response(
     events: Events, owner: str, job_id: str, *, after: str | None, limit: int, stream: bool
 ) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """`events(owner, job_id, after_sequence=, follow=)` as OpenAI's event list, or as SSE with `stream`."""
     if stream:
-        followed = iter(events(owner, job_id, after_sequence=0, follow=True))
-        # Every job has its creation event: taking it now turns an unknown or foreign job into a 404, not a 200.
-        first = next(followed, None)
+        followed = events(owner, job_id, after_sequence=0, follow=True)
+        try:
+            # Every job has its creation event: taking it now turns an unknown or foreign job into a 404, not a 200.
+            first = await followed.first()
+        except BaseException:
+            followed.cancel()
+            raise
         return StreamingResponse(
             _sse(first, followed),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
-    page = list(events(owner, job_id, after_sequence=0, follow=False))[::-1]  # newest first, as OpenAI
+    page = (await events(owner, job_id, after_sequence=0, follow=False).collect())[::-1]  # newest first, as OpenAI
     if after:
         ids = [e.id for e in page]
         page = page[ids.index(after) + 1 :] if after in ids else []
@@ -39,7 +48,17 @@ def events_response(
     )
 
 
-def _sse(first: FineTuningJobEvent | None, events: Iterator[FineTuningJobEvent]) -> Iterator[bytes]:
-    for event in itertools.chain([first] if first is not None else [], events):
-        yield f"id: {event.sequence}\nevent: {event.type}\ndata: {event.model_dump_json()}\n\n".encode()
-    yield b"data: [DONE]\n\n"
+def _frame(event: FineTuningJobEvent) -> bytes:
+    return f"id: {event.sequence}\nevent: {event.type}\ndata: {event.model_dump_json()}\n\n".encode()
+
+
+async def _sse(first: FineTuningJobEvent | None, events: EventStream) -> AsyncIterator[bytes]:
+    # The stream is cancelled on the trainer when the client goes away, not left to poll for a reader.
+    try:
+        if first is not None:
+            yield _frame(first)
+            async for event in events:
+                yield _frame(event)
+        yield b"data: [DONE]\n\n"
+    finally:
+        events.cancel()

@@ -1,11 +1,12 @@
-"""The gateway's client of the trainer service: typed models in and out, typed errors from statuses."""
+"""The gateway's client of the trainer service, on `grpc.aio`: typed models in and out, typed errors from statuses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.fine_tuning import (
@@ -19,27 +20,86 @@ from services.gateway.schemas.fine_tuning import (
 )
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.pb.distrust.trainer.v1 import trainer_pb2_grpc
-from shared.rpc.client import call_metadata
-from shared.rpc.messages import enum_name, from_message, message_fields, to_message
+from shared.rpc.client import AioChannel, call_metadata
+from shared.rpc.messages import enum_name, from_message, message_fields, open_data, to_message
 from shared.rpc.status import error_from_rpc
 from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, LoraSpec, ResolvedHyperparameters
 
+R = TypeVar("R", bound=Message)
+Item = TypeVar("Item", bound="HasId")
 STATUS_NAMES = {
     v.number: enum_name(pb.JobStatus.DESCRIPTOR, v.number, field="status") for v in pb.JobStatus.DESCRIPTOR.values
 }
 
 
-def call(fn: Callable[..., Any], request: Any, *, timeout: float | None = 30.0) -> Any:
+class HasId(Protocol):
+    """Anything listed in a page: it has an id."""
+
+    @property
+    def id(self) -> str: ...
+
+
+async def call(method: Callable[..., Awaitable[R]], request: Message, *, timeout: float = 30.0) -> R:
     """One unary call with the request's metadata; a failed status comes back as the typed error."""
     try:
-        return fn(request, timeout=timeout, metadata=call_metadata())
+        return await method(request, timeout=timeout, metadata=call_metadata())
     except grpc.RpcError as exc:
         raise error_from_rpc(exc, service="trainer") from exc
 
 
-def error_dict(error: pb.JobError) -> dict[str, Any] | None:
-    """A job's error as OpenAI's error object (for the evaluation and export clients)."""
-    return {"code": error.code, "message": error.message, "param": error.param or None} if error.code else None
+def page(items: list[Item], has_more: bool) -> ListResponse[Item]:
+    """OpenAI's list envelope around one page of items."""
+    return ListResponse(
+        data=items, has_more=has_more, first_id=items[0].id if items else None, last_id=items[-1].id if items else None
+    )
+
+
+class EventStream:
+    """A job's events from a Watch* call; `cancel()` ends the call on the service (a no-op once it has ended)."""
+
+    def __init__(self, call: grpc.aio.UnaryStreamCall, kind: str) -> None:
+        self._call = call
+        self._kind = kind
+        self._events = self._read()
+
+    async def _read(self) -> AsyncIterator[FineTuningJobEvent]:
+        try:
+            async for event in self._call:
+                yield event_object(event, self._kind)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, service="trainer") from exc
+
+    def __aiter__(self) -> AsyncIterator[FineTuningJobEvent]:
+        return self._events
+
+    async def first(self) -> FineTuningJobEvent | None:
+        """The next event (the first, on a fresh stream), or None when the stream has ended."""
+        return await anext(self._events, None)
+
+    async def collect(self) -> list[FineTuningJobEvent]:
+        """Every remaining event, then the call is over."""
+        try:
+            return [event async for event in self._events]
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the call on the service."""
+        self._call.cancel()
+
+
+def watch(
+    method: Callable[..., grpc.aio.UnaryStreamCall],
+    owner: str,
+    job_id: str,
+    *,
+    after_sequence: int,
+    follow: bool,
+    kind: str = "fine_tuning.job.event",
+) -> EventStream:
+    """A job's events from a Watch* RPC of any kind of job; `kind` is each event's `object`."""
+    request = pb.WatchJobRequest(owner=owner, job_id=job_id, after_sequence=after_sequence, follow=follow)
+    return EventStream(method(request, metadata=call_metadata()), kind)
 
 
 def job_object(job: pb.Job) -> FineTuningJob:
@@ -69,22 +129,11 @@ def job_object(job: pb.Job) -> FineTuningJob:
     )
 
 
-def _integral(value: Any) -> Any:  # open data
-    # A Struct carries every number as a double; counts (step, tokens) go back to the ints they were.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
-
-
 def event_object(event: pb.JobEvent, kind: str = "fine_tuning.job.event") -> FineTuningJobEvent:
     """A job's event as OpenAI's event object; `kind` is its `object` (evaluations and exports have their own)."""
     fields = message_fields(event)
     return FineTuningJobEvent.model_validate(
-        {**fields, "object": kind, "sequence": event.sequence, "data": _integral(fields.get("data", {}))}
+        {**fields, "object": kind, "sequence": event.sequence, "data": open_data(event.data)}
     )
 
 
@@ -100,64 +149,43 @@ def checkpoint_object(checkpoint: pb.Checkpoint) -> FineTuningJobCheckpoint:
     )
 
 
-def _page(items: list[Any], has_more: bool) -> ListResponse[Any]:
-    return ListResponse(
-        data=items, has_more=has_more, first_id=items[0].id if items else None, last_id=items[-1].id if items else None
-    )
-
-
 class TrainerClient:
     """Fine-tuning jobs on the trainer service."""
 
-    def __init__(self, channel: grpc.Channel) -> None:
-        self.stub = trainer_pb2_grpc.TrainerServiceStub(channel)  # type: ignore[no-untyped-call]  # generated stub
+    def __init__(self, channel: AioChannel) -> None:
+        self.channel = channel
 
-    def create(self, owner: str, job: JobCreate) -> FineTuningJob:
+    @property
+    def stub(self) -> trainer_pb2_grpc.TrainerServiceStub:
+        """The service's stub on this event loop's channel."""
+        return self.channel.stub(trainer_pb2_grpc.TrainerServiceStub)
+
+    async def create(self, owner: str, job: JobCreate) -> FineTuningJob:
         """Validate and queue a job."""
         request = to_message(pb.CreateJobRequest, job, owner=owner)
-        return job_object(call(self.stub.CreateJob, request, timeout=300))
+        return job_object(await call(self.stub.CreateJob, request, timeout=300))
 
-    def get(self, owner: str, job_id: str) -> FineTuningJob:
+    async def get(self, owner: str, job_id: str) -> FineTuningJob:
         """One of the owner's jobs."""
-        return job_object(call(self.stub.GetJob, pb.GetJobRequest(owner=owner, job_id=job_id)))
+        return job_object(await call(self.stub.GetJob, pb.GetJobRequest(owner=owner, job_id=job_id)))
 
-    def list(self, owner: str, *, after: str | None, limit: int) -> ListResponse[FineTuningJob]:
+    async def list(self, owner: str, *, after: str | None, limit: int) -> ListResponse[FineTuningJob]:
         """A page of the owner's jobs, newest first."""
-        response = call(self.stub.ListJobs, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
-        return _page([job_object(j) for j in response.jobs], response.has_more)
+        response = await call(self.stub.ListJobs, pb.ListJobsRequest(owner=owner, after=after or "", limit=limit))
+        return page([job_object(j) for j in response.jobs], response.has_more)
 
-    def cancel(self, owner: str, job_id: str) -> FineTuningJob:
+    async def cancel(self, owner: str, job_id: str) -> FineTuningJob:
         """Ask a job to stop."""
-        return job_object(call(self.stub.CancelJob, pb.CancelJobRequest(owner=owner, job_id=job_id)))
+        return job_object(await call(self.stub.CancelJob, pb.CancelJobRequest(owner=owner, job_id=job_id)))
 
-    def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool) -> Iterator[FineTuningJobEvent]:
+    def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool) -> EventStream:
         """A job's events from `after_sequence`, following it live with `follow`."""
         return watch(self.stub.WatchJob, owner, job_id, after_sequence=after_sequence, follow=follow)
 
-    def checkpoints(
+    async def checkpoints(
         self, owner: str, job_id: str, *, after: str | None, limit: int
     ) -> ListResponse[FineTuningJobCheckpoint]:
         """A page of a job's checkpoints, newest first."""
-        response = call(
-            self.stub.ListCheckpoints,
-            pb.ListCheckpointsRequest(owner=owner, job_id=job_id, after=after or "", limit=limit),
-        )
-        return _page([checkpoint_object(c) for c in response.checkpoints], response.has_more)
-
-
-def watch(
-    method: Callable[..., Iterator[pb.JobEvent]],
-    owner: str,
-    job_id: str,
-    *,
-    after_sequence: int,
-    follow: bool,
-    kind: str = "fine_tuning.job.event",
-) -> Iterator[FineTuningJobEvent]:
-    """A job's events from a Watch* RPC; errors come back typed."""
-    request = pb.WatchJobRequest(owner=owner, job_id=job_id, after_sequence=after_sequence, follow=follow)
-    try:
-        for event in method(request, metadata=call_metadata()):
-            yield event_object(event, kind)
-    except grpc.RpcError as exc:
-        raise error_from_rpc(exc, service="trainer") from exc
+        request = pb.ListCheckpointsRequest(owner=owner, job_id=job_id, after=after or "", limit=limit)
+        response = await call(self.stub.ListCheckpoints, request)
+        return page([checkpoint_object(c) for c in response.checkpoints], response.has_more)

@@ -1,23 +1,22 @@
-"""The trainer gRPC server: `TrainerService`, plus `EvaluationService` and `ExportService` on the same port."""
+"""The trainer process: its gRPC services (servicers in services.trainer.rpc) on one port, queues and reaper."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
 
-from services.trainer import convert
 from services.trainer.config import TrainerSettings
-from services.trainer.evaluation_server import EvaluationServicer
-from services.trainer.export_server import ExportServicer
 from services.trainer.jobs.evaluations import EvalService
 from services.trainer.jobs.exports import ExportService
 from services.trainer.jobs.kinds import EVALUATION, EXPORT, FineTuningStore
 from services.trainer.jobs.memory import request_memory_check
 from services.trainer.jobs.model_sources import ModelSources
-from services.trainer.jobs.records import CheckpointRecord
 from services.trainer.jobs.service import JobService
+from services.trainer.rpc.evaluation import EvaluationServicer
+from services.trainer.rpc.export import ExportServicer
+from services.trainer.rpc.training import TrainerServicer
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.jobs.reaper import Reaper
@@ -34,50 +33,6 @@ from shared.storage import ObjectStore
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainerService"].full_name
 EVAL_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["EvaluationService"].full_name
 EXPORT_SERVICE_NAME = xpb.DESCRIPTOR.services_by_name["ExportService"].full_name
-
-
-class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
-    """TrainerService: each method converts the message, calls one JobService use case, converts back."""
-
-    def __init__(self, jobs: JobService) -> None:
-        self.jobs = jobs
-
-    def CreateJob(self, request: pb.CreateJobRequest, _context: grpc.ServicerContext) -> pb.Job:
-        return convert.job_message(self.jobs.create(convert.job_record(request)))
-
-    def GetJob(self, request: pb.GetJobRequest, _context: grpc.ServicerContext) -> pb.Job:
-        return convert.job_message(self.jobs.get(request.owner, request.job_id))
-
-    def ListJobs(self, request: pb.ListJobsRequest, _context: grpc.ServicerContext) -> pb.ListJobsResponse:
-        jobs, has_more = self.jobs.list(request.owner, after=request.after or None, limit=request.limit or 20)
-        return pb.ListJobsResponse(jobs=[convert.job_message(j) for j in jobs], has_more=has_more)
-
-    def CancelJob(self, request: pb.CancelJobRequest, _context: grpc.ServicerContext) -> pb.Job:
-        return convert.job_message(self.jobs.cancel(request.owner, request.job_id))
-
-    def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
-        yield from convert.follow_messages(
-            self.jobs.events(
-                request.owner, request.job_id, after_sequence=request.after_sequence, follow=request.follow
-            ),
-            context,
-        )
-
-    def ListCheckpoints(
-        self, request: pb.ListCheckpointsRequest, _context: grpc.ServicerContext
-    ) -> pb.ListCheckpointsResponse:
-        job = self.jobs.get(request.owner, request.job_id)
-        checkpoints: list[CheckpointRecord] = sorted(
-            self.jobs.checkpoints(request.owner, request.job_id), key=lambda c: -c.step
-        )
-        if request.after:
-            ids = [c.id for c in checkpoints]
-            checkpoints = checkpoints[ids.index(request.after) + 1 :] if request.after in ids else []
-        limit = request.limit or 10
-        return pb.ListCheckpointsResponse(
-            checkpoints=[convert.checkpoint_message(job, c) for c in checkpoints[:limit]],
-            has_more=len(checkpoints) > limit,
-        )
 
 
 def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:

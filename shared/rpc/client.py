@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -11,17 +13,45 @@ from shared.log import current_context
 from shared.rpc.server import MAX_MESSAGE_BYTES
 from shared.rpc.status import REQUEST_ID_KEY
 
+S = TypeVar("S")
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.enable_retries", 1),
+]
+
 
 def open_channel(target: str) -> grpc.Channel:
     """An insecure gRPC channel to `target` with the project's message size limits and retries."""
-    return grpc.insecure_channel(
-        target,
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.enable_retries", 1),
-        ],
-    )
+    return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+
+class AioChannel:
+    """One `grpc.aio` channel to `target` per app, opened on first use in the serving event loop."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._channel: grpc.aio.Channel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stubs: dict[Callable[[grpc.aio.Channel], object], object] = {}
+
+    def stub(self, make: Callable[[grpc.aio.Channel], S]) -> S:
+        """The stub `make` builds on this loop's channel (built once per channel)."""
+        # An aio channel belongs to the event loop it is made in, which only exists once the app serves (and a
+        # TestClient outside `with` runs each request in a new loop).
+        loop = asyncio.get_running_loop()
+        if self._channel is None or self._loop is not loop:
+            self._channel = grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+            self._loop, self._stubs = loop, {}
+        if make not in self._stubs:
+            self._stubs[make] = make(self._channel)
+        return cast(S, self._stubs[make])
+
+    async def close(self) -> None:
+        """Close the channel, if one was opened."""
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel, self._loop, self._stubs = None, None, {}
 
 
 def call_metadata() -> Sequence[tuple[str, str]]:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 from google.protobuf.descriptor import Descriptor, EnumDescriptor
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import Struct
 from pydantic import BaseModel
 
 from shared.errors import invalid_field
@@ -59,6 +60,22 @@ def message_fields(message: Message, *, path: str = "") -> dict[str, Any]:
         else:
             out[field.name] = list(value) if field.is_repeated else value
     return out
+
+
+def open_data(message: Struct) -> dict[str, Any]:
+    """A Struct as plain JSON data (open data only), its whole numbers as ints."""
+    return {key: _whole_numbers(value) for key, value in MessageToDict(message).items()}
+
+
+def _whole_numbers(value: object) -> object:
+    # A Struct holds every number as a double: a count of 3 would come back as 3.0 (and show as "n=3.0").
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def from_message(model: type[T], message: Message) -> T:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.gateway.evaluation_client import eval_object, export_object, open_data
+from services.gateway.evaluation_client import eval_object, export_object
 from services.gateway.schemas.export import CreateExport
-from services.trainer import eval_convert, export_convert
 from services.trainer.jobs.records import EvalRecord, EvalRunProgress, ExportRecord
+from services.trainer.rpc import convert
 from shared.errors import InvalidArgument
 from shared.jobs.records import JobError, JobStatus
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
+from shared.rpc.messages import open_data
 from shared.schemas.evaluation import (
     EvalSummary,
     PerplexityTask,
@@ -53,7 +54,7 @@ def test_an_eval_record_reaches_http_unchanged() -> None:
         progress=EvalRunProgress(done=8, total=8, model="base", task="suite", item=2, items=3),
         summary=summary,
     )
-    body = eval_object(_wire(eval_convert.eval_message(record))).model_dump(mode="json")
+    body = eval_object(_wire(convert.eval_message(record))).model_dump(mode="json")
     assert body == {
         "id": record.id,
         "object": "eval",
@@ -91,13 +92,13 @@ def test_a_message_the_model_refuses_names_the_task_field() -> None:
 
 def test_an_eval_request_keeps_its_tasks_and_defaults() -> None:
     request = epb.CreateEvalRequest(owner="alice", models=["m"], tasks=[task_to_message(t) for t in TASKS])
-    converted = eval_convert.eval_request(request)
+    converted = convert.eval_request(request)
     assert converted.tasks == TASKS and converted.include_base and converted.seed is None and converted.name is None
 
 
 def test_the_full_report_keeps_whole_numbers() -> None:
     report = {"models": {"m": {"suite": {"n": 3, "pass_rate": 0.5, "results": [{"id": "a", "passed": True}]}}}}
-    assert open_data(eval_convert.results_message("eval-1", report).results) == report
+    assert open_data(convert.results_message("eval-1", report).results) == report
 
 
 def test_an_export_record_reaches_http_unchanged() -> None:
@@ -122,7 +123,7 @@ def test_an_export_record_reaches_http_unchanged() -> None:
         error=JobError(code="oom", message="no memory"),
         result=result,
     )
-    body = export_object(_wire(export_convert.export_message(record))).model_dump(mode="json")
+    body = export_object(_wire(convert.export_message(record))).model_dump(mode="json")
     assert body["object"] == "model.export" and body["status"] == "failed"
     assert body["options"] == {"quantize": None, "gguf": True, "dtype": "float32"}
     assert body["result"] == {**result.model_dump(), "quantization": None}
@@ -133,7 +134,7 @@ def test_an_export_record_reaches_http_unchanged() -> None:
 def test_export_options_through_a_request() -> None:
     body = CreateExport.model_validate({"model": "ft:a", "quantize": {"bits": 4}})
     request = xpb.CreateExportRequest(owner="alice", model=body.model, options=options_message(body))
-    converted = export_convert.export_request(xpb.CreateExportRequest.FromString(request.SerializeToString()))
+    converted = convert.export_request(xpb.CreateExportRequest.FromString(request.SerializeToString()))
     assert converted.options == ExportOptions(quantize=QuantizeConfig(bits=4, group_size=64))
     assert converted.name is None and converted.options.quantization == {"bits": 4, "group_size": 64, "mode": "affine"}
     with pytest.raises(InvalidArgument) as info:

@@ -19,7 +19,8 @@ from services.trainer.config import TrainerSettings
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.records import CheckpointRecord
 from services.trainer.server import start
-from shared.jobs.records import EventRecord
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import status_event
 from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.settings import RedisSettings, StorageSettings, load_settings
 
@@ -177,3 +178,50 @@ def test_openapi_documents_every_fine_tuning_response(client: TestClient) -> Non
             for operation in methods.values():
                 content = operation["responses"]["200"]["content"]["application/json"]
                 assert content["schema"], (path, operation["summary"])
+
+
+def _sse_data(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if line.startswith("data: "):
+            yield line.removeprefix("data: ")
+
+
+@pytest.mark.timeout(60)
+def test_a_followed_event_stream_ends_when_the_job_ends(
+    client: TestClient, training_file: str, registered_model: str, jobs: FineTuningStore
+) -> None:
+    job = _create(client, {"model": registered_model, "training_file": training_file}).json()
+    url = f"/v1/fine_tuning/jobs/{job['id']}/events"
+    with client.stream("GET", url, headers=HEADERS, params={"stream": "true"}) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        data = _sse_data(response.iter_lines())
+        assert json.loads(next(data))["status"] == "queued"  # the creation event, taken before the 200
+        jobs.add_event(job["id"], EventRecord(message="Step 1/4", type="metrics", data={"step": 1}))
+        assert json.loads(next(data))["type"] == "metrics"  # followed live
+        jobs.add_event(job["id"], status_event("Job succeeded", JobStatus.SUCCEEDED))
+        jobs.update(job["id"], lambda record: setattr(record, "status", JobStatus.SUCCEEDED))
+        assert json.loads(next(data))["status"] == "succeeded"
+        assert list(data) == ["[DONE]"]  # and the stream ends with the job
+
+
+def test_an_unknown_or_foreign_jobs_stream_is_a_404(
+    client: TestClient, training_file: str, registered_model: str
+) -> None:
+    job = _create(client, {"model": registered_model, "training_file": training_file}).json()
+    bob = {"Authorization": "Bearer key-bob"}
+    for job_id, headers in ((job["id"], bob), ("ftjob-unknown", HEADERS)):
+        response = client.get(f"/v1/fine_tuning/jobs/{job_id}/events", headers=headers, params={"stream": "true"})
+        assert response.status_code == 404 and response.json()["error"]["param"], response.text
+
+
+def test_checkpoints_page_newest_first(
+    client: TestClient, training_file: str, registered_model: str, jobs: FineTuningStore
+) -> None:
+    job_id = _create(client, {"model": registered_model, "training_file": training_file}).json()["id"]
+    for step in (1, 3, 2):
+        jobs.add_checkpoint(CheckpointRecord(job_id=job_id, step=step, storage_prefix="p"))
+    url = f"/v1/fine_tuning/jobs/{job_id}/checkpoints"
+    first = client.get(url, headers=HEADERS, params={"limit": 2}).json()
+    assert [c["step_number"] for c in first["data"]] == [3, 2] and first["has_more"]
+    rest = client.get(url, headers=HEADERS, params={"limit": 2, "after": first["last_id"]}).json()
+    assert [c["step_number"] for c in rest["data"]] == [1] and not rest["has_more"]

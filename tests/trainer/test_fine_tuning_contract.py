@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from services.gateway.schemas.fine_tuning import JobCreate
 from services.gateway.trainer_client import checkpoint_object, event_object, job_object
-from services.trainer import convert
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
+from services.trainer.rpc import convert
 from shared.errors import InvalidArgument
 from shared.jobs.records import EventRecord, JobError, JobStatus
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
@@ -102,7 +102,7 @@ def test_events_carry_open_data_and_checkpoints_typed_metrics() -> None:
         files={"a": "sha"},
         metrics=CheckpointMetrics(step=4, train_loss=1.5),
     )
-    shown_checkpoint = checkpoint_object(convert.checkpoint_message(_job(), checkpoint))
+    shown_checkpoint = checkpoint_object(convert.checkpoint_message(checkpoint))
     assert shown_checkpoint.metrics == checkpoint.metrics and shown_checkpoint.step_number == 4
     assert shown_checkpoint.fine_tuned_model_checkpoint.endswith(":ckpt-step-4")
 

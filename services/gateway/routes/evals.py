@@ -22,33 +22,33 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"])
 @router.post("", summary="Create an evaluation (queued; runs on a trainer worker)")
 async def create_eval(body: CreateEval, evals: EvalsDep, owner: Owner) -> Eval:
     """Check the models, tasks and files, then queue the evaluation."""
-    return await run_in_threadpool(evals.create, owner, body)
+    return await evals.create(owner, body)
 
 
 @router.get("", summary="List evaluations, newest first")
-def list_evals(
+async def list_evals(
     evals: EvalsDep, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> ListResponse[Eval]:
     """The owner's evaluations, newest first."""
-    return evals.list(owner, after=after, limit=limit)
+    return await evals.list(owner, after=after, limit=limit)
 
 
 @router.get("/{eval_id}", summary="Retrieve an evaluation, with its side-by-side summary once finished")
-def get_eval(eval_id: str, evals: EvalsDep, owner: Owner) -> Eval:
+async def get_eval(eval_id: str, evals: EvalsDep, owner: Owner) -> Eval:
     """One evaluation of the owner."""
-    return evals.get(owner, eval_id)
+    return await evals.get(owner, eval_id)
 
 
 @router.post("/{eval_id}/cancel", summary="Cancel an evaluation")
-def cancel_eval(eval_id: str, evals: EvalsDep, owner: Owner) -> Eval:
+async def cancel_eval(eval_id: str, evals: EvalsDep, owner: Owner) -> Eval:
     """Ask a running evaluation to stop after its current task."""
-    return evals.cancel(owner, eval_id)
+    return await evals.cancel(owner, eval_id)
 
 
 @router.get("/{eval_id}/results", summary="The full report: every task on every model, per-item results")
-def eval_results(eval_id: str, evals: EvalsDep, owner: Owner) -> dict[str, Any]:
+async def eval_results(eval_id: str, evals: EvalsDep, owner: Owner) -> dict[str, Any]:
     """The full report of a finished evaluation (open data: each task's report has its own keys)."""
-    return evals.results(owner, eval_id)
+    return await evals.results(owner, eval_id)
 
 
 @router.get(
@@ -56,7 +56,7 @@ def eval_results(eval_id: str, evals: EvalsDep, owner: Owner) -> dict[str, Any]:
     summary="Progress events; `stream=true` follows them as server-sent events",
     response_model=None,
 )
-def eval_events(
+async def eval_events(
     eval_id: str,
     evals: EvalsDep,
     owner: Owner,
@@ -65,7 +65,7 @@ def eval_events(
     stream: bool = False,
 ) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """An evaluation's events, newest first; or followed as server-sent events."""
-    return events_response(evals.events, owner, eval_id, after=after, limit=limit, stream=stream)
+    return await events_response(evals.events, owner, eval_id, after=after, limit=limit, stream=stream)
 
 
 @router.get(
@@ -74,10 +74,10 @@ def eval_events(
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def eval_chart(eval_id: str, chart: str, evals: EvalsDep, owner: Owner, task: str | None = None) -> Response:
+async def eval_chart(eval_id: str, chart: str, evals: EvalsDep, owner: Owner, task: str | None = None) -> Response:
     """A PNG chart of one task's results on every model."""
-    results = evals.results(owner, eval_id)
-    png = render_eval_chart(results, chart, task)
+    results = await evals.results(owner, eval_id)
+    png = await run_in_threadpool(render_eval_chart, results, chart, task)
     return Response(png, media_type="image/png", headers={"cache-control": "no-cache"})
 
 

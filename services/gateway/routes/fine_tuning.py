@@ -46,27 +46,27 @@ def job_to_create(body: CreateFineTuningJob) -> JobCreate:
 @router.post("", summary="Create a fine-tuning job", response_model=FineTuningJob)
 async def create_job(body: CreateFineTuningJob, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
     """Validate the request and queue a job."""
-    return await run_in_threadpool(trainer.create, owner, job_to_create(body))
+    return await trainer.create(owner, job_to_create(body))
 
 
 @router.get("", summary="List fine-tuning jobs", response_model=ListResponse[FineTuningJob])
-def list_jobs(
+async def list_jobs(
     owner: Owner, trainer: TrainerDep, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> ListResponse[FineTuningJob]:
     """A page of the caller's jobs, newest first."""
-    return trainer.list(owner, after=after, limit=limit)
+    return await trainer.list(owner, after=after, limit=limit)
 
 
 @router.get("/{job_id}", summary="Retrieve a fine-tuning job", response_model=FineTuningJob)
-def get_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
+async def get_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
     """One of the caller's jobs."""
-    return trainer.get(owner, job_id)
+    return await trainer.get(owner, job_id)
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a fine-tuning job", response_model=FineTuningJob)
-def cancel_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
+async def cancel_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
     """Ask a job to stop; it keeps its last checkpoint."""
-    return trainer.cancel(owner, job_id)
+    return await trainer.cancel(owner, job_id)
 
 
 @router.get(
@@ -75,7 +75,7 @@ def cancel_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
     response_model=ListResponse[FineTuningJobEvent],
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def job_events(
+async def job_events(
     job_id: str,
     owner: Owner,
     trainer: TrainerDep,
@@ -84,7 +84,7 @@ def job_events(
     stream: bool = False,
 ) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """A newest-first page of events, or (with `stream`) every event as it happens."""
-    return events_response(trainer.events, owner, job_id, after=after, limit=limit, stream=stream)
+    return await events_response(trainer.events, owner, job_id, after=after, limit=limit, stream=stream)
 
 
 @router.get(
@@ -92,7 +92,7 @@ def job_events(
     summary="A job's checkpoints, newest first",
     response_model=ListResponse[FineTuningJobCheckpoint],
 )
-def job_checkpoints(
+async def job_checkpoints(
     job_id: str,
     owner: Owner,
     trainer: TrainerDep,
@@ -100,23 +100,27 @@ def job_checkpoints(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> ListResponse[FineTuningJobCheckpoint]:
     """A page of the job's checkpoints."""
-    return trainer.checkpoints(owner, job_id, after=after, limit=limit)
+    return await trainer.checkpoints(owner, job_id, after=after, limit=limit)
 
 
 @router.get(
     "/{job_id}/adapter", summary="The trained adapter (mlx-lm layout) as a .tar.gz", response_class=FileResponse
 )
-def job_adapter(job_id: str, owner: Owner, trainer: TrainerDep, registry: RegistryDep, store: StoreDep) -> FileResponse:
+async def job_adapter(
+    job_id: str, owner: Owner, trainer: TrainerDep, registry: RegistryDep, store: StoreDep
+) -> FileResponse:
     """The adapter of a succeeded job, as an archive mlx-lm loads once unpacked."""
-    job = trainer.get(owner, job_id)
+    job = await trainer.get(owner, job_id)
     if not job.fine_tuned_model:
         raise FailedPrecondition(
             f"Job {job_id} has no adapter yet (status {job.status})",
             param="fine_tuning_job_id",
             code="adapter_not_ready",
         )
-    adapter = registry.get_adapter(job.fine_tuned_model, owner=owner)
-    path = pack_tar_gz(store, Bucket.ADAPTERS, adapter.job_id, adapter.files, root=f"{job_id}-adapter")
+    adapter = await run_in_threadpool(registry.get_adapter, job.fine_tuned_model, owner=owner)
+    path = await run_in_threadpool(
+        pack_tar_gz, store, Bucket.ADAPTERS, adapter.job_id, adapter.files, root=f"{job_id}-adapter"
+    )
     return FileResponse(
         path,
         media_type="application/gzip",
@@ -131,8 +135,9 @@ def job_adapter(job_id: str, owner: Owner, trainer: TrainerDep, registry: Regist
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def job_loss_chart(job_id: str, owner: Owner, trainer: TrainerDep) -> Response:
+async def job_loss_chart(job_id: str, owner: Owner, trainer: TrainerDep) -> Response:
     """The loss curves drawn from the job's metrics events."""
-    events = trainer.events(owner, job_id, after_sequence=0, follow=False)
-    png = charts.loss_chart([e.model_dump() for e in events if e.type == "metrics"], title=job_id)
+    events = await trainer.events(owner, job_id, after_sequence=0, follow=False).collect()
+    metrics = [e.model_dump() for e in events if e.type == "metrics"]
+    png = await run_in_threadpool(charts.loss_chart, metrics, title=job_id)
     return Response(png, media_type="image/png", headers={"cache-control": "no-cache"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -45,27 +44,27 @@ def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Own
 @router.post("/export", summary="Export a fine-tuned model: fuse, optionally quantize, optionally GGUF")
 async def create_export(body: CreateExport, exports: ExportsDep, owner: Owner) -> ModelExport:
     """Check the adapter, the options and the output name, then queue the export."""
-    return await run_in_threadpool(exports.create, owner, body)
+    return await exports.create(owner, body)
 
 
 @router.get("/exports", summary="List exports, newest first")
-def list_exports(
+async def list_exports(
     exports: ExportsDep, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> ListResponse[ModelExport]:
     """The owner's exports, newest first."""
-    return exports.list(owner, after=after, limit=limit)
+    return await exports.list(owner, after=after, limit=limit)
 
 
 @router.get("/exports/{export_id}", summary="Retrieve an export")
-def get_export(export_id: str, exports: ExportsDep, owner: Owner) -> ModelExport:
+async def get_export(export_id: str, exports: ExportsDep, owner: Owner) -> ModelExport:
     """One export of the owner."""
-    return exports.get(owner, export_id)
+    return await exports.get(owner, export_id)
 
 
 @router.get(
     "/exports/{export_id}/events", summary="An export's events; `stream=true` follows them", response_model=None
 )
-def export_events(
+async def export_events(
     export_id: str,
     exports: ExportsDep,
     owner: Owner,
@@ -74,13 +73,13 @@ def export_events(
     stream: bool = False,
 ) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
     """An export's events, newest first; or followed as server-sent events."""
-    return events_response(exports.events, owner, export_id, after=after, limit=limit, stream=stream)
+    return await events_response(exports.events, owner, export_id, after=after, limit=limit, stream=stream)
 
 
 @router.get("/exports/{export_id}/gguf", summary="The export's GGUF file", response_model=None)
-def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owner: Owner) -> StreamingResponse:
+async def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owner: Owner) -> StreamingResponse:
     """Stream the GGUF file of a finished export that wrote one."""
-    export = exports.get(owner, export_id)
+    export = await exports.get(owner, export_id)
     gguf = export.result.gguf if export.result is not None else None
     if gguf is None:
         raise FailedPrecondition(

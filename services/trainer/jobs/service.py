@@ -76,6 +76,13 @@ class JobService:
         self.store.get_owned(job_id, owner)
         return self.store.follow_events(job_id, after_sequence=after_sequence, follow=follow, poll_s=poll_s)
 
-    def checkpoints(self, owner: str, job_id: str) -> builtins.list[CheckpointRecord]:
+    def checkpoints(
+        self, owner: str, job_id: str, *, after: str | None, limit: int
+    ) -> tuple[builtins.list[CheckpointRecord], bool]:
+        """A page of a job's checkpoints, newest first, after the checkpoint `after`; and whether more follow."""
         self.store.get_owned(job_id, owner)
-        return self.store.checkpoints(job_id)
+        newest_first = sorted(self.store.checkpoints(job_id), key=lambda c: -c.step)
+        if after is not None:
+            ids = [c.id for c in newest_first]
+            newest_first = newest_first[ids.index(after) + 1 :] if after in ids else []
+        return newest_first[:limit], len(newest_first) > limit

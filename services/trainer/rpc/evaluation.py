@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer import convert, eval_convert
 from services.trainer.jobs.evaluations import EvalService
+from services.trainer.rpc import convert
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
@@ -20,17 +20,17 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         self.evals = evals
 
     def CreateEval(self, request: epb.CreateEvalRequest, _context: grpc.ServicerContext) -> epb.Eval:
-        return eval_convert.eval_message(self.evals.create(eval_convert.eval_request(request)))
+        return convert.eval_message(self.evals.create(convert.eval_request(request)))
 
     def GetEval(self, request: pb.GetJobRequest, _context: grpc.ServicerContext) -> epb.Eval:
-        return eval_convert.eval_message(self.evals.get(request.owner, request.job_id))
+        return convert.eval_message(self.evals.get(request.owner, request.job_id))
 
     def ListEvals(self, request: pb.ListJobsRequest, _context: grpc.ServicerContext) -> epb.ListEvalsResponse:
         evals, has_more = self.evals.list(request.owner, after=request.after or None, limit=request.limit or 20)
-        return epb.ListEvalsResponse(evals=[eval_convert.eval_message(e) for e in evals], has_more=has_more)
+        return epb.ListEvalsResponse(evals=[convert.eval_message(e) for e in evals], has_more=has_more)
 
     def CancelEval(self, request: pb.CancelJobRequest, _context: grpc.ServicerContext) -> epb.Eval:
-        return eval_convert.eval_message(self.evals.cancel(request.owner, request.job_id))
+        return convert.eval_message(self.evals.cancel(request.owner, request.job_id))
 
     def WatchEval(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
         yield from convert.follow_messages(
@@ -41,4 +41,4 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         )
 
     def GetEvalResults(self, request: pb.GetJobRequest, _context: grpc.ServicerContext) -> epb.EvalResults:
-        return eval_convert.results_message(request.job_id, self.evals.results(request.owner, request.job_id))
+        return convert.results_message(request.job_id, self.evals.results(request.owner, request.job_id))

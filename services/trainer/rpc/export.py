@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.trainer import convert, export_convert
 from services.trainer.jobs.exports import ExportService
+from services.trainer.rpc import convert
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
 from shared.pb.distrust.trainer.v1 import export_pb2_grpc
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
@@ -20,14 +20,14 @@ class ExportServicer(export_pb2_grpc.ExportServiceServicer):
         self.exports = exports
 
     def CreateExport(self, request: xpb.CreateExportRequest, _context: grpc.ServicerContext) -> xpb.Export:
-        return export_convert.export_message(self.exports.create(export_convert.export_request(request)))
+        return convert.export_message(self.exports.create(convert.export_request(request)))
 
     def GetExport(self, request: pb.GetJobRequest, _context: grpc.ServicerContext) -> xpb.Export:
-        return export_convert.export_message(self.exports.get(request.owner, request.job_id))
+        return convert.export_message(self.exports.get(request.owner, request.job_id))
 
     def ListExports(self, request: pb.ListJobsRequest, _context: grpc.ServicerContext) -> xpb.ListExportsResponse:
         exports, has_more = self.exports.list(request.owner, after=request.after or None, limit=request.limit or 20)
-        return xpb.ListExportsResponse(exports=[export_convert.export_message(e) for e in exports], has_more=has_more)
+        return xpb.ListExportsResponse(exports=[convert.export_message(e) for e in exports], has_more=has_more)
 
     def WatchExport(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
         yield from convert.follow_messages(
