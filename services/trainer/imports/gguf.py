@@ -1,0 +1,190 @@
+"""Import a GGUF file (Ollama, LM Studio, llama.cpp) into a folder `mlx_lm.load` opens.
+
+The folder holds config.json (Hugging Face names, from the `<arch>.*` metadata), model.safetensors (HF tensor
+names; Q4_0 / Q4_1 / Q8_0 kept as MLX quantized triples or dequantized to a float dtype), and the tokenizer
+rebuilt from the metadata. It is written beside the target and renamed into place, so a failed import leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, cast
+
+import mlx.core as mx
+
+from services.trainer.imports.architectures import (
+    Architecture,
+    architecture_of,
+    build_config,
+    hf_name,
+    rows_permuted_as,
+    unpermute_rows,
+)
+from services.trainer.imports.header import QUANTIZED_TRIPLE_TYPES, GgufHeader, check_types, read_header
+from services.trainer.imports.metadata import GgufMetadata, MetadataValue
+from services.trainer.imports.tokenizer import write_tokenizer
+from shared.errors import InvalidArgument, invalid_field
+
+log = logging.getLogger(__name__)
+
+Dtype = Literal["float32", "bfloat16", "float16"]
+DTYPES: dict[str, mx.Dtype] = {"float32": mx.float32, "bfloat16": mx.bfloat16, "float16": mx.float16}
+GROUP_SIZE = 32  # GGUF's Q4_0 / Q4_1 / Q8_0 block size, which MLX keeps as its group size
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """`keep_quantization`: keep Q4_0 / Q4_1 / Q8_0 tensors quantized; `dtype`: every other floating tensor's type."""
+
+    dtype: Dtype = "float32"
+    keep_quantization: bool = True
+
+
+@dataclass(frozen=True)
+class GgufImport:
+    """What an import produced: `quantization` is the file's main tensor type (by elements), `bits` the kept one."""
+
+    architecture: str
+    parameter_count: int
+    quantization: str
+    bits: int | None
+    dtype: Dtype
+    sha256: str
+    model_dir: Path
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 hex digest, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None) -> GgufImport:
+    """Convert the GGUF at `path` into an mlx-lm folder at `out_dir` (which must not exist yet)."""
+    options = options or ImportOptions()
+    if options.dtype not in DTYPES:
+        raise invalid_field("dtype", options.dtype, f"one of {sorted(DTYPES)}")
+    if not path.is_file():
+        raise invalid_field("file", str(path), "an existing GGUF file")
+    if out_dir.exists():
+        raise invalid_field("out_dir", str(out_dir), "a path that does not exist yet")
+    header = read_header(path)
+    check_types(header, path)
+    try:
+        loaded = mx.load(str(path), return_metadata=True)
+    except RuntimeError as exc:
+        raise InvalidArgument(f"file {path}: unreadable GGUF ({exc})", param="file") from exc
+    arrays, raw_meta = cast(tuple[dict[str, mx.array], dict[str, MetadataValue]], loaded)
+    meta = GgufMetadata(raw_meta, path)
+    arch = architecture_of(meta)
+    weights, bits = _convert_tensors(header, arrays, arch, meta, options)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        write_tokenizer(meta, staging)
+        config = build_config(
+            arch, meta, vocab_size=weights["model.embed_tokens.weight"].shape[0], tied="lm_head.weight" not in weights
+        )
+        config.update(_token_ids(meta))
+        config["torch_dtype"] = options.dtype
+        if bits:
+            config["quantization"] = _quantization_config(bits)
+        (staging / "config.json").write_text(json.dumps(config, indent=2))
+        mx.save_safetensors(str(staging / "model.safetensors"), weights, metadata={"format": "mlx"})
+        staging.chmod(0o755)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    kept = Counter(bits.values()).most_common(1)[0][0] if bits else None
+    return GgufImport(
+        architecture=arch.gguf_name,
+        parameter_count=_parameter_count(header),
+        quantization=_main_type(header),
+        bits=kept,
+        dtype=options.dtype,
+        sha256=file_sha256(path),
+        model_dir=out_dir,
+    )
+
+
+def _convert_tensors(
+    header: GgufHeader, arrays: dict[str, mx.array], arch: Architecture, meta: GgufMetadata, options: ImportOptions
+) -> tuple[dict[str, mx.array], dict[str, int]]:
+    """HF-named tensors, and the bits of each module kept quantized (keyed by module path)."""
+    dtype = DTYPES[options.dtype]
+    weights: dict[str, mx.array] = {}
+    bits: dict[str, int] = {}
+    for info in header.tensors:
+        name = hf_name(info.name, meta.path)
+        if info.name not in arrays:
+            raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} was not read by MLX", param="file")
+        heads = rows_permuted_as(info.name, arch, meta)
+        if info.type_name not in QUANTIZED_TRIPLE_TYPES:
+            value = arrays[info.name]
+            if not mx.all(mx.isfinite(value)).item():
+                raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} holds inf or NaN", param="file")
+            weights[name] = (unpermute_rows(value, heads) if heads else value).astype(dtype)
+            continue
+        stem, hf_stem = info.name.removesuffix(".weight"), name.removesuffix(".weight")
+        parts = [arrays[info.name], arrays[f"{stem}.scales"], arrays[f"{stem}.biases"]]
+        if heads:
+            parts = [unpermute_rows(part, heads) for part in parts]
+        packed, scales, biases = parts
+        n_bits = packed.shape[-1] // scales.shape[-1]
+        if options.keep_quantization:
+            weights[name], bits[hf_stem] = packed, n_bits
+            weights[f"{hf_stem}.scales"], weights[f"{hf_stem}.biases"] = scales.astype(dtype), biases.astype(dtype)
+        else:
+            # Dequantized in float32: float16 scales would round every weight to float16 on the way.
+            scales, biases = scales.astype(mx.float32), biases.astype(mx.float32)
+            weights[name] = mx.dequantize(packed, scales, biases, group_size=GROUP_SIZE, bits=n_bits).astype(dtype)
+    return weights, bits
+
+
+def _quantization_config(bits: dict[str, int]) -> dict[str, object]:
+    """mlx-lm's `quantization` entry: the common bit width, and an override for each module that differs."""
+    common = Counter(bits.values()).most_common(1)[0][0]
+    config: dict[str, object] = {"group_size": GROUP_SIZE, "bits": common}
+    for module, n_bits in sorted(bits.items()):
+        if n_bits != common:
+            config[module] = {"group_size": GROUP_SIZE, "bits": n_bits}
+    return config
+
+
+def _token_ids(meta: GgufMetadata) -> dict[str, int]:
+    ids = {}
+    for role in ("bos", "eos", "pad"):
+        key = f"tokenizer.ggml.{role}_token_id"
+        if key in meta:
+            ids[f"{role}_token_id"] = meta.integer(key)
+    return ids
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    total = 1
+    for size in shape:
+        total *= size
+    return total
+
+
+def _parameter_count(header: GgufHeader) -> int:
+    return sum(_elements(t.shape) for t in header.tensors)
+
+
+def _main_type(header: GgufHeader) -> str:
+    counts: Counter[str] = Counter()
+    for tensor in header.tensors:
+        counts[tensor.type_name] += _elements(tensor.shape)
+    return counts.most_common(1)[0][0]

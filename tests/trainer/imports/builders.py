@@ -1,0 +1,129 @@
+"""Tiny GGUF files written with the `gguf` package: random HF-layout weights laid out as llama.cpp writes them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gguf
+import numpy as np
+
+HIDDEN, HEADS, KV_HEADS, LAYERS, FFN = 64, 4, 2, 2, 128
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def byte_tokens() -> list[str]:
+    """GPT-2's byte-to-unicode alphabet: the 256 base tokens of every byte-level BPE."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return [chars[b] for b in range(256)]
+
+
+TOKENS = SPECIALS + byte_tokens() + ["he", "ll"]
+MERGES = ["h e", "l l"]
+VOCAB = len(TOKENS)
+
+
+def permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's convert_hf_to_gguf.py `permute` (q with n_head, k with n_kv_head)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def hf_weights(arch: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random weights under Hugging Face names for a 2-layer model of `arch` (llama, qwen2 or qwen3)."""
+    rng = np.random.default_rng(seed)
+    head_dim = HIDDEN // HEADS
+
+    def rand(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * 0.05).astype(np.float32)
+
+    weights = {"model.embed_tokens.weight": rand(VOCAB, HIDDEN), "model.norm.weight": 1 + rand(HIDDEN)}
+    for i in range(LAYERS):
+        p = f"model.layers.{i}."
+        weights |= {
+            p + "self_attn.q_proj.weight": rand(HEADS * head_dim, HIDDEN),
+            p + "self_attn.k_proj.weight": rand(KV_HEADS * head_dim, HIDDEN),
+            p + "self_attn.v_proj.weight": rand(KV_HEADS * head_dim, HIDDEN),
+            p + "self_attn.o_proj.weight": rand(HIDDEN, HEADS * head_dim),
+            p + "mlp.gate_proj.weight": rand(FFN, HIDDEN),
+            p + "mlp.up_proj.weight": rand(FFN, HIDDEN),
+            p + "mlp.down_proj.weight": rand(HIDDEN, FFN),
+            p + "input_layernorm.weight": 1 + rand(HIDDEN),
+            p + "post_attention_layernorm.weight": 1 + rand(HIDDEN),
+        }
+        if arch == "qwen2":
+            for proj, rows in (("q", HEADS), ("k", KV_HEADS), ("v", KV_HEADS)):
+                weights[p + f"self_attn.{proj}_proj.bias"] = rand(rows * head_dim)
+        if arch == "qwen3":
+            weights[p + "self_attn.q_norm.weight"] = 1 + rand(head_dim)
+            weights[p + "self_attn.k_norm.weight"] = 1 + rand(head_dim)
+    return weights
+
+
+GGUF_NAMES = {
+    "model.embed_tokens": "token_embd", "model.norm": "output_norm", "lm_head": "output",
+    "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+    "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+    "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+}  # fmt: skip
+
+
+def gguf_name(hf: str) -> str:
+    name = hf.replace("model.layers.", "blk.")
+    for ours, theirs in GGUF_NAMES.items():
+        name = name.replace(ours, theirs)
+    return name
+
+
+def write_gguf(
+    path: Path,
+    weights: dict[str, np.ndarray],
+    *,
+    arch: str = "llama",
+    quant: gguf.GGMLQuantizationType | None = None,
+    tokenizer_model: str = "gpt2",
+    extra_tensors: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Write `weights` as llama.cpp would: GGUF names, llama's q/k rows permuted, 2-D weights quantized to `quant`."""
+    writer = gguf.GGUFWriter(str(path), arch)
+    writer.add_block_count(LAYERS)
+    writer.add_context_length(256)
+    writer.add_embedding_length(HIDDEN)
+    writer.add_feed_forward_length(FFN)
+    writer.add_head_count(HEADS)
+    writer.add_head_count_kv(KV_HEADS)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_tokenizer_model(tokenizer_model)
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(TOKENS)
+    writer.add_token_types([3] * len(SPECIALS) + [1] * (VOCAB - len(SPECIALS)))
+    writer.add_token_merges(MERGES)
+    writer.add_bos_token_id(0)
+    writer.add_eos_token_id(2)
+    writer.add_chat_template(CHAT_TEMPLATE)
+    for hf, value in weights.items():
+        name = gguf_name(hf)
+        if arch == "llama" and (".attn_q." in name or ".attn_k." in name):
+            value = permute(value, HEADS if ".attn_q." in name else KV_HEADS)
+        if quant is not None and value.ndim == 2:
+            writer.add_tensor(name, gguf.quants.quantize(value, quant), raw_dtype=quant)
+        else:
+            writer.add_tensor(name, value)
+    for name, value in (extra_tensors or {}).items():
+        writer.add_tensor(name, value)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

@@ -1,0 +1,68 @@
+"""Tiny GGUFs of each supported architecture import to exactly the weights they were written from, and load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gguf
+import mlx.core as mx
+import numpy as np
+import pytest
+from mlx_lm import load
+
+from services.trainer.imports import ImportOptions, import_gguf
+from tests.trainer.imports.builders import CHAT_TEMPLATE, hf_weights, write_gguf
+
+Q = gguf.GGMLQuantizationType
+
+
+def logits(model_dir: Path) -> mx.array:
+    model, tokenizer = load(str(model_dir))
+    out = model(mx.array([tokenizer.encode("hello")]))
+    mx.eval(out)
+    return out
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3"])
+def test_float_round_trip_undoes_llama_cpp_layout(arch: str, tmp_path: Path) -> None:
+    weights = hf_weights(arch)
+    result = import_gguf(write_gguf(tmp_path / "m.gguf", weights, arch=arch), tmp_path / "out")
+    imported = mx.load(str(tmp_path / "out" / "model.safetensors"))
+    assert set(imported) == set(weights)
+    for name, value in weights.items():
+        assert np.array_equal(np.array(imported[name]), value), name
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert (config["model_type"], config["tie_word_embeddings"], result.bits) == (arch, True, None)
+    assert bool(mx.all(mx.isfinite(logits(tmp_path / "out"))))
+
+
+@pytest.mark.parametrize("quant", [Q.Q8_0, Q.Q4_0, Q.Q4_1])
+def test_quantized_kept_and_dequantized_agree(quant: gguf.GGMLQuantizationType, tmp_path: Path) -> None:
+    weights = hf_weights("llama")
+    path = write_gguf(tmp_path / "m.gguf", weights, quant=quant)
+    kept = import_gguf(path, tmp_path / "kept", ImportOptions(keep_quantization=True))
+    import_gguf(path, tmp_path / "f32", ImportOptions(keep_quantization=False))
+    assert (kept.quantization, kept.bits) == (quant.name, 8 if quant == Q.Q8_0 else 4)
+    dense = mx.load(str(tmp_path / "f32" / "model.safetensors"))
+    tolerance = 0.01 if quant == Q.Q8_0 else 0.03
+    assert np.allclose(np.array(dense["model.layers.0.self_attn.q_proj.weight"]),
+                       weights["model.layers.0.self_attn.q_proj.weight"], atol=tolerance)  # fmt: skip
+    assert np.allclose(np.array(logits(tmp_path / "kept")), np.array(logits(tmp_path / "f32")), atol=1e-3)
+
+
+def test_dtype_applies_to_dense_tensors(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "m.gguf", hf_weights("llama"))
+    import_gguf(path, tmp_path / "out", ImportOptions(dtype="bfloat16"))
+    imported = mx.load(str(tmp_path / "out" / "model.safetensors"))
+    assert {v.dtype for v in imported.values()} == {mx.bfloat16}
+
+
+def test_tokenizer_and_chat_template_come_from_the_metadata(tmp_path: Path) -> None:
+    import_gguf(write_gguf(tmp_path / "m.gguf", hf_weights("llama")), tmp_path / "out")
+    _, tokenizer = load(str(tmp_path / "out"))
+    ids = tokenizer.encode("hello <|im_end|>")
+    assert ids[:2] == [tokenizer.vocab_size - 2, tokenizer.vocab_size - 1]  # the two merges
+    assert tokenizer.decode(ids) == "hello <|im_end|>"
+    assert tokenizer.eos_token == "<|im_end|>"
+    assert tokenizer.chat_template == CHAT_TEMPLATE
