@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Dtype = Literal["float32", "bfloat16", "float16"]
 DTYPES: dict[str, mx.Dtype] = {"float32": mx.float32, "bfloat16": mx.bfloat16, "float16": mx.float16}
+SHARD_BYTES = 5 << 30  # mlx-lm's and Hugging Face's shard size
 GROUP_SIZE = 32  # GGUF's Q4_0 / Q4_1 / Q8_0 block size, which MLX keeps as its group size
 
 
@@ -101,7 +102,7 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
         if bits:
             config["quantization"] = _quantization_config(bits)
         (staging / "config.json").write_text(json.dumps(config, indent=2))
-        mx.save_safetensors(str(staging / "model.safetensors"), weights, metadata={"format": "mlx"})
+        save_weights(weights, staging)
         staging.chmod(0o755)
         staging.rename(out_dir)
     except BaseException:
@@ -134,7 +135,9 @@ def _convert_tensors(
         if info.type_name not in QUANTIZED_TRIPLE_TYPES:
             value = arrays[info.name]
             if not mx.all(mx.isfinite(value)).item():
-                raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} holds inf or NaN", param="file")
+                # MLX reads BF16 as float16, where values past 65504 become inf.
+                why = " (BF16 read as float16 overflows)" if info.type_name == "BF16" else ""
+                raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} holds inf or NaN{why}", param="file")
             weights[name] = (unpermute_rows(value, heads) if heads else value).astype(dtype)
             continue
         stem, hf_stem = info.name.removesuffix(".weight"), name.removesuffix(".weight")
@@ -151,6 +154,29 @@ def _convert_tensors(
             scales, biases = scales.astype(mx.float32), biases.astype(mx.float32)
             weights[name] = mx.dequantize(packed, scales, biases, group_size=GROUP_SIZE, bits=n_bits).astype(dtype)
     return weights, bits
+
+
+def save_weights(weights: dict[str, mx.array], directory: Path, *, shard_bytes: int = SHARD_BYTES) -> None:
+    """model.safetensors, or shards with their index past `shard_bytes` (the layout `mlx_lm.load` reads)."""
+    shards: list[dict[str, mx.array]] = [{}]
+    size = 0
+    for name, value in weights.items():
+        if shards[-1] and size + value.nbytes > shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][name] = value
+        size += value.nbytes
+    if len(shards) == 1:
+        mx.save_safetensors(str(directory / "model.safetensors"), shards[0], metadata={"format": "mlx"})
+        return
+    weight_map: dict[str, str] = {}
+    for i, shard in enumerate(shards, start=1):
+        file_name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+        mx.save_safetensors(str(directory / file_name), shard, metadata={"format": "mlx"})
+        weight_map |= dict.fromkeys(shard, file_name)
+    total = sum(v.nbytes for v in weights.values())
+    index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+    (directory / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
 
 
 def _quantization_config(bits: dict[str, int]) -> dict[str, object]:

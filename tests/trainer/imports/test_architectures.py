@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import gguf
@@ -12,6 +13,8 @@ import pytest
 from mlx_lm import load
 
 from services.trainer.imports import ImportOptions, import_gguf
+from services.trainer.imports.gguf import save_weights
+from services.trainer.models.folder import require_model_folder
 from tests.trainer.imports.builders import CHAT_TEMPLATE, hf_weights, write_gguf
 
 Q = gguf.GGMLQuantizationType
@@ -66,3 +69,17 @@ def test_tokenizer_and_chat_template_come_from_the_metadata(tmp_path: Path) -> N
     assert tokenizer.decode(ids) == "hello <|im_end|>"
     assert tokenizer.eos_token == "<|im_end|>"
     assert tokenizer.chat_template == CHAT_TEMPLATE
+
+
+def test_large_models_are_sharded_the_way_mlx_lm_reads_them(tmp_path: Path) -> None:
+    import_gguf(write_gguf(tmp_path / "m.gguf", hf_weights("llama")), tmp_path / "one")
+    weights = mx.load(str(tmp_path / "one" / "model.safetensors"))
+    (tmp_path / "sharded").mkdir()
+    save_weights(weights, tmp_path / "sharded", shard_bytes=64 << 10)
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tmp_path / "one" / name, tmp_path / "sharded" / name)
+    shards = require_model_folder(tmp_path / "sharded")
+    assert len(shards) > 2 and not (tmp_path / "sharded" / "model.safetensors").exists()
+    index = json.loads((tmp_path / "sharded" / "model.safetensors.index.json").read_text())
+    assert set(index["weight_map"]) == set(weights)
+    assert np.array_equal(np.array(logits(tmp_path / "sharded")), np.array(logits(tmp_path / "one")))
