@@ -191,10 +191,10 @@ def _quantization_config(bits: dict[str, int]) -> dict[str, object]:
 
 def _token_ids(meta: GgufMetadata) -> dict[str, int]:
     ids = {}
-    for role in ("bos", "eos", "pad"):
+    for role, field in (("bos", "bos_token_id"), ("eos", "eos_token_id"), ("padding", "pad_token_id")):
         key = f"tokenizer.ggml.{role}_token_id"
         if key in meta:
-            ids[f"{role}_token_id"] = meta.integer(key)
+            ids[field] = meta.integer(key)
     return ids
 
 

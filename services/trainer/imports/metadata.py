@@ -77,3 +77,9 @@ class GgufMetadata:
         if not isinstance(items, list) or not all(isinstance(v, int) for v in items):
             raise invalid_field(key, items, "a list of integers")
         return [v for v in items if isinstance(v, int)]
+
+    def numbers(self, key: str) -> list[float]:
+        items = self._array(key).tolist()
+        if not isinstance(items, list) or not all(isinstance(v, int | float) for v in items):
+            raise invalid_field(key, items, "a list of numbers")
+        return [float(v) for v in items if isinstance(v, int | float)]

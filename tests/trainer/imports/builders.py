@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gguf
@@ -33,12 +34,25 @@ MERGES = ["h e", "l l"]
 VOCAB = len(TOKENS)
 
 
+@dataclass(frozen=True)
+class Vocab:
+    """The `tokenizer.ggml.*` metadata a tiny GGUF carries; by default a byte-level BPE with two merges."""
+
+    model: str = "gpt2"
+    tokens: list[str] = field(default_factory=lambda: TOKENS)
+    types: list[int] = field(default_factory=lambda: [3] * len(SPECIALS) + [1] * (VOCAB - len(SPECIALS)))
+    merges: list[str] | None = field(default_factory=lambda: MERGES)
+    scores: list[float] | None = None
+    bos: int = 0
+    eos: int = 2
+
+
 def permute(w: np.ndarray, n_head: int) -> np.ndarray:
     """llama.cpp's convert_hf_to_gguf.py `permute` (q with n_head, k with n_kv_head)."""
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def hf_weights(arch: str, seed: int = 0) -> dict[str, np.ndarray]:
+def hf_weights(arch: str, seed: int = 0, vocab: int = VOCAB) -> dict[str, np.ndarray]:
     """Random weights under Hugging Face names for a 2-layer model of `arch` (llama, qwen2 or qwen3)."""
     rng = np.random.default_rng(seed)
     head_dim = HIDDEN // HEADS
@@ -46,7 +60,7 @@ def hf_weights(arch: str, seed: int = 0) -> dict[str, np.ndarray]:
     def rand(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.05).astype(np.float32)
 
-    weights = {"model.embed_tokens.weight": rand(VOCAB, HIDDEN), "model.norm.weight": 1 + rand(HIDDEN)}
+    weights = {"model.embed_tokens.weight": rand(vocab, HIDDEN), "model.norm.weight": 1 + rand(HIDDEN)}
     for i in range(LAYERS):
         p = f"model.layers.{i}."
         weights |= {
@@ -91,7 +105,7 @@ def write_gguf(
     *,
     arch: str = "llama",
     quant: gguf.GGMLQuantizationType | None = None,
-    tokenizer_model: str = "gpt2",
+    vocab: Vocab | None = None,
     extra_tensors: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Write `weights` as llama.cpp would: GGUF names, llama's q/k rows permuted, 2-D weights quantized to `quant`."""
@@ -104,13 +118,17 @@ def write_gguf(
     writer.add_head_count_kv(KV_HEADS)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_rope_freq_base(10000.0)
-    writer.add_tokenizer_model(tokenizer_model)
+    vocab = vocab or Vocab()
+    writer.add_tokenizer_model(vocab.model)
     writer.add_tokenizer_pre("default")
-    writer.add_token_list(TOKENS)
-    writer.add_token_types([3] * len(SPECIALS) + [1] * (VOCAB - len(SPECIALS)))
-    writer.add_token_merges(MERGES)
-    writer.add_bos_token_id(0)
-    writer.add_eos_token_id(2)
+    writer.add_token_list(vocab.tokens)
+    writer.add_token_types(vocab.types)
+    if vocab.merges is not None:
+        writer.add_token_merges(vocab.merges)
+    if vocab.scores is not None:
+        writer.add_token_scores(vocab.scores)
+    writer.add_bos_token_id(vocab.bos)
+    writer.add_eos_token_id(vocab.eos)
     writer.add_chat_template(CHAT_TEMPLATE)
     for hf, value in weights.items():
         name = gguf_name(hf)

@@ -10,7 +10,7 @@ import pytest
 
 from services.trainer.imports import ImportOptions, import_gguf
 from shared.errors import InvalidArgument
-from tests.trainer.imports.builders import hf_weights, write_gguf
+from tests.trainer.imports.builders import Vocab, hf_weights, write_gguf
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_a_tensor_without_an_mlx_lm_name_is_named(tmp_path: Path) -> None:
 
 
 def test_a_non_bpe_tokenizer_names_the_field(tmp_path: Path) -> None:
-    error = refused(write_gguf(tmp_path / "m.gguf", hf_weights("llama"), tokenizer_model="llama"), r"'llama'")
+    error = refused(write_gguf(tmp_path / "m.gguf", hf_weights("llama"), vocab=Vocab(model="t5")), r"got 't5'")
     assert error.param == "tokenizer.ggml.model"
 
 
