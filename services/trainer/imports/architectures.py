@@ -9,6 +9,7 @@ from pathlib import Path
 import mlx.core as mx
 
 from services.trainer.imports.metadata import GgufMetadata
+from services.trainer.imports.rope import fit_llama3_scaling
 from shared.errors import InvalidArgument, invalid_field
 
 _TOP_LEVEL = {"token_embd": "model.embed_tokens", "output_norm": "model.norm", "output": "lm_head"}
@@ -37,12 +38,14 @@ class Architecture:
     hf_class: str
     # llama.cpp's converter interleaves the rotary halves of q/k rows for these (its `permute`); undone on import.
     permuted_qk: bool
+    # Llama 3 files carry their rope scaling as a `rope_freqs` tensor.
+    rope_freqs: bool = False
 
 
 ARCHITECTURES = {
     a.gguf_name: a
     for a in (
-        Architecture("llama", "llama", "LlamaForCausalLM", permuted_qk=True),
+        Architecture("llama", "llama", "LlamaForCausalLM", permuted_qk=True, rope_freqs=True),
         Architecture("qwen2", "qwen2", "Qwen2ForCausalLM", permuted_qk=False),
         Architecture("qwen3", "qwen3", "Qwen3ForCausalLM", permuted_qk=False),
     )
@@ -62,10 +65,14 @@ def architecture_of(meta: GgufMetadata) -> Architecture:
     return arch
 
 
-def build_config(arch: Architecture, meta: GgufMetadata, *, vocab_size: int, tied: bool) -> dict[str, object]:
+def build_config(
+    arch: Architecture, meta: GgufMetadata, *, vocab_size: int, tied: bool, rope_freqs: mx.array | None
+) -> dict[str, object]:
     """config.json for mlx-lm (Hugging Face field names) from the `<arch>.*` metadata keys."""
     p = arch.gguf_name
     hidden, heads = meta.integer(f"{p}.embedding_length"), meta.integer(f"{p}.attention.head_count")
+    head_dim = meta.integer(f"{p}.attention.key_length", hidden // heads)
+    rope_theta = meta.number(f"{p}.rope.freq_base", 10000.0)
     config: dict[str, object] = {
         "model_type": arch.model_type,
         "architectures": [arch.hf_class],
@@ -74,14 +81,20 @@ def build_config(arch: Architecture, meta: GgufMetadata, *, vocab_size: int, tie
         "intermediate_size": meta.integer(f"{p}.feed_forward_length"),
         "num_attention_heads": heads,
         "num_key_value_heads": meta.integer(f"{p}.attention.head_count_kv", heads),
-        "head_dim": meta.integer(f"{p}.attention.key_length", hidden // heads),
+        "head_dim": head_dim,
         "rms_norm_eps": meta.number(f"{p}.attention.layer_norm_rms_epsilon"),
-        "rope_theta": meta.number(f"{p}.rope.freq_base", 10000.0),
+        "rope_theta": rope_theta,
         "max_position_embeddings": meta.integer(f"{p}.context_length"),
         "vocab_size": vocab_size,
         "tie_word_embeddings": tied,
     }
-    scaling = _rope_scaling(p, meta)
+    scaling: dict[str, object] | None
+    if rope_freqs is not None:
+        dims = meta.integer(f"{p}.rope.dimension_count", head_dim)
+        context = meta.integer(f"{p}.rope.scaling.original_context_length", 8192)
+        scaling = fit_llama3_scaling(rope_freqs, dims, rope_theta, context)
+    else:
+        scaling = _rope_scaling(p, meta)
     if scaling is not None:
         config["rope_scaling"] = scaling
     return config

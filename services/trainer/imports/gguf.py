@@ -30,6 +30,7 @@ from services.trainer.imports.architectures import (
 )
 from services.trainer.imports.header import QUANTIZED_TRIPLE_TYPES, GgufHeader, check_types, read_header
 from services.trainer.imports.metadata import GgufMetadata, MetadataValue
+from services.trainer.imports.rope import TENSOR as ROPE_FREQS
 from services.trainer.imports.tokenizer import write_tokenizer
 from shared.errors import InvalidArgument, invalid_field
 
@@ -95,7 +96,11 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
     try:
         write_tokenizer(meta, staging)
         config = build_config(
-            arch, meta, vocab_size=weights["model.embed_tokens.weight"].shape[0], tied="lm_head.weight" not in weights
+            arch,
+            meta,
+            vocab_size=weights["model.embed_tokens.weight"].shape[0],
+            tied="lm_head.weight" not in weights,
+            rope_freqs=arrays.get(ROPE_FREQS) if arch.rope_freqs else None,
         )
         config.update(_token_ids(meta))
         config["torch_dtype"] = options.dtype
@@ -128,6 +133,8 @@ def _convert_tensors(
     weights: dict[str, mx.array] = {}
     bits: dict[str, int] = {}
     for info in header.tensors:
+        if info.name == ROPE_FREQS and arch.rope_freqs:
+            continue
         name = hf_name(info.name, meta.path)
         if info.name not in arrays:
             raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} was not read by MLX", param="file")

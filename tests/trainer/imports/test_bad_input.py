@@ -62,8 +62,9 @@ def test_unsupported_quantization_type_names_the_tensor(tmp_path: Path) -> None:
 
 
 def test_a_tensor_without_an_mlx_lm_name_is_named(tmp_path: Path) -> None:
-    extra = {"rope_freqs.weight": np.ones(8, dtype=np.float32)}
-    refused(write_gguf(tmp_path / "m.gguf", hf_weights("llama"), extra_tensors=extra), r"tensor 'rope_freqs\.weight'")
+    extra = {"blk.0.attn_gate.weight": np.ones((8, 64), dtype=np.float32)}
+    path = write_gguf(tmp_path / "m.gguf", hf_weights("llama"), extra_tensors=extra)
+    refused(path, r"tensor 'blk\.0\.attn_gate\.weight' is not supported")
 
 
 def test_a_non_bpe_tokenizer_names_the_field(tmp_path: Path) -> None:
