@@ -114,6 +114,7 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     kept = Counter(bits.values()).most_common(1)[0][0] if bits else None
+    log.info("imported %s (%s, %s) into %s", path, arch.gguf_name, _main_type(header), out_dir)
     return GgufImport(
         architecture=arch.gguf_name,
         parameter_count=_parameter_count(header),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from mlx_lm import load, stream_generate
 from mlx_lm.sample_utils import make_sampler
+from mlx_lm.tokenizer_utils import load as load_tokenizer
 
 from services.trainer.imports import ImportOptions, import_gguf
 from services.trainer.imports.gguf import file_sha256
@@ -49,3 +50,12 @@ def test_import_reports_what_it_read(tmp_path: Path) -> None:
     assert result.parameter_count == 134_515_008
     assert result.sha256 == file_sha256(gguf)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_tokenizer_keeps_chat_markers_whole_and_round_trips(smollm2_q4: Path) -> None:
+    tokenizer = load_tokenizer(smollm2_q4)
+    text = "<|im_start|>user\nCafé prices rose 12% in 2024 — why?<|im_end|>\n"
+    ids = tokenizer.encode(text)
+    assert ids[0] == 1 and ids.count(2) == 1  # <|im_start|> and <|im_end|> are single tokens
+    assert tokenizer.decode(ids) == text
+    assert tokenizer.eos_token_ids == {2}
