@@ -52,13 +52,12 @@ ARCHITECTURES = {
 }
 
 
-def architecture_of(meta: GgufMetadata) -> Architecture:
-    """The file's architecture, or a clear error naming it when mlx-lm import does not cover it."""
-    name = meta.text("general.architecture")
-    arch = ARCHITECTURES.get(name)
+def architecture_named(name: str | None, path: Path) -> Architecture:
+    """The architecture `general.architecture` names, or a clear error naming it when import does not cover it."""
+    arch = ARCHITECTURES.get(name or "")
     if arch is None:
         raise InvalidArgument(
-            f"file {meta.path}: general.architecture {name!r} is not supported for import "
+            f"file {path}: general.architecture {name!r} is not supported for import "
             f"(supported: {', '.join(sorted(ARCHITECTURES))})",
             param="general.architecture",
         )

@@ -22,7 +22,7 @@ import mlx.core as mx
 
 from services.trainer.imports.architectures import (
     Architecture,
-    architecture_of,
+    architecture_named,
     build_config,
     hf_name,
     rows_permuted_as,
@@ -82,6 +82,7 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
     if out_dir.exists():
         raise invalid_field("out_dir", str(out_dir), "a path that does not exist yet")
     header = read_header(path)
+    arch = architecture_named(header.architecture, path)
     check_types(header, path)
     try:
         loaded = mx.load(str(path), return_metadata=True)
@@ -89,7 +90,6 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
         raise InvalidArgument(f"file {path}: unreadable GGUF ({exc})", param="file") from exc
     arrays, raw_meta = cast(tuple[dict[str, mx.array], dict[str, MetadataValue]], loaded)
     meta = GgufMetadata(raw_meta, path)
-    arch = architecture_of(meta)
     weights, bits = _convert_tensors(header, arrays, arch, meta, options)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))

@@ -40,9 +40,10 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class GgufHeader:
-    """The parts of the header the importer checks before loading: version and tensor table."""
+    """The parts of the header the importer checks before loading: version, architecture and tensor table."""
 
     version: int
+    architecture: str | None
     tensors: tuple[TensorInfo, ...]
 
 
@@ -110,9 +111,14 @@ def read_header(path: Path) -> GgufHeader:
         if version not in (2, 3):
             raise InvalidArgument(f"file {path}: GGUF version {version} is not supported (2 or 3)", param="file")
         n_tensors, n_keys = reader.count("the tensor count"), reader.count("the key count")
+        architecture = None
         for _ in range(n_keys):
             key = reader.string("a metadata key")
-            reader.skip_value(int(reader.unpack("<I", key)), key)
+            value_type = int(reader.unpack("<I", key))
+            if key == "general.architecture" and value_type == _STRING:
+                architecture = reader.string(key)
+            else:
+                reader.skip_value(value_type, key)
         tensors = []
         for _ in range(n_tensors):
             name = reader.string("a tensor name")
@@ -125,7 +131,7 @@ def read_header(path: Path) -> GgufHeader:
             type_id = int(reader.unpack("<I", name))
             reader.count(name)  # the data offset; MLX checks it against the file size
             tensors.append(TensorInfo(name, shape, TYPE_NAMES.get(type_id, f"type {type_id}")))
-    return GgufHeader(version, tuple(tensors))
+    return GgufHeader(version, architecture, tuple(tensors))
 
 
 def check_types(header: GgufHeader, path: Path) -> None:
