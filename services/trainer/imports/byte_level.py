@@ -14,6 +14,11 @@ _LLAMA3_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,
 _QWEN2_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
+_TEKKEN_SPLIT = (
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
+    r"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
 
 
@@ -33,7 +38,11 @@ PRE_TOKENIZERS: dict[str, list[dict[str, object]]] = {
     "refact": _digits_then_gpt2(),
     "llama-bpe": [_split(_LLAMA3_SPLIT), _BYTE_LEVEL],
     "llama3": [_split(_LLAMA3_SPLIT), _BYTE_LEVEL],
+    "smaug-bpe": [_split(_LLAMA3_SPLIT), _BYTE_LEVEL],
+    "falcon3": [_split(_LLAMA3_SPLIT), _BYTE_LEVEL],
     "qwen2": [_split(_QWEN2_SPLIT), _BYTE_LEVEL],
+    "deepseek-r1-qwen": [_split(_QWEN2_SPLIT), _BYTE_LEVEL],
+    "tekken": [_split(_TEKKEN_SPLIT), _BYTE_LEVEL],
 }
 
 

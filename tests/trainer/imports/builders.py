@@ -39,6 +39,7 @@ class Vocab:
     """The `tokenizer.ggml.*` metadata a tiny GGUF carries; by default a byte-level BPE with two merges."""
 
     model: str = "gpt2"
+    pre: str = "default"
     tokens: list[str] = field(default_factory=lambda: TOKENS)
     types: list[int] = field(default_factory=lambda: [3] * len(SPECIALS) + [1] * (VOCAB - len(SPECIALS)))
     merges: list[str] | None = field(default_factory=lambda: MERGES)
@@ -120,7 +121,7 @@ def write_gguf(
     writer.add_rope_freq_base(10000.0)
     vocab = vocab or Vocab()
     writer.add_tokenizer_model(vocab.model)
-    writer.add_tokenizer_pre("default")
+    writer.add_tokenizer_pre(vocab.pre)
     writer.add_token_list(vocab.tokens)
     writer.add_token_types(vocab.types)
     if vocab.merges is not None:

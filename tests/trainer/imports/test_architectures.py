@@ -11,11 +11,14 @@ import mlx.core as mx
 import numpy as np
 import pytest
 from mlx_lm import load
+from tokenizers import Tokenizer
 
 from services.trainer.imports import ImportOptions, import_gguf
+from services.trainer.imports.byte_level import PRE_TOKENIZERS
 from services.trainer.imports.gguf import save_weights
 from services.trainer.models.folder import require_model_folder
-from tests.trainer.imports.builders import CHAT_TEMPLATE, hf_weights, write_gguf
+from shared.errors import InvalidArgument
+from tests.trainer.imports.builders import CHAT_TEMPLATE, Vocab, hf_weights, write_gguf
 
 Q = gguf.GGMLQuantizationType
 
@@ -83,3 +86,16 @@ def test_large_models_are_sharded_the_way_mlx_lm_reads_them(tmp_path: Path) -> N
     index = json.loads((tmp_path / "sharded" / "model.safetensors.index.json").read_text())
     assert set(index["weight_map"]) == set(weights)
     assert np.array_equal(np.array(logits(tmp_path / "sharded")), np.array(logits(tmp_path / "one")))
+
+
+@pytest.mark.parametrize("pre", sorted(PRE_TOKENIZERS))
+def test_every_byte_level_pre_tokenizer_builds(pre: str, tmp_path: Path) -> None:
+    import_gguf(write_gguf(tmp_path / "m.gguf", hf_weights("llama"), vocab=Vocab(pre=pre)), tmp_path / "out")
+    tokenizer = Tokenizer.from_file(str(tmp_path / "out" / "tokenizer.json"))
+    assert tokenizer.decode(tokenizer.encode("Hello, World 2024!\n  x").ids) == "Hello, World 2024!\n  x"
+
+
+def test_an_unknown_pre_tokenizer_names_the_field(tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "m.gguf", hf_weights("llama"), vocab=Vocab(pre="mystery"))
+    with pytest.raises(InvalidArgument, match="tokenizer.ggml.pre: got 'mystery'"):
+        import_gguf(path, tmp_path / "out")
