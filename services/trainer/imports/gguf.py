@@ -103,6 +103,9 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
             rope_freqs=arrays.get(ROPE_FREQS) if arch.rope_freqs else None,
         )
         config.update(_token_ids(meta))
+        if arch.model_type == "llama":
+            config["attention_bias"] = any(name.endswith("self_attn.q_proj.bias") for name in weights)
+            config["mlp_bias"] = any(name.endswith("mlp.up_proj.bias") for name in weights)
         config["torch_dtype"] = options.dtype
         if bits:
             config["quantization"] = _quantization_config(bits)

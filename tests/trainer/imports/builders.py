@@ -54,7 +54,7 @@ def permute(w: np.ndarray, n_head: int) -> np.ndarray:
 
 
 def hf_weights(arch: str, seed: int = 0, vocab: int = VOCAB) -> dict[str, np.ndarray]:
-    """Random weights under Hugging Face names for a 2-layer model of `arch` (llama, qwen2 or qwen3)."""
+    """Random weights under Hugging Face names for a 2-layer `arch` (llama, llama-bias: with biases, qwen2, qwen3)."""
     rng = np.random.default_rng(seed)
     head_dim = HIDDEN // HEADS
 
@@ -75,9 +75,13 @@ def hf_weights(arch: str, seed: int = 0, vocab: int = VOCAB) -> dict[str, np.nda
             p + "input_layernorm.weight": 1 + rand(HIDDEN),
             p + "post_attention_layernorm.weight": 1 + rand(HIDDEN),
         }
-        if arch == "qwen2":
+        if arch in ("qwen2", "llama-bias"):
             for proj, rows in (("q", HEADS), ("k", KV_HEADS), ("v", KV_HEADS)):
                 weights[p + f"self_attn.{proj}_proj.bias"] = rand(rows * head_dim)
+        if arch == "llama-bias":
+            weights[p + "self_attn.o_proj.bias"] = rand(HIDDEN)
+            for proj, rows in (("gate", FFN), ("up", FFN), ("down", HIDDEN)):
+                weights[p + f"mlp.{proj}_proj.bias"] = rand(rows)
         if arch == "qwen3":
             weights[p + "self_attn.q_norm.weight"] = 1 + rand(head_dim)
             weights[p + "self_attn.k_norm.weight"] = 1 + rand(head_dim)

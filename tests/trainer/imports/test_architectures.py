@@ -30,9 +30,9 @@ def logits(model_dir: Path) -> mx.array:
     return out
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3"])
-def test_float_round_trip_undoes_llama_cpp_layout(arch: str, tmp_path: Path) -> None:
-    weights = hf_weights(arch)
+@pytest.mark.parametrize("variant", ["llama", "llama-bias", "qwen2", "qwen3"])
+def test_float_round_trip_undoes_llama_cpp_layout(variant: str, tmp_path: Path) -> None:
+    weights, arch = hf_weights(variant), variant.removesuffix("-bias")
     result = import_gguf(write_gguf(tmp_path / "m.gguf", weights, arch=arch), tmp_path / "out")
     imported = mx.load(str(tmp_path / "out" / "model.safetensors"))
     assert set(imported) == set(weights)
