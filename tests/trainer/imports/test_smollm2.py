@@ -12,7 +12,7 @@ from mlx_lm.tokenizer_utils import load as load_tokenizer
 
 from services.trainer.imports import ImportOptions, import_gguf
 from services.trainer.imports.gguf import file_sha256
-from tests.helpers.smollm2 import smollm2_gguf
+from tests.helpers.smollm2 import smollm2_folder, smollm2_gguf
 
 pytestmark = pytest.mark.real_model
 
@@ -59,3 +59,9 @@ def test_tokenizer_keeps_chat_markers_whole_and_round_trips(smollm2_q4: Path) ->
     assert ids[0] == 1 and ids.count(2) == 1  # <|im_start|> and <|im_end|> are single tokens
     assert tokenizer.decode(ids) == text
     assert tokenizer.eos_token_ids == {2}
+
+
+def test_the_cache_reuses_the_converted_folder(smollm2_q4: Path) -> None:
+    before = (smollm2_q4 / "model.safetensors").stat().st_mtime_ns
+    assert smollm2_folder("q4") == smollm2_q4
+    assert (smollm2_q4 / "model.safetensors").stat().st_mtime_ns == before
