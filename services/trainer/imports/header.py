@@ -26,7 +26,9 @@ TYPE_NAMES = {
     29: "IQ1_M", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
 }  # fmt: skip
 QUANTIZED_TRIPLE_TYPES = frozenset({"Q4_0", "Q4_1", "Q8_0"})
-READABLE_TYPES = frozenset({"F32", "F16", "BF16", "Q2_K", "Q4_K", "Q6_K"}) | QUANTIZED_TRIPLE_TYPES
+READABLE_TYPES = frozenset({"F32", "F16", "BF16", "Q2_K", "Q6_K"}) | QUANTIZED_TRIPLE_TYPES
+# MLX 0.32 reads these without complaint but wrongly (checked against llama.cpp's reference dequantization).
+MISREAD_TYPES = frozenset({"Q4_K"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,12 @@ def read_header(path: Path) -> GgufHeader:
 def check_types(header: GgufHeader, path: Path) -> None:
     """Refuse a tensor type MLX cannot read, naming the tensor and its type."""
     for tensor in header.tensors:
+        if tensor.type_name in MISREAD_TYPES:
+            raise InvalidArgument(
+                f"file {path}: tensor {tensor.name!r} has quantization type {tensor.type_name}, which MLX's GGUF "
+                "reader decodes incorrectly; re-quantize the file to Q4_0, Q4_1, Q8_0 or F16 (llama-quantize)",
+                param="file",
+            )
         if tensor.type_name not in READABLE_TYPES:
             raise InvalidArgument(
                 f"file {path}: tensor {tensor.name!r} has quantization type {tensor.type_name}, "

@@ -150,3 +150,27 @@ def write_gguf(
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+# Where each K-quant block keeps its float16 super-block scale(s), set to sane values in random blocks.
+K_QUANT_SCALES = {
+    gguf.GGMLQuantizationType.Q2_K: {80: 0.01, 82: 0.005},
+    gguf.GGMLQuantizationType.Q4_K: {0: 0.01, 2: 0.005},
+    gguf.GGMLQuantizationType.Q6_K: {208: 0.01},
+}
+
+
+def k_quant_file(path: Path, qtype: gguf.GGMLQuantizationType, seed: int = 0) -> tuple[Path, np.ndarray]:
+    """One K-quant tensor of random blocks, and llama.cpp's reference dequantization of it (gguf-py)."""
+    block_bytes = gguf.GGML_QUANT_SIZES[qtype][1]
+    raw = np.random.default_rng(seed).integers(0, 256, size=(4, 2 * block_bytes), dtype=np.uint8)
+    blocks = raw.reshape(-1, block_bytes)
+    for offset, scale in K_QUANT_SCALES[qtype].items():
+        blocks[:, offset : offset + 2] = np.array([scale], dtype=np.float16).view(np.uint8)
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_tensor("blk.0.ffn_up.weight", raw, raw_dtype=qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path, gguf.quants.dequantize(raw, qtype)
