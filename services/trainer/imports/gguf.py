@@ -28,8 +28,16 @@ from services.trainer.imports.architectures import (
     rows_permuted_as,
     unpermute_rows,
 )
-from services.trainer.imports.header import QUANTIZED_TRIPLE_TYPES, GgufHeader, check_types, read_header
+from services.trainer.imports.header import (
+    QUANTIZED_TRIPLE_TYPES,
+    REREAD_TYPES,
+    GgufHeader,
+    TensorInfo,
+    check_types,
+    read_header,
+)
 from services.trainer.imports.metadata import GgufMetadata, MetadataValue
+from services.trainer.imports.q4_k import read_q4_k
 from services.trainer.imports.rope import TENSOR as ROPE_FREQS
 from services.trainer.imports.tokenizer import write_tokenizer
 from shared.errors import InvalidArgument, invalid_field
@@ -140,23 +148,16 @@ def _convert_tensors(
         if info.name == ROPE_FREQS and arch.rope_freqs:
             continue
         name = hf_name(info.name, meta.path)
-        if info.name not in arrays:
-            raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} was not read by MLX", param="file")
         heads = rows_permuted_as(info.name, arch, meta)
-        if info.type_name not in QUANTIZED_TRIPLE_TYPES:
-            value = arrays[info.name]
-            if not mx.all(mx.isfinite(value)).item():
-                # MLX reads BF16 as float16, where values past 65504 become inf.
-                why = " (BF16 read as float16 overflows)" if info.type_name == "BF16" else ""
-                raise InvalidArgument(f"file {meta.path}: tensor {info.name!r} holds inf or NaN{why}", param="file")
+        parts = _quantized_triple(info, arrays, meta.path)
+        if parts is None:
+            value = _dense(info, arrays, meta.path)
             weights[name] = (unpermute_rows(value, heads) if heads else value).astype(dtype)
             continue
-        stem, hf_stem = info.name.removesuffix(".weight"), name.removesuffix(".weight")
-        parts = [arrays[info.name], arrays[f"{stem}.scales"], arrays[f"{stem}.biases"]]
-        if heads:
-            parts = [unpermute_rows(part, heads) for part in parts]
         packed, scales, biases = parts
-        n_bits = packed.shape[-1] // scales.shape[-1]
+        if heads:
+            packed, scales, biases = (unpermute_rows(part, heads) for part in parts)
+        n_bits, hf_stem = packed.shape[-1] // scales.shape[-1], name.removesuffix(".weight")
         if options.keep_quantization:
             weights[name], bits[hf_stem] = packed, n_bits
             weights[f"{hf_stem}.scales"], weights[f"{hf_stem}.biases"] = scales.astype(dtype), biases.astype(dtype)
@@ -165,6 +166,33 @@ def _convert_tensors(
             scales, biases = scales.astype(mx.float32), biases.astype(mx.float32)
             weights[name] = mx.dequantize(packed, scales, biases, group_size=GROUP_SIZE, bits=n_bits).astype(dtype)
     return weights, bits
+
+
+def _quantized_triple(
+    info: TensorInfo, arrays: dict[str, mx.array], path: Path
+) -> tuple[mx.array, mx.array, mx.array] | None:
+    """(codes, scales, biases) of a tensor stored with 32-value blocks, or None for a dense one."""
+    if info.type_name in REREAD_TYPES:
+        return read_q4_k(path, info)
+    if info.type_name not in QUANTIZED_TRIPLE_TYPES:
+        return None
+    stem = info.name.removesuffix(".weight")
+    return _loaded(info.name, arrays, path), arrays[f"{stem}.scales"], arrays[f"{stem}.biases"]
+
+
+def _dense(info: TensorInfo, arrays: dict[str, mx.array], path: Path) -> mx.array:
+    value = _loaded(info.name, arrays, path)
+    if not mx.all(mx.isfinite(value)).item():
+        # MLX reads BF16 as float16, where values past 65504 become inf.
+        why = " (BF16 read as float16 overflows)" if info.type_name == "BF16" else ""
+        raise InvalidArgument(f"file {path}: tensor {info.name!r} holds inf or NaN{why}", param="file")
+    return value
+
+
+def _loaded(name: str, arrays: dict[str, mx.array], path: Path) -> mx.array:
+    if name not in arrays:
+        raise InvalidArgument(f"file {path}: tensor {name!r} was not read by MLX", param="file")
+    return arrays[name]
 
 
 def save_weights(weights: dict[str, mx.array], directory: Path, *, shard_bytes: int = SHARD_BYTES) -> None:

@@ -15,10 +15,11 @@ from shared.errors import InvalidArgument
 
 MAGIC = b"GGUF"
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
-_STRING, _ARRAY = 8, 9
+_UINT32, _STRING, _ARRAY = 4, 8, 9
+_DEFAULT_ALIGNMENT = 32
 _MAX_DIMS = 8
 
-# ggml_type ids (ggml.h) → names; the ones MLX reads are in READABLE_TYPES.
+# ggml_type ids (ggml.h) → names; the ones the importer reads are in READABLE_TYPES.
 TYPE_NAMES = {
     0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K",
     12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S",
@@ -26,18 +27,20 @@ TYPE_NAMES = {
     29: "IQ1_M", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
 }  # fmt: skip
 QUANTIZED_TRIPLE_TYPES = frozenset({"Q4_0", "Q4_1", "Q8_0"})
-READABLE_TYPES = frozenset({"F32", "F16", "BF16", "Q2_K", "Q6_K"}) | QUANTIZED_TRIPLE_TYPES
-# MLX 0.32 reads these without complaint but wrongly (checked against llama.cpp's reference dequantization).
-MISREAD_TYPES = frozenset({"Q4_K"})
+# MLX 0.32 reads these without complaint but wrongly (checked against llama.cpp's reference), so the importer
+# reads them from the file itself.
+REREAD_TYPES = frozenset({"Q4_K"})
+READABLE_TYPES = frozenset({"F32", "F16", "BF16", "Q2_K", "Q6_K"}) | QUANTIZED_TRIPLE_TYPES | REREAD_TYPES
 
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """One entry of the tensor table: GGUF name, shape in ggml order (fastest dimension first), type name."""
+    """A tensor table entry: GGUF name, shape in ggml order (fastest first), type name, data offset in the file."""
 
     name: str
     shape: tuple[int, ...]
     type_name: str
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -113,38 +116,45 @@ def read_header(path: Path) -> GgufHeader:
         if version not in (2, 3):
             raise InvalidArgument(f"file {path}: GGUF version {version} is not supported (2 or 3)", param="file")
         n_tensors, n_keys = reader.count("the tensor count"), reader.count("the key count")
-        architecture = None
-        for _ in range(n_keys):
-            key = reader.string("a metadata key")
-            value_type = int(reader.unpack("<I", key))
-            if key == "general.architecture" and value_type == _STRING:
-                architecture = reader.string(key)
-            else:
-                reader.skip_value(value_type, key)
-        tensors = []
-        for _ in range(n_tensors):
-            name = reader.string("a tensor name")
-            n_dims = int(reader.unpack("<I", name))
-            if n_dims > _MAX_DIMS:
-                raise InvalidArgument(
-                    f"file {path}: corrupt GGUF header (tensor {name!r} has {n_dims} dims)", param="file"
-                )
-            shape = tuple(reader.count(name) for _ in range(n_dims))
-            type_id = int(reader.unpack("<I", name))
-            reader.count(name)  # the data offset; MLX checks it against the file size
-            tensors.append(TensorInfo(name, shape, TYPE_NAMES.get(type_id, f"type {type_id}")))
-    return GgufHeader(version, architecture, tuple(tensors))
+        architecture, alignment = _read_keys(reader, n_keys)
+        table = [_read_tensor(reader) for _ in range(n_tensors)]
+        data_start = -(-stream.tell() // alignment) * alignment
+    tensors = tuple(TensorInfo(name, shape, type_name, data_start + offset) for name, shape, type_name, offset in table)
+    return GgufHeader(version, architecture, tensors)
+
+
+def _read_keys(reader: _Reader, n_keys: int) -> tuple[str | None, int]:
+    """Skip the metadata, keeping `general.architecture` and `general.alignment` (32 when absent)."""
+    architecture, alignment = None, _DEFAULT_ALIGNMENT
+    for _ in range(n_keys):
+        key = reader.string("a metadata key")
+        value_type = int(reader.unpack("<I", key))
+        if key == "general.architecture" and value_type == _STRING:
+            architecture = reader.string(key)
+        elif key == "general.alignment" and value_type == _UINT32:
+            alignment = int(reader.unpack("<I", key))
+        else:
+            reader.skip_value(value_type, key)
+    if alignment <= 0:
+        raise InvalidArgument(f"file {reader.path}: corrupt GGUF header (general.alignment {alignment})", param="file")
+    return architecture, alignment
+
+
+def _read_tensor(reader: _Reader) -> tuple[str, tuple[int, ...], str, int]:
+    name = reader.string("a tensor name")
+    n_dims = int(reader.unpack("<I", name))
+    if n_dims > _MAX_DIMS:
+        raise InvalidArgument(
+            f"file {reader.path}: corrupt GGUF header (tensor {name!r} has {n_dims} dims)", param="file"
+        )
+    shape = tuple(reader.count(name) for _ in range(n_dims))
+    type_id = int(reader.unpack("<I", name))
+    return name, shape, TYPE_NAMES.get(type_id, f"type {type_id}"), reader.count(name)
 
 
 def check_types(header: GgufHeader, path: Path) -> None:
-    """Refuse a tensor type MLX cannot read, naming the tensor and its type."""
+    """Refuse a tensor type the importer cannot read, naming the tensor and its type."""
     for tensor in header.tensors:
-        if tensor.type_name in MISREAD_TYPES:
-            raise InvalidArgument(
-                f"file {path}: tensor {tensor.name!r} has quantization type {tensor.type_name}, which MLX's GGUF "
-                "reader decodes incorrectly; re-quantize the file to Q4_0, Q4_1, Q8_0 or F16 (llama-quantize)",
-                param="file",
-            )
         if tensor.type_name not in READABLE_TYPES:
             raise InvalidArgument(
                 f"file {path}: tensor {tensor.name!r} has quantization type {tensor.type_name}, "

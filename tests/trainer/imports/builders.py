@@ -53,34 +53,36 @@ def permute(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def hf_weights(arch: str, seed: int = 0, vocab: int = VOCAB) -> dict[str, np.ndarray]:
+def hf_weights(
+    arch: str, seed: int = 0, vocab: int = VOCAB, hidden: int = HIDDEN, ffn: int = FFN
+) -> dict[str, np.ndarray]:
     """Random weights under Hugging Face names for a 2-layer `arch` (llama, llama-bias: with biases, qwen2, qwen3)."""
     rng = np.random.default_rng(seed)
-    head_dim = HIDDEN // HEADS
+    head_dim = hidden // HEADS
 
     def rand(*shape: int) -> np.ndarray:
         return (rng.standard_normal(shape) * 0.05).astype(np.float32)
 
-    weights = {"model.embed_tokens.weight": rand(vocab, HIDDEN), "model.norm.weight": 1 + rand(HIDDEN)}
+    weights = {"model.embed_tokens.weight": rand(vocab, hidden), "model.norm.weight": 1 + rand(hidden)}
     for i in range(LAYERS):
         p = f"model.layers.{i}."
         weights |= {
-            p + "self_attn.q_proj.weight": rand(HEADS * head_dim, HIDDEN),
-            p + "self_attn.k_proj.weight": rand(KV_HEADS * head_dim, HIDDEN),
-            p + "self_attn.v_proj.weight": rand(KV_HEADS * head_dim, HIDDEN),
-            p + "self_attn.o_proj.weight": rand(HIDDEN, HEADS * head_dim),
-            p + "mlp.gate_proj.weight": rand(FFN, HIDDEN),
-            p + "mlp.up_proj.weight": rand(FFN, HIDDEN),
-            p + "mlp.down_proj.weight": rand(HIDDEN, FFN),
-            p + "input_layernorm.weight": 1 + rand(HIDDEN),
-            p + "post_attention_layernorm.weight": 1 + rand(HIDDEN),
+            p + "self_attn.q_proj.weight": rand(HEADS * head_dim, hidden),
+            p + "self_attn.k_proj.weight": rand(KV_HEADS * head_dim, hidden),
+            p + "self_attn.v_proj.weight": rand(KV_HEADS * head_dim, hidden),
+            p + "self_attn.o_proj.weight": rand(hidden, HEADS * head_dim),
+            p + "mlp.gate_proj.weight": rand(ffn, hidden),
+            p + "mlp.up_proj.weight": rand(ffn, hidden),
+            p + "mlp.down_proj.weight": rand(hidden, ffn),
+            p + "input_layernorm.weight": 1 + rand(hidden),
+            p + "post_attention_layernorm.weight": 1 + rand(hidden),
         }
         if arch in ("qwen2", "llama-bias"):
             for proj, rows in (("q", HEADS), ("k", KV_HEADS), ("v", KV_HEADS)):
                 weights[p + f"self_attn.{proj}_proj.bias"] = rand(rows * head_dim)
         if arch == "llama-bias":
-            weights[p + "self_attn.o_proj.bias"] = rand(HIDDEN)
-            for proj, rows in (("gate", FFN), ("up", FFN), ("down", HIDDEN)):
+            weights[p + "self_attn.o_proj.bias"] = rand(hidden)
+            for proj, rows in (("gate", ffn), ("up", ffn), ("down", hidden)):
                 weights[p + f"mlp.{proj}_proj.bias"] = rand(rows)
         if arch == "qwen3":
             weights[p + "self_attn.q_norm.weight"] = 1 + rand(head_dim)
@@ -110,15 +112,17 @@ def write_gguf(
     *,
     arch: str = "llama",
     quant: gguf.GGMLQuantizationType | None = None,
+    raw_quant: gguf.GGMLQuantizationType | None = None,
     vocab: Vocab | None = None,
     extra_tensors: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write `weights` as llama.cpp would: GGUF names, llama's q/k rows permuted, 2-D weights quantized to `quant`."""
+    """Write `weights` as llama.cpp would: GGUF names, llama's q/k rows permuted, 2-D weights quantized to `quant`
+    (or already blocks of `raw_quant`)."""
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_block_count(LAYERS)
     writer.add_context_length(256)
-    writer.add_embedding_length(HIDDEN)
-    writer.add_feed_forward_length(FFN)
+    writer.add_embedding_length(weights["model.norm.weight"].shape[0])
+    writer.add_feed_forward_length(weights["model.layers.0.mlp.up_proj.weight"].shape[0])
     writer.add_head_count(HEADS)
     writer.add_head_count_kv(KV_HEADS)
     writer.add_layer_norm_rms_eps(1e-5)
@@ -139,7 +143,9 @@ def write_gguf(
         name = gguf_name(hf)
         if arch == "llama" and (".attn_q." in name or ".attn_k." in name):
             value = permute(value, HEADS if ".attn_q." in name else KV_HEADS)
-        if quant is not None and value.ndim == 2:
+        if raw_quant is not None and value.ndim == 2:
+            writer.add_tensor(name, value, raw_dtype=raw_quant)
+        elif quant is not None and value.ndim == 2:
             writer.add_tensor(name, gguf.quants.quantize(value, quant), raw_dtype=quant)
         else:
             writer.add_tensor(name, value)
@@ -160,13 +166,19 @@ K_QUANT_SCALES = {
 }
 
 
-def k_quant_file(path: Path, qtype: gguf.GGMLQuantizationType, seed: int = 0) -> tuple[Path, np.ndarray]:
-    """One K-quant tensor of random blocks, and llama.cpp's reference dequantization of it (gguf-py)."""
-    block_bytes = gguf.GGML_QUANT_SIZES[qtype][1]
-    raw = np.random.default_rng(seed).integers(0, 256, size=(4, 2 * block_bytes), dtype=np.uint8)
+def random_k_blocks(rows: int, cols: int, qtype: gguf.GGMLQuantizationType, seed: int = 0) -> np.ndarray:
+    """`rows` rows of random `qtype` blocks with sane super-block scales (gguf-py cannot quantize K-quants)."""
+    block_values, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
+    raw = np.random.default_rng(seed).integers(0, 256, size=(rows, cols // block_values * block_bytes), dtype=np.uint8)
     blocks = raw.reshape(-1, block_bytes)
     for offset, scale in K_QUANT_SCALES[qtype].items():
         blocks[:, offset : offset + 2] = np.array([scale], dtype=np.float16).view(np.uint8)
+    return raw
+
+
+def k_quant_file(path: Path, qtype: gguf.GGMLQuantizationType, seed: int = 0) -> tuple[Path, np.ndarray]:
+    """One K-quant tensor of random blocks, and llama.cpp's reference dequantization of it (gguf-py)."""
+    raw = random_k_blocks(4, 512, qtype, seed)
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_tensor("blk.0.ffn_up.weight", raw, raw_dtype=qtype)
     writer.write_header_to_file()

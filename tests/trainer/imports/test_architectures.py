@@ -18,7 +18,7 @@ from services.trainer.imports.byte_level import PRE_TOKENIZERS
 from services.trainer.imports.gguf import save_weights
 from services.trainer.models.folder import require_model_folder
 from shared.errors import InvalidArgument
-from tests.trainer.imports.builders import CHAT_TEMPLATE, Vocab, hf_weights, write_gguf
+from tests.trainer.imports.builders import CHAT_TEMPLATE, Vocab, hf_weights, random_k_blocks, write_gguf
 
 Q = gguf.GGMLQuantizationType
 
@@ -99,3 +99,28 @@ def test_an_unknown_pre_tokenizer_names_the_field(tmp_path: Path) -> None:
     path = write_gguf(tmp_path / "m.gguf", hf_weights("llama"), vocab=Vocab(pre="mystery"))
     with pytest.raises(InvalidArgument, match="tokenizer.ggml.pre: got 'mystery'"):
         import_gguf(path, tmp_path / "out")
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_q4_k_model_imports_exactly(keep: bool, tmp_path: Path) -> None:
+    q4_k = gguf.GGMLQuantizationType.Q4_K
+    weights = hf_weights("llama", hidden=256, ffn=256)
+    raw = {
+        name: random_k_blocks(*value.shape, q4_k, seed=i) if value.ndim == 2 else value
+        for i, (name, value) in enumerate(weights.items())
+    }
+    path = write_gguf(tmp_path / "m.gguf", raw, raw_quant=q4_k)
+    result = import_gguf(path, tmp_path / "out", ImportOptions(keep_quantization=keep))
+    assert (result.quantization, result.bits) == ("Q4_K", 4 if keep else None)
+    imported = mx.load(str(tmp_path / "out" / "model.safetensors"))
+    for name, value in raw.items():
+        if value.ndim != 2:
+            continue
+        stem = name.removesuffix(".weight")
+        got = (
+            mx.dequantize(imported[name], imported[f"{stem}.scales"], imported[f"{stem}.biases"], group_size=32, bits=4)
+            if keep
+            else imported[name]
+        )
+        assert np.array_equal(np.array(got), gguf.quants.dequantize(value, q4_k)), name
+    assert bool(mx.all(mx.isfinite(logits(tmp_path / "out"))))

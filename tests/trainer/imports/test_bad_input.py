@@ -10,7 +10,7 @@ import pytest
 
 from services.trainer.imports import ImportOptions, import_gguf
 from shared.errors import InvalidArgument
-from tests.trainer.imports.builders import Vocab, hf_weights, k_quant_file, write_gguf
+from tests.trainer.imports.builders import Vocab, hf_weights, write_gguf
 
 
 @pytest.fixture
@@ -81,8 +81,3 @@ def test_existing_target_is_refused(good: Path) -> None:
     (good.parent / "out").mkdir()
     with pytest.raises(InvalidArgument, match="out_dir"):
         import_gguf(good, good.parent / "out")
-
-
-def test_q4_k_is_refused_because_mlx_misreads_it(tmp_path: Path) -> None:
-    path, _ = k_quant_file(tmp_path / "m.gguf", gguf.GGMLQuantizationType.Q4_K)
-    refused(path, r"tensor 'blk\.0\.ffn_up\.weight' has quantization type Q4_K, which MLX's GGUF reader decodes")

@@ -9,7 +9,8 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from services.trainer.imports.header import MISREAD_TYPES, QUANTIZED_TRIPLE_TYPES, READABLE_TYPES
+from services.trainer.imports.header import QUANTIZED_TRIPLE_TYPES, READABLE_TYPES, REREAD_TYPES, read_header
+from services.trainer.imports.q4_k import read_q4_k
 from tests.trainer.imports.builders import k_quant_file
 
 Q = gguf.GGMLQuantizationType
@@ -48,7 +49,14 @@ def test_readable_k_quants_match_llama_cpp_to_float16(qtype: gguf.GGMLQuantizati
 
 
 def test_mlx_still_misreads_q4_k(tmp_path: Path) -> None:
-    """When this fails, MLX reads Q4_K correctly: move it from MISREAD_TYPES to READABLE_TYPES."""
-    assert "Q4_K" in MISREAD_TYPES
+    """When this fails, MLX reads Q4_K correctly: drop it from REREAD_TYPES (and q4_k.py)."""
+    assert "Q4_K" in REREAD_TYPES
     path, reference = k_quant_file(tmp_path / "m.gguf", Q.Q4_K)
     assert not np.allclose(mlx_reads(path), reference, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_our_q4_k_reader_repacks_exactly(seed: int, tmp_path: Path) -> None:
+    path, reference = k_quant_file(tmp_path / "m.gguf", Q.Q4_K, seed=seed)
+    packed, scales, biases = read_q4_k(path, read_header(path).tensors[0])
+    assert np.array_equal(np.array(mx.dequantize(packed, scales, biases, group_size=32, bits=4)), reference)
