@@ -1,6 +1,6 @@
-"""Evaluation tasks: validated from plain dicts, run on one loaded model, compared across models.
+"""Evaluation tasks: validated from the contract's tasks (or plain dicts), run on one loaded model, compared.
 
-A task dict has a `type` (perplexity | source_preference | suite | truthfulqa), an optional unique `name`
+A task (a `shared.schemas.evaluation` task, or a dict of the same keys) has a `type` (perplexity | source_preference | suite | truthfulqa), an optional unique `name`
 (default: the type, numbered when a type repeats), an optional `seed`, and the options of its type, with files
 already local paths:
 
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mlx import nn
+from pydantic import BaseModel
 
 from services.trainer.core.config import MAX_SEQ_LENGTH, check_choice, check_int
 from services.trainer.evals.choice import METHODS, MultipleChoiceItem
@@ -32,6 +33,7 @@ from services.trainer.evals.preference import load_source_preference, run_source
 from services.trainer.evals.suites import BUILTIN_SUITES, Suite, load_suite, run_suite
 from services.trainer.evals.truthfulqa import load_truthfulqa, run_truthfulqa
 from shared.errors import invalid_field
+from shared.schemas import evaluation as schema
 from shared.schemas.evaluation import MAX_TASK_LIMIT, MAX_TOKENS
 
 TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa")
@@ -224,15 +226,19 @@ def _parse_suite(
     )
 
 
-def parse_tasks(tasks: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[AnyTask]:
-    """Check a task list and load its data; errors name the task and field, e.g. `tasks[1].type`."""
+def parse_tasks(tasks: Sequence[schema.AnyTask | Mapping[str, Any]], *, seed: int = 0) -> list[AnyTask]:
+    """Check a task list and load its data; errors name the task and field, e.g. `tasks[1].type`.
+
+    A plain dict may also set the options the API does not expose (seed, batch_size, completion_only, system).
+    """
     if not isinstance(tasks, list | tuple) or not tasks:
         raise invalid_field("tasks", tasks, "a non-empty list of tasks")
     check_int("seed", seed, 0, 2**63 - 1)
     parsed: list[AnyTask] = []
     counts: dict[str, int] = {}
-    for i, raw in enumerate(tasks):
+    for i, task in enumerate(tasks):
         prefix = f"tasks[{i}]"
+        raw = task.model_dump() if isinstance(task, BaseModel) else task
         if not isinstance(raw, Mapping):
             raise invalid_field(prefix, raw, "an object with a type")
         kind = raw.get("type")

@@ -14,6 +14,7 @@ import mlx.core as mx
 import mlx_lm
 
 from services.trainer.evals import compare, parse_tasks, run_tasks
+from services.trainer.evals.tasks import AnyTask
 from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
@@ -84,9 +85,9 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
 
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
 
-    def _evaluate(self, record: EvalRecord, tasks: list[Any], lost: threading.Event) -> dict[str, Any]:
+    def _evaluate(self, record: EvalRecord, tasks: list[AnyTask], lost: threading.Event) -> dict[str, Any]:
         total = len(record.models) * len(tasks)
-        results: dict[str, Any] = {}
+        results: dict[str, Any] = {}  # open: {model: {task: report}}, the full evaluation report
         for m, name in enumerate(record.models):
             model_ref = resolve_model(self.ctx.registry, self.ctx.sources, record.owner, name, "models")
             model, tokenizer = self._load(model_ref, record.owner)
