@@ -50,13 +50,11 @@ class GatewayClient:
             raise error_from_response(response)
         return response.json()
 
-    def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> dict[str, Any]:
-        """Upload `path` (or `stream`, named after `path`) as a file for `purpose`; returns the File object."""
+    def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> str:
+        """Upload `path` (or `stream`, named after `path`) as a file for `purpose`; returns the new file's id."""
         with stream or path.open("rb") as fh:
-            record: dict[str, Any] = self.request(
-                "POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)}
-            )
-        return record
+            record = self.request("POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)})
+        return str(record["id"])
 
     def download(self, file_id: str, target: Path) -> Path:
         return self.download_path(f"/v1/files/{file_id}/content", target)

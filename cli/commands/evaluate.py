@@ -19,9 +19,9 @@ def resolve_eval_file(client: GatewayClient, value: str, purpose: str, console: 
     """A local path is uploaded with `purpose`; anything else is taken as a file id."""
     path = Path(value)
     if path.is_file():
-        record = client.upload(path, purpose)
-        console.print(f"uploaded {path} as {record['id']}")
-        return str(record["id"])
+        file_id = client.upload(path, purpose)
+        console.print(f"uploaded {path} as {file_id}")
+        return file_id
     return value
 
 

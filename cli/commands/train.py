@@ -18,9 +18,9 @@ def resolve_file(client: GatewayClient, value: str, console: Console) -> str:
     """A local path is uploaded (purpose fine-tune); anything else is taken as a file id."""
     path = Path(value)
     if path.is_file():
-        record = client.upload(path, "fine-tune")
-        console.print(f"uploaded {path} as {record['id']}")
-        return str(record["id"])
+        file_id = client.upload(path, "fine-tune")
+        console.print(f"uploaded {path} as {file_id}")
+        return file_id
     return value
 
 
