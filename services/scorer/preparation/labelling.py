@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InternalError, InvalidArgument
+from shared.schemas.preparation_report import Band
 
 from .extract import Content, MalformedLine, output_metadata
-from .rebalance import Band, band_of
+from .rebalance import band_of
 from .sources import KNOWN_SOURCE_TYPES, UNKNOWN_SOURCE_TYPE, trivium_category
 
 #: Anything called as score(text, metadata) returning an object with auth_weight, prov_entropy and
