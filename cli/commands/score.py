@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO, TypedDict
 
@@ -84,7 +85,7 @@ class _LocalScorer:
         for number, line in batch:
             try:
                 _record, text, metadata = split_record(line, self.text_field)
-                yield {"line": number, **score_one(text, metadata, self.scoring, index=number - 1).to_dict()}
+                yield {"line": number, **asdict(score_one(text, metadata, self.scoring, index=number - 1))}
             except (RecordError, InvalidArgument) as exc:
                 yield _error(number, exc)
 

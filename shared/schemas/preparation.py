@@ -97,10 +97,6 @@ class PreparationOptions(BaseModel):
         """Build options from a JSON-like mapping (e.g. a request body); unknown keys are an error."""
         return cls.model_validate(values)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready copy of the options (targets as a list)."""
-        return self.model_dump(mode="json")
-
 
 def _check_scalars(values: dict[str, Any]) -> None:
     if not isinstance(values["profile"], str) or values["profile"] not in PROFILES:
