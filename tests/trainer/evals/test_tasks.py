@@ -10,13 +10,13 @@ from typing import Any
 import mlx_lm
 import pytest
 
+from services.trainer.evals.comparison import compare
+from services.trainer.evals.parsing import parse_tasks
 from services.trainer.evals.tasks import (
     PerplexityTask,
     SourcePreferenceTask,
     SuiteTask,
     TruthfulQATask,
-    compare,
-    parse_tasks,
     run_tasks,
 )
 from shared.errors import InvalidArgument
