@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from shared.schemas.evaluation import EvalSummary, MetricValue
+
 
 def json_safe(value: Any) -> Any:
     """Plain JSON types only: tuples to lists, paths to strings, NaN and infinities to None."""
@@ -29,7 +31,7 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def headline(report: Mapping[str, Any]) -> dict[str, Any]:
+def headline(report: Mapping[str, Any]) -> dict[str, MetricValue]:
     """The few numbers of a report worth a side-by-side row."""
     kind = report.get("type")
     if kind == "perplexity":
@@ -46,14 +48,14 @@ def headline(report: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def compare(results_by_model: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def compare(results_by_model: Mapping[str, Mapping[str, Any]]) -> EvalSummary:
     """Side by side: models, metrics (`{"<task>.<metric>": {model: value}}`) and each model's distrust ratio.
 
     The ratio is that of the model's first perplexity task; a model that lacks a task shows None.
     """
     models = list(results_by_model)
-    metrics: dict[str, dict[str, Any]] = {}
-    ratios: dict[str, Any] = dict.fromkeys(models)
+    metrics: dict[str, dict[str, MetricValue]] = {}
+    ratios: dict[str, float | None] = dict.fromkeys(models)
     with_ratio: set[str] = set()
     for model, reports in results_by_model.items():
         for task_name, report in reports.items():
@@ -64,5 +66,4 @@ def compare(results_by_model: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]
             if report.get("type") == "perplexity" and model not in with_ratio:
                 ratios[model] = report.get("distrust_ratio")
                 with_ratio.add(model)
-    comparison: dict[str, Any] = json_safe({"models": models, "metrics": metrics, "distrust_ratio": ratios})
-    return comparison
+    return EvalSummary.model_validate(json_safe({"models": models, "metrics": metrics, "distrust_ratio": ratios}))

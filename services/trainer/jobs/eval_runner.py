@@ -24,7 +24,6 @@ from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
-from shared.schemas.evaluation import EvalSummary
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -75,12 +74,12 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         comparison = compare(results)
-        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": comparison}
+        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": comparison.model_dump()}
         key = f"evals/{record.id}/results.json"
         self.ctx.objects.put_bytes(Bucket.RESULTS, key, json.dumps(report).encode(), content_type="application/json")
 
         def done(r: EvalRecord) -> None:
-            r.summary = EvalSummary.model_validate(comparison)
+            r.summary = comparison
             r.results_key = key
 
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
