@@ -114,6 +114,7 @@ class _RemoteScorer:
         for number, doc in parsed:
             yield _error(number, doc) if isinstance(doc, Exception) else {"line": number, **by_line[number]}
 
+    # open: each line's result is written as the gateway returned it (its ScoreList lives in the route)
     def _request(self, documents: list[_Document]) -> list[dict[str, Any]]:
         data = self.client.request("POST", "/v1/score", json={"documents": documents, "profile": self.profile})
         return [{k: v for k, v in item.items() if k not in ("object", "index")} for item in data["data"]]

@@ -94,7 +94,7 @@ class Labelled:
     """A scored output record plus what the pipeline needs to count it."""
 
     input_index: int
-    record: dict[str, Any]
+    record: dict[str, Any]  # open: the output record (the user's fields, scores and labels)
     band: Band
 
     @property
@@ -142,7 +142,7 @@ def label(
             raise MalformedLine("scoring_failed", f"scoring failed: {message}") from None
         w, h = _checked_scores(result, where)
         method = str(_field(result, "scoring_method") or "unspecified")
-    out: dict[str, Any] = dict(content.fields)
+    out: dict[str, Any] = dict(content.fields)  # open: the user's record, scores and labels added
     out["auth_weight"] = round(w, SCORE_DECIMALS)
     out["prov_entropy"] = round(h, SCORE_DECIMALS)
     out["source_type"] = source_type or UNKNOWN_SOURCE_TYPE

@@ -60,7 +60,7 @@ class ProgressEvent:
 class PreparedDataset:
     """Output records (see `labelling` for the format) and the JSON-ready report (see `report`)."""
 
-    train: list[dict[str, Any]]
+    train: list[dict[str, Any]]  # open: output records, the users' fields kept as they were
     val: list[dict[str, Any]]
     report: dict[str, Any]  # a PreparationReport's JSON, as stored and served
 
