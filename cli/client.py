@@ -6,14 +6,16 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from cli.stack import control
 from shared.errors import DistrustError, InternalError, InvalidArgument, NotFound, Unauthenticated, Unavailable
 
 _BY_STATUS = {400: InvalidArgument, 401: Unauthenticated, 404: NotFound, 503: Unavailable}
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class GatewayClient:
@@ -50,13 +52,15 @@ class GatewayClient:
             raise error_from_response(response)
         return response.json()
 
-    def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> dict[str, Any]:
-        """Upload `path` (or `stream`, named after `path`) as a file for `purpose`; returns the File object."""
+    def fetch(self, model: type[Body], method: str, path: str, **kwargs: Any) -> Body:
+        """The response body read as `model`, the route's response model in `services.gateway.schemas`."""
+        return _parse(model, self.request(method, path, **kwargs), path)
+
+    def upload(self, path: Path, purpose: str, stream: BinaryIO | None = None) -> str:
+        """Upload `path` (or `stream`, named after `path`) as a file for `purpose`; returns the new file's id."""
         with stream or path.open("rb") as fh:
-            record: dict[str, Any] = self.request(
-                "POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)}
-            )
-        return record
+            record = self.request("POST", "/v1/files", data={"purpose": purpose}, files={"file": (path.name, fh)})
+        return str(record["id"])
 
     def download(self, file_id: str, target: Path) -> Path:
         return self.download_path(f"/v1/files/{file_id}/content", target)
@@ -72,8 +76,8 @@ class GatewayClient:
                     out.write(chunk)
         return target
 
-    def stream_events(self, method: str, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        """The JSON payloads of a server-sent-event response, until `data: [DONE]`; an API error raises."""
+    def stream_events(self, model: type[Body], method: str, path: str, **kwargs: Any) -> Iterator[Body]:
+        """The payloads of a server-sent-event response read as `model`, until `data: [DONE]`; an API error raises."""
         with self.http.stream(method, path, timeout=httpx.Timeout(30, read=None), **kwargs) as response:
             if response.status_code >= 400:
                 response.read()
@@ -87,7 +91,14 @@ class GatewayClient:
                     raise InternalError(
                         error.get("message", "stream failed"), param=error.get("param"), code=error.get("code")
                     )
-                yield payload
+                yield _parse(model, payload, path)
+
+
+def _parse(model: type[Body], body: object, path: str) -> Body:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise InternalError(f"the gateway's answer to {path} is not a {model.__name__}: {exc}") from None
 
 
 def error_from_response(response: httpx.Response) -> DistrustError:

@@ -9,6 +9,8 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from services.gateway.schemas.evaluation import Eval
+from services.gateway.schemas.export import ModelExport
 from shared.errors import DistrustError, InvalidArgument
 from shared.schemas.evaluation import (
     AnyTask,
@@ -104,10 +106,10 @@ def eval_command(  # noqa: PLR0913  (one argument per command-line option)
             max_tokens=max_tokens,
         )
         body = {"models": models, "tasks": [t.model_dump() for t in tasks], "include_base": include_base, "seed": seed}
-        record = client.request("POST", "/v1/evals", json=body)
-        console.print(f"evaluation {record['id']} {record['status']}: {', '.join(record['models'])}")
+        record = client.fetch(Eval, "POST", "/v1/evals", json=body)
+        console.print(f"evaluation {record.id} {record.status}: {', '.join(record.models)}")
         record = follow_eval(client, record, err)
-        if record["status"] == "succeeded":
+        if record.status == "succeeded":
             console.print(summary_table(record))
             save_eval_outputs(client, record, charts=charts, output=output, console=console)
     except ValidationError as exc:
@@ -143,16 +145,17 @@ def export_command(
         body["quantize"] = {k: v for k, v in {"bits": quantize, "group_size": group_size}.items() if v}
     try:
         client = GatewayClient.from_env()
-        record = client.request("POST", "/v1/models/export", json={k: v for k, v in body.items() if v is not None})
-        console.print(f"export {record['id']} {record['status']}: {model} → {record['output_model']}")
+        body = {k: v for k, v in body.items() if v is not None}
+        record = client.fetch(ModelExport, "POST", "/v1/models/export", json=body)
+        console.print(f"export {record.id} {record.status}: {model} → {record.output_model}")
         record = follow_export(client, record, err)
-        if record["status"] == "succeeded":
-            console.print(f"[green]succeeded[/green]: model = {record['output_model']}")
+        if record.status == "succeeded":
+            console.print(f"[green]succeeded[/green]: model = {record.output_model}")
             if gguf is not None:
-                client.download_path(f"/v1/models/exports/{record['id']}/gguf", gguf)
+                client.download_path(f"/v1/models/exports/{record.id}/gguf", gguf)
                 console.print(f"GGUF written to {gguf}")
             if pull is not None:
-                pull_archive(client, f"/v1/models/{record['output_model']}/archive", pull)
+                pull_archive(client, f"/v1/models/{record.output_model}/archive", pull)
                 console.print(f"model written to {pull}")
     except DistrustError as exc:
         raise _fail(exc) from None
@@ -175,8 +178,7 @@ def charts_command(
     console.print(f"chart written to {path}")
 
 
-def _exit_unless_succeeded(record: dict[str, Any]) -> None:
-    if record["status"] != "succeeded":
-        error = record.get("error") or {}
-        console.print(f"[red]{record['status']}[/red]: {error.get('message', '')}")
+def _exit_unless_succeeded(record: Eval | ModelExport) -> None:
+    if record.status != "succeeded":
+        console.print(f"[red]{record.status}[/red]: {record.error.message if record.error else ''}")
         raise typer.Exit(1)

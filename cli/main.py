@@ -203,15 +203,15 @@ def train(  # noqa: PLR0913  # a command's flags are its parameters
             "lora": {k: v for k, v in {"rank": rank, "alpha": lora_alpha, "layers": layers}.items() if v is not None},
         }
         job = create_job(client, body)
-        console.print(f"job {job['id']} {job['status']}")
+        console.print(f"job {job.id} {job.status}")
         if follow_job:
             job = follow(client, job, err)
     except DistrustError as exc:
         raise _fail(exc) from None
-    if job["status"] == "succeeded":
-        console.print(f"[green]succeeded[/green]: fine_tuned_model = {job['fine_tuned_model']}")
-    elif job["status"] in ("failed", "cancelled"):
-        console.print(f"[red]{job['status']}[/red]: {(job.get('error') or {}).get('message', '')}")
+    if job.status == "succeeded":
+        console.print(f"[green]succeeded[/green]: fine_tuned_model = {job.fine_tuned_model}")
+    elif job.status in ("failed", "cancelled"):
+        console.print(f"[red]{job.status}[/red]: {job.error.message if job.error else ''}")
         raise typer.Exit(1)
 
 

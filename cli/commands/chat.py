@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import TextIO
 
 from cli.client import GatewayClient
+from services.gateway.schemas.chat import ChatCompletionChunk
 
 
 def stream_reply(
@@ -14,9 +15,9 @@ def stream_reply(
 ) -> Iterator[str]:
     """Text deltas of one streamed chat completion of `messages` by `model`, with sampling `options`."""
     body = {"model": model, "messages": messages, **options, "stream": True}
-    for chunk in client.stream_events("POST", "/v1/chat/completions", json=body):
-        for choice in chunk.get("choices", []):
-            if content := choice.get("delta", {}).get("content"):
+    for chunk in client.stream_events(ChatCompletionChunk, "POST", "/v1/chat/completions", json=body):
+        for choice in chunk.choices:
+            if content := choice.delta.content:
                 yield content
 
 

@@ -76,7 +76,7 @@ def prepare_remote(
         task = progress.add_task("uploading", total=len(paths), note="")
         file_ids = []
         for path in paths:
-            file_ids.append(client.upload(path, "raw")["id"])
+            file_ids.append(client.upload(path, "raw"))
             progress.update(task, advance=1, note=path.name)
         body = {
             "inputs": [{"file_id": f, "source_type": source_type} for f in file_ids],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO, TypedDict
 
@@ -84,7 +85,7 @@ class _LocalScorer:
         for number, line in batch:
             try:
                 _record, text, metadata = split_record(line, self.text_field)
-                yield {"line": number, **score_one(text, metadata, self.scoring, index=number - 1).to_dict()}
+                yield {"line": number, **asdict(score_one(text, metadata, self.scoring, index=number - 1))}
             except (RecordError, InvalidArgument) as exc:
                 yield _error(number, exc)
 
@@ -113,6 +114,7 @@ class _RemoteScorer:
         for number, doc in parsed:
             yield _error(number, doc) if isinstance(doc, Exception) else {"line": number, **by_line[number]}
 
+    # open: each line's result is written as the gateway returned it (its ScoreList lives in the route)
     def _request(self, documents: list[_Document]) -> list[dict[str, Any]]:
         data = self.client.request("POST", "/v1/score", json={"documents": documents, "profile": self.profile})
         return [{k: v for k, v in item.items() if k not in ("object", "index")} for item in data["data"]]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from cli.client import GatewayClient
+from services.gateway.schemas.fine_tuning import FineTuningJob, FineTuningJobEvent
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -18,19 +19,18 @@ def resolve_file(client: GatewayClient, value: str, console: Console) -> str:
     """A local path is uploaded (purpose fine-tune); anything else is taken as a file id."""
     path = Path(value)
     if path.is_file():
-        record = client.upload(path, "fine-tune")
-        console.print(f"uploaded {path} as {record['id']}")
-        return str(record["id"])
+        file_id = client.upload(path, "fine-tune")
+        console.print(f"uploaded {path} as {file_id}")
+        return file_id
     return value
 
 
-def create_job(client: GatewayClient, body: dict[str, Any]) -> dict[str, Any]:
-    """Create a fine-tuning job; the job object as the gateway returns it."""
-    job: dict[str, Any] = client.request("POST", "/v1/fine_tuning/jobs", json=body)
-    return job
+def create_job(client: GatewayClient, body: Mapping[str, object]) -> FineTuningJob:
+    """Create a fine-tuning job from a `POST /v1/fine_tuning/jobs` body; the job as the gateway returns it."""
+    return client.fetch(FineTuningJob, "POST", "/v1/fine_tuning/jobs", json=body)
 
 
-def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict[str, Any]:
+def follow(client: GatewayClient, job: FineTuningJob, console: Console) -> FineTuningJob:
     """Stream the job's events until it ends; return the final job."""
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -40,28 +40,28 @@ def follow(client: GatewayClient, job: dict[str, Any], console: Console) -> dict
         TextColumn("{task.fields[loss]}"),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(job["status"], total=job.get("total_steps") or None, loss="")
-        for event in client.stream_events("GET", f"/v1/fine_tuning/jobs/{job['id']}/events", params={"stream": "true"}):
+        task = progress.add_task(job.status, total=job.total_steps or None, loss="")
+        path = f"/v1/fine_tuning/jobs/{job.id}"
+        for event in client.stream_events(FineTuningJobEvent, "GET", f"{path}/events", params={"stream": "true"}):
             _show(progress, task, event, console)
-    final: dict[str, Any] = client.request("GET", f"/v1/fine_tuning/jobs/{job['id']}")
-    return final
+    return client.fetch(FineTuningJob, "GET", path)
 
 
-def _show(progress: Progress, task: Any, event: dict[str, Any], console: Console) -> None:
-    data = event.get("data") or {}
-    if event["type"] == "metrics":
+def _show(progress: Progress, task: TaskID, event: FineTuningJobEvent, console: Console) -> None:
+    data = event.data  # open: its keys depend on the event's type
+    if event.type == "metrics":
         loss = f"loss {data['train_loss']:.4f}"
         if data.get("val_loss") is not None:
             loss += f"  val {data['val_loss']:.4f}"
         loss += f"  {data.get('tokens_per_second', 0):.0f} tok/s"
         progress.update(task, description="training", completed=data["step"], total=data["total_steps"], loss=loss)
-    elif event["type"] == "weights":
+    elif event.type == "weights":
         console.print("distrust weights: " + json.dumps(data, default=str)[:300])
     else:
-        if event.get("status"):
-            progress.update(task, description=event["status"])
-        style = {"error": "red", "warn": "yellow"}.get(event["level"], "dim")
-        console.print(f"[{style}]{event['message']}[/{style}]")
+        if event.status:
+            progress.update(task, description=event.status)
+        style = {"error": "red", "warn": "yellow"}.get(event.level, "dim")
+        console.print(f"[{style}]{event.message}[/{style}]")
 
 
 def pull_archive(client: GatewayClient, path: str, target: Path) -> list[Path]:

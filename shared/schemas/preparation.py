@@ -97,12 +97,8 @@ class PreparationOptions(BaseModel):
         """Build options from a JSON-like mapping (e.g. a request body); unknown keys are an error."""
         return cls.model_validate(values)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready copy of the options (targets as a list)."""
-        return self.model_dump(mode="json")
 
-
-def _check_scalars(values: dict[str, Any]) -> None:
+def _check_scalars(values: dict[str, Any]) -> None:  # open: the request's values, not yet validated
     if not isinstance(values["profile"], str) or values["profile"] not in PROFILES:
         raise invalid_field("profile", values["profile"], f"one of {list(PROFILES)}")
     max_chars, min_length = values["max_chars"], values["min_length"]
@@ -163,4 +159,4 @@ class PreparationRecord(BaseJob):
     train_file: str | None = None
     validation_file: str | None = None
     report_file: str | None = None
-    report: dict[str, Any] | None = None  # open data: the layout is documented in the scorer's report.py
+    report: dict[str, Any] | None = None  # a PreparationReport's JSON (shared/schemas/preparation_report.py)

@@ -7,7 +7,6 @@ the gateway returns them; tests check that the message fields equal these fields
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
 
 from pydantic import BaseModel
 
@@ -49,35 +48,16 @@ class Breakdown:
     prior_auth_weight: float | None
     prior_prov_entropy: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (a fresh copy of `source_counts` included)."""
-        out = {name: getattr(self, name) for name in _BREAKDOWN_FIELDS}
-        out["source_counts"] = dict(self.source_counts)
-        return out
-
-
-_BREAKDOWN_FIELDS: Final = Breakdown.__slots__
-
 
 @dataclass(frozen=True, slots=True)
 class ScoreResult:
-    """The scores of one document, how they were produced, and why."""
+    """The scores of one document, how they were produced, and why; plain JSON values only (`dataclasses.asdict`)."""
 
     auth_weight: float
     prov_entropy: float
     scoring_method: str  # "dynamic", "hybrid" or "default" (the reference's names)
     profile: str
     breakdown: Breakdown
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the breakdown nested."""
-        return {
-            "auth_weight": self.auth_weight,
-            "prov_entropy": self.prov_entropy,
-            "scoring_method": self.scoring_method,
-            "profile": self.profile,
-            "breakdown": self.breakdown.to_dict(),
-        }
 
 
 class LineError(BaseModel):

@@ -134,7 +134,7 @@ class Engine:
 
     # On the scheduler thread
 
-    def _load_base(self) -> tuple[Any, dict[str, Any], MultiLoRAModel]:
+    def _load_base(self) -> tuple[Any, dict[str, Any], MultiLoRAModel]:  # open: the model's config.json
         try:
             # mlx_lm annotates load() as a pair; with return_config=True it returns the config.json too.
             loaded = cast(tuple[Any, Any, dict[str, Any]], mlx_lm.load(str(self.model_path), return_config=True))

@@ -125,7 +125,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_record(text: str) -> dict[str, Any]:
+def parse_record(text: str) -> dict[str, Any]:  # open: the user's record
     """Parse one JSON object; NaN / Infinity are rejected (they would make the output invalid JSON)."""
     try:
         value = json.loads(text, parse_constant=_reject_constant)

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InternalError, InvalidArgument
+from shared.schemas.preparation_report import Band
 
 from .extract import Content, MalformedLine, output_metadata
-from .rebalance import Band, band_of
+from .rebalance import band_of
 from .sources import KNOWN_SOURCE_TYPES, UNKNOWN_SOURCE_TYPE, trivium_category
 
 #: Anything called as score(text, metadata) returning an object with auth_weight, prov_entropy and
@@ -93,7 +94,7 @@ class Labelled:
     """A scored output record plus what the pipeline needs to count it."""
 
     input_index: int
-    record: dict[str, Any]
+    record: dict[str, Any]  # open: the output record (the user's fields, scores and labels)
     band: Band
 
     @property
@@ -141,7 +142,7 @@ def label(
             raise MalformedLine("scoring_failed", f"scoring failed: {message}") from None
         w, h = _checked_scores(result, where)
         method = str(_field(result, "scoring_method") or "unspecified")
-    out: dict[str, Any] = dict(content.fields)
+    out: dict[str, Any] = dict(content.fields)  # open: the user's record, scores and labels added
     out["auth_weight"] = round(w, SCORE_DECIMALS)
     out["prov_entropy"] = round(h, SCORE_DECIMALS)
     out["source_type"] = source_type or UNKNOWN_SOURCE_TYPE

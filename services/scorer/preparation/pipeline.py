@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import FailedPrecondition, invalid_field
+from shared.schemas.preparation_report import RejectedLine
 
 from .dedup import content_keys, deduplicate
 from .extract import MalformedLine, excerpt
@@ -33,7 +34,7 @@ from .labelling import Labelled, ScoreFn, default_scorer, label
 from .options import PrepareOptions
 from .reading import Candidate, RawInput, read_inputs, validate_inputs
 from .rebalance import RebalancePlan, rebalance
-from .rejections import Rejection, RejectionLog
+from .rejections import RejectionLog
 from .report import RunFigures, build_report
 from .split import shuffle_and_split
 
@@ -59,9 +60,9 @@ class ProgressEvent:
 class PreparedDataset:
     """Output records (see `labelling` for the format) and the JSON-ready report (see `report`)."""
 
-    train: list[dict[str, Any]]
+    train: list[dict[str, Any]]  # open: output records, the users' fields kept as they were
     val: list[dict[str, Any]]
-    report: dict[str, Any]
+    report: dict[str, Any]  # a PreparationReport's JSON, as stored and served
 
 
 class _Progress:
@@ -111,13 +112,13 @@ def _score_all(
         except MalformedLine as bad:
             failed_inputs.append(candidate.input_index)
             rejections.add(
-                Rejection(
-                    name,
-                    candidate.input_index,
-                    candidate.line,
-                    bad.code,
-                    bad.reason,
-                    excerpt(candidate.content.text),
+                RejectedLine(
+                    file=name,
+                    input_index=candidate.input_index,
+                    line=candidate.line,
+                    code=bad.code,
+                    reason=bad.reason,
+                    excerpt=excerpt(candidate.content.text),
                 )
             )
         candidate.record = {}  # the raw record is no longer needed
@@ -160,7 +161,7 @@ def prepare_dataset(
     read_count = len(candidates)
     candidates, duplicates, removed_inputs = _deduplicate(candidates, options.dedup)
     for index in removed_inputs:
-        summaries[index].duplicates += 1
+        summaries[index].duplicates_removed += 1
     emit("deduplicating", read_count, read_count, f"removed {len(removed_inputs)} duplicates")
     truncated = sum(1 for c in candidates if c.content.truncated)
 
@@ -206,6 +207,6 @@ def prepare_dataset(
         n_val=len(val),
         split_warnings=split_warnings,
     )
-    report = build_report(options, figures)
+    report = build_report(options, figures).model_dump(mode="json")
     emit("done", len(final), len(final), f"{len(train)} train and {len(val)} validation records")
     return PreparedDataset([item.record for item in train], [item.record for item in val], report)

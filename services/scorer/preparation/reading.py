@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InvalidArgument, invalid_field
+from shared.schemas.preparation_report import InputReport, RejectedLine, SourceTypeOrigin
 
 from .extract import Content, MalformedLine, decode_line, excerpt, extract_content, parse_record
 from .labelling import provided_scores
 from .options import PrepareOptions
-from .rejections import Rejection, RejectionLog
-from .sources import KNOWN_SOURCE_TYPES, SourceTypeOrigin, record_source_type, source_type_for_filename
+from .rejections import RejectionLog
+from .sources import KNOWN_SOURCE_TYPES, record_source_type, source_type_for_filename
 
 #: A "reading" progress event is emitted every this many lines (and at the start and end of each input).
 READ_PROGRESS_EVERY = 10_000
@@ -48,40 +49,6 @@ class Candidate:
     source_type: str | None
     record: dict[str, Any]
     provided: tuple[float, float] | None  # existing scores kept with keep_existing_scores
-
-
-@dataclass
-class InputSummary:
-    """Per-input counts for the report."""
-
-    index: int
-    name: str
-    source_type: str | None
-    source_type_origin: SourceTypeOrigin
-    lines: int = 0
-    blank_lines: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    final: int = 0
-    train: int = 0
-    val: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "source_type": self.source_type,
-            "source_type_origin": self.source_type_origin,
-            "lines": self.lines,
-            "blank_lines": self.blank_lines,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "duplicates_removed": self.duplicates,
-            "final": self.final,
-            "train": self.train,
-            "val": self.val,
-        }
 
 
 def validate_inputs(inputs: object) -> None:
@@ -135,18 +102,18 @@ def read_inputs(
     options: PrepareOptions,
     rejections: RejectionLog,
     emit: Callable[[int, str], None],
-) -> tuple[list[Candidate], list[InputSummary]]:
+) -> tuple[list[Candidate], list[InputReport]]:
     """Stream every input; returns the accepted candidates in input order and one summary per input.
 
     `emit(lines_read_so_far, message)` reports progress. Malformed lines go to `rejections` (which raises
     in strict mode).
     """
     candidates: list[Candidate] = []
-    summaries: list[InputSummary] = []
+    summaries: list[InputReport] = []
     lines_read = 0
     for index, raw in enumerate(inputs):
         source_type, origin = input_source_type(raw)
-        summary = InputSummary(index, raw.name, source_type, origin)
+        summary = InputReport(index=index, name=raw.name, source_type=source_type, source_type_origin=origin)
         summaries.append(summary)
         emit(lines_read, f"reading {raw.name} ({source_type or 'no source type'}, from {origin})")
         for number, line in enumerate(raw.lines, start=1):
@@ -163,7 +130,16 @@ def read_inputs(
                 )
             except MalformedLine as bad:
                 summary.rejected += 1
-                rejections.add(Rejection(raw.name, index, number, bad.code, bad.reason, excerpt(line)))
+                rejections.add(
+                    RejectedLine(
+                        file=raw.name,
+                        input_index=index,
+                        line=number,
+                        code=bad.code,
+                        reason=bad.reason,
+                        excerpt=excerpt(line),
+                    )
+                )
                 candidate = None
             else:
                 if candidate is None:

@@ -22,11 +22,11 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 
 from shared.errors import FailedPrecondition
+from shared.schemas.preparation_report import Band, Rebalancing
 
-Band = Literal["low", "mid", "high"]
 BANDS: tuple[Band, Band, Band] = ("low", "mid", "high")
 #: low: w < LOW_BELOW; mid: LOW_BELOW ≤ w ≤ HIGH_ABOVE; high: w > HIGH_ABOVE.
 LOW_BELOW = 0.3
@@ -76,15 +76,17 @@ class RebalancePlan:
             if self.available[band] < self.targets[band]
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "target_total": self.target_total,
-            "targets": dict(self.targets),
-            "available": dict(self.available),
-            "kept": dict(self.kept),
-            "dropped": self.dropped,
-            "short": self.short,
-        }
+    def report(self) -> Rebalancing:
+        """The plan, as the report shows it."""
+        return Rebalancing(
+            applied=True,
+            target_total=self.target_total,
+            targets=dict(self.targets),
+            available=dict(self.available),
+            kept=dict(self.kept),
+            dropped=self.dropped,
+            short=self.short,
+        )
 
 
 def plan_rebalance(available: Mapping[Band, int], targets: tuple[float, float, float]) -> RebalancePlan:

@@ -1,28 +1,4 @@
-"""The JSON-ready report of a preparation run.
-
-Layout (every value is a str, int, float, bool, None, list or dict; no NaN):
-
-    seed, options                       the options used (targets as a list)
-    inputs[]                            per input: index, name, source_type, source_type_origin, lines,
-                                        blank_lines, accepted, rejected, duplicates_removed, final, train, val
-    lines                               total, blank, accepted, rejected
-    rejected                            total, by_reason, listed, truncated, lines[] (file, input_index, line,
-                                        code, reason, excerpt), at most MAX_LISTED_REJECTIONS listed
-    duplicates_removed                  exact, whitespace, total
-    truncated_texts                     text records cut to max_chars
-    scoring                             profile, scored, by_method
-    bands                               thresholds, targets, before / after counts, before / after fractions
-    rebalance                           applied, and when applied: target_total, targets, available, kept,
-                                        dropped, short
-    trivium                             before / after counts of grammar, logic, rhetoric, uncategorised
-    source_types                        before / after counts per source type
-    auth_weight, prov_entropy           before / after: count, mean, std, min, max (None when empty)
-    by_band                             after, per band: count and auth_weight / prov_entropy stats
-    split                               train, val, val_fraction, seed
-    warnings[]                          readable sentences
-
-"before" is after dedup and scoring, i.e. what rebalancing sees; "after" is the final dataset (train + val).
-"""
+"""The report of a preparation run (its layout: `shared.schemas.preparation_report.PreparationReport`)."""
 
 from __future__ import annotations
 
@@ -30,11 +6,26 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict, TypeVar
+from typing import TypeVar
+
+from shared.schemas.preparation_report import (
+    BandCounts,
+    BandStats,
+    BandThresholds,
+    CountsBeforeAfter,
+    Duplicates,
+    InputReport,
+    LineCounts,
+    PreparationReport,
+    Rebalancing,
+    ScoringCounts,
+    Split,
+    StatsBeforeAfter,
+    ValueStats,
+)
 
 from .labelling import Labelled
 from .options import PrepareOptions
-from .reading import InputSummary
 from .rebalance import BANDS, HIGH_ABOVE, LOW_BELOW, RebalancePlan, band_counts
 from .rejections import RejectionLog
 from .sources import TRIVIUM_CATEGORIES, UNKNOWN_SOURCE_TYPE
@@ -48,28 +39,11 @@ UNCATEGORISED = "uncategorised"
 K = TypeVar("K", bound=str)
 
 
-class ValueStats(TypedDict):
-    """Summary statistics of one score over a set of records; all None but `count` when it is empty."""
-
-    count: int
-    mean: float | None
-    std: float | None
-    min: float | None
-    max: float | None
-
-
-class BeforeAfter(TypedDict):
-    """One score's statistics before and after rebalancing."""
-
-    before: ValueStats
-    after: ValueStats
-
-
 @dataclass(frozen=True)
 class RunFigures:
     """What a preparation run counted along the way, for its report."""
 
-    summaries: Sequence[InputSummary]
+    summaries: Sequence[InputReport]
     rejections: RejectionLog
     duplicates: dict[str, int]
     truncated: int
@@ -85,16 +59,16 @@ def value_stats(values: Sequence[float]) -> ValueStats:
     """count, mean, population std, min and max, rounded to 6 decimals (None when there are no values)."""
     n = len(values)
     if n == 0:
-        return {"count": 0, "mean": None, "std": None, "min": None, "max": None}
+        return ValueStats(count=0, mean=None, std=None, min=None, max=None)
     mean = math.fsum(values) / n
     var = math.fsum((v - mean) ** 2 for v in values) / n
-    return {
-        "count": n,
-        "mean": round(mean, 6),
-        "std": round(math.sqrt(var), 6),
-        "min": round(min(values), 6),
-        "max": round(max(values), 6),
-    }
+    return ValueStats(
+        count=n,
+        mean=round(mean, 6),
+        std=round(math.sqrt(var), 6),
+        min=round(min(values), 6),
+        max=round(max(values), 6),
+    )
 
 
 def fractions(counts: Mapping[K, int]) -> dict[K, float]:
@@ -117,11 +91,11 @@ def source_type_counts(items: Iterable[Labelled]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _stats_before_after(before: Sequence[Labelled], after: Sequence[Labelled], key: str) -> BeforeAfter:
-    return {
-        "before": value_stats([float(item.record[key]) for item in before]),
-        "after": value_stats([float(item.record[key]) for item in after]),
-    }
+def _stats_before_after(before: Sequence[Labelled], after: Sequence[Labelled], key: str) -> StatsBeforeAfter:
+    return StatsBeforeAfter(
+        before=value_stats([float(item.record[key]) for item in before]),
+        after=value_stats([float(item.record[key]) for item in after]),
+    )
 
 
 def build_warnings(figures: RunFigures) -> list[str]:
@@ -157,60 +131,48 @@ def build_warnings(figures: RunFigures) -> list[str]:
     return warnings
 
 
-def build_report(options: PrepareOptions, figures: RunFigures) -> dict[str, Any]:
-    """The JSON-ready report of a run, in the layout this module's docstring describes."""
+def build_report(options: PrepareOptions, figures: RunFigures) -> PreparationReport:
+    """The report of a run."""
     summaries, rejections, duplicates = figures.summaries, figures.rejections, figures.duplicates
     scored, final, plan = figures.scored, figures.final, figures.plan
     before_bands = band_counts([item.band for item in scored])
     after_bands = band_counts([item.band for item in final])
     methods = Counter(str(item.record.get("scoring_method")) for item in scored)
-    rebalance: dict[str, Any] = {"applied": plan is not None}
-    if plan is not None:
-        rebalance.update(plan.to_dict())
-    return {
-        "seed": options.seed,
-        "options": options.to_dict(),
-        "inputs": [summary.to_dict() for summary in summaries],
-        "lines": {
-            "total": sum(s.lines for s in summaries),
-            "blank": sum(s.blank_lines for s in summaries),
-            "accepted": sum(s.accepted for s in summaries),
-            "rejected": rejections.total,
-        },
-        "rejected": rejections.to_dict(),
-        "duplicates_removed": {**duplicates, "total": sum(duplicates.values())},
-        "truncated_texts": figures.truncated,
-        "scoring": {
-            "profile": options.profile,
-            "scored": len(scored),
-            "by_method": dict(sorted(methods.items())),
-        },
-        "bands": {
-            "thresholds": {"low_below": LOW_BELOW, "high_above": HIGH_ABOVE},
-            "targets": dict(zip(BANDS, options.targets, strict=True)),
-            "before": before_bands,
-            "before_fraction": fractions(before_bands),
-            "after": after_bands,
-            "after_fraction": fractions(after_bands),
-        },
-        "rebalance": rebalance,
-        "trivium": {"before": trivium_counts(scored), "after": trivium_counts(final)},
-        "source_types": {"before": source_type_counts(scored), "after": source_type_counts(final)},
-        "auth_weight": _stats_before_after(scored, final, "auth_weight"),
-        "prov_entropy": _stats_before_after(scored, final, "prov_entropy"),
-        "by_band": {
-            band: {
-                "count": after_bands[band],
-                "auth_weight": value_stats([i.auth_weight for i in final if i.band == band]),
-                "prov_entropy": value_stats([i.prov_entropy for i in final if i.band == band]),
-            }
+    return PreparationReport(
+        seed=options.seed,
+        options=options,
+        inputs=list(summaries),
+        lines=LineCounts(
+            total=sum(s.lines for s in summaries),
+            blank=sum(s.blank_lines for s in summaries),
+            accepted=sum(s.accepted for s in summaries),
+            rejected=rejections.total,
+        ),
+        rejected=rejections.report(),
+        duplicates_removed=Duplicates(**duplicates, total=sum(duplicates.values())),
+        truncated_texts=figures.truncated,
+        scoring=ScoringCounts(profile=options.profile, scored=len(scored), by_method=dict(sorted(methods.items()))),
+        bands=BandCounts(
+            thresholds=BandThresholds(low_below=LOW_BELOW, high_above=HIGH_ABOVE),
+            targets=dict(zip(BANDS, options.targets, strict=True)),
+            before=before_bands,
+            before_fraction=fractions(before_bands),
+            after=after_bands,
+            after_fraction=fractions(after_bands),
+        ),
+        rebalance=plan.report() if plan is not None else Rebalancing(applied=False),
+        trivium=CountsBeforeAfter(before=trivium_counts(scored), after=trivium_counts(final)),
+        source_types=CountsBeforeAfter(before=source_type_counts(scored), after=source_type_counts(final)),
+        auth_weight=_stats_before_after(scored, final, "auth_weight"),
+        prov_entropy=_stats_before_after(scored, final, "prov_entropy"),
+        by_band={
+            band: BandStats(
+                count=after_bands[band],
+                auth_weight=value_stats([i.auth_weight for i in final if i.band == band]),
+                prov_entropy=value_stats([i.prov_entropy for i in final if i.band == band]),
+            )
             for band in BANDS
         },
-        "split": {
-            "train": figures.n_train,
-            "val": figures.n_val,
-            "val_fraction": options.val_fraction,
-            "seed": options.seed,
-        },
-        "warnings": build_warnings(figures),
-    }
+        split=Split(train=figures.n_train, val=figures.n_val, val_fraction=options.val_fraction, seed=options.seed),
+        warnings=build_warnings(figures),
+    )

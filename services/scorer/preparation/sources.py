@@ -8,7 +8,7 @@ source type is one of them the scorer applies the hybrid 0.7 · prior + 0.3 · d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 KNOWN_SOURCE_TYPES: tuple[str, ...] = (
     "patent_pre1970",
@@ -82,8 +82,6 @@ TRIVIUM_BY_SOURCE_TYPE: dict[str, str] = {
     "classical_rhetoric": "grammar",
     "wiki": "grammar",
 }
-
-SourceTypeOrigin = Literal["explicit", "filename", "record", "none"]
 
 
 def base_name(name: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, TypedDict, get_args
 
 import numpy as np
 
@@ -99,7 +99,16 @@ def band_of(auth_weight: float) -> str:
     return "high"
 
 
-def _stats(values: np.ndarray) -> dict[str, Any]:
+class WeightStats(TypedDict):
+    """count, min, mean, max of a set of weights (None when the set is empty)."""
+
+    count: int
+    min: float | None
+    mean: float | None
+    max: float | None
+
+
+def _stats(values: np.ndarray) -> WeightStats:
     if values.size == 0:
         return {"count": 0, "min": None, "mean": None, "max": None}
     return {
@@ -112,13 +121,13 @@ def _stats(values: np.ndarray) -> dict[str, Any]:
 
 def weight_distribution(
     weights: Sequence[float] | np.ndarray, auth_weights: Sequence[float | None]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, WeightStats]:
     """Per band ("low", "mid", "high") and "overall": count, min, mean, max of the weights.
 
     Examples without an auth_weight (possible only in mode "none") count in "overall" only.
     """
     omega = np.asarray(weights, dtype=np.float64)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, WeightStats] = {}
     for band in BANDS:
         picked = [i for i, w in enumerate(auth_weights) if w is not None and band_of(w) == band]
         out[band] = _stats(omega[picked] if picked else np.zeros(0))
@@ -172,7 +181,7 @@ def weight_summary(
     of L = α·c² under "distrust_loss".
     """
     effective = weights.omega if settings.mode == "weighted" else np.ones(len(auth_weights))
-    summary: dict[str, Any] = {
+    summary: dict[str, Any] = {  # open: it becomes an event's free-form data
         "mode": settings.mode,
         "alpha": settings.alpha,
         "weighting": settings.weighting,

@@ -94,6 +94,7 @@ class Tokenization:
             flags.append(True)
         return ids, flags
 
+    # open: a record's chat messages go to the chat template as the user wrote them (name, tool calls, …)
     def _render(self, messages: list[dict[str, Any]], *, add_generation_prompt: bool) -> str:
         text: str = self.tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=add_generation_prompt

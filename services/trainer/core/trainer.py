@@ -144,7 +144,7 @@ class Trainer:
         """L = α·c² of every training example (zeros in mode `none`)."""
         return self.weights.distrust
 
-    def weight_summary(self) -> dict[str, Any]:
+    def weight_summary(self) -> dict[str, Any]:  # open: an event's free-form data
         """Statistics of the effective example weights, the number of examples and the lines left out.
 
         Per band and overall count / min / mean / max (see `distrust.weight_summary`); lines are left out when

@@ -3,7 +3,7 @@
 Perplexity by authority band and the distrust ratio, source preference and TruthfulQA by log-likelihood, and
 free-text validation suites judged by rules in their data.
 
-Entry points: `parse_tasks` (plain dicts → checked tasks with their data loaded), `run_tasks` (every task on one
+Entry points: `parse_tasks` (the contract's tasks or plain dicts → checked tasks with their data loaded), `run_tasks` (every task on one
 model → JSON-safe reports) and `compare` (reports of several models → a side-by-side table).
 """
 
@@ -19,8 +19,10 @@ from services.trainer.evals.choice import (
     shuffle_options,
     wilson_interval,
 )
+from services.trainer.evals.comparison import compare
 from services.trainer.evals.generation import generate_reply
 from services.trainer.evals.likelihood import ContinuationScore, continuation_logprobs, sequence_nll, token_nll
+from services.trainer.evals.parsing import parse_tasks
 from services.trainer.evals.perplexity import (
     BandStats,
     PerplexityReport,
@@ -38,8 +40,6 @@ from services.trainer.evals.tasks import (
     SourcePreferenceTask,
     SuiteTask,
     TruthfulQATask,
-    compare,
-    parse_tasks,
     run_task,
     run_tasks,
 )

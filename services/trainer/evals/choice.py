@@ -196,7 +196,7 @@ def run_multiple_choice(
     method: str,
     target: float | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # open: a task's report, part of the evaluation report
     """Shuffle each item's options (seeded per item), let the model choose, and report accuracy and per item."""
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")

@@ -48,9 +48,6 @@ class ContinuationScore:
     def mean(self) -> float:
         return self.logprob / self.tokens if self.tokens else -math.inf
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "logprob": self.logprob, "tokens": self.tokens, "mean_logprob": self.mean}
-
 
 def hf_tokenizer(tokenizer: Any) -> Any:
     """The Hugging Face tokenizer inside a mlx-lm TokenizerWrapper (or the argument itself)."""

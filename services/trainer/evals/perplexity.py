@@ -85,7 +85,7 @@ class PerplexityReport:
             return None
         return high / low
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:  # open: the task's report, part of the evaluation report
         return {
             "bands": {name: {**stats.to_dict(), "rule": BAND_RULES[name]} for name, stats in self.bands.items()},
             "overall": self.overall.to_dict(),
@@ -142,7 +142,7 @@ def check_records(
 
 def load_records(
     path: Path | str, *, field: str = "file", limit: int | None = None
-) -> tuple[list[dict[str, Any]], list[int]]:
+) -> tuple[list[dict[str, Any]], list[int]]:  # open: the user's records
     """Read a JSONL file of training records, each with an auth_weight; returns (records, their line numbers)."""
     numbered = read_records(Path(path), field=field, require_scores=False)
     if limit is not None:

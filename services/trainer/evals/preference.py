@@ -63,7 +63,7 @@ def run_source_preference(
     seed: int,
     method: str = "letter",
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # open: a task's report, part of the evaluation report
     """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results.
 
     Each item's result holds its options in the order shown, the original order, the chosen and correct index

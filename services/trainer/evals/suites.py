@@ -379,7 +379,7 @@ def run_suite(
     *,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # open: a task's report, part of the evaluation report
     """Ask `generate` (user prompt → reply text) every prompt of the suite and judge the replies."""
     items = suite.items[:limit] if limit is not None else suite.items
     results: list[SuiteResult] = []

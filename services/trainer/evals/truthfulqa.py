@@ -93,7 +93,7 @@ def run_truthfulqa(
     method: str = "option",
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # open: a task's report, part of the evaluation report
     """MC1 accuracy with its Wilson interval and per-question results; options shuffled per question."""
     chosen = list(items[:limit] if limit is not None else items)
     return run_multiple_choice(model, tokenizer, chosen, seed=seed, method=method, progress=progress)

@@ -14,6 +14,7 @@ import mlx.core as mx
 import mlx_lm
 
 from services.trainer.evals import compare, parse_tasks, run_tasks
+from services.trainer.evals.tasks import AnyTask
 from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
@@ -23,7 +24,6 @@ from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
-from shared.schemas.evaluation import EvalSummary
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -74,19 +74,19 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         comparison = compare(results)
-        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": comparison}
+        report = {"id": record.id, "seed": record.seed, "models": results, "comparison": comparison.model_dump()}
         key = f"evals/{record.id}/results.json"
         self.ctx.objects.put_bytes(Bucket.RESULTS, key, json.dumps(report).encode(), content_type="application/json")
 
         def done(r: EvalRecord) -> None:
-            r.summary = EvalSummary.model_validate(comparison)
+            r.summary = comparison
             r.results_key = key
 
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
 
-    def _evaluate(self, record: EvalRecord, tasks: list[Any], lost: threading.Event) -> dict[str, Any]:
+    def _evaluate(self, record: EvalRecord, tasks: list[AnyTask], lost: threading.Event) -> dict[str, Any]:
         total = len(record.models) * len(tasks)
-        results: dict[str, Any] = {}
+        results: dict[str, Any] = {}  # open: {model: {task: report}}, the full evaluation report
         for m, name in enumerate(record.models):
             model_ref = resolve_model(self.ctx.registry, self.ctx.sources, record.owner, name, "models")
             model, tokenizer = self._load(model_ref, record.owner)

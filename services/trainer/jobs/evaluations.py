@@ -144,7 +144,7 @@ class EvalService:
         self.store.get_owned(eval_id, owner)
         return self.store.follow_events(eval_id, after_sequence=after_sequence, follow=follow)
 
-    def results(self, owner: str, eval_id: str) -> dict[str, Any]:
+    def results(self, owner: str, eval_id: str) -> dict[str, Any]:  # open: the full evaluation report
         record = self.store.get_owned(eval_id, owner)
         if record.status != JobStatus.SUCCEEDED or not record.results_key:
             raise FailedPrecondition(
@@ -156,7 +156,9 @@ class EvalService:
         return results
 
 
-def localize_tasks(tasks: list[AnyTask], fetch: Callable[[int, str], Path]) -> list[dict[str, Any]]:
-    """The tasks as `parse_tasks` reads them, each `file` id replaced by a local path (`fetch(index, file_id)`)."""
-    local = [task.model_dump() for task in tasks]
-    return [{**t, "file": str(fetch(i, t["file"]))} if t.get("file") else t for i, t in enumerate(local)]
+def localize_tasks(tasks: list[AnyTask], fetch: Callable[[int, str], Path]) -> list[AnyTask]:
+    """The tasks, each `file` id replaced by a local path (`fetch(index, file_id)`), as `parse_tasks` reads them."""
+    return [
+        task.model_copy(update={"file": str(fetch(i, task.file))}) if task.file else task
+        for i, task in enumerate(tasks)
+    ]

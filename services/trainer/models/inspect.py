@@ -6,7 +6,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +41,13 @@ class ModelInfo:
     # Linear layers of one transformer block: path inside the block → [in_features, out_features].
     block_linears: dict[str, list[int]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelInfo:
-        """The info `to_dict` gave, read back (from a model registry record, say)."""
+        """The info `dataclasses.asdict` gave, read back (from a model registry record, say)."""
         return cls(**data)
 
 
+# open: a model's Hugging Face config.json, whatever its architecture writes
 def _pick(config: dict[str, Any], *names: str) -> Any:
     """The first of `names` set in the config or, for multimodal checkpoints, in its `text_config`."""
     for scope in (config, config.get("text_config") or {}):

@@ -11,7 +11,7 @@ from shared.errors import InvalidArgument
 
 def test_defaults_follow_the_reference() -> None:
     options = PrepareOptions()
-    assert options.to_dict() == {
+    assert options.model_dump(mode="json") == {
         "profile": "strict",
         "min_length": 100,
         "max_chars": 8192,

@@ -95,9 +95,9 @@ def test_default_result_still_shows_the_signals() -> None:
     assert (b.prior_auth_weight, b.prior_prov_entropy) == (None, None)
 
 
-def test_to_dict_is_json_ready_and_nested() -> None:
+def test_asdict_is_json_ready_and_nested() -> None:
     result = score_document("Published in 1851, the patent." + FILLER, {"source_type": "patent_pre1970"})
-    data = result.to_dict()
+    data = dataclasses.asdict(result)
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {"auth_weight", "prov_entropy", "scoring_method", "profile", "breakdown"}
     assert data["breakdown"]["source_counts"] == {"patent": 3}

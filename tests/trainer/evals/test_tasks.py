@@ -10,13 +10,13 @@ from typing import Any
 import mlx_lm
 import pytest
 
+from services.trainer.evals.comparison import compare
+from services.trainer.evals.parsing import parse_tasks
 from services.trainer.evals.tasks import (
     PerplexityTask,
     SourcePreferenceTask,
     SuiteTask,
     TruthfulQATask,
-    compare,
-    parse_tasks,
     run_tasks,
 )
 from shared.errors import InvalidArgument
@@ -142,7 +142,7 @@ def test_run_every_task_type_and_compare(chat_model_dir: Path, val_file: Path, t
     tuned_ppl = results["tuned"]["perplexity"]["bands"]["low"]["perplexity"]
     assert not math.isclose(ppl["bands"]["low"]["perplexity"], tuned_ppl, rel_tol=1e-4)
 
-    summary = compare(results)
+    summary = compare(results).model_dump()
     json.dumps(summary, allow_nan=False)
     assert summary["models"] == ["base", "tuned"]
     assert summary["distrust_ratio"] == {
@@ -167,7 +167,7 @@ def test_compare_with_missing_tasks() -> None:
         },
         "b": {"pref": {"type": "source_preference", "accuracy": 0.75, "ci_low": 0.5, "ci_high": 0.9, "n": 12}},
     }
-    summary = compare(results)
+    summary = compare(results).model_dump()
     assert summary["distrust_ratio"] == {"a": 1.5, "b": None}
     assert summary["metrics"]["ppl.ppl_high"] == {"a": 3.0, "b": None}
     assert summary["metrics"]["pref.accuracy"] == {"a": None, "b": 0.75}

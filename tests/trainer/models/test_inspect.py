@@ -36,7 +36,7 @@ def test_matches_the_loaded_model(tiny_model: Path) -> None:
 def test_round_trips_through_json(tiny_model: Path) -> None:
     info = inspect_model(tiny_model)
     assert ModelInfo(**json.loads(json.dumps(dataclasses.asdict(info)))) == info
-    assert info.to_dict() == dataclasses.asdict(info)
+    assert ModelInfo.from_dict(dataclasses.asdict(info)) == info
 
 
 @pytest.mark.parametrize("bits", [4, 8])
