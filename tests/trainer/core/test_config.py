@@ -39,6 +39,7 @@ def test_auto_resolves_once_to_what_openai_reports() -> None:
     assert Hyperparameters(n_epochs="auto", learning_rate=1e-3).resolved().learning_rate == 1e-3
     assert Hyperparameters.model_validate({"n_epochs": None}).n_epochs == "auto"
     assert isinstance(hp, ResolvedHyperparameters) and hp.resolved() is hp
+    assert ResolvedHyperparameters() == Hyperparameters().resolved() and ResolvedHyperparameters(n_epochs=2).batch_size == 4
 
 
 def test_lambda_has_one_python_spelling_and_the_api_alias() -> None:
