@@ -1,20 +1,38 @@
 """Fine-tuning's typed schema: hyperparameters, the distrust signal and LoRA, from the HTTP body to the MLX core.
 
-Each field name and default is written here once. Names follow the job API (OpenAI's where one exists), so a
-range error names the field as the user wrote it (`hyperparameters.batch_size`, `distrust.alpha`, `lora.rank`).
-Values are never clamped: out of range is an `InvalidArgument`, raised while the model is built.
+Each field name, default, range and "auto" value is written here once, on the field. Names follow the job API
+(OpenAI's where one exists), so a range error names the field as the user wrote it (`<group>.<name>`, its alias
+where the name is a Python keyword). Values are never clamped: out of range is an `InvalidArgument`, raised while
+the model is built.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, Literal, Never, Self, TypeVar, Union, cast, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from annotated_types import Interval
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic.config import JsonDict
+from pydantic.fields import FieldInfo
 
-from shared.errors import invalid_field
+from shared.errors import InvalidArgument, invalid_field
 
 Auto = Literal["auto"]
+A = TypeVar("A")  # what a field may hold besides its value: `Auto` in a request, `Never` once resolved
+AUTO: Any = "auto"  # a field's default in the generic form; Any because it fits `int | Auto` but not `int | A`
 DistrustMode = Literal["weighted", "additive", "none"]
 Weighting = Literal["plain", "monotone"]
 BASE_LEARNING_RATE = 2e-4
@@ -22,24 +40,39 @@ ALPHA_RANGE = (2.3, 3.0)
 MAX_WEIGHT = 1e6
 MAX_STEPS = 10_000_000
 MAX_SEQ_LENGTH = 131_072
+# pydantic's error types for a value of the right type outside what the field allows (the rest are type errors)
+_OUT_OF_RANGE = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "finite_number",
+        "too_short",
+        "too_long",
+        "string_pattern_mismatch",
+    }
+)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def describe_range(low: float, high: float, *, integer: bool, low_open: bool = False) -> str:
+    """What an error says is allowed: "an integer in [1, 1000]" or "a number in (0, 1]"."""
+    if integer:
+        return f"an integer in [{low}, {high}]"
+    return f"a number in {'(' if low_open else '['}{low:g}, {high:g}]"
 
 
 def check_int(name: str, value: object, low: int, high: int) -> None:
     """Raise InvalidArgument unless `value` is an integer in [low, high]."""
-    if not (_is_int(value) and low <= value <= high):  # type: ignore[operator]  # _is_int checked the type
-        raise invalid_field(name, value, f"an integer in [{low}, {high}]")
+    if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+        raise invalid_field(name, value, describe_range(low, high, integer=True))
 
 
 def check_float(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> None:
     """Raise InvalidArgument unless `value` is a finite number in [low, high] (or (low, high] with low_open)."""
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
     if not (math.isfinite(number) and (low < number if low_open else low <= number) and number <= high):
-        left = "(" if low_open else "["
-        raise invalid_field(name, value, f"a number in {left}{low:g}, {high:g}]")
+        raise invalid_field(name, value, describe_range(low, high, integer=False, low_open=low_open))
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -48,136 +81,195 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
         raise invalid_field(name, value, "one of " + ", ".join(repr(c) for c in choices))
 
 
+@dataclass(frozen=True)
+class AutoIs:
+    """Field metadata: what the field's "auto" resolves to, a value or one derived from the resolved others."""
+
+    value: float | Callable[[ResolvedHyperparameters], float]
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """Field metadata: the field sets how often progress is reported, not what is computed."""
+
+
+def _members(field: FieldInfo) -> tuple[Any, ...]:
+    """The field's type, or a union's members (pydantic keeps `Annotated` inside a union as written)."""
+    union = get_origin(field.annotation) in (Union, UnionType)
+    return get_args(field.annotation) if union else (field.annotation,)
+
+
+def _metadata(field: FieldInfo) -> list[object]:
+    """The field's metadata, with that of a union's `Annotated` members (`Annotated[int, ...] | Auto`)."""
+    return [*field.metadata, *(m for member in _members(field) for m in getattr(member, "__metadata__", ()))]
+
+
+def _allowed(field: FieldInfo) -> str:
+    """What the field allows, as an error states it: its `Interval`, else its description."""
+    bounds = next((m for m in _metadata(field) if isinstance(m, Interval)), None)
+    if bounds is None:
+        return field.description or "a valid value"
+    integer = any(getattr(member, "__origin__", member) is int for member in _members(field))
+    low = bounds.gt if bounds.gt is not None else bounds.ge
+    return describe_range(low, bounds.le, integer=integer, low_open=bounds.gt is not None)  # type: ignore[arg-type]  # every range here is bounded both sides
+
+
 class _Spec(BaseModel):
-    """Strict about unknown fields; `null` means "not given", as in the OpenAI SDK's bodies."""
+    """Strict about unknown fields; `null` means "not given", as in the OpenAI SDK's bodies.
+
+    An out-of-range value becomes `InvalidArgument` naming `<group>.<field>` as the API spells it, the value and
+    the range; a value of the wrong type stays pydantic's `ValidationError`.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
+    group: ClassVar[str]
 
-    @model_validator(mode="before")
     @classmethod
-    def _drop_nulls(cls, data: Any) -> Any:  # pydantic hands over the raw input
+    def _prepare(cls, data: Any) -> Any:
         return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:  # pydantic hands over raw input
+        data = cls._prepare(data)
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise cls._out_of_range(exc, data) or exc from None
 
-class Hyperparameters(_Spec):
-    """OpenAI's supervised hyperparameters ("auto" = ours decides) and our extensions."""
-
-    n_epochs: StrictInt | Auto = "auto"
-    batch_size: StrictInt | Auto = "auto"
-    learning_rate_multiplier: float | Auto = "auto"
-    learning_rate: float | None = None  # None: BASE_LEARNING_RATE x learning_rate_multiplier
-    gradient_accumulation_steps: StrictInt = 1  # micro-batches per optimizer step (summed gradients, one update)
-    max_seq_length: StrictInt = 512
-    warmup_steps: StrictInt = 0
-    max_grad_norm: float = 1.0  # 0 = no clipping
-    weight_decay: float = 0.0
-    eval_every_steps: StrictInt = 0  # 0 = only at the end (with a validation file)
-    checkpoint_every_steps: StrictInt = 10
-    max_steps: StrictInt | None = None  # cap on optimizer steps
-
-    @model_validator(mode="after")
-    def _check(self) -> Hyperparameters:
-        hp = "hyperparameters."
-        if self.n_epochs != "auto":
-            check_int(hp + "n_epochs", self.n_epochs, 1, 1000)
-        if self.batch_size != "auto":
-            check_int(hp + "batch_size", self.batch_size, 1, 1024)
-        if self.learning_rate_multiplier != "auto":
-            check_float(hp + "learning_rate_multiplier", self.learning_rate_multiplier, 0.0, 1e4, low_open=True)
-        if self.learning_rate is not None:
-            check_float(hp + "learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
-        check_int(hp + "gradient_accumulation_steps", self.gradient_accumulation_steps, 1, 1024)
-        check_int(hp + "max_seq_length", self.max_seq_length, 2, MAX_SEQ_LENGTH)
-        check_int(hp + "warmup_steps", self.warmup_steps, 0, MAX_STEPS)
-        check_float(hp + "max_grad_norm", self.max_grad_norm, 0.0, 1e6)
-        check_float(hp + "weight_decay", self.weight_decay, 0.0, 1.0)
-        check_int(hp + "eval_every_steps", self.eval_every_steps, 0, MAX_STEPS)
-        check_int(hp + "checkpoint_every_steps", self.checkpoint_every_steps, 1, 1_000_000)
-        if self.max_steps is not None:
-            check_int(hp + "max_steps", self.max_steps, 1, MAX_STEPS)
-        return self
-
-    def resolved(self) -> ResolvedHyperparameters:
-        """The one place "auto" is resolved: the concrete values trained with and reported back."""
-        given = {k: v for k, v in self.model_dump(exclude_none=True).items() if v != "auto"}
-        hp = ResolvedHyperparameters.model_validate(given)
-        if self.learning_rate is None:
-            derived = BASE_LEARNING_RATE * hp.learning_rate_multiplier
-            hp = ResolvedHyperparameters.model_validate({**hp.model_dump(), "learning_rate": derived})
-        return hp
+    @classmethod
+    def _out_of_range(cls, exc: ValidationError, data: Any) -> InvalidArgument | None:
+        fields = {f.alias or name: f for name, f in cls.model_fields.items()}
+        names = {name: f.alias or name for name, f in cls.model_fields.items()}
+        for error in exc.errors():
+            key = error["loc"][0] if error["loc"] else None
+            if error["type"] in _OUT_OF_RANGE and isinstance(key, str):
+                name = names.get(key, key)
+                value = data[key] if isinstance(data, dict) and key in data else error["input"]
+                return invalid_field(f"{cls.group}.{name}", value, _allowed(fields[name]))
+        return None
 
 
-class ResolvedHyperparameters(Hyperparameters):
-    """Hyperparameters with every "auto" replaced by its value (OpenAI reports these back)."""
+def _scaled_base_rate(hp: ResolvedHyperparameters) -> float:
+    """An "auto" learning rate: OpenAI's rule, the base rate times the multiplier."""
+    return BASE_LEARNING_RATE * hp.learning_rate_multiplier
 
-    n_epochs: StrictInt = 3
-    batch_size: StrictInt = 4
-    learning_rate_multiplier: float = 1.0
-    learning_rate: float = BASE_LEARNING_RATE
+
+class HyperparametersOf(_Spec, Generic[A]):
+    """OpenAI's supervised hyperparameters and our extensions; `A` is what a field holds besides a value."""
+
+    group: ClassVar[str] = "hyperparameters"
+    n_epochs: Annotated[StrictInt, Interval(ge=1, le=1000), AutoIs(3)] | A = AUTO
+    batch_size: Annotated[StrictInt, Interval(ge=1, le=1024), AutoIs(4)] | A = AUTO
+    learning_rate_multiplier: Annotated[float, Interval(gt=0, le=1e4), AutoIs(1.0)] | A = AUTO
+    learning_rate: Annotated[float, Interval(gt=0, le=1), AutoIs(_scaled_base_rate)] | A = AUTO  # ours
+    # micro-batches per optimizer step (summed gradients, one update)
+    gradient_accumulation_steps: Annotated[StrictInt, Interval(ge=1, le=1024)] = 1
+    max_seq_length: Annotated[StrictInt, Interval(ge=2, le=MAX_SEQ_LENGTH)] = 512
+    warmup_steps: Annotated[StrictInt, Interval(ge=0, le=MAX_STEPS)] = 0
+    max_grad_norm: Annotated[float, Interval(ge=0, le=1e6)] = 1.0  # 0 = no clipping
+    weight_decay: Annotated[float, Interval(ge=0, le=1)] = 0.0
+    # 0 = only at the end (with a validation file)
+    eval_every_steps: Annotated[StrictInt, Interval(ge=0, le=MAX_STEPS), Reporting()] = 0
+    checkpoint_every_steps: Annotated[StrictInt, Interval(ge=1, le=1_000_000), Reporting()] = 10
+    max_steps: Annotated[StrictInt, Interval(ge=1, le=MAX_STEPS)] | None = None  # cap on optimizer steps
+
+    @classmethod
+    def _prepare(cls, data: Any) -> Any:
+        if isinstance(data, HyperparametersOf) and not isinstance(data, cls):
+            data = data.model_dump()  # a resolved set is a valid request: OpenAI's job echoes it in `method`
+        return super()._prepare(data)
 
     def resolved(self) -> ResolvedHyperparameters:
-        """Already resolved."""
-        return self
+        """The concrete values trained with and reported back."""
+        if isinstance(self, ResolvedHyperparameters):
+            return self
+        return ResolvedHyperparameters.model_validate(self.model_dump())
+
+    def computed(self) -> dict[str, Any]:
+        """The values that change what training computes: all but the reporting cadence."""
+        reporting = {name for name, f in type(self).model_fields.items() if Reporting() in _metadata(f)}
+        return self.model_dump(exclude=reporting)
+
+
+class Hyperparameters(HyperparametersOf[Auto]):
+    """The hyperparameters as requested: "auto" (the default) means ours decides."""
+
+
+def _without_auto_defaults(schema: JsonDict) -> None:
+    for field in cast(dict[str, JsonDict], schema.get("properties", {})).values():
+        if field.get("default") == AUTO:
+            del field["default"]  # once resolved, "auto" is never a value: the generic form's default does not apply
+
+
+class ResolvedHyperparameters(HyperparametersOf[Never]):
+    """Every "auto" replaced by its value (OpenAI reports these back); a field not given is "auto"."""
+
+    model_config = ConfigDict(json_schema_extra=_without_auto_defaults)
+
+    @classmethod
+    def _prepare(cls, data: Any) -> Any:
+        """The one place "auto" is resolved, to each field's `AutoIs`; derived values after the others."""
+        data = super()._prepare(data)
+        if not isinstance(data, dict):
+            return data
+        given = Hyperparameters.model_validate(data)
+        autos = {
+            name: auto for name, f in cls.model_fields.items() for auto in _metadata(f) if isinstance(auto, AutoIs)
+        }
+        values = dict(given)
+        values.update({n: a.value for n, a in autos.items() if values[n] == AUTO and not callable(a.value)})
+        so_far = cls.model_construct(**values)
+        values.update({n: a.value(so_far) for n, a in autos.items() if values[n] == AUTO and callable(a.value)})
+        return values
 
 
 class DistrustSpec(_Spec):
     """How the distrust value acts on training (spec §3)."""
 
+    group: ClassVar[str] = "distrust"
     mode: DistrustMode = "weighted"
-    alpha: float = 2.7
-    lambda_: float = Field(default=0.6, alias="lambda")  # λ of the additive mode
+    alpha: Annotated[float, Interval(ge=ALPHA_RANGE[0], le=ALPHA_RANGE[1])] = 2.7
+    lambda_: Annotated[float, Interval(ge=0, le=MAX_WEIGHT)] = Field(default=0.6, alias="lambda")  # additive mode's λ
     weighting: Weighting = "plain"  # "plain" (α·c²) | "monotone" (α·max(0, c)²)
-    weight_min: float = 0.05  # clip bounds of the normalised weights: 0 < weight_min <= 1 <= weight_max
-    weight_max: float = 20.0
+    # clip bounds of the normalised weights, one at most 1 and one at least 1
+    weight_min: Annotated[float, Interval(gt=0, le=1)] = 0.05
+    weight_max: Annotated[float, Interval(ge=1, le=MAX_WEIGHT)] = 20.0
 
     @property
     def needs_scores(self) -> bool:
         """Whether every training record must carry auth_weight and prov_entropy."""
         return self.mode in ("weighted", "additive")
 
-    @model_validator(mode="after")
-    def _check(self) -> DistrustSpec:
-        check_float("distrust.alpha", self.alpha, *ALPHA_RANGE)
-        check_float("distrust.lambda", self.lambda_, 0.0, MAX_WEIGHT)
-        check_float("distrust.weight_min", self.weight_min, 0.0, 1.0, low_open=True)
-        check_float("distrust.weight_max", self.weight_max, 1.0, MAX_WEIGHT)
-        return self
+
+ModulePath = Annotated[str, StringConstraints(pattern=r"^\S(?:[\s\S]*\S)?$")]  # no blank or padded path
 
 
 class LoraSpec(_Spec):
-    """LoRA on the top `layers` transformer blocks (None = all), on the block-relative module paths `keys`.
+    """LoRA on the top transformer blocks (None = all), on block-relative module paths.
 
-    `keys` None means every linear layer of a block (mlx-lm's default); mlx-lm's `scale` is `alpha / rank`.
+    No module paths means every linear layer of a block (mlx-lm's default); mlx-lm's scale is α / r.
     """
 
-    rank: StrictInt = 8
-    alpha: float = 16.0
-    layers: StrictInt | None = None
-    keys: list[str] | None = None
-    dropout: float = 0.0
+    group: ClassVar[str] = "lora"
+    rank: Annotated[StrictInt, Interval(ge=1, le=4096)] = 8
+    alpha: Annotated[float, Interval(gt=0, le=1e5)] = 16.0
+    layers: Annotated[StrictInt, Interval(ge=1, le=4096)] | None = None
+    keys: Annotated[list[ModulePath], Field(min_length=1)] | None = Field(
+        default=None, description='a non-empty list of module paths inside a block, e.g. ["self_attn.q_proj"]'
+    )
+    dropout: Annotated[float, Interval(ge=0, le=0.95)] = 0.0
 
     @property
     def scale(self) -> float:
         """mlx-lm's LoRA scale."""
         return self.alpha / self.rank
 
-    @model_validator(mode="after")
-    def _check(self) -> LoraSpec:
-        check_int("lora.rank", self.rank, 1, 4096)
-        check_float("lora.alpha", self.alpha, 0.0, 1e5, low_open=True)
-        if self.layers is not None:
-            check_int("lora.layers", self.layers, 1, 4096)
-        if self.keys is not None and not (self.keys and all(k.strip() and k == k.strip() for k in self.keys)):
-            raise invalid_field(
-                "lora.keys", self.keys, 'a non-empty list of module paths inside a block, e.g. ["self_attn.q_proj"]'
-            )
-        check_float("lora.dropout", self.dropout, 0.0, 0.95)
-        return self
-
 
 class CheckpointMetrics(_Spec):
     """What a checkpoint records of the training at its step."""
 
+    group: ClassVar[str] = "metrics"
     step: StrictInt = 0
     train_loss: float | None = None
     val_loss: float | None = None

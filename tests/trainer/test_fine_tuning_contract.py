@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel
 
@@ -73,6 +77,7 @@ def test_a_record_reaches_the_http_model_unchanged() -> None:
     assert job.validation_file is None and job.suffix is None and job.finished_at is None
     body = job.model_dump(mode="json")
     assert body["distrust"]["lambda"] == 0.3 and "lambda_" not in body["distrust"]
+    assert body["method"]["supervised"]["hyperparameters"] == body["hyperparameters"]  # OpenAI echoes the resolved set
 
 
 def test_a_create_request_becomes_the_same_record() -> None:
@@ -118,3 +123,37 @@ def test_out_of_range_values_from_the_contract_are_refused_with_the_api_name() -
     with pytest.raises(InvalidArgument) as info:
         from_message(ResolvedHyperparameters, pb.Hyperparameters(batch_size=5000))
     assert info.value.param == "hyperparameters.batch_size"
+
+
+# Names that also mean something else in services/ and shared/ (an eval's batch_size, a step's learning_rate, an
+# export's mode, mlx-lm's LoRA parameters, checks that need the model) are left out; the CLI's flags are not counted.
+HOMONYMS = {"batch_size", "max_seq_length", "learning_rate", "mode", "alpha", "weighting", "rank", "layers", "keys"}
+HOMONYMS |= {"dropout"}
+GROUPS = ("hyperparameters", "distrust", "lora")
+SPECS = (Hyperparameters, DistrustSpec, LoraSpec)
+SPEC_NAMES = sorted(
+    {name for m in SPECS for n, f in m.model_fields.items() for name in (n, f.alias) if name} - HOMONYMS
+)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def _spellings() -> list[tuple[str, str]]:
+    """(spelled name or string, where) for every declaration and string constant in services/ and shared/."""
+    found = []
+    for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+        if "pb" in path.relative_to(ROOT).parts[:2]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                found.append((node.target.id, f"{path.relative_to(ROOT)}:{node.lineno}"))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.append((node.value, f"{path.relative_to(ROOT)}:{node.lineno}"))
+    return found
+
+
+@pytest.mark.parametrize("name", SPEC_NAMES)
+def test_each_field_name_is_written_once(name: str) -> None:
+    spellings = (name, *(f"{group}.{name}" for group in GROUPS))
+    found = [where for text, where in _spellings() if text in spellings]
+    assert len(found) == 1 and found[0].startswith("shared/schemas/fine_tuning.py:"), found

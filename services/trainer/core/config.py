@@ -22,9 +22,6 @@ from shared.schemas.fine_tuning import (
 
 __all__ = ["MAX_SEQ_LENGTH", "TrainSettings", "check_choice", "check_int"]
 
-# Hyperparameters that change what is computed next: a checkpoint continues exactly only if they agree.
-NOT_CONTINUATION = {"eval_every_steps", "checkpoint_every_steps"}
-
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -55,7 +52,7 @@ class TrainSettings:
         return {
             "seed": self.seed,
             "completion_only": self.completion_only,
-            **self.hyperparameters.model_dump(exclude=NOT_CONTINUATION),
+            **self.hyperparameters.computed(),
             "distrust": self.distrust.model_dump(),
             "lora": self.lora.model_dump(),
         }

@@ -176,18 +176,12 @@ def weight_summary(
 ) -> dict[str, Any]:
     """What to log at job start (spec §3.4).
 
-    Mode, α, and per band ("low" / "mid" / "high") and "overall" the count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and
+    The distrust spec, and per band ("low" / "mid" / "high") and "overall" the count, min, mean, max of the effective weight on each example's CE (ω for `weighted`; 1 for `additive` and
     `none`, whose gradient is plain CE); for weighted, how many were clipped; with scores, the same statistics
     of L = α·c² under "distrust_loss".
     """
     effective = weights.omega if settings.mode == "weighted" else np.ones(len(auth_weights))
-    summary: dict[str, Any] = {  # open: it becomes an event's free-form data
-        "mode": settings.mode,
-        "alpha": settings.alpha,
-        "weighting": settings.weighting,
-        "weight_min": settings.weight_min,
-        "weight_max": settings.weight_max,
-    }
+    summary: dict[str, Any] = settings.model_dump()  # open: it becomes an event's free-form data
     summary.update(weight_distribution(effective, auth_weights))
     if settings.mode == "weighted":
         summary["clipped"] = {

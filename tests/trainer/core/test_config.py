@@ -13,10 +13,11 @@ from services.trainer.core.config import TrainSettings
 from shared.errors import InvalidArgument
 from shared.schemas.fine_tuning import DistrustSpec, Hyperparameters, LoraSpec, ResolvedHyperparameters
 
-SPECS: dict[str, type[Hyperparameters | DistrustSpec | LoraSpec]] = {
+SPECS: dict[str, type[Hyperparameters | ResolvedHyperparameters | DistrustSpec | LoraSpec]] = {
     "hyperparameters": Hyperparameters,
     "distrust": DistrustSpec,
     "lora": LoraSpec,
+    "resolved": ResolvedHyperparameters,
 }
 
 
@@ -39,6 +40,10 @@ def test_auto_resolves_once_to_what_openai_reports() -> None:
     assert Hyperparameters(n_epochs="auto", learning_rate=1e-3).resolved().learning_rate == 1e-3
     assert Hyperparameters.model_validate({"n_epochs": None}).n_epochs == "auto"
     assert isinstance(hp, ResolvedHyperparameters) and hp.resolved() is hp
+    assert (
+        ResolvedHyperparameters() == Hyperparameters().resolved()
+        and ResolvedHyperparameters(n_epochs=2).batch_size == 4
+    )
 
 
 def test_lambda_has_one_python_spelling_and_the_api_alias() -> None:
@@ -80,6 +85,16 @@ def test_lambda_has_one_python_spelling_and_the_api_alias() -> None:
         ("lora", {"keys": []}, "lora.keys", "got []", "module paths"),
         ("lora", {"keys": [" q"]}, "lora.keys", "got [' q']", "module paths"),
         ("lora", {"dropout": 1.0}, "lora.dropout", "got 1.0", "[0, 0.95]"),
+        ("hyperparameters", {"learning_rate": float("nan")}, "hyperparameters.learning_rate", "got nan", "(0, 1]"),
+        (
+            "hyperparameters",
+            {"checkpoint_every_steps": 0},
+            "hyperparameters.checkpoint_every_steps",
+            "got 0",
+            "1000000]",
+        ),
+        ("distrust", {"lambda_": -1.0}, "distrust.lambda", "got -1.0", "[0, 1e+06]"),
+        ("resolved", {"batch_size": 0}, "hyperparameters.batch_size", "got 0", "an integer in [1, 1024]"),
     ],
 )
 def test_bad_values_name_field_value_and_range(
@@ -90,6 +105,22 @@ def test_bad_values_name_field_value_and_range(
     assert err.value.param == field
     assert err.value.message.startswith(f"{field}: {value_text}, expected ")
     assert range_text in err.value.message
+
+
+def test_auto_is_a_request_value_only() -> None:
+    assert Hyperparameters(learning_rate="auto").learning_rate == "auto"
+    assert Hyperparameters.model_validate(ResolvedHyperparameters(n_epochs=2)).n_epochs == 2  # OpenAI echoes it
+    schema = ResolvedHyperparameters.model_json_schema()["properties"]
+    assert "default" not in schema["n_epochs"] and schema["n_epochs"]["type"] == "integer"
+    with pytest.raises(ValidationError):
+        ResolvedHyperparameters.model_validate({"n_epochs": "three"})
+
+
+def test_only_what_changes_the_computation_is_a_continuation_setting() -> None:
+    hp = Hyperparameters().resolved()
+    assert set(hp.model_dump()) - set(hp.computed()) == {"eval_every_steps", "checkpoint_every_steps"}
+    again = settings(hyperparameters=hp.model_copy(update={"checkpoint_every_steps": 99}))
+    assert again.continuation_fingerprint() == settings(hyperparameters=hp).continuation_fingerprint()
 
 
 def test_a_derived_learning_rate_is_checked_too() -> None:
