@@ -54,7 +54,8 @@ async def eval_results(eval_id: str, evals: EvalsDep, owner: Owner) -> dict[str,
 @router.get(
     "/{eval_id}/events",
     summary="Progress events; `stream=true` follows them as server-sent events",
-    response_model=None,
+    response_model=ListResponse[FineTuningJobEvent],
+    responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def eval_events(
     eval_id: str,

@@ -104,7 +104,10 @@ async def job_checkpoints(
 
 
 @router.get(
-    "/{job_id}/adapter", summary="The trained adapter (mlx-lm layout) as a .tar.gz", response_class=FileResponse
+    "/{job_id}/adapter",
+    summary="The trained adapter (mlx-lm layout) as a .tar.gz",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/gzip": {}}}},
 )
 async def job_adapter(
     job_id: str, owner: Owner, trainer: TrainerDep, registry: RegistryDep, store: StoreDep

@@ -21,7 +21,12 @@ from shared.storage import Bucket
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-@router.get("/{model:path}/archive", summary="A base model (HF layout) or an adapter as a .tar.gz", response_model=None)
+@router.get(
+    "/{model:path}/archive",
+    summary="A base model (HF layout) or an adapter as a .tar.gz",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/gzip": {}}}},
+)
 def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Owner) -> FileResponse:
     """Pack a model the owner may use as a .tar.gz and send it."""
     ref = registry.resolve(model, owner)
@@ -62,7 +67,10 @@ async def get_export(export_id: str, exports: ExportsDep, owner: Owner) -> Model
 
 
 @router.get(
-    "/exports/{export_id}/events", summary="An export's events; `stream=true` follows them", response_model=None
+    "/exports/{export_id}/events",
+    summary="An export's events; `stream=true` follows them",
+    response_model=ListResponse[FineTuningJobEvent],
+    responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def export_events(
     export_id: str,
@@ -76,7 +84,12 @@ async def export_events(
     return await events_response(exports.events, owner, export_id, after=after, limit=limit, stream=stream)
 
 
-@router.get("/exports/{export_id}/gguf", summary="The export's GGUF file", response_model=None)
+@router.get(
+    "/exports/{export_id}/gguf",
+    summary="The export's GGUF file",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 async def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owner: Owner) -> StreamingResponse:
     """Stream the GGUF file of a finished export that wrote one."""
     export = await exports.get(owner, export_id)
