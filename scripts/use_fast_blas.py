@@ -1,6 +1,7 @@
 """Give MLX's CPU backend an optimised BLAS instead of the reference BLAS bundled in the mlx[cpu] wheel (Linux).
 
     python scripts/use_fast_blas.py              # keep a healthy link, else link PyPI's MKL or Debian's OpenBLAS
+    python scripts/use_fast_blas.py --fastest    # time both and link the faster (MKL unless clearly slower)
     python scripts/use_fast_blas.py --only mkl   # consider only these libraries (mkl, openblas)
     python scripts/use_fast_blas.py --blas PATH  # link this library (a libmkl_rt.so.N or an OpenBLAS libblas.so.3)
     python scripts/use_fast_blas.py --revert     # put the wheel's own libraries back
@@ -8,9 +9,10 @@
     python scripts/use_fast_blas.py --benchmark  # also time a float32 1024x1024 matmul before and after
 
 The bundled files are replaced by symlinks (the originals kept as `<name>.reference`), so every process of this
-environment, worker subprocesses included, gets the library without LD_PRELOAD. When both libraries exist they
-are timed and MKL is kept unless OpenBLAS is clearly faster. Safe to run again: a healthy link is left alone
-(`--force` relinks). Run it with the environment's own python, or pass --site-packages.
+environment, worker subprocesses included, gets the library without LD_PRELOAD. MKL comes first (every install
+has it, so users and CI run the same BLAS), Debian's OpenBLAS second; `--fastest` times both instead. Each link is
+checked with a real matmul. Safe to run again: a healthy link is left alone (`--force` relinks). Run it with the
+environment's own python, or pass --site-packages.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", action="append", choices=["mkl", "openblas"], help="consider only these libraries (repeatable)"
     )
-    parser.add_argument("--no-timing", action="store_true", help="take the documented order (MKL first) untimed")
+    parser.add_argument(
+        "--fastest", action="store_true", help="time each library and take MKL unless another is clearly faster"
+    )
     parser.add_argument("--force", action="store_true", help="choose and link again even if a healthy link is there")
     parser.add_argument(
         "--no-verify", action="store_true", help="link without timing or checking a matmul (a layout without mlx)"
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             result = set_up_blas(
                 site_packages,
                 candidates,
-                timed=not args.no_timing,
+                timed=args.fastest,
                 force=args.force or args.blas is not None,
                 timer=None if args.no_verify else time_matmul,
             )

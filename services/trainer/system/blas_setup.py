@@ -18,6 +18,7 @@ from shared.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 Timer = Callable[..., MatmulTiming]
+ROUNDS = 2  # interleaved, best kept: another process's burst on a busy machine rarely hits both
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,21 @@ class SetupResult:
     before: BlasInfo
     after: BlasInfo
     chosen: BlasCandidate | None = None
-    timings_ms: dict[CandidateKind, float] = field(default_factory=dict)
+    timings_ms: dict[CandidateKind, float] = field(default_factory=dict)  # each candidate preloaded, best round
     failures: dict[CandidateKind, str] = field(default_factory=dict)  # candidates whose probe failed, and why
     report: LinkReport | None = None
+    linked_ms: float | None = None  # through the link: what every process of the environment now gets
 
     def lines(self) -> list[str]:
-        lines = [f"{kind}: float32 1024x1024 matmul {ms:.1f} ms" for kind, ms in self.timings_ms.items()]
+        lines = [
+            f"{kind} (preloaded): {ms:.1f} ms per float32 1024x1024 matmul" for kind, ms in self.timings_ms.items()
+        ]
         lines += [f"{kind}: not usable: {why}" for kind, why in self.failures.items()]
         if self.chosen is not None:
             lines.append(f"chose {self.chosen.describe()}")
         lines += self.report.lines() if self.report else []
+        if self.linked_ms is not None:
+            lines.append(f"through the link: {self.linked_ms:.1f} ms per float32 1024x1024 matmul")
         return [*lines, self.after.describe()]
 
 
@@ -48,17 +54,20 @@ def healthy_link(site_packages: Path, info: BlasInfo) -> bool:
 
 
 def measure(
-    site_packages: Path, candidates: Sequence[BlasCandidate], timer: Timer = time_matmul
+    site_packages: Path, candidates: Sequence[BlasCandidate], timer: Timer = time_matmul, rounds: int = ROUNDS
 ) -> tuple[dict[CandidateKind, float], dict[CandidateKind, str]]:
-    """Time each candidate preloaded in a child process; a candidate whose probe fails is reported, not used."""
+    """Time each candidate preloaded in a child process, rounds interleaved, best kept; a failing one is reported."""
     timings: dict[CandidateKind, float] = {}
     failures: dict[CandidateKind, str] = {}
-    for candidate in candidates:
-        preload = [candidate.blas] + ([candidate.lapack] if candidate.lapack not in (None, candidate.blas) else [])
-        try:
-            timings[candidate.kind] = timer(site_packages, preload=[p for p in preload if p]).ms
-        except (ConfigError, OSError) as exc:
-            failures[candidate.kind] = str(exc)
+    for _ in range(rounds):
+        for candidate in (c for c in candidates if c.kind not in failures):
+            preload = [candidate.blas] + ([candidate.lapack] if candidate.lapack not in (None, candidate.blas) else [])
+            try:
+                ms = timer(site_packages, preload=[p for p in preload if p]).ms
+            except (ConfigError, OSError) as exc:
+                failures[candidate.kind] = str(exc)
+                continue
+            timings[candidate.kind] = min(ms, timings.get(candidate.kind, ms))
     return timings, failures
 
 
@@ -66,11 +75,14 @@ def set_up_blas(
     site_packages: Path,
     candidates: Sequence[BlasCandidate],
     *,
-    timed: bool = True,
+    timed: bool = False,
     force: bool = False,
     timer: Timer | None = time_matmul,
 ) -> SetupResult:
-    """Link the chosen candidate unless a healthy link is there (`force` relinks); revert a dangling link.
+    """Link the first candidate (`timed`: the clearly fastest) unless a healthy link is there; revert a dangling one.
+
+    Untimed by default: on a busy machine two libraries of similar speed measured 27 vs 35 ms, then 34 vs 23 ms a
+    minute later, so a timed choice flips between installs while the documented order does not. `force` relinks.
 
     `timer` None links untimed and unchecked (a layout without a loadable mlx, in tests).
     """
@@ -93,10 +105,8 @@ def set_up_blas(
         if isinstance(verified, str):
             failures[candidate.kind] = verified
             continue
-        if verified is not None:
-            timings[candidate.kind] = verified  # through the link: the figure every process now gets
         after = detect_blas(site_packages=site_packages, environ={})
-        return SetupResult(before, after, candidate, timings, failures, report)
+        return SetupResult(before, after, candidate, timings, failures, report, verified)
     return SetupResult(before, detect_blas(site_packages=site_packages, environ={}), None, timings, failures, report)
 
 

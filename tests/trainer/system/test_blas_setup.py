@@ -36,22 +36,35 @@ def both(tmp_path: Path) -> tuple[Path, list[BlasCandidate]]:
 def test_times_both_links_the_chosen_one_and_checks_it(tmp_path: Path) -> None:
     site, candidates = both(tmp_path)
     timer = Timer({"libmkl_rt.so.3": 12.6, "libblas.so.3": 11.0}, linked=12.0)
-    result = set_up_blas(site, candidates, timer=timer)
-    assert timer.calls == ["libmkl_rt.so.3", "libblas.so.3", "linked"]
+    result = set_up_blas(site, candidates, timer=timer, timed=True)
+    assert timer.calls == ["libmkl_rt.so.3", "libblas.so.3"] * 2 + ["linked"]  # two interleaved rounds
     assert result.chosen is candidates[0] and result.after.kind == "mkl" and result.before.kind == "reference"
-    assert result.timings_ms == {"mkl": 12.0, "openblas": 11.0}
-    assert result.lines()[0] == "mkl: float32 1024x1024 matmul 12.0 ms" and result.lines()[-1].startswith("BLAS: Intel")
+    assert (result.timings_ms, result.linked_ms) == ({"mkl": 12.6, "openblas": 11.0}, 12.0)
+    assert result.lines()[0] == "mkl (preloaded): 12.6 ms per float32 1024x1024 matmul"
+    assert result.lines()[-2:] == ["through the link: 12.0 ms per float32 1024x1024 matmul", result.after.describe()]
 
     again = Timer({})
     kept = set_up_blas(site, candidates, timer=again)  # a healthy link: nothing timed, nothing changed
     assert again.calls == [] and kept.chosen is None and kept.lines() == [kept.after.describe()]
-    forced = set_up_blas(site, candidates, timer=Timer({"libmkl_rt.so.3": 40.0, "libblas.so.3": 11.0}), force=True)
+    forced = set_up_blas(
+        site, candidates, timer=Timer({"libmkl_rt.so.3": 40.0, "libblas.so.3": 11.0}), force=True, timed=True
+    )
     assert forced.chosen is candidates[1] and forced.after.kind == "openblas"
+
+
+def test_untimed_by_default_the_documented_order(tmp_path: Path) -> None:
+    site, candidates = both(tmp_path)
+    timer = Timer({"libmkl_rt.so.3": 40.0, "libblas.so.3": 11.0}, linked=31.0)
+    result = set_up_blas(site, candidates, timer=timer)
+    assert timer.calls == ["linked"] and result.chosen is candidates[0] and result.timings_ms == {}
+    assert result.linked_ms == 31.0 and result.after.kind == "mkl"
 
 
 def test_a_library_that_fails_is_skipped_or_reverted(tmp_path: Path) -> None:
     site, candidates = both(tmp_path)
-    failing_probe = set_up_blas(site, candidates, timer=Timer({"libmkl_rt.so.3": None, "libblas.so.3": 11.0}))
+    failing_probe = set_up_blas(
+        site, candidates, timer=Timer({"libmkl_rt.so.3": None, "libblas.so.3": 11.0}), timed=True
+    )
     assert failing_probe.chosen is candidates[1] and "probe of libmkl_rt.so.3 failed" in failing_probe.failures["mkl"]
     assert any(line.startswith("mkl: not usable:") for line in failing_probe.lines())
 
