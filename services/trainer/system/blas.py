@@ -85,8 +85,8 @@ def bundled_libraries(site_packages: Path, stem: str) -> list[Path]:
 
 
 def kind_of(path: str) -> BlasKind:
-    """What an optimised library is, judged by its name or by where it resolves."""
-    names = f"{path} {os.path.realpath(path)}".lower()
+    """What an optimised library is, judged by its folder and name, or those of the file it resolves to."""
+    names = " ".join("/".join(Path(p).parts[-2:]) for p in (path, os.path.realpath(path))).lower()
     if "mkl" in names:
         return "mkl"
     return "openblas" if "openblas" in names else "other"

@@ -47,8 +47,8 @@ class SetupResult:
 
 
 def healthy_link(site_packages: Path, info: BlasInfo) -> bool:
-    """Whether the bundled BLAS already links an optimised library and no link in the folder dangles."""
-    if not (info.bundled_kind in ("mkl", "openblas") and info.target and Path(info.target).is_file()):
+    """Whether the bundled BLAS already links a library (ours or the user's `--blas`) and no link dangles."""
+    if not (info.bundled_kind in ("mkl", "openblas", "other") and info.target and Path(info.target).is_file()):
         return False
     return all(p.exists() for p in (site_packages / BUNDLED_DIR).iterdir() if p.is_symlink())
 

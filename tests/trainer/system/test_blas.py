@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.trainer.system.blas import detect_blas, log_blas
+from services.trainer.system.blas import detect_blas, kind_of, log_blas
 from tests.trainer.system.blas_layout import (
     BLAS_NAME,
     DEBIAN_OPENBLAS,
@@ -91,3 +91,10 @@ def test_start_up_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     slow, fast = caplog.records
     assert slow.levelno == logging.WARNING and "slow CPU matmuls" in slow.getMessage()
     assert "use_fast_blas.py" in slow.getMessage() and fast.levelno == logging.INFO
+
+
+def test_kind_by_folder_and_name_only() -> None:
+    assert kind_of("/home/mklein/venv/lib/libblas.so.3") == "other"
+    assert kind_of("/home/mklein/venv/lib/libmkl_rt.so.3") == "mkl"
+    assert kind_of("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3") == "openblas"
+    assert kind_of("/opt/openblas/lib/x/libblas.so.3") == "other"

@@ -86,3 +86,11 @@ def test_nothing_to_link_and_a_dangling_link(tmp_path: Path) -> None:
     result = set_up_blas(site, [], timer=Timer({}))
     assert result.after.kind == "reference" and (site / "mlx_cpu.libs" / BLAS_NAME).read_bytes() == b"reference blas"
     assert not [p for p in (site / "mlx_cpu.libs").iterdir() if p.is_symlink()]
+
+
+def test_a_library_the_user_linked_is_kept(tmp_path: Path) -> None:
+    site, candidates = both(tmp_path)
+    (tmp_path / "libblis.so.4").write_bytes(b"blis")
+    set_up_blas(site, [candidate_for(tmp_path / "libblis.so.4")], timer=None)
+    kept = set_up_blas(site, candidates, timer=Timer({}))
+    assert kept.chosen is None and kept.after.kind == "other" and "libblis" in kept.after.describe()
