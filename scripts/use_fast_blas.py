@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             lines = result.lines()
             if not candidates:
-                lines.append("no optimised BLAS found: install this project's trainer extra (it brings PyPI's mkl)")
+                lines.append(f"no optimised BLAS found; to fix it, {blas.FIX_HINT}")
     except (OSError, ConfigError) as exc:
         print(f"cannot change {site_packages / blas.BUNDLED_DIR}: {exc}", file=sys.stderr)
         return 1

@@ -21,8 +21,8 @@ from typing import Literal
 BUNDLED_DIR = "mlx_cpu.libs"
 REFERENCE_SUFFIX = ".reference"  # the wheel's own file, kept aside while the bundled name is a symlink
 FIX_HINT = (
-    "run `make install` (it links PyPI's mkl, a dependency of the trainer and inference extras), or "
-    "`python scripts/use_fast_blas.py` with this environment's python"
+    "run `make install` (it links PyPI's mkl, a dependency of the trainer and inference extras on x86_64; on arm64 "
+    "`apt-get install libopenblas0-pthread` first), or `python scripts/use_fast_blas.py` with this environment's python"
 )
 
 BlasKind = Literal["reference", "mkl", "openblas", "accelerate", "other", "unknown"]
