@@ -108,3 +108,11 @@ def test_copied_wheel_uses_pypi_mkl_without_preload(tmp_path: Path) -> None:
 @pytest.mark.skipif(not (REAL_LIBS and DEBIAN_OPENBLAS), reason="needs the mlx[cpu] wheel and Debian's OpenBLAS")
 def test_copied_wheel_uses_debian_openblas_without_preload(tmp_path: Path) -> None:
     linked_copy_is_fast(copy_real_wheel(tmp_path), "openblas", "openblas")
+
+
+@linux
+def test_a_python_without_mlx_has_nothing_to_do() -> None:
+    bare = subprocess.run(
+        [sys.executable, "-I", "-S", str(SCRIPT)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert bare.returncode == 0 and "mlx is not installed" in bare.stdout
