@@ -9,6 +9,6 @@ COPY shared ./shared
 COPY services ./services
 COPY cli ./cli
 COPY scripts ./scripts
-RUN pip install --no-cache-dir ".[${EXTRAS}]" && python scripts/use_openblas.py
+RUN pip install --no-cache-dir ".[${EXTRAS}]" && python scripts/use_fast_blas.py
 ENV PYTHONUNBUFFERED=1 DISTRUST_DATA_DIR=/data
 USER nobody

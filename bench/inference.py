@@ -170,8 +170,9 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ)
     if args.blas_threads:
-        # Before MLX is imported here: OpenBLAS reads it once, when loaded.
-        os.environ["OPENBLAS_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+        # Before MLX is imported here: the BLAS (MKL or OpenBLAS) reads it once, when loaded.
+        for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = env[name] = str(args.blas_threads)
     env["DISTRUST_INFERENCE_BLAS_THREADS"] = str(args.blas_threads)
     from services.trainer.models.tiny import build_tiny_model
     from tests.helpers.random_adapter import make_random_adapter

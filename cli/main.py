@@ -81,6 +81,9 @@ def status() -> None:
             row.detail,
         )
     console.print(table)
+    from cli.commands.blas import blas_status_line
+
+    console.print(blas_status_line(), soft_wrap=True)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
 

@@ -30,8 +30,8 @@ class InferenceSettings(ServiceSettings):
     cache_dir: Path | None = None
     # How long a switch to another base model waits for the current base's running requests before cancelling them.
     base_switch_timeout_s: float = Field(default=120.0, ge=0)
-    # OpenBLAS threads for MLX's CPU matmuls (0 = OpenBLAS's default, one per core). Its idle threads spin, which
-    # on a small shared machine costs the other processes more than small decode batches gain (Linux CPU only).
+    # BLAS threads (MKL or OpenBLAS) for MLX's CPU matmuls (0 = the library's default, one per core). Idle threads
+    # spin, which on a small shared machine costs the other processes more than small decode batches gain.
     blas_threads: int = Field(default=0, ge=0, le=256)
 
     @property
@@ -39,9 +39,9 @@ class InferenceSettings(ServiceSettings):
         return self.cache_dir or self.data_dir / "cache"
 
     def apply_blas_threads(self) -> None:
-        """Set OpenBLAS's thread count; call before anything imports MLX (OpenBLAS reads it once, when loaded)."""
+        """Set the BLAS thread count; call before anything imports MLX (the library reads it once, when loaded)."""
         if self.blas_threads:
-            os.environ["OPENBLAS_NUM_THREADS"] = str(self.blas_threads)
+            os.environ["OPENBLAS_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(self.blas_threads)
 
     def allowed(self) -> set[str]:
         return {name.strip() for name in self.allowed_models.split(",") if name.strip()}

@@ -1,4 +1,4 @@
-"""The inference settings that act on the process: OpenBLAS's thread count, and the local stack's choice of it."""
+"""The inference settings that act on the process: the BLAS thread count, and the local stack's choice of it."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from cli.stack.state import DataDir, Secrets
 from services.inference.config import InferenceSettings
 
 
-def test_blas_threads_sets_openblas_and_zero_leaves_it_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "unset")  # recorded, so the teardown restores the real value
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+def test_blas_threads_sets_mkl_and_openblas_and_zero_leaves_them_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    variables = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    for name in variables:
+        monkeypatch.setenv(name, "unset")  # recorded, so the teardown restores the real value
+        monkeypatch.delenv(name)
     InferenceSettings(blas_threads=0).apply_blas_threads()
-    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    assert not any(name in os.environ for name in variables)
     InferenceSettings(blas_threads=3).apply_blas_threads()
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    assert [os.environ[name] for name in variables] == ["3", "3"]
 
 
 def test_blas_threads_rejects_negative_values() -> None:

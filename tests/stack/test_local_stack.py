@@ -63,6 +63,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         status = _distrust(env, "status")
         for part in ("redis", "storage", "scorer", "trainer", "inference", "worker", "scorer-worker", "gateway"):
             assert part in status.stdout
+        assert "BLAS: " in status.stdout
         exports = dict(
             line.removeprefix("export ").split("=", 1) for line in _distrust(env, "env").stdout.strip().splitlines()
         )

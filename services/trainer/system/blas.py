@@ -1,14 +1,16 @@
 """Which BLAS MLX's CPU backend multiplies matrices with.
 
 On Linux the `mlx[cpu]` wheel bundles Netlib's reference BLAS as `mlx_cpu.libs/libblas-<hash>.so*`, which
-`mlx/lib/libmlx.so` loads by that exact name. It is roughly 30x slower than OpenBLAS on a float32 matmul. Two
-ways to get OpenBLAS: point that file at Debian's OpenBLAS (`scripts/use_openblas.py`, seen by every
-subprocess) or preload one with `LD_PRELOAD`. On macOS MLX uses Accelerate and the GPU.
+`mlx/lib/libmlx.so` loads by that exact name. It is roughly 30x slower than an optimised BLAS on a float32
+matmul. `scripts/use_fast_blas.py` (run by `make install`) points that file at PyPI's MKL or Debian's OpenBLAS,
+which every process of the environment then loads; an `LD_PRELOAD` of either also wins. On macOS MLX uses
+Accelerate and the GPU.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import platform
 from collections.abc import Mapping
@@ -18,15 +20,14 @@ from typing import Literal
 
 BUNDLED_DIR = "mlx_cpu.libs"
 REFERENCE_SUFFIX = ".reference"  # the wheel's own file, kept aside while the bundled name is a symlink
-INSTALL_HINT = "apt-get install libopenblas0-pthread"
-# Debian / Ubuntu OpenBLAS builds (pthread first: MLX runs its own threads, OpenMP would oversubscribe).
-OPENBLAS_DIRS: tuple[str, ...] = tuple(
-    f"/usr/lib/{arch}-linux-gnu/openblas-{variant}"
-    for arch in ("x86_64", "aarch64")
-    for variant in ("pthread", "openmp", "serial")
+FIX_HINT = (
+    "run `make install` (it links PyPI's mkl, a dependency of the trainer and inference extras on x86_64; on arm64 "
+    "`apt-get install libopenblas0-pthread` first), or `python scripts/use_fast_blas.py` with this environment's python"
 )
 
-BlasKind = Literal["reference", "openblas", "accelerate", "other", "unknown"]
+BlasKind = Literal["reference", "mkl", "openblas", "accelerate", "other", "unknown"]
+OPTIMISED: tuple[BlasKind, ...] = ("mkl", "openblas", "accelerate")
+NAMES: dict[BlasKind, str] = {"mkl": "Intel MKL", "openblas": "OpenBLAS"}
 
 
 @dataclass(frozen=True)
@@ -35,30 +36,30 @@ class BlasInfo:
 
     os: str
     bundled: str | None  # the bundled libblas path MLX loads (maybe a symlink); None when absent
-    bundled_kind: BlasKind  # what that file is: the wheel's reference BLAS, OpenBLAS, ...
+    bundled_kind: BlasKind  # what that file is: the wheel's reference BLAS, MKL, OpenBLAS, ...
     target: str | None  # where the bundled path resolves to when it is a symlink
-    preloaded: str | None  # an OpenBLAS named in LD_PRELOAD, which wins over the bundled file
+    preloaded: str | None  # an optimised BLAS named in LD_PRELOAD, which wins over the bundled file
 
     @property
     def kind(self) -> BlasKind:
         """The BLAS that actually runs."""
-        return "openblas" if self.preloaded else self.bundled_kind
+        return kind_of(self.preloaded) if self.preloaded else self.bundled_kind
 
     @property
     def optimised(self) -> bool:
-        return self.kind in ("openblas", "accelerate")
+        return self.kind in OPTIMISED
 
     def describe(self) -> str:
         if self.kind == "accelerate":
             return "BLAS: Accelerate (Metal/AMX)"
         if self.preloaded:
-            return f"BLAS: OpenBLAS via LD_PRELOAD ({self.preloaded})"
-        if self.bundled_kind == "openblas":
-            return f"BLAS: OpenBLAS ({self.bundled} -> {self.target})"
+            return f"BLAS: {NAMES.get(self.kind, self.kind)} via LD_PRELOAD ({self.preloaded})"
+        if self.bundled_kind in NAMES:
+            return f"BLAS: {NAMES[self.bundled_kind]} ({self.bundled} -> {self.target})"
         if self.bundled_kind == "reference":
             return (
-                f"BLAS: the mlx[cpu] wheel's reference BLAS ({self.bundled}), about 30x slower than "
-                f"OpenBLAS; install it ({INSTALL_HINT}) and run scripts/use_openblas.py"
+                f"BLAS: the mlx[cpu] wheel's reference BLAS ({self.bundled}), about 30x slower than an "
+                f"optimised BLAS on float32 matmuls; to fix it, {FIX_HINT}"
             )
         if self.bundled_kind == "other":
             return f"BLAS: {self.target} (linked in place of {self.bundled})"
@@ -83,18 +84,25 @@ def bundled_libraries(site_packages: Path, stem: str) -> list[Path]:
     )
 
 
+def kind_of(path: str) -> BlasKind:
+    """What an optimised library is, judged by its folder and name, or those of the file it resolves to."""
+    names = " ".join("/".join(Path(p).parts[-2:]) for p in (path, os.path.realpath(path))).lower()
+    if "mkl" in names:
+        return "mkl"
+    return "openblas" if "openblas" in names else "other"
+
+
 def classify(path: Path) -> BlasKind:
     """What a BLAS file is: a symlink is judged by where it points, a plain bundled file is the reference."""
     if not path.is_symlink():
         return "reference" if path.is_file() else "unknown"
-    resolved = str(path.resolve()).lower()
-    return "openblas" if "openblas" in resolved else "other"
+    return kind_of(str(path.resolve()))
 
 
-def preloaded_openblas(environ: Mapping[str, str]) -> str | None:
-    """The LD_PRELOAD entry that is an OpenBLAS (by name or by where it resolves), or None."""
+def preloaded_blas(environ: Mapping[str, str]) -> str | None:
+    """The LD_PRELOAD entry that is MKL or OpenBLAS (by name or by where it resolves), or None."""
     for entry in environ.get("LD_PRELOAD", "").replace(":", " ").split():
-        if "openblas" in entry.lower() or "openblas" in os.path.realpath(entry).lower():
+        if kind_of(entry) != "other":
             return entry
     return None
 
@@ -106,7 +114,7 @@ def detect_blas(
     system = (system or platform.system()).lower()
     if system == "darwin":
         return BlasInfo(os=system, bundled=None, bundled_kind="accelerate", target=None, preloaded=None)
-    preloaded = preloaded_openblas(os.environ if environ is None else environ)
+    preloaded = preloaded_blas(os.environ if environ is None else environ)
     site_packages = site_packages or mlx_site_packages()
     found = bundled_libraries(site_packages, "libblas") if site_packages else []
     if not found:
@@ -121,8 +129,11 @@ def detect_blas(
     )
 
 
-def optimised_blas_candidates(dirs: tuple[str, ...] = OPENBLAS_DIRS) -> list[Path]:
-    """Installed OpenBLAS `libblas.so.3` files, best first (pthread builds, then OpenMP, then serial)."""
-    machine = platform.machine()
-    found = [Path(d) / "libblas.so.3" for d in dirs if (Path(d) / "libblas.so.3").is_file()]
-    return sorted(found, key=lambda p: machine not in str(p))
+def log_blas(logger: logging.Logger, info: BlasInfo | None = None) -> BlasInfo:
+    """Log the BLAS in use at start-up: a warning with the fix on the reference BLAS, else info."""
+    info = info or detect_blas()
+    if info.kind == "reference":
+        logger.warning("slow CPU matmuls: %s", info.describe(), extra={"blas": info.kind})
+    else:
+        logger.info(info.describe(), extra={"blas": info.kind})
+    return info
