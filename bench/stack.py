@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from cli.stack.layout import PORT_SETTINGS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -35,14 +37,7 @@ class OurStack:
             "DISTRUST_DATA_DIR": str(work / "data"),
             "PYTHONPATH": str(ROOT),
         }
-        for name in (
-            "DISTRUST_GATEWAY_PORT",
-            "DISTRUST_SCORER_PORT",
-            "DISTRUST_TRAINER_PORT",
-            "DISTRUST_INFERENCE_PORT",
-            "DISTRUST_LOCAL_REDIS_PORT",
-            "DISTRUST_LOCAL_STORAGE_PORT",
-        ):
+        for name in PORT_SETTINGS.values():
             self.env[name] = str(free_port())
         self.base_url = f"http://127.0.0.1:{self.env['DISTRUST_GATEWAY_PORT']}/v1"
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cli.stack import binaries, probes
-from cli.stack.process import Component
+from cli.stack.process import Component, Probe
 from cli.stack.state import DataDir, Secrets
 from services.gateway.config import GatewaySettings
 from services.inference.config import InferenceSettings
@@ -21,6 +21,16 @@ from shared.errors import ConfigError
 from shared.settings import StorageSettings, default_data_dir
 
 HOST = "127.0.0.1"
+
+# The setting that moves each part of the stack (a field of Ports) to another port.
+PORT_SETTINGS = {
+    "redis": "DISTRUST_LOCAL_REDIS_PORT",
+    "storage": "DISTRUST_LOCAL_STORAGE_PORT",
+    "scorer": "DISTRUST_SCORER_PORT",
+    "trainer": "DISTRUST_TRAINER_PORT",
+    "inference": "DISTRUST_INFERENCE_PORT",
+    "gateway": "DISTRUST_GATEWAY_PORT",
+}
 
 
 class LocalStackSettings(BaseSettings):
@@ -57,20 +67,10 @@ class Ports:
             GatewaySettings().port,
         )
 
-    def settings_names(self) -> dict[str, str]:
-        return {
-            "redis": "DISTRUST_LOCAL_REDIS_PORT",
-            "storage": "DISTRUST_LOCAL_STORAGE_PORT",
-            "scorer": "DISTRUST_SCORER_PORT",
-            "trainer": "DISTRUST_TRAINER_PORT",
-            "inference": "DISTRUST_INFERENCE_PORT",
-            "gateway": "DISTRUST_GATEWAY_PORT",
-        }
-
 
 def check_ports_free(ports: Ports) -> None:
     """Raise a ConfigError naming the port and the setting to change when one is taken."""
-    for name, setting in ports.settings_names().items():
+    for name, setting in PORT_SETTINGS.items():
         port = getattr(ports, name)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is free
@@ -149,7 +149,7 @@ def redis_component(port: int, directory: str, password: str) -> Component:
         argv,
         lambda: probes.redis_probe(f"redis://:{password}@{HOST}:{port}/0"),
         port=port,
-        port_setting="DISTRUST_LOCAL_REDIS_PORT",
+        port_setting=PORT_SETTINGS["redis"],
     )
 
 
@@ -183,7 +183,7 @@ def storage_component(port: int, directory: str, settings: StorageSettings) -> C
         lambda: probes.storage_probe(settings),
         env=env,
         port=port,
-        port_setting="DISTRUST_LOCAL_STORAGE_PORT",
+        port_setting=PORT_SETTINGS["storage"],
     )
 
 
@@ -198,46 +198,24 @@ def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Compon
 def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
     """The services and their workers, in start order; the gateway last."""
     env = service_env(data, ports, secrets)
-    py = sys.executable
     url = redis_url(ports, secrets)
     # Everything shares this machine and the default model is small: one OpenBLAS thread (see blas_threads).
     inference_env = {**env, "DISTRUST_INFERENCE_BLAS_THREADS": os.environ.get("DISTRUST_INFERENCE_BLAS_THREADS", "1")}
     return [
-        Component(
-            "scorer",
-            [py, "-m", "services.scorer"],
-            lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}"),
-            env=env,
-            port=ports.scorer,
-            port_setting="DISTRUST_SCORER_PORT",
-        ),
-        Component(
-            "trainer",
-            [py, "-m", "services.trainer"],
-            lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}"),
-            env=env,
-            port=ports.trainer,
-            port_setting="DISTRUST_TRAINER_PORT",
-        ),
-        Component(
-            "inference",
-            [py, "-m", "services.inference"],
-            lambda: probes.grpc_probe(f"{HOST}:{ports.inference}"),
-            env=inference_env,
-            port=ports.inference,
-            port_setting="DISTRUST_INFERENCE_PORT",
-        ),
+        _service("scorer", ports, env, lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}")),
+        _service("trainer", ports, env, lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}")),
+        _service("inference", ports, inference_env, lambda: probes.grpc_probe(f"{HOST}:{ports.inference}")),
         celery_worker("worker", "services.trainer.worker", "training", "trainer", url, env),
         celery_worker("scorer-worker", "services.scorer.worker", "preparation", "scorer", url, env),
-        Component(
-            "gateway",
-            [py, "-m", "services.gateway"],
-            lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz"),
-            env=env,
-            port=ports.gateway,
-            port_setting="DISTRUST_GATEWAY_PORT",
-        ),
+        _service("gateway", ports, env, lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz")),
     ]
+
+
+def _service(name: str, ports: Ports, env: dict[str, str], probe: Probe) -> Component:
+    """`python -m services.<name>` on its port."""
+    port: int = getattr(ports, name)
+    argv = [sys.executable, "-m", f"services.{name}"]
+    return Component(name, argv, probe, env=env, port=port, port_setting=PORT_SETTINGS[name])
 
 
 def celery_worker(name: str, app: str, queue: str, host: str, url: str, env: dict[str, str]) -> Component:

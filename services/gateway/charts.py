@@ -51,6 +51,20 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _not_available(axes: Any, x: float, fontsize: str) -> None:
+    """Write "n/a" in grey at the foot of the missing bar at `x`."""
+    axes.annotate(
+        "n/a",
+        (x, 0),
+        xycoords=("data", "axes fraction"),
+        xytext=(0, 3),
+        textcoords="offset points",
+        ha="center",
+        fontsize=fontsize,
+        color="grey",
+    )
+
+
 # ------------------------------------------------------------------------------------------------- loss
 def _loss_chart(events: Sequence[Mapping[str, Any]], *, title: str | None = None) -> bytes:
     """Training loss, CE and validation loss against the step, from a job's `metrics` events.
@@ -143,16 +157,7 @@ def _perplexity_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | 
         )
         for x, v in zip(positions, values[model], strict=True):
             if v is None:
-                axes.annotate(
-                    "n/a",
-                    (x, 0),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(0, 3),
-                    textcoords="offset points",
-                    ha="center",
-                    fontsize="x-small",
-                    color="grey",
-                )
+                _not_available(axes, x, "x-small")
     if log:
         axes.set_yscale("log")
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
@@ -191,16 +196,7 @@ def _accuracy_chart(results: Mapping[str, Mapping[str, Any]], *, title: str | No
         report = results[model]
         value = _number(report.get("accuracy"))
         if value is None:
-            axes.annotate(
-                "n/a",
-                (x, 0),
-                xycoords=("data", "axes fraction"),
-                xytext=(0, 3),
-                textcoords="offset points",
-                ha="center",
-                fontsize="small",
-                color="grey",
-            )
+            _not_available(axes, x, "small")
             continue
         interval = list(report.get("interval") or [])[:2] + [None, None]
         low, high = _number(interval[0]), _number(interval[1])

@@ -13,7 +13,7 @@ from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, invalid_fi
 from shared.files.models import UPLOADABLE_PURPOSES, FileObject, Purpose, new_file_id
 from shared.files.repository import FileRepository
 from shared.files.validation import LineValidator
-from shared.storage import Bucket, ObjectStore
+from shared.storage import Bucket, ObjectInfo, ObjectStore
 from shared.storage_errors import StreamAborted
 
 logger = logging.getLogger(__name__)
@@ -87,17 +87,8 @@ class FileService:
                 param="file",
                 code="invalid_file",
             )
-        record = FileObject(
-            id=file_id,
-            bytes=info.size,
-            created_at=int(time.time()),
-            filename=filename,
-            purpose=kind,
-            owner=owner,
-            sha256=info.sha256 or "",
-            lines=validator.lines if validator.enabled else None,
-        )
-        self.repository.save(record)
+        lines = validator.lines if validator.enabled else None
+        record = self._save(file_id, info, owner=owner, filename=filename, purpose=kind, lines=lines)
         logger.info("file stored", extra={"file_id": file_id, "bytes": info.size, "purpose": kind.value})
         return record
 
@@ -106,18 +97,7 @@ class FileService:
         file_id = new_file_id()
         info = self.store.put_file(Bucket.FILES, file_id, path, content_type=_content_type(filename))
         lines = _count_lines(path) if filename.endswith((".jsonl", ".txt")) else None
-        record = FileObject(
-            id=file_id,
-            bytes=info.size,
-            created_at=int(time.time()),
-            filename=filename,
-            purpose=purpose,
-            owner=owner,
-            sha256=info.sha256 or "",
-            lines=lines,
-        )
-        self.repository.save(record)
-        return record
+        return self._save(file_id, info, owner=owner, filename=filename, purpose=purpose, lines=lines)
 
     def get(self, *, owner: str, file_id: str) -> FileObject:
         record = self.repository.get(file_id) if file_id.startswith("file-") else None
@@ -156,6 +136,23 @@ class FileService:
         self.store.delete(Bucket.FILES, record.storage_key)
         self.repository.delete(record)
         logger.info("file deleted", extra={"file_id": file_id})
+        return record
+
+    def _save(
+        self, file_id: str, info: ObjectInfo, *, owner: str, filename: str, purpose: Purpose, lines: int | None
+    ) -> FileObject:
+        """Record the metadata of a file whose content is stored."""
+        record = FileObject(
+            id=file_id,
+            bytes=info.size,
+            created_at=int(time.time()),
+            filename=filename,
+            purpose=purpose,
+            owner=owner,
+            sha256=info.sha256 or "",
+            lines=lines,
+        )
+        self.repository.save(record)
         return record
 
     def _discard(self, file_id: str) -> None:

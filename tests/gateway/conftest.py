@@ -7,15 +7,14 @@ from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
-from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.settings import RedisSettings, StorageSettings
+from tests.helpers.gateway import gateway_test_settings
 
 
 def make_settings(storage: StorageSettings, redis: RedisSettings, **overrides: object) -> GatewaySettings:
-    return load_settings(
-        GatewaySettings,
-        storage=storage,
-        redis=redis,
-        api_keys="key-alice=alice,key-bob=bob",
+    return gateway_test_settings(
+        storage,
+        redis,
         scorer_target="127.0.0.1:1",
         trainer_target="127.0.0.1:1",
         inference_target="127.0.0.1:1",

@@ -1,4 +1,4 @@
-"""Helpers the trainer tests import: Celery worker processes and polling."""
+"""Helpers the end-to-end tests import: Celery worker and other child processes, and polling."""
 
 from __future__ import annotations
 
@@ -7,47 +7,40 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tests.helpers.host import REPO
 
+T = TypeVar("T")
+
 
 class Workers:
-    """Real `celery worker` processes; `kill()` is a kill -9."""
+    """Real `celery worker` processes of one app and queue, and other child processes, each with its log.
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    `kill()` is a kill -9; `stop_all()` stops every one still running.
+    """
+
+    def __init__(
+        self, env: dict[str, str], log_dir: Path, *, app: str = "services.trainer.worker", queue: str = "training"
+    ) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.app = app
+        self.queue = queue
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"worker-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "services.trainer.worker",
-                "worker",
-                "--pool",
-                "solo",
-                "--queues",
-                "training",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"test{len(self.procs)}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=REPO,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    def spawn(self, name: str, argv: list[str], **env: str) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen(argv, cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
         return proc
+
+    def start(self) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool", "solo", "--queues", self.queue]
+        argv += ["--loglevel", "INFO", "--hostname", f"{self.queue}{len(self.procs)}@%h"]
+        return self.spawn("worker", [*argv, "--without-gossip", "--without-mingle"])
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         os.kill(proc.pid, signal.SIGKILL)
@@ -67,11 +60,14 @@ class Workers:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log")))
 
 
-def wait_for(predicate: object, timeout_s: float, what: str, poll_s: float = 0.05) -> object:
+def wait_for(
+    predicate: Callable[[], T], timeout_s: float, what: str, poll_s: float = 0.05, workers: Workers | None = None
+) -> T:
+    """The first truthy value of `predicate`; on timeout an AssertionError with the workers' logs of that moment."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        value = predicate()  # type: ignore[operator]
+        value = predicate()
         if value:
             return value
         time.sleep(poll_s)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"\n{workers.logs()}" if workers else ""))

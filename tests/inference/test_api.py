@@ -15,14 +15,14 @@ import redis as redis_lib
 import uvicorn
 
 from services.gateway.app import create_app
-from services.gateway.config import GatewaySettings
 from services.inference.config import InferenceSettings
 from services.inference.engine import Engine
 from services.inference.server import start
 from services.trainer.default_model import ensure_default_model
 from shared.model_registry import ModelRegistry
-from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
+from tests.helpers.gateway import gateway_test_settings
 from tests.helpers.host import free_port
 from tests.helpers.random_adapter import make_random_adapter
 from tests.inference.adapters import register_adapter
@@ -70,13 +70,7 @@ def stack(
         ),
         factory=factory,
     )
-    settings = load_settings(
-        GatewaySettings,
-        storage=storage_settings,
-        redis=redis_settings,
-        api_keys="key-alice=alice,key-bob=bob",
-        inference_target=f"127.0.0.1:{inference.port}",
-    )
+    settings = gateway_test_settings(storage_settings, redis_settings, inference_target=f"127.0.0.1:{inference.port}")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,6 +29,7 @@ from shared.rpc.client import open_channel
 from shared.schemas.preparation import PreparationInput, PreparationOptions, PreparationRecord
 from shared.settings import RedisSettings, StorageSettings
 from tests.helpers.host import REPO, free_port
+from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -73,58 +72,11 @@ def scorer_target(
     running.stop(0)
 
 
-class Processes:
-    """Child processes with their logs; every one still running is stopped at the end."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = env
-        self.log_dir = log_dir
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, argv: list[str], **env: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen(argv, cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        return proc
-
-    def worker(self) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "celery", "-A", "services.scorer.worker", "worker", "--pool", "solo"]
-        argv += ["--queues", "preparation", "--hostname", f"scorer{len(self.procs)}@%h"]
-        return self.start("worker", [*argv, "--without-gossip", "--without-mingle", "--loglevel", "INFO"])
-
-    def kill(self, proc: subprocess.Popen[bytes]) -> None:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log")))
-
-
 @pytest.fixture
-def processes(env: dict[str, str], tmp_path: Path) -> Iterator[Processes]:
-    pool = Processes(env, tmp_path)
+def processes(env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
+    pool = Workers(env, tmp_path, app="services.scorer.worker", queue="preparation")
     yield pool
     pool.stop_all()
-
-
-def _wait_for(predicate: Callable[[], object], timeout_s: float, what: str, processes: Processes) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n{processes.logs()}")
 
 
 def _raw_lines() -> bytes:
@@ -154,7 +106,7 @@ def _assert_outputs(files: FileService, owner: str, job: dict[str, object]) -> N
 
 
 def test_a_gateway_restart_loses_nothing(
-    processes: Processes, scorer_target: str, files_service: FileService, env: dict[str, str]
+    processes: Workers, scorer_target: str, files_service: FileService, env: dict[str, str]
 ) -> None:
     port = free_port()
     gateway_env = {
@@ -166,11 +118,11 @@ def test_a_gateway_restart_loses_nothing(
     http = httpx.Client(base_url=base, headers={"Authorization": "Bearer key-alice"}, timeout=30)
 
     def gateway() -> subprocess.Popen[bytes]:
-        proc = processes.start("gateway", [sys.executable, "-m", "services.gateway"], **gateway_env)
-        _wait_for(lambda: _healthy(base), 60, "the gateway", processes)
+        proc = processes.spawn("gateway", [sys.executable, "-m", "services.gateway"], **gateway_env)
+        wait_for(lambda: _healthy(base), 60, "the gateway", poll_s=0.1, workers=processes)
         return proc
 
-    processes.worker()
+    processes.start()
     first = gateway()
     raw = http.post("/v1/files", data={"purpose": "raw"}, files={"file": ("raw.jsonl", io.BytesIO(_raw_lines()))})
     assert raw.status_code == 200, raw.text
@@ -178,15 +130,22 @@ def test_a_gateway_restart_loses_nothing(
     created = http.post("/v1/datasets/prepare", json=body)
     assert created.status_code == 200, created.text
     job_id = created.json()["id"]
-    _wait_for(lambda: _mid_way(http.get(f"/v1/datasets/jobs/{job_id}").json()), 90, "the job to run", processes)
+    wait_for(
+        lambda: _mid_way(http.get(f"/v1/datasets/jobs/{job_id}").json()),
+        90,
+        "the job to run",
+        poll_s=0.1,
+        workers=processes,
+    )
 
     processes.kill(first)
     gateway()
-    job = _wait_for(
+    job = wait_for(
         lambda: (j := http.get(f"/v1/datasets/jobs/{job_id}").json())["status"] in ("succeeded", "failed") and j,
         120,
         "the job to end",
-        processes,
+        poll_s=0.1,
+        workers=processes,
     )
     assert isinstance(job, dict) and job["status"] == "succeeded", job
     _assert_outputs(files_service, "alice", job)
@@ -201,23 +160,26 @@ def _healthy(base: str) -> bool:
 
 
 def test_a_killed_worker_job_is_requeued_and_succeeds(
-    processes: Processes, scorer_target: str, files_service: FileService, redis_client: redis_lib.Redis
+    processes: Workers, scorer_target: str, files_service: FileService, redis_client: redis_lib.Redis
 ) -> None:
     raw = files_service.upload(owner="alice", filename="raw.jsonl", purpose="raw", stream=io.BytesIO(_raw_lines()))
     channel = open_channel(scorer_target)
     scorer = ScorerClient(channel)
     store = JobStore(redis_client, PREPARATION)
-    first = processes.worker()
+    first = processes.start()
     job = scorer.create_preparation("alice", [PreparationInput(file_id=raw.id)], PreparationOptions(min_length=20))
-    _wait_for(lambda: _mid_way(scorer.get_preparation("alice", job.id)), 90, "the job to run", processes)
+    wait_for(
+        lambda: _mid_way(scorer.get_preparation("alice", job.id)), 90, "the job to run", poll_s=0.1, workers=processes
+    )
 
     processes.kill(first)
-    processes.worker()
-    done = _wait_for(
+    processes.start()
+    done = wait_for(
         lambda: (j := scorer.get_preparation("alice", job.id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
         120,
         "the requeued job to end",
-        processes,
+        poll_s=0.1,
+        workers=processes,
     )
     channel.close()
     assert isinstance(done, PreparationRecord) and done.status == JobStatus.SUCCEEDED, done

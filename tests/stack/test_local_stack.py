@@ -13,21 +13,15 @@ import httpx
 import psutil
 import pytest
 
+from cli.stack.layout import PORT_SETTINGS
 from tests.helpers.host import REPO, free_port
 
 pytestmark = pytest.mark.slow
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    ports = {
-        "DISTRUST_GATEWAY_PORT",
-        "DISTRUST_SCORER_PORT",
-        "DISTRUST_TRAINER_PORT",
-        "DISTRUST_INFERENCE_PORT",
-        "DISTRUST_LOCAL_REDIS_PORT",
-        "DISTRUST_LOCAL_STORAGE_PORT",
-    }
-    return {**os.environ, "DISTRUST_DATA_DIR": str(data_dir), **{name: str(free_port()) for name in ports}}
+    ports = {name: str(free_port()) for name in PORT_SETTINGS.values()}
+    return {**os.environ, "DISTRUST_DATA_DIR": str(data_dir), **ports}
 
 
 def _distrust(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -8,11 +8,10 @@ import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
 
-from services.gateway.app import create_app
-from services.gateway.config import GatewaySettings
 from shared.model_registry import AdapterRecord, ModelRegistry
-from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
+from tests.helpers.gateway import gateway_client
 
 ALICE = {"Authorization": "Bearer key-alice"}
 BOB = {"Authorization": "Bearer key-bob"}
@@ -23,16 +22,8 @@ BUILT_IN = [{"type": "source_preference", "method": "letter", "limit": 2}, {"typ
 def client(
     storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
 ) -> Iterator[TestClient]:
-    settings = load_settings(
-        GatewaySettings,
-        storage=storage_settings,
-        redis=redis_settings,
-        api_keys="key-alice=alice,key-bob=bob",
-        trainer_target=trainer_target,
-        scorer_target="127.0.0.1:1",
-        inference_target="127.0.0.1:1",
-    )
-    with TestClient(create_app(settings)) as test_client:
+    targets = {"trainer_target": trainer_target, "scorer_target": "127.0.0.1:1", "inference_target": "127.0.0.1:1"}
+    with gateway_client(storage_settings, redis_settings, **targets) as test_client:
         yield test_client
 
 

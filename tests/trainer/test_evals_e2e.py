@@ -16,11 +16,10 @@ import mlx.core as mx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.gateway.app import create_app
-from services.gateway.config import GatewaySettings
 from services.inference.config import InferenceSettings
 from services.inference.server import start as start_inference
-from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.settings import RedisSettings, StorageSettings
+from tests.helpers.gateway import gateway_client
 from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
@@ -61,15 +60,8 @@ def client(
             cache_dir=tmp_path_factory.mktemp("inference-cache"),
         )
     )
-    settings = load_settings(
-        GatewaySettings,
-        storage=storage_settings,
-        redis=redis_settings,
-        api_keys="key-alice=alice,key-bob=bob",
-        trainer_target=trainer_target,
-        inference_target=f"127.0.0.1:{inference.port}",
-    )
-    with TestClient(create_app(settings)) as test_client:
+    targets = {"trainer_target": trainer_target, "inference_target": f"127.0.0.1:{inference.port}"}
+    with gateway_client(storage_settings, redis_settings, **targets) as test_client:
         yield test_client
     inference.stop(0)
 
@@ -85,7 +77,7 @@ def _finished(client: TestClient, path: str, workers: Workers, timeout_s: float 
         body = client.get(path, headers=ALICE).json()
         return body if body["status"] in ("succeeded", "failed", "cancelled") else None
 
-    body = wait_for(done, timeout_s, f"{path} to finish\n{workers.logs()}", poll_s=0.2)
+    body = wait_for(done, timeout_s, f"{path} to finish", poll_s=0.2, workers=workers)
     assert body["status"] == "succeeded", (body, workers.logs())
     return body
 

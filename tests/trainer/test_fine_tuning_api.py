@@ -13,8 +13,6 @@ from fastapi.testclient import TestClient
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
 
-from services.gateway.app import create_app
-from services.gateway.config import GatewaySettings
 from services.trainer.config import TrainerSettings
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.records import CheckpointRecord
@@ -22,7 +20,8 @@ from services.trainer.server import start
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import status_event
 from shared.schemas.fine_tuning import CheckpointMetrics
-from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.settings import RedisSettings, StorageSettings
+from tests.helpers.gateway import gateway_client
 
 HEADERS = {"Authorization": "Bearer key-alice"}
 SCORED = "\n".join(
@@ -43,14 +42,7 @@ def client(
         TrainerSettings(host="127.0.0.1", port=0, redis=redis_settings, storage=storage_settings),
         enqueue=queued.append,
     )
-    settings = load_settings(
-        GatewaySettings,
-        storage=storage_settings,
-        redis=redis_settings,
-        api_keys="key-alice=alice,key-bob=bob",
-        trainer_target=f"127.0.0.1:{trainer.port}",
-    )
-    with TestClient(create_app(settings)) as test_client:
+    with gateway_client(storage_settings, redis_settings, trainer_target=f"127.0.0.1:{trainer.port}") as test_client:
         yield test_client
     trainer.stop(0)
 

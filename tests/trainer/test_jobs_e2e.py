@@ -13,16 +13,15 @@ import pytest
 import redis as redis_lib
 from fastapi.testclient import TestClient
 
-from services.gateway.app import create_app
-from services.gateway.config import GatewaySettings
 from services.trainer.core.trainer import Trainer
 from services.trainer.jobs import spec
 from services.trainer.jobs.kinds import FineTuningStore
 from shared.adapter_format import ADAPTER_FILES, load_adapter_tensors, read_adapter_config
 from shared.jobs.records import JobStatus
 from shared.model_registry import ModelRegistry
-from shared.settings import RedisSettings, StorageSettings, load_settings
+from shared.settings import RedisSettings, StorageSettings
 from shared.storage import Bucket, ObjectStore
+from tests.helpers.gateway import gateway_client
 from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
@@ -52,14 +51,7 @@ def _records(n: int) -> bytes:
 def client(
     storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
 ) -> Iterator[TestClient]:
-    settings = load_settings(
-        GatewaySettings,
-        storage=storage_settings,
-        redis=redis_settings,
-        api_keys="key-alice=alice,key-bob=bob",
-        trainer_target=trainer_target,
-    )
-    with TestClient(create_app(settings)) as test_client:
+    with gateway_client(storage_settings, redis_settings, trainer_target=trainer_target) as test_client:
         yield test_client
 
 
@@ -128,7 +120,8 @@ def test_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
     job = wait_for(
         lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
         180,
-        "the resumed job to finish\n" + workers.logs(),
+        "the resumed job to finish",
+        workers=workers,
     )
     assert job.status == JobStatus.SUCCEEDED, (job.error, workers.logs())
 
