@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from google.protobuf.json_format import MessageToDict, ParseDict
 from pydantic import BaseModel, ConfigDict
+
+from shared.pb.distrust.trainer.v1 import import_pb2 as ipb
 
 # "keep": the file's own storage (quantized tensors stay quantized); else every weight in that training dtype.
 ImportQuantization = Literal["keep", "float32", "bfloat16", "float16"]
@@ -29,3 +32,15 @@ class ModelProvenance(BaseModel):
     dtype: str  # the imported model's floating dtype
     parameter_count: int
     architecture: str
+
+
+def provenance_message(provenance: ModelProvenance) -> ipb.ModelProvenance:
+    """The contract message of a model's provenance."""
+    return ParseDict(provenance.model_dump(exclude_none=True), ipb.ModelProvenance())
+
+
+def provenance_from_message(message: ipb.ModelProvenance) -> ModelProvenance:
+    """A model's provenance from its contract message."""
+    fields = MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    fields["parameter_count"] = int(fields["parameter_count"])  # JSON mapping spells uint64 as a string
+    return ModelProvenance.model_validate(fields)
