@@ -7,21 +7,27 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gguf
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from rich.console import Console
 
+from cli.client import GatewayClient
+from cli.commands.model_import import import_model
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from services.inference.config import InferenceSettings
 from services.inference.server import start as start_inference
 from services.trainer.config import TrainerSettings
+from services.trainer.imports import ImportOptions, import_gguf
 from services.trainer.jobs.import_runner import ImportContext, ImportRunner
 from services.trainer.jobs.kinds import IMPORT
 from services.trainer.server import Enqueuers
 from services.trainer.server import start as start_trainer
+from shared.errors import InvalidArgument, NotFound
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.jobs.store import JobStore
@@ -30,9 +36,11 @@ from shared.redis_store import connect
 from shared.settings import RedisSettings, StorageSettings, load_settings
 from shared.storage import ObjectStore
 from tests.trainer.imports.builders import hf_weights, write_gguf
+from tests.trainer.imports.stores import ollama_store
 
 ALICE = {"Authorization": "Bearer key-alice"}
 ROOT = {"Authorization": "Bearer key-root"}
+QUIET = Console(quiet=True)
 
 
 def _ignore(_job_id: str) -> None:
@@ -175,3 +183,41 @@ def test_a_corrupt_gguf_fails_naming_the_file(client: TestClient, tiny_gguf: Pat
     body = finished(client, created.json()["id"])
     assert body["status"] == "failed" and body["error"]["message"].startswith("file broken.gguf: truncated")
     assert client.get("/v1/models/broken", headers=ALICE).status_code == 404
+
+
+@pytest.fixture
+def cli_gateway(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> GatewayClient:
+    """The CLI's gateway client, talking to the test app as alice."""
+    gateway = GatewayClient("http://testserver", "key-alice")
+    monkeypatch.setitem(client.headers, "Authorization", "Bearer key-alice")
+    gateway.http = cast(httpx.Client, client)  # the test app, over the same client API
+    return gateway
+
+
+def test_cli_imports_an_ollama_model(
+    cli_gateway: GatewayClient, tiny_gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_MODELS", str(ollama_store(tmp_path / "ollama", tiny_gguf, "tiny", "q8")))
+    record = import_model(cli_gateway, "ollama:tiny:q8", name=None, quantization="keep", public=False, console=QUIET)
+    assert record["status"] == "succeeded" and record["name"] == "tiny-q8", record["error"]
+    assert record["provenance"]["file_name"] == "tiny-q8.gguf"
+    uploads = cli_gateway.request("GET", "/v1/files")["data"]
+    assert record["file"] not in [f["id"] for f in uploads], "the upload was not deleted after the import"
+
+
+def test_cli_imports_an_mlx_folder_as_a_tar(cli_gateway: GatewayClient, tiny_gguf: Path, tmp_path: Path) -> None:
+    folder = import_gguf(tiny_gguf, tmp_path / "Tiny-MLX-8bit", ImportOptions(keep_quantization=True)).model_dir
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04")  # beside safetensors: left out of the upload
+    record = import_model(cli_gateway, str(folder), name=None, quantization="keep", public=False, console=QUIET)
+    assert record["status"] == "succeeded", record["error"]
+    assert record["name"] == "Tiny-MLX-8bit" and record["provenance"]["source"] == "mlx"
+    assert record["provenance"]["bits"] == 8
+
+
+def test_cli_refuses_a_pickle_folder_before_uploading(cli_gateway: GatewayClient, tmp_path: Path) -> None:
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "pytorch_model.bin").write_bytes(b"\x80\x04")
+    with pytest.raises(InvalidArgument, match=r"file pytorch_model\.bin: a pickle checkpoint is refused"):
+        import_model(cli_gateway, str(tmp_path / "torch"), name=None, quantization="keep", public=False, console=QUIET)
+    with pytest.raises(NotFound, match="ollama model nothing:latest is not installed"):
+        import_model(cli_gateway, "ollama:nothing", name=None, quantization="keep", public=False, console=QUIET)

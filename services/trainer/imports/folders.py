@@ -35,7 +35,7 @@ def import_folder(path: Path, out_dir: Path, quantization: ImportQuantization, f
         raise invalid_field("file", str(path), "a model folder")
     if out_dir.exists():
         raise invalid_field("out_dir", str(out_dir), "a path that does not exist yet")
-    weights = _weight_files(path)
+    weights = weight_files(path)
     config = _config(path)
     quantized = bool(config.get("quantization") or config.get("quantization_config"))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,8 @@ def import_folder(path: Path, out_dir: Path, quantization: ImportQuantization, f
     )
 
 
-def _weight_files(path: Path) -> list[Path]:
+def weight_files(path: Path) -> list[Path]:
+    """The folder's safetensors files; a clear error naming a pickle checkpoint, or saying there are no weights."""
     weights = sorted(p for p in path.glob(WEIGHTS_GLOB) if p.is_file())
     if weights:
         return weights
