@@ -67,6 +67,7 @@ class _CountingReader:
 def _upload_file(source: LocalSource) -> Iterator[tuple[Path, str]]:
     """The file to upload and its name: the GGUF itself, or a tar of the folder's model files."""
     if source.path.is_file():
+        _check_gguf(source.path)
         name = source.path.name if source.path.suffix == ".gguf" else f"{source.display_name}.gguf"
         yield source.path, name
         return
@@ -80,6 +81,19 @@ def _upload_file(source: LocalSource) -> Iterator[tuple[Path, str]]:
                 if file.suffix not in PICKLE_SUFFIXES and not file.name.startswith("."):
                     tar.add(file, arcname=f"{source.display_name}/{file.name}")
         yield archive, archive.name
+
+
+def _check_gguf(path: Path) -> None:
+    """Refuse here, before a long upload, what the worker would refuse from the header alone."""
+    from services.trainer.imports.architectures import architecture_named
+    from services.trainer.imports.header import MAGIC, check_types, read_header
+
+    with path.open("rb") as stream:
+        if stream.read(4) != MAGIC:
+            return  # the worker names what else it is (a pickle, a tar)
+    header = read_header(path)
+    architecture_named(header.architecture, path)
+    check_types(header, path)
 
 
 def upload_model(client: GatewayClient, source: LocalSource, console: Console) -> dict[str, Any]:

@@ -221,3 +221,11 @@ def test_cli_refuses_a_pickle_folder_before_uploading(cli_gateway: GatewayClient
         import_model(cli_gateway, str(tmp_path / "torch"), name=None, quantization="keep", public=False, console=QUIET)
     with pytest.raises(NotFound, match="ollama model nothing:latest is not installed"):
         import_model(cli_gateway, "ollama:nothing", name=None, quantization="keep", public=False, console=QUIET)
+
+
+def test_cli_refuses_an_unsupported_gguf_before_uploading(cli_gateway: GatewayClient, tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "g.gguf", hf_weights("llama"), arch="gemma")
+    before = len(cli_gateway.request("GET", "/v1/files")["data"])
+    with pytest.raises(InvalidArgument, match="'gemma' is not supported"):
+        import_model(cli_gateway, str(path), name=None, quantization="keep", public=False, console=QUIET)
+    assert len(cli_gateway.request("GET", "/v1/files")["data"]) == before
