@@ -3,6 +3,7 @@ and nothing half-registered left behind when they fail."""
 
 from __future__ import annotations
 
+import io
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +17,9 @@ from services.trainer.jobs.import_runner import ImportContext, ImportRunner
 from services.trainer.jobs.imports import ImportRequest, ImportService
 from services.trainer.jobs.kinds import IMPORT
 from services.trainer.jobs.records import ImportRecord
-from shared.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
+from shared.errors import AlreadyExists, InvalidArgument, NotFound, PayloadTooLarge, ResourceExhausted
 from shared.files import FileService
+from shared.files.repository import FileRepository
 from shared.jobs.records import JobStatus
 from shared.jobs.store import JobStore
 from shared.model_registry import RESERVED, ModelRegistry
@@ -155,3 +157,12 @@ def test_too_big_for_the_worker(imports: Imports, tiny_gguf: Path) -> None:
     job = imports.create(file_id, name="big", quantization="float32")
     assert job.status == JobStatus.FAILED and job.error is not None and job.error.code == "model_too_large"
     imports.nothing_left("big")
+
+
+def test_model_uploads_have_their_own_size_limit(redis_client: redis_lib.Redis[str], store: ObjectStore) -> None:
+    files = FileService(store, FileRepository(redis_client), max_bytes=16, max_model_bytes=1024)
+    assert files.upload(owner="alice", filename="m.gguf", purpose="model", stream=io.BytesIO(b"x" * 1000)).bytes == 1000
+    with pytest.raises(PayloadTooLarge, match=r"1024-byte limit \(DISTRUST_GATEWAY_MAX_MODEL_UPLOAD_BYTES\)"):
+        files.upload(owner="alice", filename="m.gguf", purpose="model", stream=io.BytesIO(b"x" * 1025))
+    with pytest.raises(PayloadTooLarge, match=r"16-byte limit \(DISTRUST_GATEWAY_MAX_UPLOAD_BYTES\)"):
+        files.upload(owner="alice", filename="t.jsonl", purpose="raw", stream=io.BytesIO(b"x" * 17))
