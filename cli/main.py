@@ -8,6 +8,7 @@ from typing import cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cli import eval_commands
@@ -24,7 +25,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: DistrustError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc.message}")
+    err.print(f"[red]error:[/red] {escape(exc.message)}")
     return typer.Exit(2 if exc.type == "configuration_error" else 1)
 
 
@@ -291,7 +292,7 @@ def models_import(
     except DistrustError as exc:
         raise _fail(exc) from None
     if record["status"] != "succeeded":
-        console.print(f"[red]{record['status']}[/red]: {(record.get('error') or {}).get('message', '')}")
+        console.print(f"[red]{record['status']}[/red]: {escape((record.get('error') or {}).get('message', ''))}")
         raise typer.Exit(1)
     provenance = record["provenance"]
     console.print(
