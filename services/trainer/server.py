@@ -87,7 +87,12 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     exports = ExportService(export_store, registry, queues.export)
     import_store = JobStore(client, IMPORT)
     imports = ImportService(
-        import_store, files, registry, queues.model_import, budget_bytes=lambda: budget_bytes(settings.memory_budget_gb)
+        import_store,
+        files,
+        objects,
+        registry,
+        queues.model_import,
+        budget_bytes=lambda: budget_bytes(settings.memory_budget_gb),
     )
     reaper = Reaper(
         [

@@ -176,13 +176,25 @@ def test_unknown_file_and_taken_name(client: TestClient, tiny_gguf: Path) -> Non
     assert again.status_code == 409 and "'taken' already exists" in again.json()["error"]["message"], again.text
 
 
-def test_a_corrupt_gguf_fails_naming_the_file(client: TestClient, tiny_gguf: Path, tmp_path: Path) -> None:
+def test_a_corrupt_gguf_header_is_a_400_naming_the_file(client: TestClient, tiny_gguf: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(tiny_gguf.read_bytes()[:300])
     created = client.post("/v1/models", headers=ALICE, json={"file": upload(client, broken), "name": "broken"})
-    body = finished(client, created.json()["id"])
-    assert body["status"] == "failed" and body["error"]["message"].startswith("file broken.gguf: truncated")
+    assert created.status_code == 400, created.text
+    error = created.json()["error"]
+    assert error["param"] == "file" and error["message"].startswith("file broken.gguf: truncated or corrupt GGUF")
     assert client.get("/v1/models/broken", headers=ALICE).status_code == 404
+
+
+def test_a_gguf_truncated_in_its_tensor_data_fails_the_job_naming_the_file(
+    client: TestClient, tiny_gguf: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "cut.gguf"
+    broken.write_bytes(tiny_gguf.read_bytes()[:-4096])
+    created = client.post("/v1/models", headers=ALICE, json={"file": upload(client, broken), "name": "cut"})
+    body = finished(client, created.json()["id"])
+    assert body["status"] == "failed" and body["error"]["message"].startswith("file cut.gguf:"), body
+    assert client.get("/v1/models/cut", headers=ALICE).status_code == 404
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from services.trainer.imports.folders import import_folder
 from services.trainer.imports.gguf import ImportOptions, import_gguf
@@ -40,7 +41,8 @@ def import_model(
         raise invalid_field("file", str(path), "an existing GGUF file or model folder")
     with path.open("rb") as stream:
         head = stream.read(4)
-    if head == MAGIC:
+    kind = sniff(head)
+    if kind == "gguf":
         result = import_gguf(path, out_dir, gguf_options(quantization))
         return ModelProvenance(
             source="gguf",
@@ -52,16 +54,35 @@ def import_model(
             parameter_count=result.parameter_count,
             architecture=result.architecture,
         )
-    if head == _ZIP_MAGIC or head[:1] == _PICKLE_MAGIC:
-        raise InvalidArgument(
-            f"file {file_name}: a pickle checkpoint is refused (loading one can run arbitrary code); "
-            "convert it to safetensors first",
-            param="file",
-        )
+    if kind == "pickle":
+        raise pickle_refused(file_name)
     if tarfile.is_tarfile(path):
         return _import_tar(path, out_dir, quantization, file_name)
-    raise InvalidArgument(
-        f"file {file_name}: neither a GGUF file (magic {head!r}) nor a tar of a model folder", param="file"
+    raise not_a_model(file_name, head)
+
+
+def sniff(head: bytes) -> Literal["gguf", "pickle", "other"]:
+    """What a file's first bytes say it is: a GGUF, a pickle checkpoint (plain or torch's zip), or something else."""
+    if head[:4] == MAGIC:
+        return "gguf"
+    if head[:4] == _ZIP_MAGIC or head[:1] == _PICKLE_MAGIC:
+        return "pickle"
+    return "other"
+
+
+def pickle_refused(file_name: str) -> InvalidArgument:
+    """The refusal of a pickle checkpoint, naming the file."""
+    return InvalidArgument(
+        f"file {file_name}: a pickle checkpoint is refused (loading one can run arbitrary code); "
+        "convert it to safetensors first",
+        param="file",
+    )
+
+
+def not_a_model(file_name: str, head: bytes) -> InvalidArgument:
+    """The refusal of a file that is neither a GGUF nor a tar of a model folder, naming it."""
+    return InvalidArgument(
+        f"file {file_name}: neither a GGUF file (magic {head[:4]!r}) nor a tar of a model folder", param="file"
     )
 
 

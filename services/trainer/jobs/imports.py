@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from services.trainer.jobs.import_checks import check_upload_head
 from services.trainer.jobs.records import ImportRecord
 from shared.errors import NotFound, ResourceExhausted, invalid_field
 from shared.files import FileService
@@ -15,6 +16,7 @@ from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore, status_event
 from shared.model_registry import NAME, ModelRegistry
 from shared.schemas.model_import import IMPORT_QUANTIZATIONS, ImportQuantization
+from shared.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class ImportService:
         self,
         store: JobStore[ImportRecord],
         files: FileService,
+        objects: ObjectStore,
         registry: ModelRegistry,
         enqueue: Callable[[str], None],
         *,
@@ -75,6 +78,7 @@ class ImportService:
     ) -> None:
         self.store = store
         self.files = files
+        self.objects = objects
         self.registry = registry
         self.enqueue = enqueue
         self.budget_bytes = budget_bytes
@@ -88,6 +92,7 @@ class ImportService:
                 "name", name, "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
         check_import_fits(import_memory_bytes(upload.bytes, quantization), self.budget_bytes(), upload.filename)
+        check_upload_head(self.objects, upload)
         record = ImportRecord(
             owner=request.owner, file=upload.id, name=name, quantization=quantization, public=request.public
         )

@@ -46,7 +46,7 @@ class Imports:
         budget: Callable[[], int] = lambda: self.budget  # noqa: E731
         context = ImportContext(self.store, self.registry, files, store, cache, "test", budget)
         self.runner = ImportRunner(context)
-        self.service = ImportService(self.store, files, self.registry, self.runner.run, budget_bytes=budget)
+        self.service = ImportService(self.store, files, store, self.registry, self.runner.run, budget_bytes=budget)
 
     def upload(self, path: Path, purpose: str = "model", filename: str | None = None) -> str:
         with path.open("rb") as stream:
@@ -108,18 +108,44 @@ def test_a_truncated_gguf_fails_naming_the_file_and_leaves_nothing(imports: Impo
     imports.nothing_left("broken")
 
 
-def test_an_unsupported_architecture_fails_naming_it(imports: Imports, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"\x80\x04\x95" + b"\0" * 64, r"^file upload\.bin: a pickle checkpoint is refused"),
+        (b"PK\x03\x04" + b"\0" * 64, r"^file upload\.bin: a pickle checkpoint is refused"),
+        (b"hello, not a model", r"^file upload\.bin: neither a GGUF file \(magic b'hell'\)"),
+    ],
+)
+def test_what_the_first_bytes_show_is_refused_at_creation(
+    imports: Imports, tmp_path: Path, content: bytes, match: str
+) -> None:
+    (tmp_path / "upload.bin").write_bytes(content)
+    with pytest.raises(InvalidArgument, match=match):
+        imports.create(imports.upload(tmp_path / "upload.bin"), name="refused")
+    imports.nothing_left("refused")
+    assert imports.store.list_owned("alice", after=None, limit=10) == ([], False)
+
+
+def test_a_gguf_header_the_worker_would_refuse_is_refused_at_creation(imports: Imports, tmp_path: Path) -> None:
     path = write_gguf(tmp_path / "g.gguf", hf_weights("llama"), arch="gemma")
-    job = imports.create(imports.upload(path), name="gemma")
-    assert job.error is not None and "'gemma' is not supported" in job.error.message
-    imports.nothing_left("gemma")
+    with pytest.raises(InvalidArgument, match=r"^file g\.gguf: general\.architecture 'gemma' is not supported"):
+        imports.create(imports.upload(path), name="gemma")
+    quant = write_gguf(tmp_path / "q.gguf", hf_weights("llama"), quant=gguf.GGMLQuantizationType.Q5_0)
+    with pytest.raises(InvalidArgument, match=r"^file q\.gguf: tensor 'token_embd\.weight' has quantization type Q5_0"):
+        imports.create(imports.upload(quant), name="q5")
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(InvalidArgument, match=r"^file g\.gguf: truncated or corrupt GGUF header"):
+        imports.create(imports.upload(path), name="cut")
+    for name in ("gemma", "q5", "cut"):
+        imports.nothing_left(name)
 
 
-def test_a_pickle_checkpoint_fails_naming_it(imports: Imports, tmp_path: Path) -> None:
-    (tmp_path / "model.pt").write_bytes(b"\x80\x04\x95" + b"\0" * 64)
-    job = imports.create(imports.upload(tmp_path / "model.pt"), name="pickled")
-    assert job.error is not None and job.error.message.startswith("file model.pt: a pickle checkpoint is refused")
-    imports.nothing_left("pickled")
+def test_a_header_longer_than_the_head_read_is_left_to_the_worker(
+    imports: Imports, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("services.trainer.jobs.import_checks.HEAD_BYTES", 64)
+    job = imports.create(imports.upload(tiny_gguf))
+    assert job.status == JobStatus.SUCCEEDED, job.error
 
 
 def test_a_taken_name_is_refused_before_queueing(imports: Imports, tiny_gguf: Path) -> None:
