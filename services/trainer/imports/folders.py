@@ -55,7 +55,7 @@ def import_folder(path: Path, out_dir: Path, quantization: ImportQuantization, f
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    source_quantization = f"mlx-{_bits(config)}bit" if quantized else _main_dtype(weights)
+    source_quantization = f"mlx-{_quant_of(config)[0]}bit" if quantized else _main_dtype(weights)
     log.info("imported folder %s (%s, %s) into %s", path, info.model_type, source_quantization, out_dir)
     return ModelProvenance(
         source="mlx" if quantized else "huggingface",
@@ -101,18 +101,12 @@ def _quant_section(config: dict[str, object]) -> dict[str, object]:
     return cast(dict[str, object], section) if isinstance(section, dict) else {}
 
 
-def _bits(config: dict[str, object], module: str | None = None) -> int:
+def _quant_of(config: dict[str, object], module: str | None = None) -> tuple[int, int]:
+    """(bits, group_size) of `module`, honouring mlx-lm's per-module overrides; the common ones without `module`."""
     section = _quant_section(config)
     override = section.get(module) if module else None
-    chosen = cast(dict[str, object], override) if isinstance(override, dict) else section
-    return int(cast(int, chosen.get("bits") or 4))
-
-
-def _group_size(config: dict[str, object], module: str) -> int:
-    section = _quant_section(config)
-    override = section.get(module)
-    chosen = cast(dict[str, object], override) if isinstance(override, dict) else section
-    return int(cast(int, chosen.get("group_size") or DEFAULT_GROUP_SIZE))
+    chosen = cast(dict[str, int], override if isinstance(override, dict) else section)
+    return int(chosen.get("bits") or 4), int(chosen.get("group_size") or DEFAULT_GROUP_SIZE)
 
 
 def _write_cast(weights: list[Path], config: dict[str, object], staging: Path, dtype_name: str) -> None:
@@ -132,12 +126,13 @@ def _write_cast(weights: list[Path], config: dict[str, object], staging: Path, d
         if name.endswith(".weight") and f"{stem}.scales" in tensors:
             scales = tensors[f"{stem}.scales"].astype(mx.float32)
             biases = tensors.get(f"{stem}.biases")
+            bits, group_size = _quant_of(config, stem)
             value = mx.dequantize(
                 value,
                 scales,
                 biases.astype(mx.float32) if biases is not None else None,
-                group_size=_group_size(config, stem),
-                bits=_bits(config, stem),
+                group_size=group_size,
+                bits=bits,
             )
         out[name] = value.astype(dtype) if mx.issubdtype(value.dtype, mx.floating) else value
     save_weights(out, staging)
