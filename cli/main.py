@@ -8,6 +8,7 @@ from typing import cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cli import eval_commands
@@ -24,7 +25,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: DistrustError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc.message}")
+    err.print(f"[red]error:[/red] {escape(exc.message)}")
     return typer.Exit(2 if exc.type == "configuration_error" else 1)
 
 
@@ -267,6 +268,42 @@ def models_add(
     except DistrustError as exc:
         raise _fail(exc) from None
     console.print(f"registered {record.name}: {record.bytes / 1e6:.1f} MB, {len(record.files)} files")
+
+
+@models_app.command("import")
+def models_import(
+    source: str = typer.Argument(
+        ..., help="A GGUF file, a Hugging Face or MLX folder, ollama:NAME[:TAG] or lmstudio:PUBLISHER/REPO[/FILE]"
+    ),
+    name: str | None = typer.Option(None, help="Name to chat with and train it under; default from SOURCE"),
+    quantization: str = typer.Option("keep", help="keep (the file's), or float32 / bfloat16 / float16"),
+    public: bool = typer.Option(False, "--public", help="For every user of the stack (needs an admin key)"),
+) -> None:
+    """Import a model you have (GGUF, Hugging Face / MLX folder, Ollama, LM Studio) as a base model."""
+    from cli.client import GatewayClient
+    from cli.commands.model_import import check_quantization, import_model
+
+    try:
+        record = import_model(
+            GatewayClient.from_env(),
+            source,
+            name=name,
+            quantization=check_quantization(quantization),
+            public=public,
+            console=console,
+        )
+    except DistrustError as exc:
+        raise _fail(exc) from None
+    if record["status"] != "succeeded":
+        console.print(f"[red]{record['status']}[/red]: {escape((record.get('error') or {}).get('message', ''))}")
+        raise typer.Exit(1)
+    provenance = record["provenance"]
+    console.print(
+        f"[green]imported[/green] {record['name']} ({provenance['architecture']}, "
+        f"{provenance['parameter_count'] / 1e6:.1f} M parameters, {provenance['quantization']} from "
+        f"{provenance['source']})"
+    )
+    console.print(f"chat with it: distrust chat {record['name']}")
 
 
 @app.command()

@@ -21,12 +21,15 @@ from pydantic import BaseModel
 
 from shared.errors import AlreadyExists, InvalidArgument, NotFound
 from shared.redis_store import KEY_PREFIX, redis_errors
+from shared.schemas.model_import import ModelProvenance
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-RESERVED = f"{KEY_PREFIX}models:reserved"  # base-model names claimed by exports still running: name -> holder
+RESERVED = (
+    f"{KEY_PREFIX}models:reserved"  # base-model names claimed by exports and imports still running: name -> holder
+)
 
 
 class BaseModelRecord(BaseModel):
@@ -41,6 +44,8 @@ class BaseModelRecord(BaseModel):
     owned_by: str = "system"
     # The trainer's ModelInfo (layers, sizes, quantization) for memory estimates without the weights at hand.
     info: dict[str, object] | None = None
+    # Where an imported model came from (None for models registered from a folder or exported).
+    provenance: ModelProvenance | None = None
 
     def visible_to(self, owner: str) -> bool:
         """Shared models ("system") are everyone's; an exported model belongs to the owner of its adapter."""
@@ -100,10 +105,12 @@ class ModelRegistry:
         info: dict[str, object] | None = None,
         owned_by: str = "system",
         reservation: str | None = None,
+        provenance: ModelProvenance | None = None,
     ) -> BaseModelRecord:
         """Upload a local HF-layout model folder and record it under `name` (replacing an older version).
 
-        A name an export has reserved can only be registered by that export (`reservation`, its holder).
+        A name an export or import has reserved can only be registered by that job (`reservation`, its holder).
+        A failed upload deletes what it stored when the name was new, so nothing half-registered stays.
         """
         if not NAME.match(name):
             raise InvalidArgument(f"model: {name!r} is not a valid model name (letters, digits, . _ -)", param="model")
@@ -111,11 +118,18 @@ class ModelRegistry:
             holder = self.redis.hget(RESERVED, name)
         if holder is not None and holder != reservation:
             raise AlreadyExists(
-                f"model: the name {name!r} is reserved by export {holder}", param="model", code="model_exists"
+                f"model: the name {name!r} is reserved by job {holder}", param="model", code="model_exists"
             )
         files = {}
-        for path in sorted(p for p in directory.iterdir() if p.is_file()):
-            files[path.name] = self.store.put_file(Bucket.MODELS, f"base/{name}/{path.name}", path).sha256 or ""
+        replacing = self.get_base(name) is not None
+        try:
+            for path in sorted(p for p in directory.iterdir() if p.is_file()):
+                files[path.name] = self.store.put_file(Bucket.MODELS, f"base/{name}/{path.name}", path).sha256 or ""
+        except BaseException:
+            if not replacing:
+                for file_name in files:
+                    self.store.delete(Bucket.MODELS, f"base/{name}/{file_name}")
+            raise
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
         record = BaseModelRecord(
             name=name,
@@ -126,6 +140,7 @@ class ModelRegistry:
             context_length=config.get("max_position_embeddings"),
             info=info,
             owned_by=owned_by,
+            provenance=provenance,
         )
         with redis_errors("registering a model"):
             self.redis.hset(f"{KEY_PREFIX}models", name, record.model_dump_json())
@@ -133,14 +148,14 @@ class ModelRegistry:
         return record
 
     def reserve_name(self, name: str, holder: str) -> None:
-        """Claim `name` for the base model that `holder` (an export) will register; AlreadyExists if taken."""
+        """Claim `name` for the base model that `holder` (an export or import) will register; AlreadyExists if taken."""
         with redis_errors("reserving a model name"):
             claimed = self.get_base(name) is None and (
                 bool(self.redis.hsetnx(RESERVED, name, holder)) or self.redis.hget(RESERVED, name) == holder
             )
         if not claimed:
             raise AlreadyExists(
-                f"name: a model named {name!r} already exists or is being exported; choose another name",
+                f"name: a model named {name!r} already exists or is being exported or imported; choose another name",
                 param="name",
                 code="model_exists",
             )

@@ -12,6 +12,7 @@ from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
+from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.routes import evals, files, fine_tuning, health, models, scoring
@@ -47,6 +48,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.trainer = TrainerClient(trainer)
     app.state.evals = EvaluationClient(trainer)
     app.state.exports = ExportClient(trainer)
+    app.state.imports = ImportClient(trainer)
     app.state.keyring = KeyRing(settings.key_owners())
     app.state.metrics = metrics
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -44,7 +44,12 @@ class Backends:
     def from_settings(cls, settings: GatewaySettings) -> Backends:
         store = ObjectStore(settings.storage)
         client = connect(settings.redis)
-        files = FileService(store, FileRepository(client), max_bytes=settings.max_upload_bytes)
+        files = FileService(
+            store,
+            FileRepository(client),
+            max_bytes=settings.max_upload_bytes,
+            max_model_bytes=settings.max_model_upload_bytes,
+        )
         channels = {name: open_channel(getattr(settings, f"{name}_target")) for name in GRPC_BACKENDS}
         return cls(settings, store, client, files, channels)
 

@@ -21,10 +21,18 @@ class GatewaySettings(ServiceSettings):
     # API keys and their owners: `key1=owner1,key2=owner2` or a JSON object {"key": "owner"}.
     api_keys: SecretStr | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # Model files to import (purpose `model`): a 70B model's GGUF is about 40 GB.
+    max_model_upload_bytes: int = Field(default=256 * 1024**3, ge=1)
     scorer_target: str = "127.0.0.1:50151"
     trainer_target: str = "127.0.0.1:50152"
     inference_target: str = "127.0.0.1:50153"
     backend_timeout_s: float = Field(default=2.0, gt=0)
+    # Owners whose keys may do what affects everyone (import a public base model): `owner1,owner2`.
+    admin_owners: str = ""
+
+    def admins(self) -> frozenset[str]:
+        """The owners named by DISTRUST_GATEWAY_ADMIN_OWNERS."""
+        return frozenset(filter(None, (part.strip() for part in self.admin_owners.split(","))))
 
     def secret_fields(self) -> dict[str, object]:
         return {**super().secret_fields(), "DISTRUST_GATEWAY_API_KEYS": self.api_keys}

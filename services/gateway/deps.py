@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from services.gateway.auth import current_owner
 from services.gateway.backends import Backends
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
+from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics
 from services.gateway.scorer_client import ScorerClient
@@ -46,6 +47,18 @@ def get_exports(request: Request) -> ExportClient:
     return exports
 
 
+def get_imports(request: Request) -> ImportClient:
+    """The trainer service's model import client, on the app's `grpc.aio` channel to the trainer."""
+    imports: ImportClient = request.app.state.imports
+    return imports
+
+
+def get_admins(request: Request) -> frozenset[str]:
+    """The owners that may act for everyone (DISTRUST_GATEWAY_ADMIN_OWNERS)."""
+    admins: frozenset[str] = request.app.state.settings.admins()
+    return admins
+
+
 def get_inference(request: Request) -> InferenceClient:
     """The inference service's `grpc.aio` client, one per app."""
     inference: InferenceClient = request.app.state.inference
@@ -81,6 +94,8 @@ def get_metrics(request: Request) -> GatewayMetrics:
 TrainerDep = Annotated[TrainerClient, Depends(get_trainer)]
 EvalsDep = Annotated[EvaluationClient, Depends(get_evals)]
 ExportsDep = Annotated[ExportClient, Depends(get_exports)]
+ImportsDep = Annotated[ImportClient, Depends(get_imports)]
+AdminsDep = Annotated[frozenset[str], Depends(get_admins)]
 InferenceDep = Annotated[InferenceClient, Depends(get_inference)]
 ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
 FilesDep = Annotated[FileService, Depends(get_files)]

@@ -10,12 +10,14 @@ import grpc
 from services.trainer.config import TrainerSettings
 from services.trainer.jobs.evaluations import EvalService
 from services.trainer.jobs.exports import ExportService
-from services.trainer.jobs.kinds import EVALUATION, EXPORT, FineTuningStore
-from services.trainer.jobs.memory import request_memory_check
+from services.trainer.jobs.imports import ImportService
+from services.trainer.jobs.kinds import EVALUATION, EXPORT, IMPORT, FineTuningStore
+from services.trainer.jobs.memory import budget_bytes, request_memory_check
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.service import JobService
 from services.trainer.rpc.evaluation import EvaluationServicer
 from services.trainer.rpc.export import ExportServicer
+from services.trainer.rpc.imports import ImportServicer
 from services.trainer.rpc.training import TrainerServicer
 from shared.files import FileService
 from shared.files.repository import FileRepository
@@ -23,8 +25,9 @@ from shared.jobs.reaper import Reaper
 from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
-from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc, trainer_pb2_grpc
+from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc, import_pb2_grpc, trainer_pb2_grpc
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
+from shared.pb.distrust.trainer.v1 import import_pb2 as ipb
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.redis_store import connect
 from shared.rpc.server import RunningServer, start_server
@@ -33,6 +36,7 @@ from shared.storage import ObjectStore
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainerService"].full_name
 EVAL_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["EvaluationService"].full_name
 EXPORT_SERVICE_NAME = xpb.DESCRIPTOR.services_by_name["ExportService"].full_name
+IMPORT_SERVICE_NAME = ipb.DESCRIPTOR.services_by_name["ImportService"].full_name
 
 
 def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:
@@ -51,15 +55,17 @@ class Enqueuers:
     train: Callable[[str], None]
     evaluate: Callable[[str], None]
     export: Callable[[str], None]
+    model_import: Callable[[str], None]
 
     @classmethod
     def celery(cls, redis_url: str) -> Enqueuers:
-        from services.trainer.worker import EVAL_TASK, EXPORT_TASK, TRAIN_TASK
+        from services.trainer.worker import EVAL_TASK, EXPORT_TASK, IMPORT_TASK, TRAIN_TASK
 
         return cls(
             celery_enqueue(redis_url, TRAIN_TASK),
             celery_enqueue(redis_url, EVAL_TASK),
             celery_enqueue(redis_url, EXPORT_TASK),
+            celery_enqueue(redis_url, IMPORT_TASK),
         )
 
 
@@ -70,7 +76,7 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
     queues = enqueue if isinstance(enqueue, Enqueuers) else Enqueuers.celery(settings.redis.url.get_secret_value())
     if callable(enqueue):
-        queues = Enqueuers(enqueue, queues.evaluate, queues.export)
+        queues = Enqueuers(enqueue, queues.evaluate, queues.export, queues.model_import)
     registry = ModelRegistry(client, objects)
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
     store, eval_store, export_store = FineTuningStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
@@ -79,8 +85,22 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     )
     evals = EvalService(eval_store, files, objects, registry, sources, queues.evaluate)
     exports = ExportService(export_store, registry, queues.export)
+    import_store = JobStore(client, IMPORT)
+    imports = ImportService(
+        import_store,
+        files,
+        objects,
+        registry,
+        queues.model_import,
+        budget_bytes=lambda: budget_bytes(settings.memory_budget_gb),
+    )
     reaper = Reaper(
-        [(store, queues.train), (eval_store, queues.evaluate), (export_store, queues.export)],
+        [
+            (store, queues.train),
+            (eval_store, queues.evaluate),
+            (export_store, queues.export),
+            (import_store, queues.model_import),
+        ],
         settings.reaper_interval_s,
     )
 
@@ -89,13 +109,14 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(jobs), server)  # type: ignore[no-untyped-call]
         evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)  # type: ignore[no-untyped-call]
         export_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)  # type: ignore[no-untyped-call]
+        import_pb2_grpc.add_ImportServiceServicer_to_server(ImportServicer(imports), server)  # type: ignore[no-untyped-call]
 
     running = start_server(
         host=settings.host,
         port=settings.port,
         port_setting="DISTRUST_TRAINER_PORT",
         register=register,
-        service_names=[SERVICE_NAME, EVAL_SERVICE_NAME, EXPORT_SERVICE_NAME],
+        service_names=[SERVICE_NAME, EVAL_SERVICE_NAME, EXPORT_SERVICE_NAME, IMPORT_SERVICE_NAME],
         max_workers=settings.max_workers,
     )
     reaper.start()

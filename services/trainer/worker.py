@@ -1,4 +1,4 @@
-"""The Celery application that runs training, evaluation and export jobs: Redis broker, late acks, one at a time.
+"""The Celery application that runs training, evaluation, export and import jobs: Redis broker, late acks, one at a time.
 
 Run a worker with `celery -A services.trainer.worker worker --pool solo --queues training`.
 """
@@ -22,6 +22,7 @@ from shared.settings import load_settings
 if TYPE_CHECKING:  # the runners import MLX: a worker loads them on its first job, not at import
     from services.trainer.jobs.eval_runner import EvalRunner
     from services.trainer.jobs.export_runner import ExportRunner
+    from services.trainer.jobs.import_runner import ImportRunner
     from services.trainer.jobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ QUEUE = "training"
 TRAIN_TASK = "distrust.train"
 EVAL_TASK = "distrust.evaluate"
 EXPORT_TASK = "distrust.export"
+IMPORT_TASK = "distrust.import"
 
 
 def create_celery(redis_url: str) -> Celery:
@@ -49,14 +51,16 @@ class Runners:
     train: JobRunner
     evaluate: EvalRunner
     export: ExportRunner
+    model_import: ImportRunner
 
 
 @cache
 def _runners() -> Runners:  # built once per worker process, on first use
     from services.trainer.jobs.eval_runner import EvalContext, EvalRunner
     from services.trainer.jobs.export_runner import ExportContext, ExportRunner
-    from services.trainer.jobs.kinds import EVALUATION, EXPORT, FineTuningStore
-    from services.trainer.jobs.memory import job_memory_check
+    from services.trainer.jobs.import_runner import ImportContext, ImportRunner
+    from services.trainer.jobs.kinds import EVALUATION, EXPORT, IMPORT, FineTuningStore
+    from services.trainer.jobs.memory import budget_bytes, job_memory_check
     from services.trainer.jobs.model_sources import ModelSources
     from services.trainer.jobs.runner import JobRunner, RunnerContext
     from shared.files import FileService
@@ -108,7 +112,19 @@ def _runners() -> Runners:  # built once per worker process, on first use
             lease_ttl_s=ttl,
         )
     )
-    return Runners(train, evaluate, export)
+    model_import = ImportRunner(
+        ImportContext(
+            store=JobStore(client, IMPORT),
+            registry=registry,
+            files=files,
+            objects=objects,
+            cache_dir=cache_dir,
+            holder=holder,
+            budget_bytes=lambda: budget_bytes(settings.memory_budget_gb),
+            lease_ttl_s=ttl,
+        )
+    )
+    return Runners(train, evaluate, export, model_import)
 
 
 @celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
@@ -127,6 +143,12 @@ def evaluate(eval_id: str) -> None:
 def export(export_id: str) -> None:
     """Run one export."""
     _runners().export.run(export_id)
+
+
+@celery_app.task(name=IMPORT_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
+def model_import(import_id: str) -> None:
+    """Run one model import."""
+    _runners().model_import.run(import_id)
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs

@@ -18,13 +18,22 @@ class Purpose(StrEnum):
     RAW = "raw"
     # Evaluation data: multiple-choice items, suites, TruthfulQA-format benchmarks (JSON Lines).
     EVALS = "evals"
+    # A model to import: a GGUF file or a tar of a model folder (stored as uploaded, no line checks).
+    MODEL = "model"
     # Written by the services, never uploaded by users.
     FINE_TUNE_RESULTS = "fine-tune-results"
     DATASET_REPORT = "dataset-report"
     SCORED = "scored"
 
 
-UPLOADABLE_PURPOSES = (Purpose.FINE_TUNE, Purpose.BATCH, Purpose.ASSISTANTS, Purpose.RAW, Purpose.EVALS)
+UPLOADABLE_PURPOSES = (
+    Purpose.FINE_TUNE,
+    Purpose.BATCH,
+    Purpose.ASSISTANTS,
+    Purpose.RAW,
+    Purpose.EVALS,
+    Purpose.MODEL,
+)
 
 
 def new_file_id() -> str:

@@ -55,17 +55,26 @@ class FilePage:
 class FileService:
     """The files API: uploads checked for their purpose and stored in object storage, metadata in Redis."""
 
-    def __init__(self, store: ObjectStore, repository: FileRepository, *, max_bytes: int) -> None:
+    def __init__(
+        self, store: ObjectStore, repository: FileRepository, *, max_bytes: int, max_model_bytes: int | None = None
+    ) -> None:
         self.store = store
         self.repository = repository
         self.max_bytes = max_bytes
+        # Model files (purpose "model") are gigabytes where datasets are megabytes: their own limit.
+        self.max_model_bytes = max_model_bytes or max_bytes
 
     def upload(self, *, owner: str, filename: str, purpose: str, stream: BinaryIO) -> FileObject:
         """Stream an upload to storage, validating it; an invalid or oversize upload leaves nothing stored."""
         kind = parse_purpose(purpose, uploadable=True)
         filename = _clean_filename(filename)
         validator = LineValidator.for_purpose(kind)
-        reader = _GuardedReader(stream, validator, self.max_bytes)
+        limit, setting = (
+            (self.max_model_bytes, "DISTRUST_GATEWAY_MAX_MODEL_UPLOAD_BYTES")
+            if kind == Purpose.MODEL
+            else (self.max_bytes, "DISTRUST_GATEWAY_MAX_UPLOAD_BYTES")
+        )
+        reader = _GuardedReader(stream, validator, limit)
         file_id = new_file_id()
         try:
             info = self.store.put_stream(Bucket.FILES, file_id, reader, content_type=_content_type(filename))
@@ -74,7 +83,7 @@ class FileService:
             self._discard(file_id)
             if reader.reason == "too_large":
                 raise PayloadTooLarge(
-                    f"file: upload exceeds the {self.max_bytes}-byte limit (DISTRUST_GATEWAY_MAX_UPLOAD_BYTES)",
+                    f"file: upload exceeds the {limit}-byte limit ({setting})",
                     param="file",
                 ) from None
         except BaseException:

@@ -90,7 +90,8 @@ def test_models_list_and_retrieve(gateway: TestClient) -> None:
     assert listing["object"] == "list"
     models = [Model.model_validate(entry) for entry in listing["data"]]
     base = next(m for m in models if m.id == BASE)
-    assert base.owned_by == "system" and base.model_extra == {"parent": None, "kind": "base", "context_length": 2048}
+    assert base.owned_by == "system"
+    assert base.model_extra == {"parent": None, "kind": "base", "context_length": 2048, "provenance": None}
     assert Model.model_validate(gateway.get(f"/v1/models/{BASE}", headers=ALICE).json()) == base
     missing = gateway.get("/v1/models/no-such-model", headers=ALICE)
     assert missing.status_code == 404 and missing.json()["error"]["param"] == "model"

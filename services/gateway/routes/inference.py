@@ -26,7 +26,6 @@ from services.gateway.schemas.common import ErrorDetail, ErrorResponse, ListResp
 from services.gateway.schemas.completions import Completion, CompletionChoice, CompletionRequest, CompletionUsage
 from services.gateway.schemas.models import Model
 from shared.errors import DistrustError
-from shared.model_registry import model_not_found
 
 router = APIRouter(prefix="/v1", tags=["inference"])
 DONE = b"data: [DONE]\n\n"
@@ -139,12 +138,3 @@ async def completions(
 async def list_models(owner: Owner, inference: InferenceDep) -> ListResponse[Model]:
     """Every model you can pass as `model`."""
     return ListResponse[Model](data=await inference.models(owner))
-
-
-@router.get("/models/{model:path}", summary="One model")
-async def get_model(model: str, owner: Owner, inference: InferenceDep) -> Model:
-    """One model by id, if it is yours or a base model."""
-    for entry in await inference.models(owner):
-        if entry.id == model:
-            return entry
-    raise model_not_found(model)

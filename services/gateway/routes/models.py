@@ -1,4 +1,8 @@
-"""Model files users take home (a base model or an adapter as a .tar.gz) and exports (fused, quantized, GGUF)."""
+"""Models beyond OpenAI's list: one model with its provenance, imports, archives and exports.
+
+Imports turn a user's GGUF or model folder into a base model; archives are the files users take home (.tar.gz);
+exports fuse an adapter (optionally quantized, optionally GGUF).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from services.gateway.deps import ExportsDep, Owner, RegistryDep, StoreDep
+from services.gateway.deps import AdminsDep, ExportsDep, ImportsDep, InferenceDep, Owner, RegistryDep, StoreDep
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.export import CreateExport, ModelExport
 from services.gateway.schemas.fine_tuning import FineTuningJobEvent
+from services.gateway.schemas.model_import import CreateModelImport, ModelImport
+from services.gateway.schemas.models import Model
 from shared.archive import pack_tar_gz
-from shared.errors import FailedPrecondition
+from shared.errors import FailedPrecondition, PermissionDenied
 from shared.model_registry import model_not_found
 from shared.storage import Bucket
 
@@ -108,3 +114,55 @@ async def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owne
             "content-length": str(gguf.bytes),
         },
     )
+
+
+@router.post("", summary="Import a model file uploaded with purpose `model` as a base model")
+async def create_import(body: CreateModelImport, imports: ImportsDep, admins: AdminsDep, owner: Owner) -> ModelImport:
+    """Check the file, the name and the options, then queue the import; a public model needs an admin key."""
+    if body.public and owner not in admins:
+        raise PermissionDenied(
+            "public: only an admin key (DISTRUST_GATEWAY_ADMIN_OWNERS) may import a model for everyone; "
+            "leave public false to import it for yourself",
+            param="public",
+        )
+    return await imports.create(owner, body)
+
+
+@router.get("/imports", summary="List model imports, newest first")
+async def list_imports(
+    imports: ImportsDep, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> ListResponse[ModelImport]:
+    """The owner's imports, newest first."""
+    return await imports.list(owner, after=after, limit=limit)
+
+
+@router.get("/imports/{import_id}", summary="Retrieve a model import")
+async def get_import(import_id: str, imports: ImportsDep, owner: Owner) -> ModelImport:
+    """One import of the owner."""
+    return await imports.get(owner, import_id)
+
+
+@router.get(
+    "/imports/{import_id}/events", summary="An import's events; `stream=true` follows them", response_model=None
+)
+async def import_events(
+    import_id: str,
+    imports: ImportsDep,
+    owner: Owner,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    stream: bool = False,
+) -> ListResponse[FineTuningJobEvent] | StreamingResponse:
+    """An import's events, newest first; or followed as server-sent events."""
+    return await events_response(imports.events, owner, import_id, after=after, limit=limit, stream=stream)
+
+
+# Last: its path pattern would take every other route's path.
+@router.get("/{model:path}", summary="One model, with its provenance when it was imported")
+async def get_model(model: str, owner: Owner, inference: InferenceDep, registry: RegistryDep) -> Model:
+    """One model by id, if it is yours or a base model."""
+    for entry in await inference.models(owner):
+        if entry.id == model:
+            record = registry.get_base(model) if entry.kind == "base" else None
+            return entry.model_copy(update={"provenance": record.provenance if record else None})
+    raise model_not_found(model)

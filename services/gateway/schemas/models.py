@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.schemas.model_import import ModelProvenance
+
 
 class Model(BaseModel):
     """A model you can pass as `model`: a base model or one of your fine-tuned adapters."""
@@ -17,3 +19,6 @@ class Model(BaseModel):
     parent: str | None = Field(default=None, description="For a fine-tuned model: its base model's id")
     kind: Literal["base", "adapter"]
     context_length: int | None = Field(default=None, description="Context length in tokens, when known")
+    provenance: ModelProvenance | None = Field(
+        default=None, description="For an imported base model: its source, file, hash and quantization"
+    )

@@ -93,8 +93,8 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
     arch = architecture_named(header.architecture, path)
     check_types(header, path)
     try:
-        loaded = mx.load(str(path), return_metadata=True)
-    except RuntimeError as exc:
+        loaded = mx.load(str(path), format="gguf", return_metadata=True)
+    except (RuntimeError, ValueError) as exc:
         raise InvalidArgument(f"file {path}: unreadable GGUF ({exc})", param="file") from exc
     arrays, raw_meta = cast(tuple[dict[str, mx.array], dict[str, MetadataValue]], loaded)
     meta = GgufMetadata(raw_meta, path)

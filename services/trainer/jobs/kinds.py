@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import redis
 
-from services.trainer.jobs.records import CheckpointRecord, EvalRecord, ExportRecord, JobRecord
+from services.trainer.jobs.records import CheckpointRecord, EvalRecord, ExportRecord, ImportRecord, JobRecord
 from shared.jobs.store import JobKind, JobStore
 from shared.redis_store import redis_errors
 
 FINE_TUNING = JobKind("ftjob", JobRecord, "fine-tuning job", "fine_tuning_job_id", not_found_code="job_not_found")
 EVALUATION = JobKind("eval", EvalRecord, "evaluation", "eval_id")
 EXPORT = JobKind("export", ExportRecord, "export job", "export_id")
+IMPORT = JobKind("import", ImportRecord, "model import", "import_id")
 
 
 class FineTuningStore(JobStore[JobRecord]):

@@ -10,6 +10,7 @@ from shared.jobs.records import BaseJob, JobStatus, new_id
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
 from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, Hyperparameters, LoraSpec
+from shared.schemas.model_import import ImportQuantization, ModelProvenance
 
 
 def _time_seed() -> int:
@@ -79,3 +80,14 @@ class ExportRecord(BaseJob):
     output_model: str  # the name the exported model is registered under
     options: ExportOptions
     result: ExportResult | None = None
+
+
+class ImportRecord(BaseJob):
+    """Import an uploaded model file (GGUF, or a tar of a model folder) and register it as a base model."""
+
+    id: str = Field(default_factory=lambda: new_id("import"))
+    file: str  # the files API id of the upload
+    name: str  # the name the model is registered under (reserved while the job runs)
+    quantization: ImportQuantization = "keep"
+    public: bool = False  # registered as "system" (everyone's) rather than the owner's
+    provenance: ModelProvenance | None = None

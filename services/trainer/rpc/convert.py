@@ -10,14 +10,17 @@ from google.protobuf.struct_pb2 import Struct
 
 from services.trainer.jobs.evaluations import EvalRequest
 from services.trainer.jobs.exports import ExportRequest
-from services.trainer.jobs.records import CheckpointRecord, EvalRecord, ExportRecord, JobRecord
+from services.trainer.jobs.imports import ImportRequest
+from services.trainer.jobs.records import CheckpointRecord, EvalRecord, ExportRecord, ImportRecord, JobRecord
 from shared.jobs.records import EventRecord, JobError, JobStatus
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
+from shared.pb.distrust.trainer.v1 import import_pb2 as ipb
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.rpc.messages import enum_number, from_message, to_message
 from shared.schemas.evaluation import progress_message, task_from_message, task_to_message
 from shared.schemas.export import options_from_message, options_message, result_message
+from shared.schemas.model_import import provenance_message
 
 STATUS = {status: pb.JobStatus.Name(enum_number(pb.JobStatus.DESCRIPTOR, status)) for status in JobStatus}
 
@@ -128,4 +131,33 @@ def export_message(record: ExportRecord) -> xpb.Export:
         finished_at=record.finished_at or 0,
         error=error_message(record.error),
         result=result_message(record.result) if record.result is not None else None,
+    )
+
+
+def import_request(request: ipb.CreateImportRequest) -> ImportRequest:
+    """The import use case's request from the contract's."""
+    return ImportRequest(
+        owner=request.owner,
+        file=request.file,
+        name=request.name or None,
+        quantization=request.quantization,
+        public=request.public,
+    )
+
+
+def import_message(record: ImportRecord) -> ipb.Import:
+    """The contract's Import from a record."""
+    return ipb.Import(
+        id=record.id,
+        owner=record.owner,
+        file=record.file,
+        name=record.name,
+        quantization=record.quantization,
+        public=record.public,
+        status=STATUS[record.status],
+        created_at=record.created_at,
+        started_at=record.started_at or 0,
+        finished_at=record.finished_at or 0,
+        error=error_message(record.error),
+        provenance=provenance_message(record.provenance) if record.provenance is not None else None,
     )
