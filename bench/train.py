@@ -194,7 +194,7 @@ def run_mlx_lm(args: argparse.Namespace) -> dict[str, Any]:
             steps_per_report=1,
             steps_per_eval=10**9,
             steps_per_save=10**9,
-            max_seq_length=settings.max_seq_length,
+            max_seq_length=settings.hyperparameters.max_seq_length,
             adapter_file=str(Path(args.workdir) / "mlx_lm_adapters.safetensors"),
         ),
         training_callback=Clock(),

@@ -15,6 +15,7 @@ from rich.progress import Progress, TaskID
 
 from cli.client import GatewayClient
 from cli.commands.progress import bytes_progress, count_progress
+from services.gateway.schemas.fine_tuning import FineTuningJobEvent
 from shared.errors import InvalidArgument, invalid_field
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -138,9 +139,9 @@ def follow_import(client: GatewayClient, record: dict[str, Any], console: Consol
         with count_progress(console) as progress:
             bar = progress.add_task("importing", total=None, note="")
             for event in client.stream_events(
-                "GET", f"/v1/models/imports/{record['id']}/events", params={"stream": "true"}
+                FineTuningJobEvent, "GET", f"/v1/models/imports/{record['id']}/events", params={"stream": "true"}
             ):
-                progress.update(bar, advance=1, note=event["message"])
+                progress.update(bar, advance=1, note=event.message)
     final: dict[str, Any] = client.request("GET", f"/v1/models/imports/{record['id']}")
     return final
 

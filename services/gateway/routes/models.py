@@ -143,7 +143,10 @@ async def get_import(import_id: str, imports: ImportsDep, owner: Owner) -> Model
 
 
 @router.get(
-    "/imports/{import_id}/events", summary="An import's events; `stream=true` follows them", response_model=None
+    "/imports/{import_id}/events",
+    summary="An import's events; `stream=true` follows them",
+    response_model=ListResponse[FineTuningJobEvent],
+    responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def import_events(
     import_id: str,
