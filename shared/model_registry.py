@@ -20,7 +20,7 @@ import redis
 from pydantic import BaseModel
 
 from shared.errors import AlreadyExists, InvalidArgument, NotFound
-from shared.redis_store import KEY_PREFIX, redis_errors
+from shared.redis_store import KEY_PREFIX, redis_errors, text
 from shared.schemas.model_import import ModelProvenance
 from shared.storage import Bucket, ObjectStore
 
@@ -93,7 +93,7 @@ def _fingerprint(files: dict[str, str]) -> str:
 class ModelRegistry:
     """Base models and adapters by name: records in Redis, files in object storage, fetched to a local cache."""
 
-    def __init__(self, client: redis.Redis[str], store: ObjectStore) -> None:
+    def __init__(self, client: redis.Redis, store: ObjectStore) -> None:
         self.redis = client
         self.store = store
 
@@ -115,7 +115,8 @@ class ModelRegistry:
         if not NAME.match(name):
             raise InvalidArgument(f"model: {name!r} is not a valid model name (letters, digits, . _ -)", param="model")
         with redis_errors("registering a model"):
-            holder = self.redis.hget(RESERVED, name)
+            reply = self.redis.hget(RESERVED, name)
+        holder = None if reply is None else text(reply)
         if holder is not None and holder != reservation:
             raise AlreadyExists(
                 f"model: the name {name!r} is reserved by job {holder}", param="model", code="model_exists"

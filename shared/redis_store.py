@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import redis
 
@@ -13,7 +13,17 @@ from shared.settings import RedisSettings
 KEY_PREFIX = "distrust:"
 
 
-def connect(settings: RedisSettings) -> redis.Redis[str]:
+def text(reply: bytes | str) -> str:
+    """A reply of a `connect()` client as str (it decodes replies; redis-py's types cannot say so)."""
+    return reply.decode() if isinstance(reply, bytes) else reply
+
+
+def texts(replies: Iterable[object]) -> list[str]:
+    """Members a `connect()` client returned (sets, sorted-set ranges without scores) as a list of str."""
+    return [reply.decode() if isinstance(reply, bytes) else str(reply) for reply in replies]
+
+
+def connect(settings: RedisSettings) -> redis.Redis:
     """A Redis client for `settings` with short timeouts, decoding replies to str."""
     return redis.Redis.from_url(
         settings.url.get_secret_value(),

@@ -28,7 +28,7 @@ class Backends:
 
     settings: GatewaySettings
     store: ObjectStore
-    redis: redis.Redis[str]
+    redis: redis.Redis
     files: FileService
     channels: dict[str, grpc.Channel] = field(default_factory=dict)
 

@@ -7,13 +7,13 @@ import json
 import redis
 
 from shared.files.models import FileObject
-from shared.redis_store import KEY_PREFIX, redis_errors
+from shared.redis_store import KEY_PREFIX, redis_errors, texts
 
 
 class FileRepository:
     """File metadata in Redis: one JSON value per file, and per owner a sorted set of file ids by creation time."""
 
-    def __init__(self, client: redis.Redis[str]) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
     @staticmethod
@@ -42,8 +42,8 @@ class FileRepository:
     def list_ids(self, owner: str, *, newest_first: bool = True) -> list[str]:
         with redis_errors("listing files"):
             if newest_first:
-                return list(self.client.zrevrange(self._owner_key(owner), 0, -1))
-            return list(self.client.zrange(self._owner_key(owner), 0, -1))
+                return texts(self.client.zrevrange(self._owner_key(owner), 0, -1))
+            return texts(self.client.zrange(self._owner_key(owner), 0, -1))
 
     def get_many(self, file_ids: list[str]) -> list[FileObject]:
         if not file_ids:

@@ -15,7 +15,7 @@ import redis
 
 from shared.errors import FailedPrecondition, NotFound, invalid_field
 from shared.jobs.records import TERMINAL, BaseJob, EventRecord, JobStatus
-from shared.redis_store import KEY_PREFIX, redis_errors
+from shared.redis_store import KEY_PREFIX, redis_errors, text, texts
 
 R = TypeVar("R", bound=BaseJob)
 
@@ -34,7 +34,7 @@ class JobKind(Generic[R]):
 class JobStore(Generic[R]):
     """The records, events, cancel flags and leases of one kind of job."""
 
-    def __init__(self, client: redis.Redis[str], kind: JobKind[R]) -> None:
+    def __init__(self, client: redis.Redis, kind: JobKind[R]) -> None:
         self.redis = client
         self.kind = kind
         self.p = f"{KEY_PREFIX}{kind.prefix}"
@@ -74,7 +74,7 @@ class JobStore(Generic[R]):
         with redis_errors("updating a job"), self.redis.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(key)
+                    pipe.watch(key)  # type: ignore[no-untyped-call]  # redis-py leaves Pipeline.watch unannotated
                     # Under WATCH the pipeline runs commands at once, so this is the value, not the pipeline.
                     raw = cast("str | None", pipe.get(key))
                     if raw is None:
@@ -95,7 +95,7 @@ class JobStore(Generic[R]):
         if not 1 <= limit <= 100:
             raise invalid_field("limit", limit, "an integer in [1, 100]")
         with redis_errors("listing jobs"):
-            ids = list(self.redis.zrevrange(f"{self.p}s:{owner}", 0, -1))
+            ids = texts(self.redis.zrevrange(f"{self.p}s:{owner}", 0, -1))
         if after:
             if after not in ids:
                 raise self._missing(after, param="after")
@@ -108,7 +108,7 @@ class JobStore(Generic[R]):
 
     def active_ids(self) -> list[str]:
         with redis_errors("listing active jobs"):
-            return sorted(self.redis.smembers(f"{self.p}s:active"))
+            return sorted(texts(self.redis.smembers(f"{self.p}s:active")))
 
     def add_event(self, job_id: str, event: EventRecord) -> EventRecord:
         with redis_errors("recording a job event"):
@@ -194,7 +194,8 @@ class JobStore(Generic[R]):
 
     def lease_holder(self, job_id: str) -> str | None:
         with redis_errors("reading a job lease"):
-            return self.redis.get(f"{self.p}:{job_id}:lease")
+            holder = self.redis.get(f"{self.p}:{job_id}:lease")
+        return None if holder is None else text(holder)
 
 
 def status_event(message: str, status: JobStatus, *, level: str = "info", **data: object) -> EventRecord:

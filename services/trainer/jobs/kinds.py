@@ -17,7 +17,7 @@ IMPORT = JobKind("import", ImportRecord, "model import", "import_id")
 class FineTuningStore(JobStore[JobRecord]):
     """Fine-tuning jobs, with the checkpoints a requeued job resumes from."""
 
-    def __init__(self, client: redis.Redis[str]) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         super().__init__(client, FINE_TUNING)
 
     def add_checkpoint(self, checkpoint: CheckpointRecord) -> None:

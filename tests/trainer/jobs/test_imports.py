@@ -37,7 +37,7 @@ def tiny_gguf(tmp_path: Path) -> Path:
 class Imports:
     """An import service and its runner on one store, with a settable memory budget; jobs run when queued."""
 
-    def __init__(self, redis_client: redis_lib.Redis[str], store: ObjectStore, files: FileService, cache: Path) -> None:
+    def __init__(self, redis_client: redis_lib.Redis, store: ObjectStore, files: FileService, cache: Path) -> None:
         self.budget = BIG
         self.registry = ModelRegistry(redis_client, store)
         self.store: JobStore[ImportRecord] = JobStore(redis_client, IMPORT)
@@ -66,9 +66,7 @@ class Imports:
 
 
 @pytest.fixture
-def imports(
-    redis_client: redis_lib.Redis[str], store: ObjectStore, files_service: FileService, tmp_path: Path
-) -> Imports:
+def imports(redis_client: redis_lib.Redis, store: ObjectStore, files_service: FileService, tmp_path: Path) -> Imports:
     return Imports(redis_client, store, files_service, tmp_path / "cache")
 
 
@@ -185,7 +183,7 @@ def test_too_big_for_the_worker(imports: Imports, tiny_gguf: Path) -> None:
     imports.nothing_left("big")
 
 
-def test_model_uploads_have_their_own_size_limit(redis_client: redis_lib.Redis[str], store: ObjectStore) -> None:
+def test_model_uploads_have_their_own_size_limit(redis_client: redis_lib.Redis, store: ObjectStore) -> None:
     files = FileService(store, FileRepository(redis_client), max_bytes=16, max_model_bytes=1024)
     assert files.upload(owner="alice", filename="m.gguf", purpose="model", stream=io.BytesIO(b"x" * 1000)).bytes == 1000
     with pytest.raises(PayloadTooLarge, match=r"1024-byte limit \(DISTRUST_GATEWAY_MAX_MODEL_UPLOAD_BYTES\)"):
