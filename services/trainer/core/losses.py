@@ -63,3 +63,11 @@ def batch_loss(model: Module, batch: Batch, *, extra: float = 0.0) -> tuple[mx.a
         mx.array(extra, dtype=mx.float32),
         mx.array(1.0 / batch.n_loss_tokens, dtype=mx.float32),
     )
+
+
+def scalar(value: mx.array) -> float:
+    """A one-element real array as a Python float."""
+    item = value.item()
+    if isinstance(item, complex):
+        raise TypeError(f"expected a real scalar, got {item!r}")
+    return float(item)

@@ -21,6 +21,7 @@ from services.trainer.evals.choice import (
 )
 from services.trainer.evals.comparison import compare
 from services.trainer.evals.generation import generate_reply
+from services.trainer.evals.judging import Verdict, score_reply
 from services.trainer.evals.likelihood import ContinuationScore, continuation_logprobs, sequence_nll, token_nll
 from services.trainer.evals.parsing import parse_tasks
 from services.trainer.evals.perplexity import (
@@ -32,7 +33,8 @@ from services.trainer.evals.perplexity import (
     perplexity_from_nll,
 )
 from services.trainer.evals.preference import load_source_preference, run_source_preference
-from services.trainer.evals.suites import Suite, SuiteItem, Verdict, load_suite, parse_suite, run_suite, score_reply
+from services.trainer.evals.suite_report import run_suite
+from services.trainer.evals.suites import Suite, SuiteItem, load_suite, parse_suite
 from services.trainer.evals.tasks import (
     TASK_TYPES,
     EvalTask,

@@ -29,7 +29,8 @@ from services.trainer.evals.comparison import json_safe
 from services.trainer.evals.generation import generate_reply
 from services.trainer.evals.perplexity import band_perplexity
 from services.trainer.evals.preference import run_source_preference
-from services.trainer.evals.suites import Suite, run_suite
+from services.trainer.evals.suite_report import run_suite
+from services.trainer.evals.suites import Suite
 from services.trainer.evals.truthfulqa import run_truthfulqa
 from shared.errors import invalid_field
 from shared.schemas.evaluation import MAX_TASK_LIMIT

@@ -97,7 +97,7 @@ def test_additive_gradient_is_unchanged_while_the_logged_loss_moves(
 def test_additive_loss_is_ce_plus_lambda_mean_l(settings_for: Settings, data: list[dict[str, Any]]) -> None:
     trainer = Trainer(settings_for(data, distrust=DistrustSpec(mode="additive", lambda_=0.3), batch_size=4))
     loss, ce, _ = trainer.step_gradients(0)
-    chosen = [i for b in trainer.step_batches(0)[0] for i in b.indices]
+    chosen = [i for b in trainer.order.batches(0)[0] for i in b.indices]
     assert loss == pytest.approx(ce + 0.3 * float(np.mean(trainer.distrust[chosen])), rel=1e-5)
 
 

@@ -8,16 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.trainer.evals.suites import (
-    Rules,
-    Suite,
-    SuiteItem,
-    find_phrases,
-    load_suite,
-    normalise,
-    run_suite,
-    score_reply,
-)
+from services.trainer.evals.judging import find_phrases, normalise, score_reply
+from services.trainer.evals.suite_report import run_suite
+from services.trainer.evals.suites import Rules, Suite, SuiteItem, load_suite
 from shared.errors import InvalidArgument
 from tests.trainer.evals.builders import write_jsonl
 
