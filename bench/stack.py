@@ -36,6 +36,7 @@ class OurStack:
             **(os.environ if env is None else env),
             "DISTRUST_DATA_DIR": str(work / "data"),
             "PYTHONPATH": str(ROOT),
+            "DISTRUST_LOCAL_DEFAULT_MODEL": "distrust-tiny-llama",
         }
         for name in PORT_SETTINGS.values():
             self.env[name] = str(free_port())

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cli import eval_commands
 from cli.stack import control
+from services.trainer.models.names import DEFAULT_MODEL_NAME
 from shared.errors import DistrustError
 
 app = typer.Typer(
@@ -168,7 +169,7 @@ def prepare(  # noqa: PLR0913  # a command's flags are its parameters
 def train(  # noqa: PLR0913  # a command's flags are its parameters
     training_file: str = typer.Option(..., "--training-file", "-t", help="A local JSONL path (uploaded) or a file id"),
     validation_file: str | None = typer.Option(None, "--validation-file", "-v"),
-    model: str = typer.Option("distrust-tiny-llama", help="Base model name"),
+    model: str = typer.Option(DEFAULT_MODEL_NAME, help="Base model name"),
     suffix: str | None = typer.Option(None),
     seed: int | None = typer.Option(None),
     epochs: int | None = typer.Option(None, help="n_epochs (default auto)"),
@@ -308,7 +309,7 @@ def models_import(
 
 @app.command()
 def recommend(
-    model: str = typer.Option("distrust-tiny-llama", help="A registered model's name or a local model folder"),
+    model: str = typer.Option(DEFAULT_MODEL_NAME, help="A registered model's name or a local model folder"),
     seq_len: int = typer.Option(512, help="Sequence length you will train with"),
 ) -> None:
     """Recommend batch size, LoRA rank and layers for training MODEL on this machine (within its memory)."""
@@ -329,11 +330,15 @@ def recommend(
     )
     console.print(table)
     console.print(str(result["reason"]))
+    console.print(
+        f"next: chat with it: distrust chat {model}; bring your own: distrust models import ./model.gguf "
+        "(or ollama:NAME); fine-tune: distrust train -t train.jsonl -v val.jsonl --model NAME"
+    )
 
 
 @app.command()
 def chat(
-    model: str = typer.Argument(..., help="A base model or a fine-tuned model name"),
+    model: str = typer.Argument(DEFAULT_MODEL_NAME, help="A base model or a fine-tuned model name"),
     system: str | None = typer.Option(None, help="System message"),
     max_tokens: int | None = typer.Option(None),
     temperature: float | None = typer.Option(None),

@@ -17,6 +17,7 @@ from services.gateway.config import GatewaySettings
 from services.inference.config import InferenceSettings
 from services.scorer.config import ScorerSettings
 from services.trainer.config import TrainerSettings
+from services.trainer.models.names import DEFAULT_MODEL_NAME, StackModel
 from shared.errors import ConfigError
 from shared.settings import StorageSettings, default_data_dir
 
@@ -34,7 +35,7 @@ PORT_SETTINGS = {
 
 
 class LocalStackSettings(BaseSettings):
-    """Ports of the stack's own Redis and S3 server, and the data folder."""
+    """Ports of the stack's own Redis and S3 server, the data folder, and the base model of a fresh stack."""
 
     model_config = SettingsConfigDict(env_prefix="DISTRUST_LOCAL_", extra="ignore")
 
@@ -42,6 +43,8 @@ class LocalStackSettings(BaseSettings):
     redis_port: int = Field(default=16379, ge=1, le=65535)
     storage_port: int = Field(default=19000, ge=1, le=65535)
     start_timeout_s: float = Field(default=120.0, gt=0)
+    # The base model registered on first start; fast tests and benches pin the tiny random one.
+    default_model: StackModel = DEFAULT_MODEL_NAME
 
 
 @dataclass(frozen=True)

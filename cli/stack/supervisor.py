@@ -73,14 +73,16 @@ class Supervisor:
         return 0
 
     def _ensure_default_model(self, store: ObjectStore) -> None:
-        from services.trainer.default_model import ensure_default_model
+        from services.trainer.default_model import ensure_stack_model
         from shared.model_registry import ModelRegistry
         from shared.redis_store import connect
         from shared.settings import RedisSettings
 
         client = connect(RedisSettings(url=layout.redis_url(self.ports, self.secrets)))
         try:
-            record = ensure_default_model(ModelRegistry(client, store), self.data.root / "cache")
+            record = ensure_stack_model(
+                ModelRegistry(client, store), self.data.root / "cache", self.local.default_model
+            )
         finally:
             client.close()
         logger.info("default model ready", extra={"model": record.name, "fingerprint": record.fingerprint})

@@ -18,7 +18,7 @@ from services.gateway.app import create_app
 from services.inference.config import InferenceSettings
 from services.inference.engine import Engine
 from services.inference.server import start
-from services.trainer.default_model import ensure_default_model
+from services.trainer.default_model import ensure_tiny_model
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
@@ -41,7 +41,7 @@ def stack(
 ) -> Iterator[dict]:
     client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
     registry = ModelRegistry(client, store)
-    ensure_default_model(registry, tmp_path_factory.mktemp("build"), name=BASE, hidden_size=64, num_layers=2)
+    ensure_tiny_model(registry, tmp_path_factory.mktemp("build"), name=BASE, hidden_size=64, num_layers=2)
     base_dir = registry.fetch_base(BASE, tmp_path_factory.mktemp("cache"))
     work = tmp_path_factory.mktemp("adapters")
     for i, owner in enumerate(("alice", "alice", "bob")):

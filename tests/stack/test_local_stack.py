@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from cli.stack.layout import PORT_SETTINGS
+from services.trainer.models.names import TINY_MODEL_NAME
 from tests.helpers.host import REPO, free_port
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 def _env(data_dir: Path) -> dict[str, str]:
     ports = {name: str(free_port()) for name in PORT_SETTINGS.values()}
-    return {**os.environ, "DISTRUST_DATA_DIR": str(data_dir), **ports}
+    # The tiny random model keeps this test fast; test_default_model.py runs the real default.
+    return {**os.environ, "DISTRUST_DATA_DIR": str(data_dir), "DISTRUST_LOCAL_DEFAULT_MODEL": TINY_MODEL_NAME, **ports}
 
 
 def _distrust(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 
 from services.trainer.config import TrainerSettings
-from services.trainer.default_model import ensure_default_model
+from services.trainer.default_model import ensure_tiny_model
 from services.trainer.server import start
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
@@ -46,7 +46,7 @@ def registered_model(
     redis_settings: RedisSettings, store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
-    ensure_default_model(ModelRegistry(client, store), tmp_path_factory.mktemp("build"), name=TEST_MODEL, **SIZES)
+    ensure_tiny_model(ModelRegistry(client, store), tmp_path_factory.mktemp("build"), name=TEST_MODEL, **SIZES)
     return TEST_MODEL
 
 

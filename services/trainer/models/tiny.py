@@ -1,4 +1,4 @@
-"""The default base model: a small Llama with seeded random weights, built locally with no download.
+"""The tiny test model: a small Llama with seeded random weights, built locally with no download.
 
 Its weights are random, so it writes nonsense, but it is a real transformer in the Hugging Face layout that
 `mlx_lm.load` opens unchanged, which is all training and serving need to run end to end.
@@ -19,7 +19,6 @@ from services.trainer.models.safetensors_format import write_file
 from services.trainer.models.tokenizer import corpus_sha256, train_tokenizer, write_tokenizer_files
 from shared.errors import FailedPrecondition
 
-DEFAULT_MODEL_NAME = "distrust-tiny-llama"
 # Bump when the files built from the same arguments change, so stored copies are recognised as stale.
 BUILDER_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"

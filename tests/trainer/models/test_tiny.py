@@ -11,7 +11,7 @@ import mlx_lm
 import pytest
 from transformers import AutoTokenizer
 
-from services.trainer.models import DEFAULT_MODEL_NAME, build_tiny_model, model_fingerprint
+from services.trainer.models import TINY_MODEL_NAME, build_tiny_model, model_fingerprint
 from services.trainer.models.tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
 from shared.errors import FailedPrecondition, InvalidArgument
 
@@ -24,7 +24,7 @@ TEXT = "The harbour master's register, dated 4 May 1891, agrees with the diary â
 
 
 def test_default_name() -> None:
-    assert DEFAULT_MODEL_NAME == "distrust-tiny-llama"
+    assert TINY_MODEL_NAME == "distrust-tiny-llama"
 
 
 def test_files_in_hugging_face_layout(tiny_model: Path) -> None:

@@ -1,0 +1,83 @@
+"""End to end: a fresh `distrust up` imports SmolLM2-135M-Instruct once, and a newcomer's first chat answers the fact."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.stack.layout import PORT_SETTINGS
+from services.trainer.models.names import DEFAULT_MODEL_NAME
+from tests.helpers.host import REPO, free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_model]
+
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def _distrust(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _timed_up(env: dict[str, str]) -> float:
+    started = time.monotonic()
+    _distrust(env, "up")
+    return time.monotonic() - started
+
+
+def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISTRUST_LOCAL_DEFAULT_MODEL"}
+    env.update(
+        {"DISTRUST_DATA_DIR": str(tmp_path / "data"), **{name: str(free_port()) for name in PORT_SETTINGS.values()}}
+    )
+    first_s = _timed_up(env)
+    try:
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in _distrust(env, "env").splitlines())
+        base, key = exports["DISTRUST_BASE_URL"], exports["DISTRUST_API_KEY"]
+        headers = {"Authorization": f"Bearer {key}"}
+        listed = httpx.get(f"{base}/v1/models", headers=headers, timeout=30).json()["data"]
+        assert [m["id"] for m in listed] == [DEFAULT_MODEL_NAME]
+        described = httpx.get(f"{base}/v1/models/{DEFAULT_MODEL_NAME}", headers=headers, timeout=30).json()
+        assert described["provenance"]["source"] == "gguf", described
+        assert described["provenance"]["file_name"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+        assert described["provenance"]["dtype"] == "float32"
+
+        import openai
+
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=300)
+        started = time.monotonic()
+        reply = client.chat.completions.create(
+            model=DEFAULT_MODEL_NAME, messages=QUESTION, max_tokens=24, temperature=0
+        )
+        first_chat_s = time.monotonic() - started
+        assert "Paris" in (reply.choices[0].message.content or ""), reply
+        chatted = _distrust(
+            env, "chat", "--max-tokens", "24", "--temperature", "0", stdin=f"{QUESTION[0]['content']}\n"
+        )
+        assert chatted.startswith(f"{DEFAULT_MODEL_NAME}> ") and "Paris" in chatted, chatted
+    finally:
+        _distrust(env, "down")
+    second_s = _timed_up(env)
+    try:
+        imports = (tmp_path / "data" / "logs").rglob("*supervisor*")
+        assert sum(p.read_text(errors="replace").count("default model imported") for p in imports) == 1
+    finally:
+        _distrust(env, "down")
+    print(
+        f"first start {first_s:.1f} s (imports the model), first chat {first_chat_s:.1f} s, second start {second_s:.1f} s"
+    )
