@@ -17,7 +17,7 @@ from tests.helpers.host import REPO, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_model]
 
-QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+QUESTION = "What is the capital of France?"
 
 
 def _distrust(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -58,17 +58,17 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         assert described["provenance"]["dtype"] == "float32"
 
         import openai
+        from openai.types.chat import ChatCompletionUserMessageParam
 
         client = openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=300)
+        message: ChatCompletionUserMessageParam = {"role": "user", "content": QUESTION}
         started = time.monotonic()
         reply = client.chat.completions.create(
-            model=DEFAULT_MODEL_NAME, messages=QUESTION, max_tokens=24, temperature=0
+            model=DEFAULT_MODEL_NAME, messages=[message], max_tokens=24, temperature=0
         )
         first_chat_s = time.monotonic() - started
         assert "Paris" in (reply.choices[0].message.content or ""), reply
-        chatted = _distrust(
-            env, "chat", "--max-tokens", "24", "--temperature", "0", stdin=f"{QUESTION[0]['content']}\n"
-        )
+        chatted = _distrust(env, "chat", "--max-tokens", "24", "--temperature", "0", stdin=f"{QUESTION}\n")
         assert chatted.startswith(f"{DEFAULT_MODEL_NAME}> ") and "Paris" in chatted, chatted
     finally:
         _distrust(env, "down")
