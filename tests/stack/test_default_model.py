@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,6 +71,11 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         assert "Paris" in (reply.choices[0].message.content or ""), reply
         chatted = _distrust(env, "chat", "--max-tokens", "24", "--temperature", "0", stdin=f"{QUESTION}\n")
         assert chatted.startswith(f"{DEFAULT_MODEL_NAME}> ") and "Paris" in chatted, chatted
+        started = time.monotonic()
+        fine_tuned = _fine_tune_the_default_model(env, tmp_path)
+        tuned = client.chat.completions.create(model=fine_tuned, messages=[message], max_tokens=8, temperature=0)
+        fine_tune_s = time.monotonic() - started
+        assert tuned.usage is not None and tuned.usage.completion_tokens > 0
     finally:
         _distrust(env, "down")
     second_s = _timed_up(env)
@@ -79,5 +85,36 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
     finally:
         _distrust(env, "down")
     print(
-        f"first start {first_s:.1f} s (imports the model), first chat {first_chat_s:.1f} s, second start {second_s:.1f} s"
+        f"first start {first_s:.1f} s (imports the model), first chat {first_chat_s:.1f} s, second start {second_s:.1f} s, "
+        f"fine-tune (4 steps) and a chat with its adapter {fine_tune_s:.1f} s"
     )
+
+
+def _fine_tune_the_default_model(env: dict[str, str], tmp_path: Path) -> str:
+    """A short weighted job on the default model with no --model flag; returns the fine-tuned model's name."""
+    records = [
+        {
+            "text": f"Entry {i}: the 1923 laboratory notebook records the measurement.",
+            "auth_weight": 0.1 * (i % 9),
+            "prov_entropy": 2.0 + i % 4,
+        }
+        for i in range(16)
+    ]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = _distrust(
+        env,
+        "train",
+        "-t",
+        str(train),
+        "-v",
+        str(train),
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "2",
+        "--suffix",
+        "first-run",
+    )
+    assert f"succeeded: fine_tuned_model = ft:{DEFAULT_MODEL_NAME}:first-run:" in out, out
+    return out.split("fine_tuned_model = ", 1)[1].split()[0]
