@@ -147,6 +147,8 @@ def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path
         "4",
         "--suffix",
         "stack",
+        "--model",
+        TINY_MODEL_NAME,
     )
     assert "succeeded: fine_tuned_model = ft:distrust-tiny-llama:stack:" in result.stdout
     job_id = result.stdout.split("job ", 1)[1].split()[0]
