@@ -71,6 +71,8 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         assert "Paris" in (reply.choices[0].message.content or ""), reply
         chatted = _distrust(env, "chat", "--max-tokens", "24", "--temperature", "0", stdin=f"{QUESTION}\n")
         assert chatted.startswith(f"{DEFAULT_MODEL_NAME}> ") and "Paris" in chatted, chatted
+        advice = " ".join(_distrust(env, "recommend").split())
+        assert f"distrust chat {DEFAULT_MODEL_NAME}" in advice and "distrust models import" in advice, advice
         started = time.monotonic()
         fine_tuned = _fine_tune_the_default_model(env, tmp_path)
         tuned = client.chat.completions.create(model=fine_tuned, messages=[message], max_tokens=8, temperature=0)
