@@ -1,0 +1,38 @@
+"""No train/serve skew on the real model: the trainer's model with its adapter, mlx-lm's load of the saved
+adapter and the inference engine agree.
+
+The engine has no logits or logprobs output, so the serving side is compared on greedy text over 32 tokens;
+logits are compared between the trainer's in-memory model and `mlx_lm.load(base, adapter_path)`, both float32,
+within an absolute 1e-3 (logits here are of order 10; the two differ only in float summation order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mlx_lm import load
+
+from tests.real.conftest import TrainedRun
+from tests.real.logits import GREEDY_TOKENS, chat_prompt, engine_greedy, mlx_lm_greedy, prompt_logits
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_model]
+LOGIT_ATOL = 1e-3
+
+
+def test_trainer_logits_equal_mlx_lm_with_the_saved_adapter(trained: TrainedRun) -> None:
+    model, tokenizer = load(str(trained.base), adapter_path=str(trained.adapter))[:2]
+    tokens = chat_prompt(tokenizer, "Whose logbook recorded the storm at Bergen?")
+    ours = prompt_logits(trained.trainer.model, tokens)
+    theirs = prompt_logits(model, tokens)
+    assert np.abs(ours - theirs).max() <= LOGIT_ATOL
+    assert (ours.argmax(-1) == theirs.argmax(-1)).all()
+
+
+def test_the_engine_serves_the_adapter_greedily_as_mlx_lm_does(trained: TrainedRun) -> None:
+    model, tokenizer = load(str(trained.base), adapter_path=str(trained.adapter))[:2]
+    base, _ = load(str(trained.base))[:2]
+    expected = mlx_lm_greedy(model, tokenizer, max_tokens=GREEDY_TOKENS)
+    # The adapter changes what the model says, so agreeing on it is not agreeing on the base.
+    assert expected != mlx_lm_greedy(base, tokenizer, max_tokens=GREEDY_TOKENS)
+    served = engine_greedy(trained.base, adapter=trained.adapter, max_tokens=GREEDY_TOKENS)
+    assert served == expected
