@@ -4,7 +4,7 @@ adapter and the inference engine agree.
 The engine has no logits or logprobs output, so the served side is compared on greedy text over 32 tokens, and
 its multi-LoRA layers (the code every served forward pass runs) are driven directly for logits, on a batch where
 one row uses the adapter and one the base. Logits are compared with the trainer's in-memory model and with
-`mlx_lm.load(base, adapter_path)`, all float32, within an absolute 1e-3 (logits here are of order 10; the paths
+`mlx_lm.load(base, adapter_path)`, all float32, within an absolute 1e-4 (logits here reach 38 in magnitude; the paths
 differ only in float summation order).
 """
 
@@ -21,7 +21,7 @@ from tests.real.conftest import TrainedRun
 from tests.real.logits import GREEDY_TOKENS, chat_prompt, engine_greedy, mlx_lm_greedy, prompt_logits
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_model]
-LOGIT_ATOL = 1e-3
+LOGIT_ATOL = 1e-4
 
 
 def test_trainer_logits_equal_mlx_lm_with_the_saved_adapter(trained: TrainedRun) -> None:
