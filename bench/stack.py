@@ -73,7 +73,12 @@ class OurStack:
                     say(f"--- {name}.log (tail)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
         self.cli("down")
 
-    def register_adapters(self, adapters: list[Path]) -> list[str]:
+    def add_base(self, name: str, directory: Path) -> str:
+        """Register the model folder `directory` as base model `name` (`distrust models add`)."""
+        self.cli("models", "add", name, str(directory))
+        return name
+
+    def register_adapters(self, adapters: list[Path], base: str = "distrust-tiny-llama") -> list[str]:
         from cli.stack import control, layout
         from shared.model_registry import AdapterRecord, ModelRegistry
         from shared.redis_store import connect
@@ -98,13 +103,13 @@ class OurStack:
                 p.name: store.put_file(Bucket.ADAPTERS, f"{job_id}/{p.name}", p).sha256 or ""
                 for p in directory.iterdir()
             }
-            name = f"ft:distrust-tiny-llama:bench{i}:{job_id}"
+            name = f"ft:{base}:bench{i}:{job_id}"
             registry.register_adapter(
                 AdapterRecord(
                     name=name,
                     job_id=job_id,
                     owner="local",
-                    base_model="distrust-tiny-llama",
+                    base_model=base,
                     created=int(time.time()),
                     files=files,
                 )

