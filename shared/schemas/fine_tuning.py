@@ -35,6 +35,8 @@ A = TypeVar("A")  # what a field may hold besides its value: `Auto` in a request
 AUTO: Any = "auto"  # a field's default in the generic form; Any because it fits `int | Auto` but not `int | A`
 DistrustMode = Literal["weighted", "additive", "none"]
 Weighting = Literal["plain", "monotone"]
+Precision = Literal["auto", "float32", "bfloat16", "float16"]  # "auto": float32 on CPU, bfloat16 on Metal
+QuantizeBits = Literal[4, 8]
 BASE_LEARNING_RATE = 2e-4
 ALPHA_RANGE = (2.3, 3.0)
 MAX_WEIGHT = 1e6
@@ -173,6 +175,11 @@ class HyperparametersOf(_Spec, Generic[A]):
     eval_every_steps: Annotated[StrictInt, Interval(ge=0, le=MAX_STEPS), Reporting()] = 0
     checkpoint_every_steps: Annotated[StrictInt, Interval(ge=1, le=1_000_000), Reporting()] = 10
     max_steps: Annotated[StrictInt, Interval(ge=1, le=MAX_STEPS)] | None = None  # cap on optimizer steps
+    # the worker resolves "auto", since the device that trains decides it (so it stays "auto" once resolved)
+    precision: Precision = "auto"
+    # QLoRA: a full-precision base quantized at load; an already-quantized base trains as stored
+    quantize_base: QuantizeBits | None = Field(default=None, description="4 or 8 (bits), or null")
+    gradient_checkpointing: bool = False
 
     @classmethod
     def _prepare(cls, data: Any) -> Any:

@@ -26,6 +26,7 @@ from services.trainer.core.data import Example, fingerprint, load_examples
 from services.trainer.core.distrust import training_weights, weight_summary
 from services.trainer.core.lora import adapter_config, apply_lora, save_adapter
 from services.trainer.core.losses import objective, scalar
+from services.trainer.core.precision import cast_adapters, checkpoint_blocks, prepare_model
 from services.trainer.core.schedule import build_optimizer, learning_rate_at
 from services.trainer.core.step import compile_step, summed_gradients
 from services.trainer.core.tokenization import Tokenization
@@ -96,8 +97,11 @@ class Trainer:
             [e.auth_weight for e in self.examples], [e.prov_entropy for e in self.examples], d
         )
 
-        model.set_dtype(mx.float32)
+        self.dtype = prepare_model(model, hp.precision, hp.quantize_base)
         self.lora_layers = apply_lora(model, settings.lora)
+        cast_adapters(model, self.dtype)
+        if hp.gradient_checkpointing:
+            checkpoint_blocks(model, self.lora_layers)
         mx.eval(model.parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
 
         self.order = DataOrder(self.examples, self.weights, settings, pad_id=self.tokenization.pad_id)
