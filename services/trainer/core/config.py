@@ -35,6 +35,7 @@ class TrainSettings:
     distrust: DistrustSpec = field(default_factory=DistrustSpec)
     lora: LoraSpec = field(default_factory=LoraSpec)
     completion_only: bool = True
+    memory_budget_bytes: int | None = None  # the worker's budget: a step whose peak nears it stops the run
 
     def validate(self) -> None:
         """Raise InvalidArgument naming the first bad field, its value and the allowed range."""
@@ -44,6 +45,8 @@ class TrainSettings:
         if self.val_path is not None and not isinstance(self.val_path, Path):
             raise invalid_field("val_path", self.val_path, "a path or null")
         check_int("seed", self.seed, 0, 2**32 - 1)
+        if self.memory_budget_bytes is not None:
+            check_int("memory_budget_bytes", self.memory_budget_bytes, 1, 2**63 - 1)
         if not isinstance(self.completion_only, bool):
             raise invalid_field("completion_only", self.completion_only, "true or false")
 

@@ -68,18 +68,19 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
     return check
 
 
-def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], None]:
+def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], int]:
     """The check run on the worker, from the model files, before a job starts.
 
     It refuses (ResourceExhausted, with estimate and budget) a job that cannot fit; else it caps MLX's memory
-    at the budget.
+    at the budget and returns it, for the run's own guard.
     """
 
-    def check(job: JobRecord, model_dir: Path) -> None:
+    def check(job: JobRecord, model_dir: Path) -> int:
         estimate = _estimate(job, inspect_model(model_dir))
         budget = budget_bytes(budget_gb)
         check_fits(estimate, budget)
         apply_memory_limits(budget)
         logger.info("memory check passed", extra={"estimate": estimate.to_dict(), "budget_bytes": budget})
+        return budget
 
     return check
