@@ -95,6 +95,11 @@ class Reporting:
     """Field metadata: the field sets how often progress is reported, not what is computed."""
 
 
+@dataclass(frozen=True)
+class MemoryOnly:
+    """Field metadata: the field changes how much memory a step holds, not what it computes."""
+
+
 def _members(field: FieldInfo) -> tuple[Any, ...]:
     """The field's type, or a union's members (pydantic keeps `Annotated` inside a union as written)."""
     union = get_origin(field.annotation) in (Union, UnionType)
@@ -179,7 +184,7 @@ class HyperparametersOf(_Spec, Generic[A]):
     precision: Precision = "auto"
     # QLoRA: a full-precision base quantized at load; an already-quantized base trains as stored
     quantize_base: QuantizeBits | None = Field(default=None, description="4 or 8 (bits), or null")
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: Annotated[bool, MemoryOnly()] = False
 
     @classmethod
     def _prepare(cls, data: Any) -> Any:
@@ -193,10 +198,17 @@ class HyperparametersOf(_Spec, Generic[A]):
             return self
         return ResolvedHyperparameters.model_validate(self.model_dump())
 
-    def computed(self) -> dict[str, Any]:
-        """The values that change what training computes: all but the reporting cadence."""
-        reporting = {name for name, f in type(self).model_fields.items() if Reporting() in _metadata(f)}
-        return self.model_dump(exclude=reporting)
+    def computed(self, *, resolve: Callable[[Precision], str] | None = None) -> dict[str, Any]:
+        """The values that change what training computes: all but the reporting cadence and memory savers.
+
+        `resolve` turns precision "auto" into the dtype of the device that trains.
+        """
+        markers = (Reporting(), MemoryOnly())
+        fields = type(self).model_fields.items()
+        values = self.model_dump(exclude={name for name, f in fields if any(m in _metadata(f) for m in markers)})
+        if resolve is not None:
+            values.update(precision=resolve(self.precision))
+        return values
 
 
 class Hyperparameters(HyperparametersOf[Auto]):

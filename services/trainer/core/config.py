@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.trainer.core.precision import resolve_precision
 from shared.errors import invalid_field
 from shared.schemas.fine_tuning import (
     MAX_SEQ_LENGTH,
@@ -55,7 +56,8 @@ class TrainSettings:
         return {
             "seed": self.seed,
             "completion_only": self.completion_only,
-            **self.hyperparameters.computed(),
+            # "auto" is the device's dtype: a run resumed on another device must not silently change it
+            **self.hyperparameters.computed(resolve=resolve_precision),
             "distrust": self.distrust.model_dump(),
             "lora": self.lora.model_dump(),
         }

@@ -108,3 +108,13 @@ def test_gradient_checkpointing_gives_the_same_losses(settings_for: Settings, re
 def test_a_bad_precision_names_the_field() -> None:
     with pytest.raises(Exception, match="precision"):
         Hyperparameters.model_validate({"precision": "int8"})
+
+
+def test_a_checkpoint_records_the_resolved_precision_not_gradient_checkpointing(
+    settings_for: Settings, records: Callable[..., Any]
+) -> None:
+    plain = settings_for(records(4)).continuation_fingerprint()
+    assert plain["precision"] == "float32"  # "auto" on this CPU
+    checkpointed = settings_for(records(4), gradient_checkpointing=True).continuation_fingerprint()
+    assert checkpointed == plain  # the same math: a run may resume with it switched
+    assert settings_for(records(4), precision="bfloat16").continuation_fingerprint() != plain
