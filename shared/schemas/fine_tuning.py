@@ -35,6 +35,8 @@ A = TypeVar("A")  # what a field may hold besides its value: `Auto` in a request
 AUTO: Any = "auto"  # a field's default in the generic form; Any because it fits `int | Auto` but not `int | A`
 DistrustMode = Literal["weighted", "additive", "none"]
 Weighting = Literal["plain", "monotone"]
+Precision = Literal["auto", "float32", "bfloat16", "float16"]  # "auto": float32 on CPU, bfloat16 on Metal
+QuantizeBits = Literal[4, 8]
 BASE_LEARNING_RATE = 2e-4
 ALPHA_RANGE = (2.3, 3.0)
 MAX_WEIGHT = 1e6
@@ -91,6 +93,11 @@ class AutoIs:
 @dataclass(frozen=True)
 class Reporting:
     """Field metadata: the field sets how often progress is reported, not what is computed."""
+
+
+@dataclass(frozen=True)
+class MemoryOnly:
+    """Field metadata: the field changes how much memory a step holds, not what it computes."""
 
 
 def _members(field: FieldInfo) -> tuple[Any, ...]:
@@ -173,6 +180,11 @@ class HyperparametersOf(_Spec, Generic[A]):
     eval_every_steps: Annotated[StrictInt, Interval(ge=0, le=MAX_STEPS), Reporting()] = 0
     checkpoint_every_steps: Annotated[StrictInt, Interval(ge=1, le=1_000_000), Reporting()] = 10
     max_steps: Annotated[StrictInt, Interval(ge=1, le=MAX_STEPS)] | None = None  # cap on optimizer steps
+    # the worker resolves "auto", since the device that trains decides it (so it stays "auto" once resolved)
+    precision: Precision = "auto"
+    # QLoRA: a full-precision base quantized at load; an already-quantized base trains as stored
+    quantize_base: QuantizeBits | None = Field(default=None, description="4 or 8 (bits), or null")
+    gradient_checkpointing: Annotated[bool, MemoryOnly()] = False
 
     @classmethod
     def _prepare(cls, data: Any) -> Any:
@@ -186,10 +198,17 @@ class HyperparametersOf(_Spec, Generic[A]):
             return self
         return ResolvedHyperparameters.model_validate(self.model_dump())
 
-    def computed(self) -> dict[str, Any]:
-        """The values that change what training computes: all but the reporting cadence."""
-        reporting = {name for name, f in type(self).model_fields.items() if Reporting() in _metadata(f)}
-        return self.model_dump(exclude=reporting)
+    def computed(self, *, resolve: Callable[[Precision], str] | None = None) -> dict[str, Any]:
+        """The values that change what training computes: all but the reporting cadence and memory savers.
+
+        `resolve` turns precision "auto" into the dtype of the device that trains.
+        """
+        markers = (Reporting(), MemoryOnly())
+        fields = type(self).model_fields.items()
+        values = self.model_dump(exclude={name for name, f in fields if any(m in _metadata(f) for m in markers)})
+        if resolve is not None:
+            values.update(precision=resolve(self.precision))
+        return values
 
 
 class Hyperparameters(HyperparametersOf[Auto]):

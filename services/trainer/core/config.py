@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.trainer.core.precision import resolve_precision
 from shared.errors import invalid_field
 from shared.schemas.fine_tuning import (
     MAX_SEQ_LENGTH,
@@ -35,6 +36,7 @@ class TrainSettings:
     distrust: DistrustSpec = field(default_factory=DistrustSpec)
     lora: LoraSpec = field(default_factory=LoraSpec)
     completion_only: bool = True
+    memory_budget_bytes: int | None = None  # the worker's budget: a step whose peak nears it stops the run
 
     def validate(self) -> None:
         """Raise InvalidArgument naming the first bad field, its value and the allowed range."""
@@ -44,6 +46,8 @@ class TrainSettings:
         if self.val_path is not None and not isinstance(self.val_path, Path):
             raise invalid_field("val_path", self.val_path, "a path or null")
         check_int("seed", self.seed, 0, 2**32 - 1)
+        if self.memory_budget_bytes is not None:
+            check_int("memory_budget_bytes", self.memory_budget_bytes, 1, 2**63 - 1)
         if not isinstance(self.completion_only, bool):
             raise invalid_field("completion_only", self.completion_only, "true or false")
 
@@ -52,7 +56,8 @@ class TrainSettings:
         return {
             "seed": self.seed,
             "completion_only": self.completion_only,
-            **self.hyperparameters.computed(),
+            # "auto" is the device's dtype: a run resumed on another device must not silently change it
+            **self.hyperparameters.computed(resolve=resolve_precision),
             "distrust": self.distrust.model_dump(),
             "lora": self.lora.model_dump(),
         }

@@ -26,6 +26,8 @@ from services.trainer.core.data import Example, fingerprint, load_examples
 from services.trainer.core.distrust import training_weights, weight_summary
 from services.trainer.core.lora import adapter_config, apply_lora, save_adapter
 from services.trainer.core.losses import objective, scalar
+from services.trainer.core.precision import cast_adapters, checkpoint_blocks, prepare_model
+from services.trainer.core.safeguards import MemoryReading, check_finite, check_memory
 from services.trainer.core.schedule import build_optimizer, learning_rate_at
 from services.trainer.core.step import compile_step, summed_gradients
 from services.trainer.core.tokenization import Tokenization
@@ -49,6 +51,7 @@ class StepReport:
     peak_memory_gb: float  # mx.get_peak_memory() / 1e9
     val_loss: float | None  # set on eval steps
     grad_norm: float = 0.0  # global gradient norm before clipping
+    active_memory_gb: float = 0.0  # mx.get_active_memory() / 1e9 after the step
 
 
 def _require(path: Path | None, name: str, *, directory: bool) -> None:
@@ -96,8 +99,11 @@ class Trainer:
             [e.auth_weight for e in self.examples], [e.prov_entropy for e in self.examples], d
         )
 
-        model.set_dtype(mx.float32)
+        self.dtype = prepare_model(model, hp.precision, hp.quantize_base)
         self.lora_layers = apply_lora(model, settings.lora)
+        cast_adapters(model, self.dtype)
+        if hp.gradient_checkpointing:
+            checkpoint_blocks(model, self.lora_layers)
         mx.eval(model.parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
 
         self.order = DataOrder(self.examples, self.weights, settings, pad_id=self.tokenization.pad_id)
@@ -149,6 +155,7 @@ class Trainer:
         """Train from `self.step` to `total_steps`, yielding after each optimizer step.
 
         `should_stop()` is checked before each step; when it says True the loop returns without a partial step.
+        Raises LossNotFinite (the step not counted) or MemoryBudgetReached (after the step): see `safeguards.py`.
         """
         step_fn = self._compiled_step()
         self.model.train()
@@ -180,8 +187,11 @@ class Trainer:
             lr = learning_rate_at(
                 self.step, peak=self.hp.learning_rate, warmup=self.hp.warmup_steps, total=self.total_steps
             )
+            check_finite(self.step + 1, scalar(loss_sum), scalar(norm), lr)
             epoch = self.step // self.steps_per_epoch + 1
             self.step += 1
+            memory = MemoryReading.now()
+            check_memory(self.step, memory, self.settings.memory_budget_bytes, self._lowerable())
             elapsed = time.perf_counter() - tic
             val_loss = None
             if self.val_examples and (
@@ -198,10 +208,19 @@ class Trainer:
                 learning_rate=lr,
                 tokens=n_tokens,
                 tokens_per_second=n_tokens / elapsed if elapsed > 0 else 0.0,
-                peak_memory_gb=mx.get_peak_memory() / 1e9,
+                peak_memory_gb=memory.peak / 1e9,
                 val_loss=val_loss,
                 grad_norm=scalar(norm),
+                active_memory_gb=memory.active / 1e9,
             )
+
+    def _lowerable(self) -> str:
+        """The run's values of what a memory error asks to lower."""
+        hp = self.hp
+        return (
+            f"batch_size {hp.batch_size}, max_seq_length {hp.max_seq_length}, precision {hp.precision}, "
+            f"quantize_base {hp.quantize_base}, gradient_checkpointing {hp.gradient_checkpointing}"
+        )
 
     def step_gradients(self, step: int | None = None) -> tuple[float, float, dict[str, mx.array]]:
         """(loss, ce, flattened summed gradient) of optimizer step `step` (default: the next one).

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from services.trainer.core.precision import ADAPTER_DTYPE, DTYPE_BYTES, resolve_precision
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import JobRecord
 from services.trainer.models.inspect import ModelInfo, inspect_model
 from services.trainer.system.hardware import detect_hardware
 from services.trainer.system.memory import (
     MemoryEstimate,
+    Savings,
     apply_memory_limits,
     check_fits,
     estimate_training_memory,
@@ -28,12 +30,20 @@ def budget_bytes(budget_gb: float) -> int:
 
 def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
     hp = job.hyperparameters.resolved()
+    dtype = resolve_precision(hp.precision)
     return estimate_training_memory(
         info,
         lora_rank=job.lora.rank,
         lora_layers=job.lora.layers,
+        lora_keys=job.lora.keys,
         batch_size=hp.batch_size,
         seq_len=hp.max_seq_length,
+        dtype_bytes=DTYPE_BYTES[dtype],
+        savings=Savings(
+            quantize_bits=hp.quantize_base,
+            checkpointing=hp.gradient_checkpointing,
+            adapter_dtype_bytes=DTYPE_BYTES[ADAPTER_DTYPE[dtype]],
+        ),
     )
 
 
@@ -58,18 +68,19 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
     return check
 
 
-def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], None]:
+def job_memory_check(budget_gb: float) -> Callable[[JobRecord, Path], int]:
     """The check run on the worker, from the model files, before a job starts.
 
     It refuses (ResourceExhausted, with estimate and budget) a job that cannot fit; else it caps MLX's memory
-    at the budget.
+    at the budget and returns it, for the run's own guard.
     """
 
-    def check(job: JobRecord, model_dir: Path) -> None:
+    def check(job: JobRecord, model_dir: Path) -> int:
         estimate = _estimate(job, inspect_model(model_dir))
         budget = budget_bytes(budget_gb)
         check_fits(estimate, budget)
         apply_memory_limits(budget)
         logger.info("memory check passed", extra={"estimate": estimate.to_dict(), "budget_bytes": budget})
+        return budget
 
     return check

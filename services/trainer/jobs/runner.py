@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import threading
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.trainer.core.safeguards import MemoryBudgetReached
 from services.trainer.core.trainer import StepReport, Trainer
 from services.trainer.jobs import spec
 from services.trainer.jobs.job_files import download_file
@@ -26,7 +28,7 @@ from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
 
-MemoryCheck = Callable[[JobRecord, Path], None]
+MemoryCheck = Callable[[JobRecord, Path], int]  # refuses a job that cannot fit, else returns the budget
 
 
 @dataclass
@@ -49,6 +51,10 @@ def fine_tuned_name(job: JobRecord) -> str:
     return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
+def _checkpoint_metrics(report: StepReport) -> CheckpointMetrics:
+    return CheckpointMetrics(step=report.step, train_loss=report.train_loss, val_loss=report.val_loss)
+
+
 class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
     """Runs one leased fine-tuning job to its end, resuming from its latest checkpoint."""
 
@@ -64,9 +70,9 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         val_path = (
             self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None
         )
-        if self.ctx.memory_check:
-            self.ctx.memory_check(job, model_dir)
-        trainer = Trainer(spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path))
+        budget = self.ctx.memory_check(job, model_dir) if self.ctx.memory_check else None
+        settings = spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path)
+        trainer = Trainer(dataclasses.replace(settings, memory_budget_bytes=budget))
         checkpoints = self.ctx.store.checkpoints(job.id)
         if checkpoints:
             self._restore(trainer, job, checkpoints[-1], workdir)
@@ -81,16 +87,21 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         every = job.hyperparameters.checkpoint_every_steps
         should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
         last: StepReport | None = None
-        for report in trainer.run(should_stop=should_stop):
-            last = report
-            self._metrics(job.id, report)
-            if report.step % every == 0 and report.step < report.total_steps:
-                self._checkpoint(trainer, job, report, workdir)
+        try:
+            for report in trainer.run(should_stop=should_stop):
+                last = report
+                self._metrics(job.id, report)
+                if report.step % every == 0 and report.step < report.total_steps:
+                    self._checkpoint(trainer, job, _checkpoint_metrics(report), workdir)
+        except MemoryBudgetReached:
+            # the step completed and its state is good: keep it to resume with lower settings
+            self._checkpoint(trainer, job, CheckpointMetrics(step=trainer.step), workdir)
+            raise
         if lost.is_set():
             return  # another worker owns the job now; it continues from the last checkpoint
         if trainer.step < trainer.total_steps:
             if last is not None and last.step % every != 0:
-                self._checkpoint(trainer, job, last, workdir)
+                self._checkpoint(trainer, job, _checkpoint_metrics(last), workdir)
             self._finish(
                 job.id, JobStatus.CANCELLED, f"Job cancelled at step {trainer.step}; its last checkpoint is kept"
             )
@@ -137,6 +148,8 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
             "tokens": r.tokens,
             "tokens_per_second": r.tokens_per_second,
             "peak_memory_gb": r.peak_memory_gb,
+            "active_memory_gb": r.active_memory_gb,
+            "grad_norm": r.grad_norm,
         }
         text = f"Step {r.step}/{r.total_steps}: training loss={r.train_loss:.4f}"
         if r.val_loss is not None:
@@ -149,11 +162,11 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
 
         self.store.update(job_id, progress)
 
-    def _checkpoint(self, trainer: Trainer, job: JobRecord, report: StepReport, workdir: Path) -> None:
-        local = workdir / f"checkpoint-{report.step}"
+    def _checkpoint(self, trainer: Trainer, job: JobRecord, metrics: CheckpointMetrics, workdir: Path) -> None:
+        local = workdir / f"checkpoint-{metrics.step}"
         shutil.rmtree(local, ignore_errors=True)
         trainer.save_checkpoint(local)
-        prefix = f"{job.id}/step-{report.step:06d}"
+        prefix = f"{job.id}/step-{metrics.step:06d}"
         files = {
             p.name: self.ctx.objects.put_file(Bucket.CHECKPOINTS, f"{prefix}/{p.name}", p).sha256 or ""
             for p in sorted(local.iterdir())
@@ -162,18 +175,18 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         # Recorded only after every file is stored, so a resume never sees half a checkpoint.
         record = CheckpointRecord(
             job_id=job.id,
-            step=report.step,
+            step=metrics.step,
             storage_prefix=prefix,
             files=files,
-            metrics=CheckpointMetrics(step=report.step, train_loss=report.train_loss, val_loss=report.val_loss),
+            metrics=metrics,
         )
         self.ctx.store.add_checkpoint(record)
         self._event(
             job.id,
             EventRecord(
-                message=f"Checkpoint saved at step {report.step}",
+                message=f"Checkpoint saved at step {metrics.step}",
                 type="checkpoint",
-                data={"step": report.step, "checkpoint": record.id},
+                data={"step": metrics.step, "checkpoint": record.id},
             ),
         )
         shutil.rmtree(local, ignore_errors=True)

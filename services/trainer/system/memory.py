@@ -4,9 +4,12 @@ The estimate counts what MLX holds at the peak of a step, part by part:
 
 - weights: frozen base weights in the training dtype; quantised ones as stored (bits/8 bytes per parameter
   plus a scale and a bias per group);
-- LoRA: the adapters' parameters, gradients and AdamW's two moments, all float32;
+- QLoRA (`quantize_bits`): every parameter but the norms counted as quantised to those bits;
+- LoRA: the adapters' parameters, gradients and AdamW's two moments, in the training dtype (float32 for
+  float16, whose adapters stay float32);
 - activations: what backward needs from every adapted block (blocks below the lowest adapter keep nothing),
-  plus the scores of attention, which grow with the square of the sequence;
+  plus the scores of attention, which grow with the square of the sequence; with gradient checkpointing each
+  adapted block keeps only its input and one block's activations are recomputed at a time;
 - logits: batch · seq · vocab in float32, three times (logits, softmax and its gradient in the loss);
 - a fixed overhead for the interpreter, MLX, the tokenizer and the data.
 
@@ -28,7 +31,7 @@ from shared.errors import ResourceExhausted, invalid_field
 GB = 1e9
 FIXED_OVERHEAD_BYTES = 512 * 1024 * 1024
 ACTIVATION_MARGIN = 1.10  # allocator rounding and short-lived temporaries the count below leaves out
-LORA_BYTES_PER_PARAMETER = 4 * 4  # float32 parameter + gradient + AdamW first and second moments
+LORA_COPIES = 4  # parameter + gradient + AdamW first and second moments
 LOGIT_COPIES = 3
 
 
@@ -48,6 +51,8 @@ class MemoryEstimate:
     lora_rank: int
     lora_layers: int  # adapted blocks (all of them when the request said None)
     dtype_bytes: int
+    quantize_bits: int | None = None
+    checkpointing: bool = False  # gradient checkpointing
 
     @property
     def total_bytes(self) -> int:
@@ -62,6 +67,15 @@ class MemoryEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "total_bytes": self.total_bytes, "total_gb": round(self.total_bytes / GB, 3)}
+
+
+@dataclass(frozen=True)
+class Savings:
+    """What a run does to hold less: QLoRA bits, gradient checkpointing, and the adapters' bytes per value."""
+
+    quantize_bits: int | None = None
+    checkpointing: bool = False  # gradient checkpointing
+    adapter_dtype_bytes: int = 4  # float32 unless the run trains the adapters in half precision
 
 
 def _block_linears(info: ModelInfo) -> dict[str, tuple[int, int]]:
@@ -112,10 +126,12 @@ def estimate_training_memory(
     seq_len: int,
     dtype_bytes: int = 4,
     lora_keys: Collection[str] | None = None,
+    savings: Savings = Savings(),
 ) -> MemoryEstimate:
     """Peak memory of a LoRA step on `lora_layers` top blocks (None: all).
 
     All linear layers are adapted, or only `lora_keys` (block-relative paths such as "self_attn.q_proj").
+    `savings.quantize_bits` quantizes a full-precision base at load (a quantized one stays as stored).
     """
     _positive("lora.rank", lora_rank)
     _positive("batch_size", batch_size)
@@ -127,25 +143,32 @@ def estimate_training_memory(
     linears = _block_linears(info)
     adapted = {k: v for k, v in linears.items() if lora_keys is None or k in set(lora_keys)}
 
-    dense = info.num_parameters - info.quantized_parameters
-    weights = dense * dtype_bytes
-    if info.quantized_parameters:
-        bits = info.quantization_bits or 4
-        groups = info.quantized_parameters / (info.quantization_group_size or 64)
-        weights += int(info.quantized_parameters * bits / 8 + groups * 2 * dtype_bytes)
+    quantize_bits, checkpointing = savings.quantize_bits, savings.checkpointing
+    quantized, bits, group = info.quantized_parameters, info.quantization_bits or 4, info.quantization_group_size
+    if quantize_bits is not None and not quantized:
+        norms = (2 * info.num_layers + 1) * info.hidden_size
+        quantized, bits, group = info.num_parameters - norms, quantize_bits, 64
+    weights = (info.num_parameters - quantized) * dtype_bytes
+    if quantized:
+        groups = quantized / (group or 64)
+        weights += int(quantized * bits / 8 + groups * 2 * dtype_bytes)
 
     lora_parameters = layers * sum(lora_rank * (d_in + d_out) for d_in, d_out in adapted.values())
     tokens = batch_size * seq_len
     per_token = _saved_per_token(info, linears, lora_rank, len(adapted))
-    # One block more than the adapted ones: the block backward is working on holds its temporaries too.
-    activations = (layers + 1) * tokens * per_token * dtype_bytes
+    if checkpointing:
+        # Each adapted block keeps its input; backward recomputes one block (and its attention) at a time.
+        activations = layers * tokens * info.hidden_size * dtype_bytes + 2 * tokens * per_token * dtype_bytes
+    else:
+        # One block more than the adapted ones: the block backward is working on holds its temporaries too.
+        activations = (layers + 1) * tokens * per_token * dtype_bytes
     scores = batch_size * (info.num_attention_heads or 1) * seq_len * seq_len * dtype_bytes
     # Each adapted block keeps its attention probabilities; backward adds the scores and their gradient.
-    attention = (layers + 2) * scores
+    attention = (2 if checkpointing else layers + 2) * scores
     logits = LOGIT_COPIES * tokens * info.vocab_size * 4
     return MemoryEstimate(
         weights_bytes=int(weights),
-        lora_bytes=lora_parameters * LORA_BYTES_PER_PARAMETER,
+        lora_bytes=lora_parameters * LORA_COPIES * savings.adapter_dtype_bytes,
         activations_bytes=int(activations * ACTIVATION_MARGIN),
         attention_bytes=int(attention * ACTIVATION_MARGIN),
         logits_bytes=int(logits * ACTIVATION_MARGIN),
@@ -156,6 +179,8 @@ def estimate_training_memory(
         lora_rank=lora_rank,
         lora_layers=layers,
         dtype_bytes=dtype_bytes,
+        quantize_bits=quantize_bits,
+        checkpointing=checkpointing,
     )
 
 
@@ -175,7 +200,9 @@ def check_fits(estimate: MemoryEstimate, budget_bytes: int) -> None:
         f"training needs about {estimate.total_bytes / GB:.2f} GB but the memory budget is "
         f"{budget_bytes / GB:.2f} GB (largest part: {largest}, {parts[largest] / GB:.2f} GB); lower "
         f"batch_size (now {estimate.batch_size}), max_seq_length (now {estimate.seq_len}), lora.rank (now "
-        f"{estimate.lora_rank}) or lora.layers (now {estimate.lora_layers}), or use a quantised model",
+        f"{estimate.lora_rank}) or lora.layers (now {estimate.lora_layers}), or set precision bfloat16, "
+        f"quantize_base 4 or gradient_checkpointing (now precision {estimate.dtype_bytes * 8}-bit, quantize_base "
+        f"{estimate.quantize_bits}, gradient_checkpointing {estimate.checkpointing})",
     )
 
 

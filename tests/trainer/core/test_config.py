@@ -118,7 +118,8 @@ def test_auto_is_a_request_value_only() -> None:
 
 def test_only_what_changes_the_computation_is_a_continuation_setting() -> None:
     hp = Hyperparameters().resolved()
-    assert set(hp.model_dump()) - set(hp.computed()) == {"eval_every_steps", "checkpoint_every_steps"}
+    reporting_and_memory = {"eval_every_steps", "checkpoint_every_steps", "gradient_checkpointing"}
+    assert set(hp.model_dump()) - set(hp.computed()) == reporting_and_memory
     again = settings(hyperparameters=hp.model_copy(update={"checkpoint_every_steps": 99}))
     assert again.continuation_fingerprint() == settings(hyperparameters=hp).continuation_fingerprint()
 

@@ -31,6 +31,14 @@ class Weighting(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WEIGHTING_UNSPECIFIED: _ClassVar[Weighting]
     WEIGHTING_PLAIN: _ClassVar[Weighting]
     WEIGHTING_MONOTONE: _ClassVar[Weighting]
+
+class Precision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRECISION_UNSPECIFIED: _ClassVar[Precision]
+    PRECISION_AUTO: _ClassVar[Precision]
+    PRECISION_FLOAT32: _ClassVar[Precision]
+    PRECISION_BFLOAT16: _ClassVar[Precision]
+    PRECISION_FLOAT16: _ClassVar[Precision]
 JOB_STATUS_UNSPECIFIED: JobStatus
 JOB_STATUS_VALIDATING_FILES: JobStatus
 JOB_STATUS_QUEUED: JobStatus
@@ -46,9 +54,14 @@ DISTRUST_MODE_NONE: DistrustMode
 WEIGHTING_UNSPECIFIED: Weighting
 WEIGHTING_PLAIN: Weighting
 WEIGHTING_MONOTONE: Weighting
+PRECISION_UNSPECIFIED: Precision
+PRECISION_AUTO: Precision
+PRECISION_FLOAT32: Precision
+PRECISION_BFLOAT16: Precision
+PRECISION_FLOAT16: Precision
 
 class Hyperparameters(_message.Message):
-    __slots__ = ("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate", "gradient_accumulation_steps", "max_seq_length", "warmup_steps", "max_grad_norm", "weight_decay", "eval_every_steps", "checkpoint_every_steps", "max_steps")
+    __slots__ = ("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate", "gradient_accumulation_steps", "max_seq_length", "warmup_steps", "max_grad_norm", "weight_decay", "eval_every_steps", "checkpoint_every_steps", "max_steps", "precision", "quantize_base", "gradient_checkpointing")
     N_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +74,9 @@ class Hyperparameters(_message.Message):
     EVAL_EVERY_STEPS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_STEPS_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    QUANTIZE_BASE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
     n_epochs: int
     batch_size: int
     learning_rate_multiplier: float
@@ -73,7 +89,10 @@ class Hyperparameters(_message.Message):
     eval_every_steps: int
     checkpoint_every_steps: int
     max_steps: int
-    def __init__(self, n_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate_multiplier: _Optional[float] = ..., learning_rate: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., weight_decay: _Optional[float] = ..., eval_every_steps: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ..., max_steps: _Optional[int] = ...) -> None: ...
+    precision: Precision
+    quantize_base: int
+    gradient_checkpointing: bool
+    def __init__(self, n_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate_multiplier: _Optional[float] = ..., learning_rate: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., weight_decay: _Optional[float] = ..., eval_every_steps: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ..., max_steps: _Optional[int] = ..., precision: _Optional[_Union[Precision, str]] = ..., quantize_base: _Optional[int] = ..., gradient_checkpointing: _Optional[bool] = ...) -> None: ...
 
 class DistrustConfig(_message.Message):
     __slots__ = ("mode", "alpha", "weighting", "weight_min", "weight_max")
