@@ -1,7 +1,8 @@
 """Base models and fine-tuned adapters: records in Redis, files in the object store's `models` / `adapters` buckets.
 
-A base model lives under `models/base/<name>/`; a fine-tuned model's adapter under `adapters/<job_id>/`. Both the
-trainer and the inference service resolve model names here and cache the files locally by fingerprint.
+A base model lives under `models/base/<name>/`; a fine-tuned model's adapter under `adapters/<job_id>/`, a
+checkpoint's under its prefix in `checkpoints/`. Both the trainer and the inference service resolve model names
+here and cache the files locally by fingerprint.
 """
 
 from __future__ import annotations
@@ -53,14 +54,21 @@ class BaseModelRecord(BaseModel):
 
 
 class AdapterRecord(BaseModel):
-    """A fine-tuned adapter registered under its fine_tuned_model name, for its owner and base model."""
+    """A fine-tuned adapter registered under its fine_tuned_model name, for its owner and base model.
 
-    name: str  # the fine_tuned_model name
+    A job's checkpoint is an adapter too (`checkpoint_step` set): served under its fine_tuned_model_checkpoint
+    name from the checkpoint's own files, and left out of the owner's model list.
+    """
+
+    name: str  # the fine_tuned_model (or fine_tuned_model_checkpoint) name
     job_id: str
     owner: str
     base_model: str
     created: int
     files: dict[str, str]
+    bucket: Bucket = Bucket.ADAPTERS
+    storage_prefix: str | None = None  # where `files` live in `bucket`; None: under the job id
+    checkpoint_step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,8 @@ class ModelRegistry:
         with redis_errors("registering an adapter"):
             pipe = self.redis.pipeline()
             pipe.hset(f"{KEY_PREFIX}adapters", record.name, record.model_dump_json())
-            pipe.sadd(f"{KEY_PREFIX}adapters:{record.owner}", record.name)
+            if record.checkpoint_step is None:
+                pipe.sadd(f"{KEY_PREFIX}adapters:{record.owner}", record.name)
             pipe.execute()
 
     def get_adapter(self, name: str, *, owner: str) -> AdapterRecord:
@@ -226,8 +235,8 @@ class ModelRegistry:
 
     def fetch_adapter(self, record: AdapterRecord, cache_dir: Path) -> Path:
         return self._fetch(
-            Bucket.ADAPTERS,
-            record.job_id,
+            record.bucket,
+            record.storage_prefix or record.job_id,
             record.files,
             cache_dir / "adapters" / record.job_id / _fingerprint(record.files),
         )

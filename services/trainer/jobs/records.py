@@ -48,6 +48,11 @@ class CheckpointRecord(BaseModel):
     storage_prefix: str
     files: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def fine_tuned_model_checkpoint(self) -> str:
+        """The name the checkpoint's adapter is served under, as OpenAI spells it."""
+        return f"{self.job_id}:ckpt-step-{self.step}"
+
 
 class EvalRunProgress(EvalProgress):
     """An evaluation's progress and where its worker is: the model, the task and the item within it."""

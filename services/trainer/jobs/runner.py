@@ -18,6 +18,7 @@ from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
+from shared.adapter_format import ADAPTER_FILES
 from shared.errors import DistrustError
 from shared.files import FileService
 from shared.jobs import lifecycle
@@ -181,12 +182,29 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
             metrics=metrics,
         )
         self.ctx.store.add_checkpoint(record)
+        self.ctx.registry.register_adapter(
+            AdapterRecord(
+                name=record.fine_tuned_model_checkpoint,
+                job_id=job.id,
+                owner=job.owner,
+                base_model=job.model,
+                created=record.created_at,
+                files={name: sha for name, sha in files.items() if name in ADAPTER_FILES},
+                bucket=Bucket.CHECKPOINTS,
+                storage_prefix=prefix,
+                checkpoint_step=metrics.step,
+            )
+        )
         self._event(
             job.id,
             EventRecord(
                 message=f"Checkpoint saved at step {metrics.step}",
                 type="checkpoint",
-                data={"step": metrics.step, "checkpoint": record.id},
+                data={
+                    "step": metrics.step,
+                    "checkpoint": record.id,
+                    "fine_tuned_model_checkpoint": record.fine_tuned_model_checkpoint,
+                },
             ),
         )
         shutil.rmtree(local, ignore_errors=True)

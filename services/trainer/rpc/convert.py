@@ -51,7 +51,7 @@ def checkpoint_message(checkpoint: CheckpointRecord) -> pb.Checkpoint:
         pb.Checkpoint,
         checkpoint,
         exclude=frozenset({"files"}),
-        fine_tuned_model_checkpoint=f"{checkpoint.job_id}:ckpt-step-{checkpoint.step}",
+        fine_tuned_model_checkpoint=checkpoint.fine_tuned_model_checkpoint,
     )
 
 
