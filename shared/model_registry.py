@@ -70,6 +70,11 @@ class AdapterRecord(BaseModel):
     storage_prefix: str | None = None  # where `files` live in `bucket`; None: under the job id
     checkpoint_step: int | None = None
 
+    @property
+    def prefix(self) -> str:
+        """Where the adapter's files live in `bucket`."""
+        return self.storage_prefix or self.job_id
+
 
 @dataclass(frozen=True)
 class ModelRef:
@@ -236,7 +241,7 @@ class ModelRegistry:
     def fetch_adapter(self, record: AdapterRecord, cache_dir: Path) -> Path:
         return self._fetch(
             record.bucket,
-            record.storage_prefix or record.job_id,
+            record.prefix,
             record.files,
             cache_dir / "adapters" / record.job_id / _fingerprint(record.files),
         )

@@ -3,8 +3,11 @@ and after, for its owner only, and stays out of the model list."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -120,6 +123,13 @@ def test_checkpoints_are_served_while_the_job_runs_and_after(
     record = registry.get_adapter(name, owner="alice")
     assert record.bucket == Bucket.CHECKPOINTS and record.checkpoint_step == checkpoint["step_number"]
     assert set(record.files) == {"adapters.safetensors", "adapter_config.json"}
+    archive = gateway.get(f"/v1/models/{name}/archive", headers=ALICE)
+    assert archive.status_code == 200, archive.text
+    with tarfile.open(fileobj=io.BytesIO(archive.content)) as tar:
+        assert sorted(Path(n).name for n in tar.getnames() if n.endswith((".json", ".safetensors"))) == [
+            "adapter_config.json",
+            "adapters.safetensors",
+        ]
 
     gateway.post(f"/v1/fine_tuning/jobs/{job_id}/cancel", headers=ALICE)
     jobs = FineTuningStore(redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True))

@@ -22,7 +22,6 @@ from services.gateway.schemas.fine_tuning import (
 )
 from shared.archive import pack_tar_gz
 from shared.errors import FailedPrecondition, InvalidArgument
-from shared.storage import Bucket
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"])
 EXTENSIONS = frozenset({"method", "integrations", "metadata"})
@@ -122,7 +121,7 @@ async def job_adapter(
         )
     adapter = await run_in_threadpool(registry.get_adapter, job.fine_tuned_model, owner=owner)
     path = await run_in_threadpool(
-        pack_tar_gz, store, Bucket.ADAPTERS, adapter.job_id, adapter.files, root=f"{job_id}-adapter"
+        pack_tar_gz, store, adapter.bucket, adapter.prefix, adapter.files, root=f"{job_id}-adapter"
     )
     return FileResponse(
         path,

@@ -42,7 +42,8 @@ def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Own
         path = pack_tar_gz(store, Bucket.MODELS, f"base/{model}", ref.base.files, root=model)
     else:
         assert ref.adapter is not None
-        path = pack_tar_gz(store, Bucket.ADAPTERS, ref.adapter.job_id, ref.adapter.files, root=ref.adapter.job_id)
+        adapter = ref.adapter
+        path = pack_tar_gz(store, adapter.bucket, adapter.prefix, adapter.files, root=adapter.job_id)
     safe = model.replace(":", "_").replace("/", "_")
     return FileResponse(
         path,
