@@ -126,7 +126,7 @@ class WorkerHardware(BaseModel):
     hardware: Hardware
     budget_bytes: int = Field(description="The memory a training job may use there")
     budget_configured: bool = Field(
-        description="Whether the budget is DISTRUST_TRAINER_MEMORY_BUDGET_GB, not 80 % of what is free"
+        default=False, description="Whether the budget is DISTRUST_TRAINER_MEMORY_BUDGET_GB, not 80 % of what is free"
     )
     blas: str = Field(description="The BLAS MLX's CPU backend uses there, in words")
     blas_kind: BlasKind
