@@ -23,7 +23,7 @@ class HardwareClient:
         """The service's stub on this event loop's channel."""
         return self.channel.stub(hardware_pb2_grpc.HardwareServiceStub)
 
-    async def list(self, *, timeout: float = 30.0) -> ListResponse[WorkerHardware]:
+    async def list(self, *, timeout: float = 10.0) -> ListResponse[WorkerHardware]:
         """The live workers' machines (the trainer's own while none reports)."""
         response = await call(self.stub.ListHardware, hpb.ListHardwareRequest(), timeout=timeout)
         return page([from_message(WorkerHardware, w) for w in response.workers], has_more=False)
