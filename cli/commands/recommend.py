@@ -85,7 +85,8 @@ def print_recommendation(console: Console, recommendation: Recommendation, model
     """The settings as a table, the estimate against the budget, why, and what to do next."""
     table = Table("setting", "value")
     for key in SETTINGS:
-        table.add_row(key, str(getattr(recommendation, key)))
+        value = getattr(recommendation, key)
+        table.add_row(key, "-" if value is None else str(value))
     estimate, budget = recommendation.estimate.total_bytes / GB, recommendation.budget_bytes / GB
     table.add_row("memory estimate", f"{estimate:.2f} GB of {budget:.2f} GB")
     console.print(table)
