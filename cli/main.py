@@ -334,16 +334,17 @@ def recommend(
     Asks the gateway about the workers' machines; --local (or a model folder) recommends for this machine.
     """
     from cli.commands import recommend as recommending
+    from services.trainer.system.recommend import memory_options
     from shared.errors import invalid_field
 
     try:
-        chosen = recommending.precision_option(precision)
+        options = memory_options(precision, quantize_base)
         if local or Path(model).is_dir():
             if worker:
                 raise invalid_field("--worker", worker, "no --worker for this machine (--local or a model folder)")
             if not local:
                 console.print("a model folder: recommending for this machine (as with --local)")
-            result, hardware = recommending.local(model, seq_len=seq_len, precision=chosen, quantize_base=quantize_base)
+            result, hardware = recommending.local(model, seq_len=seq_len, options=options)
             console.print(f"this machine: {escape(hardware.describe())}", soft_wrap=True)
         else:
             from cli.client import GatewayClient
@@ -352,8 +353,7 @@ def recommend(
                 GatewayClient.from_env(),
                 model,
                 seq_len=seq_len,
-                precision=chosen,
-                quantize_base=quantize_base,
+                options=options,
                 worker=worker,
             )
             recommending.print_worker(console, answer.worker)

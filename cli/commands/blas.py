@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.trainer.system.blas import OPTIMISED, BlasInfo, detect_blas
-from shared.schemas.hardware import BlasKind
+from shared.schemas.blas_kind import BlasKind
 
 
 def blas_line(kind: BlasKind, description: str) -> str:

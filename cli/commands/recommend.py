@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import get_args
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,22 +12,14 @@ from cli.client import GatewayClient
 from cli.commands.blas import blas_line
 from services.gateway.schemas.common import ListResponse
 from services.trainer.models.inspect import ModelInfo, inspect_model
-from shared.errors import DistrustError, FailedPrecondition, invalid_field
+from shared.errors import DistrustError, FailedPrecondition
 from shared.model_registry import ModelRegistry
 from shared.redis_store import connect
-from shared.schemas.fine_tuning import Precision
+from shared.schemas.fine_tuning import Hyperparameters
 from shared.schemas.hardware import GB, Hardware, HardwareRecommendation, Recommendation, WorkerHardware
 from shared.storage import ObjectStore
 
-SETTINGS = ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "quantize_base", "seq_len")
-
-
-def precision_option(value: str) -> Precision:
-    """The --precision value as a precision, or an error naming the option."""
-    for precision in get_args(Precision):
-        if value == precision:
-            return precision  # type: ignore[no-any-return]  # get_args loses the Literal's members' type
-    raise invalid_field("--precision", value, f"one of {', '.join(get_args(Precision))}")
+SETTINGS = ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "seq_len")
 
 
 def remote(
@@ -36,14 +27,15 @@ def remote(
     model: str,
     *,
     seq_len: int,
-    precision: Precision,
-    quantize_base: int | None,
+    options: Hyperparameters,
     worker: str | None,
 ) -> HardwareRecommendation:
-    """Settings the gateway recommends for `model` on a trainer worker's machine (the smallest budget, or `worker`)."""
-    params: dict[str, str | int] = {"model": model, "seq_len": seq_len, "precision": precision}
-    if quantize_base is not None:
-        params["quantize_base"] = quantize_base
+    """Settings the gateway recommends for `model` on a trainer worker's machine (the smallest budget, or `worker`).
+
+    `options` carries the precision and QLoRA bits (see `memory_options`), sent as the route's query parameters.
+    """
+    params: dict[str, str | int] = {"model": model, "seq_len": seq_len}
+    params.update(options.model_dump(include={"precision", "quantize_base"}, exclude_none=True))
     if worker:
         params["worker"] = worker
     return client.fetch(HardwareRecommendation, "GET", "/v1/hardware/recommendation", params=params)
@@ -63,16 +55,17 @@ def _registered_info(model: str) -> ModelInfo:
     return ModelInfo.from_dict(record.info)
 
 
-def local(
-    model: str, *, seq_len: int, precision: Precision, quantize_base: int | None
-) -> tuple[Recommendation, Hardware]:
+def local(model: str, *, seq_len: int, options: Hyperparameters) -> tuple[Recommendation, Hardware]:
     """Settings for `model` (a local folder, or a registered model read from the registry) on this machine."""
     from services.trainer.system.hardware import detect_hardware
     from services.trainer.system.recommend import recommend
 
     info = inspect_model(Path(model)) if Path(model).is_dir() else _registered_info(model)
     hardware = detect_hardware()
-    return recommend(info, hardware, seq_len=seq_len, precision=precision, quantize_base=quantize_base), hardware
+    recommendation = recommend(
+        info, hardware, seq_len=seq_len, precision=options.precision, quantize_base=options.quantize_base
+    )
+    return recommendation, hardware
 
 
 def print_worker(console: Console, worker: WorkerHardware) -> None:
@@ -85,8 +78,9 @@ def print_recommendation(console: Console, recommendation: Recommendation, model
     """The settings as a table, the estimate against the budget, why, and what to do next."""
     table = Table("setting", "value")
     for key in SETTINGS:
-        value = getattr(recommendation, key)
-        table.add_row(key, "-" if value is None else str(value))
+        table.add_row(key, str(getattr(recommendation, key)))
+    bits = recommendation.estimate.quantize_bits
+    table.add_row("quantize_base", f"{bits} (QLoRA)" if bits else "-")
     estimate, budget = recommendation.estimate.total_bytes / GB, recommendation.budget_bytes / GB
     table.add_row("memory estimate", f"{estimate:.2f} GB of {budget:.2f} GB")
     console.print(table)

@@ -11,13 +11,12 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from shared.schemas.fine_tuning import QuantizeBits, TrainingDtype
+from shared.schemas.blas_kind import BlasKind
+from shared.schemas.fine_tuning import TrainingDtype
 
 GB = 1e9
 # MLX's device info, each value a JSON scalar; the keys are whatever the MLX build reports.
 DeviceInfo: TypeAlias = dict[str, int | float | str | bool]
-# Which BLAS MLX's CPU backend multiplies with: the mlx[cpu] wheel's slow reference one, or an optimised one.
-BlasKind = Literal["reference", "mkl", "openblas", "accelerate", "other", "unknown"]
 # "worker": a Celery worker's own report; "trainer": the trainer server's machine, shown while no worker reports.
 HardwareRole = Literal["worker", "trainer"]
 
@@ -71,7 +70,7 @@ class MemoryEstimate(BaseModel):
     lora_rank: int
     lora_layers: int  # adapted blocks (all of them when the request said None)
     dtype_bytes: int
-    quantize_bits: int | None = None
+    quantize_bits: int | None = None  # QLoRA: the base quantized to these bits at load
     checkpointing: bool = False  # gradient checkpointing
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form for a computed property
@@ -102,7 +101,6 @@ class Recommendation(BaseModel):
     lora_layers: int
     grad_accumulation: int
     dtype: TrainingDtype  # "float32" (MLX on a CPU is fastest in it), "bfloat16" (Apple GPU) or as requested
-    quantize_base: QuantizeBits | None = None  # QLoRA: the base quantized to these bits at load
     seq_len: int
     budget_bytes: int
     estimate: MemoryEstimate

@@ -96,7 +96,7 @@ def test_a_recommendation_for_the_workers_budget(gateway_url: str, worker_id: st
     body = _get(gateway_url, "/v1/hardware/recommendation", model=registered_model, seq_len=64).json()
     assert body["worker"]["id"] == worker_id
     rec = body["recommendation"]
-    assert rec["budget_bytes"] == 6_000_000_000 and rec["seq_len"] == 64 and rec["quantize_base"] is None
+    assert rec["budget_bytes"] == 6_000_000_000 and rec["seq_len"] == 64 and rec["estimate"]["quantize_bits"] is None
     assert 0 < rec["estimate"]["total_bytes"] <= rec["budget_bytes"] and rec["dtype"] == "float32"
     half = _get(gateway_url, "/v1/hardware/recommendation", model=registered_model, precision="bfloat16").json()
     assert half["recommendation"]["estimate"]["dtype_bytes"] == 2 and half["recommendation"]["seq_len"] == 512

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from services.trainer.system.fleet import DEFAULT_SEQ_LEN, Fleet, RecommendQuery
+from services.trainer.system.recommend import QLORA_FIELD, memory_options
 from shared.pb.distrust.trainer.v1 import hardware_pb2 as hpb
 from shared.pb.distrust.trainer.v1 import hardware_pb2_grpc
 from shared.rpc.messages import to_message
@@ -16,8 +17,9 @@ def recommend_query(request: hpb.RecommendRequest) -> RecommendQuery:
         owner=request.owner,
         model=request.model,
         seq_len=request.seq_len if request.HasField("seq_len") else DEFAULT_SEQ_LEN,
-        precision=request.precision or "auto",
-        quantize_base=request.quantize_base if request.HasField("quantize_base") else None,
+        hyperparameters=memory_options(
+            request.precision or "auto", request.quantize_base if request.HasField(QLORA_FIELD) else None
+        ),
         worker=request.worker or None,
     )
 

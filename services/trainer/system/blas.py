@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.schemas.hardware import BlasKind
+from shared.schemas.blas_kind import BlasKind
 
 BUNDLED_DIR = "mlx_cpu.libs"
 REFERENCE_SUFFIX = ".reference"  # the wheel's own file, kept aside while the bundled name is a symlink

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import get_args
+from dataclasses import dataclass, field
 
 from services.trainer.models.inspect import ModelInfo
 from services.trainer.system.board import HardwareBoard
 from services.trainer.system.recommend import recommend
-from shared.errors import FailedPrecondition, NotFound, invalid_field
+from shared.errors import FailedPrecondition, NotFound
 from shared.model_registry import ModelRegistry, model_not_found
-from shared.schemas.fine_tuning import Precision
+from shared.schemas.fine_tuning import Hyperparameters
 from shared.schemas.hardware import HardwareRecommendation, WorkerHardware
 
 DEFAULT_SEQ_LEN = 512
@@ -19,21 +18,13 @@ DEFAULT_SEQ_LEN = 512
 
 @dataclass(frozen=True)
 class RecommendQuery:
-    """Which model to recommend settings for, at what sequence length, precision and QLoRA bits, and where."""
+    """Which model to recommend settings for, at what sequence length, with which memory options, and where."""
 
     owner: str
     model: str
     seq_len: int = DEFAULT_SEQ_LEN
-    precision: str = "auto"
-    quantize_base: int | None = None
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)  # only the precision and QLoRA bits
     worker: str | None = None  # a worker's id; None: the live worker with the smallest budget
-
-
-def _precision(value: str) -> Precision:
-    for precision in get_args(Precision):
-        if value == precision:
-            return precision  # type: ignore[no-any-return]  # get_args loses the Literal's members' type
-    raise invalid_field("precision", value, f"one of {', '.join(get_args(Precision))}")
 
 
 class Fleet:
@@ -61,7 +52,6 @@ class Fleet:
 
     def recommend(self, query: RecommendQuery) -> HardwareRecommendation:
         """Settings for training the owner's base model `query.model` on the chosen worker's machine."""
-        precision = _precision(query.precision)
         record = self.registry.get_base(query.model)
         if record is None or not record.visible_to(query.owner):
             raise model_not_found(query.model)
@@ -75,8 +65,8 @@ class Fleet:
             info,
             machine.hardware,
             seq_len=query.seq_len,
-            precision=precision,
-            quantize_base=query.quantize_base,
+            precision=query.hyperparameters.precision,
+            quantize_base=query.hyperparameters.quantize_base,
             budget_bytes=machine.budget_bytes,
         )
         return HardwareRecommendation(worker=machine, recommendation=recommendation)

@@ -5,10 +5,19 @@ from __future__ import annotations
 import itertools
 from typing import get_args
 
+from pydantic import ValidationError
+
 from services.trainer.models.inspect import ModelInfo
 from services.trainer.system.memory import Savings, check_fits, estimate_training_memory, memory_budget
 from shared.errors import invalid_field
-from shared.schemas.fine_tuning import ADAPTER_DTYPE, DTYPE_BYTES, Precision, QuantizeBits, TrainingDtype
+from shared.schemas.fine_tuning import (
+    ADAPTER_DTYPE,
+    DTYPE_BYTES,
+    Hyperparameters,
+    Precision,
+    QuantizeBits,
+    TrainingDtype,
+)
 from shared.schemas.hardware import GB, Hardware, MemoryEstimate
 from shared.schemas.hardware import Recommendation as Recommendation  # its home before it became a shared schema
 
@@ -16,32 +25,35 @@ BATCH_SIZES = (8, 4, 2, 1)
 RANKS = (16, 8, 4)
 MAX_LORA_LAYERS = 16  # mlx-lm's default: the top blocks carry most of what fine-tuning changes
 EFFECTIVE_BATCH = 8  # gradient accumulation tops a smaller batch up to this many sequences per update
+# The API's name of the QLoRA bits, read off the one schema that declares it.
+QLORA_FIELD = next(n for n, f in Hyperparameters.model_fields.items() if QuantizeBits in get_args(f.annotation))
 
 
 def training_dtype(hardware: Hardware, precision: Precision = "auto") -> tuple[TrainingDtype, int]:
     """(dtype, bytes per value) to train in on this machine: `precision`, or for "auto" the device's best."""
     if precision != "auto":
-        dtypes: tuple[TrainingDtype, ...] = get_args(TrainingDtype)
-        if precision not in dtypes:
-            raise invalid_field("precision", precision, f"one of {', '.join(get_args(Precision))}")
-        return dtypes[dtypes.index(precision)], DTYPE_BYTES[precision]
+        return precision, DTYPE_BYTES[precision]
     if hardware.metal_available and hardware.mlx_device == "gpu":
         return "bfloat16", 2
     return "float32", 4
 
 
-def _quantize_bits(info: ModelInfo, quantize_base: int | None) -> QuantizeBits | None:
-    """The QLoRA bits to estimate with; refused like the job refuses them (not 4 or 8, or not the stored bits)."""
-    if quantize_base is None:
-        return None
-    if quantize_base not in get_args(QuantizeBits):
-        raise invalid_field("quantize_base", quantize_base, "4 or 8 (bits), or null")
+def memory_options(precision: str = "auto", quantize_base: int | None = None) -> Hyperparameters:
+    """A precision and QLoRA bits checked as a job's hyperparameters are; an error names the bare field."""
+    try:
+        return Hyperparameters(precision=precision, quantize_base=quantize_base)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        expected = error.get("ctx", {}).get("expected", error["msg"])
+        raise invalid_field(str(error["loc"][0]), error["input"], str(expected)) from None
+
+
+def _quantize_bits(info: ModelInfo, bits: QuantizeBits | None) -> QuantizeBits | None:
+    """The QLoRA bits to estimate with; other bits than a quantized base's own are refused, as the job does."""
     stored = info.quantization_bits
-    if stored is not None and stored != quantize_base:
-        raise invalid_field(
-            "quantize_base", quantize_base, f"null or {stored}: the base is already quantized to {stored} bits"
-        )
-    return 4 if quantize_base == 4 else 8
+    if bits is not None and stored is not None and stored != bits:
+        raise invalid_field(QLORA_FIELD, bits, f"null or {stored}: the base is already quantized to {stored} bits")
+    return bits
 
 
 def _layer_options(num_layers: int) -> list[int]:
@@ -62,7 +74,7 @@ def recommend(
     seq_len: int = 512,
     fraction: float = 0.8,
     precision: Precision = "auto",
-    quantize_base: int | None = None,
+    quantize_base: QuantizeBits | None = None,
     budget_bytes: int | None = None,
 ) -> Recommendation:
     """The preferred settings (see `_preference`) whose estimate passes `check_fits` against the budget.
@@ -70,8 +82,8 @@ def recommend(
     The estimate is the job's own (see services.trainer.jobs.memory): in `precision` ("auto": the device's
     dtype), with the base quantized to `quantize_base` bits (QLoRA). The budget is `budget_bytes` (what a
     worker enforces), else `fraction` of the memory `hardware` has free. Raises ResourceExhausted when even
-    batch 1, rank 4 on one block does not fit, and InvalidArgument for a `seq_len` beyond the model's context,
-    an unknown precision or quantize_base bits the job would refuse.
+    batch 1, rank 4 on one block does not fit, and InvalidArgument for a `seq_len` beyond the model's context
+    or QLoRA bits other than those of a base stored quantized (`memory_options` checks the options' values).
     """
     if not isinstance(seq_len, int) or isinstance(seq_len, bool) or seq_len < 1:
         raise invalid_field("seq_len", seq_len, "a positive integer")
@@ -123,7 +135,6 @@ def _recommendation(
         lora_layers=estimate.lora_layers,
         grad_accumulation=accumulation,
         dtype=dtype,
-        quantize_base=bits,
         seq_len=estimate.seq_len,
         budget_bytes=budget,
         estimate=estimate,

@@ -16,6 +16,7 @@ from services.trainer.system.board import HardwareBoard
 from services.trainer.system.fleet import Fleet, RecommendQuery
 from services.trainer.system.hardware import Hardware, detect_hardware
 from services.trainer.system.memory import memory_budget
+from services.trainer.system.recommend import memory_options
 from services.trainer.system.snapshot import Heartbeat, take_snapshot
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.model_registry import BaseModelRecord, ModelRegistry
@@ -122,10 +123,11 @@ def test_an_8b_model_on_the_16_gb_worker_in_4_bit(
     request = hpb.RecommendRequest(owner="alice", model="llama-8b", quantize_base=4)
     result = fleet.recommend(recommend_query(request))
     assert result.worker.id == "small:2" and result.recommendation.budget_bytes == result.worker.budget_bytes
-    assert result.recommendation.quantize_base == 4 and result.recommendation.seq_len == 512
+    assert result.recommendation.estimate.quantize_bits == 4 and result.recommendation.seq_len == 512
     assert result.recommendation.estimate.total_bytes <= 16 * 0.8e9
     assert from_message(HardwareRecommendation, to_message(hpb.HardwareRecommendation, result)) == result
-    on_big = fleet.recommend(RecommendQuery(owner="alice", model="llama-8b", precision="bfloat16", worker="big:1"))
+    half = memory_options("bfloat16")
+    on_big = fleet.recommend(RecommendQuery(owner="alice", model="llama-8b", hyperparameters=half, worker="big:1"))
     assert on_big.worker.id == "big:1" and on_big.recommendation.dtype == "bfloat16"
 
 
@@ -141,5 +143,5 @@ def test_what_cannot_be_recommended(fleet: Fleet, redis_client: redis_lib.Redis,
     with pytest.raises(FailedPrecondition, match="without its details"):
         fleet.recommend(RecommendQuery(owner="alice", model="bare"))
     with pytest.raises(InvalidArgument) as bad:
-        fleet.recommend(RecommendQuery(owner="bob", model="bobs", precision="int8"))
+        fleet.recommend(recommend_query(hpb.RecommendRequest(owner="bob", model="bobs", precision="int8")))
     assert bad.value.param == "precision"

@@ -10,7 +10,7 @@ import pytest
 from services.trainer.models.inspect import ModelInfo
 from services.trainer.system.hardware import Hardware
 from services.trainer.system.memory import Savings, check_fits, estimate_training_memory
-from services.trainer.system.recommend import recommend
+from services.trainer.system.recommend import memory_options, recommend
 from shared.errors import InvalidArgument, ResourceExhausted
 
 
@@ -20,7 +20,7 @@ def test_an_8b_model_fits_16_gb_in_4_bit(llama_8b: ModelInfo, machine: Callable[
         recommend(llama_8b, sixteen)  # 32 GB of float32 weights
     rec = recommend(llama_8b, sixteen, quantize_base=4)
     check_fits(rec.estimate, rec.budget_bytes)
-    assert rec.quantize_base == 4 and rec.estimate.quantize_bits == 4 and rec.dtype == "float32"
+    assert rec.estimate.quantize_bits == 4 and rec.dtype == "float32"
     assert rec.estimate.weights_bytes < 6e9 and "4-bit base (QLoRA)" in rec.reason
     # The same estimate the job's memory check makes for these settings.
     again = estimate_training_memory(
@@ -54,20 +54,27 @@ def test_a_workers_budget_replaces_the_share_of_free_memory(
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "message"),
+    ("precision", "bits", "param", "message"),
     [
-        ("precision", "float8", "one of auto, float32, bfloat16, float16"),
-        ("quantize_base", 3, "4 or 8"),
-        ("quantize_base", 8, "already quantized to 4 bits"),
+        ("float8", None, "precision", "'auto', 'float32', 'bfloat16' or 'float16'"),
+        ("auto", 3, "quantize_base", "4 or 8"),
     ],
 )
-def test_options_the_job_would_refuse(
-    llama_8b: ModelInfo, machine: Callable[..., Hardware], option: str, value: object, message: str
-) -> None:
-    quantized = dataclasses.replace(llama_8b, quantization_bits=4, quantized_parameters=llama_8b.num_parameters - 1)
+def test_options_are_checked_as_the_jobs_are(precision: str, bits: int | None, param: str, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message) as info:
-        recommend(quantized, machine(64), **{option: value})  # type: ignore[arg-type]  # a wrong value on purpose
-    assert info.value.param == option
+        memory_options(precision, bits)
+    assert info.value.param == param
+    assert memory_options("bfloat16", 8).model_dump(include={"precision", "quantize_base"}) == {
+        "precision": "bfloat16",
+        "quantize_base": 8,
+    }
+
+
+def test_other_bits_than_a_quantized_bases_are_refused(llama_8b: ModelInfo, machine: Callable[..., Hardware]) -> None:
+    quantized = dataclasses.replace(llama_8b, quantization_bits=4, quantized_parameters=llama_8b.num_parameters - 1)
+    with pytest.raises(InvalidArgument, match="already quantized to 4 bits") as info:
+        recommend(quantized, machine(64), quantize_base=8)
+    assert info.value.param == "quantize_base"
 
 
 def test_a_stored_4_bit_base_accepts_quantize_base_4(llama_8b: ModelInfo, machine: Callable[..., Hardware]) -> None:
@@ -75,4 +82,4 @@ def test_a_stored_4_bit_base_accepts_quantize_base_4(llama_8b: ModelInfo, machin
         llama_8b, quantization_bits=4, quantization_group_size=64, quantized_parameters=llama_8b.num_parameters - 1
     )
     asked, stored = recommend(quantized, machine(16), quantize_base=4), recommend(quantized, machine(16))
-    assert asked.estimate.total_bytes == stored.estimate.total_bytes and asked.quantize_base == 4
+    assert asked.estimate.total_bytes == stored.estimate.total_bytes and asked.estimate.quantize_bits == 4

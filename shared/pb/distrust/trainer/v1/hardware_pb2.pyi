@@ -92,13 +92,12 @@ class MemoryEstimate(_message.Message):
     def __init__(self, weights_bytes: _Optional[int] = ..., lora_bytes: _Optional[int] = ..., activations_bytes: _Optional[int] = ..., attention_bytes: _Optional[int] = ..., logits_bytes: _Optional[int] = ..., overhead_bytes: _Optional[int] = ..., lora_parameters: _Optional[int] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., lora_rank: _Optional[int] = ..., lora_layers: _Optional[int] = ..., dtype_bytes: _Optional[int] = ..., quantize_bits: _Optional[int] = ..., checkpointing: _Optional[bool] = ..., total_bytes: _Optional[int] = ...) -> None: ...
 
 class Recommendation(_message.Message):
-    __slots__ = ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "quantize_base", "seq_len", "budget_bytes", "estimate", "reason")
+    __slots__ = ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "seq_len", "budget_bytes", "estimate", "reason")
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     LORA_RANK_FIELD_NUMBER: _ClassVar[int]
     LORA_LAYERS_FIELD_NUMBER: _ClassVar[int]
     GRAD_ACCUMULATION_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
-    QUANTIZE_BASE_FIELD_NUMBER: _ClassVar[int]
     SEQ_LEN_FIELD_NUMBER: _ClassVar[int]
     BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
     ESTIMATE_FIELD_NUMBER: _ClassVar[int]
@@ -108,12 +107,11 @@ class Recommendation(_message.Message):
     lora_layers: int
     grad_accumulation: int
     dtype: str
-    quantize_base: int
     seq_len: int
     budget_bytes: int
     estimate: MemoryEstimate
     reason: str
-    def __init__(self, batch_size: _Optional[int] = ..., lora_rank: _Optional[int] = ..., lora_layers: _Optional[int] = ..., grad_accumulation: _Optional[int] = ..., dtype: _Optional[str] = ..., quantize_base: _Optional[int] = ..., seq_len: _Optional[int] = ..., budget_bytes: _Optional[int] = ..., estimate: _Optional[_Union[MemoryEstimate, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, batch_size: _Optional[int] = ..., lora_rank: _Optional[int] = ..., lora_layers: _Optional[int] = ..., grad_accumulation: _Optional[int] = ..., dtype: _Optional[str] = ..., seq_len: _Optional[int] = ..., budget_bytes: _Optional[int] = ..., estimate: _Optional[_Union[MemoryEstimate, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ListHardwareRequest(_message.Message):
     __slots__ = ()
