@@ -89,6 +89,9 @@ def test_the_trainers_machine_then_the_workers(gateway_url: str, worker_id: str)
     wait_for(lambda: (w := reported()) is not None and w["updated_at"] > first, 10, "a heartbeat")
     assert _get(gateway_url, "/v1/hardware").json()["first_id"] == worker_id
     assert httpx.get(f"{gateway_url}/v1/hardware", timeout=10).status_code == 401
+    ready = _get(gateway_url, "/readyz")  # 503: no scorer or inference here, but the trainer answers
+    assert ready.status_code == 503 and ready.json()["checks"]["trainer"]["status"] == "ok"
+    assert ready.json()["blas"] == {worker_id: worker["blas"]}
 
 
 def test_a_recommendation_for_the_workers_budget(gateway_url: str, worker_id: str, registered_model: str) -> None:
