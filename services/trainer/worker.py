@@ -165,13 +165,14 @@ def _logging(**_kwargs: object) -> None:
 def _announce(**_kwargs: object) -> None:
     from services.trainer.system.blas import log_blas
     from services.trainer.system.board import HardwareBoard
-    from services.trainer.system.snapshot import Heartbeat, take_snapshot
+    from services.trainer.system.hardware import detect_hardware
+    from services.trainer.system.snapshot import Heartbeat, refreshed, take_snapshot
     from shared.redis_store import connect
 
-    blas = log_blas(logger)
+    blas, hardware = log_blas(logger), detect_hardware()
     heartbeat = Heartbeat(
         HardwareBoard(connect(settings.redis)),
-        lambda: take_snapshot("worker", settings.memory_budget_gb, blas=blas),
+        lambda: take_snapshot("worker", settings.memory_budget_gb, hardware=refreshed(hardware), blas=blas),
         settings.hardware_interval_s,
     )
     try:

@@ -49,6 +49,13 @@ def take_snapshot(
     )
 
 
+def refreshed(hardware: Hardware) -> Hardware:
+    """`hardware` with its memory read again; the MLX facts stay (a job may be using MLX in another thread)."""
+    now = detect_hardware(with_mlx=False)
+    memory = now.model_dump(include={"total_memory_bytes", "available_memory_bytes", "memory_source"})
+    return hardware.model_copy(update=memory)
+
+
 class Heartbeat:
     """Publish a fresh snapshot every `interval_s` seconds in a daemon thread; `stop()` removes it."""
 

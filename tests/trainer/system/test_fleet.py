@@ -17,7 +17,7 @@ from services.trainer.system.fleet import Fleet, RecommendQuery
 from services.trainer.system.hardware import Hardware, detect_hardware
 from services.trainer.system.memory import memory_budget
 from services.trainer.system.recommend import memory_options
-from services.trainer.system.snapshot import Heartbeat, take_snapshot
+from services.trainer.system.snapshot import Heartbeat, refreshed, take_snapshot
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound
 from shared.model_registry import BaseModelRecord, ModelRegistry
 from shared.pb.distrust.trainer.v1 import hardware_pb2 as hpb
@@ -55,6 +55,15 @@ def test_a_snapshot_names_the_budget_and_the_blas(machine: Callable[..., Hardwar
     assert here.role == "trainer" and not here.budget_configured
     assert here.hardware.os == detect_hardware().os and 0 < here.budget_bytes <= here.hardware.total_memory_bytes
     assert here.budget_bytes == pytest.approx(memory_budget(here.hardware), rel=0.2)  # free memory moves a little
+
+
+def test_a_refresh_reads_the_memory_again_and_keeps_the_rest(machine: Callable[..., Hardware]) -> None:
+    mac = machine(1000, apple=True)
+    again = refreshed(mac)
+    here = detect_hardware(with_mlx=False)
+    assert again.total_memory_bytes == here.total_memory_bytes != mac.total_memory_bytes
+    assert again.available_memory_bytes <= again.total_memory_bytes and again.memory_source == here.memory_source
+    assert (again.mlx_device, again.metal_available, again.unified_memory) == ("gpu", True, True)
 
 
 def test_reports_survive_the_contract(machine: Callable[..., Hardware]) -> None:
