@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import cast
 
 import typer
 from rich.console import Console
@@ -86,8 +85,22 @@ def status() -> None:
     from cli.commands.blas import blas_status_line
 
     console.print(blas_status_line(), soft_wrap=True)
+    _print_worker_blas()
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
+
+
+def _print_worker_blas() -> None:
+    """Each trainer worker's BLAS, as the gateway reports it (workers may run on other hosts)."""
+    from cli.client import GatewayClient
+    from cli.commands.recommend import worker_blas_lines
+
+    try:
+        client = GatewayClient.from_env()
+    except DistrustError:
+        return  # no gateway to ask: the line above is all there is
+    for line in worker_blas_lines(client):
+        console.print(line, soft_wrap=True)
 
 
 @app.command()
@@ -309,31 +322,45 @@ def models_import(
 
 @app.command()
 def recommend(
-    model: str = typer.Option(DEFAULT_MODEL_NAME, help="A registered model's name or a local model folder"),
+    model: str = typer.Option(DEFAULT_MODEL_NAME, help="A registered model's name, or a model folder (with --local)"),
     seq_len: int = typer.Option(512, help="Sequence length you will train with"),
+    precision: str = typer.Option("auto", help="auto (the machine's dtype), float32, bfloat16 or float16"),
+    quantize_base: int | None = typer.Option(None, help="QLoRA: train on the base quantized to 4 or 8 bits"),
+    worker: str | None = typer.Option(None, help="A trainer worker's id; default: the one with the smallest budget"),
+    local: bool = typer.Option(False, "--local", help="This machine, reading the registry directly"),
 ) -> None:
-    """Recommend batch size, LoRA rank and layers for training MODEL on this machine (within its memory)."""
-    from cli.commands.models import recommendation
+    """Recommend batch size, LoRA rank and layers for training MODEL within a trainer worker's memory.
+
+    Asks the gateway about the workers' machines; --local (or a model folder) recommends for this machine.
+    """
+    from cli.commands import recommend as recommending
+    from services.trainer.system.recommend import memory_options
+    from shared.errors import invalid_field
 
     try:
-        result, hardware = recommendation(model, seq_len)
+        options = memory_options(precision, quantize_base)
+        if local or Path(model).is_dir():
+            if worker:
+                raise invalid_field("--worker", worker, "no --worker for this machine (--local or a model folder)")
+            if not local:
+                console.print("a model folder: recommending for this machine (as with --local)")
+            result, hardware = recommending.local(model, seq_len=seq_len, options=options)
+            console.print(f"this machine: {escape(hardware.describe())}", soft_wrap=True)
+        else:
+            from cli.client import GatewayClient
+
+            answer = recommending.remote(
+                GatewayClient.from_env(),
+                model,
+                seq_len=seq_len,
+                options=options,
+                worker=worker,
+            )
+            recommending.print_worker(console, answer.worker)
+            result = answer.recommendation
     except DistrustError as exc:
         raise _fail(exc) from None
-    console.print(hardware)
-    table = Table("setting", "value")
-    for key in ("batch_size", "lora_rank", "lora_layers", "grad_accumulation", "dtype", "seq_len"):
-        table.add_row(key, str(result[key]))
-    estimate = cast(dict[str, float], result["estimate"])  # recommend()'s report: numbers by name
-    table.add_row(
-        "memory estimate",
-        f"{estimate['total_bytes'] / 1e9:.2f} GB of {cast(float, result['budget_bytes']) / 1e9:.2f} GB",
-    )
-    console.print(table)
-    console.print(str(result["reason"]))
-    console.print(
-        f"next: chat with it: distrust chat {model}; bring your own: distrust models import ./model.gguf "
-        "(or ollama:NAME); fine-tune: distrust train -t train.jsonl -v val.jsonl --model NAME"
-    )
+    recommending.print_recommendation(console, result, model)
 
 
 @app.command()

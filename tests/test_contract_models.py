@@ -8,7 +8,8 @@ from pydantic import BaseModel
 
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
-from shared.schemas import evaluation, export
+from shared.pb.distrust.trainer.v1 import hardware_pb2 as hpb
+from shared.schemas import evaluation, export, hardware
 
 # The oneof case of `EvalTask` carries a task's `type`, so the task messages have every other field.
 PAIRS: list[tuple[type[BaseModel], Descriptor, set[str]]] = [
@@ -22,11 +23,17 @@ PAIRS: list[tuple[type[BaseModel], Descriptor, set[str]]] = [
     (export.ExportResult, xpb.ExportResult.DESCRIPTOR, set()),
     (export.Quantization, xpb.Quantization.DESCRIPTOR, set()),
     (export.GgufFile, xpb.GgufFile.DESCRIPTOR, set()),
+    (hardware.Hardware, hpb.Hardware.DESCRIPTOR, set()),
+    (hardware.WorkerHardware, hpb.WorkerHardware.DESCRIPTOR, set()),
+    (hardware.MemoryEstimate, hpb.MemoryEstimate.DESCRIPTOR, set()),
+    (hardware.Recommendation, hpb.Recommendation.DESCRIPTOR, set()),
+    (hardware.HardwareRecommendation, hpb.HardwareRecommendation.DESCRIPTOR, set()),
 ]
 
 
 def _wire_names(model: type[BaseModel]) -> set[str]:
-    return {info.alias or name for name, info in model.model_fields.items()}
+    # A computed field (a total) is sent too, so its message carries it.
+    return {info.alias or name for name, info in model.model_fields.items()} | set(model.model_computed_fields)
 
 
 @pytest.mark.parametrize(("model", "descriptor", "carried_elsewhere"), PAIRS, ids=[p[0].__name__ for p in PAIRS])

@@ -1,13 +1,19 @@
-"""`distrust status`'s BLAS line: which BLAS the local stack's MLX processes load from this environment."""
+"""`distrust status`'s BLAS lines: which BLAS the local stack's MLX processes load, and each trainer worker's."""
 
 from __future__ import annotations
 
-from services.trainer.system.blas import BlasInfo, detect_blas
+from services.trainer.system.blas import OPTIMISED, BlasInfo, detect_blas
+from shared.schemas.blas_kind import BlasKind
+
+
+def blas_line(kind: BlasKind, description: str) -> str:
+    """One rich-markup line naming a BLAS; the reference BLAS is a red warning that carries the fix."""
+    if kind == "reference":
+        return f"[bold red]warning:[/bold red] {description}"
+    return f"[green]{description}[/green]" if kind in OPTIMISED else description
 
 
 def blas_status_line(info: BlasInfo | None = None) -> str:
-    """One rich-markup line naming the BLAS; the reference BLAS is a red warning that carries the fix."""
+    """The line for the BLAS this environment's MLX loads."""
     info = info or detect_blas()
-    if info.kind == "reference":
-        return f"[bold red]warning:[/bold red] {info.describe()}"
-    return f"[green]{info.describe()}[/green]" if info.optimised else info.describe()
+    return blas_line(info.kind, info.describe())

@@ -6,10 +6,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from pydantic import TypeAdapter
-
 from cli.stack import control, layout
-from services.trainer.models.inspect import ModelInfo, inspect_model
+from services.trainer.models.inspect import inspect_model
 from shared.errors import Unavailable
 from shared.model_registry import BaseModelRecord, ModelRegistry
 from shared.redis_store import connect
@@ -17,7 +15,7 @@ from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
 
 
-def _backends() -> tuple[StorageSettings, RedisSettings]:
+def backends() -> tuple[StorageSettings, RedisSettings]:
     """The storage and Redis of DISTRUST_STORAGE_* / DISTRUST_REDIS_URL when set, else of the local stack."""
     if os.environ.get("DISTRUST_STORAGE_ENDPOINT") and os.environ.get("DISTRUST_REDIS_URL"):
         storage = StorageSettings()
@@ -38,30 +36,9 @@ def _backends() -> tuple[StorageSettings, RedisSettings]:
 def add_model(name: str, directory: Path) -> BaseModelRecord:
     """Register the model folder `directory` as base model `name` (uploads its files; checks it is a model first)."""
     info = inspect_model(directory)  # a clear error when the folder is not a model
-    storage, redis_settings = _backends()
+    storage, redis_settings = backends()
     client = connect(redis_settings)
     try:
         return ModelRegistry(client, ObjectStore(storage)).register_base(name, directory, info=dataclasses.asdict(info))
     finally:
         client.close()
-
-
-def recommendation(model: str, seq_len: int) -> tuple[dict[str, object], str]:
-    """Settings for training `model` (a local folder, or a registered model's name) on this machine."""
-    from services.trainer.system.hardware import detect_hardware
-    from services.trainer.system.recommend import recommend
-
-    if Path(model).is_dir():
-        info = inspect_model(Path(model))
-    else:
-        storage, redis_settings = _backends()
-        client = connect(redis_settings)
-        try:
-            record = ModelRegistry(client, ObjectStore(storage)).require_base(model)
-        finally:
-            client.close()
-        if not record.info:
-            raise Unavailable(f"model {model!r} was registered without its details; register it again")
-        info = TypeAdapter(ModelInfo).validate_python(record.info)
-    hardware = detect_hardware()
-    return recommend(info, hardware, seq_len=seq_len).to_dict(), hardware.describe()

@@ -12,10 +12,11 @@ from services.gateway.backends import Backends
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
+from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
-from services.gateway.routes import evals, files, fine_tuning, health, models, scoring
+from services.gateway.routes import evals, files, fine_tuning, hardware, health, models, scoring
 from services.gateway.routes import inference as inference_routes
 from services.gateway.trainer_client import TrainerClient
 from shared.rpc.client import AioChannel
@@ -49,6 +50,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.evals = EvaluationClient(trainer)
     app.state.exports = ExportClient(trainer)
     app.state.imports = ImportClient(trainer)
+    app.state.hardware = HardwareClient(trainer)
     app.state.keyring = KeyRing(settings.key_owners())
     app.state.metrics = metrics
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
@@ -59,5 +61,6 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(fine_tuning.router)
     app.include_router(models.router)
     app.include_router(evals.router)
+    app.include_router(hardware.router)
     app.include_router(inference_routes.router)
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from services.gateway.auth import current_owner
 from services.gateway.backends import Backends
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
+from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics
@@ -53,6 +54,12 @@ def get_imports(request: Request) -> ImportClient:
     return imports
 
 
+def get_hardware(request: Request) -> HardwareClient:
+    """The trainer service's hardware client, on the app's `grpc.aio` channel to the trainer."""
+    hardware: HardwareClient = request.app.state.hardware
+    return hardware
+
+
 def get_admins(request: Request) -> frozenset[str]:
     """The owners that may act for everyone (DISTRUST_GATEWAY_ADMIN_OWNERS)."""
     admins: frozenset[str] = request.app.state.settings.admins()
@@ -95,6 +102,7 @@ TrainerDep = Annotated[TrainerClient, Depends(get_trainer)]
 EvalsDep = Annotated[EvaluationClient, Depends(get_evals)]
 ExportsDep = Annotated[ExportClient, Depends(get_exports)]
 ImportsDep = Annotated[ImportClient, Depends(get_imports)]
+HardwareDep = Annotated[HardwareClient, Depends(get_hardware)]
 AdminsDep = Annotated[frozenset[str], Depends(get_admins)]
 InferenceDep = Annotated[InferenceClient, Depends(get_inference)]
 ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]

@@ -24,6 +24,8 @@ class TrainerSettings(ServiceSettings):
     reaper_interval_s: float = Field(default=10.0, gt=0)
     # Memory a job may use on a worker; 0 = 80 % of the worker's RAM (or unified memory on a Mac).
     memory_budget_gb: float = Field(default=0.0, ge=0)
+    # How often a worker republishes its machine (GET /v1/hardware); a report lives 3 of these.
+    hardware_interval_s: float = Field(default=30.0, gt=0, le=3600)
     default_model: str = "SmolLM2-135M-Instruct"
     # A job's `model` may be an absolute path to a model folder visible to the trainer and its workers.
     allow_local_models: bool = True

@@ -17,16 +17,27 @@ from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.service import JobService
 from services.trainer.rpc.evaluation import EvaluationServicer
 from services.trainer.rpc.export import ExportServicer
+from services.trainer.rpc.hardware import HardwareServicer
 from services.trainer.rpc.imports import ImportServicer
 from services.trainer.rpc.training import TrainerServicer
+from services.trainer.system.board import HardwareBoard
+from services.trainer.system.fleet import Fleet
+from services.trainer.system.snapshot import take_snapshot
 from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.jobs.reaper import Reaper
 from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
-from shared.pb.distrust.trainer.v1 import evaluation_pb2_grpc, export_pb2_grpc, import_pb2_grpc, trainer_pb2_grpc
+from shared.pb.distrust.trainer.v1 import (
+    evaluation_pb2_grpc,
+    export_pb2_grpc,
+    hardware_pb2_grpc,
+    import_pb2_grpc,
+    trainer_pb2_grpc,
+)
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
+from shared.pb.distrust.trainer.v1 import hardware_pb2 as hpb
 from shared.pb.distrust.trainer.v1 import import_pb2 as ipb
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.redis_store import connect
@@ -37,6 +48,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainerService"].full_name
 EVAL_SERVICE_NAME = epb.DESCRIPTOR.services_by_name["EvaluationService"].full_name
 EXPORT_SERVICE_NAME = xpb.DESCRIPTOR.services_by_name["ExportService"].full_name
 IMPORT_SERVICE_NAME = ipb.DESCRIPTOR.services_by_name["ImportService"].full_name
+HARDWARE_SERVICE_NAME = hpb.DESCRIPTOR.services_by_name["HardwareService"].full_name
 
 
 def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:
@@ -94,6 +106,7 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         queues.model_import,
         budget_bytes=lambda: budget_bytes(settings.memory_budget_gb),
     )
+    fleet = Fleet(HardwareBoard(client), registry, lambda: take_snapshot("trainer", settings.memory_budget_gb))
     reaper = Reaper(
         [
             (store, queues.train),
@@ -110,13 +123,20 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(EvaluationServicer(evals), server)  # type: ignore[no-untyped-call]
         export_pb2_grpc.add_ExportServiceServicer_to_server(ExportServicer(exports), server)  # type: ignore[no-untyped-call]
         import_pb2_grpc.add_ImportServiceServicer_to_server(ImportServicer(imports), server)  # type: ignore[no-untyped-call]
+        hardware_pb2_grpc.add_HardwareServiceServicer_to_server(HardwareServicer(fleet), server)  # type: ignore[no-untyped-call]
 
     running = start_server(
         host=settings.host,
         port=settings.port,
         port_setting="DISTRUST_TRAINER_PORT",
         register=register,
-        service_names=[SERVICE_NAME, EVAL_SERVICE_NAME, EXPORT_SERVICE_NAME, IMPORT_SERVICE_NAME],
+        service_names=[
+            SERVICE_NAME,
+            EVAL_SERVICE_NAME,
+            EXPORT_SERVICE_NAME,
+            IMPORT_SERVICE_NAME,
+            HARDWARE_SERVICE_NAME,
+        ],
         max_workers=settings.max_workers,
     )
     reaper.start()

@@ -13,9 +13,10 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from services.trainer.config import TrainerSettings
+from shared.errors import DistrustError
 from shared.jobs import queue
 from shared.settings import load_settings
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # the runners import MLX: a worker loads them on its first jo
     from services.trainer.jobs.export_runner import ExportRunner
     from services.trainer.jobs.import_runner import ImportRunner
     from services.trainer.jobs.runner import JobRunner
+    from services.trainer.system.snapshot import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ TRAIN_TASK = "distrust.train"
 EVAL_TASK = "distrust.evaluate"
 EXPORT_TASK = "distrust.export"
 IMPORT_TASK = "distrust.import"
+_heartbeats: list[Heartbeat] = []  # the one this worker started at ready, stopped at shutdown
 
 
 def create_celery(redis_url: str) -> Celery:
@@ -160,6 +163,35 @@ def _logging(**_kwargs: object) -> None:
 
 @worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _announce(**_kwargs: object) -> None:
-    from services.trainer.system.blas import detect_blas
+    from services.trainer.system.blas import log_blas
+    from services.trainer.system.board import HardwareBoard
+    from services.trainer.system.hardware import detect_hardware
+    from services.trainer.system.snapshot import Heartbeat, refreshed, take_snapshot
+    from shared.redis_store import connect
 
-    logger.info("trainer worker ready", extra={"blas": detect_blas().describe()})
+    blas, hardware = log_blas(logger), detect_hardware()
+    heartbeat = Heartbeat(
+        HardwareBoard(connect(settings.redis)),
+        lambda: take_snapshot("worker", settings.memory_budget_gb, hardware=refreshed(hardware), blas=blas),
+        settings.hardware_interval_s,
+    )
+    try:
+        machine = heartbeat.start()
+    except DistrustError as exc:  # jobs run without it; GET /v1/hardware shows the trainer's machine instead
+        logger.warning("could not publish this worker's hardware: %s", exc.message)
+        return
+    _heartbeats.append(heartbeat)
+    logger.info(
+        "trainer worker ready: %s",
+        machine.describe(),
+        extra={"blas": blas.describe(), "worker_id": machine.id, "budget_bytes": machine.budget_bytes},
+    )
+
+
+@worker_shutdown.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
+def _retire(**_kwargs: object) -> None:
+    for heartbeat in _heartbeats:
+        try:
+            heartbeat.stop()
+        except DistrustError as exc:  # the report expires on its own
+            logger.warning("could not remove this worker's hardware: %s", exc.message)

@@ -43,12 +43,12 @@ def enum_number(enum: EnumDescriptor, name: str) -> int:
 
 
 def message_fields(message: Message, *, path: str = "") -> dict[str, Any]:
-    """The fields set on `message` by name, enums as names and sub-messages as dicts (Struct as its JSON)."""
+    """The fields set on `message` by name, enums as names and sub-messages as dicts (Struct as its JSON, see `open_data`)."""
     out: dict[str, Any] = {}
     for field, value in message.ListFields():
         where = f"{path}{field.name}"
         if field.message_type is not None and field.message_type.full_name == STRUCT:
-            out[field.name] = MessageToDict(value)
+            out[field.name] = open_data(value)
         elif field.message_type is not None and field.is_repeated:
             out[field.name] = [message_fields(item, path=f"{where}.") for item in value]
         elif field.message_type is not None:

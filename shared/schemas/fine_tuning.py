@@ -37,6 +37,11 @@ DistrustMode = Literal["weighted", "additive", "none"]
 Weighting = Literal["plain", "monotone"]
 Precision = Literal["auto", "float32", "bfloat16", "float16"]  # "auto": float32 on CPU, bfloat16 on Metal
 QuantizeBits = Literal[4, 8]
+TrainingDtype = Literal["float32", "bfloat16", "float16"]  # a precision once "auto" is resolved
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "bfloat16": 2, "float16": 2}
+# Adam's epsilon (1e-8) is zero in float16, so a zero gradient's update is 0/0: float16 adapters go NaN on the
+# first step and stay float32.
+ADAPTER_DTYPE: dict[str, TrainingDtype] = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float32"}
 BASE_LEARNING_RATE = 2e-4
 ALPHA_RANGE = (2.3, 3.0)
 MAX_WEIGHT = 1e6

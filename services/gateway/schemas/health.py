@@ -26,3 +26,7 @@ class Readiness(BaseModel):
 
     status: Literal["ok", "degraded"]
     checks: dict[str, BackendCheck]
+    blas: dict[str, str] = Field(
+        default_factory=dict,
+        description="The BLAS each trainer worker's MLX multiplies with, by worker id (see GET /v1/hardware)",
+    )

@@ -16,13 +16,9 @@ from mlx.nn.layers.base import Module
 from mlx.utils import tree_map
 
 from shared.errors import invalid_field
-from shared.schemas.fine_tuning import HyperparametersOf, Precision, QuantizeBits
+from shared.schemas.fine_tuning import ADAPTER_DTYPE, HyperparametersOf, Precision, QuantizeBits
 
 DTYPES: dict[str, mx.Dtype] = {"float32": mx.float32, "bfloat16": mx.bfloat16, "float16": mx.float16}
-DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
-# Adam's epsilon (1e-8) is zero in float16, so a zero gradient's update is 0/0: float16 adapters go NaN on the
-# first step and stay float32.
-ADAPTER_DTYPE = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float32"}
 GROUP_SIZE = 64  # mlx-lm's default quantization group
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from services.trainer.core.precision import ADAPTER_DTYPE, DTYPE_BYTES, resolve_precision
+from services.trainer.core.precision import resolve_precision
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import JobRecord
 from services.trainer.models.inspect import ModelInfo, inspect_model
@@ -19,6 +19,7 @@ from services.trainer.system.memory import (
     estimate_training_memory,
     memory_budget,
 )
+from shared.schemas.fine_tuning import ADAPTER_DTYPE, DTYPE_BYTES
 
 logger = logging.getLogger(__name__)
 

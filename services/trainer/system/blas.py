@@ -16,7 +16,8 @@ import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+
+from shared.schemas.blas_kind import BlasKind
 
 BUNDLED_DIR = "mlx_cpu.libs"
 REFERENCE_SUFFIX = ".reference"  # the wheel's own file, kept aside while the bundled name is a symlink
@@ -25,7 +26,6 @@ FIX_HINT = (
     "`apt-get install libopenblas0-pthread` first), or `python scripts/use_fast_blas.py` with this environment's python"
 )
 
-BlasKind = Literal["reference", "mkl", "openblas", "accelerate", "other", "unknown"]
 OPTIMISED: tuple[BlasKind, ...] = ("mkl", "openblas", "accelerate")
 NAMES: dict[BlasKind, str] = {"mkl": "Intel MKL", "openblas": "OpenBLAS"}
 

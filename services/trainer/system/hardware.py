@@ -12,45 +12,15 @@ import platform
 import re
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypeAlias, TypedDict
+from typing import NotRequired, TypedDict
 
 from shared.errors import ConfigError
+from shared.schemas.hardware import DeviceInfo
+from shared.schemas.hardware import Hardware as Hardware  # its home before it became a shared schema
 
 Runner = Callable[[list[str]], str]
-# MLX's device info, each value made a JSON scalar; the keys are whatever the MLX build reports.
-DeviceInfo: TypeAlias = dict[str, int | float | str | bool]
 UNLIMITED = 1 << 60  # cgroup v1 reports "no limit" as a huge number near 2**63
-
-
-@dataclass(frozen=True)
-class Hardware:
-    """What this machine offers a training job: CPUs, memory and the MLX device."""
-
-    os: str  # "darwin", "linux", or platform.system() lower-cased
-    machine: str  # "arm64", "x86_64", "aarch64", ...
-    cpu_count: int
-    total_memory_bytes: int
-    available_memory_bytes: int
-    chip: str | None = None  # "Apple M2 Pro", "AMD EPYC 7B13", ...
-    unified_memory: bool = False  # Apple silicon: the GPU shares RAM with the CPU
-    memory_source: str = "unknown"  # "meminfo", "cgroup", "sysctl", "psutil", "sysconf"
-    mlx_device: str | None = None  # "gpu" or "cpu"; None when MLX is not importable
-    metal_available: bool = False
-    gpu_working_set_bytes: int | None = None  # Metal's max recommended working set
-    device_info: DeviceInfo = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        total, free = self.total_memory_bytes / 1e9, self.available_memory_bytes / 1e9
-        memory = f"{total:.1f} GB RAM ({free:.1f} GB free)"
-        if self.unified_memory:
-            memory = f"{total:.1f} GB unified memory"
-        device = f"MLX on {self.mlx_device}" if self.mlx_device else "MLX not available"
-        return f"{self.chip or self.machine}, {self.cpu_count} CPUs, {memory}, {device} ({self.os}/{self.machine})"
 
 
 class _HostFacts(TypedDict):

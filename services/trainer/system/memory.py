@@ -21,52 +21,18 @@ and 768, float32 and 4-bit, batch 1 to 8, seq 256 to 2048): before the 10 % marg
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from services.trainer.models.inspect import ModelInfo
-from services.trainer.system.hardware import Hardware
 from shared.errors import ResourceExhausted, invalid_field
+from shared.schemas.hardware import GB as GB
+from shared.schemas.hardware import Hardware
+from shared.schemas.hardware import MemoryEstimate as MemoryEstimate  # its home before it became a shared schema
 
-GB = 1e9
 FIXED_OVERHEAD_BYTES = 512 * 1024 * 1024
 ACTIVATION_MARGIN = 1.10  # allocator rounding and short-lived temporaries the count below leaves out
 LORA_COPIES = 4  # parameter + gradient + AdamW first and second moments
 LOGIT_COPIES = 3
-
-
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """Peak memory of one training step, by part, with the settings it was estimated for."""
-
-    weights_bytes: int
-    lora_bytes: int
-    activations_bytes: int
-    attention_bytes: int
-    logits_bytes: int
-    overhead_bytes: int
-    lora_parameters: int
-    batch_size: int
-    seq_len: int
-    lora_rank: int
-    lora_layers: int  # adapted blocks (all of them when the request said None)
-    dtype_bytes: int
-    quantize_bits: int | None = None
-    checkpointing: bool = False  # gradient checkpointing
-
-    @property
-    def total_bytes(self) -> int:
-        return (
-            self.weights_bytes
-            + self.lora_bytes
-            + self.activations_bytes
-            + self.attention_bytes
-            + self.logits_bytes
-            + self.overhead_bytes
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "total_bytes": self.total_bytes, "total_gb": round(self.total_bytes / GB, 3)}
 
 
 @dataclass(frozen=True)

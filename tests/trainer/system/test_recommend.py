@@ -65,7 +65,7 @@ def test_apple_gpu_trains_in_bfloat16(llama_8b: ModelInfo, machine: Callable[...
 
 
 def test_sequence_beyond_the_context(tiny_info: ModelInfo, machine: Callable[..., Hardware]) -> None:
-    with pytest.raises(InvalidArgument, match="max_seq_length"):
+    with pytest.raises(InvalidArgument, match="seq_len"):
         recommend(tiny_info, machine(64), seq_len=4096)
     with pytest.raises(InvalidArgument):
         recommend(tiny_info, machine(64), seq_len=0)
