@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
+from cli.output import console, err, fail
 from services.gateway.schemas.evaluation import Eval
 from services.gateway.schemas.export import ModelExport
 from shared.errors import DistrustError, InvalidArgument
@@ -23,13 +23,6 @@ from shared.schemas.evaluation import (
 
 SUITES = ("censorship", "authority")
 app = typer.Typer()
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: DistrustError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc.message}")
-    return typer.Exit(2 if exc.type == "configuration_error" else 1)
 
 
 def _tasks(  # noqa: PLR0913  (one argument per command-line option)
@@ -113,9 +106,9 @@ def eval_command(  # noqa: PLR0913  (one argument per command-line option)
             console.print(summary_table(record))
             save_eval_outputs(client, record, charts=charts, output=output, console=console)
     except ValidationError as exc:
-        raise _fail(_invalid(exc)) from None
+        raise fail(_invalid(exc)) from None
     except DistrustError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _exit_unless_succeeded(record)
 
 
@@ -139,7 +132,7 @@ def export_command(
     from cli.commands.train import pull_archive
 
     if group_size is not None and quantize is None:
-        raise _fail(InvalidArgument("--group-size: only with --quantize", param="group_size"))
+        raise fail(InvalidArgument("--group-size: only with --quantize", param="group_size"))
     body: dict[str, object] = {"model": model, "name": name, "gguf": gguf is not None, "dtype": dtype}
     if quantize is not None:
         body["quantize"] = {k: v for k, v in {"bits": quantize, "group_size": group_size}.items() if v}
@@ -158,7 +151,7 @@ def export_command(
                 pull_archive(client, f"/v1/models/{record.output_model}/archive", pull)
                 console.print(f"model written to {pull}")
     except DistrustError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _exit_unless_succeeded(record)
 
 
@@ -174,7 +167,7 @@ def charts_command(
     try:
         path = save_loss_chart(GatewayClient.from_env(), job, directory)
     except DistrustError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(f"chart written to {path}")
 
 
