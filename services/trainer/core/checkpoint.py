@@ -42,6 +42,9 @@ MANIFEST = "manifest.json"
 OPTIMIZER = "optimizer.safetensors"
 STATE = "trainer_state.json"
 FILES = (*ADAPTER_FILES, OPTIMIZER, STATE)
+# Settings added after checkpoints were first written, with the value every run had before: an older
+# checkpoint (without the key) resumes a run that has that value.
+LEGACY_SETTINGS: dict[str, JsonValue] = {"precision": "float32", "quantize_base": None}
 
 
 class RngState(BaseModel):
@@ -209,11 +212,11 @@ def check_resumable(
         return FailedPrecondition(f"checkpoint {directory} cannot resume this run: {reason}", code="invalid_checkpoint")
 
     ours = json.loads(json.dumps(settings))
-    differ = sorted(k for k in set(ours) | set(state.settings) if ours.get(k) != state.settings.get(k))
+    theirs = {**{k: v for k, v in LEGACY_SETTINGS.items() if k in ours}, **state.settings}
+    differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
     if differ:
         raise fail(
-            "settings differ: "
-            + ", ".join(f"{k} (checkpoint {state.settings.get(k)!r}, now {ours.get(k)!r})" for k in differ)
+            "settings differ: " + ", ".join(f"{k} (checkpoint {theirs.get(k)!r}, now {ours.get(k)!r})" for k in differ)
         )
     if state.data_fingerprint != data_fingerprint:
         raise fail("the training data (or its tokenization) differs from the checkpoint's")

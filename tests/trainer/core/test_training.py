@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -155,6 +156,38 @@ def test_bad_checkpoints_fail_clearly_and_change_nothing(
     assert_same_adapters(before, adapters(fresh), atol=0)
     fresh.restore(good)
     assert fresh.step == 2
+
+
+def _as_legacy(checkpoint: Path, target: Path) -> Path:
+    """A copy of `checkpoint` as written before `precision` and `quantize_base` were settings."""
+    shutil.copytree(checkpoint, target)
+    state_path, manifest_path = target / "trainer_state.json", target / "manifest.json"
+    state = json.loads(state_path.read_text())
+    for key in ("precision", "quantize_base"):
+        del state["settings"][key]
+    state_path.write_text(json.dumps(state))
+    manifest = json.loads(manifest_path.read_text())
+    raw = state_path.read_bytes()
+    manifest["files"]["trainer_state.json"] = {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
+    manifest_path.write_text(json.dumps(manifest))
+    return target
+
+
+def test_a_checkpoint_from_before_precision_resumes_a_float32_run_only(
+    settings_for: Settings, records: Callable[..., Any], tmp_path: Path
+) -> None:
+    data = records(8, seed=2)
+    trainer = Trainer(settings_for(data, batch_size=2, max_steps=2, precision="float32"))
+    list(trainer.run())
+    trainer.save_checkpoint(tmp_path / "now")
+    legacy = _as_legacy(tmp_path / "now", tmp_path / "legacy")
+
+    resumed = Trainer(settings_for(data, batch_size=2, max_steps=2, precision="float32"))
+    resumed.restore(legacy)
+    assert resumed.step == 2
+    quantized = Trainer(settings_for(data, batch_size=2, max_steps=2, precision="float32", quantize_base=8))
+    with pytest.raises(FailedPrecondition, match="quantize_base"):
+        quantized.restore(legacy)
 
 
 def test_saved_adapter_loads_in_mlx_lm_with_the_same_logits(
