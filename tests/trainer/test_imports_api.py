@@ -186,15 +186,18 @@ def test_a_corrupt_gguf_header_is_a_400_naming_the_file(client: TestClient, tiny
     assert client.get("/v1/models/broken", headers=ALICE).status_code == 404
 
 
-def test_a_gguf_truncated_in_its_tensor_data_fails_the_job_naming_the_file(
+def test_a_gguf_truncated_in_its_tensor_data_is_a_400_naming_the_tensor(
     client: TestClient, tiny_gguf: Path, tmp_path: Path
 ) -> None:
     broken = tmp_path / "cut.gguf"
     broken.write_bytes(tiny_gguf.read_bytes()[:-4096])
     created = client.post("/v1/models", headers=ALICE, json={"file": upload(client, broken), "name": "cut"})
-    body = finished(client, created.json()["id"])
-    assert body["status"] == "failed" and body["error"]["message"].startswith("file cut.gguf:"), body
+    assert created.status_code == 400, created.text
+    error = created.json()["error"]
+    assert error["param"] == "file" and error["message"].startswith("file cut.gguf: truncated: tensor '"), error
     assert client.get("/v1/models/cut", headers=ALICE).status_code == 404
+    imports = client.get("/v1/models/imports", headers=ALICE).json()["data"]
+    assert all(job["name"] != "cut" for job in imports)
 
 
 @pytest.fixture

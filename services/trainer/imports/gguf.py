@@ -33,6 +33,7 @@ from services.trainer.imports.header import (
     REREAD_TYPES,
     GgufHeader,
     TensorInfo,
+    check_extent,
     check_types,
     read_header,
 )
@@ -92,6 +93,7 @@ def import_gguf(path: Path, out_dir: Path, options: ImportOptions | None = None)
     header = read_header(path)
     arch = architecture_named(header.architecture, path)
     check_types(header, path)
+    check_extent(header, path, path.stat().st_size)
     try:
         loaded = mx.load(str(path), format="gguf", return_metadata=True)
     except (RuntimeError, ValueError) as exc:

@@ -6,10 +6,13 @@ MLX's reader dequantizes some types silently, drops others without a word and re
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 
 from shared.errors import InvalidArgument
 
@@ -150,6 +153,24 @@ def _read_tensor(reader: _Reader) -> tuple[str, tuple[int, ...], str, int]:
     shape = tuple(reader.count(name) for _ in range(n_dims))
     type_id = int(reader.unpack("<I", name))
     return name, shape, TYPE_NAMES.get(type_id, f"type {type_id}"), reader.count(name)
+
+
+def tensor_bytes(tensor: TensorInfo) -> int:
+    """Bytes of the tensor's data: whole blocks of its type (gguf's table of block sizes)."""
+    block, size = GGML_QUANT_SIZES[GGMLQuantizationType[tensor.type_name]]
+    return math.prod(tensor.shape) // block * size
+
+
+def check_extent(header: GgufHeader, path: Path, file_bytes: int) -> None:
+    """Refuse a file cut short: a tensor whose data runs past `file_bytes` is named, with both sizes."""
+    for tensor in header.tensors:
+        end = tensor.offset + tensor_bytes(tensor)
+        if end > file_bytes:
+            raise InvalidArgument(
+                f"file {path}: truncated: tensor {tensor.name!r} ({tensor.type_name}) ends at byte {end}, "
+                f"past the end of the file ({file_bytes} bytes)",
+                param="file",
+            )
 
 
 def check_types(header: GgufHeader, path: Path) -> None:

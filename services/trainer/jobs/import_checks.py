@@ -1,7 +1,8 @@
 """The checks an import passes at creation, from the upload's first bytes: answered as a 4xx, not a failed job.
 
 A pickle, a file that is no model, a GGUF header the worker would refuse (truncated, an unsupported
-architecture or tensor type) are all visible in the head of the file; the rest is found by the worker.
+architecture or tensor type) and a file cut short (its tensor table against the upload's size) are all visible
+in the head of the file; the rest (corrupt tensor data) is found by the worker.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 from services.trainer.imports.architectures import architecture_named
-from services.trainer.imports.header import check_types, read_header
+from services.trainer.imports.header import check_extent, check_types, read_header
 from services.trainer.imports.sources import not_a_model, pickle_refused, sniff
 from shared.errors import DistrustError, InvalidArgument
 from shared.files.models import FileObject
@@ -62,3 +63,4 @@ def _check(path: Path, upload: FileObject, *, complete: bool) -> None:
         raise
     architecture_named(header.architecture, path)
     check_types(header, path)
+    check_extent(header, path, upload.bytes)
