@@ -5,8 +5,8 @@ Like vLLM's automatic prefix caching, a prompt is cut into fixed-size token bloc
 walks the prompt's blocks until one is missing. Keys compare the tokens themselves (no hash collisions). The
 model key is the adapter's uid (never reused) or 0 for the base: KV computed through one adapter is never
 handed to another. Entries are evicted least recently used first once their bytes exceed the budget; a hit
-touches its blocks last-to-first, so a prefix's first blocks outlive its later ones. Used on the scheduler
-thread only.
+or a store touches its blocks last-to-first, so a prefix's later blocks go before its first ones (which other
+prompts may share, and without which the later ones could not be found). Used on the scheduler thread only.
 """
 
 from __future__ import annotations
@@ -76,8 +76,7 @@ class PrefixCache:
         chain = self._chain(model_key, tokens)
         if not chain:
             return None
-        for block in reversed(chain):
-            self._blocks.move_to_end(block.key)
+        self._touch(chain)
         layers = [
             (
                 mx.concatenate([b.layers[i][0] for b in chain], axis=2),
@@ -100,6 +99,7 @@ class PrefixCache:
             return
         size = self.block_tokens
         parent = 0
+        chain: list[_Block] = []
         new: list[_Block] = []
         for start in range(0, len(tokens) - size + 1, size):
             key = (model_key, parent, tuple(tokens[start : start + size]))
@@ -116,9 +116,9 @@ class PrefixCache:
                 self._blocks[key] = block
                 self.stats.bytes += nbytes
                 new.append(block)
-            else:
-                self._blocks.move_to_end(key)
+            chain.append(block)
             parent = block.id
+        self._touch(chain)
         if new:
             mx.eval([array for block in new for pair in block.layers for array in pair])
             self.stats.blocks = len(self._blocks)
@@ -141,6 +141,10 @@ class PrefixCache:
             chain.append(block)
             parent = block.id
         return chain
+
+    def _touch(self, chain: list[_Block]) -> None:
+        for block in reversed(chain):
+            self._blocks.move_to_end(block.key)
 
     def _evict(self) -> None:
         while self.stats.bytes > self.capacity_bytes and self._blocks:
