@@ -146,7 +146,7 @@ class Engine:
 
     def count_tokens(self, request: GenerationRequest) -> int:
         """Prompt tokens the request would use (after the chat template)."""
-        validate_request(request)
+        validate_request(request, self.max_n)
         return len(self._prompts.encode(request))
 
     def active_requests(self) -> int:
