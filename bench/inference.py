@@ -15,7 +15,13 @@ start on each server (it loads the model and the adapter). Then measured:
   4. N concurrent seeded requests (goal <= 0.5x).
   5. decode against the machine's limit: weight bytes per token x the single-stream tokens/s, over the memory
      bandwidth a large numpy copy measures (bench/bandwidth.py says how; goal >= 50 %).
-The last line is `mixed_adapter_ratio=<ours / mlx_lm.server>` for case 3.
+  6. prefix cache (ours only): time to first token of a request whose ~1,000-token system prompt is cached (warm)
+     vs one whose system prompt is new (cold; a different first word, so no block matches) (goal <= 1/3);
+  7. one request with n=4 on a new ~1,000-token prompt vs 4 concurrent requests on 4 new prompts of that length
+     (each pays its prefill, as without n; goal <= 0.5x), and vs 4 concurrent requests on one new prompt (seeds
+     s..s+3, the same tokens as the n=4 choices; the prefix cache shares most of their prefill).
+The last lines are `prefix_cache_ttft_ratio=<warm / cold>`, `n4_ratio=<n=4 / 4 requests>` and
+`mixed_adapter_ratio=<ours / mlx_lm.server>` for case 3. `--sharing-only` runs cases 6 and 7 alone (no mlx_lm.server).
 
 Both servers and the in-process reference use the same OpenBLAS thread count (`--blas-threads`, default 1, the
 local stack's setting for inference; 0 = OpenBLAS's default), and each side is driven through one pooled HTTP
@@ -163,6 +169,70 @@ class InProcess:
         return (first or end) - started, (count - 1) / max(end - (first or end), 1e-9), count
 
 
+RULE = "Rule {i}: answer from the archive's letters, cite the survey by its year and keep it short."
+
+
+def rules_for(http: httpx.Client, model: str, tokens: int = 1000) -> int:
+    """How many rules make a system prompt of about `tokens` tokens (measured through the server's usage)."""
+    probe = {"model": model, "max_tokens": 1, "temperature": 0.0, "messages": system_prompt("Probe.", 10)}
+    response = http.post("/chat/completions", json=probe)
+    response.raise_for_status()
+    return max(1, round(tokens * 10 / response.json()["usage"]["prompt_tokens"]))
+
+
+def system_prompt(tag: str, rules: int) -> list[dict[str, str]]:
+    """Chat messages whose system prompt starts with `tag` (so different tags share no cached block)."""
+    text = " ".join(RULE.format(i=i) for i in range(rules))
+    return [{"role": "system", "content": f"{tag} {text}"}, *PROMPT]
+
+
+def sharing_cases(http: httpx.Client, model: str, max_tokens: int, rounds: int) -> dict[str, float]:
+    """Cases 6 and 7: prefix cache warm vs cold time to first token, and n=4 vs 4 requests; returns the ratios."""
+    common = {"model": model, "temperature": 0.0, "max_tokens": 8}
+    rules = rules_for(http, model)
+    shared = system_prompt("Archivist.", rules)
+    streamed(http, {**common, "messages": shared})  # now cached
+    cold, warm = [], []
+    for r in range(rounds + 2):
+        cold.append(streamed(http, {**common, "messages": system_prompt(f"Cold{r}.", rules)})[0])
+        question = [*shared[:-1], {"role": "user", "content": f"Question {r}: who signed the survey?"}]
+        warm.append(streamed(http, {**common, "messages": question})[0])
+    tokens = chat_usage(http, {**common, "messages": shared})
+    cold_s, warm_s = statistics.median(cold), statistics.median(warm)
+    say(
+        f"prefix_cache: system prompt {tokens} tokens, max_tokens 8 | cold ttft_s={cold_s:.3f} | warm "
+        f"ttft_s={warm_s:.3f} | ratio={warm_s / cold_s:.3f} (goal <= 0.333)"
+    )
+    sampled = {"model": model, "temperature": 0.8, "seed": 100, "max_tokens": max_tokens}
+    one, four, same = [], [], []
+    for r in range(rounds):
+        started = time.perf_counter()
+        body = {**sampled, "messages": system_prompt(f"Choices{r}.", rules), "n": 4}
+        http.post("/chat/completions", json=body).raise_for_status()
+        one.append(time.perf_counter() - started)
+        # Four prompts of the same length that share no block: each request pays its own prefill.
+        four.append(
+            concurrent(http, [{**sampled, "messages": system_prompt(f"Apart{r}{i}.", rules)} for i in range(4)])
+        )
+        # The same prompt four times: the prefix cache already shares most of the prefill of the later ones.
+        messages = system_prompt(f"Same{r}.", rules)
+        same.append(concurrent(http, [{**sampled, "messages": messages, "seed": 100 + i} for i in range(4)]))
+    one_s, (four_s, four_tokens), (same_s, same_tokens) = min(one), min(four), min(same)
+    say(
+        f"n4: ~1,000-token prompt, max_tokens={max_tokens} | one request n=4 total_s={one_s:.3f} | 4 concurrent "
+        f"requests, 4 prompts total_s={four_s:.3f} tokens={four_tokens} | ratio={one_s / four_s:.3f} (goal <= 0.5) "
+        f"| 4 concurrent requests, one prompt (prefix cache) total_s={same_s:.3f} tokens={same_tokens} "
+        f"ratio={one_s / same_s:.3f}"
+    )
+    return {"prefix_cache_ttft_ratio": warm_s / cold_s, "n4_ratio": one_s / four_s}
+
+
+def chat_usage(http: httpx.Client, body: dict[str, Any]) -> int:
+    response = http.post("/chat/completions", json={**body, "max_tokens": 1})
+    response.raise_for_status()
+    return int(response.json()["usage"]["prompt_tokens"])
+
+
 def median(runs: list[tuple[float, float, int]]) -> tuple[float, float]:
     """The median time to first token and tokens/s of some streamed runs (a starved client can make one run's
     chunks arrive all at once, so the best tokens/s would be meaningless)."""
@@ -179,6 +249,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--single-tokens", type=int, default=256, help="tokens of the single-stream case")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per case; the best is reported")
+    parser.add_argument("--sharing-only", action="store_true", help="only the prefix cache and n=4 cases (6, 7)")
     parser.add_argument(
         "--blas-threads",
         type=int,
@@ -211,6 +282,13 @@ def main() -> int:
             f"best of {args.rounds} interleaved rounds, OpenBLAS threads {args.blas_threads or 'default'}"
         )
         n = args.concurrency
+        if args.sharing_only:
+            with OurStack(work, env) as ours, client(ours.base_url, ours.api_key, 4) as our_http:
+                base = TINY if not chosen.real else ours.add_base("bench-base", base_dir)
+                ratios = sharing_cases(our_http, base, args.max_tokens, args.rounds)
+            for name, ratio in ratios.items():
+                say(f"{name}={ratio:.3f}")
+            return 0
         with (
             OurStack(work, env) as ours,
             MlxServer(base_dir, env) as mlx,
@@ -274,6 +352,9 @@ def main() -> int:
                     f"{case}: ours total_s={our_s:.2f} tokens={our_tokens} | mlx_lm.server total_s={mlx_s:.2f} "
                     f"tokens={mlx_tokens} | ratio={ratios[case]:.3f}"
                 )
+            sharing = sharing_cases(our_http, base, args.max_tokens, args.rounds)
+    for name, ratio in sharing.items():
+        say(f"{name}={ratio:.3f}")
     say(f"mixed_adapter_ratio={ratios['mixed_adapters']:.3f}")
     return 0
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.gateway.schemas.chat import ChatCompletionRequest
-from services.gateway.schemas.completions import CompletionRequest, FinishReason
+from services.gateway.schemas.completions import CompletionRequest, CompletionUsage, FinishReason
 from services.gateway.schemas.models import Model
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
@@ -27,30 +27,47 @@ LIST_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True)
+class Text:
+    """A piece of choice `index`'s generated text."""
+
+    text: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
 class Final:
-    """The end of a generation: why it stopped and the token counts."""
+    """The end of one choice: why it stopped and the token counts (the prompt's shared by every choice)."""
 
     finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
+    index: int = 0
+
+
+def usage_of(finals: list[Final]) -> CompletionUsage:
+    """A request's usage: the prompt once, whatever its number of choices, and every choice's tokens."""
+    prompt = finals[0].prompt_tokens if finals else 0
+    return CompletionUsage.of(prompt, sum(final.completion_tokens for final in finals))
 
 
 class Generation:
-    """A running generation: `items()` yields text deltas then one `Final`; `cancel()` stops it on the service."""
+    """A running generation: `items()` yields text pieces then one `Final` per choice; `cancel()` stops it."""
 
     def __init__(self, call: grpc.aio.UnaryStreamCall) -> None:
         self._call = call
         self._responses = self._read()
-        self._first: str | Final | None = None
+        self._first: Text | Final | None = None
 
-    async def _read(self) -> AsyncIterator[str | Final]:
+    async def _read(self) -> AsyncIterator[Text | Final]:
         try:
             async for response in self._call:
                 if response.delta:
-                    yield response.delta
+                    yield Text(response.delta, response.index)
                 if response.finish_reason:
                     usage = response.usage
-                    yield Final(FINISH[response.finish_reason], usage.prompt_tokens, usage.completion_tokens)
+                    yield Final(
+                        FINISH[response.finish_reason], usage.prompt_tokens, usage.completion_tokens, response.index
+                    )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
 
@@ -58,8 +75,8 @@ class Generation:
         """Wait for the service's first answer, so that a bad request fails here and not mid-stream."""
         self._first = await anext(self._responses, None)
 
-    async def items(self) -> AsyncIterator[str | Final]:
-        """Text deltas, then one `Final`; cancels the generation when the consumer stops early."""
+    async def items(self) -> AsyncIterator[Text | Final]:
+        """Text pieces, each choice ending with its `Final`; cancels the generation when the consumer stops early."""
         try:
             if self._first is not None:
                 yield self._first
@@ -68,16 +85,17 @@ class Generation:
         finally:
             self.cancel()
 
-    async def collect(self) -> tuple[str, Final]:
-        """The whole text and the `Final`."""
-        parts: list[str] = []
-        final = Final("stop", 0, 0)
+    async def collect(self) -> list[tuple[str, Final]]:
+        """Each choice's whole text and `Final`, by index."""
+        parts: dict[int, list[str]] = {}
+        finals: dict[int, Final] = {}
         async for item in self.items():
             if isinstance(item, Final):
-                final = item
+                finals[item.index] = item
             else:
-                parts.append(item)
-        return "".join(parts), final
+                parts.setdefault(item.index, []).append(item.text)
+        indices = sorted(finals.keys() | parts.keys()) or [0]
+        return [("".join(parts.get(i, [])), finals.get(i, Final("stop", 0, 0, i))) for i in indices]
 
     def cancel(self) -> None:
         """Stop generating (a no-op once the stream has ended)."""
@@ -156,6 +174,7 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
         temperature=body.temperature,
         top_p=body.top_p,
         seed=body.seed,
+        n=body.n,
     )
     if isinstance(body, ChatCompletionRequest):
         # Our chat templates know no "developer" role; OpenAI defines it as the newer name of "system".

@@ -24,6 +24,14 @@ class InferenceSettings(ServiceSettings):
     max_batch_size: int = Field(default=8, ge=1, le=256)
     adapter_cache_size: int = Field(default=8, ge=1, le=1024)
     default_max_tokens: int = Field(default=256, ge=1)
+    # Most choices (`n`) one request may ask for; they share one prefill. `n` x `max_tokens` is also capped by
+    # `max_n_tokens` (0 = only by the context length: prompt + n x max_tokens must fit in it).
+    max_n: int = Field(default=16, ge=1, le=128)
+    max_n_tokens: int = Field(default=0, ge=0)
+    # Prefix cache: KV of prompt prefixes reused across requests of the same base and adapter, in blocks of
+    # `prefix_cache_block` tokens, least recently used evicted beyond `prefix_cache_bytes` (0 = off).
+    prefix_cache_bytes: int = Field(default=256 * 2**20, ge=0)
+    prefix_cache_block: int = Field(default=32, ge=1, le=4096)
     # Text deltas of one stream are merged so that at most one message goes out per interval (0 = every token);
     # the first delta and the end are never delayed.
     stream_interval_ms: int = Field(default=20, ge=0, le=1000)

@@ -39,6 +39,7 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
         seed=request.seed if request.HasField("seed") else None,
         stop=tuple(request.stop),
         request_id=request.request_id,
+        n=request.n or 1,
     )
 
 
@@ -59,14 +60,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         for item in handle.stream(self.settings.stream_interval_ms / 1000):
             if isinstance(item, Delta):
                 if item.text:
-                    yield pb.GenerateResponse(delta=item.text)
+                    yield pb.GenerateResponse(delta=item.text, index=item.index)
                 continue
             usage = pb.Usage(
                 prompt_tokens=item.prompt_tokens,
                 completion_tokens=item.completion_tokens,
                 total_tokens=item.prompt_tokens + item.completion_tokens,
             )
-            yield pb.GenerateResponse(finish_reason=FINISH[item.finish_reason], usage=usage)
+            yield pb.GenerateResponse(finish_reason=FINISH[item.finish_reason], usage=usage, index=item.index)
 
     def ListModels(self, request: pb.ListModelsRequest, _context: grpc.ServicerContext) -> pb.ListModelsResponse:
         return pb.ListModelsResponse(
@@ -107,7 +108,15 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
     registry = ModelRegistry(connect(settings.redis), ObjectStore(settings.storage))
 
     def make_engine(path: Path) -> Engine:
-        return Engine(path, max_batch_size=settings.max_batch_size, adapter_cache_size=settings.adapter_cache_size)
+        return Engine(
+            path,
+            max_batch_size=settings.max_batch_size,
+            adapter_cache_size=settings.adapter_cache_size,
+            max_n=settings.max_n,
+            max_n_tokens=settings.max_n_tokens,
+            prefix_cache_bytes=settings.prefix_cache_bytes,
+            prefix_cache_block=settings.prefix_cache_block,
+        )
 
     models = ModelManager(
         registry,

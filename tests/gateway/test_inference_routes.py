@@ -148,7 +148,8 @@ def test_completions_whole_and_streamed(gateway: TestClient) -> None:
 def test_bad_requests_fail_before_streaming(gateway: TestClient) -> None:
     cases = [
         ({"model": "no-such-model"}, 404, "model"),
-        ({"model": BASE, "n": 2}, 400, "n"),
+        ({"model": BASE, "n": 0}, 400, "n"),
+        ({"model": BASE, "n": 17}, 400, "n"),
         ({"model": BASE, "temperature": 5}, 400, "temperature"),
         ({"model": BASE, "tools": [{"type": "function"}]}, 400, "tools"),
         ({"model": BASE, "frequency_penalty": 0.5}, 400, "frequency_penalty"),

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.gateway.deps import InferenceDep, Owner
-from services.gateway.inference_client import Final, Generation
+from services.gateway.inference_client import Final, Generation, Text, usage_of
 from services.gateway.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -30,7 +30,7 @@ from shared.errors import DistrustError
 router = APIRouter(prefix="/v1", tags=["inference"])
 DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"cache-control": "no-cache"}
-Render = Callable[[str | Final], Iterable[BaseModel]]
+Render = Callable[[Text | Final], Iterable[BaseModel]]
 
 
 def _streamed(body: type[BaseModel]) -> dict[int | str, dict[str, object]]:
@@ -81,27 +81,35 @@ async def chat_completions(
     generation = await inference.generate(owner, body, request_id=_request_id(request))
     ident, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
     if not body.stream:
-        text, final = await generation.collect()
+        results = await generation.collect()
         return ChatCompletion(
             id=ident,
             created=created,
             model=body.model,
-            usage=CompletionUsage.of(final.prompt_tokens, final.completion_tokens),
-            choices=[ChatChoice(message=ChatCompletionMessage(content=text), finish_reason=final.finish_reason)],
+            usage=usage_of([final for _, final in results]),
+            choices=[
+                ChatChoice(
+                    index=final.index, message=ChatCompletionMessage(content=text), finish_reason=final.finish_reason
+                )
+                for text, final in results
+            ],
         )
 
     def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(id=ident, created=created, model=body.model, choices=choices, usage=usage)
 
-    def render(item: str | Final) -> list[ChatCompletionChunk]:
+    finals: list[Final] = []
+
+    def render(item: Text | Final) -> list[ChatCompletionChunk]:
         if not isinstance(item, Final):
-            return [chunk([ChunkChoice(delta=ChoiceDelta(content=item))])]
-        last = [chunk([ChunkChoice(delta=ChoiceDelta(), finish_reason=item.finish_reason)])]
-        if body.include_usage:
-            last.append(chunk([], CompletionUsage.of(item.prompt_tokens, item.completion_tokens)))
+            return [chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(content=item.text))])]
+        finals.append(item)
+        last = [chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(), finish_reason=item.finish_reason)])]
+        if body.include_usage and len(finals) == body.n:
+            last.append(chunk([], usage_of(finals)))
         return last
 
-    opening = [chunk([ChunkChoice(delta=ChoiceDelta(role="assistant", content=""))])]
+    opening = [chunk([ChunkChoice(index=i, delta=ChoiceDelta(role="assistant", content=""))]) for i in range(body.n)]
     return _stream(generation, opening, render)
 
 
@@ -118,18 +126,20 @@ async def completions(
     generation = await inference.generate(owner, body, request_id=_request_id(request))
     ident, created = "cmpl-" + secrets.token_hex(12), int(time.time())
 
-    def completion(choice: CompletionChoice, usage: CompletionUsage | None = None) -> Completion:
-        return Completion(id=ident, created=created, model=body.model, usage=usage, choices=[choice])
+    def completion(choice: CompletionChoice) -> Completion:
+        return Completion(id=ident, created=created, model=body.model, choices=[choice])
 
     if not body.stream:
-        text, final = await generation.collect()
-        usage = CompletionUsage.of(final.prompt_tokens, final.completion_tokens)
-        return completion(CompletionChoice(text=text, finish_reason=final.finish_reason), usage)
+        results = await generation.collect()
+        choices = [CompletionChoice(index=f.index, text=text, finish_reason=f.finish_reason) for text, f in results]
+        return Completion(
+            id=ident, created=created, model=body.model, usage=usage_of([f for _, f in results]), choices=choices
+        )
 
-    def render(item: str | Final) -> list[Completion]:
+    def render(item: Text | Final) -> list[Completion]:
         if isinstance(item, Final):
-            return [completion(CompletionChoice(text="", finish_reason=item.finish_reason))]
-        return [completion(CompletionChoice(text=item, finish_reason=None))]
+            return [completion(CompletionChoice(index=item.index, text="", finish_reason=item.finish_reason))]
+        return [completion(CompletionChoice(index=item.index, text=item.text, finish_reason=None))]
 
     return _stream(generation, [], render)
 

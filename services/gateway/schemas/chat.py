@@ -45,7 +45,7 @@ class ChatCompletionMessage(BaseModel):
 
 
 class Choice(BaseModel):
-    """The one reply of a chat completion."""
+    """One reply (choice `index` of `n`) of a chat completion."""
 
     index: int = 0
     message: ChatCompletionMessage
@@ -73,7 +73,7 @@ class ChoiceDelta(BaseModel):
 
 
 class ChunkChoice(BaseModel):
-    """A streamed piece of the one reply."""
+    """A streamed piece of reply `index`."""
 
     index: int = 0
     delta: ChoiceDelta

@@ -37,8 +37,9 @@ class SamplingRequest(BaseModel):
 
     def check_supported(self) -> None:
         """Refuse the OpenAI options this server does not implement, naming the field."""
-        if self.n != 1:
-            raise InvalidArgument(f"n: got {self.n}, only 1 is supported", param="n")
+        if not 1 <= self.n < 2**32:
+            # The upper bound is the inference service's (its `max_n` setting, and the context length).
+            raise InvalidArgument(f"n: got {self.n}, expected an integer >= 1", param="n")
         if self.logprobs:
             raise InvalidArgument("logprobs: not supported", param="logprobs")
         if self.tools:
@@ -84,7 +85,7 @@ class CompletionUsage(BaseModel):
 
 
 class CompletionChoice(BaseModel):
-    """The one generated text; in a stream, a piece of it (and the finish reason on the last piece)."""
+    """Choice `index`'s generated text; in a stream, a piece of it (and the finish reason on its last piece)."""
 
     index: int = 0
     text: str

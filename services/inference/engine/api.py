@@ -14,6 +14,8 @@ MAX_STOP_SEQUENCES = 4
 MAX_TEMPERATURE = 2.0
 # Seeds are taken modulo 2**64, so any int64 or uint64 a client sends is accepted.
 MIN_SEED, MAX_SEED = -(2**63), 2**64 - 1
+# Choices per request unless the engine is given another cap (the inference settings' `max_n`).
+DEFAULT_MAX_N = 16
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,16 @@ class GenerationRequest:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     request_id: str = ""
+    # Choices sharing one prefill; choice i samples with seed + i (mod 2**64), so each is reproducible alone.
+    n: int = 1
 
 
 @dataclass(frozen=True)
 class Delta:
-    """A chunk of generated text; chunks concatenate to the completion."""
+    """A chunk of generated text of choice `index`; a choice's chunks concatenate to its completion."""
 
     text: str
+    index: int = 0
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,10 @@ class Done:
     finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int
+    index: int = 0  # the choice; a request with n choices ends after n Done items, one per index
 
 
-def validate_request(request: GenerationRequest) -> None:
+def validate_request(request: GenerationRequest, max_n: int = DEFAULT_MAX_N) -> None:
     """Raise InvalidArgument naming the first field with a bad value; the prompt's length is checked later."""
     if not isinstance(request, GenerationRequest):
         raise invalid_field("request", type(request).__name__, "a GenerationRequest")
@@ -63,6 +69,8 @@ def validate_request(request: GenerationRequest) -> None:
     if request.seed is not None and (not _is_int(request.seed) or not MIN_SEED <= request.seed <= MAX_SEED):
         raise invalid_field("seed", request.seed, "an integer (int64 or uint64) or None")
     _check_stop(request.stop)
+    if not _is_int(request.n) or not 1 <= request.n <= max_n:
+        raise invalid_field("n", request.n, f"an integer in [1, {max_n}]")
     if not isinstance(request.request_id, str):
         raise invalid_field("request_id", request.request_id, "a string")
 

@@ -16,13 +16,14 @@ import mlx_lm
 
 from services.inference.engine.adapter_cache import AdapterCache, LoadedAdapter
 from services.inference.engine.adapter_files import read_adapter
-from services.inference.engine.api import GenerationRequest, validate_request
+from services.inference.engine.api import DEFAULT_MAX_N, GenerationRequest, validate_request
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.multi_lora import MultiLoRAModel
+from services.inference.engine.prefix_cache import DEFAULT_BLOCK_TOKENS
 from services.inference.engine.prompts import PromptEncoder
 from services.inference.engine.row import Job
 from services.inference.engine.scheduler import EngineStats, Scheduler
-from shared.errors import FailedPrecondition, NotFound, invalid_field
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound, invalid_field
 
 DEFAULT_CONTEXT_LENGTH = 4096
 _CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "n_positions", "seq_length")
@@ -31,7 +32,21 @@ _CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "n_positions"
 class Engine:
     """Serve one base model and its LoRA adapters; see the module docstring."""
 
-    def __init__(self, model_path: Path, *, max_batch_size: int = 8, adapter_cache_size: int = 8) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        max_batch_size: int = 8,
+        adapter_cache_size: int = 8,
+        max_n: int = DEFAULT_MAX_N,
+        max_n_tokens: int = 0,
+        prefix_cache_bytes: int = 0,
+        prefix_cache_block: int = DEFAULT_BLOCK_TOKENS,
+    ) -> None:
+        """Load the base model; `max_n` caps choices per request, `max_n_tokens` (0 = none) n x max_tokens.
+
+        `prefix_cache_bytes` > 0 turns the prefix cache on (blocks of `prefix_cache_block` tokens).
+        """
         if not isinstance(max_batch_size, int) or isinstance(max_batch_size, bool) or max_batch_size < 1:
             raise invalid_field("max_batch_size", max_batch_size, "an integer >= 1")
         self.model_path = Path(model_path)
@@ -39,11 +54,18 @@ class Engine:
             raise NotFound(f"model_path: base model folder {str(self.model_path)!r} does not exist", param="model_path")
         self.max_batch_size = max_batch_size
         self.adapter_cache_size = adapter_cache_size
+        self.max_n = max_n
+        self.max_n_tokens = max_n_tokens
         self.base_loads = 0
         self._adapters = AdapterCache(adapter_cache_size)
         self._lock = threading.Lock()
         self._closed = False
-        self._scheduler = Scheduler(self._adapters, max_batch_size)
+        self._scheduler = Scheduler(
+            self._adapters,
+            max_batch_size,
+            prefix_cache_bytes=prefix_cache_bytes,
+            prefix_cache_block=prefix_cache_block,
+        )
         try:
             self._tokenizer, config, self._lora = self._scheduler.call(self._load_base)
         except BaseException:
@@ -86,13 +108,14 @@ class Engine:
 
     def submit(self, request: GenerationRequest) -> RequestHandle:
         """Queue a request and return its stream; raises InvalidArgument or NotFound before queueing."""
-        validate_request(request)
+        validate_request(request, self.max_n)
         prompt = self._prompts.encode(request)
         self._prompts.check_fits(request, len(prompt))
+        self._check_choices(request, len(prompt))
         with self._lock:
             self._check_open()
             adapter = self._adapters.acquire(request.adapter) if request.adapter is not None else None
-            handle = RequestHandle(request.request_id, on_cancel=self._scheduler.wake)
+            handle = RequestHandle(request.request_id, on_cancel=self._scheduler.wake, choices=request.n)
             try:
                 self._scheduler.enqueue(Job(request=request, prompt=prompt, adapter=adapter, handle=handle))
             except BaseException:
@@ -101,9 +124,29 @@ class Engine:
                 raise
         return handle
 
+    def _check_choices(self, request: GenerationRequest, prompt_tokens: int) -> None:
+        """InvalidArgument naming `n` when n x max_tokens passes the cap, or prompt + n x max_tokens the context."""
+        if request.n == 1:
+            return
+        total = request.n * request.max_tokens
+        if self.max_n_tokens and total > self.max_n_tokens:
+            raise InvalidArgument(
+                f"n: got {request.n}, expected at most {max(1, self.max_n_tokens // request.max_tokens)}: "
+                f"n x max_tokens = {total} is over this server's cap of {self.max_n_tokens} tokens",
+                param="n",
+            )
+        if prompt_tokens + total > self.context_length:
+            raise InvalidArgument(
+                f"n: got {request.n}, expected at most {(self.context_length - prompt_tokens) // request.max_tokens}"
+                f": prompt ({prompt_tokens} tokens) + n x max_tokens ({total}) must fit in the model's context "
+                f"length of {self.context_length} tokens",
+                param="n",
+                code="context_length_exceeded",
+            )
+
     def count_tokens(self, request: GenerationRequest) -> int:
         """Prompt tokens the request would use (after the chat template)."""
-        validate_request(request)
+        validate_request(request, self.max_n)
         return len(self._prompts.encode(request))
 
     def active_requests(self) -> int:
@@ -151,7 +194,7 @@ class Engine:
             return
         weights = read_adapter(name, directory, self._lora.base_shape)
         for victim in self._adapters.make_room():
-            self._lora.remove(victim.uid)
+            self._scheduler.forget_adapter(victim.uid)
         entry = LoadedAdapter(
             name=name,
             uid=self._adapters.new_uid(),
@@ -167,7 +210,7 @@ class Engine:
     def _unload_adapter_on_thread(self, name: str) -> None:
         entry, free_now = self._adapters.remove(name)
         if free_now:
-            self._lora.remove(entry.uid)
+            self._scheduler.forget_adapter(entry.uid)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -16,11 +16,14 @@ class RequestHandle:
     """Iterate to receive `Delta`s then a final `Done`; `cancel()` (e.g. on client disconnect) ends it early.
 
     Deltas already waiting when the reader comes back are merged into one, so a reader that falls behind
-    (a busy server) sends fewer, larger chunks. An engine failure is raised from the iterator.
+    (a busy server) sends fewer, larger chunks. An engine failure is raised from the iterator. A request with
+    `choices` > 1 interleaves the choices' items (each carries its `index`) and ends after one Done per choice.
     """
 
-    def __init__(self, request_id: str = "", on_cancel: Callable[[], None] | None = None) -> None:
+    def __init__(self, request_id: str = "", on_cancel: Callable[[], None] | None = None, *, choices: int = 1) -> None:
         self.request_id = request_id
+        self.choices = choices
+        self._open = choices  # choices whose Done has not been read yet
         self._items: queue.SimpleQueue[StreamItem | BaseException] = queue.SimpleQueue()
         self._cancelled = threading.Event()
         self._on_cancel = on_cancel
@@ -43,9 +46,10 @@ class RequestHandle:
                 self._finished = True
                 raise item
             if isinstance(item, Done):
-                self._finished = True
+                self._open -= 1
+                self._finished = self._open <= 0
                 yield item
-                return
+                continue
             parts = [item.text]
             while True:
                 wait = next_at - time.monotonic()
@@ -53,13 +57,13 @@ class RequestHandle:
                     following = self._items.get(timeout=wait) if wait > 0 else self._items.get_nowait()
                 except queue.Empty:
                     break
-                if not isinstance(following, Delta):
+                if not isinstance(following, Delta) or following.index != item.index:
                     # Kept on the handle, not in this generator, so a new iteration still sees it.
                     self._ahead = following
                     break
                 parts.append(following.text)
             next_at = time.monotonic() + min_interval_s
-            yield item if len(parts) == 1 else Delta("".join(parts))
+            yield item if len(parts) == 1 else Delta("".join(parts), item.index)
 
     def cancel(self) -> None:
         """Ask the engine to stop this request; the stream then ends with Done("cancelled") unless it already ended."""
@@ -74,14 +78,21 @@ class RequestHandle:
         return self._cancelled.is_set()
 
     def text(self) -> tuple[str, Done]:
-        """Consume the whole stream: the completion and its Done."""
-        parts: list[str] = []
+        """Consume the whole stream: the completion and its Done (of choice 0 when there are several)."""
+        return self.texts()[0]
+
+    def texts(self) -> list[tuple[str, Done]]:
+        """Consume the whole stream: each choice's completion and Done, by index."""
+        parts: dict[int, list[str]] = {}
+        ends: dict[int, Done] = {}
         for item in self:
             if isinstance(item, Delta):
-                parts.append(item.text)
+                parts.setdefault(item.index, []).append(item.text)
             else:
-                return "".join(parts), item
-        raise RuntimeError("the stream was already consumed")
+                ends[item.index] = item
+        if len(ends) < self.choices:
+            raise RuntimeError("the stream was already consumed")
+        return [("".join(parts.get(i, [])), ends[i]) for i in range(self.choices)]
 
     # Called by the engine's scheduler thread only.
     def _push(self, item: StreamItem | BaseException) -> None:

@@ -21,21 +21,24 @@ class Job:
     adapter: LoadedAdapter | None
     handle: RequestHandle
     released: bool = False  # its hold on the adapter was given back
+    live_rows: int = 0  # its choices in the batch and not yet ended
 
-    @property
-    def sampling(self) -> RowSampling:
+    def sampling(self, index: int = 0) -> RowSampling:
+        """Choice `index`'s sampling: the request's seed + index (mod 2**64), so a choice is reproducible alone."""
         r = self.request
-        return RowSampling(temperature=float(r.temperature), top_p=float(r.top_p), seed=r.seed)
+        seed = None if r.seed is None else (r.seed + index) % 2**64
+        return RowSampling(temperature=float(r.temperature), top_p=float(r.top_p), seed=seed)
 
 
 class Row:
     """A job in the running batch. `accept` takes each sampled token and returns a finish reason when done."""
 
-    def __init__(self, job: Job, detokenizer: Any, eos_ids: frozenset[int]) -> None:
+    def __init__(self, job: Job, detokenizer: Any, eos_ids: frozenset[int], index: int = 0) -> None:
         self.job = job
+        self.index = index  # which of the request's n choices
         self.handle = job.handle
         self.adapter = job.adapter
-        self.sampling = job.sampling
+        self.sampling = job.sampling(index)
         self.max_tokens = job.request.max_tokens
         self.prompt_tokens = len(job.prompt)
         self.completion_tokens = 0
@@ -75,7 +78,12 @@ class Row:
             return
         self.finished = True
         self.handle._push(
-            Done(finish_reason=reason, prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
+            Done(
+                finish_reason=reason,
+                prompt_tokens=self.prompt_tokens,
+                completion_tokens=self.completion_tokens,
+                index=self.index,
+            )
         )
 
     def fail(self, error: BaseException) -> None:
@@ -93,4 +101,4 @@ class Row:
 
     def _emit_text(self, text: str) -> None:
         if text:
-            self.handle._push(Delta(text))
+            self.handle._push(Delta(text, self.index))

@@ -21,9 +21,11 @@ from mlx import nn
 
 from services.inference.engine.adapter_cache import AdapterCache
 from services.inference.engine.api import Done, FinishReason
-from services.inference.engine.batch import DecodeBatch, prefill
+from services.inference.engine.batch import DecodeBatch
 from services.inference.engine.multi_lora import MultiLoRAModel
+from services.inference.engine.prefix_cache import DEFAULT_BLOCK_TOKENS, PrefixCache
 from services.inference.engine.row import Job, Row
+from services.inference.engine.share_prefill import cacheable, prefill_rows
 from services.inference.engine.worker import run_on_worker
 from shared.errors import FailedPrecondition, InternalError
 
@@ -40,12 +42,20 @@ _STOP = object()
 
 @dataclass
 class EngineStats:
-    """Counters since the engine started: decode steps (forward passes), tokens, and the largest batch seen."""
+    """Counters since the engine started: decode steps (forward passes), tokens, and the largest batch seen.
+
+    `prefill_tokens` counts the prompt tokens the model ran: once per request whatever its `n`, and without
+    the prefix served from the prefix cache (`prefix_hit_tokens`).
+    """
 
     steps: int = 0
     generated_tokens: int = 0
     prefill_tokens: int = 0
     peak_batch: int = 0
+    prefix_hits: int = 0
+    prefix_hit_tokens: int = 0
+    prefix_cache_bytes: int = 0
+    prefix_evictions: int = 0
 
 
 class _Command(Generic[T]):
@@ -57,9 +67,19 @@ class _Command(Generic[T]):
 class Scheduler:
     """Runs the decode loop on its own thread: admits queued requests into the batch, steps it, streams tokens."""
 
-    def __init__(self, adapters: AdapterCache, max_batch_size: int) -> None:
+    def __init__(
+        self,
+        adapters: AdapterCache,
+        max_batch_size: int,
+        *,
+        prefix_cache_bytes: int = 0,
+        prefix_cache_block: int = DEFAULT_BLOCK_TOKENS,
+    ) -> None:
         self.adapters = adapters
         self.max_batch_size = max_batch_size
+        self.prefixes: PrefixCache | None = (
+            PrefixCache(prefix_cache_bytes, prefix_cache_block) if prefix_cache_bytes > 0 else None
+        )
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._waiting: deque[Job] = deque()
         self._inbox_lock = threading.Lock()
@@ -81,6 +101,9 @@ class Scheduler:
         """Install the loaded base model; must run on the scheduler thread (via `call`)."""
         self.lora = MultiLoRAModel(model)
         self.batch = DecodeBatch(self.lora)
+        if self.prefixes is not None and not cacheable(model):
+            logger.info("prefix cache off: the model's cache is not plain KV per layer")
+            self.prefixes = None
         self._tokenizer = tokenizer
         self._eos_ids = eos_ids
         return self.lora
@@ -94,7 +117,19 @@ class Scheduler:
         return command.future.result()
 
     def stats(self) -> EngineStats:
-        return replace(self._stats)
+        stats = replace(self._stats)
+        if self.prefixes is not None:
+            cached = self.prefixes.stats
+            stats.prefix_hits, stats.prefix_hit_tokens = cached.hits, cached.hit_tokens
+            stats.prefix_cache_bytes, stats.prefix_evictions = cached.bytes, cached.evictions
+        return stats
+
+    def forget_adapter(self, uid: int) -> None:
+        """Free an adapter's weights and its prefix cache entries; on the scheduler thread."""
+        if self.lora is not None:
+            self.lora.remove(uid)
+        if self.prefixes is not None:
+            self.prefixes.drop(uid)
 
     def enqueue(self, job: Job) -> None:
         with self._active_lock:
@@ -177,31 +212,42 @@ class Scheduler:
             for job in cancelled:
                 self._waiting.remove(job)
                 self._finish_waiting(job)
-        free = self.max_batch_size - len(self.batch)
-        jobs: list[Job] = []
-        budget = PREFILL_TOKEN_BUDGET
-        while self._waiting and len(jobs) < free:
-            job = self._waiting[0]
-            if job.handle.cancelled:
-                self._finish_waiting(self._waiting.popleft())
-                continue
-            if jobs and len(job.prompt) > budget:
-                break
-            budget -= len(job.prompt)
-            jobs.append(self._waiting.popleft())
+        jobs = self._take_jobs(self.max_batch_size - len(self.batch))
         if not jobs:
             return
-        rows = [Row(job, self._tokenizer.detokenizer, self._eos_ids) for job in jobs]
+        rows = [Row(job, self._tokenizer.detokenizer, self._eos_ids, i) for job in jobs for i in range(job.request.n)]
+        for job in jobs:
+            job.live_rows = job.request.n
         try:
-            cache = prefill(self.lora, rows)
+            prefilled = prefill_rows(self.lora, rows, self.prefixes)
         except Exception as exc:
             logger.exception("prefill failed")
             for row in rows:
                 self._end_row(row, error=InternalError(f"inference failed: {exc}"))
             return
-        self.batch.add(rows, cache)
-        self._stats.prefill_tokens += sum(len(job.prompt) for job in jobs)
+        self.batch.add(prefilled.rows, prefilled.cache)
+        self._stats.prefill_tokens += prefilled.computed_tokens
         self._stats.peak_batch = max(self._stats.peak_batch, len(self.batch))
+
+    def _take_jobs(self, free: int) -> list[Job]:
+        """The waiting jobs admitted this round: as many choices as free slots, within the prefill budget."""
+        assert self.batch is not None
+        jobs: list[Job] = []
+        budget = PREFILL_TOKEN_BUDGET
+        while self._waiting:
+            job = self._waiting[0]
+            if job.handle.cancelled:
+                self._finish_waiting(self._waiting.popleft())
+                continue
+            # A job takes one slot per choice; one wider than the whole batch still runs, alone.
+            if job.request.n > free and (jobs or self.batch.rows):
+                break
+            if jobs and len(job.prompt) > budget:
+                break
+            budget -= len(job.prompt)
+            free -= job.request.n
+            jobs.append(self._waiting.popleft())
+        return jobs
 
     def _step(self) -> None:
         assert self.batch is not None
@@ -227,8 +273,10 @@ class Scheduler:
             mx.clear_cache()
 
     def _end_row(self, row: Row, reason: FinishReason = "cancelled", error: BaseException | None = None) -> None:
-        # Released first, so a reader that has seen Done never still counts the request as active.
-        self._release_job(row.job)
+        # Released first (with its last choice), so a reader that has seen Done never still counts it as active.
+        row.job.live_rows -= 1
+        if row.job.live_rows <= 0:
+            self._release_job(row.job)
         if error is not None:
             row.fail(error)
         else:
@@ -241,15 +289,18 @@ class Scheduler:
         job.released = True
         with self._active_lock:
             self._active -= 1
-        if job.adapter is not None and self.adapters.release(job.adapter) and self.lora is not None:
-            self.lora.remove(job.adapter.uid)
+        if job.adapter is not None and self.adapters.release(job.adapter):
+            self.forget_adapter(job.adapter.uid)
 
     def _finish_waiting(self, job: Job, error: BaseException | None = None) -> None:
         self._release_job(job)
         if error is not None:
             job.handle._push(error)
         else:
-            job.handle._push(Done(finish_reason="cancelled", prompt_tokens=len(job.prompt), completion_tokens=0))
+            for index in range(job.request.n):
+                job.handle._push(
+                    Done(finish_reason="cancelled", prompt_tokens=len(job.prompt), completion_tokens=0, index=index)
+                )
 
     def _fail_running(self, error: BaseException) -> None:
         assert self.batch is not None

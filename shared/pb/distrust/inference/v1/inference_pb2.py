@@ -24,37 +24,37 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distrust/inference/v1/inference.proto\x12\x15\x64istrust.inference.v1\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\x9d\x02\n\x0fGenerateRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x06prompt\x18\x03 \x01(\tH\x00\x12\x37\n\x08messages\x18\x04 \x01(\x0b\x32#.distrust.inference.v1.ChatMessagesH\x00\x12\x12\n\nmax_tokens\x18\x05 \x01(\r\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05top_p\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04seed\x18\x08 \x01(\x03H\x03\x88\x01\x01\x12\x0c\n\x04stop\x18\t \x03(\t\x12\x12\n\nrequest_id\x18\n \x01(\tB\x07\n\x05inputB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\"D\n\x0c\x43hatMessages\x12\x34\n\x08messages\x18\x01 \x03(\x0b\x32\".distrust.inference.v1.ChatMessage\"O\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\r\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\r\"\x8a\x01\n\x10GenerateResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12:\n\rfinish_reason\x18\x02 \x01(\x0e\x32#.distrust.inference.v1.FinishReason\x12+\n\x05usage\x18\x03 \x01(\x0b\x32\x1c.distrust.inference.v1.Usage\"l\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x10\n\x08owned_by\x18\x04 \x01(\t\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x03\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\r\"\"\n\x11ListModelsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"B\n\x12ListModelsResponse\x12,\n\x06models\x18\x01 \x03(\x0b\x32\x1c.distrust.inference.v1.Model\"?\n\x12LoadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0b\n\x03pin\x18\x03 \x01(\x08\"4\n\x14UnloadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"i\n\x0c\x41\x64\x61pterState\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06loaded\x18\x02 \x01(\x08\x12\x0e\n\x06pinned\x18\x03 \x01(\x08\x12\x12\n\ncache_size\x18\x04 \x01(\r\x12\x16\n\x0e\x63\x61\x63he_capacity\x18\x05 \x01(\r*|\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x32\x96\x03\n\x10InferenceService\x12]\n\x08Generate\x12&.distrust.inference.v1.GenerateRequest\x1a\'.distrust.inference.v1.GenerateResponse0\x01\x12\x61\n\nListModels\x12(.distrust.inference.v1.ListModelsRequest\x1a).distrust.inference.v1.ListModelsResponse\x12]\n\x0bLoadAdapter\x12).distrust.inference.v1.LoadAdapterRequest\x1a#.distrust.inference.v1.AdapterState\x12\x61\n\rUnloadAdapter\x12+.distrust.inference.v1.UnloadAdapterRequest\x1a#.distrust.inference.v1.AdapterStateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distrust/inference/v1/inference.proto\x12\x15\x64istrust.inference.v1\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\xa8\x02\n\x0fGenerateRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x06prompt\x18\x03 \x01(\tH\x00\x12\x37\n\x08messages\x18\x04 \x01(\x0b\x32#.distrust.inference.v1.ChatMessagesH\x00\x12\x12\n\nmax_tokens\x18\x05 \x01(\r\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05top_p\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04seed\x18\x08 \x01(\x03H\x03\x88\x01\x01\x12\x0c\n\x04stop\x18\t \x03(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\x12\t\n\x01n\x18\x0b \x01(\rB\x07\n\x05inputB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\"D\n\x0c\x43hatMessages\x12\x34\n\x08messages\x18\x01 \x03(\x0b\x32\".distrust.inference.v1.ChatMessage\"O\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\r\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\r\"\x99\x01\n\x10GenerateResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12:\n\rfinish_reason\x18\x02 \x01(\x0e\x32#.distrust.inference.v1.FinishReason\x12+\n\x05usage\x18\x03 \x01(\x0b\x32\x1c.distrust.inference.v1.Usage\x12\r\n\x05index\x18\x04 \x01(\r\"l\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x10\n\x08owned_by\x18\x04 \x01(\t\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x03\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\r\"\"\n\x11ListModelsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"B\n\x12ListModelsResponse\x12,\n\x06models\x18\x01 \x03(\x0b\x32\x1c.distrust.inference.v1.Model\"?\n\x12LoadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0b\n\x03pin\x18\x03 \x01(\x08\"4\n\x14UnloadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"i\n\x0c\x41\x64\x61pterState\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06loaded\x18\x02 \x01(\x08\x12\x0e\n\x06pinned\x18\x03 \x01(\x08\x12\x12\n\ncache_size\x18\x04 \x01(\r\x12\x16\n\x0e\x63\x61\x63he_capacity\x18\x05 \x01(\r*|\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x32\x96\x03\n\x10InferenceService\x12]\n\x08Generate\x12&.distrust.inference.v1.GenerateRequest\x1a\'.distrust.inference.v1.GenerateResponse0\x01\x12\x61\n\nListModels\x12(.distrust.inference.v1.ListModelsRequest\x1a).distrust.inference.v1.ListModelsResponse\x12]\n\x0bLoadAdapter\x12).distrust.inference.v1.LoadAdapterRequest\x1a#.distrust.inference.v1.AdapterState\x12\x61\n\rUnloadAdapter\x12+.distrust.inference.v1.UnloadAdapterRequest\x1a#.distrust.inference.v1.AdapterStateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distrust.inference.v1.inference_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FINISHREASON']._serialized_start=1130
-  _globals['_FINISHREASON']._serialized_end=1254
+  _globals['_FINISHREASON']._serialized_start=1156
+  _globals['_FINISHREASON']._serialized_end=1280
   _globals['_CHATMESSAGE']._serialized_start=64
   _globals['_CHATMESSAGE']._serialized_end=108
   _globals['_GENERATEREQUEST']._serialized_start=111
-  _globals['_GENERATEREQUEST']._serialized_end=396
-  _globals['_CHATMESSAGES']._serialized_start=398
-  _globals['_CHATMESSAGES']._serialized_end=466
-  _globals['_USAGE']._serialized_start=468
-  _globals['_USAGE']._serialized_end=547
-  _globals['_GENERATERESPONSE']._serialized_start=550
-  _globals['_GENERATERESPONSE']._serialized_end=688
-  _globals['_MODEL']._serialized_start=690
-  _globals['_MODEL']._serialized_end=798
-  _globals['_LISTMODELSREQUEST']._serialized_start=800
-  _globals['_LISTMODELSREQUEST']._serialized_end=834
-  _globals['_LISTMODELSRESPONSE']._serialized_start=836
-  _globals['_LISTMODELSRESPONSE']._serialized_end=902
-  _globals['_LOADADAPTERREQUEST']._serialized_start=904
-  _globals['_LOADADAPTERREQUEST']._serialized_end=967
-  _globals['_UNLOADADAPTERREQUEST']._serialized_start=969
-  _globals['_UNLOADADAPTERREQUEST']._serialized_end=1021
-  _globals['_ADAPTERSTATE']._serialized_start=1023
-  _globals['_ADAPTERSTATE']._serialized_end=1128
-  _globals['_INFERENCESERVICE']._serialized_start=1257
-  _globals['_INFERENCESERVICE']._serialized_end=1663
+  _globals['_GENERATEREQUEST']._serialized_end=407
+  _globals['_CHATMESSAGES']._serialized_start=409
+  _globals['_CHATMESSAGES']._serialized_end=477
+  _globals['_USAGE']._serialized_start=479
+  _globals['_USAGE']._serialized_end=558
+  _globals['_GENERATERESPONSE']._serialized_start=561
+  _globals['_GENERATERESPONSE']._serialized_end=714
+  _globals['_MODEL']._serialized_start=716
+  _globals['_MODEL']._serialized_end=824
+  _globals['_LISTMODELSREQUEST']._serialized_start=826
+  _globals['_LISTMODELSREQUEST']._serialized_end=860
+  _globals['_LISTMODELSRESPONSE']._serialized_start=862
+  _globals['_LISTMODELSRESPONSE']._serialized_end=928
+  _globals['_LOADADAPTERREQUEST']._serialized_start=930
+  _globals['_LOADADAPTERREQUEST']._serialized_end=993
+  _globals['_UNLOADADAPTERREQUEST']._serialized_start=995
+  _globals['_UNLOADADAPTERREQUEST']._serialized_end=1047
+  _globals['_ADAPTERSTATE']._serialized_start=1049
+  _globals['_ADAPTERSTATE']._serialized_end=1154
+  _globals['_INFERENCESERVICE']._serialized_start=1283
+  _globals['_INFERENCESERVICE']._serialized_end=1689
 # @@protoc_insertion_point(module_scope)
