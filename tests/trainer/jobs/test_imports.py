@@ -98,12 +98,13 @@ def test_a_tar_of_a_folder_public_and_dequantized(imports: Imports, tiny_gguf: P
     assert (record.provenance.source, record.provenance.dtype, record.provenance.bits) == ("mlx", "bfloat16", None)
 
 
-def test_a_truncated_gguf_fails_naming_the_file_and_leaves_nothing(imports: Imports, tiny_gguf: Path) -> None:
+def test_a_truncated_gguf_is_refused_at_creation_naming_the_tensor(imports: Imports, tiny_gguf: Path) -> None:
     tiny_gguf.write_bytes(tiny_gguf.read_bytes()[:-4096])
-    job = imports.create(imports.upload(tiny_gguf), name="broken")
-    assert job.status == JobStatus.FAILED and job.error is not None
-    assert job.error.message.startswith("file tiny.Q8_0.gguf:") and job.error.param == "file"
+    with pytest.raises(InvalidArgument, match=r"^file tiny\.Q8_0\.gguf: truncated: tensor '") as caught:
+        imports.create(imports.upload(tiny_gguf), name="broken")
+    assert caught.value.param == "file"
     imports.nothing_left("broken")
+    assert imports.store.list_owned("alice", after=None, limit=10) == ([], False)
 
 
 @pytest.mark.parametrize(
