@@ -19,6 +19,8 @@ class InferenceSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=50153, ge=0, le=65535)
     max_workers: int = Field(default=32, ge=1, le=256)
+    # Prometheus /metrics over HTTP on this port (0 = a free port, logged); unset = not served.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # Base models this service may load (comma-separated names); empty = every registered base model.
     allowed_models: str = ""
     max_batch_size: int = Field(default=8, ge=1, le=256)

@@ -61,6 +61,8 @@ class ModelManager:
         self.switch_timeout_s = switch_timeout_s
         self._lock = threading.Lock()
         self._engine: Engine | None = None
+        self.adapter_hits = 0  # requests whose adapter was already loaded
+        self.adapter_misses = 0  # ... and those that had to load it first
         self._base: str | None = None
 
     def _check_allowed(self, base: str, model: str) -> None:
@@ -109,10 +111,13 @@ class ModelManager:
         resolved = self.resolve(owner, model)
         engine = self.engine(resolved.base)
         if resolved.adapter and resolved.adapter not in engine.loaded_adapters():
+            self.adapter_misses += 1
             record = self.registry.get_adapter(resolved.adapter, owner=owner)
             engine.load_adapter(resolved.adapter, self.registry.fetch_adapter(record, self.cache_dir), pin=pin)
-        elif resolved.adapter and pin:
-            engine.pin(resolved.adapter, True)
+        elif resolved.adapter:
+            self.adapter_hits += 1
+            if pin:
+                engine.pin(resolved.adapter, True)
         return engine, resolved
 
     def submit(self, owner: str, model: str, build: Callable[[Resolved], GenerationRequest]) -> RequestHandle:
@@ -139,6 +144,11 @@ class ModelManager:
         ):
             self._engine.unload_adapter(resolved.adapter)
         return resolved
+
+    def current(self) -> tuple[str, Engine] | None:
+        """The base model loaded now and its engine, if any."""
+        with self._lock:
+            return None if self._engine is None or self._base is None else (self._base, self._engine)
 
     def list_models(self, owner: str) -> list[ModelEntry]:
         bases = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import grpc
 
 from services.inference.config import InferenceSettings
 from services.inference.engine import Delta, Engine, GenerationRequest
+from services.inference.metrics import InferenceMetrics
 from services.inference.models import EngineFactory, ModelManager
 from shared.errors import invalid_field
 from shared.model_registry import ModelRegistry
@@ -18,6 +21,7 @@ from shared.redis_store import connect
 from shared.rpc.server import RunningServer, start_server
 from shared.storage import ObjectStore
 
+logger = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
 FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH, "cancelled": pb.FINISH_REASON_CANCELLED}
 
@@ -46,9 +50,10 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
     """gRPC InferenceService: converts messages and calls the model manager; errors map through the interceptor."""
 
-    def __init__(self, models: ModelManager, settings: InferenceSettings) -> None:
+    def __init__(self, models: ModelManager, settings: InferenceSettings, metrics: InferenceMetrics) -> None:
         self.models = models
         self.settings = settings
+        self.metrics = metrics
 
     def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateResponse]:
         handle = self.models.submit(
@@ -57,9 +62,13 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             lambda resolved: generation_request(request, resolved.adapter, self.settings.default_max_tokens),
         )
         context.add_callback(handle.cancel)  # runs when the call ends, also when the client goes away
+        arrived, first = time.monotonic(), True
         for item in handle.stream(self.settings.stream_interval_ms / 1000):
             if isinstance(item, Delta):
                 if item.text:
+                    if first:
+                        self.metrics.time_to_first_token.observe(time.monotonic() - arrived)
+                        first = False
                     yield pb.GenerateResponse(delta=item.text, index=item.index)
                 continue
             usage = pb.Usage(
@@ -126,8 +135,10 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
         switch_timeout_s=settings.base_switch_timeout_s,
     )
 
+    metrics = InferenceMetrics(models)
+
     def register(server: grpc.Server) -> None:
-        servicer = InferenceServicer(models, settings)
+        servicer = InferenceServicer(models, settings, metrics)
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]  # grpc_tools writes no stubs for *_pb2_grpc
 
     running = start_server(
@@ -139,4 +150,8 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
         max_workers=settings.max_workers,
     )
     running.on_stop.append(models.close)
+    if settings.metrics_port is not None:
+        port = metrics.serve(settings.host, settings.metrics_port)
+        running.on_stop.append(metrics.stop)
+        logger.info("metrics served", extra={"url": f"http://{settings.host}:{port}/metrics"})
     return running

@@ -67,6 +67,7 @@ def stack(
             redis=redis_settings,
             storage=storage_settings,
             cache_dir=tmp_path_factory.mktemp("icache"),
+            metrics_port=(metrics_port := free_port()),
         ),
         factory=factory,
     )
@@ -77,7 +78,13 @@ def stack(
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}/v1", "engines": engines, "base_dir": base_dir, "work": work}
+    yield {
+        "url": f"http://127.0.0.1:{port}/v1",
+        "engines": engines,
+        "base_dir": base_dir,
+        "work": work,
+        "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
+    }
     server.should_exit = True
     thread.join(10)
     inference.stop(0)
@@ -185,3 +192,40 @@ def test_client_disconnect_cancels_generation(stack: dict) -> None:
         time.sleep(0.05)
     assert engine.active_requests() == 0, "the abandoned generation is still running"
     assert time.monotonic() - started < 30
+
+
+def _scrape(stack: dict) -> dict[str, float]:
+    """Every sample of the inference service's /metrics, by name and labels as written."""
+    samples: dict[str, float] = {}
+    for line in httpx.get(stack["metrics"], timeout=10).text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_prometheus_metrics_count_what_the_engine_did(stack: dict) -> None:
+    labels = f'{{base_model="{BASE}"}}'
+    sdk(stack).chat.completions.create(model=BASE, messages=PROMPT, max_tokens=2)  # the engine is loaded
+    before = _scrape(stack)
+    completions = [
+        sdk(stack).chat.completions.create(model=model, messages=PROMPT, max_tokens=6, temperature=0)
+        for model in (BASE, f"ft:{BASE}:a0", f"ft:{BASE}:a1", f"ft:{BASE}:a0")
+    ]
+    completions.append(
+        sdk(stack, "key-bob").chat.completions.create(model=f"ft:{BASE}:a2", messages=PROMPT, max_tokens=6)
+    )
+    after = _scrape(stack)
+
+    def grew(name: str) -> float:
+        return after[name] - before.get(name, 0.0)
+
+    generated = sum(c.usage.completion_tokens for c in completions if c.usage)
+    assert grew(f"distrust_inference_generated_tokens_total{labels}") == generated
+    assert grew(f"distrust_inference_prefill_tokens_total{labels}") > 0
+    assert grew(f"distrust_inference_step_batch_size_count{labels}") == grew(f"distrust_inference_steps_total{labels}")
+    assert grew("distrust_inference_adapter_cache_hits_total") >= 1  # a0 again, still cached
+    assert grew("distrust_inference_adapter_cache_misses_total") >= 1
+    assert after[f"distrust_inference_adapter_cache_evictions_total{labels}"] >= 1  # 3 adapters, room for 2
+    assert grew("distrust_inference_time_to_first_token_seconds_count") == len(completions)
+    assert after[f"distrust_inference_queue_depth{labels}"] == 0

@@ -41,6 +41,7 @@ class AdapterCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, LoadedAdapter] = OrderedDict()  # least recently used first
         self._uids = itertools.count(1)
+        self.evictions = 0
 
     def new_uid(self) -> int:
         return next(self._uids)
@@ -100,6 +101,7 @@ class AdapterCache:
                     )
                 del self._entries[victim.name]
                 victim.retired = True
+                self.evictions += 1
                 freed.append(victim)
             return freed
 

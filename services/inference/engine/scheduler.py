@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import mlx.core as mx
@@ -56,6 +56,9 @@ class EngineStats:
     prefix_hit_tokens: int = 0
     prefix_cache_bytes: int = 0
     prefix_evictions: int = 0
+    queued: int = 0  # requests waiting for a batch slot, when read
+    adapter_evictions: int = 0
+    step_batch_sizes: dict[int, int] = field(default_factory=dict)  # rows in a decode step -> steps
 
 
 class _Command(Generic[T]):
@@ -117,7 +120,9 @@ class Scheduler:
         return command.future.result()
 
     def stats(self) -> EngineStats:
-        stats = replace(self._stats)
+        stats = replace(self._stats, step_batch_sizes=dict(self._stats.step_batch_sizes))
+        stats.queued = len(self._waiting)
+        stats.adapter_evictions = self.adapters.evictions
         if self.prefixes is not None:
             cached = self.prefixes.stats
             stats.prefix_hits, stats.prefix_hit_tokens = cached.hits, cached.hit_tokens
@@ -253,6 +258,8 @@ class Scheduler:
         assert self.batch is not None
         tokens = self.batch.step()
         self._stats.steps += 1
+        sizes = self._stats.step_batch_sizes
+        sizes[len(self.batch.rows)] = sizes.get(len(self.batch.rows), 0) + 1
         keep: list[int] = []
         for i, (row, token) in enumerate(zip(self.batch.rows, tokens, strict=True)):
             if row.handle.cancelled:
