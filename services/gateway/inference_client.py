@@ -10,6 +10,7 @@ import grpc
 
 from services.gateway.schemas.chat import ChatCompletionRequest
 from services.gateway.schemas.completions import CompletionRequest, CompletionUsage, FinishReason
+from services.gateway.schemas.embeddings import EmbeddingRequest
 from services.gateway.schemas.models import Model
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
@@ -136,6 +137,21 @@ class InferenceClient:
         generation = Generation(self._service().Generate(_request(owner, body, request_id), metadata=call_metadata()))
         await generation.start()
         return generation
+
+    async def embed(self, owner: str, body: EmbeddingRequest) -> tuple[list[list[float]], int]:
+        """Each input's vector, in order, and the tokens the inputs took."""
+        inputs = [
+            pb.EmbeddingInput(text=item)
+            if isinstance(item, str)
+            else pb.EmbeddingInput(tokens=pb.EmbeddingTokens(ids=item))
+            for item in body.inputs()
+        ]
+        request = pb.EmbedRequest(owner=owner, model=body.model, inputs=inputs, dimensions=body.dimensions)
+        try:
+            response = await self._service().Embed(request, metadata=call_metadata())
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, service="inference") from exc
+        return [list(e.values) for e in response.data], response.prompt_tokens
 
     async def models(self, owner: str) -> list[Model]:
         """The base models and the owner's fine-tuned models."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.inference.engine import Engine, GenerationRequest, RequestHandle
+from services.inference.engine import Embeddings, Engine, GenerationRequest, RequestHandle
 from shared.errors import PermissionDenied, Unavailable
 from shared.model_registry import ModelRegistry, model_not_found
 
@@ -128,6 +128,13 @@ class ModelManager:
                 if engine is self._engine:
                     return engine.submit(build(resolved))
         raise Unavailable(f"model: the base model of {model!r} was switched away repeatedly; try again", param="model")
+
+    def embed(
+        self, owner: str, model: str, inputs: Sequence[str | Sequence[int]], dimensions: int | None
+    ) -> Embeddings:
+        """Vectors of `inputs` from `model` (its adapter loaded first, like a generation's)."""
+        engine, resolved = self.prepare(owner, model)
+        return engine.embed(inputs, adapter=resolved.adapter, dimensions=dimensions)
 
     def loaded_engine(self, base: str) -> Engine | None:
         """The engine if `base` is the base model in memory now (never loads or switches)."""

@@ -101,6 +101,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         resolved = self.models.unload(request.owner, request.model)
         return self._state(self.models.loaded_engine(resolved.base), request.model, resolved.adapter)
 
+    def Embed(self, request: pb.EmbedRequest, _context: grpc.ServicerContext) -> pb.EmbedResponse:
+        inputs = [i.text if i.WhichOneof("value") == "text" else list(i.tokens.ids) for i in request.inputs]
+        dimensions = request.dimensions if request.HasField("dimensions") else None
+        result = self.models.embed(request.owner, request.model, inputs, dimensions)
+        return pb.EmbedResponse(
+            data=[pb.Embedding(values=vector) for vector in result.vectors], prompt_tokens=result.prompt_tokens
+        )
+
     def _state(self, engine: Engine | None, model: str, adapter: str | None) -> pb.AdapterState:
         loaded = engine.loaded_adapters() if engine is not None else []
         return pb.AdapterState(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import openai
 import pytest
 import redis as redis_lib
@@ -229,3 +231,40 @@ def test_prometheus_metrics_count_what_the_engine_did(stack: dict) -> None:
     assert after[f"distrust_inference_adapter_cache_evictions_total{labels}"] >= 1  # 3 adapters, room for 2
     assert grew("distrust_inference_time_to_first_token_seconds_count") == len(completions)
     assert after[f"distrust_inference_queue_depth{labels}"] == 0
+
+
+def test_embeddings_through_the_sdk(stack: dict) -> None:
+    client = sdk(stack)
+    texts = ["The river was measured at dawn.", "A letter from the archive"]
+    floats = client.embeddings.create(model=BASE, input=texts)
+    assert [d.index for d in floats.data] == [0, 1] and floats.model == BASE
+    assert floats.usage.prompt_tokens == floats.usage.total_tokens > 0
+    vectors = np.array([d.embedding for d in floats.data])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # The SDK asks for base64 by default when numpy is there and decodes it; ask explicitly both ways.
+    raw = httpx.post(
+        f"{stack['url']}/embeddings",
+        headers={"Authorization": "Bearer key-alice"},
+        json={"model": BASE, "input": texts, "encoding_format": "base64", "dimensions": 8},
+        timeout=30,
+    ).json()
+    decoded = np.array([np.frombuffer(base64.b64decode(d["embedding"]), dtype="<f4") for d in raw["data"]])
+    expected = vectors[:, :8] / np.linalg.norm(vectors[:, :8], axis=1, keepdims=True)
+    np.testing.assert_allclose(decoded, expected, atol=1e-5)
+    ids = client.embeddings.create(model=BASE, input=[[1, 2, 3], [4, 5]])
+    assert len(ids.data) == 2 and ids.usage.prompt_tokens == 5
+    adapted = client.embeddings.create(model=f"ft:{BASE}:a0", input=texts)
+    assert not np.allclose([d.embedding for d in adapted.data], vectors, atol=1e-3)
+    for body, param in [
+        ({"model": BASE, "input": ""}, "input[0]"),
+        ({"model": BASE, "input": texts, "dimensions": 10**6}, "dimensions"),
+        ({"model": BASE, "input": texts, "encoding_format": "int8"}, "encoding_format"),
+        ({"model": BASE, "input": texts, "truncate": True}, "truncate"),
+    ]:
+        answer = httpx.post(
+            f"{stack['url']}/embeddings", headers={"Authorization": "Bearer key-alice"}, json=body, timeout=30
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["param"] == param, answer.text
+    with pytest.raises(openai.NotFoundError):
+        sdk(stack, "key-bob").embeddings.create(model=f"ft:{BASE}:a0", input=texts)

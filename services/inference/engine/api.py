@@ -53,6 +53,14 @@ class Done:
     index: int = 0  # the choice; a request with n choices ends after n Done items, one per index
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """One unit vector per input, in order, and the tokens the inputs took."""
+
+    vectors: list[list[float]]
+    prompt_tokens: int
+
+
 def validate_request(request: GenerationRequest, max_n: int = DEFAULT_MAX_N) -> None:
     """Raise InvalidArgument naming the first field with a bad value; the prompt's length is checked later."""
     if not isinstance(request, GenerationRequest):

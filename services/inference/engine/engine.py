@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,7 +17,8 @@ import mlx_lm
 
 from services.inference.engine.adapter_cache import AdapterCache, LoadedAdapter
 from services.inference.engine.adapter_files import read_adapter
-from services.inference.engine.api import DEFAULT_MAX_N, GenerationRequest, validate_request
+from services.inference.engine.api import DEFAULT_MAX_N, Embeddings, GenerationRequest, validate_request
+from services.inference.engine.embed import check_dimensions, embed_rows, truncate
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.multi_lora import MultiLoRAModel
 from services.inference.engine.prefix_cache import DEFAULT_BLOCK_TOKENS
@@ -26,6 +28,7 @@ from services.inference.engine.scheduler import EngineStats, Scheduler
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, invalid_field
 
 DEFAULT_CONTEXT_LENGTH = 4096
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
 _CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "n_positions", "seq_length")
 
 
@@ -72,6 +75,7 @@ class Engine:
             self._scheduler.stop()
             raise
         self.context_length: int = _context_length(config, self._tokenizer)
+        self.hidden_size = int(config.get("hidden_size") or config.get("d_model") or 0)
         self._prompts = PromptEncoder(self._tokenizer, self.context_length)
 
     # Adapters
@@ -143,6 +147,55 @@ class Engine:
                 param="n",
                 code="context_length_exceeded",
             )
+
+    def embed(
+        self, inputs: Sequence[str | Sequence[int]], *, adapter: str | None = None, dimensions: int | None = None
+    ) -> Embeddings:
+        """Unit vectors of `inputs` (texts or token ids), on the base or a loaded adapter.
+
+        InvalidArgument names the bad input (`input[i]`) or `dimensions` before anything runs.
+        """
+        self._check_open()
+        rows = self._embedding_rows(inputs)
+        check_dimensions(dimensions, self.hidden_size)
+
+        def run() -> list[list[float]]:
+            entry = self._adapters.acquire(adapter) if adapter is not None else None
+            try:
+                vectors = embed_rows(self._lora, rows, None if entry is None else (entry.uid, entry.scale))
+                # Read out here: MLX arrays are evaluated on the thread whose stream made them.
+                return cast(list[list[float]], truncate(vectors, dimensions).tolist())
+            finally:
+                if entry is not None and self._adapters.release(entry):
+                    self._scheduler.forget_adapter(entry.uid)
+
+        return Embeddings(vectors=self._scheduler.call(run), prompt_tokens=sum(len(row) for row in rows))
+
+    def _embedding_rows(self, inputs: Sequence[str | Sequence[int]]) -> list[list[int]]:
+        if isinstance(inputs, str) or not isinstance(inputs, Sequence) or not inputs:
+            raise invalid_field("input", inputs, "a non-empty list of texts or of token-id lists")
+        if len(inputs) > MAX_EMBEDDING_INPUTS:
+            raise invalid_field("input", f"{len(inputs)} inputs", f"at most {MAX_EMBEDDING_INPUTS} inputs")
+        vocab = len(self._tokenizer.vocab) if hasattr(self._tokenizer, "vocab") else None
+        rows: list[list[int]] = []
+        for i, item in enumerate(inputs):
+            if isinstance(item, str):
+                ids = list(self._prompts.encode(GenerationRequest(prompt=item))) if item else []
+            else:
+                ids = list(item)
+                if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 or (vocab and t >= vocab) for t in ids):
+                    raise invalid_field(f"input[{i}]", ids[:16], f"token ids in [0, {vocab})")
+            if not ids:
+                raise invalid_field(f"input[{i}]", item, "a non-empty text or token-id list")
+            if len(ids) > self.context_length:
+                raise InvalidArgument(
+                    f"input[{i}]: {len(ids)} tokens, expected at most the model's context length of "
+                    f"{self.context_length}",
+                    param=f"input[{i}]",
+                    code="context_length_exceeded",
+                )
+            rows.append(ids)
+        return rows
 
     def count_tokens(self, request: GenerationRequest) -> int:
         """Prompt tokens the request would use (after the chat template)."""

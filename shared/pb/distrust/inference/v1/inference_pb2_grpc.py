@@ -55,6 +55,11 @@ class InferenceServiceStub:
                 request_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.UnloadAdapterRequest.SerializeToString,
                 response_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.AdapterState.FromString,
                 _registered_method=True)
+        self.Embed = channel.unary_unary(
+                '/distrust.inference.v1.InferenceService/Embed',
+                request_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.EmbedResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -89,6 +94,13 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Embed(self, request, context):
+        """Embeds texts or token-id lists with a base model (or base + adapter): mean-pooled final hidden states, unit length.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.UnloadAdapter,
                     request_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.UnloadAdapterRequest.FromString,
                     response_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.AdapterState.SerializeToString,
+            ),
+            'Embed': grpc.unary_unary_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.EmbedRequest.FromString,
+                    response_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.EmbedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +239,33 @@ class InferenceService:
             '/distrust.inference.v1.InferenceService/UnloadAdapter',
             distrust_dot_inference_dot_v1_dot_inference__pb2.UnloadAdapterRequest.SerializeToString,
             distrust_dot_inference_dot_v1_dot_inference__pb2.AdapterState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.inference.v1.InferenceService/Embed',
+            distrust_dot_inference_dot_v1_dot_inference__pb2.EmbedRequest.SerializeToString,
+            distrust_dot_inference_dot_v1_dot_inference__pb2.EmbedResponse.FromString,
             options,
             channel_credentials,
             insecure,
