@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from services.inference.engine.constraints import ResponseFormat
 from shared.errors import invalid_field
 
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -33,6 +34,7 @@ class GenerationRequest:
     request_id: str = ""
     # Choices sharing one prefill; choice i samples with seed + i (mod 2**64), so each is reproducible alone.
     n: int = 1
+    response_format: ResponseFormat = ResponseFormat()
 
 
 @dataclass(frozen=True)

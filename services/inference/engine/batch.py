@@ -16,6 +16,7 @@ import mlx.core as mx
 from mlx import nn
 from mlx_lm.models.cache import make_prompt_cache
 
+from services.inference.engine.constraints import RowConstraint, mask_logits
 from services.inference.engine.multi_lora import BASE_PLAN, MultiLoRAModel, RoutingPlan, plan_for
 from services.inference.engine.row import Row
 from services.inference.engine.sampling import BatchSampling, initial_keys, sample
@@ -106,10 +107,20 @@ class DecodeBatch:
         inputs = self._pending
         self.lora.route(self._plan)
         logits = self.model(inputs[:, None], cache=self._cache)[:, -1, :]
+        if any(row.constraint is not None for row in self.rows):
+            logits = mask_logits(logits, self._advance_constraints(inputs))
         tokens, keys = sample(logits, self._sampling, self._keys)
         mx.async_eval(tokens, keys)  # type: ignore[no-untyped-call]  # mlx's stub leaves async_eval unannotated
         self._pending, self._keys = tokens, keys
         return cast(list[int], inputs.tolist())  # a 1-D integer array; mlx types tolist() as any nesting
+
+    def _advance_constraints(self, inputs: mx.array) -> list[RowConstraint | None]:
+        """Feed each constrained row the token it generated last (waiting for it: this batch gives up pipelining)."""
+        fed = cast(list[int], inputs.tolist())
+        for row, token in zip(self.rows, fed, strict=True):
+            if row.constraint is not None and not row.feeding_prompt:
+                row.constraint.consume(token)
+        return [row.constraint for row in self.rows]
 
     def _recompose(self) -> None:
         self._plan = plan_for([row.routing_key for row in self.rows])

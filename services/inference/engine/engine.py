@@ -7,6 +7,7 @@ scheduler thread; the public methods are safe to call from any thread.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ import mlx_lm
 from services.inference.engine.adapter_cache import AdapterCache, LoadedAdapter
 from services.inference.engine.adapter_files import read_adapter
 from services.inference.engine.api import DEFAULT_MAX_N, Embeddings, GenerationRequest, validate_request
+from services.inference.engine.constraints import Grammars
 from services.inference.engine.embed import check_dimensions, embed_rows, truncate
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.multi_lora import MultiLoRAModel
@@ -77,6 +79,7 @@ class Engine:
         self.context_length: int = _context_length(config, self._tokenizer)
         self.hidden_size = int(config.get("hidden_size") or config.get("d_model") or 0)
         self._prompts = PromptEncoder(self._tokenizer, self.context_length)
+        self._grammars = Grammars(getattr(self._tokenizer, "_tokenizer", self._tokenizer))  # mlx-lm wraps HF's
 
     # Adapters
 
@@ -116,12 +119,15 @@ class Engine:
         prompt = self._prompts.encode(request)
         self._prompts.check_fits(request, len(prompt))
         self._check_choices(request, len(prompt))
+        grammar = self._grammars.compile(request.response_format)
+        constraint = None if grammar is None else functools.partial(self._grammars.matcher, grammar)
         with self._lock:
             self._check_open()
             adapter = self._adapters.acquire(request.adapter) if request.adapter is not None else None
             handle = RequestHandle(request.request_id, on_cancel=self._scheduler.wake, choices=request.n)
             try:
-                self._scheduler.enqueue(Job(request=request, prompt=prompt, adapter=adapter, handle=handle))
+                job = Job(request=request, prompt=prompt, adapter=adapter, handle=handle, constraint=constraint)
+                self._scheduler.enqueue(job)
             except BaseException:
                 if adapter is not None:
                     self._adapters.release(adapter)

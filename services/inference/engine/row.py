@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from services.inference.engine.adapter_cache import LoadedAdapter
 from services.inference.engine.api import Delta, Done, FinishReason, GenerationRequest
+from services.inference.engine.constraints import RowConstraint
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.sampling import RowSampling
 from services.inference.engine.stops import StopMatcher
@@ -22,6 +24,7 @@ class Job:
     handle: RequestHandle
     released: bool = False  # its hold on the adapter was given back
     live_rows: int = 0  # its choices in the batch and not yet ended
+    constraint: Callable[[], RowConstraint] | None = None  # a new grammar matcher per choice (response_format)
 
     def sampling(self, index: int = 0) -> RowSampling:
         """Choice `index`'s sampling: the request's seed + index (mod 2**64), so a choice is reproducible alone."""
@@ -48,6 +51,7 @@ class Row:
         self._eos_ids = eos_ids
         self._stops = StopMatcher(job.request.stop)
         self.finished = False
+        self.constraint = None if job.constraint is None else job.constraint()
 
     @property
     def routing_key(self) -> tuple[int, float] | None:
