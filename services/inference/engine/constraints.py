@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import llguidance
 import llguidance.hf
 import mlx.core as mx
 import numpy as np
+
+if TYPE_CHECKING:
+    from llguidance._lib import JsonCompileOptions  # a TypedDict of the stubs only
 
 from shared.errors import InvalidArgument
 
@@ -24,7 +27,7 @@ FormatType = Literal["text", "json_object", "json_schema"]
 SCHEMA_FIELD = "response_format.json_schema.schema"
 _ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}  # open data: a JSON Schema
 # Separators fixed as json.dumps writes them: with free whitespace a model can pad an object with tabs forever.
-_LAYOUT: llguidance.JsonCompileOptions = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+_LAYOUT: JsonCompileOptions = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 
 
 @dataclass(frozen=True)
