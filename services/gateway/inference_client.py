@@ -9,7 +9,13 @@ from dataclasses import dataclass
 import grpc
 
 from services.gateway.schemas.chat import ChatCompletionRequest
-from services.gateway.schemas.completions import CompletionRequest, CompletionUsage, FinishReason
+from services.gateway.schemas.completions import (
+    CompletionRequest,
+    CompletionUsage,
+    FinishReason,
+    ResponseFormat,
+    ResponseFormatJSONSchema,
+)
 from services.gateway.schemas.embeddings import EmbeddingRequest
 from services.gateway.schemas.models import Model
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
@@ -17,6 +23,7 @@ from shared.pb.distrust.inference.v1 import inference_pb2_grpc
 from shared.rpc.client import call_metadata
 from shared.rpc.server import MAX_MESSAGE_BYTES
 from shared.rpc.status import error_from_rpc
+from shared.rpc.structs import to_struct
 
 FINISH: dict[int, FinishReason] = {
     pb.FINISH_REASON_STOP: "stop",
@@ -192,6 +199,8 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
         seed=body.seed,
         n=body.n,
     )
+    if body.response_format is not None:
+        request.response_format.CopyFrom(_response_format(body.response_format))
     if isinstance(body, ChatCompletionRequest):
         # Our chat templates know no "developer" role; OpenAI defines it as the newer name of "system".
         messages = [
@@ -201,3 +210,16 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
     else:
         request.prompt = body.prompt
     return request
+
+
+def _response_format(value: ResponseFormat) -> pb.ResponseFormat:
+    if isinstance(value, ResponseFormatJSONSchema):
+        schema = value.json_schema
+        return pb.ResponseFormat(
+            type=pb.ResponseFormat.TYPE_JSON_SCHEMA,
+            name=schema.name,
+            schema=to_struct(schema.schema_),
+            strict=bool(schema.strict),
+        )
+    kind = pb.ResponseFormat.TYPE_JSON_OBJECT if value.type == "json_object" else pb.ResponseFormat.TYPE_TEXT
+    return pb.ResponseFormat(type=kind)

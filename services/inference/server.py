@@ -11,6 +11,7 @@ import grpc
 
 from services.inference.config import InferenceSettings
 from services.inference.engine import Delta, Engine, GenerationRequest
+from services.inference.engine.constraints import FormatType, ResponseFormat
 from services.inference.metrics import InferenceMetrics
 from services.inference.models import EngineFactory, ModelManager
 from shared.errors import invalid_field
@@ -18,6 +19,7 @@ from shared.model_registry import ModelRegistry
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
 from shared.redis_store import connect
+from shared.rpc.messages import open_data
 from shared.rpc.server import RunningServer, start_server
 from shared.storage import ObjectStore
 
@@ -44,7 +46,26 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
         stop=tuple(request.stop),
         request_id=request.request_id,
         n=request.n or 1,
+        response_format=_response_format(request.response_format)
+        if request.HasField("response_format")
+        else ResponseFormat(),
     )
+
+
+_FORMAT_TYPES: dict[int, FormatType] = {
+    pb.ResponseFormat.TYPE_UNSPECIFIED: "text",
+    pb.ResponseFormat.TYPE_TEXT: "text",
+    pb.ResponseFormat.TYPE_JSON_OBJECT: "json_object",
+    pb.ResponseFormat.TYPE_JSON_SCHEMA: "json_schema",
+}
+
+
+def _response_format(message: pb.ResponseFormat) -> ResponseFormat:
+    kind = _FORMAT_TYPES.get(message.type)
+    if kind is None:
+        raise invalid_field("response_format.type", message.type, "text, json_object or json_schema")
+    schema = open_data(message.schema) if message.HasField("schema") else None
+    return ResponseFormat(type=kind, schema=schema, name=message.name, strict=message.strict)
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jsonschema
 import numpy as np
 import openai
 import pytest
@@ -268,3 +269,55 @@ def test_embeddings_through_the_sdk(stack: dict) -> None:
         assert answer.json()["error"]["param"] == param, answer.text
     with pytest.raises(openai.NotFoundError):
         sdk(stack, "key-bob").embeddings.create(model=f"ft:{BASE}:a0", input=texts)
+
+
+WEATHER = {
+    "type": "object",
+    "properties": {"sunny": {"type": "boolean"}, "colour": {"enum": ["red", "blue", "grey"]}},
+    "required": ["sunny", "colour"],
+    "additionalProperties": False,
+}
+
+
+def test_response_format_json_schema_and_json_object(stack: dict) -> None:
+    client = sdk(stack)
+    response_format = {"type": "json_schema", "json_schema": {"name": "weather", "schema": WEATHER, "strict": True}}
+    for model in (BASE, f"ft:{BASE}:a0"):
+        reply = client.chat.completions.create(
+            model=model, messages=PROMPT, max_tokens=60, temperature=0.9, seed=4, response_format=response_format
+        )
+        assert reply.choices[0].finish_reason == "stop"
+        jsonschema.validate(json.loads(reply.choices[0].message.content or ""), WEATHER)
+    stream = client.chat.completions.create(
+        model=BASE, messages=PROMPT, max_tokens=60, temperature=0, stream=True, response_format=response_format
+    )
+    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    jsonschema.validate(json.loads(streamed), WEATHER)
+    asked = [{"role": "user", "content": "Reply in JSON about the archive."}]
+    free = client.chat.completions.create(
+        model=BASE, messages=asked, max_tokens=12, temperature=0, response_format={"type": "json_object"}
+    )
+    assert (free.choices[0].message.content or "").startswith("{")
+    refusals = [
+        ({"messages": PROMPT, "response_format": {"type": "json_object"}}, "messages"),
+        (
+            {
+                "messages": PROMPT,
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "bad", "schema": {"type": "object", "properties": {"a": {"type": "x"}}}},
+                },
+            },
+            "response_format.json_schema.schema",
+        ),
+        ({"messages": PROMPT, "response_format": {"type": "yaml"}}, "response_format"),
+    ]
+    for body, param in refusals:
+        answer = httpx.post(
+            f"{stack['url']}/chat/completions",
+            headers={"Authorization": "Bearer key-alice"},
+            json={"model": BASE, "max_tokens": 4, **body},
+            timeout=30,
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["param"].startswith(param), answer.text

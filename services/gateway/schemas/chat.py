@@ -6,7 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.schemas.completions import CompletionUsage, FinishReason, SamplingRequest
+from services.gateway.schemas.completions import (
+    CompletionUsage,
+    FinishReason,
+    ResponseFormatJSONObject,
+    SamplingRequest,
+)
+from shared.errors import InvalidArgument
 
 
 class ContentPart(BaseModel):
@@ -34,6 +40,17 @@ class ChatCompletionRequest(SamplingRequest):
     """A chat completion request: the model's chat template is applied to the messages."""
 
     messages: list[ChatMessage]
+
+    def check_supported(self) -> None:
+        """As for completions; and, like OpenAI, `json_object` only when a message asks for JSON."""
+        super().check_supported()
+        if isinstance(self.response_format, ResponseFormatJSONObject) and not any(
+            "json" in message.text().lower() for message in self.messages
+        ):
+            raise InvalidArgument(
+                "messages: must contain the word 'json' in some form to use 'response_format' of type 'json_object'",
+                param="messages",
+            )
 
 
 class ChatCompletionMessage(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,43 @@ class StreamOptions(BaseModel):
     """Streaming options: `include_usage` adds a last chunk that carries the token counts."""
 
     include_usage: bool = False
+
+
+class JSONSchema(BaseModel):
+    """OpenAI's `response_format.json_schema`: a named schema the output must validate against."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: dict[str, object] = Field(alias="schema")  # open data: a JSON Schema
+    strict: bool | None = None
+
+
+class ResponseFormatText(BaseModel):
+    """Free text (the default)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text"]
+
+
+class ResponseFormatJSONObject(BaseModel):
+    """Any JSON object."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["json_object"]
+
+
+class ResponseFormatJSONSchema(BaseModel):
+    """JSON valid against `json_schema.schema`, by constrained decoding."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["json_schema"]
+    json_schema: JSONSchema
+
+
+ResponseFormat = Annotated[
+    ResponseFormatText | ResponseFormatJSONObject | ResponseFormatJSONSchema, Field(discriminator="type")
+]
 
 
 class SamplingRequest(BaseModel):
@@ -34,6 +71,7 @@ class SamplingRequest(BaseModel):
     stream_options: StreamOptions | None = None
     logprobs: bool | None = None
     tools: list[object] | None = None
+    response_format: ResponseFormat | None = None
 
     def check_supported(self) -> None:
         """Refuse the OpenAI options this server does not implement, naming the field."""

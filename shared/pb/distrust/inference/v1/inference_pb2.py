@@ -22,49 +22,54 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distrust/inference/v1/inference.proto\x12\x15\x64istrust.inference.v1\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\xa8\x02\n\x0fGenerateRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x06prompt\x18\x03 \x01(\tH\x00\x12\x37\n\x08messages\x18\x04 \x01(\x0b\x32#.distrust.inference.v1.ChatMessagesH\x00\x12\x12\n\nmax_tokens\x18\x05 \x01(\r\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05top_p\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04seed\x18\x08 \x01(\x03H\x03\x88\x01\x01\x12\x0c\n\x04stop\x18\t \x03(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\x12\t\n\x01n\x18\x0b \x01(\rB\x07\n\x05inputB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\"D\n\x0c\x43hatMessages\x12\x34\n\x08messages\x18\x01 \x03(\x0b\x32\".distrust.inference.v1.ChatMessage\"O\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\r\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\r\"\x99\x01\n\x10GenerateResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12:\n\rfinish_reason\x18\x02 \x01(\x0e\x32#.distrust.inference.v1.FinishReason\x12+\n\x05usage\x18\x03 \x01(\x0b\x32\x1c.distrust.inference.v1.Usage\x12\r\n\x05index\x18\x04 \x01(\r\"l\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x10\n\x08owned_by\x18\x04 \x01(\t\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x03\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\r\"\"\n\x11ListModelsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"B\n\x12ListModelsResponse\x12,\n\x06models\x18\x01 \x03(\x0b\x32\x1c.distrust.inference.v1.Model\"?\n\x12LoadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0b\n\x03pin\x18\x03 \x01(\x08\"4\n\x14UnloadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"i\n\x0c\x41\x64\x61pterState\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06loaded\x18\x02 \x01(\x08\x12\x0e\n\x06pinned\x18\x03 \x01(\x08\x12\x12\n\ncache_size\x18\x04 \x01(\r\x12\x16\n\x0e\x63\x61\x63he_capacity\x18\x05 \x01(\r\"\x1e\n\x0f\x45mbeddingTokens\x12\x0b\n\x03ids\x18\x01 \x03(\r\"c\n\x0e\x45mbeddingInput\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x38\n\x06tokens\x18\x02 \x01(\x0b\x32&.distrust.inference.v1.EmbeddingTokensH\x00\x42\x07\n\x05value\"\x8b\x01\n\x0c\x45mbedRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x35\n\x06inputs\x18\x03 \x03(\x0b\x32%.distrust.inference.v1.EmbeddingInput\x12\x17\n\ndimensions\x18\x04 \x01(\rH\x00\x88\x01\x01\x42\r\n\x0b_dimensions\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"V\n\rEmbedResponse\x12.\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32 .distrust.inference.v1.Embedding\x12\x15\n\rprompt_tokens\x18\x02 \x01(\r*|\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x32\xea\x03\n\x10InferenceService\x12]\n\x08Generate\x12&.distrust.inference.v1.GenerateRequest\x1a\'.distrust.inference.v1.GenerateResponse0\x01\x12\x61\n\nListModels\x12(.distrust.inference.v1.ListModelsRequest\x1a).distrust.inference.v1.ListModelsResponse\x12]\n\x0bLoadAdapter\x12).distrust.inference.v1.LoadAdapterRequest\x1a#.distrust.inference.v1.AdapterState\x12\x61\n\rUnloadAdapter\x12+.distrust.inference.v1.UnloadAdapterRequest\x1a#.distrust.inference.v1.AdapterState\x12R\n\x05\x45mbed\x12#.distrust.inference.v1.EmbedRequest\x1a$.distrust.inference.v1.EmbedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%distrust/inference/v1/inference.proto\x12\x15\x64istrust.inference.v1\x1a\x1cgoogle/protobuf/struct.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\xe8\x02\n\x0fGenerateRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x10\n\x06prompt\x18\x03 \x01(\tH\x00\x12\x37\n\x08messages\x18\x04 \x01(\x0b\x32#.distrust.inference.v1.ChatMessagesH\x00\x12\x12\n\nmax_tokens\x18\x05 \x01(\r\x12\x18\n\x0btemperature\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05top_p\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x11\n\x04seed\x18\x08 \x01(\x03H\x03\x88\x01\x01\x12\x0c\n\x04stop\x18\t \x03(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\x12\t\n\x01n\x18\x0b \x01(\r\x12>\n\x0fresponse_format\x18\x14 \x01(\x0b\x32%.distrust.inference.v1.ResponseFormatB\x07\n\x05inputB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\"\xea\x01\n\x0eResponseFormat\x12\x38\n\x04type\x18\x01 \x01(\x0e\x32*.distrust.inference.v1.ResponseFormat.Type\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x06schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06strict\x18\x04 \x01(\x08\"W\n\x04Type\x12\x14\n\x10TYPE_UNSPECIFIED\x10\x00\x12\r\n\tTYPE_TEXT\x10\x01\x12\x14\n\x10TYPE_JSON_OBJECT\x10\x02\x12\x14\n\x10TYPE_JSON_SCHEMA\x10\x03\"D\n\x0c\x43hatMessages\x12\x34\n\x08messages\x18\x01 \x03(\x0b\x32\".distrust.inference.v1.ChatMessage\"O\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\r\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\r\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\r\"\x99\x01\n\x10GenerateResponse\x12\r\n\x05\x64\x65lta\x18\x01 \x01(\t\x12:\n\rfinish_reason\x18\x02 \x01(\x0e\x32#.distrust.inference.v1.FinishReason\x12+\n\x05usage\x18\x03 \x01(\x0b\x32\x1c.distrust.inference.v1.Usage\x12\r\n\x05index\x18\x04 \x01(\r\"l\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06parent\x18\x03 \x01(\t\x12\x10\n\x08owned_by\x18\x04 \x01(\t\x12\x0f\n\x07\x63reated\x18\x05 \x01(\x03\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\r\"\"\n\x11ListModelsRequest\x12\r\n\x05owner\x18\x01 \x01(\t\"B\n\x12ListModelsResponse\x12,\n\x06models\x18\x01 \x03(\x0b\x32\x1c.distrust.inference.v1.Model\"?\n\x12LoadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0b\n\x03pin\x18\x03 \x01(\x08\"4\n\x14UnloadAdapterRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"i\n\x0c\x41\x64\x61pterState\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06loaded\x18\x02 \x01(\x08\x12\x0e\n\x06pinned\x18\x03 \x01(\x08\x12\x12\n\ncache_size\x18\x04 \x01(\r\x12\x16\n\x0e\x63\x61\x63he_capacity\x18\x05 \x01(\r\"\x1e\n\x0f\x45mbeddingTokens\x12\x0b\n\x03ids\x18\x01 \x03(\r\"c\n\x0e\x45mbeddingInput\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x38\n\x06tokens\x18\x02 \x01(\x0b\x32&.distrust.inference.v1.EmbeddingTokensH\x00\x42\x07\n\x05value\"\x8b\x01\n\x0c\x45mbedRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x35\n\x06inputs\x18\x03 \x03(\x0b\x32%.distrust.inference.v1.EmbeddingInput\x12\x17\n\ndimensions\x18\x04 \x01(\rH\x00\x88\x01\x01\x42\r\n\x0b_dimensions\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"V\n\rEmbedResponse\x12.\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32 .distrust.inference.v1.Embedding\x12\x15\n\rprompt_tokens\x18\x02 \x01(\r*|\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x32\xea\x03\n\x10InferenceService\x12]\n\x08Generate\x12&.distrust.inference.v1.GenerateRequest\x1a\'.distrust.inference.v1.GenerateResponse0\x01\x12\x61\n\nListModels\x12(.distrust.inference.v1.ListModelsRequest\x1a).distrust.inference.v1.ListModelsResponse\x12]\n\x0bLoadAdapter\x12).distrust.inference.v1.LoadAdapterRequest\x1a#.distrust.inference.v1.AdapterState\x12\x61\n\rUnloadAdapter\x12+.distrust.inference.v1.UnloadAdapterRequest\x1a#.distrust.inference.v1.AdapterState\x12R\n\x05\x45mbed\x12#.distrust.inference.v1.EmbedRequest\x1a$.distrust.inference.v1.EmbedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distrust.inference.v1.inference_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FINISHREASON']._serialized_start=1548
-  _globals['_FINISHREASON']._serialized_end=1672
-  _globals['_CHATMESSAGE']._serialized_start=64
-  _globals['_CHATMESSAGE']._serialized_end=108
-  _globals['_GENERATEREQUEST']._serialized_start=111
-  _globals['_GENERATEREQUEST']._serialized_end=407
-  _globals['_CHATMESSAGES']._serialized_start=409
-  _globals['_CHATMESSAGES']._serialized_end=477
-  _globals['_USAGE']._serialized_start=479
-  _globals['_USAGE']._serialized_end=558
-  _globals['_GENERATERESPONSE']._serialized_start=561
-  _globals['_GENERATERESPONSE']._serialized_end=714
-  _globals['_MODEL']._serialized_start=716
-  _globals['_MODEL']._serialized_end=824
-  _globals['_LISTMODELSREQUEST']._serialized_start=826
-  _globals['_LISTMODELSREQUEST']._serialized_end=860
-  _globals['_LISTMODELSRESPONSE']._serialized_start=862
-  _globals['_LISTMODELSRESPONSE']._serialized_end=928
-  _globals['_LOADADAPTERREQUEST']._serialized_start=930
-  _globals['_LOADADAPTERREQUEST']._serialized_end=993
-  _globals['_UNLOADADAPTERREQUEST']._serialized_start=995
-  _globals['_UNLOADADAPTERREQUEST']._serialized_end=1047
-  _globals['_ADAPTERSTATE']._serialized_start=1049
-  _globals['_ADAPTERSTATE']._serialized_end=1154
-  _globals['_EMBEDDINGTOKENS']._serialized_start=1156
-  _globals['_EMBEDDINGTOKENS']._serialized_end=1186
-  _globals['_EMBEDDINGINPUT']._serialized_start=1188
-  _globals['_EMBEDDINGINPUT']._serialized_end=1287
-  _globals['_EMBEDREQUEST']._serialized_start=1290
-  _globals['_EMBEDREQUEST']._serialized_end=1429
-  _globals['_EMBEDDING']._serialized_start=1431
-  _globals['_EMBEDDING']._serialized_end=1458
-  _globals['_EMBEDRESPONSE']._serialized_start=1460
-  _globals['_EMBEDRESPONSE']._serialized_end=1546
-  _globals['_INFERENCESERVICE']._serialized_start=1675
-  _globals['_INFERENCESERVICE']._serialized_end=2165
+  _globals['_FINISHREASON']._serialized_start=1879
+  _globals['_FINISHREASON']._serialized_end=2003
+  _globals['_CHATMESSAGE']._serialized_start=94
+  _globals['_CHATMESSAGE']._serialized_end=138
+  _globals['_GENERATEREQUEST']._serialized_start=141
+  _globals['_GENERATEREQUEST']._serialized_end=501
+  _globals['_RESPONSEFORMAT']._serialized_start=504
+  _globals['_RESPONSEFORMAT']._serialized_end=738
+  _globals['_RESPONSEFORMAT_TYPE']._serialized_start=651
+  _globals['_RESPONSEFORMAT_TYPE']._serialized_end=738
+  _globals['_CHATMESSAGES']._serialized_start=740
+  _globals['_CHATMESSAGES']._serialized_end=808
+  _globals['_USAGE']._serialized_start=810
+  _globals['_USAGE']._serialized_end=889
+  _globals['_GENERATERESPONSE']._serialized_start=892
+  _globals['_GENERATERESPONSE']._serialized_end=1045
+  _globals['_MODEL']._serialized_start=1047
+  _globals['_MODEL']._serialized_end=1155
+  _globals['_LISTMODELSREQUEST']._serialized_start=1157
+  _globals['_LISTMODELSREQUEST']._serialized_end=1191
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1193
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1259
+  _globals['_LOADADAPTERREQUEST']._serialized_start=1261
+  _globals['_LOADADAPTERREQUEST']._serialized_end=1324
+  _globals['_UNLOADADAPTERREQUEST']._serialized_start=1326
+  _globals['_UNLOADADAPTERREQUEST']._serialized_end=1378
+  _globals['_ADAPTERSTATE']._serialized_start=1380
+  _globals['_ADAPTERSTATE']._serialized_end=1485
+  _globals['_EMBEDDINGTOKENS']._serialized_start=1487
+  _globals['_EMBEDDINGTOKENS']._serialized_end=1517
+  _globals['_EMBEDDINGINPUT']._serialized_start=1519
+  _globals['_EMBEDDINGINPUT']._serialized_end=1618
+  _globals['_EMBEDREQUEST']._serialized_start=1621
+  _globals['_EMBEDREQUEST']._serialized_end=1760
+  _globals['_EMBEDDING']._serialized_start=1762
+  _globals['_EMBEDDING']._serialized_end=1789
+  _globals['_EMBEDRESPONSE']._serialized_start=1791
+  _globals['_EMBEDRESPONSE']._serialized_end=1877
+  _globals['_INFERENCESERVICE']._serialized_start=2006
+  _globals['_INFERENCESERVICE']._serialized_end=2496
 # @@protoc_insertion_point(module_scope)
