@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from services.gateway import tools
 from services.gateway.schemas.chat import ChatCompletionRequest
 from services.gateway.schemas.completions import (
     CompletionRequest,
@@ -202,11 +203,18 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
     if body.response_format is not None:
         request.response_format.CopyFrom(_response_format(body.response_format))
     if isinstance(body, ChatCompletionRequest):
-        # Our chat templates know no "developer" role; OpenAI defines it as the newer name of "system".
-        messages = [
-            pb.ChatMessage(role="system" if m.role == "developer" else m.role, content=m.text()) for m in body.messages
-        ]
+        messages = [pb.ChatMessage(role=m.role, content=m.content) for m in tools.render(body)]
         request.messages.CopyFrom(pb.ChatMessages(messages=messages))
+        calls = tools.forced(body.tools or [], body.tool_choice)
+        if calls:
+            request.response_format.CopyFrom(
+                pb.ResponseFormat(
+                    type=pb.ResponseFormat.TYPE_JSON_SCHEMA,
+                    name="tool_call",
+                    schema=to_struct(tools.call_schema(calls)),
+                    strict=True,
+                )
+            )
     else:
         request.prompt = body.prompt
     return request

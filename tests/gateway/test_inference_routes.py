@@ -151,7 +151,7 @@ def test_bad_requests_fail_before_streaming(gateway: TestClient) -> None:
         ({"model": BASE, "n": 0}, 400, "n"),
         ({"model": BASE, "n": 17}, 400, "n"),
         ({"model": BASE, "temperature": 5}, 400, "temperature"),
-        ({"model": BASE, "tools": [{"type": "function"}]}, 400, "tools"),
+        ({"model": BASE, "tools": [{"type": "function"}]}, 400, "tools[0].function"),
         ({"model": BASE, "frequency_penalty": 0.5}, 400, "frequency_penalty"),
     ]
     for extra, status, param in cases:

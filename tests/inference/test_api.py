@@ -321,3 +321,93 @@ def test_response_format_json_schema_and_json_object(stack: dict) -> None:
         )
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"]["param"].startswith(param), answer.text
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"enum": ["Paris", "Rome"]}, "unit": {"enum": ["C", "F"]}},
+                "required": ["city", "unit"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "is_open",
+            "parameters": {
+                "type": "object",
+                "properties": {"open": {"type": "boolean"}},
+                "required": ["open"],
+                "additionalProperties": False,
+            },
+        },
+    },
+]
+
+
+def test_tool_calls_required_named_streamed_and_answered(stack: dict) -> None:
+    client = sdk(stack)
+    asked = [{"role": "user", "content": "What is the weather in Paris?"}]
+    reply = client.chat.completions.create(
+        model=BASE, messages=asked, tools=TOOLS, tool_choice="required", max_tokens=60, temperature=0
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    call = (choice.message.tool_calls or [])[0]
+    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+    jsonschema.validate(json.loads(call.function.arguments), schemas[call.function.name])
+
+    named = client.chat.completions.create(
+        model=f"ft:{BASE}:a1",
+        messages=asked,
+        tools=TOOLS,
+        tool_choice={"type": "function", "function": {"name": "is_open"}},
+        max_tokens=40,
+        temperature=0.8,
+        seed=2,
+        stream=True,
+    )
+    chunks = list(named)
+    deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
+    assert [d.function.name for d in deltas] == ["is_open"]
+    assert json.loads(deltas[0].function.arguments)["open"] in (True, False)
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+    answered = asked + [
+        {
+            "role": "assistant",
+            "tool_calls": [{"id": call.id, "type": "function", "function": call.function.model_dump()}],
+        },
+        {"role": "tool", "tool_call_id": call.id, "content": '{"temperature": 21}'},
+    ]
+    plain = client.chat.completions.create(model=BASE, messages=answered, tools=TOOLS, tool_choice="none", max_tokens=8)
+    assert plain.choices[0].finish_reason in ("stop", "length") and plain.choices[0].message.tool_calls is None
+
+    refusals = [
+        (
+            {"messages": [*asked, {"role": "tool", "tool_call_id": "call_x", "content": "1"}]},
+            "messages[1].tool_call_id",
+        ),
+        (
+            {"messages": asked, "tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "nope"}}},
+            "tool_choice",
+        ),
+        ({"messages": asked, "tool_choice": "required"}, "tool_choice"),
+        ({"messages": asked, "tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "tools"),
+    ]
+    for body, param in refusals:
+        answer = httpx.post(
+            f"{stack['url']}/chat/completions",
+            headers={"Authorization": "Bearer key-alice"},
+            json={"model": BASE, "max_tokens": 4, **body},
+            timeout=30,
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["param"].startswith(param), answer.text

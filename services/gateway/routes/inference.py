@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from services.gateway import tools
 from services.gateway.deps import InferenceDep, Owner
 from services.gateway.inference_client import Final, Generation, Text, usage_of
 from services.gateway.schemas.chat import (
@@ -18,6 +19,7 @@ from services.gateway.schemas.chat import (
     ChatCompletionChunk,
     ChatCompletionMessage,
     ChatCompletionRequest,
+    ChatFinishReason,
     ChoiceDelta,
     ChunkChoice,
 )
@@ -25,6 +27,7 @@ from services.gateway.schemas.chat import Choice as ChatChoice
 from services.gateway.schemas.common import ErrorDetail, ErrorResponse, ListResponse
 from services.gateway.schemas.completions import Completion, CompletionChoice, CompletionRequest, CompletionUsage
 from services.gateway.schemas.models import Model
+from services.gateway.schemas.tools import ChoiceDeltaToolCall
 from shared.errors import DistrustError
 
 router = APIRouter(prefix="/v1", tags=["inference"])
@@ -87,12 +90,7 @@ async def chat_completions(
             created=created,
             model=body.model,
             usage=usage_of([final for _, final in results]),
-            choices=[
-                ChatChoice(
-                    index=final.index, message=ChatCompletionMessage(content=text), finish_reason=final.finish_reason
-                )
-                for text, final in results
-            ],
+            choices=[_chat_choice(body, text, final) for text, final in results],
         )
 
     def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
@@ -100,17 +98,43 @@ async def chat_completions(
 
     finals: list[Final] = []
 
+    held: dict[int, list[str]] = {}  # with tools, a choice's text waits until it is known to be a call or not
+
     def render(item: Text | Final) -> list[ChatCompletionChunk]:
         if not isinstance(item, Final):
+            if body.calls_tools:
+                held.setdefault(item.index, []).append(item.text)
+                return []
             return [chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(content=item.text))])]
         finals.append(item)
-        last = [chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(), finish_reason=item.finish_reason)])]
+        last = []
+        finish: ChatFinishReason = item.finish_reason
+        if body.calls_tools:
+            choice = _chat_choice(body, "".join(held.pop(item.index, [])), item)
+            calls = choice.message.tool_calls or []
+            deltas = [ChoiceDeltaToolCall(index=k, id=c.id, function=c.function) for k, c in enumerate(calls)]
+            delta = ChoiceDelta(tool_calls=deltas) if deltas else ChoiceDelta(content=choice.message.content)
+            last.append(chunk([ChunkChoice(index=item.index, delta=delta)]))
+            finish = choice.finish_reason
+        last.append(chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(), finish_reason=finish)]))
         if body.include_usage and len(finals) == body.n:
             last.append(chunk([], usage_of(finals)))
         return last
 
     opening = [chunk([ChunkChoice(index=i, delta=ChoiceDelta(role="assistant", content=""))]) for i in range(body.n)]
     return _stream(generation, opening, render)
+
+
+def _chat_choice(body: ChatCompletionRequest, text: str, final: Final) -> ChatChoice:
+    """One choice of a chat reply: its text, or the tool calls in it (finish_reason "tool_calls")."""
+    if body.calls_tools and body.tools:
+        constrained = bool(tools.forced(body.tools, body.tool_choice))
+        parallel = body.parallel_tool_calls is not False
+        calls = tools.parse_calls(text, body.tools, constrained=constrained, parallel=parallel)
+        if calls:
+            message = ChatCompletionMessage(content=None, tool_calls=calls)
+            return ChatChoice(index=final.index, message=message, finish_reason="tool_calls")
+    return ChatChoice(index=final.index, message=ChatCompletionMessage(content=text), finish_reason=final.finish_reason)
 
 
 @router.post(

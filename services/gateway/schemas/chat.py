@@ -8,11 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway.schemas.completions import (
     CompletionUsage,
-    FinishReason,
     ResponseFormatJSONObject,
     SamplingRequest,
 )
+from services.gateway.schemas.tools import ChoiceDeltaToolCall, NamedToolChoice, Tool, ToolCall, ToolChoice
 from shared.errors import InvalidArgument
+
+ChatFinishReason = Literal["stop", "length", "tool_calls"]
 
 
 class ContentPart(BaseModel):
@@ -25,14 +27,22 @@ class ContentPart(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    """One message of the conversation; content is a string or a list of text parts."""
+    """One message of the conversation; content is a string or a list of text parts.
+
+    An assistant message may carry the tool calls it made (and no content); a `tool` message answers the call
+    named by `tool_call_id`.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
 
     def text(self) -> str:
         """The content as one string."""
+        if self.content is None:
+            return ""
         return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
 
 
@@ -40,10 +50,20 @@ class ChatCompletionRequest(SamplingRequest):
     """A chat completion request: the model's chat template is applied to the messages."""
 
     messages: list[ChatMessage]
+    tools: list[Tool] | None = Field(default=None, max_length=128)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+
+    @property
+    def calls_tools(self) -> bool:
+        """Whether the reply may be tool calls."""
+        return bool(self.tools) and self.tool_choice != "none"
 
     def check_supported(self) -> None:
-        """As for completions; and, like OpenAI, `json_object` only when a message asks for JSON."""
+        """As for completions; the conversation's tool calls and results; `json_object` only when asked for JSON."""
         super().check_supported()
+        self._check_tools()
+        self._check_conversation()
         if isinstance(self.response_format, ResponseFormatJSONObject) and not any(
             "json" in message.text().lower() for message in self.messages
         ):
@@ -52,13 +72,53 @@ class ChatCompletionRequest(SamplingRequest):
                 param="messages",
             )
 
+    def _check_tools(self) -> None:
+        names = [tool.function.name for tool in self.tools or []]
+        if len(set(names)) != len(names):
+            raise InvalidArgument(f"tools: function names must be unique, got {names}", param="tools")
+        if self.tool_choice is not None and self.tool_choice != "none" and not names:
+            raise InvalidArgument("tool_choice: only allowed when tools are given", param="tool_choice")
+        if isinstance(self.tool_choice, NamedToolChoice) and self.tool_choice.function.name not in names:
+            raise InvalidArgument(
+                f"tool_choice: function {self.tool_choice.function.name!r} is not among the tools {names}",
+                param="tool_choice.function.name",
+            )
+        if self.calls_tools and self.response_format is not None and self.response_format.type != "text":
+            raise InvalidArgument(
+                "response_format: not with tools (set tool_choice 'none' to get structured text)",
+                param="response_format",
+            )
+
+    def _check_conversation(self) -> None:
+        called: set[str] = set()
+        for i, message in enumerate(self.messages):
+            if message.tool_calls and message.role != "assistant":
+                raise InvalidArgument(
+                    f"messages[{i}].tool_calls: only on assistant messages", param=f"messages[{i}].tool_calls"
+                )
+            called |= {call.id for call in message.tool_calls or []}
+            if message.role == "tool":
+                if message.tool_call_id is None or message.tool_call_id not in called:
+                    raise InvalidArgument(
+                        f"messages[{i}].tool_call_id: {message.tool_call_id!r} answers no tool call of an earlier "
+                        "assistant message",
+                        param=f"messages[{i}].tool_call_id",
+                    )
+            elif message.tool_call_id is not None:
+                raise InvalidArgument(
+                    f"messages[{i}].tool_call_id: only on tool messages", param=f"messages[{i}].tool_call_id"
+                )
+            if message.content is None and not message.tool_calls:
+                raise InvalidArgument(f"messages[{i}].content: required", param=f"messages[{i}].content")
+
 
 class ChatCompletionMessage(BaseModel):
     """The assistant's reply."""
 
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
     refusal: None = None
+    tool_calls: list[ToolCall] | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class Choice(BaseModel):
@@ -67,7 +127,7 @@ class Choice(BaseModel):
     index: int = 0
     message: ChatCompletionMessage
     logprobs: None = None
-    finish_reason: FinishReason
+    finish_reason: ChatFinishReason
 
 
 class ChatCompletion(BaseModel):
@@ -87,6 +147,7 @@ class ChoiceDelta(BaseModel):
 
     role: Literal["assistant"] | None = Field(default=None, exclude_if=lambda value: value is None)
     content: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    tool_calls: list[ChoiceDeltaToolCall] | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class ChunkChoice(BaseModel):
@@ -95,7 +156,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: ChoiceDelta
     logprobs: None = None
-    finish_reason: FinishReason | None = None
+    finish_reason: ChatFinishReason | None = None
 
 
 class ChatCompletionChunk(BaseModel):

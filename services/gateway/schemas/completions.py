@@ -70,7 +70,6 @@ class SamplingRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     logprobs: bool | None = None
-    tools: list[object] | None = None
     response_format: ResponseFormat | None = None
 
     def check_supported(self) -> None:
@@ -80,8 +79,6 @@ class SamplingRequest(BaseModel):
             raise InvalidArgument(f"n: got {self.n}, expected an integer >= 1", param="n")
         if self.logprobs:
             raise InvalidArgument("logprobs: not supported", param="logprobs")
-        if self.tools:
-            raise InvalidArgument("tools: not supported", param="tools")
 
     @property
     def token_limit(self) -> int | None:
