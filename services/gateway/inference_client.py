@@ -36,11 +36,31 @@ LIST_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True)
+class Logprob:
+    """A token with its log-probability (None for a prompt's first token) and the top alternatives."""
+
+    token: int
+    text: str
+    logprob: float | None
+    top: tuple[tuple[int, str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Text:
-    """A piece of choice `index`'s generated text."""
+    """A piece of choice `index`'s generated text, with its tokens' logprobs when they were asked for."""
 
     text: str
     index: int = 0
+    logprobs: tuple[Logprob, ...] = ()
+
+
+@dataclass(frozen=True)
+class Echo:
+    """The prompt's tokens and their logprobs (`echo`), for the choices `first` .. `first + n - 1`."""
+
+    tokens: tuple[Logprob, ...]
+    first: int
+    n: int
 
 
 @dataclass(frozen=True)
@@ -51,31 +71,113 @@ class Final:
     prompt_tokens: int
     completion_tokens: int
     index: int = 0
+    prompt: int = 0  # which of the request's prompts (several only for completions)
+
+
+Item = Text | Echo | Final
 
 
 def usage_of(finals: list[Final]) -> CompletionUsage:
-    """A request's usage: the prompt once, whatever its number of choices, and every choice's tokens."""
-    prompt = finals[0].prompt_tokens if finals else 0
-    return CompletionUsage.of(prompt, sum(final.completion_tokens for final in finals))
+    """A request's usage: each prompt once, whatever its number of choices, and every choice's tokens."""
+    prompts = {final.prompt: final.prompt_tokens for final in finals}
+    return CompletionUsage.of(sum(prompts.values()), sum(final.completion_tokens for final in finals))
+
+
+def _logprob(message: pb.TokenLogprob) -> Logprob:
+    top = tuple((t.token, t.text, t.logprob) for t in message.top)
+    return Logprob(message.token, message.text, message.logprob if message.HasField("logprob") else None, top)
+
+
+@dataclass
+class ChoiceResult:
+    """One choice, whole: its text, its tokens' logprobs, the echoed prompt (if asked) and how it ended."""
+
+    text: str
+    final: Final
+    logprobs: list[Logprob]
+    echo: tuple[Logprob, ...] = ()
+
+
+async def collect(items: AsyncIterator[Item]) -> list[ChoiceResult]:
+    """Read a generation to its end: the choices by index."""
+    results: dict[int, ChoiceResult] = {}
+    echoes: dict[int, tuple[Logprob, ...]] = {}
+
+    def result(index: int) -> ChoiceResult:
+        return results.setdefault(index, ChoiceResult("", Final("stop", 0, 0, index), []))
+
+    async for item in items:
+        if isinstance(item, Echo):
+            echoes.update(dict.fromkeys(range(item.first, item.first + item.n), item.tokens))
+        elif isinstance(item, Final):
+            result(item.index).final = item
+        else:
+            choice = result(item.index)
+            choice.text += item.text
+            choice.logprobs.extend(item.logprobs)
+    for index, tokens in echoes.items():
+        result(index).echo = tokens
+    return [results[i] for i in sorted(results)] or [result(0)]
+
+
+class Generations:
+    """Several prompts' generations as one: their items in prompt order, choice indices continuing."""
+
+    def __init__(self, parts: list[Generation]) -> None:
+        self.parts = parts
+
+    async def start(self) -> None:
+        """Wait for every prompt's first answer (a bad request fails here)."""
+        await asyncio.gather(*(part.start() for part in self.parts))
+
+    async def items(self) -> AsyncIterator[Item]:
+        """Each prompt's items in turn (the others keep generating meanwhile)."""
+        try:
+            for part in self.parts:
+                async for item in part.items():
+                    yield item
+        finally:
+            self.cancel()
+
+    async def collect(self) -> list[ChoiceResult]:
+        """Every choice of every prompt, by index."""
+        return await collect(self.items())
+
+    def cancel(self) -> None:
+        """Stop every prompt's generation."""
+        for part in self.parts:
+            part.cancel()
 
 
 class Generation:
-    """A running generation: `items()` yields text pieces then one `Final` per choice; `cancel()` stops it."""
+    """A running generation: `items()` yields text pieces then one `Final` per choice; `cancel()` stops it.
 
-    def __init__(self, call: grpc.aio.UnaryStreamCall) -> None:
+    Choice indices are offset by `first` (the choices of the request's earlier prompts).
+    """
+
+    def __init__(self, call: grpc.aio.UnaryStreamCall, *, prompt: int = 0, n: int = 1) -> None:
         self._call = call
+        self._prompt, self._n, self._first_index = prompt, n, prompt * n
         self._responses = self._read()
-        self._first: Text | Final | None = None
+        self._first: Item | None = None
 
-    async def _read(self) -> AsyncIterator[Text | Final]:
+    async def _read(self) -> AsyncIterator[Item]:
+        offset = self._first_index
         try:
             async for response in self._call:
-                if response.delta:
-                    yield Text(response.delta, response.index)
+                if response.prompt_logprobs:
+                    yield Echo(tuple(_logprob(e) for e in response.prompt_logprobs), offset, self._n)
+                if response.delta or response.logprobs:
+                    logprobs = tuple(_logprob(e) for e in response.logprobs)
+                    yield Text(response.delta, response.index + offset, logprobs)
                 if response.finish_reason:
                     usage = response.usage
                     yield Final(
-                        FINISH[response.finish_reason], usage.prompt_tokens, usage.completion_tokens, response.index
+                        FINISH[response.finish_reason],
+                        usage.prompt_tokens,
+                        usage.completion_tokens,
+                        response.index + offset,
+                        self._prompt,
                     )
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
@@ -84,7 +186,7 @@ class Generation:
         """Wait for the service's first answer, so that a bad request fails here and not mid-stream."""
         self._first = await anext(self._responses, None)
 
-    async def items(self) -> AsyncIterator[Text | Final]:
+    async def items(self) -> AsyncIterator[Item]:
         """Text pieces, each choice ending with its `Final`; cancels the generation when the consumer stops early."""
         try:
             if self._first is not None:
@@ -94,17 +196,9 @@ class Generation:
         finally:
             self.cancel()
 
-    async def collect(self) -> list[tuple[str, Final]]:
-        """Each choice's whole text and `Final`, by index."""
-        parts: dict[int, list[str]] = {}
-        finals: dict[int, Final] = {}
-        async for item in self.items():
-            if isinstance(item, Final):
-                finals[item.index] = item
-            else:
-                parts.setdefault(item.index, []).append(item.text)
-        indices = sorted(finals.keys() | parts.keys()) or [0]
-        return [("".join(parts.get(i, [])), finals.get(i, Final("stop", 0, 0, i))) for i in indices]
+    async def collect(self) -> list[ChoiceResult]:
+        """Each choice's whole text, logprobs, echoed prompt and `Final`, by index."""
+        return await collect(self.items())
 
     def cancel(self) -> None:
         """Stop generating (a no-op once the stream has ended)."""
@@ -139,19 +233,22 @@ class InferenceClient:
 
     async def generate(
         self, owner: str, body: ChatCompletionRequest | CompletionRequest, *, request_id: str = ""
-    ) -> Generation:
-        """Start a generation and wait for its first answer (bad requests raise their typed error here)."""
+    ) -> Generation | Generations:
+        """Start a generation (one per prompt) and wait for its first answer (bad requests raise here)."""
         body.check_supported()
-        generation = Generation(self._service().Generate(_request(owner, body, request_id), metadata=call_metadata()))
+        requests = _requests(owner, body, request_id)
+        parts = [
+            Generation(self._service().Generate(r, metadata=call_metadata()), prompt=i, n=body.n)
+            for i, r in enumerate(requests)
+        ]
+        generation: Generation | Generations = parts[0] if len(parts) == 1 else Generations(parts)
         await generation.start()
         return generation
 
     async def embed(self, owner: str, body: EmbeddingRequest) -> tuple[list[list[float]], int]:
         """Each input's vector, in order, and the tokens the inputs took."""
         inputs = [
-            pb.EmbeddingInput(text=item)
-            if isinstance(item, str)
-            else pb.EmbeddingInput(tokens=pb.EmbeddingTokens(ids=item))
+            pb.EmbeddingInput(text=item) if isinstance(item, str) else pb.EmbeddingInput(tokens=pb.TokenIds(ids=item))
             for item in body.inputs()
         ]
         request = pb.EmbedRequest(owner=owner, model=body.model, inputs=inputs, dimensions=body.dimensions)
@@ -188,11 +285,27 @@ class InferenceClient:
             self._channel, self._stub, self._loop = None, None, None
 
 
+def _requests(owner: str, body: ChatCompletionRequest | CompletionRequest, request_id: str) -> list[pb.GenerateRequest]:
+    """One Generate request per prompt (several only for a completion with a list of prompts)."""
+    if isinstance(body, ChatCompletionRequest):
+        return [_request(owner, body, request_id)]
+    requests = []
+    for prompt in body.prompts():
+        request = _request(owner, body, request_id)
+        if isinstance(prompt, str):
+            request.prompt = prompt
+        else:
+            request.prompt_tokens.CopyFrom(pb.TokenIds(ids=prompt))
+        requests.append(request)
+    return requests
+
+
 def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, request_id: str) -> pb.GenerateRequest:
     request = pb.GenerateRequest(
         owner=owner,
         model=body.model,
-        max_tokens=body.token_limit or 0,
+        max_tokens=body.token_limit,
+        logprobs=body.top_logprob_count,
         stop=body.stop_sequences,
         request_id=request_id,
         temperature=body.temperature,
@@ -216,7 +329,7 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
                 )
             )
     else:
-        request.prompt = body.prompt
+        request.echo = body.echo
     return request
 
 

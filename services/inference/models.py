@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.inference.engine import Embeddings, Engine, GenerationRequest, RequestHandle
+from services.inference.engine.api import TokenLogprob, validate_request
 from shared.errors import PermissionDenied, Unavailable
 from shared.model_registry import ModelRegistry, model_not_found
 
@@ -128,6 +129,15 @@ class ModelManager:
                 if engine is self._engine:
                     return engine.submit(build(resolved))
         raise Unavailable(f"model: the base model of {model!r} was switched away repeatedly; try again", param="model")
+
+    def prompt_logprobs(
+        self, owner: str, model: str, build: Callable[[Resolved], GenerationRequest]
+    ) -> tuple[list[int], list[TokenLogprob]]:
+        """The prompt's ids and log-probabilities under `model` (its adapter loaded first)."""
+        engine, resolved = self.prepare(owner, model)
+        request = build(resolved)
+        validate_request(request, engine.max_n)
+        return engine.prompt_logprobs(request)
 
     def embed(
         self, owner: str, model: str, inputs: Sequence[str | Sequence[int]], dimensions: int | None

@@ -11,9 +11,10 @@ import grpc
 
 from services.inference.config import InferenceSettings
 from services.inference.engine import Delta, Engine, GenerationRequest
+from services.inference.engine.api import TokenLogprob
 from services.inference.engine.constraints import FormatType, ResponseFormat
 from services.inference.metrics import InferenceMetrics
-from services.inference.models import EngineFactory, ModelManager
+from services.inference.models import EngineFactory, ModelManager, Resolved
 from shared.errors import invalid_field
 from shared.model_registry import ModelRegistry
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
@@ -33,23 +34,35 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
     kind = request.WhichOneof("input")
     if kind is None:
         raise invalid_field("messages", None, "chat messages or a prompt")
+    prompt: str | list[int] | None = None
+    if kind == "prompt":
+        prompt = request.prompt
+    elif kind == "prompt_tokens":
+        prompt = list(request.prompt_tokens.ids)
     return GenerationRequest(
-        prompt=request.prompt if kind == "prompt" else None,
+        prompt=prompt,
         messages=[{"role": m.role, "content": m.content} for m in request.messages.messages]
         if kind == "messages"
         else None,
         adapter=adapter,
-        max_tokens=request.max_tokens or default_max_tokens,
+        # 0 (echo only) generates nothing: the servicer answers it without the engine.
+        max_tokens=request.max_tokens if request.HasField("max_tokens") and request.max_tokens else default_max_tokens,
         temperature=request.temperature if request.HasField("temperature") else 1.0,
         top_p=request.top_p if request.HasField("top_p") else 1.0,
         seed=request.seed if request.HasField("seed") else None,
         stop=tuple(request.stop),
         request_id=request.request_id,
         n=request.n or 1,
+        logprobs=request.logprobs if request.HasField("logprobs") else None,
         response_format=_response_format(request.response_format)
         if request.HasField("response_format")
         else ResponseFormat(),
     )
+
+
+def _token_logprob(entry: TokenLogprob) -> pb.TokenLogprob:
+    top = [pb.TopLogprob(token=t, text=text, logprob=v) for t, text, v in entry.top]
+    return pb.TokenLogprob(token=entry.token, text=entry.text, logprob=entry.logprob, top=top)
 
 
 _FORMAT_TYPES: dict[int, FormatType] = {
@@ -77,20 +90,35 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         self.metrics = metrics
 
     def Generate(self, request: pb.GenerateRequest, context: grpc.ServicerContext) -> Iterator[pb.GenerateResponse]:
+        def build(resolved: Resolved) -> GenerationRequest:
+            return generation_request(request, resolved.adapter, self.settings.default_max_tokens)
+
+        nothing = request.HasField("max_tokens") and request.max_tokens == 0
+        if nothing and not request.echo:
+            raise invalid_field("max_tokens", 0, "at least 1 (0 only with echo, for the prompt's logprobs)")
+        if request.echo:
+            ids, entries = self.models.prompt_logprobs(request.owner, request.model, build)
+            yield pb.GenerateResponse(prompt_logprobs=[_token_logprob(e) for e in entries])
+            if nothing:
+                usage = pb.Usage(prompt_tokens=len(ids), completion_tokens=0, total_tokens=len(ids))
+                for index in range(request.n or 1):
+                    yield pb.GenerateResponse(finish_reason=pb.FINISH_REASON_LENGTH, usage=usage, index=index)
+                return
         handle = self.models.submit(
             request.owner,
             request.model,
-            lambda resolved: generation_request(request, resolved.adapter, self.settings.default_max_tokens),
+            build,
         )
         context.add_callback(handle.cancel)  # runs when the call ends, also when the client goes away
         arrived, first = time.monotonic(), True
         for item in handle.stream(self.settings.stream_interval_ms / 1000):
             if isinstance(item, Delta):
-                if item.text:
-                    if first:
-                        self.metrics.time_to_first_token.observe(time.monotonic() - arrived)
-                        first = False
-                    yield pb.GenerateResponse(delta=item.text, index=item.index)
+                if item.text and first:
+                    self.metrics.time_to_first_token.observe(time.monotonic() - arrived)
+                    first = False
+                if item.text or item.logprobs:
+                    logprobs = [_token_logprob(e) for e in item.logprobs]
+                    yield pb.GenerateResponse(delta=item.text, index=item.index, logprobs=logprobs)
                 continue
             usage = pb.Usage(
                 prompt_tokens=item.prompt_tokens,

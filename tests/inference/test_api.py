@@ -411,3 +411,76 @@ def test_tool_calls_required_named_streamed_and_answered(stack: dict) -> None:
         )
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"]["param"].startswith(param), answer.text
+
+
+def _log_softmax(base_dir: Path, ids: list[int]) -> np.ndarray:
+    import mlx.core as mx
+    import mlx_lm
+
+    model, _ = mlx_lm.load(str(base_dir))
+    logits = model(mx.array([ids])).astype(mx.float32)[0]
+    return np.array(logits - mx.logsumexp(logits, axis=-1, keepdims=True))
+
+
+def test_logprobs_echo_and_token_prompts_as_lm_eval_sends_them(stack: dict) -> None:
+    client = sdk(stack)
+    chat = client.chat.completions.create(
+        model=BASE, messages=PROMPT, max_tokens=5, temperature=0, logprobs=True, top_logprobs=3
+    )
+    content = chat.choices[0].logprobs.content  # type: ignore[union-attr]
+    assert len(content) == 5 and all(len(t.top_logprobs) == 3 for t in content)
+    assert all(t.logprob == pytest.approx(t.top_logprobs[0].logprob, abs=1e-4) for t in content)  # greedy
+    streamed = client.chat.completions.create(
+        model=BASE, messages=PROMPT, max_tokens=5, temperature=0, logprobs=True, stream=True
+    )
+    tokens = [t for c in streamed if c.choices and c.choices[0].logprobs for t in c.choices[0].logprobs.content or []]
+    assert [t.token for t in tokens] == [t.token for t in content]
+
+    # lm-evaluation-harness's log-likelihood request: token-id prompts, echo, logprobs 1, max_tokens 1.
+    prompts = [[1, 5, 9, 13], [2, 6, 10], [3, 7, 11, 15, 19]]
+    body = {
+        "model": BASE,
+        "prompt": prompts,
+        "temperature": 0,
+        "max_tokens": 1,
+        "logprobs": 1,
+        "seed": 1234,
+        "echo": True,
+    }
+    answer = httpx.post(
+        f"{stack['url']}/completions", headers={"Authorization": "Bearer key-alice"}, json=body, timeout=60
+    ).json()
+    choices = sorted(answer["choices"], key=lambda c: c["index"])
+    assert [c["index"] for c in choices] == [0, 1, 2]
+    for ids, choice in zip(prompts, choices, strict=True):
+        logprobs = choice["logprobs"]
+        assert len(logprobs["token_logprobs"]) == len(ids) + 1 and logprobs["token_logprobs"][0] is None
+        reference = _log_softmax(stack["base_dir"], ids)
+        for i in range(1, len(ids)):
+            assert logprobs["token_logprobs"][i] == pytest.approx(float(reference[i - 1][ids[i]]), abs=1e-4)
+            assert len(logprobs["top_logprobs"][i]) >= 1
+        assert choice["text"].startswith("".join(logprobs["tokens"][: len(ids)]))
+    assert answer["usage"]["prompt_tokens"] == sum(len(p) for p in prompts)
+
+    only_prompt = client.completions.create(model=BASE, prompt="The river", max_tokens=0, echo=True, logprobs=0)
+    assert only_prompt.choices[0].text == "The river" and only_prompt.usage.completion_tokens == 0
+    refusals = [
+        ({"prompt": "x", "max_tokens": 0}, "max_tokens"),
+        ({"prompt": "x", "logprobs": 21}, "logprobs"),
+        ({"prompt": [[1, 2], []]}, "prompt"),
+    ]
+    for extra, param in refusals:
+        refused = httpx.post(
+            f"{stack['url']}/completions",
+            headers={"Authorization": "Bearer key-alice"},
+            json={"model": BASE, **extra},
+            timeout=30,
+        )
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == param, refused.text
+    chat_refused = httpx.post(
+        f"{stack['url']}/chat/completions",
+        headers={"Authorization": "Bearer key-alice"},
+        json={"model": BASE, "messages": PROMPT, "logprobs": True, "top_logprobs": 21},
+        timeout=30,
+    )
+    assert chat_refused.status_code == 400 and chat_refused.json()["error"]["param"] == "top_logprobs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -13,7 +13,17 @@ from pydantic import BaseModel
 
 from services.gateway import tools
 from services.gateway.deps import InferenceDep, Owner
-from services.gateway.inference_client import Final, Generation, Text, usage_of
+from services.gateway.inference_client import (
+    ChoiceResult,
+    Echo,
+    Final,
+    Generation,
+    Generations,
+    Item,
+    Logprob,
+    usage_of,
+)
+from services.gateway.logprobs import chat_logprobs, completion_logprobs
 from services.gateway.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -33,7 +43,7 @@ from shared.errors import DistrustError
 router = APIRouter(prefix="/v1", tags=["inference"])
 DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"cache-control": "no-cache"}
-Render = Callable[[Text | Final], Iterable[BaseModel]]
+Render = Callable[[Item], Iterable[BaseModel]]
 
 
 def _streamed(body: type[BaseModel]) -> dict[int | str, dict[str, object]]:
@@ -47,7 +57,9 @@ def _sse(event: BaseModel) -> bytes:
     return f"data: {json.dumps(event.model_dump(mode='json'))}\n\n".encode()
 
 
-async def _events(generation: Generation, opening: Iterable[BaseModel], render: Render) -> AsyncIterator[bytes]:
+async def _events(
+    generation: Generation | Generations, opening: Iterable[BaseModel], render: Render
+) -> AsyncIterator[bytes]:
     """The one SSE loop: each item's chunks, an error event if the service fails mid-stream, then `[DONE]`."""
     try:
         for chunk in opening:
@@ -63,7 +75,7 @@ async def _events(generation: Generation, opening: Iterable[BaseModel], render: 
     yield DONE
 
 
-def _stream(generation: Generation, opening: Iterable[BaseModel], render: Render) -> StreamingResponse:
+def _stream(generation: Generation | Generations, opening: Iterable[BaseModel], render: Render) -> StreamingResponse:
     return StreamingResponse(_events(generation, opening, render), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -89,8 +101,8 @@ async def chat_completions(
             id=ident,
             created=created,
             model=body.model,
-            usage=usage_of([final for _, final in results]),
-            choices=[_chat_choice(body, text, final) for text, final in results],
+            usage=usage_of([r.final for r in results]),
+            choices=[_chat_choice(body, r.text, r.final, r.logprobs) for r in results],
         )
 
     def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
@@ -100,12 +112,15 @@ async def chat_completions(
 
     held: dict[int, list[str]] = {}  # with tools, a choice's text waits until it is known to be a call or not
 
-    def render(item: Text | Final) -> list[ChatCompletionChunk]:
+    def render(item: Item) -> list[ChatCompletionChunk]:
+        if isinstance(item, Echo):
+            return []
         if not isinstance(item, Final):
             if body.calls_tools:
                 held.setdefault(item.index, []).append(item.text)
                 return []
-            return [chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(content=item.text))])]
+            logprobs = chat_logprobs(item.logprobs) if body.logprobs else None
+            return [chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(content=item.text), logprobs=logprobs)])]
         finals.append(item)
         last = []
         finish: ChatFinishReason = item.finish_reason
@@ -125,8 +140,8 @@ async def chat_completions(
     return _stream(generation, opening, render)
 
 
-def _chat_choice(body: ChatCompletionRequest, text: str, final: Final) -> ChatChoice:
-    """One choice of a chat reply: its text, or the tool calls in it (finish_reason "tool_calls")."""
+def _chat_choice(body: ChatCompletionRequest, text: str, final: Final, logprobs: Sequence[Logprob] = ()) -> ChatChoice:
+    """One choice of a chat reply: its text (and its tokens' logprobs), or the tool calls in it."""
     if body.calls_tools and body.tools:
         constrained = bool(tools.forced(body.tools, body.tool_choice))
         parallel = body.parallel_tool_calls is not False
@@ -134,7 +149,12 @@ def _chat_choice(body: ChatCompletionRequest, text: str, final: Final) -> ChatCh
         if calls:
             message = ChatCompletionMessage(content=None, tool_calls=calls)
             return ChatChoice(index=final.index, message=message, finish_reason="tool_calls")
-    return ChatChoice(index=final.index, message=ChatCompletionMessage(content=text), finish_reason=final.finish_reason)
+    return ChatChoice(
+        index=final.index,
+        message=ChatCompletionMessage(content=text),
+        finish_reason=final.finish_reason,
+        logprobs=chat_logprobs(logprobs) if body.logprobs else None,
+    )
 
 
 @router.post(
@@ -155,17 +175,50 @@ async def completions(
 
     if not body.stream:
         results = await generation.collect()
-        choices = [CompletionChoice(index=f.index, text=text, finish_reason=f.finish_reason) for text, f in results]
         return Completion(
-            id=ident, created=created, model=body.model, usage=usage_of([f for _, f in results]), choices=choices
+            id=ident,
+            created=created,
+            model=body.model,
+            usage=usage_of([r.final for r in results]),
+            choices=[_completion_choice(body, r) for r in results],
         )
 
-    def render(item: Text | Final) -> list[Completion]:
+    offsets: dict[int, int] = {}  # per choice: characters sent so far, for text_offset
+
+    def piece(index: int, text: str, tokens: Sequence[Logprob]) -> Completion:
+        logprobs = None
+        if body.logprobs is not None:
+            logprobs = completion_logprobs(tokens, offsets.get(index, 0))
+        offsets[index] = offsets.get(index, 0) + len(text)
+        return completion(CompletionChoice(index=index, text=text, logprobs=logprobs, finish_reason=None))
+
+    def render(item: Item) -> list[Completion]:
+        if isinstance(item, Echo):
+            text = _echoed(body, item.first // item.n, item.tokens)
+            return [piece(i, text, item.tokens) for i in range(item.first, item.first + item.n)]
         if isinstance(item, Final):
             return [completion(CompletionChoice(index=item.index, text="", finish_reason=item.finish_reason))]
-        return [completion(CompletionChoice(index=item.index, text=item.text, finish_reason=None))]
+        return [piece(item.index, item.text, item.logprobs)]
 
     return _stream(generation, [], render)
+
+
+def _echoed(body: CompletionRequest, prompt: int, tokens: Sequence[Logprob]) -> str:
+    """The prompt as sent when it was text (its tokens' texts would add the BOS the model was given)."""
+    sent = body.prompts()[prompt]
+    return sent if isinstance(sent, str) else "".join(t.text for t in tokens)
+
+
+def _completion_choice(body: CompletionRequest, result: ChoiceResult) -> CompletionChoice:
+    """One whole completion: the echoed prompt (when asked) then the text, with their tokens' logprobs."""
+    prompt = _echoed(body, result.final.prompt, result.echo) if body.echo else ""
+    tokens = [*result.echo, *result.logprobs] if body.echo else result.logprobs
+    return CompletionChoice(
+        index=result.final.index,
+        text=prompt + result.text,
+        logprobs=None if body.logprobs is None else completion_logprobs(tokens),
+        finish_reason=result.final.finish_reason,
+    )
 
 
 @router.get("/models", summary="Base models and your fine-tuned models")

@@ -50,9 +50,16 @@ class ChatCompletionRequest(SamplingRequest):
     """A chat completion request: the model's chat template is applied to the messages."""
 
     messages: list[ChatMessage]
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
+
+    @property
+    def top_logprob_count(self) -> int | None:
+        """`top_logprobs` when `logprobs` is true; None when logprobs were not asked for."""
+        return (self.top_logprobs or 0) if self.logprobs else None
 
     @property
     def calls_tools(self) -> bool:
@@ -62,6 +69,8 @@ class ChatCompletionRequest(SamplingRequest):
     def check_supported(self) -> None:
         """As for completions; the conversation's tool calls and results; `json_object` only when asked for JSON."""
         super().check_supported()
+        if self.top_logprobs is not None and not self.logprobs:
+            raise InvalidArgument("top_logprobs: only with logprobs true", param="top_logprobs")
         self._check_tools()
         self._check_conversation()
         if isinstance(self.response_format, ResponseFormatJSONObject) and not any(
@@ -112,6 +121,27 @@ class ChatCompletionRequest(SamplingRequest):
                 raise InvalidArgument(f"messages[{i}].content: required", param=f"messages[{i}].content")
 
 
+class TopLogprob(BaseModel):
+    """An alternative token with its log-probability and UTF-8 bytes."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class ChatTokenLogprob(TopLogprob):
+    """A generated token, its log-probability and the most likely alternatives at its position."""
+
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(BaseModel):
+    """The logprobs of a choice's (or a chunk's) content tokens."""
+
+    content: list[ChatTokenLogprob] | None
+    refusal: None = None
+
+
 class ChatCompletionMessage(BaseModel):
     """The assistant's reply."""
 
@@ -126,7 +156,7 @@ class Choice(BaseModel):
 
     index: int = 0
     message: ChatCompletionMessage
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
     finish_reason: ChatFinishReason
 
 
@@ -155,7 +185,7 @@ class ChunkChoice(BaseModel):
 
     index: int = 0
     delta: ChoiceDelta
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
     finish_reason: ChatFinishReason | None = None
 
 

@@ -69,7 +69,6 @@ class SamplingRequest(BaseModel):
     n: int = 1
     stream: bool = False
     stream_options: StreamOptions | None = None
-    logprobs: bool | None = None
     response_format: ResponseFormat | None = None
 
     def check_supported(self) -> None:
@@ -77,13 +76,11 @@ class SamplingRequest(BaseModel):
         if not 1 <= self.n < 2**32:
             # The upper bound is the inference service's (its `max_n` setting, and the context length).
             raise InvalidArgument(f"n: got {self.n}, expected an integer >= 1", param="n")
-        if self.logprobs:
-            raise InvalidArgument("logprobs: not supported", param="logprobs")
 
     @property
     def token_limit(self) -> int | None:
-        """The newer `max_completion_tokens` wins over `max_tokens`."""
-        return self.max_completion_tokens or self.max_tokens
+        """The newer `max_completion_tokens` wins over `max_tokens`; 0 is a value (echo only), not "unset"."""
+        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
 
     @property
     def stop_sequences(self) -> list[str]:
@@ -97,9 +94,37 @@ class SamplingRequest(BaseModel):
 
 
 class CompletionRequest(SamplingRequest):
-    """A text completion request: the prompt is used as is, with no chat template."""
+    """A text completion request: the prompt is used as is, with no chat template.
 
-    prompt: str
+    `prompt` takes OpenAI's four forms: a text, texts, token ids, or lists of token ids; several prompts give
+    `n` choices each, indexed in prompt order.
+    """
+
+    prompt: str | list[str] | list[int] | list[list[int]]
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, le=20, description="Report this many alternatives per token")
+
+    @property
+    def top_logprob_count(self) -> int | None:
+        """`logprobs` (legacy completions: the number of alternatives)."""
+        return self.logprobs
+
+    def prompts(self) -> list[str] | list[list[int]]:
+        """The prompt(s) as a list of texts or of token-id lists."""
+        value = self.prompt
+        if isinstance(value, str):
+            return [value]
+        if value and all(isinstance(item, int) for item in value):
+            return [[item for item in value if isinstance(item, int)]]
+        return value  # type: ignore[return-value]  # the remaining forms are lists of texts or of id lists
+
+    def check_supported(self) -> None:
+        """As for every request; and at least one prompt, and `max_tokens` 0 only with `echo`."""
+        super().check_supported()
+        if not self.prompts() or any(len(p) == 0 for p in self.prompts()):
+            raise InvalidArgument("prompt: expected a non-empty prompt (or list of non-empty prompts)", param="prompt")
+        if self.token_limit == 0 and not self.echo:
+            raise InvalidArgument("max_tokens: 0 is only allowed with echo", param="max_tokens")
 
 
 class CompletionUsage(BaseModel):
@@ -119,12 +144,21 @@ class CompletionUsage(BaseModel):
         )
 
 
+class CompletionLogprobs(BaseModel):
+    """Legacy completions' logprobs: parallel lists over the tokens (the prompt's first, with `echo`)."""
+
+    tokens: list[str]
+    token_logprobs: list[float | None]
+    top_logprobs: list[dict[str, float] | None]
+    text_offset: list[int]
+
+
 class CompletionChoice(BaseModel):
     """Choice `index`'s generated text; in a stream, a piece of it (and the finish reason on its last piece)."""
 
     index: int = 0
     text: str
-    logprobs: None = None
+    logprobs: CompletionLogprobs | None = None
     finish_reason: FinishReason | None = Field(description="Set on the whole text, and on a stream's last chunk")
 
 

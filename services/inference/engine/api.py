@@ -12,6 +12,7 @@ from shared.errors import invalid_field
 FinishReason = Literal["stop", "length", "cancelled"]
 
 MAX_STOP_SEQUENCES = 4
+MAX_TOP_LOGPROBS = 20  # OpenAI's cap on top_logprobs
 MAX_TEMPERATURE = 2.0
 # Seeds are taken modulo 2**64, so any int64 or uint64 a client sends is accepted.
 MIN_SEED, MAX_SEED = -(2**63), 2**64 - 1
@@ -23,7 +24,7 @@ DEFAULT_MAX_N = 16
 class GenerationRequest:
     """One completion: a raw `prompt` or chat `messages` (exactly one), run on the base or a loaded adapter."""
 
-    prompt: str | None = None
+    prompt: str | list[int] | None = None  # text, or token ids used as they are
     messages: list[dict[str, str]] | None = None
     adapter: str | None = None
     max_tokens: int = 256
@@ -35,14 +36,30 @@ class GenerationRequest:
     # Choices sharing one prefill; choice i samples with seed + i (mod 2**64), so each is reproducible alone.
     n: int = 1
     response_format: ResponseFormat = ResponseFormat()
+    # Log-probabilities of each generated token and of the `logprobs` most likely ones (None: not reported).
+    logprobs: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """A token, its text, its log-probability and the most likely alternatives (id, text, log-probability)."""
+
+    token: int
+    text: str
+    logprob: float | None  # None for a prompt's first token, which has no context
+    top: tuple[tuple[int, str, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class Delta:
-    """A chunk of generated text of choice `index`; a choice's chunks concatenate to its completion."""
+    """A chunk of generated text of choice `index`; a choice's chunks concatenate to its completion.
+
+    With logprobs asked for, `logprobs` holds the entries of the tokens generated since the previous chunk.
+    """
 
     text: str
     index: int = 0
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,10 @@ def validate_request(request: GenerationRequest, max_n: int = DEFAULT_MAX_N) -> 
         raise invalid_field("adapter", request.adapter, "a loaded adapter's name, or None for the base model")
     if not _is_int(request.max_tokens) or request.max_tokens < 1:
         raise invalid_field("max_tokens", request.max_tokens, "an integer >= 1")
+    if request.logprobs is not None and (
+        not _is_int(request.logprobs) or not 0 <= request.logprobs <= MAX_TOP_LOGPROBS
+    ):
+        raise invalid_field("top_logprobs", request.logprobs, f"an integer in [0, {MAX_TOP_LOGPROBS}]")
     if not _is_number(request.temperature) or not 0.0 <= request.temperature <= MAX_TEMPERATURE:
         raise invalid_field("temperature", request.temperature, f"a number in [0, {MAX_TEMPERATURE:g}]")
     if not _is_number(request.top_p) or not 0.0 < request.top_p <= 1.0:
@@ -91,8 +112,7 @@ def _check_input(request: GenerationRequest) -> None:
     if request.prompt is not None and request.messages is not None:
         raise invalid_field("prompt", request.prompt, "no prompt when messages are given (exactly one of them)")
     if request.prompt is not None:
-        if not isinstance(request.prompt, str) or not request.prompt:
-            raise invalid_field("prompt", request.prompt, "a non-empty string")
+        _check_prompt(request.prompt)
         return
     messages = request.messages
     if not isinstance(messages, list | tuple) or not messages:
@@ -105,6 +125,14 @@ def _check_input(request: GenerationRequest) -> None:
             raise invalid_field(f"messages[{i}].role", role, "a non-empty string such as 'user'")
         if not isinstance(content, str):
             raise invalid_field(f"messages[{i}].content", content, "a string")
+
+
+def _check_prompt(prompt: object) -> None:
+    if isinstance(prompt, list):
+        if not prompt or not all(_is_int(t) and t >= 0 for t in prompt):
+            raise invalid_field("prompt", prompt[:16], "a non-empty list of token ids")
+    elif not isinstance(prompt, str) or not prompt:
+        raise invalid_field("prompt", prompt, "a non-empty string or list of token ids")
 
 
 def _check_stop(stop: tuple[str, ...]) -> None:

@@ -9,13 +9,14 @@ evaluates inside `async_eval`, so there is nothing to overlap and nothing lost).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import mlx.core as mx
 from mlx import nn
 from mlx_lm.models.cache import make_prompt_cache
 
+from services.inference.engine.api import TokenLogprob
 from services.inference.engine.constraints import RowConstraint, mask_logits
 from services.inference.engine.multi_lora import BASE_PLAN, MultiLoRAModel, RoutingPlan, plan_for
 from services.inference.engine.row import Row
@@ -58,8 +59,9 @@ def prefill(lora: MultiLoRAModel, rows: Sequence[Row], step: int = PREFILL_STEP)
 class DecodeBatch:
     """The rows being generated, in cache order, with what each feeds next and its PRNG key."""
 
-    def __init__(self, lora: MultiLoRAModel) -> None:
+    def __init__(self, lora: MultiLoRAModel, token_text: Callable[[int], str] = str) -> None:
         self.lora = lora
+        self.token_text = token_text  # a token's text, for logprobs
         self.model = lora.model
         self.rows: list[Row] = []
         self._cache: list[Any] = []
@@ -111,8 +113,39 @@ class DecodeBatch:
             logits = mask_logits(logits, self._advance_constraints(inputs))
         tokens, keys = sample(logits, self._sampling, self._keys)
         mx.async_eval(tokens, keys)  # type: ignore[no-untyped-call]  # mlx's stub leaves async_eval unannotated
+        if any(row.logprobs is not None for row in self.rows):
+            self._record_logprobs(logits, tokens)
         self._pending, self._keys = tokens, keys
         return cast(list[int], inputs.tolist())  # a 1-D integer array; mlx types tolist() as any nesting
+
+    def _record_logprobs(self, logits: mx.array, tokens: mx.array) -> None:
+        """Each asking row's log-probability of the token just sampled and of its top alternatives.
+
+        The distribution is the model's (after a grammar's mask), before temperature and top-p, as OpenAI reports
+        it. Waiting for these values costs the batch its pipelining for this step.
+        """
+        logprobs = logits.astype(mx.float32) - mx.logsumexp(logits.astype(mx.float32), axis=-1, keepdims=True)
+        chosen = mx.take_along_axis(logprobs, tokens[:, None].astype(mx.int32), axis=-1)[:, 0]
+        k = max(row.logprobs or 0 for row in self.rows)
+        top = mx.argsort(-logprobs, axis=-1)[:, :k] if k else None
+        top_values = None if top is None else mx.take_along_axis(logprobs, top, axis=-1)
+        mx.eval(chosen, *(a for a in (top, top_values) if a is not None))
+        sampled, values = cast(list[int], tokens.tolist()), cast(list[float], chosen.tolist())
+        ids = [] if top is None else cast(list[list[int]], top.tolist())
+        alternatives = [] if top_values is None else cast(list[list[float]], top_values.tolist())
+        for i, row in enumerate(self.rows):
+            row.consumed_logprob = row.sampled_logprob
+            if row.logprobs is None:
+                continue
+            best = (
+                tuple(
+                    (t, self.token_text(t), v)
+                    for t, v in zip(ids[i][: row.logprobs], alternatives[i][: row.logprobs], strict=True)
+                )
+                if ids
+                else ()
+            )
+            row.sampled_logprob = TokenLogprob(sampled[i], self.token_text(sampled[i]), values[i], best)
 
     def _advance_constraints(self, inputs: mx.array) -> list[RowConstraint | None]:
         """Feed each constrained row the token it generated last (waiting for it: this batch gives up pipelining)."""

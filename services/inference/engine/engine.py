@@ -18,7 +18,13 @@ import mlx_lm
 
 from services.inference.engine.adapter_cache import AdapterCache, LoadedAdapter
 from services.inference.engine.adapter_files import read_adapter
-from services.inference.engine.api import DEFAULT_MAX_N, Embeddings, GenerationRequest, validate_request
+from services.inference.engine.api import (
+    DEFAULT_MAX_N,
+    Embeddings,
+    GenerationRequest,
+    TokenLogprob,
+    validate_request,
+)
 from services.inference.engine.constraints import Grammars
 from services.inference.engine.embed import check_dimensions, embed_rows, truncate
 from services.inference.engine.handle import RequestHandle
@@ -27,6 +33,7 @@ from services.inference.engine.prefix_cache import DEFAULT_BLOCK_TOKENS
 from services.inference.engine.prompts import PromptEncoder
 from services.inference.engine.row import Job
 from services.inference.engine.scheduler import EngineStats, Scheduler
+from services.inference.engine.score import prompt_logprobs
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, invalid_field
 
 DEFAULT_CONTEXT_LENGTH = 4096
@@ -153,6 +160,25 @@ class Engine:
                 param="n",
                 code="context_length_exceeded",
             )
+
+    def prompt_logprobs(self, request: GenerationRequest) -> tuple[list[int], list[TokenLogprob]]:
+        """The request's prompt ids and each one's log-probability given those before it (`echo`)."""
+        self._check_open()
+        prompt = self._prompts.encode(request)
+        top = request.logprobs or 0
+        tokenizer = self._tokenizer
+
+        def run() -> list[TokenLogprob]:
+            adapter = request.adapter
+            entry = self._adapters.acquire(adapter) if adapter is not None else None
+            try:
+                key = None if entry is None else (entry.uid, entry.scale)
+                return prompt_logprobs(self._lora, prompt, key, top, lambda t: str(tokenizer.decode([t])))
+            finally:
+                if entry is not None and self._adapters.release(entry):
+                    self._scheduler.forget_adapter(entry.uid)
+
+        return prompt, self._scheduler.call(run)
 
     def embed(
         self, inputs: Sequence[str | Sequence[int]], *, adapter: str | None = None, dimensions: int | None = None

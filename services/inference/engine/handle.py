@@ -50,7 +50,7 @@ class RequestHandle:
                 self._finished = self._open <= 0
                 yield item
                 continue
-            parts = [item.text]
+            parts, logprobs = [item.text], list(item.logprobs)
             while True:
                 wait = next_at - time.monotonic()
                 try:
@@ -62,8 +62,9 @@ class RequestHandle:
                     self._ahead = following
                     break
                 parts.append(following.text)
+                logprobs.extend(following.logprobs)
             next_at = time.monotonic() + min_interval_s
-            yield item if len(parts) == 1 else Delta("".join(parts), item.index)
+            yield item if len(parts) == 1 else Delta("".join(parts), item.index, tuple(logprobs))
 
     def cancel(self) -> None:
         """Ask the engine to stop this request; the stream then ends with Done("cancelled") unless it already ended."""

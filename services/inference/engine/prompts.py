@@ -23,6 +23,11 @@ class PromptEncoder:
         with self._lock:
             if request.messages is not None:
                 ids = self._encode_chat(request.messages)
+            elif isinstance(request.prompt, list):
+                vocab = len(self.tokenizer.vocab)
+                if any(t >= vocab for t in request.prompt):
+                    raise invalid_field("prompt", request.prompt[:16], f"token ids below the vocabulary size {vocab}")
+                ids = list(request.prompt)
             else:
                 assert request.prompt is not None
                 bos = getattr(self.tokenizer, "bos_token", None)

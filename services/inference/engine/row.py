@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.inference.engine.adapter_cache import LoadedAdapter
-from services.inference.engine.api import Delta, Done, FinishReason, GenerationRequest
+from services.inference.engine.api import Delta, Done, FinishReason, GenerationRequest, TokenLogprob
 from services.inference.engine.constraints import RowConstraint
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.sampling import RowSampling
@@ -52,6 +52,10 @@ class Row:
         self._stops = StopMatcher(job.request.stop)
         self.finished = False
         self.constraint = None if job.constraint is None else job.constraint()
+        self.logprobs = job.request.logprobs  # top alternatives to report, None: no logprobs
+        # Set by the batch: the entry of the token sampled last step, and of the one this step consumes.
+        self.sampled_logprob: TokenLogprob | None = None
+        self.consumed_logprob: TokenLogprob | None = None
 
     @property
     def routing_key(self) -> tuple[int, float] | None:
@@ -60,6 +64,8 @@ class Row:
     def accept(self, token: int) -> FinishReason | None:
         """Consume one sampled token: emit what text is safe, and return "stop"/"length" when the row is done."""
         self.completion_tokens += 1
+        if self.consumed_logprob is not None:
+            self.handle._push(Delta("", self.index, (self.consumed_logprob,)))
         if token in self._eos_ids:
             self._detokenizer.finalize()
             if self._emit(self._detokenizer.last_segment):

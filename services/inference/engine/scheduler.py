@@ -103,7 +103,7 @@ class Scheduler:
     def attach(self, model: nn.Module, tokenizer: Any, eos_ids: frozenset[int]) -> MultiLoRAModel:
         """Install the loaded base model; must run on the scheduler thread (via `call`)."""
         self.lora = MultiLoRAModel(model)
-        self.batch = DecodeBatch(self.lora)
+        self.batch = DecodeBatch(self.lora, token_text=lambda token: str(tokenizer.decode([token])))
         if self.prefixes is not None and not cacheable(model):
             logger.info("prefix cache off: the model's cache is not plain KV per layer")
             self.prefixes = None
