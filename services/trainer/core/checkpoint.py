@@ -44,7 +44,8 @@ STATE = "trainer_state.json"
 FILES = (*ADAPTER_FILES, OPTIMIZER, STATE)
 # Settings added after checkpoints were first written, with the value every run had before: an older
 # checkpoint (without the key) resumes a run that has that value.
-LEGACY_SETTINGS: dict[str, JsonValue] = {"precision": "float32", "quantize_base": None}
+# Keyword arguments, not string keys: a field's name is spelled once, in its schema.
+LEGACY_SETTINGS: dict[str, JsonValue] = dict(precision="float32", quantize_base=None)  # noqa: C408
 
 
 class RngState(BaseModel):
