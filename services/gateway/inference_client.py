@@ -121,7 +121,7 @@ async def collect(items: AsyncIterator[Item]) -> list[ChoiceResult]:
 
 
 class Generations:
-    """Several prompts' generations as one: their items in prompt order, choice indices continuing."""
+    """A request's generations (one per prompt) as one: their items in prompt order, choice indices continuing."""
 
     def __init__(self, parts: list[Generation]) -> None:
         self.parts = parts
@@ -196,10 +196,6 @@ class Generation:
         finally:
             self.cancel()
 
-    async def collect(self) -> list[ChoiceResult]:
-        """Each choice's whole text, logprobs, echoed prompt and `Final`, by index."""
-        return await collect(self.items())
-
     def cancel(self) -> None:
         """Stop generating (a no-op once the stream has ended)."""
         self._call.cancel()
@@ -233,7 +229,7 @@ class InferenceClient:
 
     async def generate(
         self, owner: str, body: ChatCompletionRequest | CompletionRequest, *, request_id: str = ""
-    ) -> Generation | Generations:
+    ) -> Generations:
         """Start a generation (one per prompt) and wait for its first answer (bad requests raise here)."""
         body.check_supported()
         requests = _requests(owner, body, request_id)
@@ -241,7 +237,7 @@ class InferenceClient:
             Generation(self._service().Generate(r, metadata=call_metadata()), prompt=i, n=body.n)
             for i, r in enumerate(requests)
         ]
-        generation: Generation | Generations = parts[0] if len(parts) == 1 else Generations(parts)
+        generation = Generations(parts)
         await generation.start()
         return generation
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,7 @@ import numpy as np
 import openai
 import pytest
 import redis as redis_lib
-import uvicorn
 
-from services.gateway.app import create_app
 from services.inference.config import InferenceSettings
 from services.inference.engine import Engine
 from services.inference.server import start
@@ -25,7 +22,7 @@ from services.trainer.default_model import ensure_tiny_model
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
-from tests.helpers.gateway import gateway_test_settings
+from tests.helpers.gateway import gateway_test_settings, served_gateway
 from tests.helpers.host import free_port
 from tests.helpers.random_adapter import make_random_adapter
 from tests.inference.adapters import register_adapter
@@ -75,22 +72,22 @@ def stack(
         factory=factory,
     )
     settings = gateway_test_settings(storage_settings, redis_settings, inference_target=f"127.0.0.1:{inference.port}")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield {
-        "url": f"http://127.0.0.1:{port}/v1",
-        "engines": engines,
-        "base_dir": base_dir,
-        "work": work,
-        "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
-    }
-    server.should_exit = True
-    thread.join(10)
+    with served_gateway(settings) as url:
+        yield {
+            "url": f"{url}/v1",
+            "engines": engines,
+            "base_dir": base_dir,
+            "work": work,
+            "metrics": f"http://127.0.0.1:{metrics_port}/metrics",
+        }
     inference.stop(0)
+
+
+def _refused(stack: dict, path: str, body: dict[str, object]) -> str:
+    """POST `body` to `path`, expect a 400, and return the `param` its error names."""
+    answer = httpx.post(f"{stack['url']}/{path}", headers={"Authorization": "Bearer key-alice"}, json=body, timeout=30)
+    assert answer.status_code == 400, answer.text
+    return str(answer.json()["error"]["param"])
 
 
 def sdk(stack: dict, key: str = "key-alice") -> openai.OpenAI:
@@ -262,11 +259,7 @@ def test_embeddings_through_the_sdk(stack: dict) -> None:
         ({"model": BASE, "input": texts, "encoding_format": "int8"}, "encoding_format"),
         ({"model": BASE, "input": texts, "truncate": True}, "truncate"),
     ]:
-        answer = httpx.post(
-            f"{stack['url']}/embeddings", headers={"Authorization": "Bearer key-alice"}, json=body, timeout=30
-        )
-        assert answer.status_code == 400, answer.text
-        assert answer.json()["error"]["param"] == param, answer.text
+        assert _refused(stack, "embeddings", body) == param
     with pytest.raises(openai.NotFoundError):
         sdk(stack, "key-bob").embeddings.create(model=f"ft:{BASE}:a0", input=texts)
 
@@ -313,14 +306,7 @@ def test_response_format_json_schema_and_json_object(stack: dict) -> None:
         ({"messages": PROMPT, "response_format": {"type": "yaml"}}, "response_format"),
     ]
     for body, param in refusals:
-        answer = httpx.post(
-            f"{stack['url']}/chat/completions",
-            headers={"Authorization": "Bearer key-alice"},
-            json={"model": BASE, "max_tokens": 4, **body},
-            timeout=30,
-        )
-        assert answer.status_code == 400, answer.text
-        assert answer.json()["error"]["param"].startswith(param), answer.text
+        assert _refused(stack, "chat/completions", {"model": BASE, "max_tokens": 4, **body}).startswith(param)
 
 
 TOOLS = [
@@ -403,14 +389,7 @@ def test_tool_calls_required_named_streamed_and_answered(stack: dict) -> None:
         ({"messages": asked, "tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "tools"),
     ]
     for body, param in refusals:
-        answer = httpx.post(
-            f"{stack['url']}/chat/completions",
-            headers={"Authorization": "Bearer key-alice"},
-            json={"model": BASE, "max_tokens": 4, **body},
-            timeout=30,
-        )
-        assert answer.status_code == 400, answer.text
-        assert answer.json()["error"]["param"].startswith(param), answer.text
+        assert _refused(stack, "chat/completions", {"model": BASE, "max_tokens": 4, **body}).startswith(param)
 
 
 def _log_softmax(base_dir: Path, ids: list[int]) -> np.ndarray:
@@ -470,17 +449,6 @@ def test_logprobs_echo_and_token_prompts_as_lm_eval_sends_them(stack: dict) -> N
         ({"prompt": [[1, 2], []]}, "prompt"),
     ]
     for extra, param in refusals:
-        refused = httpx.post(
-            f"{stack['url']}/completions",
-            headers={"Authorization": "Bearer key-alice"},
-            json={"model": BASE, **extra},
-            timeout=30,
-        )
-        assert refused.status_code == 400 and refused.json()["error"]["param"] == param, refused.text
-    chat_refused = httpx.post(
-        f"{stack['url']}/chat/completions",
-        headers={"Authorization": "Bearer key-alice"},
-        json={"model": BASE, "messages": PROMPT, "logprobs": True, "top_logprobs": 21},
-        timeout=30,
-    )
-    assert chat_refused.status_code == 400 and chat_refused.json()["error"]["param"] == "top_logprobs"
+        assert _refused(stack, "completions", {"model": BASE, **extra}) == param
+    chat = {"model": BASE, "messages": PROMPT, "logprobs": True, "top_logprobs": 21}
+    assert _refused(stack, "chat/completions", chat) == "top_logprobs"

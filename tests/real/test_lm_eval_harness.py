@@ -10,19 +10,15 @@ in-process evaluation (tolerance 1e-3: served float32 logits against the trainer
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
-import uvicorn
 from lm_eval import simple_evaluate
 from lm_eval.tasks import TaskManager
 from mlx_lm import load
 
-from services.gateway.app import create_app
 from services.inference.config import InferenceSettings
 from services.inference.server import start
 from services.trainer.evals.choice import LETTERS, item_rng, render_prompt, shuffle_options
@@ -30,8 +26,7 @@ from services.trainer.evals.truthfulqa import load_truthfulqa, run_truthfulqa
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
-from tests.helpers.gateway import gateway_test_settings
-from tests.helpers.host import free_port
+from tests.helpers.gateway import gateway_test_settings, served_gateway
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_model]
 NAME = "smollm2-harness"
@@ -58,15 +53,8 @@ def gateway_url(
         )
     )
     settings = gateway_test_settings(storage_settings, redis_settings, inference_target=f"127.0.0.1:{inference.port}")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(10)
+    with served_gateway(settings) as url:
+        yield f"{url}/v1"
     inference.stop(0)
 
 

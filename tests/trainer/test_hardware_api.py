@@ -4,8 +4,6 @@ a real (uvicorn) gateway serves it, and `distrust recommend` / `distrust status`
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +11,13 @@ from typing import Any
 import httpx
 import pytest
 import redis as redis_lib
-import uvicorn
 from typer.testing import CliRunner
 
 from cli.client import GatewayClient
 from cli.commands.recommend import worker_blas_lines
 from cli.main import app as cli
-from services.gateway.app import create_app
 from shared.settings import RedisSettings, StorageSettings
-from tests.helpers.gateway import gateway_test_settings
-from tests.helpers.host import free_port
+from tests.helpers.gateway import gateway_test_settings, served_gateway
 from tests.helpers.workers import Workers, wait_for
 
 ALICE = {"Authorization": "Bearer key-alice"}
@@ -38,16 +33,8 @@ def gateway_url(trainer_target: str, storage_settings: StorageSettings, redis_se
         inference_target="127.0.0.1:1",
         backend_timeout_s=0.5,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{server.config.port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_gateway(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

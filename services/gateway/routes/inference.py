@@ -17,7 +17,6 @@ from services.gateway.inference_client import (
     ChoiceResult,
     Echo,
     Final,
-    Generation,
     Generations,
     Item,
     Logprob,
@@ -57,9 +56,7 @@ def _sse(event: BaseModel) -> bytes:
     return f"data: {json.dumps(event.model_dump(mode='json'))}\n\n".encode()
 
 
-async def _events(
-    generation: Generation | Generations, opening: Iterable[BaseModel], render: Render
-) -> AsyncIterator[bytes]:
+async def _events(generation: Generations, opening: Iterable[BaseModel], render: Render) -> AsyncIterator[bytes]:
     """The one SSE loop: each item's chunks, an error event if the service fails mid-stream, then `[DONE]`."""
     try:
         for chunk in opening:
@@ -75,7 +72,7 @@ async def _events(
     yield DONE
 
 
-def _stream(generation: Generation | Generations, opening: Iterable[BaseModel], render: Render) -> StreamingResponse:
+def _stream(generation: Generations, opening: Iterable[BaseModel], render: Render) -> StreamingResponse:
     return StreamingResponse(_events(generation, opening, render), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
