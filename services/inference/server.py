@@ -13,6 +13,7 @@ from services.inference.config import InferenceSettings
 from services.inference.engine import Delta, Engine, GenerationRequest
 from services.inference.engine.api import TokenLogprob
 from services.inference.engine.constraints import FormatType, ResponseFormat
+from services.inference.engine.penalties import Adjustments
 from services.inference.metrics import InferenceMetrics
 from services.inference.models import EngineFactory, ModelManager, Resolved
 from shared.errors import invalid_field
@@ -54,6 +55,12 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
         request_id=request.request_id,
         n=request.n or 1,
         logprobs=request.logprobs if request.HasField("logprobs") else None,
+        adjustments=Adjustments(
+            frequency_penalty=request.frequency_penalty,
+            presence_penalty=request.presence_penalty,
+            logit_bias=dict(request.logit_bias),
+            min_p=request.min_p,
+        ),
         response_format=_response_format(request.response_format)
         if request.HasField("response_format")
         else ResponseFormat(),

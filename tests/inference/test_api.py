@@ -452,3 +452,31 @@ def test_logprobs_echo_and_token_prompts_as_lm_eval_sends_them(stack: dict) -> N
         assert _refused(stack, "completions", {"model": BASE, **extra}) == param
     chat = {"model": BASE, "messages": PROMPT, "logprobs": True, "top_logprobs": 21}
     assert _refused(stack, "chat/completions", chat) == "top_logprobs"
+
+
+def test_penalties_bias_min_p_user_and_metadata(stack: dict) -> None:
+    client = sdk(stack)
+    forced = client.completions.create(
+        model=BASE, prompt="The river", max_tokens=4, temperature=0, logit_bias={"42": 100}, logprobs=0
+    )
+    tokens = forced.choices[0].logprobs.tokens  # type: ignore[union-attr]
+    assert tokens is not None and len(tokens) == 4 and len(set(tokens)) == 1  # token 42, forced four times
+    chat = client.chat.completions.create(
+        model=f"ft:{BASE}:a0",
+        messages=PROMPT,
+        max_tokens=6,
+        frequency_penalty=1.5,
+        presence_penalty=0.5,
+        extra_body={"min_p": 0.1},
+        user="user-7",
+        metadata={"run": "a"},
+        seed=5,
+    )
+    assert chat.choices[0].finish_reason in ("stop", "length")
+    for extra, param in [
+        ({"frequency_penalty": 3}, "frequency_penalty"),
+        ({"logit_bias": {"99999999": 5}}, "logit_bias"),
+        ({"logit_bias": {"a": 5}}, "logit_bias"),
+        ({"min_p": 2}, "min_p"),
+    ]:
+        assert _refused(stack, "completions", {"model": BASE, "prompt": "x", **extra}) == param

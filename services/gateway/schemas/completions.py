@@ -70,6 +70,18 @@ class SamplingRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = Field(
+        default=None, description="Token id (as a string) -> bias in [-100, 100]"
+    )
+    min_p: float | None = Field(
+        default=None, ge=0, le=1, description="Extension: drop tokens below min_p x the top one"
+    )
+    user: str | None = Field(default=None, description="Your end user's id; accepted, not used")
+    metadata: dict[str, str] | None = Field(
+        default=None, max_length=16, description="Accepted, not stored (no `store`)"
+    )
 
     def check_supported(self) -> None:
         """Refuse the OpenAI options this server does not implement, naming the field."""
@@ -81,6 +93,15 @@ class SamplingRequest(BaseModel):
     def token_limit(self) -> int | None:
         """The newer `max_completion_tokens` wins over `max_tokens`; 0 is a value (echo only), not "unset"."""
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+
+    def token_bias(self) -> dict[int, float]:
+        """`logit_bias` with its keys as token ids; a key that is no integer is a 400 naming it."""
+        bias: dict[int, float] = {}
+        for key, value in (self.logit_bias or {}).items():
+            if not key.isdigit():
+                raise InvalidArgument(f"logit_bias: key {key!r} is not a token id", param="logit_bias")
+            bias[int(key)] = value
+        return bias
 
     @property
     def stop_sequences(self) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from services.inference.engine.constraints import ResponseFormat
+from services.inference.engine.penalties import Adjustments
 from shared.errors import invalid_field
 
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -38,6 +39,7 @@ class GenerationRequest:
     response_format: ResponseFormat = ResponseFormat()
     # Log-probabilities of each generated token and of the `logprobs` most likely ones (None: not reported).
     logprobs: int | None = None
+    adjustments: Adjustments = Adjustments()  # penalties, logit_bias, min_p
 
 
 @dataclass(frozen=True)

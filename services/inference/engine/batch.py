@@ -19,6 +19,7 @@ from mlx_lm.models.cache import make_prompt_cache
 from services.inference.engine.api import TokenLogprob
 from services.inference.engine.constraints import RowConstraint, mask_logits
 from services.inference.engine.multi_lora import BASE_PLAN, MultiLoRAModel, RoutingPlan, plan_for
+from services.inference.engine.penalties import RowPenalties, adjust
 from services.inference.engine.row import Row
 from services.inference.engine.sampling import BatchSampling, initial_keys, sample
 
@@ -109,6 +110,8 @@ class DecodeBatch:
         inputs = self._pending
         self.lora.route(self._plan)
         logits = self.model(inputs[:, None], cache=self._cache)[:, -1, :]
+        if any(row.penalties is not None for row in self.rows):
+            logits = adjust(logits, self._count_generated(inputs))
         if any(row.constraint is not None for row in self.rows):
             logits = mask_logits(logits, self._advance_constraints(inputs))
         tokens, keys = sample(logits, self._sampling, self._keys)
@@ -146,6 +149,14 @@ class DecodeBatch:
                 else ()
             )
             row.sampled_logprob = TokenLogprob(sampled[i], self.token_text(sampled[i]), values[i], best)
+
+    def _count_generated(self, inputs: mx.array) -> list[RowPenalties | None]:
+        """Count each penalised row's last generated token (waiting for it, as for a grammar)."""
+        fed = cast(list[int], inputs.tolist())
+        for row, token in zip(self.rows, fed, strict=True):
+            if row.penalties is not None and not row.feeding_prompt:
+                row.penalties.counts[token] += 1
+        return [row.penalties for row in self.rows]
 
     def _advance_constraints(self, inputs: mx.array) -> list[RowConstraint | None]:
         """Feed each constrained row the token it generated last (waiting for it: this batch gives up pipelining)."""

@@ -85,6 +85,7 @@ class Engine:
             raise
         self.context_length: int = _context_length(config, self._tokenizer)
         self.hidden_size = int(config.get("hidden_size") or config.get("d_model") or 0)
+        self.vocab_size = int(config.get("vocab_size") or len(self._tokenizer.vocab))
         self._prompts = PromptEncoder(self._tokenizer, self.context_length)
         self._grammars = Grammars(getattr(self._tokenizer, "_tokenizer", self._tokenizer))  # mlx-lm wraps HF's
 
@@ -126,6 +127,7 @@ class Engine:
         prompt = self._prompts.encode(request)
         self._prompts.check_fits(request, len(prompt))
         self._check_choices(request, len(prompt))
+        request.adjustments.check(self.vocab_size)
         grammar = self._grammars.compile(request.response_format)
         constraint = None if grammar is None else functools.partial(self._grammars.matcher, grammar)
         with self._lock:

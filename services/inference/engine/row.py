@@ -10,6 +10,7 @@ from services.inference.engine.adapter_cache import LoadedAdapter
 from services.inference.engine.api import Delta, Done, FinishReason, GenerationRequest, TokenLogprob
 from services.inference.engine.constraints import RowConstraint
 from services.inference.engine.handle import RequestHandle
+from services.inference.engine.penalties import RowPenalties
 from services.inference.engine.sampling import RowSampling
 from services.inference.engine.stops import StopMatcher
 
@@ -53,6 +54,8 @@ class Row:
         self.finished = False
         self.constraint = None if job.constraint is None else job.constraint()
         self.logprobs = job.request.logprobs  # top alternatives to report, None: no logprobs
+        adjustments = job.request.adjustments
+        self.penalties = RowPenalties(adjustments) if adjustments.active else None
         # Set by the batch: the entry of the token sampled last step, and of the one this step consumes.
         self.sampled_logprob: TokenLogprob | None = None
         self.consumed_logprob: TokenLogprob | None = None
