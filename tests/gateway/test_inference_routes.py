@@ -152,7 +152,8 @@ def test_bad_requests_fail_before_streaming(gateway: TestClient) -> None:
         ({"model": BASE, "n": 17}, 400, "n"),
         ({"model": BASE, "temperature": 5}, 400, "temperature"),
         ({"model": BASE, "tools": [{"type": "function"}]}, 400, "tools[0].function"),
-        ({"model": BASE, "frequency_penalty": 0.5}, 400, "frequency_penalty"),
+        ({"model": BASE, "frequency_penalty": 2.5}, 400, "frequency_penalty"),
+        ({"model": BASE, "best_of": 2}, 400, "best_of"),
     ]
     for extra, status, param in cases:
         for stream in (False, True):
