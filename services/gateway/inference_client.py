@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from services.gateway import tools
-from services.gateway.schemas.chat import ChatCompletionRequest
+from services.gateway.schemas.chat import ChatCompletionRequest, ChatMessage
 from services.gateway.schemas.completions import (
     CompletionRequest,
     CompletionUsage,
@@ -19,6 +19,7 @@ from services.gateway.schemas.completions import (
 )
 from services.gateway.schemas.embeddings import EmbeddingRequest
 from services.gateway.schemas.models import Model
+from services.gateway.schemas.tools import Tool
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
 from shared.rpc.client import call_metadata
@@ -316,8 +317,9 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
     if body.response_format is not None:
         request.response_format.CopyFrom(_response_format(body.response_format))
     if isinstance(body, ChatCompletionRequest):
-        messages = [pb.ChatMessage(role=m.role, content=m.content) for m in tools.render(body)]
-        request.messages.CopyFrom(pb.ChatMessages(messages=messages))
+        request.messages.CopyFrom(pb.ChatMessages(messages=[_chat_message(m) for m in body.messages]))
+        if body.calls_tools and body.tools:
+            request.tools.extend(_function_tool(t) for t in body.tools)
         calls = tools.forced(body.tools or [], body.tool_choice)
         if calls:
             request.response_format.CopyFrom(
@@ -331,6 +333,23 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
     else:
         request.echo = body.echo
     return request
+
+
+def _chat_message(message: ChatMessage) -> pb.ChatMessage:
+    # "developer" is OpenAI's newer name for "system", which chat templates do not know.
+    role = "system" if message.role == "developer" else message.role
+    calls = [
+        pb.ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
+        for c in message.tool_calls or []
+    ]
+    return pb.ChatMessage(role=role, content=message.text(), tool_calls=calls, tool_call_id=message.tool_call_id or "")
+
+
+def _function_tool(tool: Tool) -> pb.FunctionTool:
+    function = tool.function
+    return pb.FunctionTool(
+        name=function.name, description=function.description or "", parameters=to_struct(function.parameters)
+    )
 
 
 def _response_format(value: ResponseFormat) -> pb.ResponseFormat:

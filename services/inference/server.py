@@ -12,6 +12,7 @@ import grpc
 from services.inference.config import InferenceSettings
 from services.inference.engine import Delta, Engine, GenerationRequest
 from services.inference.engine.api import TokenLogprob
+from services.inference.engine.chat import ChatMessage, FunctionTool, ToolCall
 from services.inference.engine.constraints import FormatType, ResponseFormat
 from services.inference.engine.penalties import Adjustments
 from services.inference.metrics import InferenceMetrics
@@ -42,9 +43,11 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
         prompt = list(request.prompt_tokens.ids)
     return GenerationRequest(
         prompt=prompt,
-        messages=[{"role": m.role, "content": m.content} for m in request.messages.messages]
-        if kind == "messages"
-        else None,
+        messages=[_chat_message(m) for m in request.messages.messages] if kind == "messages" else None,
+        tools=tuple(
+            FunctionTool(name=t.name, description=t.description, parameters=open_data(t.parameters))
+            for t in request.tools
+        ),
         adapter=adapter,
         # 0 (echo only) generates nothing: the servicer answers it without the engine.
         max_tokens=request.max_tokens if request.HasField("max_tokens") and request.max_tokens else default_max_tokens,
@@ -65,6 +68,15 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
         if request.HasField("response_format")
         else ResponseFormat(),
     )
+
+
+def _chat_message(message: pb.ChatMessage) -> ChatMessage:
+    out = ChatMessage(role=message.role, content=message.content)
+    if message.tool_calls:
+        out["tool_calls"] = [ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in message.tool_calls]
+    if message.tool_call_id:
+        out["tool_call_id"] = message.tool_call_id
+    return out
 
 
 def _token_logprob(entry: TokenLogprob) -> pb.TokenLogprob:

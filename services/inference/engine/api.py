@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from services.inference.engine.chat import ChatMessage, FunctionTool
 from services.inference.engine.constraints import ResponseFormat
 from services.inference.engine.penalties import Adjustments
 from shared.errors import invalid_field
@@ -26,7 +27,7 @@ class GenerationRequest:
     """One completion: a raw `prompt` or chat `messages` (exactly one), run on the base or a loaded adapter."""
 
     prompt: str | list[int] | None = None  # text, or token ids used as they are
-    messages: list[dict[str, str]] | None = None
+    messages: list[ChatMessage] | None = None
     adapter: str | None = None
     max_tokens: int = 256
     temperature: float = 1.0
@@ -40,6 +41,7 @@ class GenerationRequest:
     # Log-probabilities of each generated token and of the `logprobs` most likely ones (None: not reported).
     logprobs: int | None = None
     adjustments: Adjustments = Adjustments()  # penalties, logit_bias, min_p
+    tools: tuple[FunctionTool, ...] = ()  # described in the prompt; chat messages only
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def _check_input(request: GenerationRequest) -> None:
         raise invalid_field("prompt", request.prompt, "no prompt when messages are given (exactly one of them)")
     if request.prompt is not None:
         _check_prompt(request.prompt)
+        if request.tools:
+            raise invalid_field("tools", [t.name for t in request.tools], "no tools with a raw prompt (chat only)")
         return
     messages = request.messages
     if not isinstance(messages, list | tuple) or not messages:

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from services.inference.engine.api import GenerationRequest
+from services.inference.engine.chat import ChatMessage, FunctionTool, knows_tools, template_input
 from shared.errors import InvalidArgument, invalid_field
 
 
@@ -22,7 +23,7 @@ class PromptEncoder:
         """Prompt ids for a validated request; InvalidArgument if the template rejects the messages."""
         with self._lock:
             if request.messages is not None:
-                ids = self._encode_chat(request.messages)
+                ids = self._encode_chat(request.messages, request.tools)
             elif isinstance(request.prompt, list):
                 vocab = len(self.tokenizer.vocab)
                 if any(t >= vocab for t in request.prompt):
@@ -59,16 +60,19 @@ class PromptEncoder:
                 code="context_length_exceeded",
             )
 
-    def _encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+    def _encode_chat(self, messages: list[ChatMessage], tools: tuple[FunctionTool, ...]) -> list[int]:
         tokenizer = self.tokenizer
+        native = knows_tools(getattr(tokenizer, "chat_template", None))
+        turns, described = template_input(messages, tools, native=native)
         if getattr(tokenizer, "has_chat_template", False):
+            extra = {"tools": described} if described else {}
             try:
-                text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+                text = tokenizer.apply_chat_template(turns, add_generation_prompt=True, tokenize=False, **extra)
             except Exception as exc:  # jinja raises its own errors for messages the template refuses
                 raise invalid_field(
                     "messages", messages, f"messages the model's chat template accepts ({exc})"
                 ) from exc
             # The template writes the special tokens (BOS) itself.
             return list(tokenizer.encode(text, add_special_tokens=False))
-        lines = [f"{m['role']}: {m['content']}" for m in messages]
+        lines = [f"{m['role']}: {m['content']}" for m in turns]
         return list(tokenizer.encode("\n".join([*lines, "assistant:"]), add_special_tokens=True))
