@@ -108,6 +108,8 @@ def test_checkpoints_are_served_while_the_job_runs_and_after(
 
     completion = sdk.completions.create(model=name, prompt="The river", max_tokens=3, temperature=0)
     assert completion.choices[0].text is not None
+    embedded = sdk.embeddings.create(model=name, input=["The river at dawn"])
+    assert embedded.model == name and len(embedded.data[0].embedding) > 0
 
     with pytest.raises(openai.NotFoundError):
         _sdk(gateway, "key-bob").chat.completions.create(
@@ -138,3 +140,15 @@ def test_checkpoints_are_served_while_the_job_runs_and_after(
         model=name, messages=[{"role": "user", "content": "hello"}], max_tokens=4, temperature=0
     )
     assert after.choices[0].message.content == chat.choices[0].message.content
+
+    export = gateway.post("/v1/models/export", headers=ALICE, json={"model": name})
+    assert export.status_code == 200, export.text
+    export_id = export.json()["id"]
+
+    def export_done() -> dict[str, Any] | None:
+        found = gateway.get(f"/v1/models/exports/{export_id}", headers=ALICE).json()
+        return found if found["status"] in {"succeeded", "failed", "cancelled"} else None
+
+    finished = wait_for(export_done, 120, "the checkpoint's export")
+    assert finished is not None and finished["status"] == "succeeded", (finished, workers.logs())
+    assert finished["base_model"] == registered_model
