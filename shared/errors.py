@@ -127,7 +127,10 @@ class ConfigError(DistrustError):
 
 def invalid_field(field: str, value: Any, expected: str) -> InvalidArgument:
     """Build the standard 'field has a bad value' error: names the field, the value and what is allowed."""
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return InvalidArgument(f"{field}: got {shown}, expected {expected}", param=field)
+    return InvalidArgument(f"{field}: got {shown(value)}, expected {expected}", param=field)
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value's repr cut to `limit` characters, so an error never echoes a huge input back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.gateway.auth import KeyRing
 from services.gateway.backends import Backends
+from services.gateway.body_limits import BodyLimitMiddleware
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import install_error_handlers
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
@@ -53,6 +54,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.hardware = HardwareClient(trainer)
     app.state.keyring = KeyRing(settings.key_owners())
     app.state.metrics = metrics
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_error_handlers(app)
     app.include_router(health.router)

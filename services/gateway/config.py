@@ -21,6 +21,8 @@ class GatewaySettings(ServiceSettings):
     # API keys and their owners: `key1=owner1,key2=owner2` or a JSON object {"key": "owner"}.
     api_keys: SecretStr | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # A JSON request body (a chat, a job); uploads have their own limits above.
+    max_body_bytes: int = Field(default=8 * 1024**2, ge=1024)
     # Model files to import (purpose `model`): a 70B model's GGUF is about 40 GB.
     max_model_upload_bytes: int = Field(default=256 * 1024**3, ge=1)
     scorer_target: str = "127.0.0.1:50151"

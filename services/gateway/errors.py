@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from shared import errors
 
 logger = logging.getLogger(__name__)
 
+_UNION_TAG = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\]|[\w-]+\[.*\])$")
 HTTP_STATUS: dict[type[errors.DistrustError], int] = {
     errors.InvalidArgument: 400,
     errors.Unauthenticated: 401,
@@ -49,6 +51,8 @@ def _param_path(loc: tuple[object, ...]) -> str | None:
     for part in loc:
         if part in ("body", "query", "path", "header") and not path:
             continue
+        if isinstance(part, str) and _UNION_TAG.match(part):
+            continue  # pydantic names the union member it tried ("list[int]"), which is no field
         if isinstance(part, int):
             path += f"[{part}]"
         elif isinstance(part, str):
@@ -68,11 +72,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            reason = first.get("ctx", {}).get("error", "invalid JSON")
+            return error_response(errors.InvalidArgument(f"The request body is not valid JSON: {reason}"))
         param = _param_path(first.get("loc", ()))
         value = first.get("input")
         message = f"{param or 'request'}: {first.get('msg', 'invalid value')}"
         if value is not None and not isinstance(value, dict | list):
-            message += f" (got {value!r})"
+            message += f" (got {errors.shown(value)})"
         return error_response(errors.InvalidArgument(message, param=param))
 
     @app.exception_handler(StarletteHTTPException)

@@ -311,7 +311,7 @@ def _request(owner: str, body: ChatCompletionRequest | CompletionRequest, reques
         request_id=request_id,
         temperature=body.temperature,
         top_p=body.top_p,
-        seed=body.seed,
+        seed=body.seed_int64,
         n=body.n,
     )
     if body.response_format is not None:

@@ -121,7 +121,9 @@ def job_object(job: pb.Job) -> FineTuningJob:
         seed=job.seed,
         suffix=job.suffix or None,
         error=from_message(FineTuningJobError, job.error) if job.error.code else None,
-        method=Method(type="supervised", supervised=SupervisedMethod(hyperparameters=hyperparameters)),
+        method=Method(
+            type="supervised", supervised=SupervisedMethod.model_validate({"hyperparameters": hyperparameters})
+        ),
         distrust=from_message(DistrustSpec, job.distrust),
         lora=from_message(LoraSpec, job.lora),
         step=job.step,

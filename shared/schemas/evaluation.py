@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from shared.errors import invalid_field
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
+from shared.schemas.request import RequestModel
 
 # The most items a task may be limited to (its `limit`); the contract's field is a uint32.
 MAX_TASK_LIMIT = 1_000_000
@@ -24,8 +25,8 @@ Limit = Annotated[int | None, Field(ge=1, le=MAX_TASK_LIMIT, description="At mos
 TaskName = Annotated[str | None, Field(description="Its name in the results; default: its type, numbered on repeats")]
 
 
-class _Task(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Task(RequestModel):
+    model_config = ConfigDict(frozen=True)
 
     @model_serializer(mode="wrap")
     def _without_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

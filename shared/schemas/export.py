@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import InvalidArgument, invalid_field
 from shared.pb.distrust.trainer.v1 import export_pb2 as xpb
+from shared.schemas.request import RequestModel
 
 QUANTIZE_BITS = (4, 8)
 GROUP_SIZES = (32, 64, 128)
@@ -39,10 +40,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class QuantizeConfig(BaseModel):
+class QuantizeConfig(RequestModel):
     """mlx-lm's affine group quantization."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     bits: Literal[4, 8]
     group_size: Literal[32, 64, 128] = DEFAULT_GROUP_SIZE
@@ -70,10 +71,10 @@ class QuantizeConfig(BaseModel):
         return {k: v for k, v in data.items() if v is not None}
 
 
-class ExportOptions(BaseModel):
+class ExportOptions(RequestModel):
     """Validated export options: every field may be left out; a bad value or combination is an InvalidArgument."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     quantize: QuantizeConfig | None = Field(default=None, description="Unset: no quantization")
     gguf: bool = Field(default=False, description="Also write a GGUF file (unquantized exports only)")

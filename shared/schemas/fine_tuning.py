@@ -16,7 +16,6 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, Never, Self, Type
 
 from annotated_types import Interval
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -29,6 +28,7 @@ from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 
 from shared.errors import InvalidArgument, invalid_field
+from shared.schemas.request import RequestModel
 
 Auto = Literal["auto"]
 A = TypeVar("A")  # what a field may hold besides its value: `Auto` in a request, `Never` once resolved
@@ -126,14 +126,14 @@ def _allowed(field: FieldInfo) -> str:
     return describe_range(low, bounds.le, integer=integer, low_open=bounds.gt is not None)  # type: ignore[arg-type]  # every range here is bounded both sides
 
 
-class _Spec(BaseModel):
+class _Spec(RequestModel):
     """Strict about unknown fields; `null` means "not given", as in the OpenAI SDK's bodies.
 
     An out-of-range value becomes `InvalidArgument` naming `<group>.<field>` as the API spells it, the value and
     the range; a value of the wrong type stays pydantic's `ValidationError`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
     group: ClassVar[str]
 
     @classmethod

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Literal
 
 from google.protobuf.json_format import MessageToDict, ParseDict
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.pb.distrust.trainer.v1 import import_pb2 as ipb
+from shared.schemas.request import RequestModel
 
 # "keep": the file's own storage (quantized tensors stay quantized); else every weight in that training dtype.
 ImportQuantization = Literal["keep", "float32", "bfloat16", "float16"]
@@ -19,10 +20,10 @@ IMPORT_QUANTIZATIONS: tuple[ImportQuantization, ...] = ("keep", "float32", "bflo
 SourceFormat = Literal["gguf", "huggingface", "mlx"]
 
 
-class ModelProvenance(BaseModel):
+class ModelProvenance(RequestModel):
     """Where a base model came from: the source's format, file name and hash, and what the import found in it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     source: SourceFormat
     file_name: str

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import invalid_field
 from shared.jobs.records import BaseJob, new_id
+from shared.schemas.request import RequestModel
 
 #: Scoring profiles of the scorer library (`distrust-method.md` §5).
 PROFILES: tuple[str, ...] = ("strict", "reference")
@@ -43,7 +44,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-class PreparationOptions(BaseModel):
+class PreparationOptions(RequestModel):
     """How to turn raw JSONL inputs into scored, rebalanced train / validation records.
 
     * `profile`: scoring profile passed to the scorer (`strict` or `reference`).
@@ -59,7 +60,7 @@ class PreparationOptions(BaseModel):
       them (method `provided`) instead of being re-scored; the reference always re-scores (the default).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True)
 
     profile: Profile = "strict"
     min_length: int = DEFAULT_MIN_LENGTH
@@ -130,10 +131,8 @@ def _checked_targets(raw: Any) -> tuple[float, float, float]:
     return low, mid, high
 
 
-class PreparationInput(BaseModel):
+class PreparationInput(RequestModel):
     """One raw input: a file of purpose `raw` (or `fine-tune`) and the source type of all its records."""
-
-    model_config = ConfigDict(extra="forbid")
 
     file_id: str
     source_type: str | None = None  # None: derived from the file name

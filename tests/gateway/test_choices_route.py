@@ -69,7 +69,11 @@ def test_completions_n_choices_whole_and_streamed(sdk: openai.OpenAI) -> None:
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [({"n": 17}, "[1, 16]"), ({"n": 0}, ">= 1"), ({"n": 2, "max_tokens": 1500}, "context length")],
+    [
+        ({"n": 17}, "[1, 16]"),
+        ({"n": 0}, "greater than or equal to 1"),
+        ({"n": 2, "max_tokens": 1500}, "context length"),
+    ],
 )
 def test_bad_n_is_a_400_naming_n(sdk: openai.OpenAI, extra: dict[str, int], message: str) -> None:
     with pytest.raises(openai.BadRequestError) as caught:

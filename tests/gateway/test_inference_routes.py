@@ -240,3 +240,53 @@ def test_service_failing_mid_stream_ends_the_stream_with_an_error_event(
     assert rest[-1] == "data: [DONE]"
     error = json.loads(rest[-2].removeprefix("data: "))["error"]
     assert set(error) == {"message", "type", "param", "code"} and error["code"] == "inference_unavailable", error
+
+
+def _raw(gateway: TestClient, path: str, body: bytes) -> httpx.Response:
+    return gateway.post(path, headers={**ALICE, "content-type": "application/json"}, content=body)
+
+
+def test_hostile_values_are_400s_naming_the_field(gateway: TestClient) -> None:
+    """Out-of-range integers, lax types, a lone surrogate, a huge name: a 400 naming the field, never a 500."""
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"max_tokens": -1}, "max_tokens"),
+        ({"max_tokens": 2**64}, "max_tokens"),
+        ({"seed": 2**64}, "seed"),
+        ({"seed": -(2**63) - 1}, "seed"),
+        ({"n": 2**64}, "n"),
+        ({"top_logprobs": -1, "logprobs": True}, "top_logprobs"),
+        ({"logit_bias": {"-1": 5}}, "logit_bias"),
+        ({"logit_bias": {str(2**40): 5}}, "logit_bias"),
+        ({"stream": "yes"}, "stream"),
+        ({"max_tokens": "16"}, "max_tokens"),
+        ({"temperature": "0.5"}, "temperature"),
+        ({"model": "m" * 100_000}, "model"),
+    ]
+    for extra, param in cases:
+        body = {"model": BASE, "messages": MESSAGES, "max_tokens": 4, **extra}
+        response = gateway.post("/v1/chat/completions", headers=ALICE, json=body)
+        assert response.status_code == 400, (extra, response.status_code, response.text[:300])
+        assert response.json()["error"]["param"] == param, (extra, response.text[:300])
+        assert len(response.text) < 2_000  # what is echoed is truncated
+    surrogate = b'{"model": "gw-tiny", "max_tokens": 2, "messages": [{"role": "user", "content": "a\\ud800b"}]}'
+    response = _raw(gateway, "/v1/chat/completions", surrogate)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "messages[0].content"
+    response = _raw(gateway, "/v1/completions", b'{"model": "gw-tiny", "max_tokens": 2, "prompt": "\\udfff"}')
+    assert response.status_code == 400 and response.json()["error"]["param"] == "prompt", response.text
+
+
+def test_malformed_json_is_a_400_without_a_byte_offset_param(gateway: TestClient) -> None:
+    response = _raw(gateway, "/v1/chat/completions", b'{"model": "gw-tiny", "messages": [')
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] is None and "JSON" in error["message"]
+    assert gateway.get("/v1/models", headers=ALICE).status_code == 200  # the connection is still good
+
+
+def test_an_oversized_body_is_a_413(gateway: TestClient) -> None:
+    huge = json.dumps({"model": BASE, "messages": MESSAGES, "padding": "x" * (9 * 1024 * 1024)}).encode()
+    response = _raw(gateway, "/v1/chat/completions", huge)
+    assert response.status_code == 413, response.text[:300]
+    error = response.json()["error"]
+    assert error["code"] == "request_too_large" and len(response.text) < 2_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.gateway.schemas.completions import (
     CompletionUsage,
@@ -13,27 +13,25 @@ from services.gateway.schemas.completions import (
 )
 from services.gateway.schemas.tools import ChoiceDeltaToolCall, NamedToolChoice, Tool, ToolCall, ToolChoice
 from shared.errors import InvalidArgument
+from shared.schemas.request import RequestModel
 
 ChatFinishReason = Literal["stop", "length", "tool_calls"]
 
 
-class ContentPart(BaseModel):
+class ContentPart(RequestModel):
     """A text part of a message's content."""
-
-    model_config = ConfigDict(extra="forbid")
 
     type: Literal["text"]
     text: str
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(RequestModel):
     """One message of the conversation; content is a string or a list of text parts.
 
     An assistant message may carry the tool calls it made (and no content); a `tool` message answers the call
     named by `tool_call_id`.
     """
 
-    model_config = ConfigDict(extra="forbid")
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     tool_calls: list[ToolCall] | None = None

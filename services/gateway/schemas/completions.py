@@ -6,45 +6,44 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import InvalidArgument
+from services.gateway.schemas.common import UINT32_MAX, ModelName, UInt32
+from shared.errors import InvalidArgument, shown
+from shared.schemas.request import RequestModel
 
 FinishReason = Literal["stop", "length"]
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(RequestModel):
     """Streaming options: `include_usage` adds a last chunk that carries the token counts."""
 
     include_usage: bool = False
 
 
-class JSONSchema(BaseModel):
+class JSONSchema(RequestModel):
     """OpenAI's `response_format.json_schema`: a named schema the output must validate against."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
     schema_: dict[str, object] = Field(alias="schema")  # open data: a JSON Schema
     strict: bool | None = None
 
 
-class ResponseFormatText(BaseModel):
+class ResponseFormatText(RequestModel):
     """Free text (the default)."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["text"]
 
 
-class ResponseFormatJSONObject(BaseModel):
+class ResponseFormatJSONObject(RequestModel):
     """Any JSON object."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["json_object"]
 
 
-class ResponseFormatJSONSchema(BaseModel):
+class ResponseFormatJSONSchema(RequestModel):
     """JSON valid against `json_schema.schema`, by constrained decoding."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["json_schema"]
     json_schema: JSONSchema
 
@@ -54,19 +53,18 @@ ResponseFormat = Annotated[
 ]
 
 
-class SamplingRequest(BaseModel):
+class SamplingRequest(RequestModel):
     """What chat and text completions share: the model, sampling, and streaming."""
 
     # An option this server does not implement is a 400 naming it, never silently dropped.
-    model_config = ConfigDict(extra="forbid")
-    model: str
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
+    model: ModelName
+    max_tokens: UInt32 | None = None
+    max_completion_tokens: UInt32 | None = None
     temperature: float | None = None
     top_p: float | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**64 - 1, description="int64 or uint64")
     stop: str | list[str] | None = None
-    n: int = 1
+    n: int = Field(default=1, ge=1, le=UINT32_MAX)
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
@@ -84,10 +82,12 @@ class SamplingRequest(BaseModel):
     )
 
     def check_supported(self) -> None:
-        """Refuse the OpenAI options this server does not implement, naming the field."""
-        if not 1 <= self.n < 2**32:
-            # The upper bound is the inference service's (its `max_n` setting, and the context length).
-            raise InvalidArgument(f"n: got {self.n}, expected an integer >= 1", param="n")
+        """Refuse what the field types cannot: combinations of options. `n`'s cap is the inference service's."""
+
+    @property
+    def seed_int64(self) -> int | None:
+        """`seed` as the contract's int64; seeds count modulo 2**64, so a uint64 seed wraps to the same one."""
+        return self.seed if self.seed is None or self.seed < 2**63 else self.seed - 2**64
 
     @property
     def token_limit(self) -> int | None:
@@ -98,8 +98,8 @@ class SamplingRequest(BaseModel):
         """`logit_bias` with its keys as token ids; a key that is no integer is a 400 naming it."""
         bias: dict[int, float] = {}
         for key, value in (self.logit_bias or {}).items():
-            if not key.isdigit():
-                raise InvalidArgument(f"logit_bias: key {key!r} is not a token id", param="logit_bias")
+            if not key.isdigit() or int(key) > UINT32_MAX:
+                raise InvalidArgument(f"logit_bias: key {shown(key)} is not a token id", param="logit_bias")
             bias[int(key)] = value
         return bias
 
@@ -121,7 +121,7 @@ class CompletionRequest(SamplingRequest):
     `n` choices each, indexed in prompt order.
     """
 
-    prompt: str | list[str] | list[int] | list[list[int]]
+    prompt: str | list[str] | list[UInt32] | list[list[UInt32]]
     echo: bool = False
     logprobs: int | None = Field(default=None, ge=0, le=20, description="Report this many alternatives per token")
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from services.gateway.schemas.common import UINT32_MAX, ModelName
+from shared.schemas.request import RequestModel
 
 
-class EmbeddingRequest(BaseModel):
+class EmbeddingRequest(RequestModel):
     """Texts or token ids to embed with a base model (or a fine-tuned one: base + adapter)."""
 
     # An option this server does not implement is a 400 naming it, never silently dropped.
-    model_config = ConfigDict(extra="forbid")
-    model: str
+    model: ModelName
     input: str | list[str] | list[int] | list[list[int]] = Field(
         description="A text, a list of texts, a list of token ids, or a list of token-id lists (up to 2048 inputs)"
     )
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(default=None, description="Keep the first N components, normalised again")
+    dimensions: int | None = Field(
+        default=None, ge=1, le=UINT32_MAX, description="Keep the first N components, normalised again"
+    )
     user: str | None = Field(default=None, description="Your end user's id; accepted for logs, not used")
 
     def inputs(self) -> list[str] | list[list[int]]:

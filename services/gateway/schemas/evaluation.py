@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
+from shared.schemas.request import RequestModel
 
 JobStatusName = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelling", "cancelled"]
 
@@ -19,10 +20,8 @@ class JobError(BaseModel):
     param: str | None = None
 
 
-class CreateEval(BaseModel):
+class CreateEval(RequestModel):
     """The body of `POST /v1/evals`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     models: list[str] = Field(min_length=1, max_length=8, description="Base models and fine-tuned models")
     tasks: list[EvalTask] = Field(min_length=1, max_length=16)

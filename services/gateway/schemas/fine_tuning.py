@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from shared.schemas.fine_tuning import (
     CheckpointMetrics,
@@ -17,29 +17,27 @@ from shared.schemas.fine_tuning import (
     LoraSpec,
     ResolvedHyperparameters,
 )
+from shared.schemas.request import RequestModel
 
 JobStatusName = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelling", "cancelled"]
 
 
-class SupervisedMethod(BaseModel):
+class SupervisedMethod(RequestModel):
     """OpenAI's `method.supervised`."""
 
-    model_config = ConfigDict(extra="forbid")
     hyperparameters: Hyperparameters | None = None
 
 
-class Method(BaseModel):
+class Method(RequestModel):
     """OpenAI's `method`; supervised fine-tuning is the one we run."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["supervised"]
     supervised: SupervisedMethod | None = None
 
 
-class JobCreate(BaseModel):
+class JobCreate(RequestModel):
     """What the trainer needs to create a job (field names equal the contract's `CreateJobRequest`)."""
 
-    model_config = ConfigDict(extra="forbid")
     model: str
     training_file: str
     validation_file: str | None = None

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.gateway.schemas.evaluation import JobError, JobStatusName
 from shared.schemas.model_import import ImportQuantization, ModelProvenance
+from shared.schemas.request import RequestModel
 
 
-class CreateModelImport(BaseModel):
+class CreateModelImport(RequestModel):
     """The body of `POST /v1/models`: an uploaded model file, the name to register it under, and how."""
-
-    model_config = ConfigDict(extra="forbid")
 
     file: str = Field(description="The id of a file uploaded with purpose `model` (a GGUF, or a tar of a folder)")
     name: str | None = Field(default=None, description="Name of the imported model; default from the file name")

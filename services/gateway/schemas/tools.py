@@ -4,42 +4,40 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from shared.schemas.request import RequestModel
 
 
 def _no_arguments() -> dict[str, object]:
     return {"type": "object", "properties": {}}
 
 
-class FunctionDefinition(BaseModel):
+class FunctionDefinition(RequestModel):
     """A function the model may call: its name, what it does, and its arguments' JSON Schema."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
     parameters: dict[str, object] = Field(default_factory=_no_arguments)  # open data: a JSON Schema
     strict: bool | None = None
 
 
-class Tool(BaseModel):
+class Tool(RequestModel):
     """A tool of the request; OpenAI's only kind is a function."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["function"]
     function: FunctionDefinition
 
 
-class FunctionName(BaseModel):
+class FunctionName(RequestModel):
     """The function a named tool choice forces."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str
 
 
-class NamedToolChoice(BaseModel):
+class NamedToolChoice(RequestModel):
     """`tool_choice` naming one function: the reply is a call to it."""
 
-    model_config = ConfigDict(extra="forbid")
     type: Literal["function"]
     function: FunctionName
 
@@ -47,18 +45,16 @@ class NamedToolChoice(BaseModel):
 ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
 
 
-class FunctionCall(BaseModel):
+class FunctionCall(RequestModel):
     """The function called and its arguments as a JSON string (OpenAI's encoding)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str
     arguments: str
 
 
-class ToolCall(BaseModel):
+class ToolCall(RequestModel):
     """One call in an assistant message (the model's reply, or an earlier turn sent back)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall

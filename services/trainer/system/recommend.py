@@ -41,7 +41,8 @@ def training_dtype(hardware: Hardware, precision: Precision = "auto") -> tuple[T
 def memory_options(precision: str = "auto", quantize_base: int | None = None) -> Hyperparameters:
     """A precision and QLoRA bits checked as a job's hyperparameters are; an error names the bare field."""
     try:
-        return Hyperparameters(precision=precision, quantize_base=quantize_base)
+        # Any str / int is passed on: validating them is this function's job.
+        return Hyperparameters(precision=precision, quantize_base=quantize_base)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         expected = error.get("ctx", {}).get("expected", error["msg"])
