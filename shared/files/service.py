@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -183,12 +184,17 @@ def parse_purpose(value: str, *, uploadable: bool) -> Purpose:
     return purpose
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def _clean_filename(name: str) -> str:
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not name:
         raise invalid_field("file", name, "a file part with a file name")
     if len(name) > MAX_FILENAME:
         raise invalid_field("file", name, f"a file name of at most {MAX_FILENAME} characters")
+    if _UNPRINTABLE.search(name):
+        raise invalid_field("file", name, "a file name without control characters or lone surrogates")
     return name
 
 

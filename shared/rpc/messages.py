@@ -108,4 +108,14 @@ def to_message(message: type[M], model: BaseModel, *, exclude: frozenset[str] = 
     """The message for a schema model: its fields by name (minus `exclude`), plus `extra` message fields."""
     data = model.model_dump(by_alias=True, exclude=set(exclude))
     descriptor = cast(Descriptor, message.DESCRIPTOR)  # upb's descriptor class implements this interface
-    return message(**_proto_values(descriptor, data), **extra)
+    values = _proto_values(descriptor, data)
+    try:
+        return message(**values, **extra)
+    except ValueError:
+        # A number the schema let through but the field's width cannot hold (a uint32 count of 2**40).
+        for name, value in values.items():
+            try:
+                message(**{name: value})
+            except ValueError:
+                raise invalid_field(name, value, "a value the contract's field can hold") from None
+        raise

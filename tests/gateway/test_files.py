@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi.testclient import TestClient
 from openai.types import FileDeleted, FileObject
@@ -119,3 +120,36 @@ def test_download_streams_large_content(client: TestClient, gateway_settings) ->
     with client.stream("GET", f"/v1/files/{file_id}/content", headers=ALICE) as response:
         assert response.headers["content-length"] == str(len(data))
         assert b"".join(response.iter_bytes()) == data
+
+
+def test_any_file_name_downloads_with_a_safe_content_disposition(client: TestClient) -> None:
+    from email.message import Message
+    from urllib.parse import unquote
+
+    for name in ["отчёт 2024.jsonl", "数据.jsonl", "notes 🚀.jsonl", 'say "hi".jsonl', "back\\slash.jsonl"]:
+        response = upload(client, GOOD, name=name)
+        assert response.status_code == 200, (name, response.text)
+        stored = response.json()["filename"]
+        content = client.get(f"/v1/files/{response.json()['id']}/content", headers=ALICE)
+        assert content.status_code == 200 and content.content == GOOD, name
+        header = content.headers["content-disposition"]
+        assert header.isascii()
+        parsed = Message()
+        parsed["content-disposition"] = header
+        exact = re.search(r"filename\*=UTF-8''(\S+)", header)
+        assert (unquote(exact.group(1)) if exact else parsed.get_filename()) == stored, (header, stored)
+
+
+def test_control_characters_in_a_file_name_are_refused(client: TestClient) -> None:
+    for name in [b"a\x00b.jsonl", b"line\rbreak.jsonl", b"tab\t.jsonl"]:
+        # Raw multipart: httpx would percent-encode the control characters itself.
+        body = (
+            b'--xx\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n'
+            b'--xx\r\nContent-Disposition: form-data; name="file"; filename="' + name + b'"\r\n'
+            b"Content-Type: application/jsonl\r\n\r\n" + GOOD + b"\r\n--xx--\r\n"
+        )
+        headers = {**ALICE, "content-type": "multipart/form-data; boundary=xx"}
+        response = client.post("/v1/files", headers=headers, content=body)
+        assert response.status_code == 400, (name, response.text)
+        error = response.json()["error"]
+        assert error["param"] == "file" or error["message"] == "Invalid multipart data.", response.text

@@ -118,6 +118,17 @@ def test_method_supervised_hyperparameters_are_the_job_hyperparameters(
         ({"suffix": "no spaces"}, "suffix", "no spaces"),
         ({"integrations": [{"type": "wandb"}]}, "integrations", "not supported"),
         ({"metadata": {"team": "a"}}, "metadata", "not supported"),
+        ({"hyperparameters": {"n_epochs": -1}}, "hyperparameters.n_epochs", ""),
+        ({"hyperparameters": {"n_epochs": 2**64}}, "hyperparameters.n_epochs", ""),
+        ({"hyperparameters": {"max_steps": -5}}, "hyperparameters.max_steps", ""),
+        ({"hyperparameters": {"warmup_steps": 2**64}}, "hyperparameters.warmup_steps", ""),
+        ({"hyperparameters": {"n_epochs": "3"}}, "hyperparameters.n_epochs", ""),
+        ({"lora": {"rank": -1}}, "lora.rank", ""),
+        ({"lora": {"rank": 2**64}}, "lora.rank", ""),
+        ({"seed": -1}, "seed", ""),
+        ({"seed": 2**64}, "seed", ""),
+        ({"model": "m" * 100_000}, "model", ""),
+        ({"training_file": "f" * 100_000}, "training_file", ""),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(

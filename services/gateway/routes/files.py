@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from services.gateway.deps import FilesDep, Owner
+from services.gateway.downloads import attachment
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.files import FileDeleted, FileObject
 from shared.errors import InvalidArgument, PayloadTooLarge
@@ -93,7 +94,7 @@ def retrieve_file(file_id: str, owner: Owner, files: FilesDep) -> FileObject:
 def file_content(file_id: str, owner: Owner, files: FilesDep) -> StreamingResponse:
     """The file's bytes, as uploaded."""
     record, chunks = files.iter_content(owner=owner, file_id=file_id)
-    disposition = f'attachment; filename="{record.filename}"'
+    disposition = attachment(record.filename)
     return StreamingResponse(
         chunks,
         media_type="application/octet-stream",

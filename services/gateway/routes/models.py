@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.gateway.deps import AdminsDep, ExportsDep, ImportsDep, InferenceDep, Owner, RegistryDep, StoreDep
+from services.gateway.downloads import attachment
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.export import CreateExport, ModelExport
@@ -111,7 +112,7 @@ async def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owne
         store.iter_chunks(Bucket.RESULTS, gguf.key),
         media_type="application/octet-stream",
         headers={
-            "content-disposition": f'attachment; filename="{export.output_model}.gguf"',
+            "content-disposition": attachment(f"{export.output_model}.gguf"),
             "content-length": str(gguf.bytes),
         },
     )

@@ -11,7 +11,7 @@ UINT32_MAX = 2**32 - 1
 # What fits the contracts' uint32 fields (counts, token ids); a larger number is a 400, not a crash in protobuf.
 UInt32 = Annotated[int, Field(ge=0, le=UINT32_MAX)]
 # Model, file and job names and ids are far shorter; a longer one is refused before any lookup.
-ModelName = Annotated[str, Field(min_length=1, max_length=256)]
+Identifier = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class ListResponse(BaseModel, Generic[T]):

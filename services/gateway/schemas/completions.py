@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.schemas.common import UINT32_MAX, ModelName, UInt32
+from services.gateway.schemas.common import UINT32_MAX, Identifier, UInt32
 from shared.errors import InvalidArgument, shown
 from shared.schemas.request import RequestModel
 
@@ -57,7 +57,7 @@ class SamplingRequest(RequestModel):
     """What chat and text completions share: the model, sampling, and streaming."""
 
     # An option this server does not implement is a 400 naming it, never silently dropped.
-    model: ModelName
+    model: Identifier
     max_tokens: UInt32 | None = None
     max_completion_tokens: UInt32 | None = None
     temperature: float | None = None

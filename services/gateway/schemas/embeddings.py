@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.gateway.schemas.common import UINT32_MAX, ModelName
+from services.gateway.schemas.common import UINT32_MAX, Identifier
 from shared.schemas.request import RequestModel
 
 
@@ -14,7 +14,7 @@ class EmbeddingRequest(RequestModel):
     """Texts or token ids to embed with a base model (or a fine-tuned one: base + adapter)."""
 
     # An option this server does not implement is a 400 naming it, never silently dropped.
-    model: ModelName
+    model: Identifier
     input: str | list[str] | list[int] | list[list[int]] = Field(
         description="A text, a list of texts, a list of token ids, or a list of token-id lists (up to 2048 inputs)"
     )

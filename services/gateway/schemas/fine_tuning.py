@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.gateway.schemas.common import Identifier
 from shared.schemas.fine_tuning import (
     CheckpointMetrics,
     DistrustSpec,
@@ -38,11 +39,11 @@ class Method(RequestModel):
 class JobCreate(RequestModel):
     """What the trainer needs to create a job (field names equal the contract's `CreateJobRequest`)."""
 
-    model: str
-    training_file: str
-    validation_file: str | None = None
+    model: Identifier
+    training_file: Identifier
+    validation_file: Identifier | None = None
     suffix: str | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     distrust: DistrustSpec = Field(default_factory=DistrustSpec)
     lora: LoraSpec = Field(default_factory=LoraSpec)
