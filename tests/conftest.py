@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 
@@ -15,6 +16,11 @@ from shared.files.repository import FileRepository
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
 from tests.helpers.host import free_port
+
+# Hermetic: a user's `eval "$(distrust env)"` (base URL, key, ports) must not reach the stacks tests start.
+# DISTRUST_TEST_* settings are the tests' own (where to cache the real model).
+for _name in [n for n in os.environ if n.startswith("DISTRUST_") and not n.startswith("DISTRUST_TEST_")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")
