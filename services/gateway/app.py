@@ -17,6 +17,7 @@ from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
+from services.gateway.openapi import install_openapi
 from services.gateway.routes import embeddings, evals, files, fine_tuning, hardware, health, models, scoring
 from services.gateway.routes import inference as inference_routes
 from services.gateway.trainer_client import TrainerClient
@@ -66,4 +67,5 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(hardware.router)
     app.include_router(inference_routes.router)
     app.include_router(embeddings.router)
+    install_openapi(app)
     return app

@@ -20,3 +20,17 @@ def test_every_operation_declares_its_response(client: TestClient) -> None:
         if not typed and not NON_JSON & {media.split(";")[0] for media in content}:
             undocumented.append(f"{method} {path}")
     assert undocumented == [], undocumented
+
+
+def test_error_statuses_are_the_ones_answered(client: TestClient) -> None:
+    """No FastAPI 422 (validation errors are 400s with OpenAI's body); every /v1 operation documents its errors."""
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            assert responses["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+            if path.startswith("/v1/"):
+                assert {"401", "404", "413", "503"} <= set(responses), (method, path)
+    assert client.post("/v1/files", headers={"authorization": "Bearer nope"}).status_code == 401
