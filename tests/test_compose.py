@@ -17,6 +17,7 @@ SECRETS = {
     "DISTRUST_STORAGE_SECRET_KEY": "sk-test-123456",
     "DISTRUST_REDIS_PASSWORD": "pw",
     "DISTRUST_GATEWAY_API_KEYS": "k=o",
+    "DISTRUST_GATEWAY_KEY_SECRET": "a-deployment-secret",
 }
 
 

@@ -109,6 +109,7 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
         "DISTRUST_GATEWAY_HOST": HOST,
         "DISTRUST_GATEWAY_PORT": str(ports.gateway),
         "DISTRUST_GATEWAY_API_KEYS": f"{secrets.api_key}=local",
+        "DISTRUST_GATEWAY_KEY_SECRET": secrets.key_secret,
         "DISTRUST_GATEWAY_SCORER_TARGET": f"{HOST}:{ports.scorer}",
         "DISTRUST_GATEWAY_TRAINER_TARGET": f"{HOST}:{ports.trainer}",
         "DISTRUST_GATEWAY_INFERENCE_TARGET": f"{HOST}:{ports.inference}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +22,7 @@ class Secrets:
     storage_access_key: str
     storage_secret_key: str
     redis_password: str
+    key_secret: str = ""  # keys managed over /v1/api_keys are stored keyed with it; filled in on first load
 
 
 class ComponentState(BaseModel):
@@ -77,14 +78,19 @@ class DataDir:
     def secrets(self) -> Secrets:
         """Load the stack's secrets, generating them on first start (file mode 0600)."""
         if self.secrets_file.exists():
-            return Secrets(**json.loads(self.secrets_file.read_text()))
-        self.ensure()
-        made = Secrets(
-            api_key="sk-distrust-" + secrets.token_urlsafe(24),
-            storage_access_key="distrust-" + secrets.token_hex(6),
-            storage_secret_key=secrets.token_urlsafe(30),
-            redis_password=secrets.token_urlsafe(24),
-        )
+            made = Secrets(**json.loads(self.secrets_file.read_text()))
+            if made.key_secret:
+                return made
+            made = replace(made, key_secret=secrets.token_urlsafe(32))  # a data folder from before managed keys
+        else:
+            self.ensure()
+            made = Secrets(
+                api_key="sk-distrust-" + secrets.token_urlsafe(24),
+                storage_access_key="distrust-" + secrets.token_hex(6),
+                storage_secret_key=secrets.token_urlsafe(30),
+                redis_password=secrets.token_urlsafe(24),
+                key_secret=secrets.token_urlsafe(32),
+            )
         tmp = self.secrets_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

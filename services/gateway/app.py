@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from services.gateway.auth import KeyRing
+from services.gateway.auth import require
 from services.gateway.backends import Backends
 from services.gateway.body_limits import BodyLimitMiddleware
 from services.gateway.config import GatewaySettings
@@ -16,9 +16,10 @@ from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
+from services.gateway.keys import KeyStore
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.openapi import install_openapi
-from services.gateway.routes import embeddings, evals, files, fine_tuning, hardware, health, models, scoring
+from services.gateway.routes import embeddings, evals, files, fine_tuning, hardware, health, keys, models, scoring
 from services.gateway.routes import inference as inference_routes
 from services.gateway.trainer_client import TrainerClient
 from shared.rpc.client import AioChannel
@@ -53,19 +54,22 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.exports = ExportClient(trainer)
     app.state.imports = ImportClient(trainer)
     app.state.hardware = HardwareClient(trainer)
-    app.state.keyring = KeyRing(settings.key_owners())
+    secret = settings.key_secret.get_secret_value() if settings.key_secret else None
+    app.state.keys = KeyStore(backends.redis, secret, settings.key_owners())
     app.state.metrics = metrics
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_error_handlers(app)
+    inference_scope, training, files_scope = (Depends(require(s)) for s in ("inference", "training", "files"))
     app.include_router(health.router)
-    app.include_router(files.router)
-    app.include_router(scoring.router)
-    app.include_router(fine_tuning.router)
-    app.include_router(models.router)
-    app.include_router(evals.router)
-    app.include_router(hardware.router)
-    app.include_router(inference_routes.router)
-    app.include_router(embeddings.router)
+    app.include_router(keys.router)
+    app.include_router(files.router, dependencies=[files_scope])
+    app.include_router(scoring.router, dependencies=[training])
+    app.include_router(fine_tuning.router, dependencies=[training])
+    app.include_router(models.router)  # reading models needs `inference`, exports and imports `training`
+    app.include_router(evals.router, dependencies=[training])
+    app.include_router(hardware.router, dependencies=[training])
+    app.include_router(inference_routes.router, dependencies=[inference_scope])
+    app.include_router(embeddings.router, dependencies=[inference_scope])
     install_openapi(app)
     return app

@@ -1,40 +1,51 @@
-"""API-key authentication: `Authorization: Bearer <key>` → the key's owner."""
+"""API-key authentication and scopes: `Authorization: Bearer <key>` → the key's principal, checked per router."""
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 
 from fastapi import Request
 
-from shared.errors import Unauthenticated
+from services.gateway.keys import KeyStore, Principal
+from services.gateway.schemas.keys import Scope
+from shared.errors import PermissionDenied, Unauthenticated
 
 
-class KeyRing:
-    """The configured API keys and their owners."""
-
-    def __init__(self, key_owners: dict[str, str]) -> None:
-        self._keys = [(key.encode(), owner) for key, owner in key_owners.items()]
-
-    def owner_of(self, key: str) -> str | None:
-        candidate = key.encode()
-        found = None
-        for known, owner in self._keys:  # compare with every key, in constant time each
-            if hmac.compare_digest(known, candidate):
-                found = owner
+def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: who the request's API key acts as (resolved once per request), or 401."""
+    found: Principal | None = getattr(request.state, "principal", None)
+    if found is not None:
         return found
-
-
-def current_owner(request: Request) -> str:
-    """FastAPI dependency: the owner of the request's API key, or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthenticated(
             "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.", code="missing_api_key"
         )
-    keyring: KeyRing = request.app.state.keyring
-    owner = keyring.owner_of(key.strip())
-    if owner is None:
+    keys: KeyStore = request.app.state.keys
+    principal = keys.authenticate(key.strip())
+    if principal is None:
         raise Unauthenticated("Incorrect API key provided.", code="invalid_api_key")
-    request.state.owner = owner
-    return owner
+    request.state.principal = principal
+    request.state.owner = principal.owner
+    return principal
+
+
+def current_owner(request: Request) -> str:
+    """FastAPI dependency: the owner of the request's API key, or 401."""
+    return current_principal(request).owner
+
+
+def require(scope: Scope) -> Callable[[Request], Principal]:
+    """A router dependency: the key must carry `scope`, else 403 naming it."""
+
+    def check(request: Request) -> Principal:
+        principal = current_principal(request)
+        if scope not in principal.scopes:
+            raise PermissionDenied(
+                f"This API key lacks the {scope!r} scope (it has: {', '.join(sorted(principal.scopes))})",
+                code="missing_scope",
+            )
+        return principal
+
+    return check

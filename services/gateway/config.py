@@ -20,6 +20,8 @@ class GatewaySettings(ServiceSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     # API keys and their owners: `key1=owner1,key2=owner2` or a JSON object {"key": "owner"}.
     api_keys: SecretStr | None = None
+    # Keys managed over /v1/api_keys are stored as HMAC-SHA256(key_secret, key); unset: no managed keys.
+    key_secret: SecretStr | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     # A JSON request body (a chat, a job); uploads have their own limits above.
     max_body_bytes: int = Field(default=8 * 1024**2, ge=1024)
@@ -37,7 +39,11 @@ class GatewaySettings(ServiceSettings):
         return frozenset(filter(None, (part.strip() for part in self.admin_owners.split(","))))
 
     def secret_fields(self) -> dict[str, object]:
-        return {**super().secret_fields(), "DISTRUST_GATEWAY_API_KEYS": self.api_keys}
+        return {
+            **super().secret_fields(),
+            "DISTRUST_GATEWAY_API_KEYS": self.api_keys,
+            "DISTRUST_GATEWAY_KEY_SECRET": self.key_secret,
+        }
 
     def check_secrets(self) -> None:
         super().check_secrets()

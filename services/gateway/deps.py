@@ -12,6 +12,7 @@ from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
+from services.gateway.keys import KeyStore
 from services.gateway.middleware import GatewayMetrics
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
@@ -58,6 +59,15 @@ def get_hardware(request: Request) -> HardwareClient:
     """The trainer service's hardware client, on the app's `grpc.aio` channel to the trainer."""
     hardware: HardwareClient = request.app.state.hardware
     return hardware
+
+
+def get_keys(request: Request) -> KeyStore:
+    """The deployment's API keys (managed in Redis, plus the bootstrap keys)."""
+    keys: KeyStore = request.app.state.keys
+    return keys
+
+
+KeysDep = Annotated[KeyStore, Depends(get_keys)]
 
 
 def get_admins(request: Request) -> frozenset[str]:

@@ -48,6 +48,20 @@ def _stack_pids(data_dir: Path) -> list[int]:
     return found
 
 
+def _managed_key_through_the_cli(env: dict[str, str], base: str, file_id: str) -> None:
+    """`keys create` prints a secret that works, scoped; `keys revoke` ends it (the stack makes the key secret)."""
+    created = _distrust(env, "keys", "create", "reader", "--scope", "files").stdout
+    value = next(word for word in created.split() if word.startswith("sk-dt-"))
+    key_id = next(word for word in created.split() if word.startswith("key_"))
+    headers = {"Authorization": f"Bearer {value}"}
+    assert httpx.get(f"{base}/v1/files/{file_id}", headers=headers, timeout=10).status_code == 200
+    assert httpx.get(f"{base}/v1/fine_tuning/jobs", headers=headers, timeout=10).status_code == 403
+    assert key_id in _distrust(env, "keys", "list").stdout
+    _distrust(env, "keys", "revoke", key_id)
+    time.sleep(1.0)
+    assert httpx.get(f"{base}/v1/files/{file_id}", headers=headers, timeout=10).status_code == 401
+
+
 def test_up_status_files_down(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = _env(data_dir)
@@ -87,6 +101,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         file_id = created.json()["id"]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
         _score_and_prepare_through_the_stack(env, tmp_path)
+        _managed_key_through_the_cli(env, base, file_id)
         # A second `up` while running reports the running stack instead of starting another.
         assert "already running" in _distrust(env, "up").stdout
     finally:

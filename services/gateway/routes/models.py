@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from services.gateway.auth import require
 from services.gateway.deps import AdminsDep, ExportsDep, ImportsDep, InferenceDep, Owner, RegistryDep, StoreDep
 from services.gateway.downloads import attachment
 from services.gateway.job_events import events_response
@@ -26,10 +27,12 @@ from shared.model_registry import model_not_found
 from shared.storage import Bucket
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+TRAINING = Depends(require("training"))
 
 
 @router.get(
     "/{model:path}/archive",
+    dependencies=[TRAINING],
     summary="A base model (HF layout) or an adapter as a .tar.gz",
     response_class=FileResponse,
     responses={200: {"content": {"application/gzip": {}}}},
@@ -54,13 +57,15 @@ def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Own
     )
 
 
-@router.post("/export", summary="Export a fine-tuned model: fuse, optionally quantize, optionally GGUF")
+@router.post(
+    "/export", dependencies=[TRAINING], summary="Export a fine-tuned model: fuse, optionally quantize, optionally GGUF"
+)
 async def create_export(body: CreateExport, exports: ExportsDep, owner: Owner) -> ModelExport:
     """Check the adapter, the options and the output name, then queue the export."""
     return await exports.create(owner, body)
 
 
-@router.get("/exports", summary="List exports, newest first")
+@router.get("/exports", dependencies=[TRAINING], summary="List exports, newest first")
 async def list_exports(
     exports: ExportsDep, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> ListResponse[ModelExport]:
@@ -68,7 +73,7 @@ async def list_exports(
     return await exports.list(owner, after=after, limit=limit)
 
 
-@router.get("/exports/{export_id}", summary="Retrieve an export")
+@router.get("/exports/{export_id}", dependencies=[TRAINING], summary="Retrieve an export")
 async def get_export(export_id: str, exports: ExportsDep, owner: Owner) -> ModelExport:
     """One export of the owner."""
     return await exports.get(owner, export_id)
@@ -76,6 +81,7 @@ async def get_export(export_id: str, exports: ExportsDep, owner: Owner) -> Model
 
 @router.get(
     "/exports/{export_id}/events",
+    dependencies=[TRAINING],
     summary="An export's events; `stream=true` follows them",
     response_model=ListResponse[FineTuningJobEvent],
     responses={200: {"content": {"text/event-stream": {}}}},
@@ -94,6 +100,7 @@ async def export_events(
 
 @router.get(
     "/exports/{export_id}/gguf",
+    dependencies=[TRAINING],
     summary="The export's GGUF file",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
@@ -118,7 +125,7 @@ async def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owne
     )
 
 
-@router.post("", summary="Import a model file uploaded with purpose `model` as a base model")
+@router.post("", dependencies=[TRAINING], summary="Import a model file uploaded with purpose `model` as a base model")
 async def create_import(body: CreateModelImport, imports: ImportsDep, admins: AdminsDep, owner: Owner) -> ModelImport:
     """Check the file, the name and the options, then queue the import; a public model needs an admin key."""
     if body.public and owner not in admins:
@@ -130,7 +137,7 @@ async def create_import(body: CreateModelImport, imports: ImportsDep, admins: Ad
     return await imports.create(owner, body)
 
 
-@router.get("/imports", summary="List model imports, newest first")
+@router.get("/imports", dependencies=[TRAINING], summary="List model imports, newest first")
 async def list_imports(
     imports: ImportsDep, owner: Owner, after: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> ListResponse[ModelImport]:
@@ -138,7 +145,7 @@ async def list_imports(
     return await imports.list(owner, after=after, limit=limit)
 
 
-@router.get("/imports/{import_id}", summary="Retrieve a model import")
+@router.get("/imports/{import_id}", dependencies=[TRAINING], summary="Retrieve a model import")
 async def get_import(import_id: str, imports: ImportsDep, owner: Owner) -> ModelImport:
     """One import of the owner."""
     return await imports.get(owner, import_id)
@@ -146,6 +153,7 @@ async def get_import(import_id: str, imports: ImportsDep, owner: Owner) -> Model
 
 @router.get(
     "/imports/{import_id}/events",
+    dependencies=[TRAINING],
     summary="An import's events; `stream=true` follows them",
     response_model=ListResponse[FineTuningJobEvent],
     responses={200: {"content": {"text/event-stream": {}}}},
@@ -163,7 +171,11 @@ async def import_events(
 
 
 # Last: its path pattern would take every other route's path.
-@router.get("/{model:path}", summary="One model, with its provenance when it was imported")
+@router.get(
+    "/{model:path}",
+    dependencies=[Depends(require("inference"))],
+    summary="One model, with its provenance when it was imported",
+)
 async def get_model(model: str, owner: Owner, inference: InferenceDep, registry: RegistryDep) -> Model:
     """One model by id, if it is yours or a base model."""
     for entry in await inference.models(owner):
