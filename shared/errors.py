@@ -97,6 +97,21 @@ class ResourceExhausted(DistrustError):
     default_code = "resource_exhausted"
 
 
+class RateLimited(ResourceExhausted):
+    """A key (or the deployment) is over a rate or concurrency limit: retry after `retry_after_s` seconds."""
+
+    type = "requests"
+    default_code = "rate_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, retry_after_s: float, kind: str = "requests", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.type = kind  # OpenAI's 429s say which limit: "requests" or "tokens"
+        self.headers = headers or {}  # the key's x-ratelimit-* values
+
+
 class Unavailable(DistrustError):
     """A backend (storage, Redis, a gRPC service) cannot be reached."""
 

@@ -17,6 +17,7 @@ from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.keys import KeyStore
+from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.openapi import install_openapi
 from services.gateway.routes import embeddings, evals, files, fine_tuning, hardware, health, keys, models, scoring
@@ -55,7 +56,8 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.imports = ImportClient(trainer)
     app.state.hardware = HardwareClient(trainer)
     secret = settings.key_secret.get_secret_value() if settings.key_secret else None
-    app.state.keys = KeyStore(backends.redis, secret, settings.key_owners())
+    app.state.keys = KeyStore(backends.redis, secret, settings.key_owners(), settings.key_limits())
+    app.state.limiter = RateLimiter(backends.redis, settings.deployment_limits())
     app.state.metrics = metrics
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -1,4 +1,4 @@
-"""API-key authentication and scopes: `Authorization: Bearer <key>` → the key's principal, checked per router."""
+"""API keys: `Authorization: Bearer <key>` → the key's principal; per router its scope and its rate limits."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import Request
 
 from services.gateway.keys import KeyStore, Principal
+from services.gateway.limits import RateLimiter
 from services.gateway.schemas.keys import Scope
 from shared.errors import PermissionDenied, Unauthenticated
 
@@ -31,6 +32,13 @@ def current_principal(request: Request) -> Principal:
     return principal
 
 
+def admit(request: Request, principal: Principal, *, requests: int = 0, tokens: int = 0) -> None:
+    """Count the request (or its tokens) against the key's limits; the x-ratelimit headers go on the answer."""
+    limiter: RateLimiter = request.app.state.limiter
+    headers = limiter.admit(principal.key_id, principal.limits, requests=requests, tokens=tokens)
+    request.state.ratelimit_headers = {**getattr(request.state, "ratelimit_headers", {}), **headers}
+
+
 def current_owner(request: Request) -> str:
     """FastAPI dependency: the owner of the request's API key, or 401."""
     return current_principal(request).owner
@@ -46,6 +54,9 @@ def require(scope: Scope) -> Callable[[Request], Principal]:
                 f"This API key lacks the {scope!r} scope (it has: {', '.join(sorted(principal.scopes))})",
                 code="missing_scope",
             )
+        if not getattr(request.state, "admitted", False):
+            request.state.admitted = True
+            admit(request, principal, requests=1)
         return principal
 
     return check

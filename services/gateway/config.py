@@ -7,6 +7,7 @@ import json
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.gateway.limits import Limits
 from shared.errors import ConfigError
 from shared.settings import ServiceSettings
 
@@ -20,6 +21,12 @@ class GatewaySettings(ServiceSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     # API keys and their owners: `key1=owner1,key2=owner2` or a JSON object {"key": "owner"}.
     api_keys: SecretStr | None = None
+    # Each key's limits unless it has its own, and the whole deployment's; 0 is unlimited.
+    key_requests_per_minute: int = Field(default=0, ge=0)
+    key_tokens_per_minute: int = Field(default=0, ge=0)
+    key_concurrent_streams: int = Field(default=0, ge=0)
+    requests_per_minute: int = Field(default=0, ge=0)
+    tokens_per_minute: int = Field(default=0, ge=0)
     # Keys managed over /v1/api_keys are stored as HMAC-SHA256(key_secret, key); unset: no managed keys.
     key_secret: SecretStr | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
@@ -33,6 +40,14 @@ class GatewaySettings(ServiceSettings):
     backend_timeout_s: float = Field(default=2.0, gt=0)
     # Owners whose keys may do what affects everyone (import a public base model): `owner1,owner2`.
     admin_owners: str = ""
+
+    def key_limits(self) -> Limits:
+        """The limits of a key that sets none of its own."""
+        return Limits(self.key_requests_per_minute, self.key_tokens_per_minute, self.key_concurrent_streams)
+
+    def deployment_limits(self) -> Limits:
+        """The limits on all keys together."""
+        return Limits(self.requests_per_minute, self.tokens_per_minute)
 
     def admins(self) -> frozenset[str]:
         """The owners named by DISTRUST_GATEWAY_ADMIN_OWNERS."""

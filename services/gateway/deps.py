@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.gateway.auth import current_owner
+from services.gateway.auth import current_owner, current_principal
 from services.gateway.backends import Backends
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
-from services.gateway.keys import KeyStore
+from services.gateway.keys import KeyStore, Principal
 from services.gateway.middleware import GatewayMetrics
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
@@ -29,6 +29,7 @@ def get_backends(request: Request) -> Backends:
 
 BackendsDep = Annotated[Backends, Depends(get_backends)]
 Owner = Annotated[str, Depends(current_owner)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def get_trainer(request: Request) -> TrainerClient:

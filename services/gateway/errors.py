@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from shared import errors
 logger = logging.getLogger(__name__)
 
 _UNION_TAG = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\]|[\w-]+\[.*\])$")
+UNAVAILABLE_RETRY_S = 2
 HTTP_STATUS: dict[type[errors.DistrustError], int] = {
     errors.InvalidArgument: 400,
     errors.Unauthenticated: 401,
@@ -24,6 +26,7 @@ HTTP_STATUS: dict[type[errors.DistrustError], int] = {
     errors.FailedPrecondition: 409,
     errors.PayloadTooLarge: 413,
     errors.ResourceExhausted: 400,  # a job that cannot fit will not fit later either: not a rate limit
+    errors.RateLimited: 429,
     errors.Cancelled: 499,
     errors.InternalError: 500,
     errors.ConfigError: 500,
@@ -42,6 +45,10 @@ def http_status_for(error: errors.DistrustError) -> int:
 def error_response(error: errors.DistrustError) -> JSONResponse:
     """OpenAI's error body with the error's status (and the Bearer challenge on a 401)."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, errors.Unauthenticated) else None
+    if isinstance(error, errors.RateLimited):
+        headers = {**error.headers, "Retry-After": str(max(1, math.ceil(error.retry_after_s)))}
+    elif isinstance(error, errors.Unavailable):
+        headers = {"Retry-After": str(UNAVAILABLE_RETRY_S)}  # the supervisor restarts a backend in seconds
     return JSONResponse({"error": error.to_dict()}, status_code=http_status_for(error), headers=headers)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import redis
 from pydantic import BaseModel
 
+from services.gateway.limits import Limits
 from services.gateway.schemas.keys import SCOPES, ApiKey, CreateApiKey, CreatedApiKey, Scope
 from shared.errors import FailedPrecondition, NotFound
 
@@ -33,6 +34,7 @@ class Principal:
     owner: str
     key_id: str
     scopes: frozenset[Scope]
+    limits: Limits = Limits()
 
 
 class _Record(BaseModel):
@@ -43,8 +45,11 @@ class _Record(BaseModel):
 class KeyStore:
     """The deployment's managed keys in Redis, plus the bootstrap keys from the environment."""
 
-    def __init__(self, client: redis.Redis, secret: str | None, bootstrap: dict[str, str]) -> None:
+    def __init__(
+        self, client: redis.Redis, secret: str | None, bootstrap: dict[str, str], defaults: Limits = Limits()
+    ) -> None:
         self.redis = client
+        self.defaults = defaults
         self._secret = secret.encode() if secret else None
         self._bootstrap = [(key.encode(), owner) for key, owner in bootstrap.items()]
         self._cache: dict[str, tuple[float, Principal | None]] = {}
@@ -59,7 +64,7 @@ class KeyStore:
             if hmac.compare_digest(known, candidate):
                 owner = who
         if owner is not None:
-            return Principal(owner=owner, key_id="env", scopes=frozenset(SCOPES))
+            return Principal(owner=owner, key_id="env", scopes=frozenset(SCOPES), limits=self.defaults)
         if self._secret is None or not key.startswith(PREFIX):
             return None
         digest = self._digest(key)
@@ -92,6 +97,7 @@ class KeyStore:
             scopes=sorted(set(body.scopes)),
             created_at=int(time.time()),
             redacted_value=f"{value[: len(PREFIX) + 2]}…{value[-4:]}",
+            limits=body.limits,
         )
         record = _Record(key=key, digest=self._digest(value))
         pipe = self.redis.pipeline()
@@ -122,7 +128,15 @@ class KeyStore:
     def _lookup(self, digest: str) -> Principal | None:
         key_id = self.redis.get(_digest_key(digest))
         key = self._get(str(key_id)) if key_id else None
-        return None if key is None else Principal(owner=key.owner, key_id=key.id, scopes=frozenset(key.scopes))
+        if key is None:
+            return None
+        own, default = key.limits, self.defaults
+        limits = Limits(
+            default.requests_per_minute if own.requests_per_minute is None else own.requests_per_minute,
+            default.tokens_per_minute if own.tokens_per_minute is None else own.tokens_per_minute,
+            default.concurrent_streams if own.concurrent_streams is None else own.concurrent_streams,
+        )
+        return Principal(owner=key.owner, key_id=key.id, scopes=frozenset(key.scopes), limits=limits)
 
     def _get(self, key_id: str) -> ApiKey | None:
         raw, used = self.redis.mget([_record_key(key_id), _used_key(key_id)])

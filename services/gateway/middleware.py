@@ -51,7 +51,9 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+                limits = scope["state"].get("ratelimit_headers", {})
+                extra = [(name.encode(), value.encode()) for name, value in limits.items()]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode()), *extra]
             await send(message)
 
         with log_context(request_id=request_id):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
-from services.gateway.deps import InferenceDep, Owner
+from services.gateway.auth import admit
+from services.gateway.deps import InferenceDep, PrincipalDep
+from services.gateway.schemas.common import estimate_tokens
 from services.gateway.schemas.embeddings import CreateEmbeddingResponse, Embedding, EmbeddingRequest, EmbeddingUsage
 
 router = APIRouter(prefix="/v1", tags=["inference"])
@@ -20,9 +23,12 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
 
 
 @router.post("/embeddings", summary="Embeddings (OpenAI-compatible): mean-pooled final hidden states, unit length")
-async def create_embeddings(body: EmbeddingRequest, owner: Owner, inference: InferenceDep) -> CreateEmbeddingResponse:
+async def create_embeddings(
+    body: EmbeddingRequest, request: Request, principal: PrincipalDep, inference: InferenceDep
+) -> CreateEmbeddingResponse:
     """Embed each input, in order."""
-    vectors, tokens = await inference.embed(owner, body)
+    await run_in_threadpool(admit, request, principal, tokens=estimate_tokens(body.inputs()))
+    vectors, tokens = await inference.embed(principal.owner, body)
     return CreateEmbeddingResponse(
         data=[Embedding(index=i, embedding=_encoded(v, body.encoding_format)) for i, v in enumerate(vectors)],
         model=body.model,

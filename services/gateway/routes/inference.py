@@ -8,20 +8,25 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from services.gateway import tools
-from services.gateway.deps import InferenceDep, Owner
+from services.gateway.auth import admit
+from services.gateway.deps import InferenceDep, Owner, PrincipalDep
 from services.gateway.inference_client import (
     ChoiceResult,
     Echo,
     Final,
     Generations,
+    InferenceClient,
     Item,
     Logprob,
     usage_of,
 )
+from services.gateway.keys import Principal
+from services.gateway.limits import RateLimiter
 from services.gateway.logprobs import chat_logprobs, completion_logprobs
 from services.gateway.schemas.chat import (
     ChatCompletion,
@@ -43,6 +48,7 @@ router = APIRouter(prefix="/v1", tags=["inference"])
 DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"cache-control": "no-cache"}
 Render = Callable[[Item], Iterable[BaseModel]]
+Release = Callable[[], None]
 
 
 def _streamed(body: type[BaseModel]) -> dict[int | str, dict[str, object]]:
@@ -56,7 +62,9 @@ def _sse(event: BaseModel) -> bytes:
     return f"data: {json.dumps(event.model_dump(mode='json'))}\n\n".encode()
 
 
-async def _events(generation: Generations, opening: Iterable[BaseModel], render: Render) -> AsyncIterator[bytes]:
+async def _events(
+    generation: Generations, opening: Iterable[BaseModel], render: Render, release: Release
+) -> AsyncIterator[bytes]:
     """The one SSE loop: each item's chunks, an error event if the service fails mid-stream, then `[DONE]`."""
     try:
         for chunk in opening:
@@ -69,11 +77,35 @@ async def _events(generation: Generations, opening: Iterable[BaseModel], render:
     finally:
         # Also when the client leaves before the first delta: the service stops generating for nobody.
         generation.cancel()
+        release()
     yield DONE
 
 
-def _stream(generation: Generations, opening: Iterable[BaseModel], render: Render) -> StreamingResponse:
-    return StreamingResponse(_events(generation, opening, render), media_type="text/event-stream", headers=SSE_HEADERS)
+def _stream(
+    generation: Generations, opening: Iterable[BaseModel], render: Render, release: Release
+) -> StreamingResponse:
+    events = _events(generation, opening, render, release)
+    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def _generate(
+    request: Request, principal: Principal, inference: InferenceClient, body: ChatCompletionRequest | CompletionRequest
+) -> tuple[Generations, Release]:
+    """Charge the request's tokens, take a stream slot when it streams, then start the generation."""
+    await run_in_threadpool(admit, request, principal, tokens=body.estimated_tokens())
+    release: Release = _nothing
+    if body.stream:
+        limiter: RateLimiter = request.app.state.limiter
+        release = await run_in_threadpool(limiter.open_stream, principal.key_id, principal.limits)
+    try:
+        return await inference.generate(principal.owner, body, request_id=_request_id(request)), release
+    except BaseException:
+        release()
+        raise
+
+
+def _nothing() -> None:
+    return None
 
 
 def _request_id(request: Request) -> str:
@@ -87,10 +119,10 @@ def _request_id(request: Request) -> str:
     responses=_streamed(ChatCompletionChunk),
 )
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, owner: Owner, inference: InferenceDep
+    body: ChatCompletionRequest, request: Request, principal: PrincipalDep, inference: InferenceDep
 ) -> ChatCompletion | StreamingResponse:
     """Generate the assistant's reply to the messages."""
-    generation = await inference.generate(owner, body, request_id=_request_id(request))
+    generation, release = await _generate(request, principal, inference, body)
     ident, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
     if not body.stream:
         results = await generation.collect()
@@ -134,7 +166,7 @@ async def chat_completions(
         return last
 
     opening = [chunk([ChunkChoice(index=i, delta=ChoiceDelta(role="assistant", content=""))]) for i in range(body.n)]
-    return _stream(generation, opening, render)
+    return _stream(generation, opening, render, release)
 
 
 def _chat_choice(body: ChatCompletionRequest, text: str, final: Final, logprobs: Sequence[Logprob] = ()) -> ChatChoice:
@@ -161,10 +193,10 @@ def _chat_choice(body: ChatCompletionRequest, text: str, final: Final, logprobs:
     responses=_streamed(Completion),
 )
 async def completions(
-    body: CompletionRequest, request: Request, owner: Owner, inference: InferenceDep
+    body: CompletionRequest, request: Request, principal: PrincipalDep, inference: InferenceDep
 ) -> Completion | StreamingResponse:
     """Continue the prompt."""
-    generation = await inference.generate(owner, body, request_id=_request_id(request))
+    generation, release = await _generate(request, principal, inference, body)
     ident, created = "cmpl-" + secrets.token_hex(12), int(time.time())
 
     def completion(choice: CompletionChoice) -> Completion:
@@ -197,7 +229,7 @@ async def completions(
             return [completion(CompletionChoice(index=item.index, text="", finish_reason=item.finish_reason))]
         return [piece(item.index, item.text, item.logprobs)]
 
-    return _stream(generation, [], render)
+    return _stream(generation, [], render, release)
 
 
 def _echoed(body: CompletionRequest, prompt: int, tokens: Sequence[Logprob]) -> str:

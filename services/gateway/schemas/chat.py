@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -58,6 +59,9 @@ class ChatCompletionRequest(SamplingRequest):
     def top_logprob_count(self) -> int | None:
         """`top_logprobs` when `logprobs` is true; None when logprobs were not asked for."""
         return (self.top_logprobs or 0) if self.logprobs else None
+
+    def prompt_texts(self) -> Sequence[str | Sequence[int]]:
+        return [m.text() for m in self.messages]
 
     @property
     def calls_tools(self) -> bool:

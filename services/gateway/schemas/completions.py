@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.schemas.common import UINT32_MAX, Identifier, UInt32
+from services.gateway.schemas.common import UINT32_MAX, Identifier, UInt32, estimate_tokens
 from shared.errors import InvalidArgument, shown
 from shared.schemas.request import RequestModel
 
@@ -84,6 +85,14 @@ class SamplingRequest(RequestModel):
     def check_supported(self) -> None:
         """Refuse what the field types cannot: combinations of options. `n`'s cap is the inference service's."""
 
+    def prompt_texts(self) -> Sequence[str | Sequence[int]]:
+        """What the prompt is made of, for the rate limits' token estimate."""
+        raise NotImplementedError
+
+    def estimated_tokens(self) -> int:
+        """The tokens a rate limit charges at admission: the prompt's estimate plus every choice's limit."""
+        return estimate_tokens(self.prompt_texts()) + self.n * (self.token_limit or 0)
+
     @property
     def seed_int64(self) -> int | None:
         """`seed` as the contract's int64; seeds count modulo 2**64, so a uint64 seed wraps to the same one."""
@@ -129,6 +138,9 @@ class CompletionRequest(SamplingRequest):
     def top_logprob_count(self) -> int | None:
         """`logprobs` (legacy completions: the number of alternatives)."""
         return self.logprobs
+
+    def prompt_texts(self) -> Sequence[str | Sequence[int]]:
+        return self.prompts()
 
     def prompts(self) -> list[str] | list[list[int]]:
         """The prompt(s) as a list of texts or of token-id lists."""

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.gateway.schemas.common import UINT32_MAX, Identifier
+from services.gateway.schemas.common import UINT32_MAX, Identifier, UInt32
 from shared.schemas.request import RequestModel
 
 
@@ -15,7 +15,7 @@ class EmbeddingRequest(RequestModel):
 
     # An option this server does not implement is a 400 naming it, never silently dropped.
     model: Identifier
-    input: str | list[str] | list[int] | list[list[int]] = Field(
+    input: str | list[str] | list[UInt32] | list[list[UInt32]] = Field(
         description="A text, a list of texts, a list of token ids, or a list of token-id lists (up to 2048 inputs)"
     )
     encoding_format: Literal["float", "base64"] = "float"

@@ -16,6 +16,14 @@ def _default_scopes() -> list[Scope]:
     return ["inference", "training", "files"]
 
 
+class KeyLimits(RequestModel):
+    """A key's own limits; unset: the deployment's per-key defaults (DISTRUST_GATEWAY_KEY_*); 0 is unlimited."""
+
+    requests_per_minute: int | None = Field(default=None, ge=0, le=10**9)
+    tokens_per_minute: int | None = Field(default=None, ge=0, le=10**12)
+    concurrent_streams: int | None = Field(default=None, ge=0, le=10**6)
+
+
 class CreateApiKey(RequestModel):
     """The body of `POST /v1/api_keys` (admin scope)."""
 
@@ -26,6 +34,7 @@ class CreateApiKey(RequestModel):
         pattern=r"^[A-Za-z0-9._-]{1,64}$",
         description="Whose resources the key acts on; default the creating key's owner",
     )
+    limits: KeyLimits = Field(default_factory=KeyLimits)
 
 
 class ApiKey(BaseModel):
@@ -39,6 +48,7 @@ class ApiKey(BaseModel):
     created_at: int
     last_used_at: int | None = None
     redacted_value: str
+    limits: KeyLimits = Field(default_factory=KeyLimits)
 
 
 class CreatedApiKey(ApiKey):

@@ -1,0 +1,111 @@
+"""Rate limits per key and for the whole deployment, shared by every gateway replica through Redis.
+
+Requests and tokens count in one-minute windows (`rl:<who>:<kind>:<minute>`); a request's tokens are estimated
+when it is admitted, as OpenAI does (its prompt's characters / 4 plus `max_tokens`). Concurrent streams are a
+counter taken when a stream opens and given back when it ends. Over a limit: `RateLimited` (a 429 with
+`Retry-After`), and every answer carries OpenAI's `x-ratelimit-*` headers for the key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from shared.errors import RateLimited
+
+WINDOW_S = 60
+STREAM_TTL_S = 3600  # a replica that dies mid-stream gives its streams back after this long
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A key's limits; 0 is unlimited."""
+
+    requests_per_minute: int = 0
+    tokens_per_minute: int = 0
+    concurrent_streams: int = 0
+
+
+class RateLimiter:
+    """Counts requests, tokens and open streams per key (and `deployment`, for the global limits)."""
+
+    def __init__(self, client: redis.Redis, deployment: Limits, clock: Callable[[], float] = time.time) -> None:
+        self.redis = client
+        self.deployment = deployment
+        self.clock = clock
+
+    def admit(self, key_id: str, limits: Limits, *, requests: int = 1, tokens: int = 0) -> dict[str, str]:
+        """Count `requests` and `tokens` for the key and the deployment; the key's x-ratelimit headers.
+
+        RateLimited if any limit is exceeded; a refused request is not counted.
+        """
+        now = self.clock()
+        window = int(now // WINDOW_S)
+        reset = f"{WINDOW_S - now % WINDOW_S:.0f}s"
+        checks = [(key_id, limits), ("deployment", self.deployment)]
+        counted: list[tuple[str, int]] = []
+        headers: dict[str, str] = {}
+        try:
+            for who, limit in checks:
+                for kind, amount, cap in (
+                    ("requests", requests, limit.requests_per_minute),
+                    ("tokens", tokens, limit.tokens_per_minute),
+                ):
+                    if not cap or not amount:
+                        continue
+                    name = f"rl:{who}:{kind}:{window}"
+                    pipe = self.redis.pipeline()
+                    pipe.incrby(name, amount)
+                    pipe.expire(name, 2 * WINDOW_S)
+                    used = int(pipe.execute()[0])
+                    counted.append((name, amount))
+                    if who == key_id:
+                        headers[f"x-ratelimit-limit-{kind}"] = str(cap)
+                        headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, cap - used))
+                        headers[f"x-ratelimit-reset-{kind}"] = reset
+                    if used > cap:
+                        scope = "this API key" if who == key_id else "the deployment"
+                        raise RateLimited(
+                            f"Rate limit reached for {scope}: {cap} {kind} per minute. Retry after {reset}.",
+                            retry_after_s=WINDOW_S - now % WINDOW_S,
+                            kind=kind,
+                            headers=headers,
+                        )
+        except RateLimited:
+            self._give_back(counted)
+            raise
+        return headers
+
+    def open_stream(self, key_id: str, limits: Limits) -> Callable[[], None]:
+        """Take one of the key's concurrent streams; the returned function gives it back. RateLimited if none."""
+        if not limits.concurrent_streams:
+            return lambda: None
+        name = f"rl:{key_id}:streams"
+        pipe = self.redis.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, STREAM_TTL_S)
+        open_now = int(pipe.execute()[0])
+        if open_now > limits.concurrent_streams:
+            self.redis.decr(name)
+            raise RateLimited(
+                f"This API key already has {limits.concurrent_streams} streams open (its limit); retry when one ends",
+                retry_after_s=1,
+            )
+        closed = False
+
+        def close() -> None:
+            nonlocal closed
+            if not closed:
+                closed = True
+                self.redis.decr(name)
+
+        return close
+
+    def _give_back(self, counted: list[tuple[str, int]]) -> None:
+        pipe = self.redis.pipeline()
+        for name, amount in counted:
+            pipe.decrby(name, amount)
+        pipe.execute()

@@ -1,0 +1,93 @@
+"""Rate limits per key and per deployment: 429 with Retry-After and OpenAI's x-ratelimit-* headers, never a hang."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+from fastapi.testclient import TestClient
+
+from services.gateway.limits import Limits, RateLimiter
+from shared.errors import RateLimited
+from shared.settings import RedisSettings, StorageSettings
+from tests.gateway.users import ALICE, BOB
+from tests.helpers.gateway import gateway_client
+
+
+def _fresh_window() -> None:
+    """Start a test's counting well inside a one-minute window, so the window cannot turn under it."""
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)
+
+
+@pytest.fixture
+def gateway(storage_settings: StorageSettings, redis_settings: RedisSettings) -> Iterator[TestClient]:
+    with gateway_client(storage_settings, redis_settings, key_secret="s3cret", key_concurrent_streams=1) as client:
+        yield client
+
+
+def _key(client: TestClient, **limits: int) -> dict[str, str]:
+    body = {"name": "limited", "scopes": ["inference", "files"], "limits": limits}
+    created = client.post("/v1/api_keys", headers=ALICE, json=body)
+    assert created.status_code == 200, created.text
+    return {"Authorization": f"Bearer {created.json()['value']}"}
+
+
+def test_requests_per_minute_is_a_429_with_retry_after_for_that_key_only(gateway: TestClient) -> None:
+    _fresh_window()
+    limited = _key(gateway, requests_per_minute=3)
+    for remaining in (2, 1, 0):
+        ok = gateway.get("/v1/files", headers=limited)
+        assert ok.status_code == 200, ok.text
+        assert ok.headers["x-ratelimit-limit-requests"] == "3"
+        assert ok.headers["x-ratelimit-remaining-requests"] == str(remaining)
+        assert ok.headers["x-ratelimit-reset-requests"].endswith("s")
+    started = time.monotonic()
+    refused = gateway.get("/v1/files", headers=limited)
+    assert time.monotonic() - started < 1.0
+    assert refused.status_code == 429, refused.text
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limit_exceeded" and error["type"] == "requests"
+    for other in (ALICE, BOB):
+        assert gateway.get("/v1/files", headers=other).status_code == 200  # other keys are not limited
+
+
+def test_tokens_per_minute_charge_the_estimate_at_admission(gateway: TestClient) -> None:
+    _fresh_window()
+    limited = _key(gateway, tokens_per_minute=100)
+    body = {"model": "m", "messages": [{"role": "user", "content": "x" * 200}], "max_tokens": 40}
+    first = gateway.post("/v1/chat/completions", headers=limited, json=body)  # ~51 + 40 tokens: admitted
+    assert first.status_code != 429, first.text
+    assert first.headers["x-ratelimit-remaining-tokens"] == str(100 - 91)
+    second = gateway.post("/v1/chat/completions", headers=limited, json=body)
+    assert second.status_code == 429 and second.json()["error"]["type"] == "tokens", second.text
+
+
+def test_a_stream_slot_is_given_back_when_generation_fails(gateway: TestClient) -> None:
+    """One stream per key (DISTRUST_GATEWAY_KEY_CONCURRENT_STREAMS=1): a failed start does not keep the slot."""
+    limited = _key(gateway)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    for _ in range(3):
+        answer = gateway.post("/v1/chat/completions", headers=limited, json=body)
+        assert answer.status_code == 503, answer.text  # the inference service is down here, not a 429
+        assert answer.headers["retry-after"]
+
+
+def test_concurrent_streams_and_deployment_limits(redis_settings: RedisSettings) -> None:
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value())
+    limiter = RateLimiter(client, Limits(requests_per_minute=1000, tokens_per_minute=500))
+    release = limiter.open_stream("key_s", Limits(concurrent_streams=1))
+    with pytest.raises(RateLimited):
+        limiter.open_stream("key_s", Limits(concurrent_streams=1))
+    release()
+    release()  # giving back twice gives back once
+    limiter.open_stream("key_s", Limits(concurrent_streams=1))()
+    _fresh_window()
+    limiter.admit("key_a", Limits(), tokens=400)
+    with pytest.raises(RateLimited, match="the deployment"):
+        limiter.admit("key_b", Limits(), tokens=200)  # another key, but the deployment's 500 are spent
+    limiter.admit("key_b", Limits(), tokens=100)  # the refused request was not counted
