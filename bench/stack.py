@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,13 @@ def free_port() -> int:
 def say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _unwind_on_signals() -> None:
+    """SIGTERM / SIGHUP (a timeout, a closed terminal) unwind like Ctrl-C, so `__exit__` stops the stack."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
 
 
 class OurStack:
@@ -56,6 +65,7 @@ class OurStack:
         return result.stdout
 
     def __enter__(self) -> OurStack:
+        _unwind_on_signals()
         self.cli("up")
         try:
             exports = dict(line.removeprefix("export ").split("=", 1) for line in self.cli("env").splitlines())

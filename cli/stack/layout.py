@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -129,16 +130,21 @@ def storage_settings(ports: Ports, secrets: Secrets) -> StorageSettings:
 
 def redis_component(port: int, directory: str, password: str) -> Component:
     """Redis with append-only persistence in `directory`, reachable only with `password`."""
+    # The password goes in a 0600 config file, not the command line that `ps` shows everyone.
+    config = Path(directory) / "redis-auth.conf"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f'requirepass "{password}"\n')
     argv = [
         str(binaries.redis_server()),
+        str(config),
         "--port",
         str(port),
         "--bind",
         HOST,
         "--dir",
         directory,
-        "--requirepass",
-        password,
         "--appendonly",
         "yes",
         "--save",
@@ -173,14 +179,14 @@ def storage_component(port: int, directory: str, settings: StorageSettings) -> C
             directory,
             "--addr",
             f"{HOST}:{port}",
-            "--auth-key",
-            f"{access},{secret}",
             "--config",
             "/dev/null",
             "--log-level",
             "NOTICE",
         ]
-        env = {}
+        # rclone reads any flag from RCLONE_<FLAG> (a list flag as CSV, hence the quotes), out of `ps`.
+        pair = f"{access},{secret}".replace('"', '""')
+        env = {"RCLONE_AUTH_KEY": f'"{pair}"'}
     return Component(
         "storage",
         argv,

@@ -48,10 +48,17 @@ class ManagedProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log = os.fdopen(fd, "ab")
         env = {**os.environ, **self.component.env}
+        # umask 077: what a part writes (Redis' AOF, objects, logs) is its user's only.
         self.proc = subprocess.Popen(
-            self.component.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            self.component.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            umask=0o077,
         )
         log.close()
         logger.info("started", extra={"component": self.component.name, "pid": self.proc.pid})

@@ -74,6 +74,7 @@ class DataDir:
     def ensure(self) -> None:
         for path in (self.root, self.logs, self.redis, self.objects, self.state_file.parent):
             path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o700)  # keys, the database and every object: the user's only
 
     def secrets(self) -> Secrets:
         """Load the stack's secrets, generating them on first start (file mode 0600)."""

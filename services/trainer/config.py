@@ -20,8 +20,8 @@ class TrainerSettings(ServiceSettings):
     max_workers: int = Field(default=8, ge=1, le=256)
     # Where workers keep downloaded models, job files and checkpoints in progress (default: <data_dir>/cache).
     cache_dir: Path | None = None
-    lease_ttl_s: int = Field(default=30, ge=3, le=3600)
-    reaper_interval_s: float = Field(default=10.0, gt=0)
+    lease_ttl_s: int = Field(default=10, ge=3, le=3600)
+    reaper_interval_s: float = Field(default=2.0, gt=0)
     # Memory a job may use on a worker; 0 = 80 % of the worker's RAM (or unified memory on a Mac).
     memory_budget_gb: float = Field(default=0.0, ge=0)
     # How often a worker republishes its machine (GET /v1/hardware); a report lives 3 of these.

@@ -70,6 +70,14 @@ class JobStore(Generic[R]):
 
     def update(self, job_id: str, mutate: Callable[[R], None]) -> R:
         """Read-modify-write under WATCH, so concurrent writers (worker, cancel) never lose each other's change."""
+
+        def no_event(job: R) -> None:
+            mutate(job)
+
+        return self.update_with_event(job_id, no_event)
+
+    def update_with_event(self, job_id: str, mutate: Callable[[R], EventRecord | None]) -> R:
+        """As `update`; the event `mutate` returns (if any) is recorded in the same transaction, or not at all."""
         key = f"{self.p}:{job_id}"
         with redis_errors("updating a job"), self.redis.pipeline() as pipe:
             while True:
@@ -80,9 +88,11 @@ class JobStore(Generic[R]):
                     if raw is None:
                         raise self._missing(job_id)
                     job = self.kind.record.model_validate_json(raw)
-                    mutate(job)
+                    event = mutate(job)
                     pipe.multi()
                     pipe.set(key, job.model_dump_json())
+                    if event is not None:
+                        pipe.rpush(f"{key}:events", event.model_dump_json(exclude={"sequence"}))
                     if job.status in TERMINAL:
                         pipe.srem(f"{self.p}s:active", job_id)
                     pipe.execute()

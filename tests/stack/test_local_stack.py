@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -46,6 +47,22 @@ def _stack_pids(data_dir: Path) -> list[int]:
         except (psutil.AccessDenied, psutil.NoSuchProcess):
             continue
     return found
+
+
+def _secrets_kept_private(data_dir: Path) -> None:
+    """No secret on a process's command line (`ps` shows it to every user); the data folder is the user's only."""
+    secrets = json.loads((data_dir / "secrets.json").read_text())
+    for pid in _stack_pids(data_dir):
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        for name, value in secrets.items():
+            assert value not in cmdline, (name, cmdline)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "secrets.json").stat().st_mode) == 0o600
+    written = [p for p in (data_dir / "redis").rglob("*") if p.is_file()]
+    assert written and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in written), written
 
 
 def _managed_key_through_the_cli(env: dict[str, str], base: str, file_id: str) -> None:
@@ -102,6 +119,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
         _score_and_prepare_through_the_stack(env, tmp_path)
         _managed_key_through_the_cli(env, base, file_id)
+        _secrets_kept_private(data_dir)
         # A second `up` while running reports the running stack instead of starting another.
         assert "already running" in _distrust(env, "up").stdout
     finally:

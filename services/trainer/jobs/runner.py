@@ -155,13 +155,16 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         text = f"Step {r.step}/{r.total_steps}: training loss={r.train_loss:.4f}"
         if r.val_loss is not None:
             text += f", validation loss={r.val_loss:.4f}"
-        self._event(job_id, EventRecord(message=text, type="metrics", data=data))
 
-        def progress(job: JobRecord) -> None:
+        def progress(job: JobRecord) -> EventRecord | None:
+            # A job resumed from a checkpoint re-runs steps it already reported: step and events stay monotonic.
+            if r.step <= job.step:
+                return None
             job.step = r.step
             job.trained_tokens += r.tokens
+            return EventRecord(message=text, type="metrics", data=data)
 
-        self.store.update(job_id, progress)
+        self.store.update_with_event(job_id, progress)
 
     def _checkpoint(self, trainer: Trainer, job: JobRecord, metrics: CheckpointMetrics, workdir: Path) -> None:
         local = workdir / f"checkpoint-{metrics.step}"

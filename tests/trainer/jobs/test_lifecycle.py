@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 import redis as redis_lib
@@ -11,7 +12,7 @@ from services.trainer.jobs.kinds import EVALUATION, EXPORT
 from services.trainer.jobs.records import EvalRecord, ExportRecord
 from shared.errors import InvalidArgument, NotFound
 from shared.jobs import lifecycle
-from shared.jobs.records import JobStatus
+from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
 from shared.schemas.evaluation import EvalSummary
 
@@ -81,3 +82,23 @@ def test_a_held_or_finished_job_is_not_run_twice(redis_client: redis_lib.Redis) 
     lifecycle.finish(store, record.id, JobStatus.CANCELLED, "cancelled")
     lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=lambda r, lost: ran.append(r.id))
     assert ran == []
+
+
+def test_an_update_and_its_event_land_together_or_not_at_all(redis_client: redis_lib.Redis) -> None:
+    """What keeps a resumed job's steps and metrics events monotonic: the event rides the update's transaction."""
+    store = JobStore(redis_client, EVALUATION)
+    job = store.create(_eval())
+
+    def advance(step: int) -> Callable[[EvalRecord], EventRecord | None]:
+        def mutate(record: EvalRecord) -> EventRecord | None:
+            if step <= record.seed:
+                return None
+            record.seed = step
+            return EventRecord(message=f"step {step}", type="metrics", data={"step": step})
+
+        return mutate
+
+    for step in (2, 3, 4, 3, 4, 5):  # 3 and 4 again: a resume from an earlier checkpoint
+        store.update_with_event(job.id, advance(step))
+    assert [e.data["step"] for e in store.events(job.id)] == [2, 3, 4, 5]
+    assert store.get(job.id).seed == 5
