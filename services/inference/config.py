@@ -24,6 +24,8 @@ class InferenceSettings(ServiceSettings):
     # Base models this service may load (comma-separated names); empty = every registered base model.
     allowed_models: str = ""
     max_batch_size: int = Field(default=8, ge=1, le=256)
+    # Requests waiting for a batch slot beyond which new ones get a 503 at once (0 = no bound).
+    max_queued_requests: int = Field(default=256, ge=0)
     adapter_cache_size: int = Field(default=8, ge=1, le=1024)
     default_max_tokens: int = Field(default=256, ge=1)
     # Most choices (`n`) one request may ask for; they share one prefill. `n` x `max_tokens` is also capped by

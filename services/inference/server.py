@@ -201,6 +201,7 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
             max_n_tokens=settings.max_n_tokens,
             prefix_cache_bytes=settings.prefix_cache_bytes,
             prefix_cache_block=settings.prefix_cache_block,
+            max_queued=settings.max_queued_requests,
         )
 
     models = ModelManager(

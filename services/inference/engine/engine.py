@@ -34,7 +34,7 @@ from services.inference.engine.prompts import PromptEncoder
 from services.inference.engine.row import Job
 from services.inference.engine.scheduler import EngineStats, Scheduler
 from services.inference.engine.score import prompt_logprobs
-from shared.errors import FailedPrecondition, InvalidArgument, NotFound, invalid_field
+from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, invalid_field
 
 DEFAULT_CONTEXT_LENGTH = 4096
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
@@ -54,8 +54,12 @@ class Engine:
         max_n_tokens: int = 0,
         prefix_cache_bytes: int = 0,
         prefix_cache_block: int = DEFAULT_BLOCK_TOKENS,
+        max_queued: int = 0,
     ) -> None:
         """Load the base model; `max_n` caps choices per request, `max_n_tokens` (0 = none) n x max_tokens.
+
+        `max_queued` > 0 bounds the requests waiting for a batch slot: past it a request is refused at once
+        (Unavailable, `queue_full`) instead of waiting longer than its client will.
 
         `prefix_cache_bytes` > 0 turns the prefix cache on (blocks of `prefix_cache_block` tokens).
         """
@@ -68,6 +72,7 @@ class Engine:
         self.adapter_cache_size = adapter_cache_size
         self.max_n = max_n
         self.max_n_tokens = max_n_tokens
+        self.max_queued = max_queued
         self.base_loads = 0
         self._adapters = AdapterCache(adapter_cache_size)
         self._lock = threading.Lock()
@@ -132,6 +137,7 @@ class Engine:
         constraint = None if grammar is None else functools.partial(self._grammars.matcher, grammar)
         with self._lock:
             self._check_open()
+            self._check_room()
             adapter = self._adapters.acquire(request.adapter) if request.adapter is not None else None
             handle = RequestHandle(request.request_id, on_cancel=self._scheduler.wake, choices=request.n)
             try:
@@ -142,6 +148,14 @@ class Engine:
                     self._adapters.release(adapter)
                 raise
         return handle
+
+    def _check_room(self) -> None:
+        waiting = self._scheduler.active_requests() - self.max_batch_size
+        if self.max_queued and waiting >= self.max_queued:
+            raise Unavailable(
+                f"The inference queue is full ({waiting} requests waiting for a batch slot); retry shortly",
+                code="queue_full",
+            )
 
     def _check_choices(self, request: GenerationRequest, prompt_tokens: int) -> None:
         """InvalidArgument naming `n` when n x max_tokens passes the cap, or prompt + n x max_tokens the context."""

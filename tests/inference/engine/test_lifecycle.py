@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from services.inference.engine import Delta, Done, Engine, GenerationRequest, RequestHandle
 from services.inference.engine.batch import DecodeBatch
-from shared.errors import FailedPrecondition, InternalError
+from shared.errors import FailedPrecondition, InternalError, Unavailable
 from tests.inference.engine.streams import collect
 
 LONG = GenerationRequest(prompt="Once upon a time", max_tokens=1500, temperature=0)
@@ -146,3 +147,18 @@ def test_paced_stream_sends_one_message_per_interval_while_tokens_keep_coming():
     producer.join()
     assert all(len(c.text) > 1 for c in chunks[1:]), chunks  # later messages carry several tokens
     assert elapsed >= 0.14  # three full intervals after the first message
+
+
+def test_a_full_queue_refuses_at_once(base_model: Path) -> None:
+    """Backpressure: past `max_queued` waiting requests a new one is Unavailable (a 503), not left to wait."""
+    with Engine(base_model, max_batch_size=1, max_queued=1) as engine:
+        running = engine.submit(GenerationRequest(prompt="one", max_tokens=400))
+        waiting = engine.submit(GenerationRequest(prompt="two", max_tokens=400))
+        with pytest.raises(Unavailable) as caught:
+            engine.submit(GenerationRequest(prompt="three", max_tokens=4))
+        assert caught.value.code == "queue_full"
+        running.cancel()
+        waiting.cancel()
+        list(running), list(waiting)
+        done = engine.submit(GenerationRequest(prompt="four", max_tokens=2))  # room again once they ended
+        assert list(done)
