@@ -33,8 +33,8 @@ def run_leased(
     `lost` is set when the lease could not be renewed: the body should stop, another worker owns the job.
     A DistrustError ends the job failed with its code and message; any other exception as `internal_error`.
     """
-    with log_context(job_id=job_id):
-        job = store.get(job_id)
+    job = store.get(job_id)
+    with log_context(job_id=job_id, request_id=job.request_id if job else None):
         if job is None or job.status in TERMINAL:
             logger.info("nothing to do", extra={"status": job.status if job else None})
             return

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.log import current_context
+
 
 class JobStatus(StrEnum):
     """A job's place in its life; the names are OpenAI's fine-tuning job statuses."""
@@ -48,6 +50,8 @@ class BaseJob(BaseModel):
     started_at: int | None = None
     finished_at: int | None = None
     error: JobError | None = None
+    # The request that created the job (its x-request-id), so the worker's log lines carry it too.
+    request_id: str | None = Field(default_factory=lambda: current_context().get("request_id"))
 
 
 class EventRecord(BaseModel):

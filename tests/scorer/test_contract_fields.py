@@ -14,7 +14,7 @@ from shared.schemas.preparation import PreparationInput, PreparationOptions, Pre
 from shared.schemas.scoring import Breakdown, LineError, ScoreResult
 
 # Fields a model has that its message leaves out on purpose: the caller's identity travels beside the job.
-NOT_IN_MESSAGE = {PreparationRecord: {"owner"}}
+NOT_IN_MESSAGE = {PreparationRecord: {"owner", "request_id"}}  # internal: whose it is, which request made it
 
 
 def _model_fields(model: type) -> set[str]:

@@ -31,7 +31,7 @@ PAIRS: list[tuple[type[BaseModel], object, frozenset[str]]] = [
     (LoraSpec, pb.LoraConfig, frozenset()),
     (CheckpointMetrics, pb.CheckpointMetrics, frozenset()),
     (JobError, pb.JobError, frozenset()),
-    (JobRecord, pb.Job, frozenset()),
+    (JobRecord, pb.Job, frozenset({"request_id"})),  # internal: the request that made it, for the worker's logs
     (EventRecord, pb.JobEvent, frozenset()),
     (JobCreate, pb.CreateJobRequest, frozenset({"owner"})),  # the owner comes from the caller's key
     (CheckpointRecord, pb.Checkpoint, frozenset({"files", "fine_tuned_model_checkpoint"})),

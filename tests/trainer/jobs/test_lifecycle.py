@@ -14,6 +14,7 @@ from shared.errors import InvalidArgument, NotFound
 from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
+from shared.log import current_context, log_context
 from shared.schemas.evaluation import EvalSummary
 
 
@@ -102,3 +103,19 @@ def test_an_update_and_its_event_land_together_or_not_at_all(redis_client: redis
         store.update_with_event(job.id, advance(step))
     assert [e.data["step"] for e in store.events(job.id)] == [2, 3, 4, 5]
     assert store.get(job.id).seed == 5
+
+
+def test_the_worker_runs_a_job_in_its_creating_requests_log_context(redis_client: redis_lib.Redis) -> None:
+    """One request id from the gateway to the worker: a job remembers it, and its run logs with it."""
+    store = JobStore(redis_client, EVALUATION)
+    with log_context(request_id="req_trace_1"):
+        record = store.create(_eval())
+    assert record.request_id == "req_trace_1"
+    seen: dict[str, object] = {}
+
+    def body(job: EvalRecord, lost: threading.Event) -> None:
+        seen.update(current_context())
+        lifecycle.finish(store, job.id, JobStatus.SUCCEEDED, "done")
+
+    lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=body)
+    assert seen["request_id"] == "req_trace_1" and seen["job_id"] == record.id

@@ -1,0 +1,47 @@
+"""schemathesis over the whole /openapi.json of a running stack (tiny model), with an admin key: no 5xx."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.stack import OurStack
+from tests.helpers.host import REPO
+
+pytestmark = pytest.mark.slow
+
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+
+
+def test_no_generated_request_is_a_server_error(tmp_path: Path) -> None:
+    with OurStack(tmp_path) as stack:
+        origin = stack.base_url.removesuffix("/v1")
+        run = subprocess.run(
+            [
+                str(SCHEMATHESIS),
+                "run",
+                f"{origin}/openapi.json",
+                "--header",
+                f"Authorization: Bearer {stack.api_key}",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "6",
+                "--max-time",
+                "420",
+                "--seed",
+                "7",
+                "--request-timeout",
+                "60",
+                "--no-shrink",
+                "--continue-on-failure",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
