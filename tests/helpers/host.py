@@ -34,3 +34,18 @@ def run_bounded(argv: list[str], timeout_s: float, grace_s: float = 60.0) -> sub
             out, err = proc.communicate()
         raise AssertionError(f"{' '.join(argv)} ran past {timeout_s} s and was stopped:\n{out}\n{err}") from None
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def stack_processes(data_dir: Path) -> list[int]:
+    """The pids of every process of the stack whose data folder is `data_dir`."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
+        try:
+            env = proc.info["environ"] or {}
+            if env.get("DISTRUST_DATA_DIR") == str(data_dir) or str(data_dir) in " ".join(proc.info["cmdline"] or []):
+                found.append(proc.pid)
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
+    return found

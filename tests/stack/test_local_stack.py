@@ -16,7 +16,7 @@ import pytest
 
 from cli.stack.layout import PORT_SETTINGS
 from services.trainer.models.names import TINY_MODEL_NAME
-from tests.helpers.host import REPO, free_port
+from tests.helpers.host import REPO, free_port, stack_processes
 
 pytestmark = pytest.mark.slow
 
@@ -36,23 +36,10 @@ def _distrust(env: dict[str, str], *args: str, check: bool = True) -> subprocess
     return result
 
 
-def _stack_pids(data_dir: Path) -> list[int]:
-    found = []
-    for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
-        try:
-            if (proc.info["environ"] or {}).get("DISTRUST_DATA_DIR") == str(data_dir) or str(data_dir) in " ".join(
-                proc.info["cmdline"] or []
-            ):
-                found.append(proc.pid)
-        except (psutil.AccessDenied, psutil.NoSuchProcess):
-            continue
-    return found
-
-
 def _secrets_kept_private(data_dir: Path) -> None:
     """No secret on a process's command line (`ps` shows it to every user); the data folder is the user's only."""
     secrets = json.loads((data_dir / "secrets.json").read_text())
-    for pid in _stack_pids(data_dir):
+    for pid in stack_processes(data_dir):
         try:
             cmdline = " ".join(psutil.Process(pid).cmdline())
         except psutil.NoSuchProcess:
@@ -125,7 +112,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
     finally:
         _distrust(env, "down", check=False)
     time.sleep(0.5)
-    assert _stack_pids(data_dir) == []
+    assert stack_processes(data_dir) == []
     assert _distrust(env, "status", check=False).returncode != 0
     print(f"stack start-up: {startup_s:.1f} s")
 
@@ -137,7 +124,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
     finally:
         _distrust(env, "down")
-    assert _stack_pids(data_dir) == []
+    assert stack_processes(data_dir) == []
 
 
 def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) -> None:
@@ -298,4 +285,4 @@ def test_busy_port_is_an_error_naming_the_setting(tmp_path: Path) -> None:
         result = _distrust(env, "up", check=False)
     assert result.returncode != 0
     assert "DISTRUST_SCORER_PORT" in result.stderr + result.stdout
-    assert _stack_pids(tmp_path / "data") == []
+    assert stack_processes(tmp_path / "data") == []

@@ -101,6 +101,8 @@ def test_a_recommendation_for_the_workers_budget(gateway_url: str, worker_id: st
         ({"seq_len": 100_000}, 400, "seq_len"),  # beyond the model's context
         ({"precision": "int8"}, 400, "precision"),
         ({"quantize_base": 3}, 400, "quantize_base"),
+        ({"quantize_base": -4}, 400, "quantize_base"),  # found by schemathesis: was a 500 from protobuf
+        ({"model": "m" * 1000}, 400, "model"),
         ({"model": "no-such-model"}, 404, "model"),
         ({"worker": "gone:1"}, 404, "worker"),
     ],

@@ -24,11 +24,15 @@ async def list_hardware(hardware: HardwareDep, _owner: Owner) -> ListResponse[Wo
 async def recommendation(
     hardware: HardwareDep,
     owner: Owner,
-    model: Annotated[str, Query(min_length=1, description="A base model you may train")],
+    model: Annotated[str, Query(min_length=1, max_length=256, description="A base model you may train")],
     seq_len: Annotated[int, Query(ge=1, le=MAX_SEQ_LENGTH, description="Tokens per training sequence")] = 512,
     precision: Annotated[Precision, Query(description="`auto`: the worker's dtype")] = "auto",
-    quantize_base: Annotated[int | None, Query(description="QLoRA: 4 or 8 (bits); unset: as stored")] = None,
-    worker: Annotated[str | None, Query(description="A worker's id; unset: the smallest budget")] = None,
+    quantize_base: Annotated[
+        int | None, Query(ge=1, le=64, description="QLoRA: 4 or 8 (bits); unset: as stored")
+    ] = None,
+    worker: Annotated[
+        str | None, Query(max_length=256, description="A worker's id; unset: the smallest budget")
+    ] = None,
 ) -> HardwareRecommendation:
     """Batch size, LoRA rank and layers, and the memory estimate, for a job on that worker's machine."""
     return await hardware.recommend(
