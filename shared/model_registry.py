@@ -1,8 +1,10 @@
 """Base models and fine-tuned adapters: records in Redis, files in the object store's `models` / `adapters` buckets.
 
-A base model lives under `models/base/<name>/`; a fine-tuned model's adapter under `adapters/<job_id>/`, a
-checkpoint's under its prefix in `checkpoints/`. Both the trainer and the inference service resolve model names
-here and cache the files locally by fingerprint.
+A shared base model lives under `models/base/<name>/`, an owner's own (an export, a private import) under
+`models/owned/<owner digest>/<name>/`: names are per owner, so another owner's models neither show nor block a
+name. A fine-tuned model's adapter lives under `adapters/<job_id>/`, a checkpoint's under its prefix in
+`checkpoints/`. Both the trainer and the inference service resolve model names here and cache the files locally
+by fingerprint.
 """
 
 from __future__ import annotations
@@ -28,9 +30,18 @@ from shared.storage import Bucket, ObjectStore
 logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-RESERVED = (
-    f"{KEY_PREFIX}models:reserved"  # base-model names claimed by exports and imports still running: name -> holder
-)
+MODELS = f"{KEY_PREFIX}models"  # base_key -> BaseModelRecord
+RESERVED = f"{KEY_PREFIX}models:reserved"  # base keys claimed by exports and imports still running: key -> holder
+SYSTEM = "system"  # the owner of shared base models
+
+
+def base_key(name: str, owned_by: str) -> str:
+    """Where a base model is recorded: a shared one by its name, an owner's own under the owner."""
+    return name if owned_by == SYSTEM else f"{owned_by}/{name}"
+
+
+def _owner_digest(owner: str) -> str:
+    return hashlib.sha256(owner.encode()).hexdigest()[:16]
 
 
 class BaseModelRecord(BaseModel):
@@ -42,7 +53,10 @@ class BaseModelRecord(BaseModel):
     files: dict[str, str]  # file name → sha256
     bytes: int
     context_length: int | None = None
-    owned_by: str = "system"
+    owned_by: str = SYSTEM
+    # Where `files` live in the models bucket; None: `base/<name>` (shared models, and private ones from before
+    # names were per owner).
+    storage_prefix: str | None = None
     # The trainer's ModelInfo (layers, sizes, quantization) for memory estimates without the weights at hand.
     info: dict[str, object] | None = None
     # Where an imported model came from (None for models registered from a folder or exported).
@@ -50,7 +64,17 @@ class BaseModelRecord(BaseModel):
 
     def visible_to(self, owner: str) -> bool:
         """Shared models ("system") are everyone's; an exported model belongs to the owner of its adapter."""
-        return self.owned_by in ("system", owner)
+        return self.owned_by in (SYSTEM, owner)
+
+    @property
+    def key(self) -> str:
+        """The model's identity across owners (two owners may each have a model of the same name)."""
+        return base_key(self.name, self.owned_by)
+
+    @property
+    def prefix(self) -> str:
+        """Where the model's files live in the models bucket."""
+        return self.storage_prefix or f"base/{self.name}"
 
 
 class AdapterRecord(BaseModel):
@@ -78,18 +102,15 @@ class AdapterRecord(BaseModel):
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A model name as one owner may use it: a base model visible to them, or one of their adapters."""
+    """A model name as one owner may use it: a base model visible to them, or one of their adapters on its base."""
 
     name: str
-    base: BaseModelRecord | None
+    base: BaseModelRecord
     adapter: AdapterRecord | None
 
     @property
     def base_name(self) -> str:
-        if self.base is not None:
-            return self.base.name
-        assert self.adapter is not None, "a ModelRef names a base model or an adapter"
-        return self.adapter.base_model
+        return self.base.name
 
 
 def model_not_found(name: str, param: str = "model") -> NotFound:
@@ -116,33 +137,35 @@ class ModelRegistry:
         directory: Path,
         *,
         info: dict[str, object] | None = None,
-        owned_by: str = "system",
+        owned_by: str = SYSTEM,
         reservation: str | None = None,
         provenance: ModelProvenance | None = None,
     ) -> BaseModelRecord:
-        """Upload a local HF-layout model folder and record it under `name` (replacing an older version).
+        """Upload a local HF-layout model folder and record it under `name` for `owned_by` (replacing an older one).
 
         A name an export or import has reserved can only be registered by that job (`reservation`, its holder).
         A failed upload deletes what it stored when the name was new, so nothing half-registered stays.
         """
         if not NAME.match(name):
             raise InvalidArgument(f"model: {name!r} is not a valid model name (letters, digits, . _ -)", param="model")
+        key = base_key(name, owned_by)
         with redis_errors("registering a model"):
-            reply = self.redis.hget(RESERVED, name)
+            reply = self.redis.hget(RESERVED, key)
         holder = None if reply is None else text(reply)
         if holder is not None and holder != reservation:
             raise AlreadyExists(
                 f"model: the name {name!r} is reserved by job {holder}", param="model", code="model_exists"
             )
+        prefix = f"base/{name}" if owned_by == SYSTEM else f"owned/{_owner_digest(owned_by)}/{name}"
         files = {}
-        replacing = self.get_base(name) is not None
+        replacing = self._get(key) is not None
         try:
             for path in sorted(p for p in directory.iterdir() if p.is_file()):
-                files[path.name] = self.store.put_file(Bucket.MODELS, f"base/{name}/{path.name}", path).sha256 or ""
+                files[path.name] = self.store.put_file(Bucket.MODELS, f"{prefix}/{path.name}", path).sha256 or ""
         except BaseException:
             if not replacing:
                 for file_name in files:
-                    self.store.delete(Bucket.MODELS, f"base/{name}/{file_name}")
+                    self.store.delete(Bucket.MODELS, f"{prefix}/{file_name}")
             raise
         config = json.loads((directory / "config.json").read_text()) if (directory / "config.json").exists() else {}
         record = BaseModelRecord(
@@ -154,18 +177,27 @@ class ModelRegistry:
             context_length=config.get("max_position_embeddings"),
             info=info,
             owned_by=owned_by,
+            storage_prefix=None if owned_by == SYSTEM else prefix,
             provenance=provenance,
         )
         with redis_errors("registering a model"):
-            self.redis.hset(f"{KEY_PREFIX}models", name, record.model_dump_json())
+            self.redis.hset(MODELS, key, record.model_dump_json())
         logger.info("base model registered", extra={"model": name, "fingerprint": record.fingerprint})
         return record
 
-    def reserve_name(self, name: str, holder: str) -> None:
-        """Claim `name` for the base model that `holder` (an export or import) will register; AlreadyExists if taken."""
+    def reserve_name(self, name: str, holder: str, *, owner: str = SYSTEM) -> None:
+        """Claim `name` for the base model `holder` (an export or import) will register for `owner`.
+
+        AlreadyExists if `owner` can already use a model of that name (their own or a shared one), or, for a
+        shared name, if an owner has a model of their own by that name (so no owner ever sees two).
+        """
+        key = base_key(name, owner)
         with redis_errors("reserving a model name"):
-            claimed = self.get_base(name) is None and (
-                bool(self.redis.hsetnx(RESERVED, name, holder)) or self.redis.hget(RESERVED, name) == holder
+            taken = self.get_base(name, owner=None if owner == SYSTEM else owner) is not None or (
+                self._held_privately(name) if owner == SYSTEM else self.redis.hexists(RESERVED, name)
+            )
+            claimed = not taken and (
+                bool(self.redis.hsetnx(RESERVED, key, holder)) or self.redis.hget(RESERVED, key) == holder
             )
         if not claimed:
             raise AlreadyExists(
@@ -174,31 +206,57 @@ class ModelRegistry:
                 code="model_exists",
             )
 
-    def release_name(self, name: str, holder: str) -> None:
+    def _held_privately(self, name: str) -> bool:
+        for hash_key in (MODELS, RESERVED):
+            if any(True for _ in self.redis.hscan_iter(hash_key, match=f"*/{name}")):
+                return True
+        return False
+
+    def release_name(self, name: str, holder: str, *, owner: str = SYSTEM) -> None:
         """Give up `holder`'s claim on `name` (after registering it, or when the export failed)."""
+        key = base_key(name, owner)
         with redis_errors("releasing a model name"):
-            if self.redis.hget(RESERVED, name) == holder:
-                self.redis.hdel(RESERVED, name)
+            if self.redis.hget(RESERVED, key) == holder:
+                self.redis.hdel(RESERVED, key)
 
     def resolve(self, name: str, owner: str) -> ModelRef | None:
         """What `name` means for `owner`: a base model they may use, one of their adapters, or None."""
-        base = self.get_base(name)
-        if base is not None and base.visible_to(owner):
+        base = self.get_base(name, owner=owner)
+        if base is not None:
             return ModelRef(name, base, None)
         try:
-            return ModelRef(name, None, self.get_adapter(name, owner=owner))
+            adapter = self.get_adapter(name, owner=owner)
         except NotFound:
             return None
+        base = self.get_base(adapter.base_model, owner=owner)
+        if base is None:
+            raise NotFound(
+                f"model: {name!r} was trained on {adapter.base_model!r}, which is no longer registered",
+                param="model",
+                code="model_not_found",
+            )
+        return ModelRef(name, base, adapter)
 
-    def get_base(self, name: str) -> BaseModelRecord | None:
+    def _get(self, key: str) -> BaseModelRecord | None:
         with redis_errors("reading a model"):
-            raw = self.redis.hget(f"{KEY_PREFIX}models", name)
+            raw = self.redis.hget(MODELS, key)
         return BaseModelRecord.model_validate_json(raw) if raw else None
 
-    def require_base(self, name: str) -> BaseModelRecord:
-        record = self.get_base(name)
+    def get_base(self, name: str, *, owner: str | None = None) -> BaseModelRecord | None:
+        """The base model `name` as `owner` sees it (their own first, then a shared one); without one, shared only."""
+        if "/" in name:  # never a model name: a key of an owner's model must not be reachable by name
+            return None
+        if owner is not None and owner != SYSTEM:
+            own = self._get(base_key(name, owner))
+            if own is not None:
+                return own
+        record = self._get(name)
+        return record if record is not None and (owner is None or record.visible_to(owner)) else None
+
+    def require_base(self, name: str, *, owner: str | None = None) -> BaseModelRecord:
+        record = self.get_base(name, owner=owner)
         if record is None:
-            known = ", ".join(r.name for r in self.list_base()) or "none"
+            known = ", ".join(self.visible_names(owner)) or "none"
             raise NotFound(
                 f"model: no base model named {name!r} (available: {known})", param="model", code="model_not_found"
             )
@@ -206,14 +264,23 @@ class ModelRegistry:
 
     def list_base(self) -> list[BaseModelRecord]:
         with redis_errors("listing models"):
-            values = self.redis.hvals(f"{KEY_PREFIX}models")
-        return sorted((BaseModelRecord.model_validate_json(v) for v in values), key=lambda r: r.name)
+            values = self.redis.hvals(MODELS)
+        return sorted((BaseModelRecord.model_validate_json(v) for v in values), key=lambda r: (r.name, r.owned_by))
 
-    def fetch_base(self, name: str, cache_dir: Path) -> Path:
+    def list_visible(self, owner: str | None) -> list[BaseModelRecord]:
+        """The base models `owner` may use (shared ones and their own); with None, the shared ones."""
+        return [r for r in self.list_base() if r.visible_to(owner or SYSTEM)]
+
+    def visible_names(self, owner: str | None) -> list[str]:
+        return [r.name for r in self.list_visible(owner)]
+
+    def fetch_base(self, name: str, cache_dir: Path, *, owner: str | None = None) -> Path:
         """The model's files in a local folder, downloaded once per fingerprint."""
-        record = self.require_base(name)
+        return self.fetch_record(self.require_base(name, owner=owner), cache_dir)
+
+    def fetch_record(self, record: BaseModelRecord, cache_dir: Path) -> Path:
         return self._fetch(
-            Bucket.MODELS, f"base/{name}", record.files, cache_dir / "models" / name / record.fingerprint
+            Bucket.MODELS, record.prefix, record.files, cache_dir / "models" / record.prefix / record.fingerprint
         )
 
     def register_adapter(self, record: AdapterRecord) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from services.inference.engine import Embeddings, Engine, GenerationRequest, RequestHandle
 from services.inference.engine.api import TokenLogprob, validate_request
 from shared.errors import PermissionDenied, Unavailable
-from shared.model_registry import ModelRegistry, model_not_found
+from shared.model_registry import BaseModelRecord, ModelRegistry, model_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ EngineFactory = Callable[[Path], Engine]
 class Resolved:
     """The base model and (optional) adapter a model name stands for."""
 
-    base: str
+    base: BaseModelRecord
     adapter: str | None
 
 
@@ -64,7 +64,8 @@ class ModelManager:
         self._engine: Engine | None = None
         self.adapter_hits = 0  # requests whose adapter was already loaded
         self.adapter_misses = 0  # ... and those that had to load it first
-        self._base: str | None = None
+        self._base: str | None = None  # the loaded base model's key (owners' models may share a name)
+        self._base_name: str | None = None
 
     def _check_allowed(self, base: str, model: str) -> None:
         if self.allowed and base not in self.allowed:
@@ -80,20 +81,21 @@ class ModelManager:
         if ref is None:
             raise model_not_found(model)
         self._check_allowed(ref.base_name, model)
-        return Resolved(ref.base_name, None if ref.adapter is None else ref.adapter.name)
+        return Resolved(ref.base, None if ref.adapter is None else ref.adapter.name)
 
-    def engine(self, base: str) -> Engine:
+    def engine(self, base: BaseModelRecord) -> Engine:
         with self._lock:
-            if self._engine is not None and self._base == base:
+            if self._engine is not None and self._base == base.key:
                 return self._engine
             if self._engine is not None:
-                logger.warning("switching base model", extra={"from": self._base, "to": base})
+                logger.warning("switching base model", extra={"from": self._base, "to": base.key})
                 self._drain(self._engine)
                 self._engine.close()
                 self._engine = None
-            path = self.registry.fetch_base(base, self.cache_dir)
+            path = self.registry.fetch_record(base, self.cache_dir)
             self._engine = self.factory(path)
-            self._base = base
+            self._base = base.key
+            self._base_name = base.name
             return self._engine
 
     def _drain(self, engine: Engine) -> None:
@@ -146,17 +148,17 @@ class ModelManager:
         engine, resolved = self.prepare(owner, model)
         return engine.embed(inputs, adapter=resolved.adapter, dimensions=dimensions)
 
-    def loaded_engine(self, base: str) -> Engine | None:
+    def loaded_engine(self, base: BaseModelRecord) -> Engine | None:
         """The engine if `base` is the base model in memory now (never loads or switches)."""
         with self._lock:
-            return self._engine if self._base == base else None
+            return self._engine if self._base == base.key else None
 
     def unload(self, owner: str, model: str) -> Resolved:
         resolved = self.resolve(owner, model)
         if (
             resolved.adapter
             and self._engine is not None
-            and self._base == resolved.base
+            and self._base == resolved.base.key
             and resolved.adapter in self._engine.loaded_adapters()
         ):
             self._engine.unload_adapter(resolved.adapter)
@@ -165,12 +167,10 @@ class ModelManager:
     def current(self) -> tuple[str, Engine] | None:
         """The base model loaded now and its engine, if any."""
         with self._lock:
-            return None if self._engine is None or self._base is None else (self._base, self._engine)
+            return None if self._engine is None or self._base_name is None else (self._base_name, self._engine)
 
     def list_models(self, owner: str) -> list[ModelEntry]:
-        bases = [
-            b for b in self.registry.list_base() if b.visible_to(owner) and (not self.allowed or b.name in self.allowed)
-        ]
+        bases = [b for b in self.registry.list_visible(owner) if not self.allowed or b.name in self.allowed]
         entries = [ModelEntry(b.name, "base", None, b.owned_by, b.created, b.context_length) for b in bases]
         names = {b.name for b in bases}
         entries += [

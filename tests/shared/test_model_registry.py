@@ -58,22 +58,45 @@ def test_concurrent_fetches_of_one_adapter_all_succeed(
 
 
 def test_a_reserved_name_is_registered_only_by_its_holder(registry: ModelRegistry, tmp_path: Path) -> None:
-    registry.reserve_name("fused", "export-1")
-    registry.reserve_name("fused", "export-1")  # a redelivered export claims it again
+    registry.reserve_name("fused", "export-1", owner="alice")
+    registry.reserve_name("fused", "export-1", owner="alice")  # a redelivered export claims it again
     with pytest.raises(AlreadyExists) as info:
-        registry.reserve_name("fused", "export-2")
+        registry.reserve_name("fused", "export-2", owner="alice")
     assert info.value.param == "name"
     with pytest.raises(AlreadyExists, match="export-1"):
-        registry.register_base("fused", _model(tmp_path / "a"), owned_by="bob")
-    assert registry.get_base("fused") is None
+        registry.register_base("fused", _model(tmp_path / "a"), owned_by="alice")
+    assert registry.get_base("fused", owner="alice") is None
     registry.register_base("fused", _model(tmp_path / "b"), owned_by="alice", reservation="export-1")
-    registry.release_name("fused", "export-2")  # not its claim: nothing happens
+    registry.release_name("fused", "export-2", owner="alice")  # not its claim: nothing happens
     with pytest.raises(AlreadyExists, match="export-1"):
-        registry.register_base("fused", _model(tmp_path / "c"))
-    registry.release_name("fused", "export-1")
+        registry.register_base("fused", _model(tmp_path / "c"), owned_by="alice")
+    registry.release_name("fused", "export-1", owner="alice")
     with pytest.raises(AlreadyExists):
-        registry.reserve_name("fused", "export-3")  # now a registered model holds the name
-    assert registry.get_base("fused").owned_by == "alice"  # type: ignore[union-attr]
+        registry.reserve_name("fused", "export-3", owner="alice")  # now a registered model holds the name
+    assert registry.get_base("fused", owner="alice").owned_by == "alice"  # type: ignore[union-attr]
+
+
+def test_names_are_per_owner(registry: ModelRegistry, tmp_path: Path) -> None:
+    registry.reserve_name("mine", "export-a", owner="alice")
+    registry.reserve_name("mine", "export-b", owner="bob")  # alice's claim neither shows nor blocks
+    alices = registry.register_base("mine", _model(tmp_path / "a"), owned_by="alice", reservation="export-a")
+    bobs = registry.register_base("mine", _model(tmp_path / "b"), owned_by="bob", reservation="export-b")
+    assert alices.prefix != bobs.prefix and alices.key != bobs.key
+    assert registry.resolve("mine", "alice").base.owned_by == "alice"  # type: ignore[union-attr]
+    assert registry.resolve("mine", "bob").base.owned_by == "bob"  # type: ignore[union-attr]
+    assert registry.resolve("mine", "carol") is None
+    assert registry.get_base("mine") is None  # no shared model of that name
+    assert registry.get_base("alice/mine", owner="bob") is None and registry.get_base("alice/mine") is None
+    assert [r.owned_by for r in registry.list_visible("alice")] == ["alice"]
+    a = registry.fetch_base("mine", tmp_path / "cache", owner="alice")
+    b = registry.fetch_base("mine", tmp_path / "cache", owner="bob")
+    assert a != b and (a / "weights.bin").exists() and (b / "weights.bin").exists()
+    # A shared name is one every owner sees: no owner may shadow it, nor may it take an owner's name.
+    registry.register_base("shared", _model(tmp_path / "s"))
+    with pytest.raises(AlreadyExists):
+        registry.reserve_name("shared", "export-c", owner="carol")
+    with pytest.raises(AlreadyExists):
+        registry.reserve_name("mine", "import-d")
 
 
 def test_resolve_gives_visible_bases_and_own_adapters_only(registry: ModelRegistry, tmp_path: Path) -> None:
@@ -85,9 +108,9 @@ def test_resolve_gives_visible_bases_and_own_adapters_only(registry: ModelRegist
         )
     )
     ref = registry.resolve("ft:shared-base:x:1", "alice")
-    assert ref is not None and ref.adapter is not None and ref.base is None and ref.base_name == "shared-base"
+    assert ref is not None and ref.adapter is not None and ref.base_name == "shared-base"
     assert registry.resolve("ft:shared-base:x:1", "bob") is None
     assert registry.resolve("alices-export", "bob") is None
     assert registry.resolve("alices-export", "alice").base_name == "alices-export"  # type: ignore[union-attr]
-    assert registry.resolve("shared-base", "bob").base is not None  # type: ignore[union-attr]
+    assert registry.resolve("shared-base", "bob").adapter is None  # type: ignore[union-attr]
     assert registry.resolve("missing", "alice") is None

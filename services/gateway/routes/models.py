@@ -42,10 +42,9 @@ def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Own
     ref = registry.resolve(model, owner)
     if ref is None:
         raise model_not_found(model)
-    if ref.base is not None:
-        path = pack_tar_gz(store, Bucket.MODELS, f"base/{model}", ref.base.files, root=model)
+    if ref.adapter is None:
+        path = pack_tar_gz(store, Bucket.MODELS, ref.base.prefix, ref.base.files, root=model)
     else:
-        assert ref.adapter is not None
         adapter = ref.adapter
         path = pack_tar_gz(store, adapter.bucket, adapter.prefix, adapter.files, root=adapter.job_id)
     safe = model.replace(":", "_").replace("/", "_")
@@ -180,6 +179,6 @@ async def get_model(model: str, owner: Owner, inference: InferenceDep, registry:
     """One model by id, if it is yours or a base model."""
     for entry in await inference.models(owner):
         if entry.id == model:
-            record = registry.get_base(model) if entry.kind == "base" else None
+            record = registry.get_base(model, owner=owner) if entry.kind == "base" else None
             return entry.model_copy(update={"provenance": record.provenance if record else None})
     raise model_not_found(model)

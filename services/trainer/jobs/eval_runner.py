@@ -109,7 +109,7 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
         return results
 
     def _load(self, ref: EvalModel, owner: str) -> tuple[Any, Any]:
-        base_dir = self.ctx.sources.local_dir(ref.base, self.ctx.cache_dir)
+        base_dir = self.ctx.sources.local_dir(ref.base, self.ctx.cache_dir, owner)
         adapter_dir = None
         if ref.adapter:
             record = self.ctx.registry.get_adapter(ref.adapter, owner=owner)

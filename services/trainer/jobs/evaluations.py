@@ -59,9 +59,9 @@ def resolve_model(registry: ModelRegistry, sources: ModelSources, owner: str, na
     """A base model the owner may use, or one of the owner's adapters; NotFound naming `field` otherwise."""
     ref = registry.resolve(name, owner)
     if ref is not None:
-        return EvalModel(name, ref.base_name, None if ref.base is not None else name)
+        return EvalModel(name, ref.base_name, None if ref.adapter is None else name)
     if name.startswith("/"):
-        sources.classify(name)  # a local folder, when this deployment allows them
+        sources.classify(name, owner)  # a local folder, when this deployment allows them
         return EvalModel(name, name, None)
     raise model_not_found(name, field)
 

@@ -47,7 +47,7 @@ class ExportRunner(lifecycle.LeasedRunner[ExportContext]):
         record = started
         try:
             self._step(record.id, "Fetching the base model and the adapter")
-            base_dir = self.ctx.registry.fetch_base(record.base_model, self.ctx.cache_dir)
+            base_dir = self.ctx.registry.fetch_base(record.base_model, self.ctx.cache_dir, owner=record.owner)
             adapter = self.ctx.registry.get_adapter(record.model, owner=record.owner)
             adapter_dir = self.ctx.registry.fetch_adapter(adapter, self.ctx.cache_dir)
             out = workdir / record.output_model
@@ -77,11 +77,11 @@ class ExportRunner(lifecycle.LeasedRunner[ExportContext]):
             )
         except BaseException:
             if not lost.is_set():  # else the worker that took the job over still needs the name
-                self.ctx.registry.release_name(record.output_model, record.id)
+                self.ctx.registry.release_name(record.output_model, record.id, owner=record.owner)
             raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        self.ctx.registry.release_name(record.output_model, record.id)
+        self.ctx.registry.release_name(record.output_model, record.id, owner=record.owner)
         written = {k: v for k, v in result.to_dict().items() if k in ExportResult.model_fields}
         summary = ExportResult.model_validate({**written, "gguf": gguf})
         lifecycle.finish(

@@ -44,7 +44,7 @@ class ExportService:
 
     def create(self, request: ExportRequest) -> ExportRecord:
         adapter = self.registry.get_adapter(request.model, owner=request.owner)
-        if self.registry.get_base(adapter.base_model) is None:
+        if self.registry.get_base(adapter.base_model, owner=request.owner) is None:
             raise FailedPrecondition(
                 f"model: {adapter.name!r} was trained on {adapter.base_model!r}, which is not a "
                 f"registered base model; only adapters of registered base models can be exported",
@@ -64,11 +64,11 @@ class ExportService:
             options=request.options,
         )
         # Claimed now, so two exports (or a model registered meanwhile) can never overwrite each other.
-        self.registry.reserve_name(name, record.id)
+        self.registry.reserve_name(name, record.id, owner=record.owner)
         try:
             self.store.create(record)
         except BaseException:
-            self.registry.release_name(name, record.id)
+            self.registry.release_name(name, record.id, owner=record.owner)
             raise
         self.store.add_event(record.id, status_event(f"Created export {record.id}", JobStatus.QUEUED))
         self.enqueue(record.id)

@@ -75,17 +75,17 @@ class ImportRunner(lifecycle.LeasedRunner[ImportContext]):
                 record.name,
                 out,
                 info=dataclasses.asdict(inspect_model(out)),
-                owned_by="system" if record.public else record.owner,
+                owned_by=record.registered_by,
                 reservation=record.id,
                 provenance=provenance,
             )
         except BaseException:
             if not lost.is_set():  # else the worker that took the job over still needs the name
-                self.ctx.registry.release_name(record.name, record.id)
+                self.ctx.registry.release_name(record.name, record.id, owner=record.registered_by)
             raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        self.ctx.registry.release_name(record.name, record.id)
+        self.ctx.registry.release_name(record.name, record.id, owner=record.registered_by)
         lifecycle.finish(
             self.store,
             record.id,

@@ -97,11 +97,11 @@ class ImportService:
             owner=request.owner, file=upload.id, name=name, quantization=quantization, public=request.public
         )
         # Claimed now, so two imports (or an export meanwhile) can never overwrite each other's model.
-        self.registry.reserve_name(name, record.id)
+        self.registry.reserve_name(name, record.id, owner=record.registered_by)
         try:
             self.store.create(record)
         except BaseException:
-            self.registry.release_name(name, record.id)
+            self.registry.release_name(name, record.id, owner=record.registered_by)
             raise
         self.store.add_event(record.id, status_event(f"Created model import {record.id}", JobStatus.QUEUED))
         self.enqueue(record.id)

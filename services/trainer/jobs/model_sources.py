@@ -30,13 +30,12 @@ class ModelSources:
         self.allow_local = allow_local
         self.allow_hub = allow_hub
 
-    def classify(self, model: str, owner: str | None = None) -> ModelSource:
+    def classify(self, model: str, owner: str | None) -> ModelSource:
         """Decide how `model` is found, refusing what this deployment does not allow (errors name `model`).
 
-        With `owner`, a registered base model someone else owns (an export) is treated as unknown.
+        A registered base model someone else owns (an export) is unknown to `owner` (None: any model).
         """
-        base = self.registry.get_base(model)
-        if base is not None and (owner is None or base.visible_to(owner)):
+        if self.registry.get_base(model, owner=owner) is not None:
             return ModelSource("registered", model)
         if model.startswith("/"):
             if not self.allow_local:
@@ -50,7 +49,7 @@ class ModelSources:
             return ModelSource("local", model)
         if HUB_ID.match(model) and self.allow_hub:
             return ModelSource("hub", model)
-        known = ", ".join(r.name for r in self.registry.list_base() if owner is None or r.visible_to(owner)) or "none"
+        known = ", ".join(self.registry.visible_names(owner)) or "none"
         hint = (
             ""
             if self.allow_hub
@@ -60,11 +59,11 @@ class ModelSources:
             f"model: no base model named {model!r} (available: {known}{hint})", param="model", code="model_not_found"
         )
 
-    def local_dir(self, model: str, cache_dir: Path) -> Path:
-        """A local folder with the model's files, downloading it when needed."""
-        source = self.classify(model)
+    def local_dir(self, model: str, cache_dir: Path, owner: str) -> Path:
+        """A local folder with `owner`'s model's files, downloading it when needed."""
+        source = self.classify(model, owner)
         if source.kind == "registered":
-            return self.registry.fetch_base(model, cache_dir)
+            return self.registry.fetch_base(model, cache_dir, owner=owner)
         if source.kind == "local":
             return Path(model)
         try:

@@ -7,6 +7,7 @@ import time
 from pydantic import BaseModel, Field
 
 from shared.jobs.records import BaseJob, JobStatus, new_id
+from shared.model_registry import SYSTEM
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
 from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, Hyperparameters, LoraSpec
@@ -96,3 +97,8 @@ class ImportRecord(BaseJob):
     quantization: ImportQuantization = "keep"
     public: bool = False  # registered as "system" (everyone's) rather than the owner's
     provenance: ModelProvenance | None = None
+
+    @property
+    def registered_by(self) -> str:
+        """Whose model the import becomes: "system" (shared) when public, else the owner's."""
+        return SYSTEM if self.public else self.owner

@@ -66,7 +66,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         job: JobRecord | None = lifecycle.begin(self.store, queued.id, "Fine-tuning job started", workdir)
         if job is None:
             return
-        model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir)
+        model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir, job.owner)
         train_path = self._download(job.owner, job.training_file, workdir / "train.jsonl")
         val_path = (
             self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None

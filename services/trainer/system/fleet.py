@@ -52,8 +52,8 @@ class Fleet:
 
     def recommend(self, query: RecommendQuery) -> HardwareRecommendation:
         """Settings for training the owner's base model `query.model` on the chosen worker's machine."""
-        record = self.registry.get_base(query.model)
-        if record is None or not record.visible_to(query.owner):
+        record = self.registry.get_base(query.model, owner=query.owner)
+        if record is None:
             raise model_not_found(query.model)
         if not record.info:
             raise FailedPrecondition(

@@ -60,9 +60,10 @@ class Imports:
         return done
 
     def nothing_left(self, name: str) -> None:
-        assert self.registry.get_base(name) is None
+        assert self.registry.get_base(name, owner="alice") is None
         assert not self.registry.redis.hexists(RESERVED, name)
-        assert not list(self.objects.list(Bucket.MODELS, f"base/{name}/"))
+        assert not self.registry.redis.hexists(RESERVED, f"alice/{name}")
+        assert not [o for o in self.objects.list(Bucket.MODELS) if f"/{name}/" in o.key]
 
 
 @pytest.fixture
@@ -74,7 +75,8 @@ def test_a_gguf_is_imported_with_its_provenance(imports: Imports, tiny_gguf: Pat
     job = imports.create(imports.upload(tiny_gguf))
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.name == "tiny.Q8_0" and job.provenance is not None
-    record = imports.registry.require_base("tiny.Q8_0")
+    record = imports.registry.require_base("tiny.Q8_0", owner="alice")
+    assert imports.registry.get_base("tiny.Q8_0", owner="bob") is None
     assert record.owned_by == "alice" and record.provenance == job.provenance
     assert (record.provenance.source, record.provenance.file_name, record.provenance.quantization) == (
         "gguf",
@@ -83,7 +85,7 @@ def test_a_gguf_is_imported_with_its_provenance(imports: Imports, tiny_gguf: Pat
     )
     steps = [e.message for e in imports.store.events(job.id)]
     assert any(s.startswith("Converting tiny.Q8_0.gguf") for s in steps) and steps[-1] == "Imported as tiny.Q8_0"
-    assert not imports.registry.redis.hexists(RESERVED, "tiny.Q8_0")
+    assert not imports.registry.redis.hexists(RESERVED, "alice/tiny.Q8_0")
 
 
 def test_a_tar_of_a_folder_public_and_dequantized(imports: Imports, tiny_gguf: Path, tmp_path: Path) -> None:
