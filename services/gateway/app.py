@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from services.gateway.auth import require
 from services.gateway.backends import Backends
@@ -43,6 +43,9 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
         title="distrust",
         version="0.1.0",
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.public_docs else None,
+        docs_url="/docs" if settings.public_docs else None,
+        redoc_url="/redoc" if settings.public_docs else None,
         description="Empirical Distrust training and serving: files, scoring, fine-tuning, inference, "
         "evaluation and export.",
     )
@@ -62,7 +65,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_error_handlers(app)
-    inference_scope, training, files_scope = (Depends(require(s)) for s in ("inference", "training", "files"))
+    inference_scope, training, files_scope = (require(s) for s in ("inference", "training", "files"))
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(files.router, dependencies=[files_scope])
@@ -73,5 +76,5 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(hardware.router, dependencies=[training])
     app.include_router(inference_routes.router, dependencies=[inference_scope])
     app.include_router(embeddings.router, dependencies=[inference_scope])
-    install_openapi(app)
+    install_openapi(app, public=settings.public_docs)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway.keys import KeyStore, Principal
 from services.gateway.limits import RateLimiter
@@ -44,10 +45,17 @@ def current_owner(request: Request) -> str:
     return current_principal(request).owner
 
 
-def require(scope: Scope) -> Callable[[Request], Principal]:
-    """A router dependency: the key must carry `scope`, else 403 naming it."""
+# Declares the scheme in /openapi.json (each operation lists the scope it needs); the key is read below.
+BEARER = HTTPBearer(
+    auto_error=False, scheme_name="APIKey", description="`Authorization: Bearer <key>`; an operation names its scope"
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
-    def check(request: Request) -> Principal:
+
+def require(scope: Scope) -> Any:  # FastAPI's Security() marker, typed Any by FastAPI
+    """A route or router dependency: the key must carry `scope`, else 403 naming it."""
+
+    def check(request: Request, _credentials: Credentials) -> Principal:
         principal = current_principal(request)
         if scope not in principal.scopes:
             raise PermissionDenied(
@@ -59,4 +67,4 @@ def require(scope: Scope) -> Callable[[Request], Principal]:
             admit(request, principal, requests=1)
         return principal
 
-    return check
+    return Security(check, scopes=[scope])

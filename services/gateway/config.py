@@ -40,6 +40,8 @@ class GatewaySettings(ServiceSettings):
     backend_timeout_s: float = Field(default=2.0, gt=0)
     # Owners whose keys may do what affects everyone (import a public base model): `owner1,owner2`.
     admin_owners: str = ""
+    # Serve /openapi.json, /docs and /redoc to anyone; off: /openapi.json needs a key, /docs and /redoc are off.
+    public_docs: bool = False
 
     def key_limits(self) -> Limits:
         """The limits of a key that sets none of its own."""

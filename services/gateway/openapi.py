@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 
+from services.gateway.auth import current_principal
 from services.gateway.schemas.common import ErrorResponse
 
 # Every /v1 operation: bad input, missing key, missing scope, unknown or foreign id, a conflict, a body over the
@@ -26,8 +28,11 @@ ERRORS = {
 }
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Replace FastAPI's generated 422s by the error statuses and body the gateway really answers."""
+def install_openapi(app: FastAPI, *, public: bool) -> None:
+    """Replace FastAPI's generated 422s by the error statuses and body the gateway really answers.
+
+    Unless `public`, the document is served only to a request with a valid key (of any scope).
+    """
 
     def openapi() -> dict[str, Any]:  # open data: an OpenAPI document
         if app.openapi_schema is not None:
@@ -50,3 +55,8 @@ def install_openapi(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+    if not public:
+
+        @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(current_principal)])
+        def keyed_openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())

@@ -46,12 +46,12 @@ def test_unknown_route_is_openai_404(client: TestClient) -> None:
 
 
 def test_openapi_lists_the_files_api(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+    paths = client.get("/openapi.json", headers=ALICE).json()["paths"]
     assert {"/v1/files", "/v1/files/{file_id}", "/v1/files/{file_id}/content", "/readyz"} <= set(paths)
 
 
 def test_openapi_documents_every_response(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
+    spec = client.get("/openapi.json", headers=ALICE).json()
     schemas = spec["components"]["schemas"]
     for path in ("/v1/files", "/v1/files/{file_id}", "/v1/chat/completions", "/v1/completions", "/v1/models"):
         for operation in spec["paths"][path].values():

@@ -175,7 +175,7 @@ def test_list_cancel_events_and_checkpoints(
 
 
 def test_openapi_documents_every_fine_tuning_response(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+    paths = client.get("/openapi.json", headers=HEADERS).json()["paths"]
     for path, methods in paths.items():
         if path.startswith("/v1/fine_tuning/") and not path.endswith(("/adapter", "/loss.png")):
             for operation in methods.values():

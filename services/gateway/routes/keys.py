@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from services.gateway.auth import require
@@ -10,7 +10,7 @@ from services.gateway.deps import KeysDep, Owner
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.keys import ApiKey, ApiKeyDeleted, CreateApiKey, CreatedApiKey
 
-router = APIRouter(prefix="/v1/api_keys", tags=["api keys"], dependencies=[Depends(require("admin"))])
+router = APIRouter(prefix="/v1/api_keys", tags=["api keys"], dependencies=[require("admin")])
 
 
 @router.post("", summary="Create an API key; its secret `value` is in this answer only")

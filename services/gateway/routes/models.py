@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -27,7 +27,7 @@ from shared.model_registry import model_not_found
 from shared.storage import Bucket
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-TRAINING = Depends(require("training"))
+TRAINING = require("training")
 
 
 @router.get(
@@ -172,7 +172,7 @@ async def import_events(
 # Last: its path pattern would take every other route's path.
 @router.get(
     "/{model:path}",
-    dependencies=[Depends(require("inference"))],
+    dependencies=[require("inference")],
     summary="One model, with its provenance when it was imported",
 )
 async def get_model(model: str, owner: Owner, inference: InferenceDep, registry: RegistryDep) -> Model:
