@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install blas up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference experiment lint format clean
+.PHONY: install blas up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference bench-load experiment lint format clean
 
 install: blas
 
@@ -59,6 +59,9 @@ bench-train: blas
 
 bench-inference: blas
 	$(BIN)/python bench/inference.py
+
+bench-load: blas
+	$(BIN)/python bench/load.py
 
 # The effect experiment: `none` vs `weighted` training through the job pipeline; last line effect=<ratio>.
 experiment: blas

@@ -112,6 +112,13 @@ class RateLimited(ResourceExhausted):
         self.headers = headers or {}  # the key's x-ratelimit-* values
 
 
+class QuotaExceeded(ResourceExhausted):
+    """A key's owner (or the deployment) holds as much as its limit allows: free some before adding more."""
+
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
+
+
 class Unavailable(DistrustError):
     """A backend (storage, Redis, a gRPC service) cannot be reached."""
 

@@ -40,6 +40,13 @@ def admit(request: Request, principal: Principal, *, requests: int = 0, tokens: 
     request.state.ratelimit_headers = {**getattr(request.state, "ratelimit_headers", {}), **headers}
 
 
+def job_slot(request: Request) -> None:
+    """A dependency of the routes that queue a job: 429 when the key's owner has its limit of jobs running."""
+    principal = current_principal(request)
+    limiter: RateLimiter = request.app.state.limiter
+    limiter.admit_job(principal.owner, principal.limits)
+
+
 def current_owner(request: Request) -> str:
     """FastAPI dependency: the owner of the request's API key, or 401."""
     return current_principal(request).owner

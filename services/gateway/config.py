@@ -25,8 +25,12 @@ class GatewaySettings(ServiceSettings):
     key_requests_per_minute: int = Field(default=0, ge=0)
     key_tokens_per_minute: int = Field(default=0, ge=0)
     key_concurrent_streams: int = Field(default=0, ge=0)
+    key_concurrent_jobs: int = Field(default=0, ge=0)  # counted over the key's owner, as is stored_bytes
+    key_stored_bytes: int = Field(default=0, ge=0)
     requests_per_minute: int = Field(default=0, ge=0)
     tokens_per_minute: int = Field(default=0, ge=0)
+    concurrent_jobs: int = Field(default=0, ge=0)
+    stored_bytes: int = Field(default=0, ge=0)
     # Keys managed over /v1/api_keys are stored as HMAC-SHA256(key_secret, key); unset: no managed keys.
     key_secret: SecretStr | None = None
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
@@ -45,11 +49,22 @@ class GatewaySettings(ServiceSettings):
 
     def key_limits(self) -> Limits:
         """The limits of a key that sets none of its own."""
-        return Limits(self.key_requests_per_minute, self.key_tokens_per_minute, self.key_concurrent_streams)
+        return Limits(
+            self.key_requests_per_minute,
+            self.key_tokens_per_minute,
+            self.key_concurrent_streams,
+            self.key_concurrent_jobs,
+            self.key_stored_bytes,
+        )
 
     def deployment_limits(self) -> Limits:
         """The limits on all keys together."""
-        return Limits(self.requests_per_minute, self.tokens_per_minute)
+        return Limits(
+            self.requests_per_minute,
+            self.tokens_per_minute,
+            concurrent_jobs=self.concurrent_jobs,
+            stored_bytes=self.stored_bytes,
+        )
 
     def admins(self) -> frozenset[str]:
         """The owners named by DISTRUST_GATEWAY_ADMIN_OWNERS."""

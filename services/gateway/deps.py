@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.gateway.auth import current_owner, current_principal
+from services.gateway.auth import current_owner, current_principal, job_slot
 from services.gateway.backends import Backends
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
 from services.gateway.inference_client import InferenceClient
 from services.gateway.keys import KeyStore, Principal
+from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
@@ -30,6 +31,8 @@ def get_backends(request: Request) -> Backends:
 BackendsDep = Annotated[Backends, Depends(get_backends)]
 Owner = Annotated[str, Depends(current_owner)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+# On the routes that queue a job: 429 when the key's owner already has its limit of jobs queued or running.
+JOB_SLOT = Depends(job_slot)
 
 
 def get_trainer(request: Request) -> TrainerClient:
@@ -69,6 +72,15 @@ def get_keys(request: Request) -> KeyStore:
 
 
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    """The deployment's rate, concurrency and storage limits, counted in Redis."""
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
 def get_admins(request: Request) -> frozenset[str]:

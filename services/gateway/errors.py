@@ -27,6 +27,7 @@ HTTP_STATUS: dict[type[errors.DistrustError], int] = {
     errors.PayloadTooLarge: 413,
     errors.ResourceExhausted: 400,  # a job that cannot fit will not fit later either: not a rate limit
     errors.RateLimited: 429,
+    errors.QuotaExceeded: 429,
     errors.Cancelled: 499,
     errors.InternalError: 500,
     errors.ConfigError: 500,

@@ -8,6 +8,7 @@ everywhere within that time. Keys in `DISTRUST_GATEWAY_API_KEYS` bootstrap the d
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -130,12 +131,8 @@ class KeyStore:
         key = self._get(str(key_id)) if key_id else None
         if key is None:
             return None
-        own, default = key.limits, self.defaults
-        limits = Limits(
-            default.requests_per_minute if own.requests_per_minute is None else own.requests_per_minute,
-            default.tokens_per_minute if own.tokens_per_minute is None else own.tokens_per_minute,
-            default.concurrent_streams if own.concurrent_streams is None else own.concurrent_streams,
-        )
+        own = key.limits.model_dump(exclude_none=True)
+        limits = dataclasses.replace(self.defaults, **own)
         return Principal(owner=key.owner, key_id=key.id, scopes=frozenset(key.scopes), limits=limits)
 
     def _get(self, key_id: str) -> ApiKey | None:

@@ -4,6 +4,10 @@ Requests and tokens count in one-minute windows (`rl:<who>:<kind>:<minute>`); a 
 when it is admitted, as OpenAI does (its prompt's characters / 4 plus `max_tokens`). Concurrent streams are a
 counter taken when a stream opens and given back when it ends. Over a limit: `RateLimited` (a 429 with
 `Retry-After`), and every answer carries OpenAI's `x-ratelimit-*` headers for the key.
+
+Concurrent jobs and stored bytes are the key's owner's (jobs and files belong to owners): the jobs of every kind
+queued or running, and the bytes of their files, against the key's limit and the deployment's. A new job over
+the limit is a 429 with `Retry-After`; an upload over the stored-bytes limit a 429 `insufficient_quota`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from dataclasses import dataclass
 
 import redis
 
-from shared.errors import RateLimited
+from shared.errors import QuotaExceeded, RateLimited
+from shared.files.repository import FileRepository
+from shared.jobs.store import active_jobs
 
 WINDOW_S = 60
 STREAM_TTL_S = 3600  # a replica that dies mid-stream gives its streams back after this long
+JOB_RETRY_S = 30  # a job slot frees when a job ends: minutes, usually
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class Limits:
     requests_per_minute: int = 0
     tokens_per_minute: int = 0
     concurrent_streams: int = 0
+    concurrent_jobs: int = 0
+    stored_bytes: int = 0
 
 
 class RateLimiter:
@@ -104,8 +113,42 @@ class RateLimiter:
 
         return close
 
+    def admit_job(self, owner: str, limits: Limits) -> None:
+        """RateLimited if the owner (or the deployment) already has as many jobs queued or running as allowed."""
+        for who, cap in ((owner, limits.concurrent_jobs), (None, self.deployment.concurrent_jobs)):
+            if cap and active_jobs(self.redis, who) >= cap:
+                scope = "this API key's owner" if who else "the deployment"
+                raise RateLimited(
+                    f"Concurrent job limit reached for {scope}: {cap} jobs queued or running. "
+                    f"Retry when one has ended.",
+                    retry_after_s=JOB_RETRY_S,
+                    kind="jobs",
+                    headers={"x-ratelimit-limit-jobs": str(cap), "x-ratelimit-remaining-jobs": "0"},
+                )
+
+    def storage_left(self, owner: str, limits: Limits) -> int | None:
+        """The bytes the owner may still store (None: no limit); QuotaExceeded when there are none."""
+        files = FileRepository(self.redis)
+        left: int | None = None
+        for who, cap in ((owner, limits.stored_bytes), (None, self.deployment.stored_bytes)):
+            if not cap:
+                continue
+            room = cap - files.stored_bytes(who)
+            if room <= 0:
+                raise quota_exceeded(cap, "this API key's owner" if who else "the deployment")
+            left = room if left is None else min(left, room)
+        return left
+
     def _give_back(self, counted: list[tuple[str, int]]) -> None:
         pipe = self.redis.pipeline()
         for name, amount in counted:
             pipe.decrby(name, amount)
         pipe.execute()
+
+
+def quota_exceeded(cap: int, scope: str) -> QuotaExceeded:
+    """The refusal of an upload when `scope` already stores `cap` bytes."""
+    return QuotaExceeded(
+        f"file: storage limit reached for {scope}: {cap} bytes of files; delete files to upload more",
+        param="file",
+    )

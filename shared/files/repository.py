@@ -9,6 +9,8 @@ import redis
 from shared.files.models import FileObject
 from shared.redis_store import KEY_PREFIX, redis_errors, texts
 
+STORED_BYTES = f"{KEY_PREFIX}files:bytes"  # all files' bytes; `:<owner>` for one owner's
+
 
 class FileRepository:
     """File metadata in Redis: one JSON value per file, and per owner a sorted set of file ids by creation time."""
@@ -24,6 +26,12 @@ class FileRepository:
     def _owner_key(owner: str) -> str:
         return f"{KEY_PREFIX}files:{owner}"
 
+    def stored_bytes(self, owner: str | None = None) -> int:
+        """The bytes of the owner's files (with None, every owner's) as recorded."""
+        with redis_errors("reading stored bytes"):
+            value = self.client.get(f"{STORED_BYTES}:{owner}" if owner else STORED_BYTES)
+        return int(value or 0)
+
     def save(self, record: FileObject) -> None:
         payload = json.dumps({**record.model_dump(mode="json"), "owner": record.owner})
         with redis_errors("saving a file record"):
@@ -32,6 +40,8 @@ class FileRepository:
             pipe = self.client.pipeline()
             pipe.set(self._key(record.id), payload)
             pipe.zadd(self._owner_key(record.owner), {record.id: order})
+            pipe.incrby(STORED_BYTES, record.bytes)
+            pipe.incrby(f"{STORED_BYTES}:{record.owner}", record.bytes)
             pipe.execute()
 
     def get(self, file_id: str) -> FileObject | None:
@@ -54,7 +64,10 @@ class FileRepository:
 
     def delete(self, record: FileObject) -> None:
         with redis_errors("deleting a file record"):
+            if not self.client.delete(self._key(record.id)):
+                return  # deleted meanwhile: its bytes were given back then
             pipe = self.client.pipeline()
-            pipe.delete(self._key(record.id))
             pipe.zrem(self._owner_key(record.owner), record.id)
+            pipe.decrby(STORED_BYTES, record.bytes)
+            pipe.decrby(f"{STORED_BYTES}:{record.owner}", record.bytes)
             pipe.execute()

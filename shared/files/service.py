@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, invalid_field
+from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, QuotaExceeded, invalid_field
 from shared.files.models import UPLOADABLE_PURPOSES, FileObject, Purpose, new_file_id
 from shared.files.repository import FileRepository
 from shared.files.validation import LineValidator
@@ -65,8 +65,13 @@ class FileService:
         # Model files (purpose "model") are gigabytes where datasets are megabytes: their own limit.
         self.max_model_bytes = max_model_bytes or max_bytes
 
-    def upload(self, *, owner: str, filename: str, purpose: str, stream: BinaryIO) -> FileObject:
-        """Stream an upload to storage, validating it; an invalid or oversize upload leaves nothing stored."""
+    def upload(
+        self, *, owner: str, filename: str, purpose: str, stream: BinaryIO, quota: int | None = None
+    ) -> FileObject:
+        """Stream an upload to storage, validating it; an invalid or oversize upload leaves nothing stored.
+
+        `quota`: the bytes the owner may still store (None: no limit beyond the upload size limit).
+        """
         kind = parse_purpose(purpose, uploadable=True)
         filename = _clean_filename(filename)
         validator = LineValidator.for_purpose(kind)
@@ -75,13 +80,19 @@ class FileService:
             if kind == Purpose.MODEL
             else (self.max_bytes, "DISTRUST_GATEWAY_MAX_UPLOAD_BYTES")
         )
-        reader = _GuardedReader(stream, validator, limit)
+        reader = _GuardedReader(stream, validator, limit if quota is None else min(limit, quota))
         file_id = new_file_id()
         try:
             info = self.store.put_stream(Bucket.FILES, file_id, reader, content_type=_content_type(filename))
             validator.finish()
         except StreamAborted:
             self._discard(file_id)
+            if reader.reason == "too_large" and quota is not None and quota < limit:
+                raise QuotaExceeded(
+                    f"file: the upload is larger than the {quota} bytes of storage its owner has left "
+                    f"(the key's stored_bytes limit); delete files to upload more",
+                    param="file",
+                ) from None
             if reader.reason == "too_large":
                 raise PayloadTooLarge(
                     f"file: upload exceeds the {limit}-byte limit ({setting})",

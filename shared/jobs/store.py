@@ -19,6 +19,14 @@ from shared.redis_store import KEY_PREFIX, redis_errors, text, texts
 
 R = TypeVar("R", bound=BaseJob)
 
+ACTIVE_JOBS = f"{KEY_PREFIX}jobs:active"  # every kind's queued and running jobs; `:<owner>` for one owner's
+
+
+def active_jobs(client: redis.Redis, owner: str | None = None) -> int:
+    """How many jobs (of every kind) are queued or running: the owner's, or with None the deployment's."""
+    with redis_errors("counting active jobs"):
+        return int(client.scard(ACTIVE_JOBS if owner is None else f"{ACTIVE_JOBS}:{owner}"))
+
 
 @dataclass(frozen=True)
 class JobKind(Generic[R]):
@@ -54,6 +62,8 @@ class JobStore(Generic[R]):
             pipe.set(f"{self.p}:{job.id}", job.model_dump_json())
             pipe.zadd(f"{self.p}s:{job.owner}", {job.id: order})
             pipe.sadd(f"{self.p}s:active", job.id)
+            pipe.sadd(ACTIVE_JOBS, job.id)
+            pipe.sadd(f"{ACTIVE_JOBS}:{job.owner}", job.id)
             pipe.execute()
         return job
 
@@ -95,6 +105,8 @@ class JobStore(Generic[R]):
                         pipe.rpush(f"{key}:events", event.model_dump_json(exclude={"sequence"}))
                     if job.status in TERMINAL:
                         pipe.srem(f"{self.p}s:active", job_id)
+                        pipe.srem(ACTIVE_JOBS, job_id)
+                        pipe.srem(f"{ACTIVE_JOBS}:{job.owner}", job_id)
                     pipe.execute()
                     return job
                 except redis.WatchError:

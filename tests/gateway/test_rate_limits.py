@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from services.gateway.limits import Limits, RateLimiter
 from shared.errors import RateLimited
+from shared.jobs.records import BaseJob, JobStatus
+from shared.jobs.store import JobKind, JobStore, active_jobs
 from shared.settings import RedisSettings, StorageSettings
 from tests.gateway.users import ALICE, BOB
 from tests.helpers.gateway import gateway_client
@@ -91,3 +93,50 @@ def test_concurrent_streams_and_deployment_limits(redis_settings: RedisSettings)
     with pytest.raises(RateLimited, match="the deployment"):
         limiter.admit("key_b", Limits(), tokens=200)  # another key, but the deployment's 500 are spent
     limiter.admit("key_b", Limits(), tokens=100)  # the refused request was not counted
+
+
+def test_concurrent_jobs_count_the_owners_queued_and_running_jobs(
+    storage_settings: StorageSettings, redis_settings: RedisSettings
+) -> None:
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    jobs = JobStore(client, JobKind("limitjob", BaseJob, "test job", "job_id"))
+    running = jobs.create(BaseJob(id="limitjob-1", owner="carol"))
+    body = {"models": ["distrust-tiny-llama"], "tasks": [{"type": "suite", "suite": "authority"}]}
+    with gateway_client(storage_settings, redis_settings, key_secret="s3cret") as gateway:
+        created = gateway.post(
+            "/v1/api_keys", headers=ALICE, json={"name": "j", "owner": "carol", "limits": {"concurrent_jobs": 1}}
+        )
+        carol = {"Authorization": f"Bearer {created.json()['value']}"}
+        started = time.monotonic()
+        refused = gateway.post("/v1/evals", headers=carol, json=body)
+        assert time.monotonic() - started < 1.0
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["x-ratelimit-limit-jobs"] == "1" and int(refused.headers["retry-after"]) > 0
+        assert refused.json()["error"]["type"] == "jobs" and "1 jobs queued or running" in refused.text
+        assert (
+            gateway.post("/v1/datasets/prepare", headers=carol, json={"inputs": [{"file_id": "x"}]}).status_code == 429
+        )
+        assert gateway.post("/v1/evals", headers=BOB, json=body).status_code != 429  # another owner's count
+        jobs.update(running.id, lambda job: setattr(job, "status", JobStatus.SUCCEEDED))
+        assert active_jobs(client, "carol") == 0
+        # The slot is free: the request goes on to the trainer (not running here), so it is no longer a 429.
+        assert gateway.post("/v1/evals", headers=carol, json=body).status_code != 429
+
+
+def test_stored_bytes_refuse_the_upload_that_would_pass_the_limit(gateway: TestClient) -> None:
+    limited = _key(gateway, stored_bytes=1000)
+    upload = {"purpose": "fine-tune"}
+    line = b'{"text": "' + b"a" * 380 + b'"}\n'
+    first = gateway.post("/v1/files", headers=limited, data=upload, files={"file": ("a.jsonl", line * 2)})
+    assert first.status_code == 200, first.text
+    too_big = gateway.post("/v1/files", headers=limited, data=upload, files={"file": ("b.jsonl", line * 2)})
+    assert too_big.status_code == 429, too_big.text
+    assert too_big.json()["error"]["code"] == "insufficient_quota" and too_big.json()["error"]["param"] == "file"
+    fits = gateway.post("/v1/files", headers=limited, data=upload, files={"file": ("c.jsonl", b'{"text": "b"}\n')})
+    assert fits.status_code == 200, fits.text
+    names = [f["filename"] for f in gateway.get("/v1/files", headers=limited).json()["data"]]
+    assert "b.jsonl" not in names  # nothing of the refused upload was kept
+    assert gateway.delete(f"/v1/files/{first.json()['id']}", headers=limited).status_code == 200
+    assert gateway.delete(f"/v1/files/{first.json()['id']}", headers=limited).status_code == 404
+    again = gateway.post("/v1/files", headers=limited, data=upload, files={"file": ("b.jsonl", line * 2)})
+    assert again.status_code == 200, again.text  # a deleted file's bytes are given back, once

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from services.gateway import charts
-from services.gateway.deps import EvalsDep, Owner
+from services.gateway.deps import JOB_SLOT, EvalsDep, Owner
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.evaluation import CreateEval, Eval
@@ -19,7 +19,7 @@ from shared.errors import FailedPrecondition, NotFound
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 
 
-@router.post("", summary="Create an evaluation (queued; runs on a trainer worker)")
+@router.post("", summary="Create an evaluation (queued; runs on a trainer worker)", dependencies=[JOB_SLOT])
 async def create_eval(body: CreateEval, evals: EvalsDep, owner: Owner) -> Eval:
     """Check the models, tasks and files, then queue the evaluation."""
     return await evals.create(owner, body)

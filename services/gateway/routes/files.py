@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
-from services.gateway.deps import FilesDep, Owner
+from services.gateway.deps import FilesDep, LimiterDep, Owner, PrincipalDep
 from services.gateway.downloads import attachment
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.files import FileDeleted, FileObject
@@ -41,8 +41,9 @@ _CONTENT: dict[int | str, dict[str, object]] = {
 
 
 @router.post("", summary="Upload a file", openapi_extra=_UPLOAD_BODY)
-async def create_file(request: Request, owner: Owner, files: FilesDep) -> FileObject:
-    """Store an uploaded file, after checking it suits its purpose."""
+async def create_file(request: Request, principal: PrincipalDep, files: FilesDep, limiter: LimiterDep) -> FileObject:
+    """Store an uploaded file, after checking it suits its purpose and its owner's storage limit."""
+    quota = await run_in_threadpool(limiter.storage_left, principal.owner, principal.limits)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > files.max_bytes + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(
@@ -59,7 +60,12 @@ async def create_file(request: Request, owner: Owner, files: FilesDep) -> FileOb
         if not isinstance(purpose, str) or not purpose:
             raise InvalidArgument("purpose: missing; one of fine-tune, batch, assistants, raw, evals", param="purpose")
         return await run_in_threadpool(
-            files.upload, owner=owner, filename=upload.filename or "", purpose=purpose, stream=upload.file
+            files.upload,
+            owner=principal.owner,
+            filename=upload.filename or "",
+            purpose=purpose,
+            stream=upload.file,
+            quota=quota,
         )
 
 

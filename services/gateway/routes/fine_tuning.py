@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.gateway import charts
-from services.gateway.deps import Owner, RegistryDep, StoreDep, TrainerDep
+from services.gateway.deps import JOB_SLOT, Owner, RegistryDep, StoreDep, TrainerDep
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.fine_tuning import (
@@ -42,7 +42,7 @@ def job_to_create(body: CreateFineTuningJob) -> JobCreate:
     return job.model_copy(update={"hyperparameters": from_method}) if from_method is not None else job
 
 
-@router.post("", summary="Create a fine-tuning job", response_model=FineTuningJob)
+@router.post("", summary="Create a fine-tuning job", response_model=FineTuningJob, dependencies=[JOB_SLOT])
 async def create_job(body: CreateFineTuningJob, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
     """Validate the request and queue a job."""
     return await trainer.create(owner, job_to_create(body))

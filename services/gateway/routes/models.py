@@ -13,7 +13,16 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from services.gateway.auth import require
-from services.gateway.deps import AdminsDep, ExportsDep, ImportsDep, InferenceDep, Owner, RegistryDep, StoreDep
+from services.gateway.deps import (
+    JOB_SLOT,
+    AdminsDep,
+    ExportsDep,
+    ImportsDep,
+    InferenceDep,
+    Owner,
+    RegistryDep,
+    StoreDep,
+)
 from services.gateway.downloads import attachment
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
@@ -57,7 +66,9 @@ def model_archive(model: str, registry: RegistryDep, store: StoreDep, owner: Own
 
 
 @router.post(
-    "/export", dependencies=[TRAINING], summary="Export a fine-tuned model: fuse, optionally quantize, optionally GGUF"
+    "/export",
+    dependencies=[TRAINING, JOB_SLOT],
+    summary="Export a fine-tuned model: fuse, optionally quantize, optionally GGUF",
 )
 async def create_export(body: CreateExport, exports: ExportsDep, owner: Owner) -> ModelExport:
     """Check the adapter, the options and the output name, then queue the export."""
@@ -124,7 +135,9 @@ async def export_gguf(export_id: str, exports: ExportsDep, store: StoreDep, owne
     )
 
 
-@router.post("", dependencies=[TRAINING], summary="Import a model file uploaded with purpose `model` as a base model")
+@router.post(
+    "", dependencies=[TRAINING, JOB_SLOT], summary="Import a model file uploaded with purpose `model` as a base model"
+)
 async def create_import(body: CreateModelImport, imports: ImportsDep, admins: AdminsDep, owner: Owner) -> ModelImport:
     """Check the file, the name and the options, then queue the import; a public model needs an admin key."""
     if body.public and owner not in admins:

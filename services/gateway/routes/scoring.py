@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from services.gateway.deps import Owner, ScorerDep
+from services.gateway.deps import JOB_SLOT, Owner, ScorerDep
 from shared.errors import invalid_field
 from shared.schemas.preparation import MAX_INPUTS, PreparationInput, PreparationOptions, PreparationRecord, Profile
 from shared.schemas.scoring import Breakdown
@@ -114,6 +114,7 @@ async def score(body: ScoreRequest, scorer: ScorerDep, _owner: Owner) -> ScoreLi
 
 @router.post(
     "/v1/datasets/prepare",
+    dependencies=[JOB_SLOT],
     summary="Prepare train / validation files from raw files (a job)",
     response_model=DatasetPreparation,
 )

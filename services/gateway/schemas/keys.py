@@ -22,6 +22,8 @@ class KeyLimits(RequestModel):
     requests_per_minute: int | None = Field(default=None, ge=0, le=10**9)
     tokens_per_minute: int | None = Field(default=None, ge=0, le=10**12)
     concurrent_streams: int | None = Field(default=None, ge=0, le=10**6)
+    concurrent_jobs: int | None = Field(default=None, ge=0, le=10**6, description="Jobs of the key's owner")
+    stored_bytes: int | None = Field(default=None, ge=0, le=10**18, description="Bytes of the key's owner's files")
 
 
 class CreateApiKey(RequestModel):
