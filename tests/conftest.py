@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -16,6 +18,7 @@ from shared.files.repository import FileRepository
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
 from tests.helpers.host import free_port
+from tests.helpers.leaks import find_leaks
 
 # Hermetic: a user's `eval "$(distrust env)"` (base URL, key, ports) must not reach the stacks tests start.
 # DISTRUST_TEST_* settings are the tests' own (where to cache the real model).
@@ -23,14 +26,26 @@ for _name in [n for n in os.environ if n.startswith("DISTRUST_") and not n.start
     del os.environ[_name]
 
 
+def _record_secrets(folder: Path, **values: str) -> None:
+    """Note the session's own secrets where the leak check below finds them."""
+    (folder / "secrets.json").write_text(json.dumps(values))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole run: no log any test wrote (every stack's, every server's) holds a secret or a key."""
+    yield
+    leaks = find_leaks(tmp_path_factory.getbasetemp())
+    assert leaks == [], "secrets in logs:\n" + "\n".join(leaks[:50])
+
+
 @pytest.fixture(scope="session")
 def redis_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSettings]:
     password = secrets.token_hex(8)
     port = free_port()
-    proc = ManagedProcess(
-        layout.redis_component(port, str(tmp_path_factory.mktemp("redis")), password),
-        tmp_path_factory.mktemp("redis-logs"),
-    )
+    logs = tmp_path_factory.mktemp("redis-logs")
+    _record_secrets(logs, redis_password=password)
+    proc = ManagedProcess(layout.redis_component(port, str(tmp_path_factory.mktemp("redis")), password), logs)
     proc.start()
     try:
         proc.wait_healthy(20)
@@ -41,16 +56,14 @@ def redis_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisSe
 
 @pytest.fixture(scope="session")
 def storage_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageSettings]:
+    access_key, secret_key = "test-" + secrets.token_hex(4), secrets.token_urlsafe(16)
     settings = StorageSettings(
-        endpoint=f"127.0.0.1:{free_port()}",
-        access_key="test-" + secrets.token_hex(4),
-        secret_key=secrets.token_urlsafe(16),
-        bucket_prefix="t-",
+        endpoint=f"127.0.0.1:{free_port()}", access_key=access_key, secret_key=secret_key, bucket_prefix="t-"
     )
     port = int(settings.endpoint.rsplit(":", 1)[1])
-    proc = ManagedProcess(
-        layout.storage_component(port, str(tmp_path_factory.mktemp("s3")), settings), tmp_path_factory.mktemp("s3-logs")
-    )
+    logs = tmp_path_factory.mktemp("s3-logs")
+    _record_secrets(logs, access_key=access_key, secret_key=secret_key)
+    proc = ManagedProcess(layout.storage_component(port, str(tmp_path_factory.mktemp("s3")), settings), logs)
     proc.start()
     try:
         proc.wait_healthy(20)

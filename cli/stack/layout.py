@@ -93,7 +93,7 @@ def redis_url(ports: Ports, secrets: Secrets) -> str:
 
 
 def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]:
-    """The environment every service of the stack gets."""
+    """The environment every service of the stack gets: Redis, S3 and the ports (the gateway adds its keys)."""
     return {
         "DISTRUST_DATA_DIR": str(data.root),
         "DISTRUST_STORAGE_ENDPOINT": f"{HOST}:{ports.storage}",
@@ -109,8 +109,6 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
         "DISTRUST_INFERENCE_PORT": str(ports.inference),
         "DISTRUST_GATEWAY_HOST": HOST,
         "DISTRUST_GATEWAY_PORT": str(ports.gateway),
-        "DISTRUST_GATEWAY_API_KEYS": f"{secrets.api_key}=local",
-        "DISTRUST_GATEWAY_KEY_SECRET": secrets.key_secret,
         "DISTRUST_GATEWAY_SCORER_TARGET": f"{HOST}:{ports.scorer}",
         "DISTRUST_GATEWAY_TRAINER_TARGET": f"{HOST}:{ports.trainer}",
         "DISTRUST_GATEWAY_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
@@ -211,13 +209,19 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
     url = redis_url(ports, secrets)
     # Everything shares this machine and the default model is small: one OpenBLAS thread (see blas_threads).
     inference_env = {**env, "DISTRUST_INFERENCE_BLAS_THREADS": os.environ.get("DISTRUST_INFERENCE_BLAS_THREADS", "1")}
+    # Least privilege: the API keys and the key-hashing secret only where keys are checked.
+    gateway_env = {
+        **env,
+        "DISTRUST_GATEWAY_API_KEYS": f"{secrets.api_key}=local",
+        "DISTRUST_GATEWAY_KEY_SECRET": secrets.key_secret,
+    }
     return [
         _service("scorer", ports, env, lambda: probes.grpc_probe(f"{HOST}:{ports.scorer}")),
         _service("trainer", ports, env, lambda: probes.grpc_probe(f"{HOST}:{ports.trainer}")),
         _service("inference", ports, inference_env, lambda: probes.grpc_probe(f"{HOST}:{ports.inference}")),
         celery_worker("worker", "services.trainer.worker", "training", "trainer", url, env),
         celery_worker("scorer-worker", "services.scorer.worker", "preparation", "scorer", url, env),
-        _service("gateway", ports, env, lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz")),
+        _service("gateway", ports, gateway_env, lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz")),
     ]
 
 

@@ -39,13 +39,20 @@ def _distrust(env: dict[str, str], *args: str, check: bool = True) -> subprocess
 def _secrets_kept_private(data_dir: Path) -> None:
     """No secret on a process's command line (`ps` shows it to every user); the data folder is the user's only."""
     secrets = json.loads((data_dir / "secrets.json").read_text())
+    gateway_only = {secrets["api_key"], secrets["key_secret"]}
+    checked = 0
     for pid in stack_processes(data_dir):
         try:
             cmdline = " ".join(psutil.Process(pid).cmdline())
+            environ = " ".join(psutil.Process(pid).environ().values())
         except psutil.NoSuchProcess:
             continue
         for name, value in secrets.items():
             assert value not in cmdline, (name, cmdline)
+        if "services.gateway" not in cmdline and "DISTRUST_STORAGE_ENDPOINT" in psutil.Process(pid).environ():
+            checked += 1
+            assert not any(value in environ for value in gateway_only), cmdline  # least privilege
+    assert checked >= 5, checked
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((data_dir / "secrets.json").stat().st_mode) == 0o600
     written = [p for p in (data_dir / "redis").rglob("*") if p.is_file()]

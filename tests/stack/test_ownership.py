@@ -177,6 +177,11 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
         for path, text in listed.items():
             assert not any(value in text for value in ids.values()), (path, text[:500])
 
+        # No secret in what the stack shows (its logs are checked at the end of the run, see tests/conftest.py).
+        secrets = json.loads((tmp_path / "data" / "secrets.json").read_text()).values()
+        shown = admin.get("/readyz").text + admin.get("/metrics").text + admin.get("/v1/api_keys").text
+        assert not any(secret in shown for secret in secrets)
+
         # A key lacking an operation's scope is refused (403 naming the scope) before the id or body is looked at.
         lacking = {scope: _key(admin, "local-scoped", [s for s in SCOPES if s != scope]) for scope in SCOPES}
         unscoped = []
