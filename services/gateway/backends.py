@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import grpc
@@ -54,16 +54,23 @@ class Backends:
         return cls(settings, store, client, files, channels)
 
     def readiness(self) -> dict[str, dict[str, object]]:
-        """Check every backend at once; each entry says ok or the error, and how long the check took."""
-        timeout = self.settings.backend_timeout_s
+        """Check every backend at once; each entry says ok or the error, and how long the check took.
+
+        A hung backend (stopped, not dead: its socket accepts and never answers) is reported as such after
+        `readiness_timeout_s`: the answer never waits for it.
+        """
+        deadline = self.settings.readiness_timeout_s
         checks: dict[str, Callable[[], object]] = {
             "redis": lambda: self.redis.ping(),
             "storage": self.store.ping,
-            **{name: _grpc_check(channel, timeout) for name, channel in self.channels.items()},
+            **{name: _grpc_check(channel, deadline) for name, channel in self.channels.items()},
         }
-        with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-            futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
-            return {name: future.result() for name, future in futures.items()}
+        pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="readiness")
+        futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
+        wait(futures.values(), timeout=deadline)
+        pool.shutdown(wait=False)  # a hung check's thread ends with its client's own timeout
+        late = {"status": "error", "error": f"no answer within {deadline:g} s", "latency_ms": deadline * 1000}
+        return {name: future.result() if future.done() else dict(late) for name, future in futures.items()}
 
     def close(self) -> None:
         for channel in self.channels.values():

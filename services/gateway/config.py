@@ -42,6 +42,8 @@ class GatewaySettings(ServiceSettings):
     trainer_target: str = "127.0.0.1:50152"
     inference_target: str = "127.0.0.1:50153"
     backend_timeout_s: float = Field(default=2.0, gt=0)
+    # /readyz answers within this long whatever its backends do (a hung one is reported, not waited for).
+    readiness_timeout_s: float = Field(default=1.5, gt=0, le=30)
     # Owners whose keys may do what affects everyone (import a public base model): `owner1,owner2`.
     admin_owners: str = ""
     # Serve /openapi.json, /docs and /redoc to anyone; off: /openapi.json needs a key, /docs and /redoc are off.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from shared.errors import InvalidArgument, NotFound, PayloadTooLarge, QuotaExceeded, invalid_field
+from shared.errors import Cancelled, InvalidArgument, NotFound, PayloadTooLarge, QuotaExceeded, invalid_field
 from shared.files.models import UPLOADABLE_PURPOSES, FileObject, Purpose, new_file_id
 from shared.files.repository import FileRepository
 from shared.files.validation import LineValidator
@@ -66,11 +66,19 @@ class FileService:
         self.max_model_bytes = max_model_bytes or max_bytes
 
     def upload(
-        self, *, owner: str, filename: str, purpose: str, stream: BinaryIO, quota: int | None = None
+        self,
+        *,
+        owner: str,
+        filename: str,
+        purpose: str,
+        stream: BinaryIO,
+        quota: int | None = None,
+        still_wanted: Callable[[], bool] = lambda: True,
     ) -> FileObject:
         """Stream an upload to storage, validating it; an invalid or oversize upload leaves nothing stored.
 
         `quota`: the bytes the owner may still store (None: no limit beyond the upload size limit).
+        `still_wanted`: asked once the bytes are stored; False (the client left meanwhile) discards them.
         """
         kind = parse_purpose(purpose, uploadable=True)
         filename = _clean_filename(filename)
@@ -108,6 +116,9 @@ class FileService:
                 param="file",
                 code="invalid_file",
             )
+        if not still_wanted():
+            self._discard(file_id)
+            raise Cancelled("file: the client left before the upload was stored; nothing was kept", param="file")
         lines = validator.lines if validator.enabled else None
         record = self._save(file_id, info, owner=owner, filename=filename, purpose=kind, lines=lines)
         logger.info("file stored", extra={"file_id": file_id, "bytes": info.size, "purpose": kind.value})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -66,6 +67,7 @@ async def create_file(request: Request, principal: PrincipalDep, files: FilesDep
             purpose=purpose,
             stream=upload.file,
             quota=quota,
+            still_wanted=lambda: not from_thread.run(request.is_disconnected),
         )
 
 
