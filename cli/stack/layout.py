@@ -221,15 +221,23 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
         _service("inference", ports, inference_env, lambda: probes.grpc_probe(f"{HOST}:{ports.inference}")),
         celery_worker("worker", "services.trainer.worker", "training", "trainer", url, env),
         celery_worker("scorer-worker", "services.scorer.worker", "preparation", "scorer", url, env),
-        _service("gateway", ports, gateway_env, lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz")),
+        _service(
+            "gateway",
+            ports,
+            gateway_env,
+            lambda: probes.http_probe(f"http://{HOST}:{ports.gateway}/healthz"),
+            stop_timeout_s=35.0,  # its drain (DISTRUST_GATEWAY_DRAIN_TIMEOUT_S, 20 s) and then its shutdown
+        ),
     ]
 
 
-def _service(name: str, ports: Ports, env: dict[str, str], probe: Probe) -> Component:
+def _service(name: str, ports: Ports, env: dict[str, str], probe: Probe, stop_timeout_s: float = 15.0) -> Component:
     """`python -m services.<name>` on its port."""
     port: int = getattr(ports, name)
     argv = [sys.executable, "-m", f"services.{name}"]
-    return Component(name, argv, probe, env=env, port=port, port_setting=PORT_SETTINGS[name])
+    return Component(
+        name, argv, probe, env=env, port=port, port_setting=PORT_SETTINGS[name], stop_timeout_s=stop_timeout_s
+    )
 
 
 def celery_worker(name: str, app: str, queue: str, host: str, url: str, env: dict[str, str]) -> Component:

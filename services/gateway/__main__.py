@@ -9,6 +9,7 @@ import uvicorn
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
+from services.gateway.drain import DrainingServer
 from shared.errors import ConfigError
 from shared.log import configure_logging
 from shared.settings import load_settings
@@ -27,9 +28,10 @@ def main() -> None:
         logging.basicConfig()
         logger.error("cannot start gateway: %s", exc.message)
         raise SystemExit(2) from exc
-    uvicorn.run(
+    config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_config=None, access_log=False, timeout_graceful_shutdown=10
     )
+    DrainingServer(config, app.state.drain, settings.drain_timeout_s).run()
 
 
 def _check_port(host: str, port: int) -> None:

@@ -11,6 +11,7 @@ from services.gateway.auth import require
 from services.gateway.backends import Backends
 from services.gateway.body_limits import BodyLimitMiddleware
 from services.gateway.config import GatewaySettings
+from services.gateway.drain import Drain, DrainMiddleware
 from services.gateway.errors import install_error_handlers
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
@@ -64,6 +65,8 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.metrics = metrics
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.state.drain = Drain()
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)  # outermost: refuses before any other work
     install_error_handlers(app)
     inference_scope, training, files_scope = (require(s) for s in ("inference", "training", "files"))
     app.include_router(health.router)

@@ -44,6 +44,8 @@ class GatewaySettings(ServiceSettings):
     backend_timeout_s: float = Field(default=2.0, gt=0)
     # /readyz answers within this long whatever its backends do (a hung one is reported, not waited for).
     readiness_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    # On SIGTERM, how long requests and streams in flight may take to finish (new ones get 503 meanwhile).
+    drain_timeout_s: float = Field(default=20.0, ge=0, le=3600)
     # Owners whose keys may do what affects everyone (import a public base model): `owner1,owner2`.
     admin_owners: str = ""
     # Serve /openapi.json, /docs and /redoc to anyone; off: /openapi.json needs a key, /docs and /redoc are off.
