@@ -1,13 +1,48 @@
-"""Stored file sets (a model, an adapter) packed into a .tar.gz that users take home."""
+"""Archives: stored file sets (a model, an adapter) packed as a .tar.gz users take home; users' archives checked.
+
+A user's archive is checked before anything is unpacked.
+"""
 
 from __future__ import annotations
 
 import io
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from shared.errors import InvalidArgument
 from shared.storage import Bucket, ObjectStore
+
+MAX_MEMBERS = 10_000
+
+
+def checked_members(archive: tarfile.TarFile, *, max_bytes: int, file_name: str) -> list[tarfile.TarInfo]:
+    """The members of a user's archive, if they are only plain files and folders inside it, within the caps.
+
+    At most `max_bytes` unpacked (a bomb is refused from its headers, before a byte is written) and `MAX_MEMBERS`
+    entries; else InvalidArgument naming the file and the entry.
+    """
+    members, total = [], 0
+    for member in archive:
+        path = PurePosixPath(member.name)
+        if path.is_absolute() or ".." in path.parts:
+            raise InvalidArgument(
+                f"file {file_name}: the archive entry {member.name!r} points outside it", param="file"
+            )
+        if not (member.isfile() or member.isdir()):
+            kind = "link" if member.issym() or member.islnk() else "device or special file"
+            raise InvalidArgument(
+                f"file {file_name}: the archive entry {member.name!r} is a {kind}; only files and folders are unpacked",
+                param="file",
+            )
+        total += member.size
+        members.append(member)
+        if total > max_bytes or len(members) > MAX_MEMBERS:
+            raise InvalidArgument(
+                f"file {file_name}: the archive unpacks to more than {max_bytes} bytes or {MAX_MEMBERS} entries",
+                param="file",
+            )
+    return members
 
 
 def pack_tar_gz(store: ObjectStore, bucket: Bucket, prefix: str, files: dict[str, str], *, root: str) -> Path:

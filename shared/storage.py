@@ -18,6 +18,7 @@ from typing import BinaryIO, Protocol, cast
 
 import urllib3
 from minio import Minio
+from urllib3 import BaseHTTPResponse
 
 from shared.errors import InternalError, NotFound
 from shared.settings import StorageSettings
@@ -187,12 +188,20 @@ class ObjectStore:
     def iter_chunks(
         self, bucket: Bucket, key: str, *, chunk_size: int = CHUNK, expected_sha256: str | None = None
     ) -> Iterator[bytes]:
-        """Yield the object's bytes in chunks; with `expected_sha256`, fail at the end on a mismatch."""
+        """The object's bytes in chunks; with `expected_sha256`, failing at the end on a mismatch.
+
+        The object is opened now, not at the first chunk: an unreachable store fails the call (a 503 before any
+        response starts), not the stream after a 200.
+        """
         with translated(f"reading {bucket.value}/{key}"):
             response = self.client.get_object(self.bucket_name(bucket), key)
+        return self._chunks(response, f"{bucket.value}/{key}", chunk_size, expected_sha256)
+
+    @staticmethod
+    def _chunks(response: BaseHTTPResponse, name: str, chunk_size: int, expected_sha256: str | None) -> Iterator[bytes]:
         digest = hashlib.sha256()
         try:
-            with translated(f"reading {bucket.value}/{key}"):
+            with translated(f"reading {name}"):
                 for chunk in response.stream(chunk_size):
                     digest.update(chunk)
                     yield chunk
@@ -201,7 +210,7 @@ class ObjectStore:
             response.release_conn()
         if expected_sha256 and digest.hexdigest() != expected_sha256:
             raise InternalError(
-                f"checksum mismatch for {bucket.value}/{key}: stored {expected_sha256}, read {digest.hexdigest()}",
+                f"checksum mismatch for {name}: stored {expected_sha256}, read {digest.hexdigest()}",
                 code="checksum_mismatch",
             )
 

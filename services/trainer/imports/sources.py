@@ -14,11 +14,16 @@ from typing import Literal
 from services.trainer.imports.folders import import_folder
 from services.trainer.imports.gguf import ImportOptions, import_gguf
 from services.trainer.imports.header import MAGIC
+from shared.archive import checked_members
 from shared.errors import InvalidArgument, invalid_field
 from shared.schemas.model_import import IMPORT_QUANTIZATIONS, ImportQuantization, ModelProvenance
 
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
 _PICKLE_MAGIC = b"\x80"  # a pickle's PROTO opcode
+
+# A model folder barely compresses (safetensors); an archive that unpacks to 20x its size is a bomb, not a model.
+UNPACK_RATIO = 20
+UNPACK_SLACK = 64 * 1024**2
 
 
 def gguf_options(quantization: ImportQuantization) -> ImportOptions:
@@ -92,7 +97,9 @@ def _import_tar(path: Path, out_dir: Path, quantization: ImportQuantization, fil
     try:
         try:
             with tarfile.open(path) as archive:
-                archive.extractall(unpacked, filter="data")
+                limit = min(UNPACK_RATIO * path.stat().st_size + UNPACK_SLACK, shutil.disk_usage(unpacked).free)
+                members = checked_members(archive, max_bytes=limit, file_name=file_name)
+                archive.extractall(unpacked, members=members, filter="data")
         except (tarfile.TarError, OSError) as exc:
             raise InvalidArgument(f"file {file_name}: a broken tar archive ({exc})", param="file") from exc
         entries = [p for p in unpacked.iterdir() if not p.name.startswith(".")]

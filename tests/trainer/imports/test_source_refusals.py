@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import pickle
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,41 @@ def test_unknown_quantization_names_the_field(hf_folder: Path) -> None:
     with pytest.raises(InvalidArgument, match=r"quantization: got 'int3'") as caught:
         import_model(hf_folder, hf_folder.parent / "out", "int3")  # type: ignore[arg-type]  # bad value on purpose
     assert caught.value.param == "quantization"
+
+
+def _tar(path: Path, *members: tuple[tarfile.TarInfo, bytes | None]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _entry(name: str, size: int = 0, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.type, info.linkname = size, kind, link
+    return info
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        (_entry("../escape.json", 2), "points outside it"),
+        (_entry("/etc/passwd.json", 2), "points outside it"),
+        (_entry("m/config.json", kind=tarfile.SYMTYPE, link="/etc/passwd"), "is a link"),
+        (_entry("m/hard", kind=tarfile.LNKTYPE, link="m/config.json"), "is a link"),
+        (_entry("m/dev", kind=tarfile.CHRTYPE), "is a device or special file"),
+    ],
+)
+def test_an_archive_with_unsafe_entries_is_refused_before_unpacking(
+    entry: tarfile.TarInfo, match: str, tmp_path: Path
+) -> None:
+    archive = _tar(tmp_path / "m.tar.gz", (_entry("m/ok.txt", 2), b"ok"), (entry, b"{}" if entry.size else None))
+    error = refused(archive, match)
+    assert error.param == "file" and "m.tar.gz" in error.message
+
+
+def test_a_zip_bomb_is_refused_from_its_headers(tmp_path: Path) -> None:
+    zeros = bytes(200 * 1024**2)  # compresses to ~200 KB: far beyond what a model folder's archive unpacks to
+    archive = _tar(tmp_path / "bomb.tar.gz", (_entry("m/model.safetensors", len(zeros)), zeros))
+    assert archive.stat().st_size < 1024**2
+    refused(archive, "unpacks to more than")
