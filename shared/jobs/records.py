@@ -65,3 +65,5 @@ class EventRecord(BaseModel):
     type: str = "message"
     data: dict[str, Any] = Field(default_factory=dict)
     status: JobStatus | None = None
+    # The request being served when it was recorded; a worker runs a job in the context of the one that made it.
+    request_id: str | None = Field(default_factory=lambda: current_context().get("request_id"))

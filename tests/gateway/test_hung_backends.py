@@ -56,6 +56,7 @@ def _signal(proc: ManagedProcess, sig: signal.Signals) -> None:
 def _stopped(*procs: ManagedProcess) -> Iterator[None]:
     for proc in procs:
         _signal(proc, signal.SIGSTOP)
+    time.sleep(0.2)  # let the signal land, and an answer already on its way arrive
     try:
         yield
     finally:

@@ -104,6 +104,7 @@ class FineTuningJobEvent(BaseModel):
     sequence: int
     data: dict[str, Any] = Field(default_factory=dict)  # open data, by type
     status: JobStatusName | None = None
+    request_id: str | None = Field(default=None, description="The x-request-id of the request that led to it")
 
 
 class FineTuningJobCheckpoint(BaseModel):

@@ -119,3 +119,6 @@ def test_the_worker_runs_a_job_in_its_creating_requests_log_context(redis_client
 
     lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=body)
     assert seen["request_id"] == "req_trace_1" and seen["job_id"] == record.id
+    # The worker's events carry it too (the event a worker records outside any request has none).
+    assert [e.request_id for e in store.events(record.id)][-1] == "req_trace_1"
+    assert store.add_event(record.id, EventRecord(message="later")).request_id is None

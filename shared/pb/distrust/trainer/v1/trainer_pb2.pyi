@@ -246,7 +246,7 @@ class WatchJobRequest(_message.Message):
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("id", "sequence", "created_at", "level", "message", "type", "status", "data")
+    __slots__ = ("id", "sequence", "created_at", "level", "message", "type", "status", "data", "request_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +255,7 @@ class JobEvent(_message.Message):
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     sequence: int
     created_at: int
@@ -263,7 +264,8 @@ class JobEvent(_message.Message):
     type: str
     status: JobStatus
     data: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., sequence: _Optional[int] = ..., created_at: _Optional[int] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, id: _Optional[str] = ..., sequence: _Optional[int] = ..., created_at: _Optional[int] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CheckpointMetrics(_message.Message):
     __slots__ = ("step", "train_loss", "val_loss")
