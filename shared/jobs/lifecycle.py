@@ -15,14 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from shared.errors import DistrustError
-from shared.jobs.records import TERMINAL, BaseJob, JobError, JobStatus
+from shared.errors import DistrustError, Unavailable
+from shared.jobs.records import TERMINAL, BaseJob, EventRecord, JobError, JobStatus
 from shared.jobs.store import JobStore, status_event
 from shared.log import log_context
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=BaseJob)
+
+MAX_OUTAGES = 5  # a backend down this many times during one job is not an outage any more: the job fails
 
 
 def run_leased(
@@ -32,6 +34,9 @@ def run_leased(
 
     `lost` is set when the lease could not be renewed: the body should stop, another worker owns the job.
     A DistrustError ends the job failed with its code and message; any other exception as `internal_error`.
+    An Unavailable (object storage or Redis down, a checkpoint write refused) is an outage, not the job's fault:
+    the lease is given back and the reaper queues the job again, to resume from its last checkpoint once the
+    backend is back (up to MAX_OUTAGES times).
     """
     job = store.get(job_id)
     with log_context(job_id=job_id, request_id=job.request_id if job else None):
@@ -48,6 +53,8 @@ def run_leased(
         beat.start()
         try:
             body(job, lost)
+        except Unavailable as exc:
+            _outage(store, job_id, exc)
         except DistrustError as exc:
             fail(store, job_id, exc.code, exc.message, exc.param)
         except Exception as exc:
@@ -56,7 +63,30 @@ def run_leased(
         finally:
             stop_beat.set()
             beat.join(5)
-            store.release_lease(job_id, holder)
+            try:
+                store.release_lease(job_id, holder)
+            except Unavailable:
+                logger.warning("could not give the lease back; it lapses on its own")
+
+
+def _outage(store: JobStore[Any], job_id: str, error: Unavailable) -> None:
+    """Leave the job to be resumed once the backend is back, unless it has had too many outages."""
+    try:
+        outages = store.count_outage(job_id)
+        if outages > MAX_OUTAGES:
+            fail(store, job_id, error.code, f"{error.message} (the job's {outages}th outage; giving up)", error.param)
+            return
+        store.add_event(
+            job_id,
+            EventRecord(
+                message=f"A backend is unavailable ({error.message}); the job resumes from its last checkpoint "
+                "once it is back",
+                level="warn",
+            ),
+        )
+    except Unavailable:
+        pass  # Redis itself is down: the lease lapses and the reaper requeues the job once it is back
+    logger.warning("job interrupted by an outage", extra={"error": error.message})
 
 
 def _heartbeat(

@@ -214,6 +214,15 @@ class JobStore(Generic[R]):
             if self.redis.get(key) == holder:
                 self.redis.delete(key)
 
+    def count_outage(self, job_id: str) -> int:
+        """Count one more time the job stopped because a backend was unavailable; how many so far."""
+        key = f"{self.p}:{job_id}:outages"
+        with redis_errors("counting a job's outages"):
+            pipe = self.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, 7 * 24 * 3600)
+            return int(pipe.execute()[0])
+
     def lease_holder(self, job_id: str) -> str | None:
         with redis_errors("reading a job lease"):
             holder = self.redis.get(f"{self.p}:{job_id}:lease")

@@ -10,8 +10,9 @@ import redis as redis_lib
 
 from services.trainer.jobs.kinds import EVALUATION, EXPORT
 from services.trainer.jobs.records import EvalRecord, ExportRecord
-from shared.errors import InvalidArgument, NotFound
+from shared.errors import InvalidArgument, NotFound, Unavailable
 from shared.jobs import lifecycle
+from shared.jobs.reaper import requeue_orphans
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
 from shared.log import current_context, log_context
@@ -122,3 +123,26 @@ def test_the_worker_runs_a_job_in_its_creating_requests_log_context(redis_client
     # The worker's events carry it too (the event a worker records outside any request has none).
     assert [e.request_id for e in store.events(record.id)][-1] == "req_trace_1"
     assert store.add_event(record.id, EventRecord(message="later")).request_id is None
+
+
+def test_an_outage_leaves_the_job_to_resume_and_too_many_fail_it(redis_client: redis_lib.Redis) -> None:
+    """A backend down mid-job (a checkpoint write refused): the lease is given back, the reaper queues the job
+    again to resume; past MAX_OUTAGES the job fails naming the backend."""
+    store = JobStore(redis_client, EVALUATION)
+    record = store.create(_eval())
+    queued: list[str] = []
+
+    def body(job: EvalRecord, lost: threading.Event) -> None:
+        lifecycle.start(store, job.id, "started")
+        raise Unavailable("object storage is unreachable while uploading checkpoints/x", code="storage_unavailable")
+
+    for outage in range(1, lifecycle.MAX_OUTAGES + 1):
+        lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=body)
+        job = store.get(record.id)
+        assert job is not None and job.status == JobStatus.RUNNING and store.lease_holder(record.id) is None
+        assert "resumes from its last checkpoint" in store.events(record.id)[-1].message
+        assert requeue_orphans(store, queued.append) == [record.id] and len(queued) == outage
+    lifecycle.run_leased(store, record.id, holder="w1", lease_ttl_s=5, body=body)
+    failed = store.get(record.id)
+    assert failed is not None and failed.status == JobStatus.FAILED and failed.error is not None
+    assert failed.error.code == "storage_unavailable" and "giving up" in failed.error.message
