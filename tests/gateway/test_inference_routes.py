@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -290,3 +291,18 @@ def test_an_oversized_body_is_a_413(gateway: TestClient) -> None:
     assert response.status_code == 413, response.text[:300]
     error = response.json()["error"]
     assert error["code"] == "request_too_large" and len(response.text) < 2_000
+
+
+def test_a_huge_prompt_is_refused_at_once_and_stalls_no_one(gateway: TestClient) -> None:
+    """A 5 MB prompt (under the body limit) is refused without tokenizing it while a small chat runs beside it."""
+    small = {"model": BASE, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    huge = {"model": BASE, "messages": [{"role": "user", "content": "word " * 1_000_000}], "max_tokens": 4}
+    with ThreadPoolExecutor(2) as pool:
+        started = time.perf_counter()
+        refused = pool.submit(gateway.post, "/v1/chat/completions", headers=ALICE, json=huge)
+        answered = pool.submit(gateway.post, "/v1/chat/completions", headers=ALICE, json=small)
+        assert answered.result().status_code == 200
+        error = refused.result()
+        assert time.perf_counter() - started < 5.0
+    assert error.status_code == 400 and error.json()["error"]["code"] == "context_length_exceeded", error.text
+    assert error.json()["error"]["param"] == "messages" and len(error.text) < 2000

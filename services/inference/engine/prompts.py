@@ -16,11 +16,16 @@ class PromptEncoder:
     def __init__(self, tokenizer: Any, context_length: int) -> None:
         self.tokenizer = tokenizer
         self.context_length = context_length
+        # No token covers more bytes than its longest vocabulary entry: text longer than the context times that
+        # cannot fit, and is refused without tokenizing it (a huge prompt never holds the encoder).
+        longest = max((len(str(token).encode()) for token in tokenizer.vocab), default=1)
+        self.max_prompt_bytes = context_length * max(1, longest)
         # HF fast tokenizers are not documented as safe for concurrent calls; encoding is cheap next to decoding.
         self._lock = threading.Lock()
 
     def encode(self, request: GenerationRequest) -> list[int]:
         """Prompt ids for a validated request; InvalidArgument if the template rejects the messages."""
+        self._check_bytes(request)
         with self._lock:
             if request.messages is not None:
                 ids = self._encode_chat(request.messages, request.tools)
@@ -39,6 +44,22 @@ class PromptEncoder:
             field = "messages" if request.messages is not None else "prompt"
             raise invalid_field(field, request.messages or request.prompt, "text that encodes to at least one token")
         return ids
+
+    def _check_bytes(self, request: GenerationRequest) -> None:
+        if request.messages is not None:
+            size = sum(len(str(m.get("content") or "").encode(errors="replace")) for m in request.messages)
+        elif isinstance(request.prompt, str):
+            size = len(request.prompt.encode(errors="replace"))
+        else:
+            return
+        if size > self.max_prompt_bytes:
+            field = "messages" if request.messages is not None else "prompt"
+            raise InvalidArgument(
+                f"{field}: {size} bytes of text cannot fit in the model's context length of {self.context_length} "
+                f"tokens (at most {self.max_prompt_bytes} bytes); it was refused before tokenizing",
+                param=field,
+                code="context_length_exceeded",
+            )
 
     def check_fits(self, request: GenerationRequest, prompt_tokens: int) -> None:
         """InvalidArgument naming the context length when prompt + max_tokens does not fit in it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import mlx_lm
@@ -115,3 +116,18 @@ def test_without_a_chat_template_messages_become_role_lines(base_model: Path, tm
         assert eng.count_tokens(GenerationRequest(messages=messages)) == len(expected)
         result = list(eng.submit(GenerationRequest(messages=messages, max_tokens=3, temperature=0)))
         assert result[-1].prompt_tokens == len(expected)
+
+
+def test_a_prompt_too_long_for_the_context_is_refused_before_tokenizing(engine: Engine) -> None:
+    """A text longer than the context times the longest token cannot fit: refused at once (no tokenizer run)."""
+    limit = engine._prompts.max_prompt_bytes
+    assert limit < 5_000_000
+    huge = "word " * 1_000_000  # 5 MB
+    for fields in ({"prompt": huge}, {"prompt": None, "messages": [{"role": "user", "content": huge}]}):
+        started = time.perf_counter()
+        with pytest.raises(InvalidArgument) as caught:
+            engine.submit(GenerationRequest(**{**OK, **fields}))  # type: ignore[arg-type]  # typed above
+        assert time.perf_counter() - started < 0.5
+        assert caught.value.code == "context_length_exceeded" and "before tokenizing" in caught.value.message
+    handle = engine.submit(GenerationRequest(**OK))  # type: ignore[arg-type]
+    assert handle is not None
