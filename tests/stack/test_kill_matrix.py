@@ -98,6 +98,13 @@ def _wait_restarted(client: httpx.Client, data_dir: Path, component: str, old_pi
     raise AssertionError(f"{component} was not restarted within 90 s")
 
 
+def _wait_for_checkpoint(client: httpx.Client, job_id: str) -> None:
+    deadline = time.monotonic() + 180
+    while not client.get(f"/v1/fine_tuning/jobs/{job_id}/checkpoints").json()["data"]:
+        assert time.monotonic() < deadline, "no checkpoint within 180 s"
+        time.sleep(0.5)
+
+
 def _kill_worker_during(client: httpx.Client, data_dir: Path, path: str, created: dict[str, Any]) -> dict[str, Any]:
     """Kill the trainer's worker just after a job of `path` started; it must still succeed."""
     deadline = time.monotonic() + 60
@@ -139,6 +146,8 @@ def test_every_component_killed_mid_job_loses_nothing(tmp_path: Path) -> None:
         wrong: list[str] = []
         restarts: dict[str, float] = {}
         for component in KILLED:
+            if component == "worker":  # so that the job resumes from a checkpoint, not from its start
+                _wait_for_checkpoint(client, job_id)
             status = client.get(f"/v1/fine_tuning/jobs/{job_id}").json()["status"]
             assert status == "running", f"the job was {status} before {component} was killed: make it longer"
             old = _pid(data_dir, component)
