@@ -53,24 +53,20 @@ class PromptEncoder:
         else:
             return
         if size > self.max_prompt_bytes:
-            field = "messages" if request.messages is not None else "prompt"
-            raise InvalidArgument(
-                f"{field}: {size} bytes of text cannot fit in the model's context length of {self.context_length} "
-                f"tokens (at most {self.max_prompt_bytes} bytes); it was refused before tokenizing",
-                param=field,
-                code="context_length_exceeded",
+            raise _too_long(
+                request,
+                f"{size} bytes of text cannot fit in the model's context length of {self.context_length} tokens "
+                f"(at most {self.max_prompt_bytes} bytes); it was refused before tokenizing",
             )
 
     def check_fits(self, request: GenerationRequest, prompt_tokens: int) -> None:
         """InvalidArgument naming the context length when prompt + max_tokens does not fit in it."""
         limit = self.context_length
         if prompt_tokens >= limit:
-            field = "messages" if request.messages is not None else "prompt"
-            raise InvalidArgument(
-                f"{field}: the prompt has {prompt_tokens} tokens, expected fewer than the model's context length "
-                f"of {limit} tokens",
-                param=field,
-                code="context_length_exceeded",
+            raise _too_long(
+                request,
+                f"the prompt has {prompt_tokens} tokens, expected fewer than the model's context length of {limit} "
+                "tokens",
             )
         if prompt_tokens + request.max_tokens > limit:
             raise InvalidArgument(
@@ -97,3 +93,9 @@ class PromptEncoder:
             return list(tokenizer.encode(text, add_special_tokens=False))
         lines = [f"{m['role']}: {m['content']}" for m in turns]
         return list(tokenizer.encode("\n".join([*lines, "assistant:"]), add_special_tokens=True))
+
+
+def _too_long(request: GenerationRequest, detail: str) -> InvalidArgument:
+    """The refusal of a prompt that cannot fit in the context, naming its field."""
+    field = "messages" if request.messages is not None else "prompt"
+    return InvalidArgument(f"{field}: {detail}", param=field, code="context_length_exceeded")
