@@ -89,3 +89,13 @@ def test_docker_compose_config_accepts_the_file() -> None:
         cwd=REPO,
     )
     assert result.returncode != 0 and "DISTRUST_REDIS_PASSWORD" in result.stderr
+
+
+def test_no_secret_on_a_command_line(spec: dict) -> None:
+    """`ps` shows command lines to everyone on the host: secrets go through the environment or files."""
+    for name, service in spec["services"].items():
+        command = " ".join(service.get("command") or [])
+        for variable in SECRETS:
+            assert variable not in command, (name, variable)
+        assert "--requirepass" not in command, name
+    assert "--appendonly yes" in " ".join(spec["services"]["redis"]["command"])
