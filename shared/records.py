@@ -1,7 +1,8 @@
 """The data contract of training records (spec §6): one JSON object per JSONL line.
 
 Shapes: `{"text"}`, `{"messages": [{"role", "content"}, ...]}`, `{"prompt", "completion"}`, or a preference
-record `{"prompt", "chosen", "rejected"}`; plus `auth_weight` in [0, 0.99] and `prov_entropy` >= 0
+record: TRL's `{"prompt", "chosen", "rejected"}` or OpenAI's DPO `{"input": {"messages"}, "preferred_output":
+[assistant message], "non_preferred_output": [assistant message]}` (two different, non-empty answers); plus `auth_weight` in [0, 0.99] and `prov_entropy` >= 0
 (required for the `weighted` and `additive` training modes), optional `source_type`, `trivium_category`
 (grammar | logic | rhetoric) and `metadata` (object). Out-of-range scores are rejected, never clamped.
 """
@@ -39,9 +40,14 @@ def record_shape(record: dict[str, Any]) -> str:
     if "messages" in record:
         _check_messages(record["messages"])
         return "chat"
+    if "preferred_output" in record or "non_preferred_output" in record:
+        _check_openai_preference(record)
+        return "preference"
     if "chosen" in record or "rejected" in record:
         for key in ("prompt", "chosen", "rejected"):
             _check_string(record, key)
+        if record["chosen"].strip() == record["rejected"].strip():
+            raise RecordError('"chosen" and "rejected" are the same answer: a pair needs two different ones')
         return "preference"
     if "prompt" in record or "completion" in record:
         _check_string(record, "prompt", allow_empty=True)
@@ -95,7 +101,35 @@ def _check_string(record: dict[str, Any], key: str, *, allow_empty: bool = False
         raise RecordError(f'"{key}" is empty')
 
 
-def _check_messages(messages: Any) -> None:
+def preference_parts(record: dict[str, Any]) -> tuple[list[dict[str, Any]] | str, str, str]:
+    """(prompt: messages or text, preferred answer, non-preferred answer) of a valid preference record."""
+    if "preferred_output" in record:
+        messages: list[dict[str, Any]] = record["input"]["messages"]
+        return messages, record["preferred_output"][0]["content"], record["non_preferred_output"][0]["content"]
+    return record["prompt"], record["chosen"], record["rejected"]
+
+
+def _check_openai_preference(record: dict[str, Any]) -> None:
+    source = record.get("input")
+    if not isinstance(source, dict) or "messages" not in source:
+        raise RecordError('"input" must be an object with "messages" (the conversation the answers reply to)')
+    _check_messages(source["messages"], need_assistant=False)
+    answers = []
+    for key in ("preferred_output", "non_preferred_output"):
+        output = record.get(key)
+        if not isinstance(output, list) or len(output) != 1 or not isinstance(output[0], dict):
+            raise RecordError(f'"{key}" must be an array of one assistant message')
+        if output[0].get("role") != "assistant":
+            raise RecordError(f'"{key}[0].role" must be "assistant", got {output[0].get("role")!r}')
+        content = output[0].get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise RecordError(f'"{key}[0].content" must be a non-empty string')
+        answers.append(content.strip())
+    if answers[0] == answers[1]:
+        raise RecordError('"preferred_output" and "non_preferred_output" are the same answer: a pair needs two')
+
+
+def _check_messages(messages: Any, *, need_assistant: bool = True) -> None:
     if not isinstance(messages, list) or not messages:
         raise RecordError('"messages" must be a non-empty array')
     for i, message in enumerate(messages):
@@ -106,7 +140,7 @@ def _check_messages(messages: Any) -> None:
             raise RecordError(f'"messages[{i}].role" must be one of {sorted(CHAT_ROLES)}, got {role!r}')
         if not isinstance(message.get("content"), str):
             raise RecordError(f'"messages[{i}].content" must be a string')
-    if not any(m["role"] == "assistant" for m in messages):
+    if need_assistant and not any(m["role"] == "assistant" for m in messages):
         raise RecordError('"messages" has no assistant message to train on')
 
 
