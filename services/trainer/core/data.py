@@ -50,17 +50,21 @@ class Batch:
         return int(self.mask.sum())
 
 
-def _lines_text(lines: Sequence[int]) -> str:
+def lines_text(lines: Sequence[int]) -> str:
+    """`lines 3, 7 and 2 more`: the first line numbers of a refusal."""
     shown = ", ".join(str(n) for n in lines[:MAX_LINES_NAMED])
     more = f" and {len(lines) - MAX_LINES_NAMED} more" if len(lines) > MAX_LINES_NAMED else ""
     return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
 
 
-def read_records(path: Path, *, field: str, require_scores: bool) -> list[tuple[int, dict[str, Any]]]:
+def read_records(
+    path: Path, *, field: str, require_scores: bool, preference: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
     """Parse a JSONL file into (line number, record); blank lines are skipped.
 
     Every line is checked before anything is returned; records missing auth_weight / prov_entropy when the
-    mode needs them, and any otherwise malformed line, raise InvalidArgument naming the first bad lines.
+    mode needs them, a record of the other kind (a preference pair in supervised data, or the reverse with
+    `preference`), and any otherwise malformed line, raise InvalidArgument naming the first bad lines.
     """
     records: list[tuple[int, dict[str, Any]]] = []
     missing: list[int] = []
@@ -72,8 +76,10 @@ def read_records(path: Path, *, field: str, require_scores: bool) -> list[tuple[
             try:
                 record = parse_json_object(raw)
                 shape = validate_training_record(record, require_scores=False)
-                if shape == "preference":
+                if shape == "preference" and not preference:
                     raise RecordError("preference records (chosen / rejected) are not supervised training data")
+                if shape != "preference" and preference:
+                    raise RecordError(f"a {shape} record is not a preference pair (DPO jobs need preference data)")
             except RecordError as exc:
                 bad.append((number, str(exc)))
                 continue
@@ -83,11 +89,11 @@ def read_records(path: Path, *, field: str, require_scores: bool) -> list[tuple[
     if bad:
         lines = [n for n, _ in bad]
         raise InvalidArgument(
-            f"{field}: invalid record on {_lines_text(lines)} (line {bad[0][0]}: {bad[0][1]})", param=field
+            f"{field}: invalid record on {lines_text(lines)} (line {bad[0][0]}: {bad[0][1]})", param=field
         )
     if missing:
         raise InvalidArgument(
-            f"{field}: missing auth_weight / prov_entropy on {_lines_text(missing)}; the "
+            f"{field}: missing auth_weight / prov_entropy on {lines_text(missing)}; the "
             f"weighted and additive distrust modes need both on every record (score the data "
             f"with the scorer first)",
             param=field,
@@ -130,7 +136,7 @@ def load_examples(
         )
     if failed:
         raise InvalidArgument(
-            f"{field}: cannot tokenize {_lines_text([n for n, _ in failed])} (line {failed[0][0]}: {failed[0][1]})",
+            f"{field}: cannot tokenize {lines_text([n for n, _ in failed])} (line {failed[0][0]}: {failed[0][1]})",
             param=field,
         )
     if not examples:
@@ -154,17 +160,22 @@ def padded_length(longest: int, max_seq_length: int) -> int:
     return min(1 + PAD_MULTIPLE * -(-(longest - 1) // PAD_MULTIPLE), max(max_seq_length, longest))
 
 
-def make_batch(
-    examples: Sequence[Example], indices: Sequence[int], weights: np.ndarray, *, pad_id: int, max_seq_length: int
-) -> Batch:
-    """The examples at `indices` as one padded micro-batch with their loss factors."""
-    rows = [examples[i] for i in indices]
+def pad_rows(rows: Sequence[Example], *, pad_id: int, max_seq_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' tokens (R, T) padded with `pad_id`, and their masks (R, T − 1) padded with 0."""
     length = padded_length(max(len(r.tokens) for r in rows), max_seq_length)
     tokens = np.full((len(rows), length), pad_id, dtype=np.int32)
     mask = np.zeros((len(rows), length - 1), dtype=np.float32)
     for j, row in enumerate(rows):
         tokens[j, : len(row.tokens)] = row.tokens
         mask[j, : len(row.mask)] = row.mask
+    return tokens, mask
+
+
+def make_batch(
+    examples: Sequence[Example], indices: Sequence[int], weights: np.ndarray, *, pad_id: int, max_seq_length: int
+) -> Batch:
+    """The examples at `indices` as one padded micro-batch with their loss factors."""
+    tokens, mask = pad_rows([examples[i] for i in indices], pad_id=pad_id, max_seq_length=max_seq_length)
     return Batch(
         tokens=tokens,
         mask=mask,

@@ -58,11 +58,24 @@ class Tokenization:
                 ids, flags = self._plain(record.get("prompt", ""), record["completion"])
         else:
             ids, flags = self._plain("", record["text"], all_count=True)
-        ids = ids[: self.max_seq_length]
-        flags = flags[: self.max_seq_length]
-        tokens = np.asarray(ids, dtype=np.int32)
-        mask = np.asarray(flags[1:], dtype=np.float32)
-        return tokens, mask
+        return self._arrays(ids, flags)
+
+    def encode_answer(self, prompt: list[dict[str, Any]] | str, answer: str) -> tuple[np.ndarray, np.ndarray]:
+        """A prompt and one answer to it (a side of a preference pair): tokens, and a mask of the answer's only.
+
+        Earlier assistant turns of the prompt never count: a pair compares the two final answers.
+        """
+        if isinstance(prompt, str) and not self.has_chat_template:
+            ids, flags = self._plain(prompt, answer, answer_only=True)
+        else:
+            turns = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+            ids, flags = self._chat([*turns, {"role": "assistant", "content": answer}], answer_only=True)
+        return self._arrays(ids, flags)
+
+    def _arrays(self, ids: list[int], flags: list[bool]) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens cut to max_seq_length, and the loss mask over their targets (one shorter)."""
+        ids, flags = ids[: self.max_seq_length], flags[: self.max_seq_length]
+        return np.asarray(ids, dtype=np.int32), np.asarray(flags[1:], dtype=np.float32)
 
     def _offsets(self, text: str, *, add_special_tokens: bool) -> tuple[list[int], list[tuple[int, int]]] | None:
         """Token ids of `text` and each token's character span in it; None if the tokenizer cannot say."""
@@ -75,10 +88,15 @@ class Tokenization:
     def _ids(self, text: str, *, add_special_tokens: bool) -> list[int]:
         return list(self.hf(text, add_special_tokens=add_special_tokens)["input_ids"])
 
-    def _plain(self, prompt: str, completion: str, *, all_count: bool = False) -> tuple[list[int], list[bool]]:
-        """Prompt + completion as one string; with completion_only, tokens holding a completion character count."""
+    def _plain(
+        self, prompt: str, completion: str, *, all_count: bool = False, answer_only: bool = False
+    ) -> tuple[list[int], list[bool]]:
+        """Prompt + completion as one string, and which tokens count.
+
+        With completion_only (or answer_only), the tokens holding a completion character count; else all.
+        """
         text = prompt + completion
-        if all_count or not self.completion_only:
+        if all_count or not (self.completion_only or answer_only):
             ids = list(self.hf(text, add_special_tokens=True)["input_ids"])
             flags = [True] * len(ids)
         elif (found := self._offsets(text, add_special_tokens=True)) is not None:
@@ -101,12 +119,16 @@ class Tokenization:
         )
         return text
 
-    def _chat(self, messages: list[dict[str, Any]]) -> tuple[list[int], list[bool]]:
+    def _chat(self, messages: list[dict[str, Any]], *, answer_only: bool = False) -> tuple[list[int], list[bool]]:
+        """The rendered conversation's ids, and which count.
+
+        Every token counts, or with completion_only the assistant turns', or with answer_only the last one's.
+        """
         if not self.has_chat_template:
             raise ValueError("the tokenizer has no chat template, so chat records cannot be rendered")
         messages = [{"role": m["role"], "content": m["content"]} for m in messages]
         text = self._render(messages, add_generation_prompt=False)
-        if not self.completion_only:
+        if not self.completion_only and not answer_only:
             ids = self._ids(text, add_special_tokens=False)
             return ids, [True] * len(ids)
         found = self._offsets(text, add_special_tokens=False)
@@ -115,7 +137,7 @@ class Tokenization:
             ends = [len(self.hf.decode(ids[: j + 1])) for j in range(len(ids))]
             found = ids, [(ends[j - 1] if j else 0, end) for j, end in enumerate(ends)]
         ids, offsets = found
-        spans = self._assistant_spans(messages, text)
+        spans = self._assistant_spans(messages, text)[-1:] if answer_only else self._assistant_spans(messages, text)
         flags = [
             any(start < s_end and end > s_start for s_start, s_end in spans) and end > start for start, end in offsets
         ]
