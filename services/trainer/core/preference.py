@@ -14,13 +14,16 @@ weighted mean over its pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import mlx.core as mx
+import numpy as np
 from mlx.nn.layers.base import Module
 
 from services.trainer.core.losses import token_cross_entropy
+from services.trainer.core.pairs import PairBatch
 from shared.errors import InvalidArgument, invalid_field
 
 PreferenceLoss = Literal["sigmoid", "ipo", "simpo"]
@@ -54,6 +57,44 @@ def answer_logprobs(model: Module, tokens: mx.array, mask: mx.array) -> tuple[mx
     logits = model(tokens[:, :-1])
     logp = -token_cross_entropy(logits, tokens[:, 1:]) * mask
     return logp.sum(axis=1), mask.sum(axis=1)
+
+
+def pair_scores(model: Module, tokens: mx.array, mask: mx.array) -> PairScores:
+    """The scores of a pair batch's rows: the first half chosen answers, the second half rejected ones."""
+    total, count = answer_logprobs(model, tokens, mask)
+    half = tokens.shape[0] // 2
+    return PairScores(total[:half], total[half:], count[:half], count[half:])
+
+
+def reference_scores(model: Module, batches: Iterable[PairBatch], n_pairs: int) -> np.ndarray:
+    """[n_pairs, 2] (chosen, rejected) summed log-probabilities under `model` as it is now, by pair index.
+
+    Taken before the first step, they are the reference: the starting model (the base, or the adapter a job
+    continues) with no second copy of the weights; a checkpoint keeps them for the resume.
+    """
+    scores = np.zeros((n_pairs, 2), dtype=np.float32)
+    for batch in batches:
+        pairs = pair_scores(model, mx.array(batch.tokens), mx.array(batch.mask))
+        mx.eval(pairs.chosen, pairs.rejected)
+        scores[list(batch.indices), 0] = np.array(pairs.chosen)
+        scores[list(batch.indices), 1] = np.array(pairs.rejected)
+    return scores
+
+
+def pair_objective(
+    kind: PreferenceLoss, *, beta: float, gamma: float = 0.5
+) -> Callable[..., tuple[mx.array, mx.array, mx.array]]:
+    """objective(model, tokens, mask, weights, reference [B, 2]) -> (loss, reward margin, reward accuracy)."""
+
+    def objective(
+        model: Module, tokens: mx.array, mask: mx.array, weights: mx.array, reference: mx.array
+    ) -> tuple[mx.array, mx.array, mx.array]:
+        policy = pair_scores(model, tokens, mask)
+        ref = PairScores(reference[:, 0], reference[:, 1], policy.chosen_tokens, policy.rejected_tokens)
+        stats = preference_loss(kind, policy, ref, beta=beta, gamma=gamma, weights=weights)
+        return stats.loss, stats.margin, stats.accuracy
+
+    return objective
 
 
 def preference_loss(

@@ -6,12 +6,27 @@ import math
 from pathlib import Path
 
 import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
 import mlx_lm
 import numpy as np
 import pytest
 
-from services.trainer.core.preference import PairScores, answer_logprobs, preference_loss
+from services.trainer.core.lora import apply_lora
+from services.trainer.core.pairs import PairBatch, load_pairs, make_pair_batch
+from services.trainer.core.preference import (
+    PairScores,
+    PreferenceLoss,
+    answer_logprobs,
+    pair_objective,
+    preference_loss,
+    reference_scores,
+)
+from services.trainer.core.tokenization import Tokenization
 from shared.errors import InvalidArgument
+from shared.schemas.fine_tuning import LoraSpec
+from tests.trainer.core.builders import write_jsonl
+from tests.trainer.core.test_pairs import PAIRS
 
 
 def _scores(chosen: list[float], rejected: list[float], chosen_n: list[float], rejected_n: list[float]) -> PairScores:
@@ -95,3 +110,40 @@ def test_answer_logprobs_sum_the_answer_tokens_only(tiny_model: Path) -> None:
         picked = [logp[row, t, targets[row, t]] for t in range(5) if np.array(mask)[row, t]]
         assert float(np.array(total)[row]) == pytest.approx(sum(picked), rel=1e-4)
     assert np.array(count).tolist() == [3.0, 2.0]
+
+
+def _pair_batch(tiny_model: Path, tmp_path: Path) -> tuple[PairBatch, Tokenization]:
+    tokenization = Tokenization(mlx_lm.load(str(tiny_model))[1], max_seq_length=256, completion_only=True)
+    pairs, _ = load_pairs(write_jsonl(tmp_path / "pairs.jsonl", PAIRS), tokenization, field="training_file")
+    batch = make_pair_batch(pairs, [0, 1], np.ones(2), pad_id=tokenization.pad_id, max_seq_length=256)
+    return batch, tokenization
+
+
+def test_the_reference_is_the_base_models_scores(tiny_model: Path, tmp_path: Path) -> None:
+    batch, _ = _pair_batch(tiny_model, tmp_path)
+    base = mlx_lm.load(str(tiny_model))[0]
+    policy = mlx_lm.load(str(tiny_model))[0]
+    apply_lora(policy, LoraSpec(rank=4, alpha=8.0))  # a fresh adapter changes nothing yet
+    from_policy = reference_scores(policy, [batch], 2)
+    assert np.allclose(from_policy, reference_scores(base, [batch], 2), atol=1e-5)
+    assert (from_policy < 0).all()
+
+
+@pytest.mark.parametrize("kind", ["sigmoid", "ipo", "simpo"])
+def test_preference_steps_raise_the_margin(kind: PreferenceLoss, tiny_model: Path, tmp_path: Path) -> None:
+    batch, _ = _pair_batch(tiny_model, tmp_path)
+    model = mlx_lm.load(str(tiny_model))[0]
+    apply_lora(model, LoraSpec(rank=4, alpha=16.0))
+    reference = mx.array(reference_scores(model, [batch], 2))
+    loss_and_grad = nn.value_and_grad(model, pair_objective(kind, beta=0.5 if kind != "simpo" else 2.0))
+    optimizer = optim.Adam(learning_rate=2e-2)
+    args = (mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference)
+    (first, _, _), _ = loss_and_grad(model, *args)
+    for _ in range(15):
+        (loss, margin, accuracy), grad = loss_and_grad(model, *args)
+        optimizer.update(model, grad)
+        mx.eval(model.parameters(), optimizer.state)
+    (last, margin, accuracy), _ = loss_and_grad(model, *args)
+    assert last.item() < first.item() and accuracy.item() == 1.0
+    if kind != "simpo":
+        assert margin.item() > 0
