@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -11,10 +12,15 @@ from mlx.nn.layers.base import Module
 from mlx.utils import tree_flatten
 
 from services.trainer.core import checkpoint as ckpt
-from services.trainer.core.batching import DataOrder
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.lora import adapter_weights
 from shared.adapter_format import AdapterConfig
+
+
+class DataOrder(Protocol):
+    """A run's data order, as a checkpoint records it: where a step starts."""
+
+    def position(self, step: int) -> tuple[int, int]: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,248 @@
+"""Preference training (DPO, IPO, SimPO) with LoRA: the pairs' seeded order, steps, reports, evaluation, checkpoints.
+
+Each optimizer step takes `batch_size` pairs of the epoch's permutation (`epoch_order(seed, epoch)`), scores the
+chosen and rejected answers in one forward pass, and compares them with the reference scores taken before the
+first step (see `preference.py`). A checkpoint holds what a supervised one does plus those reference scores, so a
+resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlx.core as mx
+import mlx_lm
+import numpy as np
+from mlx.nn.layers.base import Module
+from mlx.nn.utils import value_and_grad
+
+from services.trainer.core import resume
+from services.trainer.core.config import TrainSettings
+from services.trainer.core.data import epoch_order
+from services.trainer.core.lora import adapter_config, apply_lora, save_adapter
+from services.trainer.core.losses import scalar
+from services.trainer.core.pairs import PairBatch, PreferencePair, load_pairs, make_pair_batch
+from services.trainer.core.precision import cast_adapters, prepare_model
+from services.trainer.core.preference import PreferenceLoss, pair_objective, reference_scores
+from services.trainer.core.safeguards import check_finite
+from services.trainer.core.schedule import build_optimizer, clip_gradients, learning_rate_at
+from services.trainer.core.tokenization import Tokenization
+from shared.adapter_format import AdapterConfig
+from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
+
+REFERENCE_FILE = "reference.npz"
+
+
+@dataclass(frozen=True)
+class PreferenceSpec:
+    """The objective: the loss, its β (the pull toward the reference) and SimPO's target margin γ."""
+
+    loss: PreferenceLoss = "sigmoid"
+    beta: float = 0.1
+    gamma: float = 0.5
+
+
+@dataclass(frozen=True)
+class PreferenceReport:
+    """What one optimizer step reports."""
+
+    step: int
+    total_steps: int
+    epoch: int
+    loss: float
+    reward_margin: float
+    reward_accuracy: float
+    learning_rate: float
+    tokens: int
+    tokens_per_second: float
+    val_reward_accuracy: float | None = None
+
+
+class PairOrder:
+    """Which pairs optimizer step k trains on: positions [k·B, (k+1)·B) of its epoch's seeded permutation."""
+
+    def __init__(self, n_pairs: int, batch_size: int, seed: int) -> None:
+        self.n_pairs = n_pairs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.steps_per_epoch = math.ceil(n_pairs / batch_size)
+
+    def position(self, step: int) -> tuple[int, int]:
+        epoch, k = divmod(step, self.steps_per_epoch)
+        return epoch, k * self.batch_size
+
+    def indices(self, step: int) -> list[int]:
+        epoch, start = self.position(step)
+        return [int(i) for i in epoch_order(self.seed, epoch, self.n_pairs)[start : start + self.batch_size]]
+
+
+class PreferenceTrainer:
+    """One preference run on one model and pair file."""
+
+    def __init__(self, settings: TrainSettings, spec: PreferenceSpec) -> None:
+        settings.validate()
+        hp = settings.hyperparameters
+        if hp.gradient_accumulation_steps != 1:
+            raise invalid_field("gradient_accumulation_steps", hp.gradient_accumulation_steps, "1 for preference jobs")
+        self.settings, self.spec, self.hp = settings, spec, hp
+        random.seed(settings.seed)
+        mx.random.seed(settings.seed)
+        try:
+            model, tokenizer = mlx_lm.load(str(settings.model_path), lazy=True)[:2]
+        except Exception as exc:
+            raise InvalidArgument(f"model_path: cannot load a model ({exc})", param="model_path") from exc
+        self.model: Module = model
+        self.tokenization = Tokenization(tokenizer, max_seq_length=hp.max_seq_length, completion_only=True)
+        self.pairs, self.skipped_lines = load_pairs(settings.train_path, self.tokenization, field="training_file")
+        self.val_pairs: list[PreferencePair] = []
+        if settings.val_path is not None:
+            self.val_pairs, _ = load_pairs(settings.val_path, self.tokenization, field="validation_file")
+        self.dtype = prepare_model(model, hp.precision, hp.quantize_base)
+        self.lora_layers = apply_lora(model, settings.lora)
+        cast_adapters(model, self.dtype)
+        mx.eval(model.parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+        self.order = PairOrder(len(self.pairs), hp.batch_size, settings.seed)
+        self.steps_per_epoch = self.order.steps_per_epoch
+        total = hp.n_epochs * self.steps_per_epoch
+        self.total_steps: int = min(total, hp.max_steps) if hp.max_steps else total
+        self.step = 0
+        self.optimizer = build_optimizer(
+            learning_rate=hp.learning_rate, warmup=hp.warmup_steps, total=self.total_steps, weight_decay=hp.weight_decay
+        )
+        self.optimizer.init(model.trainable_parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+        self._loss_and_grad = value_and_grad(model, pair_objective(spec.loss, beta=spec.beta, gamma=spec.gamma))
+        self._run_key = resume.RunKey(settings, self._fingerprint(), self.total_steps)
+        self.reference: np.ndarray | None = None
+        self.val_reference: np.ndarray | None = None
+
+    def _fingerprint(self) -> str:
+        digest = hashlib.sha256(repr(self.spec).encode())
+        for pair in self.pairs:
+            for side in (pair.chosen, pair.rejected):
+                digest.update(np.int64(len(side.tokens)).tobytes() + side.tokens.tobytes() + side.mask.tobytes())
+        return digest.hexdigest()
+
+    def _batch(self, pairs: list[PreferencePair], indices: list[int]) -> PairBatch:
+        weights = np.ones(len(pairs), dtype=np.float32)
+        return make_pair_batch(
+            pairs, indices, weights, pad_id=self.tokenization.pad_id, max_seq_length=self.hp.max_seq_length
+        )
+
+    def _all(self, pairs: list[PreferencePair]) -> Iterator[PairBatch]:
+        size = self.hp.batch_size
+        for start in range(0, len(pairs), size):
+            yield self._batch(pairs, list(range(start, min(start + size, len(pairs)))))
+
+    def _take_reference(self) -> None:
+        """The starting model's scores of every pair, before the first step changes it."""
+        if self.reference is None:
+            self.model.eval()
+            self.reference = reference_scores(self.model, self._all(self.pairs), len(self.pairs))
+            if self.val_pairs:
+                self.val_reference = reference_scores(self.model, self._all(self.val_pairs), len(self.val_pairs))
+
+    def run(self, *, should_stop: Callable[[], bool] = lambda: False) -> Iterator[PreferenceReport]:
+        """Train from `self.step` to `total_steps`, yielding after each optimizer step (see Trainer.run)."""
+        self._take_reference()
+        assert self.reference is not None
+        self.model.train()
+        while self.step < self.total_steps:
+            if should_stop():
+                return
+            tic = time.perf_counter()
+            indices = self.order.indices(self.step)
+            batch = self._batch(self.pairs, indices)
+            reference = mx.array(self.reference[indices])
+            args = (mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference)
+            (loss, margin, accuracy), grad = self._loss_and_grad(self.model, *args)
+            grad, norm = clip_gradients(grad, self.hp.max_grad_norm)
+            self.optimizer.update(self.model, grad)
+            mx.eval(self.model.parameters(), self.optimizer.state, loss, margin, accuracy, norm)  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+            lr = learning_rate_at(
+                self.step, peak=self.hp.learning_rate, warmup=self.hp.warmup_steps, total=self.total_steps
+            )
+            check_finite(self.step + 1, scalar(loss), scalar(norm), lr)
+            epoch = self.step // self.steps_per_epoch + 1
+            self.step += 1
+            tokens = int(batch.mask.sum())
+            elapsed = time.perf_counter() - tic
+            due = self.hp.eval_every_steps and self.step % self.hp.eval_every_steps == 0
+            yield PreferenceReport(
+                step=self.step,
+                total_steps=self.total_steps,
+                epoch=epoch,
+                loss=scalar(loss),
+                reward_margin=scalar(margin),
+                reward_accuracy=scalar(accuracy),
+                learning_rate=lr,
+                tokens=tokens,
+                tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0,
+                val_reward_accuracy=self.evaluate() if due or self.step == self.total_steps else None,
+            )
+
+    def evaluate(self) -> float | None:
+        """The share of validation pairs whose chosen answer the model rewards more; None without any."""
+        if not self.val_pairs:
+            return None
+        self._take_reference()
+        assert self.val_reference is not None
+        objective = pair_objective(self.spec.loss, beta=self.spec.beta, gamma=self.spec.gamma)
+        right = 0.0
+        self.model.eval()
+        for batch in self._all(self.val_pairs):
+            reference = mx.array(self.val_reference[list(batch.indices)])
+            _, _, accuracy = objective(
+                self.model, mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference
+            )
+            right += scalar(accuracy) * len(batch.indices)
+        self.model.train()
+        return right / len(self.val_pairs)
+
+    def _adapter_config(self) -> AdapterConfig:
+        return adapter_config(
+            self.settings.lora,
+            self.lora_layers,
+            base_model=str(self.settings.model_path),
+            distrust=self.settings.distrust,
+            trained_steps=self.step,
+        )
+
+    def save_adapter(self, directory: Path) -> None:
+        """The adapter in mlx-lm's layout."""
+        save_adapter(self.model, Path(directory), self._adapter_config())
+
+    def save_checkpoint(self, directory: Path) -> None:
+        """A supervised checkpoint's state plus the reference scores."""
+        self._take_reference()
+        assert self.reference is not None
+        resume.save_checkpoint(
+            Path(directory),
+            model=self.model,
+            optimizer=self.optimizer,
+            adapter_config=self._adapter_config(),
+            key=self._run_key,
+            order=self.order,
+            step=self.step,
+        )
+        validation = self.val_reference if self.val_reference is not None else np.zeros((0, 2), np.float32)
+        np.savez(Path(directory) / REFERENCE_FILE, train=self.reference, validation=validation)
+
+    def restore(self, directory: Path) -> None:
+        """Continue exactly from a checkpoint of the same run (FailedPrecondition, nothing changed, otherwise)."""
+        path = Path(directory) / REFERENCE_FILE
+        if not path.is_file():
+            raise FailedPrecondition(f"checkpoint {directory}: no reference scores ({REFERENCE_FILE})")
+        with np.load(path) as saved:
+            reference, validation = saved["train"], saved["validation"]
+        if reference.shape != (len(self.pairs), 2) or validation.shape != (len(self.val_pairs), 2):
+            raise FailedPrecondition(f"checkpoint {directory}: reference scores of other pair files")
+        self.step = resume.restore_checkpoint(
+            Path(directory), model=self.model, optimizer=self.optimizer, key=self._run_key, order=self.order
+        )
+        self.reference, self.val_reference = reference, validation if self.val_pairs else None
