@@ -1,6 +1,6 @@
 """The distrust value of an example and the per-example training weights derived from it (spec §2, §3, §4).
 
-    c(w, H) = ln(1 − w + 1e-8) + H          w = auth_weight in [0, 0.99], H = prov_entropy >= 0 (bits)
+    c(w, H) = ln(1 − w + 1e-8) + H          (shared/distrust.py)
     L(w, H) = α · c²                         α in [2.3, 3.0]
 
 `weighted` mode: raw r_i = L(w_i, H_i) ("plain") or α·max(0, c_i)² ("monotone"), normalised over the whole
@@ -16,38 +16,16 @@ from typing import Any, TypedDict, get_args
 
 import numpy as np
 
+from shared.distrust import distrust_value
 from shared.errors import invalid_field
 from shared.schemas.fine_tuning import ALPHA_RANGE, DistrustSpec, Weighting, check_choice, check_float
 
-EPS = 1e-8
 REDUCTIONS = ("mean", "sum", "none")
-AUTH_WEIGHT_RANGE = (0.0, 0.99)
 BANDS = ("low", "mid", "high")
-
-
-def _as_scores(auth_weight: Any, prov_entropy: Any) -> tuple[np.ndarray, np.ndarray]:
-    w = np.asarray(auth_weight, dtype=np.float64)
-    h = np.asarray(prov_entropy, dtype=np.float64)
-    if w.shape != h.shape:
-        raise invalid_field("prov_entropy", h.shape, f"the same shape as auth_weight {w.shape}")
-    bad_w = ~np.isfinite(w) | (w < AUTH_WEIGHT_RANGE[0]) | (w > AUTH_WEIGHT_RANGE[1])
-    if bad_w.any():
-        raise invalid_field("auth_weight", float(w[bad_w].flat[0]), "a number in [0.0, 0.99]")
-    bad_h = ~np.isfinite(h) | (h < 0)
-    if bad_h.any():
-        raise invalid_field("prov_entropy", float(h[bad_h].flat[0]), "a number >= 0")
-    return w, h
 
 
 def _check_alpha(alpha: float) -> None:
     check_float("alpha", alpha, *ALPHA_RANGE)
-
-
-def distrust_value(auth_weight: Any, prov_entropy: Any) -> np.ndarray:
-    """c(w, H) = ln(1 − w + 1e-8) + H, elementwise (inputs validated, never clamped)."""
-    w, h = _as_scores(auth_weight, prov_entropy)
-    value: np.ndarray = np.log(1.0 - w + EPS) + h
-    return value
 
 
 def distrust_loss(

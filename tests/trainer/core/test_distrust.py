@@ -8,11 +8,11 @@ import pytest
 from services.trainer.core.distrust import (
     band_of,
     distrust_loss,
-    distrust_value,
     normalise_weights,
     raw_weights,
     weight_distribution,
 )
+from shared.distrust import distrust_value
 from shared.errors import InvalidArgument
 
 GOLDEN = [

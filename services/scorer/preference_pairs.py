@@ -1,0 +1,120 @@
+"""Preference pairs from candidate answers by provenance: the distrust method applied to preferences.
+
+Each answer to a prompt is scored (auth_weight, prov_entropy) and given its distrust signal c (shared/distrust.py):
+high for primary, diverse evidence, low for coordinated authority. The answer with the highest c is preferred to
+the one with the lowest; a prompt whose best and worst are level (a tie) or closer than `min_margin` makes no pair.
+Input lines: `{"prompt": text | "messages": [...], "candidates": [answer, ...]}`; output lines: OpenAI's DPO
+shape, with the rule, the margin and both answers' scores in `metadata`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.scorer.scoring.document import score_document
+from shared.distrust import distrust_value
+from shared.errors import InvalidArgument
+from shared.records import RecordError, parse_json_object
+
+MAX_CANDIDATES = 16
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One prompt (chat messages, open as the user wrote them, or text) and its candidate answers."""
+
+    line: int
+    messages: list[dict[str, Any]]
+    answers: list[str]
+
+
+@dataclass
+class PairReport:
+    """What a build made: prompts read, pairs made, prompts dropped as ties or under the margin, the margins."""
+
+    prompts: int = 0
+    pairs: int = 0
+    ties: int = 0
+    below_margin: int = 0
+    margins: list[float] = field(default_factory=list)
+
+    def margin_quantiles(self) -> dict[str, float]:
+        """Min / p25 / median / p75 / max of the pairs' margins (empty without pairs)."""
+        if not self.margins:
+            return {}
+        ordered = sorted(self.margins)
+        quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
+        return {"min": ordered[0], "p25": quartiles[0], "median": quartiles[1], "p75": quartiles[2], "max": ordered[-1]}
+
+
+def read_candidates(lines: Iterable[bytes], *, field_name: str) -> list[Candidates]:
+    """Parse candidate lines; InvalidArgument naming the first bad line and why."""
+    items: list[Candidates] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            items.append(_candidates(number, parse_json_object(raw)))
+        except RecordError as exc:
+            raise InvalidArgument(f"{field_name}: line {number}: {exc}", param=field_name) from exc
+    if not items:
+        raise InvalidArgument(f"{field_name}: the file has no prompts with candidates", param=field_name)
+    return items
+
+
+def _candidates(number: int, record: dict[str, Any]) -> Candidates:
+    if isinstance(record.get("messages"), list) and record["messages"]:
+        messages: list[dict[str, Any]] = record["messages"]
+    elif isinstance(record.get("prompt"), str) and record["prompt"].strip():
+        messages = [{"role": "user", "content": record["prompt"]}]
+    else:
+        raise RecordError('expected a non-empty "prompt" or "messages"')
+    answers = record.get("candidates")
+    if not isinstance(answers, list) or not 2 <= len(answers) <= MAX_CANDIDATES:
+        raise RecordError(f'"candidates" must be an array of 2 to {MAX_CANDIDATES} answers')
+    if not all(isinstance(a, str) and a.strip() for a in answers):
+        raise RecordError('every one of "candidates" must be a non-empty string')
+    return Candidates(number, messages, [str(a) for a in answers])
+
+
+def provenance_pairs(
+    items: Iterable[Candidates], *, profile: str, min_margin: float = 0.0
+) -> tuple[list[dict[str, Any]], PairReport]:
+    """Pairs (OpenAI DPO records) preferring the answer with primary, diverse evidence; and the report."""
+    pairs: list[dict[str, Any]] = []
+    report = PairReport()
+    for item in items:
+        report.prompts += 1
+        scored = [score_document(answer, profile=profile, index=i) for i, answer in enumerate(item.answers)]
+        signal = distrust_value([s.auth_weight for s in scored], [s.prov_entropy for s in scored])
+        best, worst = int(signal.argmax()), int(signal.argmin())
+        margin = float(signal[best] - signal[worst])
+        if margin <= 0:
+            report.ties += 1
+            continue
+        if margin < min_margin:
+            report.below_margin += 1
+            continue
+        report.pairs += 1
+        report.margins.append(margin)
+        pairs.append(
+            {
+                "input": {"messages": item.messages},
+                "preferred_output": [{"role": "assistant", "content": item.answers[best]}],
+                "non_preferred_output": [{"role": "assistant", "content": item.answers[worst]}],
+                "metadata": {
+                    "rule": "provenance",
+                    "line": item.line,
+                    "margin": margin,
+                    "preferred": {"auth_weight": scored[best].auth_weight, "prov_entropy": scored[best].prov_entropy},
+                    "non_preferred": {
+                        "auth_weight": scored[worst].auth_weight,
+                        "prov_entropy": scored[worst].prov_entropy,
+                    },
+                },
+            }
+        )
+    return pairs, report
