@@ -25,15 +25,15 @@ from mlx.nn.utils import value_and_grad
 from services.trainer.core import resume
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.data import epoch_order
-from services.trainer.core.lora import adapter_config, apply_lora, save_adapter
+from services.trainer.core.lora import apply_lora
 from services.trainer.core.losses import scalar
 from services.trainer.core.pairs import PairBatch, PreferencePair, load_pairs, make_pair_batch
 from services.trainer.core.precision import cast_adapters, prepare_model
 from services.trainer.core.preference import PreferenceLoss, pair_objective, reference_scores
+from services.trainer.core.run_files import RunFiles
 from services.trainer.core.safeguards import check_finite
 from services.trainer.core.schedule import build_optimizer, clip_gradients, learning_rate_at
 from services.trainer.core.tokenization import Tokenization
-from shared.adapter_format import AdapterConfig
 from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
 
 REFERENCE_FILE = "reference.npz"
@@ -82,8 +82,10 @@ class PairOrder:
         return [int(i) for i in epoch_order(self.seed, epoch, self.n_pairs)[start : start + self.batch_size]]
 
 
-class PreferenceTrainer:
+class PreferenceTrainer(RunFiles):
     """One preference run on one model and pair file."""
+
+    order: PairOrder
 
     def __init__(self, settings: TrainSettings, spec: PreferenceSpec) -> None:
         settings.validate()
@@ -204,32 +206,11 @@ class PreferenceTrainer:
         self.model.train()
         return right / len(self.val_pairs)
 
-    def _adapter_config(self) -> AdapterConfig:
-        return adapter_config(
-            self.settings.lora,
-            self.lora_layers,
-            base_model=str(self.settings.model_path),
-            distrust=self.settings.distrust,
-            trained_steps=self.step,
-        )
-
-    def save_adapter(self, directory: Path) -> None:
-        """The adapter in mlx-lm's layout."""
-        save_adapter(self.model, Path(directory), self._adapter_config())
-
     def save_checkpoint(self, directory: Path) -> None:
         """A supervised checkpoint's state plus the reference scores."""
         self._take_reference()
         assert self.reference is not None
-        resume.save_checkpoint(
-            Path(directory),
-            model=self.model,
-            optimizer=self.optimizer,
-            adapter_config=self._adapter_config(),
-            key=self._run_key,
-            order=self.order,
-            step=self.step,
-        )
+        super().save_checkpoint(directory)
         validation = self.val_reference if self.val_reference is not None else np.zeros((0, 2), np.float32)
         np.savez(Path(directory) / REFERENCE_FILE, train=self.reference, validation=validation)
 
@@ -242,7 +223,5 @@ class PreferenceTrainer:
             reference, validation = saved["train"], saved["validation"]
         if reference.shape != (len(self.pairs), 2) or validation.shape != (len(self.val_pairs), 2):
             raise FailedPrecondition(f"checkpoint {directory}: reference scores of other pair files")
-        self.step = resume.restore_checkpoint(
-            Path(directory), model=self.model, optimizer=self.optimizer, key=self._run_key, order=self.order
-        )
+        super().restore(directory)
         self.reference, self.val_reference = reference, validation if self.val_pairs else None

@@ -24,15 +24,15 @@ from services.trainer.core.batching import DataOrder
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.data import Example, fingerprint, load_examples
 from services.trainer.core.distrust import training_weights, weight_summary
-from services.trainer.core.lora import adapter_config, apply_lora, save_adapter
+from services.trainer.core.lora import apply_lora
 from services.trainer.core.losses import objective, scalar
 from services.trainer.core.precision import cast_adapters, checkpoint_blocks, prepare_model
+from services.trainer.core.run_files import RunFiles
 from services.trainer.core.safeguards import MemoryReading, check_finite, check_memory
 from services.trainer.core.schedule import build_optimizer, learning_rate_at
 from services.trainer.core.step import compile_step, summed_gradients
 from services.trainer.core.tokenization import Tokenization
 from services.trainer.core.validation import validation_loss
-from shared.adapter_format import AdapterConfig
 from shared.errors import InvalidArgument, invalid_field
 
 
@@ -62,8 +62,10 @@ def _require(path: Path | None, name: str, *, directory: bool) -> None:
         raise invalid_field(name, str(path), "an existing local " + ("folder" if directory else "file"))
 
 
-class Trainer:
+class Trainer(RunFiles):
     """One LoRA training run on one model and dataset; see `batching.py` and `step.py` for order and accumulation."""
+
+    order: DataOrder
 
     def __init__(self, settings: TrainSettings) -> None:
         settings.validate()
@@ -241,44 +243,4 @@ class Trainer:
             batch_size=self.hp.batch_size,
             pad_id=self.tokenization.pad_id,
             max_seq_length=self.hp.max_seq_length,
-        )
-
-    # ----------------------------------------------------------------------------------------- files
-    def _adapter_config(self) -> AdapterConfig:
-        return adapter_config(
-            self.settings.lora,
-            self.lora_layers,
-            base_model=str(self.settings.model_path),
-            distrust=self.settings.distrust,
-            trained_steps=self.step,
-        )
-
-    def save_adapter(self, directory: Path) -> None:
-        """The adapter in mlx-lm's layout, loadable by mlx_lm.load(base, adapter_path=directory)."""
-        save_adapter(self.model, Path(directory), self._adapter_config())
-
-    def save_checkpoint(self, directory: Path) -> None:
-        """Adapter, optimizer state, RNG states, data position and step, with a versioned manifest."""
-        resume.save_checkpoint(
-            Path(directory),
-            model=self.model,
-            optimizer=self.optimizer,
-            adapter_config=self._adapter_config(),
-            key=self._run_key,
-            order=self.order,
-            step=self.step,
-        )
-
-    def restore(self, directory: Path) -> None:
-        """Continue exactly from a checkpoint of the same run.
-
-        Raises FailedPrecondition (and changes nothing) when the checkpoint is missing, corrupt, or from
-        different settings or data.
-        """
-        self.step = resume.restore_checkpoint(
-            Path(directory),
-            model=self.model,
-            optimizer=self.optimizer,
-            key=self._run_key,
-            order=self.order,
         )
