@@ -52,5 +52,6 @@ def test_no_generated_request_is_a_server_error(tmp_path: Path) -> None:
             text=True,
             timeout=600,
         )
+    (tmp_path / "schemathesis.txt").write_text(run.stdout)  # the run's counts, kept with the test's files
     failures = run.stdout.split("= FAILURES =")[-1]
     assert run.returncode == 0, failures[:8000] + run.stderr[-2000:]
