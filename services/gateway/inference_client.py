@@ -22,8 +22,7 @@ from services.gateway.schemas.models import Model
 from services.gateway.schemas.tools import Tool
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
-from shared.rpc.client import call_metadata
-from shared.rpc.server import MAX_MESSAGE_BYTES
+from shared.rpc.client import CHANNEL_OPTIONS, call_metadata
 from shared.rpc.status import error_from_rpc
 from shared.rpc.structs import to_struct
 
@@ -219,11 +218,7 @@ class InferenceClient:
             self._loop = loop
             self._channel = grpc.aio.insecure_channel(
                 self.target,
-                options=[
-                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                    ("grpc.enable_retries", 1),
-                ],
+                options=CHANNEL_OPTIONS,
             )
             self._stub = inference_pb2_grpc.InferenceServiceStub(self._channel)  # type: ignore[no-untyped-call]  # generated gRPC code has no hints
         return self._stub

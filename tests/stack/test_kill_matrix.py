@@ -98,6 +98,18 @@ def _wait_restarted(client: httpx.Client, data_dir: Path, component: str, old_pi
     raise AssertionError(f"{component} was not restarted within 90 s")
 
 
+def _job_status(client: httpx.Client, job_id: str) -> str:
+    """The job's status, asking again while the answer is a 503 (a backend just restarted) for up to 15 s."""
+    deadline = time.monotonic() + 15
+    while True:
+        response = client.get(f"/v1/fine_tuning/jobs/{job_id}")
+        if response.status_code != 503 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            status: str = response.json()["status"]
+            return status
+        time.sleep(float(response.headers.get("retry-after", "1")))
+
+
 def _wait_for_checkpoint(client: httpx.Client, job_id: str) -> None:
     deadline = time.monotonic() + 180
     while not client.get(f"/v1/fine_tuning/jobs/{job_id}/checkpoints").json()["data"]:
@@ -148,7 +160,7 @@ def test_every_component_killed_mid_job_loses_nothing(tmp_path: Path) -> None:
         for component in KILLED:
             if component == "worker":  # so that the job resumes from a checkpoint, not from its start
                 _wait_for_checkpoint(client, job_id)
-            status = client.get(f"/v1/fine_tuning/jobs/{job_id}").json()["status"]
+            status = _job_status(client, job_id)
             assert status == "running", f"the job was {status} before {component} was killed: make it longer"
             old = _pid(data_dir, component)
             os.kill(old, signal.SIGKILL)
