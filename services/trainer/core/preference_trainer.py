@@ -21,6 +21,7 @@ import mlx_lm
 import numpy as np
 from mlx.nn.layers.base import Module
 from mlx.nn.utils import value_and_grad
+from mlx.utils import tree_map
 
 from services.trainer.core import resume
 from services.trainer.core.config import TrainSettings
@@ -34,7 +35,7 @@ from services.trainer.core.run_files import RunFiles
 from services.trainer.core.safeguards import check_finite
 from services.trainer.core.schedule import build_optimizer, clip_gradients, learning_rate_at
 from services.trainer.core.tokenization import Tokenization
-from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
+from shared.errors import FailedPrecondition, InvalidArgument
 
 REFERENCE_FILE = "reference.npz"
 
@@ -65,21 +66,26 @@ class PreferenceReport:
 
 
 class PairOrder:
-    """Which pairs optimizer step k trains on: positions [k·B, (k+1)·B) of its epoch's seeded permutation."""
+    """Which pairs optimizer step k trains on, in micro-batches of up to B pairs.
 
-    def __init__(self, n_pairs: int, batch_size: int, seed: int) -> None:
+    Positions [k·B·A, (k+1)·B·A) of its epoch's seeded permutation (B = batch_size, A = accumulation steps).
+    """
+
+    def __init__(self, n_pairs: int, batch_size: int, accumulation: int, seed: int) -> None:
         self.n_pairs = n_pairs
         self.batch_size = batch_size
+        self.per_step = batch_size * accumulation
         self.seed = seed
-        self.steps_per_epoch = math.ceil(n_pairs / batch_size)
+        self.steps_per_epoch = math.ceil(n_pairs / self.per_step)
 
     def position(self, step: int) -> tuple[int, int]:
         epoch, k = divmod(step, self.steps_per_epoch)
-        return epoch, k * self.batch_size
+        return epoch, k * self.per_step
 
-    def indices(self, step: int) -> list[int]:
+    def micro_batches(self, step: int) -> list[list[int]]:
         epoch, start = self.position(step)
-        return [int(i) for i in epoch_order(self.seed, epoch, self.n_pairs)[start : start + self.batch_size]]
+        span = [int(i) for i in epoch_order(self.seed, epoch, self.n_pairs)[start : start + self.per_step]]
+        return [span[j : j + self.batch_size] for j in range(0, len(span), self.batch_size)]
 
 
 class PreferenceTrainer(RunFiles):
@@ -90,8 +96,6 @@ class PreferenceTrainer(RunFiles):
     def __init__(self, settings: TrainSettings, spec: PreferenceSpec) -> None:
         settings.validate()
         hp = settings.hyperparameters
-        if hp.gradient_accumulation_steps != 1:
-            raise invalid_field("gradient_accumulation_steps", hp.gradient_accumulation_steps, "1 for preference jobs")
         self.settings, self.spec, self.hp = settings, spec, hp
         random.seed(settings.seed)
         mx.random.seed(settings.seed)
@@ -109,7 +113,7 @@ class PreferenceTrainer(RunFiles):
         self.lora_layers = apply_lora(model, settings.lora)
         cast_adapters(model, self.dtype)
         mx.eval(model.parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
-        self.order = PairOrder(len(self.pairs), hp.batch_size, settings.seed)
+        self.order = PairOrder(len(self.pairs), hp.batch_size, hp.gradient_accumulation_steps, settings.seed)
         self.steps_per_epoch = self.order.steps_per_epoch
         total = hp.n_epochs * self.steps_per_epoch
         self.total_steps: int = min(total, hp.max_steps) if hp.max_steps else total
@@ -158,21 +162,30 @@ class PreferenceTrainer(RunFiles):
             if should_stop():
                 return
             tic = time.perf_counter()
-            indices = self.order.indices(self.step)
-            batch = self._batch(self.pairs, indices)
-            reference = mx.array(self.reference[indices])
-            args = (mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference)
-            (loss, margin, accuracy), grad = self._loss_and_grad(self.model, *args)
+            micro = self.order.micro_batches(self.step)
+            n_pairs = sum(len(indices) for indices in micro)
+            loss, margin, accuracy, grad, tokens = mx.array(0.0), mx.array(0.0), mx.array(0.0), None, 0
+            for indices in micro:  # the step's loss is the mean over all of its pairs
+                share = len(indices) / n_pairs
+                batch = self._batch(self.pairs, indices)
+                reference = mx.array(self.reference[indices])
+                args = (mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference)
+                (part, part_margin, part_accuracy), part_grad = self._loss_and_grad(self.model, *args)
+                part_grad = tree_map(lambda g, s=share: g * s, part_grad)
+                grad = part_grad if grad is None else tree_map(lambda a, b: a + b, grad, part_grad)
+                loss, margin = loss + share * part, margin + share * part_margin
+                accuracy = accuracy + share * part_accuracy
+                tokens += int(batch.mask.sum())
+                mx.eval(loss, margin, accuracy, grad)
             grad, norm = clip_gradients(grad, self.hp.max_grad_norm)
             self.optimizer.update(self.model, grad)
-            mx.eval(self.model.parameters(), self.optimizer.state, loss, margin, accuracy, norm)  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
+            mx.eval(self.model.parameters(), self.optimizer.state, norm)  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
             lr = learning_rate_at(
                 self.step, peak=self.hp.learning_rate, warmup=self.hp.warmup_steps, total=self.total_steps
             )
             check_finite(self.step + 1, scalar(loss), scalar(norm), lr)
             epoch = self.step // self.steps_per_epoch + 1
             self.step += 1
-            tokens = int(batch.mask.sum())
             elapsed = time.perf_counter() - tic
             due = self.hp.eval_every_steps and self.step % self.hp.eval_every_steps == 0
             yield PreferenceReport(

@@ -57,9 +57,20 @@ def test_a_resumed_run_ends_with_the_same_adapter(settings_for: Settings, tmp_pa
         assert mx.allclose(a[name], b[name], atol=1e-6).item(), name
 
 
+def test_accumulation_takes_the_same_step_as_one_larger_batch(settings_for: Settings) -> None:
+    spec = PreferenceSpec(loss="sigmoid", beta=0.5)
+    whole = PreferenceTrainer(settings_for(_pairs(6), batch_size=4, max_steps=2, seed=3), spec)
+    split = PreferenceTrainer(
+        settings_for(_pairs(6), batch_size=2, gradient_accumulation_steps=2, max_steps=2, seed=3), spec
+    )
+    a_reports, b_reports = list(whole.run()), list(split.run())
+    assert [r.loss for r in a_reports] == pytest.approx([r.loss for r in b_reports], rel=1e-4)
+    a, b = adapter_weights(whole.model), adapter_weights(split.model)
+    for name in a:
+        assert mx.allclose(a[name], b[name], atol=1e-5).item(), name
+
+
 def test_refusals_name_the_field(settings_for: Settings) -> None:
-    with pytest.raises(InvalidArgument, match="gradient_accumulation_steps"):
-        PreferenceTrainer(settings_for(_pairs(2), gradient_accumulation_steps=2), PreferenceSpec())
     with pytest.raises(InvalidArgument, match="not a preference pair") as caught:
         PreferenceTrainer(settings_for([{"text": "plain"}]), PreferenceSpec())
     assert caught.value.param == "training_file"
