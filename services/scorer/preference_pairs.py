@@ -1,14 +1,17 @@
-"""Preference pairs from candidate answers by provenance: the distrust method applied to preferences.
+"""Preference pairs: by provenance (the distrust method applied to preferences), or from people's annotations.
 
 Each answer to a prompt is scored (auth_weight, prov_entropy) and given its distrust signal c (shared/distrust.py):
 high for primary, diverse evidence, low for coordinated authority. The answer with the highest c is preferred to
 the one with the lowest; a prompt whose best and worst are level (a tie) or closer than `min_margin` makes no pair.
 Input lines: `{"prompt": text | "messages": [...], "candidates": [answer, ...]}`; output lines: OpenAI's DPO
-shape, with the rule, the margin and both answers' scores in `metadata`.
+shape, with the rule, the margin and both answers' scores in `metadata`. Annotations: a CSV exported from a
+spreadsheet, or JSONL, with the columns / keys `prompt`, `preferred`, `non_preferred`.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,3 +121,58 @@ def provenance_pairs(
             }
         )
     return pairs, report
+
+
+ANNOTATION_COLUMNS = ("prompt", "preferred", "non_preferred")
+
+
+def manual_pairs(data: bytes, *, field_name: str) -> tuple[list[dict[str, Any]], PairReport]:
+    """Pairs from annotations (CSV with a header row, or JSONL); InvalidArgument naming the first bad line."""
+    text = data.decode("utf-8-sig", errors="strict")
+    rows = _jsonl_rows(text, field_name) if text.lstrip().startswith("{") else _csv_rows(text, field_name)
+    pairs: list[dict[str, Any]] = []
+    report = PairReport()
+    for line, row in rows:
+        report.prompts += 1
+        values = {key: row.get(key) for key in ANNOTATION_COLUMNS}
+        missing = [key for key, value in values.items() if not isinstance(value, str) or not value.strip()]
+        if missing:
+            raise InvalidArgument(f"{field_name}: line {line}: no {', '.join(missing)}", param=field_name)
+        if str(values["preferred"]).strip() == str(values["non_preferred"]).strip():
+            raise InvalidArgument(
+                f"{field_name}: line {line}: preferred and non_preferred are the same answer", param=field_name
+            )
+        report.pairs += 1
+        pairs.append(
+            {
+                "input": {"messages": [{"role": "user", "content": values["prompt"]}]},
+                "preferred_output": [{"role": "assistant", "content": values["preferred"]}],
+                "non_preferred_output": [{"role": "assistant", "content": values["non_preferred"]}],
+                "metadata": {"rule": "manual", "line": line},
+            }
+        )
+    if not pairs:
+        raise InvalidArgument(f"{field_name}: no annotations", param=field_name)
+    return pairs, report
+
+
+def _csv_rows(text: str, field_name: str) -> list[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    absent = [c for c in ANNOTATION_COLUMNS if c not in (reader.fieldnames or [])]
+    if absent:
+        raise InvalidArgument(
+            f"{field_name}: the header row lacks {', '.join(absent)} (expected {', '.join(ANNOTATION_COLUMNS)})",
+            param=field_name,
+        )
+    return [(reader.line_num, dict(row)) for row in reader if any((v or "").strip() for v in row.values())]
+
+
+def _jsonl_rows(text: str, field_name: str) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            try:
+                rows.append((number, parse_json_object(raw)))
+            except RecordError as exc:
+                raise InvalidArgument(f"{field_name}: line {number}: {exc}", param=field_name) from exc
+    return rows

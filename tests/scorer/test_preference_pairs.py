@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from services.scorer.preference_pairs import provenance_pairs, read_candidates
+from services.scorer.preference_pairs import manual_pairs, provenance_pairs, read_candidates
 from shared.errors import InvalidArgument
 from shared.records import validate_training_record
 
@@ -70,3 +70,27 @@ def test_a_bad_line_is_named(record: dict[str, object], reason: str) -> None:
     with pytest.raises(InvalidArgument, match=f"line 2: .*{reason}") as caught:
         read_candidates(_lines({"prompt": "ok", "candidates": [PRIMARY, AUTHORITY]}, record), field_name="file")
     assert caught.value.param == "file"
+
+
+def test_annotations_from_a_spreadsheet_or_jsonl() -> None:
+    sheet = b'prompt,preferred,non_preferred\r\n"Depth, in feet?",The diary says 4.,About 5.\r\nWho wrote it?,The surveyor.,Experts.\r\n'
+    pairs, report = manual_pairs(sheet, field_name="file")
+    assert report.pairs == 2 and [p["metadata"]["line"] for p in pairs] == [2, 3]
+    assert pairs[0]["input"]["messages"][0]["content"] == "Depth, in feet?"
+    assert all(validate_training_record(p) == "preference" for p in pairs)
+    lines = b'{"prompt": "q", "preferred": "a", "non_preferred": "b"}\n'
+    assert manual_pairs(lines, field_name="file")[0][0]["preferred_output"][0]["content"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"prompt,preferred\nq,a\n", "the header row lacks non_preferred"),
+        (b"prompt,preferred,non_preferred\nq,a,\n", "line 2: no non_preferred"),
+        (b"prompt,preferred,non_preferred\nq,a,a\n", "line 2: preferred and non_preferred are the same"),
+        (b'{"prompt": "q", "preferred": "a", "non_preferred": "b"}\n{"prompt": 3}\n', "line 2: no prompt"),
+    ],
+)
+def test_bad_annotations_are_named(data: bytes, reason: str) -> None:
+    with pytest.raises(InvalidArgument, match=reason):
+        manual_pairs(data, field_name="file")
