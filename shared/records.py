@@ -59,9 +59,21 @@ def record_shape(record: dict[str, Any]) -> str:
     raise RecordError('no training content: expected "text", "messages", or "prompt" and "completion"')
 
 
-def validate_training_record(record: dict[str, Any], *, require_scores: bool = False) -> str:
-    """Check a parsed record against the contract; return its shape or raise RecordError."""
+def validate_training_record(
+    record: dict[str, Any], *, require_scores: bool = False, preference: bool | None = None
+) -> str:
+    """Check a parsed record against the contract; return its shape or raise RecordError.
+
+    `preference` (when not None) says which kind a job needs: a preference pair (DPO) or an example (supervised).
+    """
     shape = record_shape(record)
+    if preference is False and shape == "preference":
+        raise RecordError('a preference pair is not supervised training data (train it with method.type "dpo")')
+    if preference and shape != "preference":
+        raise RecordError(
+            f'a {shape} record is not a preference pair (method.type "dpo" needs input / preferred_output / '
+            "non_preferred_output, or prompt / chosen / rejected)"
+        )
     for key in ("auth_weight", "prov_entropy"):
         if key not in record:
             if require_scores:

@@ -16,14 +16,19 @@ from services.gateway.schemas.fine_tuning import (
     FineTuningJobEvent,
     JobCreate,
     Method,
-    SupervisedMethod,
 )
 from shared.pb.distrust.trainer.v1 import trainer_pb2 as pb
 from shared.pb.distrust.trainer.v1 import trainer_pb2_grpc
 from shared.rpc.client import AioChannel, call_metadata
 from shared.rpc.messages import enum_name, from_message, message_fields, open_data, to_message
 from shared.rpc.status import error_from_rpc
-from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, LoraSpec, ResolvedHyperparameters
+from shared.schemas.fine_tuning import (
+    CheckpointMetrics,
+    DistrustSpec,
+    LoraSpec,
+    PreferenceSpec,
+    ResolvedHyperparameters,
+)
 
 R = TypeVar("R", bound=Message)
 Item = TypeVar("Item", bound="HasId")
@@ -102,9 +107,20 @@ def watch(
     return EventStream(method(request, metadata=call_metadata()), kind)
 
 
+def job_method(job: pb.Job, hyperparameters: ResolvedHyperparameters) -> tuple[Method, PreferenceSpec | None]:
+    """OpenAI's `method`, echoing the resolved hyperparameters (a DPO job's with `beta`), and a DPO job's spec."""
+    kind = enum_name(pb.TrainingMethod.DESCRIPTOR, job.method, field="method") or "supervised"
+    if kind == "supervised":
+        return Method.model_validate({"type": kind, kind: {"hyperparameters": hyperparameters}}), None
+    preference = from_message(PreferenceSpec, job.preference)
+    values = {**hyperparameters.model_dump(), "beta": preference.beta}
+    return Method.model_validate({"type": kind, kind: {"hyperparameters": values}}), preference
+
+
 def job_object(job: pb.Job) -> FineTuningJob:
-    """OpenAI's fine_tuning.job object, plus our `distrust`, `lora`, `step` / `total_steps` fields."""
+    """OpenAI's fine_tuning.job object, plus our `distrust`, `lora`, `preference`, `step` / `total_steps` fields."""
     hyperparameters = from_message(ResolvedHyperparameters, job.hyperparameters)
+    method, preference = job_method(job, hyperparameters)
     return FineTuningJob(
         id=job.id,
         model=job.model,
@@ -121,11 +137,10 @@ def job_object(job: pb.Job) -> FineTuningJob:
         seed=job.seed,
         suffix=job.suffix or None,
         error=from_message(FineTuningJobError, job.error) if job.error.code else None,
-        method=Method(
-            type="supervised", supervised=SupervisedMethod.model_validate({"hyperparameters": hyperparameters})
-        ),
+        method=method,
         distrust=from_message(DistrustSpec, job.distrust),
         lora=from_message(LoraSpec, job.lora),
+        preference=preference,
         step=job.step,
         total_steps=job.total_steps,
     )

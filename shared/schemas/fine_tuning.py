@@ -34,6 +34,8 @@ Auto = Literal["auto"]
 A = TypeVar("A")  # what a field may hold besides its value: `Auto` in a request, `Never` once resolved
 AUTO: Any = "auto"  # a field's default in the generic form; Any because it fits `int | Auto` but not `int | A`
 DistrustMode = Literal["weighted", "additive", "none"]
+TrainingMethod = Literal["supervised", "dpo"]  # OpenAI's `method.type`
+PreferenceLoss = Literal["sigmoid", "ipo", "simpo"]  # DPO's sigmoid loss, IPO, reference-free SimPO
 Weighting = Literal["plain", "monotone"]
 Precision = Literal["auto", "float32", "bfloat16", "float16"]  # "auto": float32 on CPU, bfloat16 on Metal
 QuantizeBits = Literal[4, 8]
@@ -288,6 +290,30 @@ class LoraSpec(_Spec):
     def scale(self) -> float:
         """mlx-lm's LoRA scale."""
         return self.alpha / self.rank
+
+
+Beta = Annotated[float, Interval(gt=0, le=100)]
+AUTO_BETA = 0.1  # OpenAI's and TRL's default
+
+
+class PreferenceSpec(_Spec):
+    """How a preference (DPO) job compares its pairs; `beta` is also OpenAI's `method.dpo.hyperparameters.beta`."""
+
+    group: ClassVar[str] = "preference"
+    loss: PreferenceLoss = "sigmoid"
+    beta: Beta | Auto = AUTO  # the pull toward the reference (DPO, IPO) or the reward scale (SimPO)
+    gamma: Annotated[float, Interval(ge=0, le=100)] = 0.5  # SimPO's target reward margin
+    # each pair's loss weighted by its provenance margin (`metadata.margin`, normalised to mean 1)
+    weight_by_margin: bool = False
+
+    @property
+    def beta_value(self) -> float:
+        """β with "auto" resolved."""
+        return AUTO_BETA if self.beta == AUTO else float(self.beta)
+
+    def resolved(self) -> PreferenceSpec:
+        """The spec as reported back: "auto" replaced by its value."""
+        return self.model_copy(update={"beta": self.beta_value})
 
 
 class CheckpointMetrics(_Spec):

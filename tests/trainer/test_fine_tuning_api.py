@@ -228,3 +228,80 @@ def test_checkpoints_page_newest_first(
     assert [c["step_number"] for c in first["data"]] == [3, 2] and first["has_more"]
     rest = client.get(url, headers=HEADERS, params={"limit": 2, "after": first["last_id"]}).json()
     assert [c["step_number"] for c in rest["data"]] == [1] and not rest["has_more"]
+
+
+PAIRS = "\n".join(
+    json.dumps(
+        {
+            "input": {"messages": [{"role": "user", "content": f"Who saw event {i}?"}]},
+            "preferred_output": [{"role": "assistant", "content": f"The diary of day {i} records it."}],
+            "non_preferred_output": [{"role": "assistant", "content": "Everyone agrees."}],
+        }
+    )
+    for i in range(4)
+).encode()
+
+
+@pytest.fixture(scope="module")
+def pairs_file(client: TestClient) -> str:
+    files = {"file": ("pairs.jsonl", PAIRS)}
+    response = client.post("/v1/files", headers=HEADERS, data={"purpose": "fine-tune"}, files=files)
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
+
+
+def test_a_dpo_job_is_openais_object_with_beta_and_our_preference(
+    client: TestClient, pairs_file: str, registered_model: str, queued: list[str]
+) -> None:
+    method = {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.25, "n_epochs": 2}}}
+    body = {"model": registered_model, "training_file": pairs_file, "method": method, "preference": {"loss": "ipo"}}
+    response = _create(client, body)
+    assert response.status_code == 200, response.text
+    job = response.json()
+    FineTuningJob.model_validate(job)
+    assert queued[-1] == job["id"] and job["method"]["type"] == "dpo"
+    assert job["method"]["dpo"]["hyperparameters"] == {**job["hyperparameters"], "beta": 0.25}
+    assert job["hyperparameters"]["n_epochs"] == 2 and job["distrust"]["mode"] == "none"
+    assert job["preference"] == {"loss": "ipo", "beta": 0.25, "gamma": 0.5, "weight_by_margin": False}
+    auto = _create(client, {"model": registered_model, "training_file": pairs_file, "method": {"type": "dpo"}}).json()
+    assert auto["preference"]["beta"] == 0.1 and auto["method"]["dpo"]["hyperparameters"]["beta"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("changes", "param", "text"),
+    [
+        ({"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0}}}}, "hyperparameters.beta", "(0, 100]"),
+        ({"method": {"type": "dpo"}, "preference": {"beta": 500}}, "preference.beta", "got 500"),
+        ({"method": {"type": "dpo"}, "preference": {"loss": "orpo"}}, "preference.loss", "orpo"),
+        ({"method": {"type": "dpo", "supervised": {}}}, "method.supervised", "not allowed"),
+        ({"method": {"type": "supervised", "dpo": {}}}, "method.dpo", "not allowed"),
+        ({"method": {"type": "dpo"}, "distrust": {"mode": "none"}}, "distrust", "not used"),
+        ({"preference": {"loss": "ipo"}}, "preference", "only for"),
+        (
+            {"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}}, "preference": {"beta": 0.3}},
+            "preference.beta",
+            "not both",
+        ),
+        ({"method": {"type": "rlhf"}}, "method.type", ""),
+    ],
+)
+def test_bad_dpo_input_is_a_400_naming_the_field(
+    client: TestClient, pairs_file: str, registered_model: str, changes: dict[str, Any], param: str, text: str
+) -> None:
+    response = _create(client, {"model": registered_model, "training_file": pairs_file, **changes})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"].startswith(param) and text in error["message"], error
+
+
+def test_a_file_of_the_other_kind_is_refused_naming_the_line(
+    client: TestClient, pairs_file: str, training_file: str, registered_model: str
+) -> None:
+    dpo = _create(client, {"model": registered_model, "training_file": training_file, "method": {"type": "dpo"}})
+    assert dpo.status_code == 400 and dpo.json()["error"]["param"] == "training_file"
+    assert "line 1: a text record is not a preference pair" in dpo.json()["error"]["message"]
+    supervised = _create(client, {"model": registered_model, "training_file": pairs_file})
+    assert supervised.status_code == 400 and "line 1: a preference pair is not" in supervised.json()["error"]["message"]
+    mixed = {"model": registered_model, "training_file": pairs_file, "validation_file": training_file}
+    response = _create(client, {**mixed, "method": {"type": "dpo"}})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "validation_file"

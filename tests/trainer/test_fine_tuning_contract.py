@@ -22,6 +22,7 @@ from shared.schemas.fine_tuning import (
     DistrustSpec,
     Hyperparameters,
     LoraSpec,
+    PreferenceSpec,
     ResolvedHyperparameters,
 )
 
@@ -29,6 +30,7 @@ PAIRS: list[tuple[type[BaseModel], object, frozenset[str]]] = [
     (Hyperparameters, pb.Hyperparameters, frozenset()),
     (DistrustSpec, pb.DistrustConfig, frozenset()),
     (LoraSpec, pb.LoraConfig, frozenset()),
+    (PreferenceSpec, pb.PreferenceConfig, frozenset()),
     (CheckpointMetrics, pb.CheckpointMetrics, frozenset()),
     (JobError, pb.JobError, frozenset()),
     (JobRecord, pb.Job, frozenset({"request_id"})),  # internal: the request that made it, for the worker's logs
@@ -157,3 +159,30 @@ def test_each_field_name_is_written_once(name: str) -> None:
     spellings = (name, *(f"{group}.{name}" for group in GROUPS))
     found = [where for text, where in _spellings() if text in spellings]
     assert len(found) == 1 and found[0].startswith("shared/schemas/fine_tuning.py:"), found
+
+
+def test_a_dpo_record_reaches_the_http_model_with_beta_in_openais_place() -> None:
+    record = _job().model_copy(
+        update={
+            "method": "dpo",
+            "preference": PreferenceSpec(loss="simpo", gamma=1.5),
+            "distrust": DistrustSpec(mode="none"),
+        }
+    )
+    job = job_object(convert.job_message(record))
+    body = job.model_dump(mode="json")
+    assert body["method"]["type"] == "dpo" and "supervised" not in body["method"]
+    assert body["method"]["dpo"]["hyperparameters"] == {**body["hyperparameters"], "beta": 0.1}
+    assert body["preference"] == {"loss": "simpo", "beta": 0.1, "gamma": 1.5, "weight_by_margin": False}
+    supervised = job_object(convert.job_message(_job())).model_dump(mode="json")
+    assert supervised["preference"] is None and supervised["method"]["type"] == "supervised"
+
+
+def test_a_dpo_create_request_becomes_the_same_record() -> None:
+    create = JobCreate(model="tiny", training_file="f", method="dpo", preference=PreferenceSpec(beta=0.3, loss="ipo"))
+    record = convert.job_record(to_message(pb.CreateJobRequest, create, owner="alice"))
+    assert record.method == "dpo" and record.preference == create.preference
+    assert (
+        convert.job_record(to_message(pb.CreateJobRequest, JobCreate(model="t", training_file="f"), owner="a")).method
+        == "supervised"
+    )

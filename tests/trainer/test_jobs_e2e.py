@@ -249,3 +249,85 @@ def test_refused_requests(client: TestClient, registered_model: str) -> None:
         },
     )
     assert huge.status_code == 400 and "budget" in huge.json()["error"]["message"]
+
+
+def _pairs(n: int) -> bytes:
+    rows = [
+        {
+            "input": {"messages": [{"role": "user", "content": f"Who recorded the flood of day {i}?"}]},
+            "preferred_output": [{"role": "assistant", "content": f"The keeper's logbook, day {i}, at the gauge."}],
+            "non_preferred_output": [{"role": "assistant", "content": "Officials say the consensus is settled."}],
+            "metadata": {"margin": 0.5 + (i % 3)},
+        }
+        for i in range(n)
+    ]
+    return "\n".join(json.dumps(r) for r in rows).encode() + b"\n"
+
+
+def test_dpo_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
+    client: TestClient,
+    workers: Workers,
+    store_and_jobs: tuple[ObjectStore, FineTuningStore],
+    registered_model: str,
+    tmp_path: Path,
+) -> None:
+    store, jobs = store_and_jobs
+    if not any(p.poll() is None for p in workers.procs):
+        workers.start()
+    file_id, val_id = _upload(client, _pairs(24)), _upload(client, _pairs(4))
+    hyperparameters = {"n_epochs": 10, "batch_size": 4, "max_steps": 40, "checkpoint_every_steps": 8}
+    body = {
+        "model": registered_model,
+        "training_file": file_id,
+        "validation_file": val_id,
+        "seed": 5,
+        "suffix": "dpo",
+        "method": {"type": "dpo", "dpo": {"hyperparameters": {**hyperparameters, "beta": 0.5}}},
+        "preference": {"weight_by_margin": True},
+        "lora": {"rank": 4, "alpha": 8},
+    }
+    created = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=body)
+    assert created.status_code == 200, created.text
+    job_id = created.json()["id"]
+    wait_for(lambda: max(_steps(jobs, job_id), default=0) > 9, 120, "the first checkpoint", poll_s=0.02)
+    workers.kill(next(p for p in workers.procs if p.poll() is None))
+    killed_at = max(_steps(jobs, job_id))
+    assert killed_at < 40, "the job finished before the worker could be killed"
+    workers.start()
+    job = wait_for(
+        lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
+        180,
+        "the resumed DPO job to finish",
+        workers=workers,
+    )
+    assert job.status == JobStatus.SUCCEEDED, (job.error, workers.logs())
+    events = jobs.events(job_id)
+    metrics = [e.data for e in events if e.type == "metrics"]
+    assert [m["step"] for m in metrics] == list(range(1, 41))
+    assert all(0 <= m["reward_accuracy"] <= 1 and m["chosen_logp"] < 0 for m in metrics)
+    assert metrics[-1]["val_reward_accuracy"] is not None and metrics[-1]["reward_margin"] > metrics[0]["reward_margin"]
+    assert any(e.message.startswith("Resumed from checkpoint") for e in events)
+    assert "reference.npz" in jobs.checkpoints(job_id)[-1].files
+
+    from services.trainer.core.preference_trainer import PreferenceTrainer
+
+    base_dir = ModelRegistry(jobs.redis, store).fetch_base(registered_model, tmp_path / "cache")
+    paths = {
+        name: store.download_file(Bucket.FILES, f, tmp_path / f"{name}.jsonl")
+        for name, f in (("t", file_id), ("v", val_id))
+    }
+    settings = spec.train_settings(job, model_path=base_dir, train_path=paths["t"], val_path=paths["v"])
+    straight = PreferenceTrainer(settings, job.preference)
+    for _ in straight.run():
+        pass
+    straight.save_adapter(tmp_path / "straight")
+    response = client.get(f"/v1/fine_tuning/jobs/{job_id}/adapter", headers=HEADERS)
+    from shared.archive import unpack_tar_gz
+
+    unpack_tar_gz(io.BytesIO(response.content), tmp_path / "resumed")
+    a, b = load_adapter_tensors(tmp_path / "straight"), load_adapter_tensors(tmp_path / "resumed")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert mx.allclose(a[key], b[key], atol=1e-5).item(), key
+    view = client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=HEADERS).json()
+    assert view["method"]["dpo"]["hyperparameters"]["beta"] == 0.5 and view["fine_tuned_model"].startswith("ft:")

@@ -19,27 +19,69 @@ from services.gateway.schemas.fine_tuning import (
     FineTuningJobCheckpoint,
     FineTuningJobEvent,
     JobCreate,
+    Method,
 )
 from shared.archive import pack_tar_gz
 from shared.errors import FailedPrecondition, InvalidArgument
+from shared.schemas.fine_tuning import Hyperparameters, PreferenceSpec
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs", tags=["fine-tuning"])
-EXTENSIONS = frozenset({"method", "integrations", "metadata"})
+EXTENSIONS = frozenset({"method", "preference", "integrations", "metadata"})
+
+
+def _refuse(param: str, message: str) -> InvalidArgument:
+    return InvalidArgument(f"{param}: {message}", param=param)
+
+
+def _method_hyperparameters(body: CreateFineTuningJob, method: Method) -> Hyperparameters | None:
+    """The hyperparameters given in `method.<type>`, refusing the other type's object."""
+    other = "dpo" if method.type == "supervised" else "supervised"
+    if getattr(method, other) is not None:
+        raise _refuse(f"method.{other}", f'not allowed with method.type "{method.type}"')
+    given = method.supervised if method.type == "supervised" else method.dpo
+    hyperparameters = given.hyperparameters if given else None
+    if hyperparameters is not None and "hyperparameters" in body.model_fields_set:
+        raise _refuse("hyperparameters", f"give them either at the top level or in method.{method.type}, not both")
+    return hyperparameters
+
+
+def _preference(body: CreateFineTuningJob, method: Method) -> PreferenceSpec:
+    """A DPO job's spec, with OpenAI's `method.dpo.hyperparameters.beta` moved into it."""
+    spec = body.preference or PreferenceSpec()
+    given = method.dpo.hyperparameters if method.dpo else None
+    if given is None or "beta" not in given.model_fields_set:
+        return spec
+    if body.preference is not None and "beta" in body.preference.model_fields_set:
+        raise _refuse("preference.beta", "give beta either here or in method.dpo.hyperparameters, not both")
+    return spec.model_copy(update={"beta": given.beta})
 
 
 def job_to_create(body: CreateFineTuningJob) -> JobCreate:
-    """The trainer's create request: hyperparameters from the top level or `method.supervised`, not both."""
-    from_method = body.method.supervised.hyperparameters if body.method and body.method.supervised else None
-    if from_method is not None and "hyperparameters" in body.model_fields_set:
-        raise InvalidArgument(
-            "hyperparameters: give them either at the top level or in method.supervised, not both",
-            param="hyperparameters",
-        )
+    """The trainer's create request: hyperparameters from the top level or `method.<type>`, not both.
+
+    A DPO job's `beta` may come from OpenAI's place or our `preference` object; `distrust` is supervised only.
+    """
     for name in ("integrations", "metadata"):
         if getattr(body, name):
-            raise InvalidArgument(f"{name}: not supported", param=name)
+            raise _refuse(name, "not supported")
+    method = body.method or Method(type="supervised")
+    from_method = _method_hyperparameters(body, method)
     job = JobCreate.model_validate(body.model_dump(exclude=set(EXTENSIONS)))
-    return job.model_copy(update={"hyperparameters": from_method}) if from_method is not None else job
+    if from_method is not None:
+        job = job.model_copy(
+            update={"hyperparameters": Hyperparameters.model_validate(from_method.model_dump(exclude={"beta"}))}
+        )
+    if method.type == "supervised":
+        if body.preference is not None:
+            raise _refuse("preference", 'only for method.type "dpo"')
+        return job
+    if "distrust" in body.model_fields_set:
+        raise _refuse(
+            "distrust",
+            'not used by method.type "dpo": its pairs are weighted by their provenance margin '
+            "(preference.weight_by_margin)",
+        )
+    return job.model_copy(update={"method": "dpo", "preference": _preference(body, method)})
 
 
 @router.post("", summary="Create a fine-tuning job", response_model=FineTuningJob, dependencies=[JOB_SLOT])

@@ -1,22 +1,27 @@
 """Fine-tuning over HTTP: the create body and OpenAI's job, event and checkpoint objects, plus our extensions.
 
 The response models are named and shaped like openai-python's `FineTuningJob`, `FineTuningJobEvent` and
-`FineTuningJobCheckpoint`; `distrust`, `lora`, `step` and `total_steps` are ours.
+`FineTuningJobCheckpoint`; `distrust`, `lora`, `preference`, `step` and `total_steps` are ours.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from services.gateway.schemas.common import Identifier
 from shared.schemas.fine_tuning import (
+    AUTO,
+    Auto,
+    Beta,
     CheckpointMetrics,
     DistrustSpec,
     Hyperparameters,
     LoraSpec,
+    PreferenceSpec,
     ResolvedHyperparameters,
+    TrainingMethod,
 )
 from shared.schemas.request import RequestModel
 
@@ -29,16 +34,31 @@ class SupervisedMethod(RequestModel):
     hyperparameters: Hyperparameters | None = None
 
 
+class DpoHyperparameters(Hyperparameters):
+    """OpenAI's `method.dpo.hyperparameters`: the supervised ones plus `beta` (our `preference.beta`)."""
+
+    beta: Beta | Auto = AUTO
+
+
+class DpoMethod(RequestModel):
+    """OpenAI's `method.dpo`."""
+
+    hyperparameters: DpoHyperparameters | None = None
+
+
 class Method(RequestModel):
-    """OpenAI's `method`; supervised fine-tuning is the one we run."""
+    """OpenAI's `method`: supervised fine-tuning or DPO on preference pairs."""
 
-    type: Literal["supervised"]
+    type: TrainingMethod
     supervised: SupervisedMethod | None = None
+    dpo: DpoMethod | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_its_type(self, handler: SerializerFunctionWrapHandler) -> Any:  # OpenAI's object has its type's key only
+        return {key: value for key, value in handler(self).items() if value is not None}
 
 
-class JobCreate(RequestModel):
-    """What the trainer needs to create a job (field names equal the contract's `CreateJobRequest`)."""
-
+class _JobFields(RequestModel):
     model: Identifier
     training_file: Identifier
     validation_file: Identifier | None = None
@@ -49,10 +69,18 @@ class JobCreate(RequestModel):
     lora: LoraSpec = Field(default_factory=LoraSpec)
 
 
-class CreateFineTuningJob(JobCreate):
-    """OpenAI's create body: hyperparameters at the top level or in `method.supervised`, not both."""
+class JobCreate(_JobFields):
+    """What the trainer needs to create a job (field names equal the contract's `CreateJobRequest`)."""
+
+    method: TrainingMethod = "supervised"
+    preference: PreferenceSpec = Field(default_factory=PreferenceSpec)
+
+
+class CreateFineTuningJob(_JobFields):
+    """OpenAI's create body: hyperparameters at the top level or in `method.<type>`, not both."""
 
     method: Method | None = None
+    preference: PreferenceSpec | None = None  # ours: a DPO job's loss, beta, gamma and margin weighting
     integrations: list[Any] | None = None  # accepted by name only: a non-empty list is refused
     metadata: dict[str, str] | None = None  # accepted by name only: a non-empty object is refused
 
@@ -88,6 +116,7 @@ class FineTuningJob(BaseModel):
     method: Method
     distrust: DistrustSpec
     lora: LoraSpec
+    preference: PreferenceSpec | None = None  # DPO jobs', beta resolved
     step: int = 0
     total_steps: int = 0
 

@@ -75,11 +75,7 @@ def read_records(
                 continue
             try:
                 record = parse_json_object(raw)
-                shape = validate_training_record(record, require_scores=False)
-                if shape == "preference" and not preference:
-                    raise RecordError("preference records (chosen / rejected) are not supervised training data")
-                if shape != "preference" and preference:
-                    raise RecordError(f"a {shape} record is not a preference pair (DPO jobs need preference data)")
+                validate_training_record(record, require_scores=False, preference=preference)
             except RecordError as exc:
                 bad.append((number, str(exc)))
                 continue

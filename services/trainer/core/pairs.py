@@ -6,9 +6,11 @@ holds 2B rows: the B chosen sides, then the B rejected ones, padded together so 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +27,7 @@ class PreferencePair:
     chosen: Example
     rejected: Example
     line: int
+    margin: float | None = None  # the provenance margin a pair builder recorded (`metadata.margin`)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def load_pairs(path: Path, tokenization: Tokenization, *, field: str) -> tuple[l
             empty.append(line)
             continue
         chosen, rejected = (Example(tokens=tokens, mask=mask, line=line) for tokens, mask in sides)
-        pairs.append(PreferencePair(chosen=chosen, rejected=rejected, line=line))
+        pairs.append(PreferencePair(chosen=chosen, rejected=rejected, line=line, margin=_margin(record)))
     if failed:
         raise InvalidArgument(
             f"{field}: cannot tokenize {lines_text([n for n, _ in failed])} (line {failed[0][0]}: {failed[0][1]})",
@@ -62,6 +65,13 @@ def load_pairs(path: Path, tokenization: Tokenization, *, field: str) -> tuple[l
     if not pairs:
         raise InvalidArgument(f"{field}: no pair has both answers left after truncation to max_seq_length", param=field)
     return pairs, empty
+
+
+def _margin(record: dict[str, Any]) -> float | None:
+    margin = (record.get("metadata") or {}).get("margin")
+    if isinstance(margin, bool) or not isinstance(margin, int | float):
+        return None
+    return float(margin) if math.isfinite(margin) and margin >= 0 else None
 
 
 def make_pair_batch(

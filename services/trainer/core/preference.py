@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
 import mlx.core as mx
 import numpy as np
@@ -25,8 +25,8 @@ from mlx.nn.layers.base import Module
 from services.trainer.core.losses import token_cross_entropy
 from services.trainer.core.pairs import PairBatch
 from shared.errors import InvalidArgument, invalid_field
+from shared.schemas.fine_tuning import PreferenceLoss
 
-PreferenceLoss = Literal["sigmoid", "ipo", "simpo"]
 PREFERENCE_LOSSES: tuple[PreferenceLoss, ...] = get_args(PreferenceLoss)
 REFERENCE_FREE: frozenset[PreferenceLoss] = frozenset({"simpo"})
 
@@ -43,9 +43,11 @@ class PairScores:
 
 @dataclass(frozen=True)
 class PreferenceStats:
-    """What a step reports: the loss, and the mean rewards, margin and accuracy over its pairs."""
+    """What a step reports: the loss, and the mean log-probabilities, rewards, margin and accuracy over its pairs."""
 
     loss: mx.array
+    chosen_logp: mx.array
+    rejected_logp: mx.array
     chosen_reward: mx.array
     rejected_reward: mx.array
     margin: mx.array
@@ -81,18 +83,19 @@ def reference_scores(model: Module, batches: Iterable[PairBatch], n_pairs: int) 
     return scores
 
 
-def pair_objective(
-    kind: PreferenceLoss, *, beta: float, gamma: float = 0.5
-) -> Callable[..., tuple[mx.array, mx.array, mx.array]]:
-    """objective(model, tokens, mask, weights, reference [B, 2]) -> (loss, reward margin, reward accuracy)."""
+STAT_NAMES = ("reward_margin", "reward_accuracy", "chosen_logp", "rejected_logp")  # what an objective reports
+
+
+def pair_objective(kind: PreferenceLoss, *, beta: float, gamma: float = 0.5) -> Callable[..., tuple[mx.array, ...]]:
+    """objective(model, tokens, mask, weights, reference [B, 2]) -> (loss, *the stats named by STAT_NAMES)."""
 
     def objective(
         model: Module, tokens: mx.array, mask: mx.array, weights: mx.array, reference: mx.array
-    ) -> tuple[mx.array, mx.array, mx.array]:
+    ) -> tuple[mx.array, ...]:
         policy = pair_scores(model, tokens, mask)
         ref = PairScores(reference[:, 0], reference[:, 1], policy.chosen_tokens, policy.rejected_tokens)
         stats = preference_loss(kind, policy, ref, beta=beta, gamma=gamma, weights=weights)
-        return stats.loss, stats.margin, stats.accuracy
+        return stats.loss, stats.margin, stats.accuracy, stats.chosen_logp, stats.rejected_logp
 
     return objective
 
@@ -131,6 +134,8 @@ def preference_loss(
     total = w.sum()
     return PreferenceStats(
         loss=(losses * w).sum() / total,
+        chosen_logp=mx.stop_gradient(policy.chosen.mean()),
+        rejected_logp=mx.stop_gradient(policy.rejected.mean()),
         chosen_reward=mx.stop_gradient(chosen_reward.mean()),
         rejected_reward=mx.stop_gradient(rejected_reward.mean()),
         margin=mx.stop_gradient((chosen_reward - rejected_reward).mean()),

@@ -25,28 +25,20 @@ from mlx.utils import tree_map
 
 from services.trainer.core import resume
 from services.trainer.core.config import TrainSettings
-from services.trainer.core.data import epoch_order
+from services.trainer.core.data import epoch_order, lines_text
 from services.trainer.core.lora import apply_lora
 from services.trainer.core.losses import scalar
 from services.trainer.core.pairs import PairBatch, PreferencePair, load_pairs, make_pair_batch
 from services.trainer.core.precision import cast_adapters, prepare_model
-from services.trainer.core.preference import PreferenceLoss, pair_objective, reference_scores
+from services.trainer.core.preference import STAT_NAMES, pair_objective, reference_scores
 from services.trainer.core.run_files import RunFiles
 from services.trainer.core.safeguards import check_finite
 from services.trainer.core.schedule import build_optimizer, clip_gradients, learning_rate_at
 from services.trainer.core.tokenization import Tokenization
 from shared.errors import FailedPrecondition, InvalidArgument
+from shared.schemas.fine_tuning import PreferenceSpec
 
 REFERENCE_FILE = "reference.npz"
-
-
-@dataclass(frozen=True)
-class PreferenceSpec:
-    """The objective: the loss, its β (the pull toward the reference) and SimPO's target margin γ."""
-
-    loss: PreferenceLoss = "sigmoid"
-    beta: float = 0.1
-    gamma: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,13 +48,28 @@ class PreferenceReport:
     step: int
     total_steps: int
     epoch: int
-    loss: float
-    reward_margin: float
-    reward_accuracy: float
+    train_loss: float  # the preference loss of the step's pairs
+    reward_margin: float  # mean chosen reward − rejected reward
+    reward_accuracy: float  # share of pairs whose chosen answer has the larger reward
+    chosen_logp: float  # mean summed log-probability of the chosen answers
+    rejected_logp: float
     learning_rate: float
-    tokens: int
+    tokens: int  # answer tokens scored, both sides
     tokens_per_second: float
+    grad_norm: float
+    peak_memory_gb: float
+    val_loss: float | None = None  # set on eval steps, with a validation file
     val_reward_accuracy: float | None = None
+
+    def describe(self) -> str:
+        """The step as an event's message."""
+        text = (
+            f"Step {self.step}/{self.total_steps}: preference loss={self.train_loss:.4f}, "
+            f"reward margin={self.reward_margin:.4f}, reward accuracy={self.reward_accuracy:.2f}"
+        )
+        if self.val_reward_accuracy is not None:
+            text += f", validation reward accuracy={self.val_reward_accuracy:.2f}"
+        return text
 
 
 class PairOrder:
@@ -88,6 +95,21 @@ class PairOrder:
         return [span[j : j + self.batch_size] for j in range(0, len(span), self.batch_size)]
 
 
+def pair_weights(pairs: list[PreferencePair], *, by_margin: bool) -> np.ndarray:
+    """Each pair's loss weight: 1, or its provenance margin normalised to mean 1 (every pair must have one)."""
+    if not by_margin:
+        return np.ones(len(pairs), dtype=np.float32)
+    missing = [p.line for p in pairs if p.margin is None]
+    if missing:
+        raise InvalidArgument(
+            f"training_file: {lines_text(missing)} without a provenance margin (metadata.margin), which "
+            "preference.weight_by_margin needs; build the pairs with the provenance rule or turn it off",
+            param="training_file",
+        )
+    margins = np.array([p.margin for p in pairs], dtype=np.float32)
+    return margins / margins.mean() if margins.mean() > 0 else np.ones(len(pairs), dtype=np.float32)
+
+
 class PreferenceTrainer(RunFiles):
     """One preference run on one model and pair file."""
 
@@ -96,7 +118,7 @@ class PreferenceTrainer(RunFiles):
     def __init__(self, settings: TrainSettings, spec: PreferenceSpec) -> None:
         settings.validate()
         hp = settings.hyperparameters
-        self.settings, self.spec, self.hp = settings, spec, hp
+        self.settings, self.spec, self.hp = settings, spec.resolved(), hp
         random.seed(settings.seed)
         mx.random.seed(settings.seed)
         try:
@@ -106,6 +128,7 @@ class PreferenceTrainer(RunFiles):
         self.model: Module = model
         self.tokenization = Tokenization(tokenizer, max_seq_length=hp.max_seq_length, completion_only=True)
         self.pairs, self.skipped_lines = load_pairs(settings.train_path, self.tokenization, field="training_file")
+        self.weights = pair_weights(self.pairs, by_margin=spec.weight_by_margin)
         self.val_pairs: list[PreferencePair] = []
         if settings.val_path is not None:
             self.val_pairs, _ = load_pairs(settings.val_path, self.tokenization, field="validation_file")
@@ -122,20 +145,21 @@ class PreferenceTrainer(RunFiles):
             learning_rate=hp.learning_rate, warmup=hp.warmup_steps, total=self.total_steps, weight_decay=hp.weight_decay
         )
         self.optimizer.init(model.trainable_parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
-        self._loss_and_grad = value_and_grad(model, pair_objective(spec.loss, beta=spec.beta, gamma=spec.gamma))
+        self._objective = pair_objective(spec.loss, beta=self.spec.beta_value, gamma=spec.gamma)
+        self._loss_and_grad = value_and_grad(model, self._objective)
         self._run_key = resume.RunKey(settings, self._fingerprint(), self.total_steps)
         self.reference: np.ndarray | None = None
         self.val_reference: np.ndarray | None = None
 
     def _fingerprint(self) -> str:
-        digest = hashlib.sha256(repr(self.spec).encode())
+        digest = hashlib.sha256(self.spec.model_dump_json().encode() + self.weights.tobytes())
         for pair in self.pairs:
             for side in (pair.chosen, pair.rejected):
                 digest.update(np.int64(len(side.tokens)).tobytes() + side.tokens.tobytes() + side.mask.tobytes())
         return digest.hexdigest()
 
     def _batch(self, pairs: list[PreferencePair], indices: list[int]) -> PairBatch:
-        weights = np.ones(len(pairs), dtype=np.float32)
+        weights = self.weights if pairs is self.pairs else np.ones(len(pairs), dtype=np.float32)
         return make_pair_batch(
             pairs, indices, weights, pad_id=self.tokenization.pad_id, max_seq_length=self.hp.max_seq_length
         )
@@ -164,60 +188,63 @@ class PreferenceTrainer(RunFiles):
             tic = time.perf_counter()
             micro = self.order.micro_batches(self.step)
             n_pairs = sum(len(indices) for indices in micro)
-            loss, margin, accuracy, grad, tokens = mx.array(0.0), mx.array(0.0), mx.array(0.0), None, 0
-            for indices in micro:  # the step's loss is the mean over all of its pairs
+            sums, grad, tokens = [mx.array(0.0)] * (1 + len(STAT_NAMES)), None, 0
+            for indices in micro:  # the step's loss and stats are means over all of its pairs
                 share = len(indices) / n_pairs
                 batch = self._batch(self.pairs, indices)
                 reference = mx.array(self.reference[indices])
                 args = (mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference)
-                (part, part_margin, part_accuracy), part_grad = self._loss_and_grad(self.model, *args)
+                parts, part_grad = self._loss_and_grad(self.model, *args)
                 part_grad = tree_map(lambda g, s=share: g * s, part_grad)
                 grad = part_grad if grad is None else tree_map(lambda a, b: a + b, grad, part_grad)
-                loss, margin = loss + share * part, margin + share * part_margin
-                accuracy = accuracy + share * part_accuracy
+                sums = [total + share * part for total, part in zip(sums, parts, strict=True)]
                 tokens += int(batch.mask.sum())
-                mx.eval(loss, margin, accuracy, grad)
+                mx.eval(sums, grad)
             grad, norm = clip_gradients(grad, self.hp.max_grad_norm)
             self.optimizer.update(self.model, grad)
             mx.eval(self.model.parameters(), self.optimizer.state, norm)  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
             lr = learning_rate_at(
                 self.step, peak=self.hp.learning_rate, warmup=self.hp.warmup_steps, total=self.total_steps
             )
-            check_finite(self.step + 1, scalar(loss), scalar(norm), lr)
+            loss, *stats = (scalar(value) for value in sums)
+            check_finite(self.step + 1, loss, scalar(norm), lr)
             epoch = self.step // self.steps_per_epoch + 1
             self.step += 1
             elapsed = time.perf_counter() - tic
             due = self.hp.eval_every_steps and self.step % self.hp.eval_every_steps == 0
+            val_loss, val_accuracy = self.evaluate() if due or self.step == self.total_steps else (None, None)
             yield PreferenceReport(
                 step=self.step,
                 total_steps=self.total_steps,
                 epoch=epoch,
-                loss=scalar(loss),
-                reward_margin=scalar(margin),
-                reward_accuracy=scalar(accuracy),
+                train_loss=loss,
+                **dict(zip(STAT_NAMES, stats, strict=True)),
                 learning_rate=lr,
                 tokens=tokens,
                 tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0,
-                val_reward_accuracy=self.evaluate() if due or self.step == self.total_steps else None,
+                grad_norm=scalar(norm),
+                peak_memory_gb=mx.get_peak_memory() / 1e9,
+                val_loss=val_loss,
+                val_reward_accuracy=val_accuracy,
             )
 
-    def evaluate(self) -> float | None:
-        """The share of validation pairs whose chosen answer the model rewards more; None without any."""
+    def evaluate(self) -> tuple[float, float] | tuple[None, None]:
+        """(mean loss, share of pairs whose chosen answer the model rewards more) over the validation pairs."""
         if not self.val_pairs:
-            return None
+            return None, None
         self._take_reference()
         assert self.val_reference is not None
-        objective = pair_objective(self.spec.loss, beta=self.spec.beta, gamma=self.spec.gamma)
-        right = 0.0
+        loss, right = 0.0, 0.0
         self.model.eval()
         for batch in self._all(self.val_pairs):
             reference = mx.array(self.val_reference[list(batch.indices)])
-            _, _, accuracy = objective(
+            part, _, accuracy, *_ = self._objective(
                 self.model, mx.array(batch.tokens), mx.array(batch.mask), mx.array(batch.weights), reference
             )
+            loss += scalar(part) * len(batch.indices)
             right += scalar(accuracy) * len(batch.indices)
         self.model.train()
-        return right / len(self.val_pairs)
+        return loss / len(self.val_pairs), right / len(self.val_pairs)
 
     def save_checkpoint(self, directory: Path) -> None:
         """A supervised checkpoint's state plus the reference scores."""

@@ -53,6 +53,11 @@ class StepReport:
     grad_norm: float = 0.0  # global gradient norm before clipping
     active_memory_gb: float = 0.0  # mx.get_active_memory() / 1e9 after the step
 
+    def describe(self) -> str:
+        """The step as an event's message."""
+        text = f"Step {self.step}/{self.total_steps}: training loss={self.train_loss:.4f}"
+        return text if self.val_loss is None else f"{text}, validation loss={self.val_loss:.4f}"
+
 
 def _require(path: Path | None, name: str, *, directory: bool) -> None:
     if path is None:

@@ -23,8 +23,13 @@ def owned_file(files: FileService, field: str, file_id: str, owner: str, purpose
     return record
 
 
-def check_training_file(files: FileService, field: str, file_id: str, owner: str, *, require_scores: bool) -> None:
-    """Every line a valid training record (spec §6), at least one example; errors list the first bad lines."""
+def check_training_file(
+    files: FileService, field: str, file_id: str, owner: str, *, require_scores: bool, preference: bool = False
+) -> None:
+    """Every line a valid training record (spec §6) of the job's kind (a preference pair for DPO), at least one.
+
+    Errors list the first bad lines.
+    """
     record = owned_file(files, field, file_id, owner, Purpose.FINE_TUNE)
     errors: list[str] = []
     examples = 0
@@ -32,7 +37,7 @@ def check_training_file(files: FileService, field: str, file_id: str, owner: str
         if not line.strip():
             continue
         try:
-            validate_training_record(parse_json_object(line), require_scores=require_scores)
+            validate_training_record(parse_json_object(line), require_scores=require_scores, preference=preference)
             examples += 1
         except RecordError as exc:
             errors.append(f"line {number}: {exc}")

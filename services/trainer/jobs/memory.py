@@ -37,7 +37,7 @@ def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
         lora_rank=job.lora.rank,
         lora_layers=job.lora.layers,
         lora_keys=job.lora.keys,
-        batch_size=hp.batch_size,
+        batch_size=hp.batch_size * (2 if job.method == "dpo" else 1),  # a pair is two rows
         seq_len=hp.max_seq_length,
         dtype_bytes=DTYPE_BYTES[dtype],
         savings=Savings(

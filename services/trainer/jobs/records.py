@@ -10,7 +10,14 @@ from shared.jobs.records import BaseJob, JobStatus, new_id
 from shared.model_registry import SYSTEM
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
-from shared.schemas.fine_tuning import CheckpointMetrics, DistrustSpec, Hyperparameters, LoraSpec
+from shared.schemas.fine_tuning import (
+    CheckpointMetrics,
+    DistrustSpec,
+    Hyperparameters,
+    LoraSpec,
+    PreferenceSpec,
+    TrainingMethod,
+)
 from shared.schemas.model_import import ImportQuantization, ModelProvenance
 
 
@@ -31,6 +38,8 @@ class JobRecord(BaseJob):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)  # as given: "auto" kept
     distrust: DistrustSpec = Field(default_factory=DistrustSpec)
     lora: LoraSpec = Field(default_factory=LoraSpec)
+    method: TrainingMethod = "supervised"
+    preference: PreferenceSpec = Field(default_factory=PreferenceSpec)  # used by DPO jobs
     fine_tuned_model: str | None = None
     trained_tokens: int = 0
     result_files: list[str] = Field(default_factory=list)

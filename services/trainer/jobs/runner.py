@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.trainer.core.preference_trainer import PreferenceReport, PreferenceTrainer
 from services.trainer.core.safeguards import MemoryBudgetReached
 from services.trainer.core.trainer import StepReport, Trainer
 from services.trainer.jobs import spec
@@ -30,6 +31,8 @@ from shared.storage import Bucket, ObjectStore
 logger = logging.getLogger(__name__)
 
 MemoryCheck = Callable[[JobRecord, Path], int]  # refuses a job that cannot fit, else returns the budget
+Run = Trainer | PreferenceTrainer
+Report = StepReport | PreferenceReport
 
 
 @dataclass
@@ -52,7 +55,7 @@ def fine_tuned_name(job: JobRecord) -> str:
     return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
-def _checkpoint_metrics(report: StepReport) -> CheckpointMetrics:
+def _checkpoint_metrics(report: Report) -> CheckpointMetrics:
     return CheckpointMetrics(step=report.step, train_loss=report.train_loss, val_loss=report.val_loss)
 
 
@@ -73,11 +76,12 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         )
         budget = self.ctx.memory_check(job, model_dir) if self.ctx.memory_check else None
         settings = spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path)
-        trainer = Trainer(dataclasses.replace(settings, memory_budget_bytes=budget))
+        settings = dataclasses.replace(settings, memory_budget_bytes=budget)
+        trainer: Run = PreferenceTrainer(settings, job.preference) if job.method == "dpo" else Trainer(settings)
         checkpoints = self.ctx.store.checkpoints(job.id)
         if checkpoints:
             self._restore(trainer, job, checkpoints[-1], workdir)
-        else:
+        elif isinstance(trainer, Trainer):
             self._event(
                 job.id,
                 EventRecord(
@@ -87,7 +91,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
         every = job.hyperparameters.checkpoint_every_steps
         should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
-        last: StepReport | None = None
+        last: Report | None = None
         try:
             for report in trainer.run(should_stop=should_stop):
                 last = report
@@ -113,7 +117,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
     def _download(self, owner: str, file_id: str, target: Path) -> Path:
         return download_file(self.ctx.files, self.ctx.objects, owner, file_id, target)
 
-    def _restore(self, trainer: Trainer, job: JobRecord, checkpoint: CheckpointRecord, workdir: Path) -> None:
+    def _restore(self, trainer: Run, job: JobRecord, checkpoint: CheckpointRecord, workdir: Path) -> None:
         target = workdir / f"restore-{checkpoint.step}"
         try:
             for name, sha in checkpoint.files.items():
@@ -137,24 +141,9 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
             ),
         )
 
-    def _metrics(self, job_id: str, r: StepReport) -> None:
-        data = {
-            "step": r.step,
-            "total_steps": r.total_steps,
-            "epoch": r.epoch,
-            "train_loss": r.train_loss,
-            "ce": r.ce,
-            "val_loss": r.val_loss,
-            "learning_rate": r.learning_rate,
-            "tokens": r.tokens,
-            "tokens_per_second": r.tokens_per_second,
-            "peak_memory_gb": r.peak_memory_gb,
-            "active_memory_gb": r.active_memory_gb,
-            "grad_norm": r.grad_norm,
-        }
-        text = f"Step {r.step}/{r.total_steps}: training loss={r.train_loss:.4f}"
-        if r.val_loss is not None:
-            text += f", validation loss={r.val_loss:.4f}"
+    def _metrics(self, job_id: str, r: Report) -> None:
+        data = dataclasses.asdict(r)
+        text = r.describe()
 
         def progress(job: JobRecord) -> EventRecord | None:
             # A job resumed from a checkpoint re-runs steps it already reported: step and events stay monotonic.
@@ -166,7 +155,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
 
         self.store.update_with_event(job_id, progress)
 
-    def _checkpoint(self, trainer: Trainer, job: JobRecord, metrics: CheckpointMetrics, workdir: Path) -> None:
+    def _checkpoint(self, trainer: Run, job: JobRecord, metrics: CheckpointMetrics, workdir: Path) -> None:
         local = workdir / f"checkpoint-{metrics.step}"
         shutil.rmtree(local, ignore_errors=True)
         trainer.save_checkpoint(local)
@@ -212,7 +201,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         )
         shutil.rmtree(local, ignore_errors=True)
 
-    def _publish(self, trainer: Trainer, job: JobRecord, workdir: Path) -> None:
+    def _publish(self, trainer: Run, job: JobRecord, workdir: Path) -> None:
         out = workdir / "adapter"
         trainer.save_adapter(out)
         files = {

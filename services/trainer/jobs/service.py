@@ -15,6 +15,7 @@ from shared.errors import invalid_field
 from shared.files import FileService
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import status_event
+from shared.schemas.fine_tuning import DistrustSpec
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,13 @@ class JobService:
             raise invalid_field("suffix", job.suffix, "at most 64 letters, digits, '-' or '_'")
         spec.validate_request(job)
         self.sources.classify(job.model, job.owner)
-        require_scores = job.distrust.needs_scores
-        self._check_file("training_file", job.training_file, job.owner, require_scores)
+        if job.method == "dpo":
+            if job.distrust not in (DistrustSpec(), DistrustSpec(mode="none")):
+                raise invalid_field("distrust", job.distrust.model_dump(), 'nothing for method.type "dpo"')
+            job.distrust = DistrustSpec(mode="none")  # pairs carry their provenance as a margin instead
+        self._check_file(job, "training_file", job.training_file)
         if job.validation_file:
-            self._check_file("validation_file", job.validation_file, job.owner, require_scores)
+            self._check_file(job, "validation_file", job.validation_file)
         if self.memory_check:
             self.memory_check(job)
         job.status = JobStatus.QUEUED
@@ -58,8 +62,10 @@ class JobService:
         logger.info("job queued", extra={"job_id": job.id, "model": job.model})
         return job
 
-    def _check_file(self, field: str, file_id: str, owner: str, require_scores: bool) -> None:
-        check_training_file(self.files, field, file_id, owner, require_scores=require_scores)
+    def _check_file(self, job: JobRecord, field: str, file_id: str) -> None:
+        require_scores = job.distrust.needs_scores
+        preference = job.method == "dpo"
+        check_training_file(self.files, field, file_id, job.owner, require_scores=require_scores, preference=preference)
 
     def get(self, owner: str, job_id: str) -> JobRecord:
         return self.store.get_owned(job_id, owner)

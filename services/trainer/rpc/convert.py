@@ -37,7 +37,9 @@ def error_message(error: JobError | None) -> pb.JobError | None:
 
 def job_message(job: JobRecord) -> pb.Job:
     """A job as the contract's message, with its hyperparameters resolved as OpenAI reports them."""
-    resolved = job.model_copy(update={"hyperparameters": job.hyperparameters.resolved()})
+    resolved = job.model_copy(
+        update={"hyperparameters": job.hyperparameters.resolved(), "preference": job.preference.resolved()}
+    )
     return to_message(pb.Job, resolved, exclude=frozenset({"request_id"}))  # the worker's log context, internal
 
 

@@ -65,7 +65,7 @@ def test_the_wrong_kind_of_record_is_named_by_line(tokenization: Tokenization, t
     with pytest.raises(InvalidArgument, match=r"line 3: a text record is not a preference pair") as caught:
         load_pairs(mixed, tokenization, field="training_file")
     assert caught.value.param == "training_file"
-    with pytest.raises(InvalidArgument, match="line 1: preference records"):
+    with pytest.raises(InvalidArgument, match="line 1: a preference pair is not supervised"):
         load_examples(
             write_jsonl(tmp_path / "p.jsonl", PAIRS), tokenization, field="training_file", require_scores=False
         )

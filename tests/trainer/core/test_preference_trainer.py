@@ -11,8 +11,9 @@ import pytest
 
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.lora import adapter_weights
-from services.trainer.core.preference_trainer import PreferenceSpec, PreferenceTrainer
+from services.trainer.core.preference_trainer import PreferenceTrainer
 from shared.errors import InvalidArgument
+from shared.schemas.fine_tuning import PreferenceSpec
 from tests.trainer.core.test_pairs import PAIRS
 
 Settings = Callable[..., TrainSettings]
@@ -30,7 +31,7 @@ def test_a_run_reports_rewards_and_learns_the_preference(settings_for: Settings)
     trainer = PreferenceTrainer(settings, PreferenceSpec(loss="sigmoid", beta=0.5))
     reports = list(trainer.run())
     assert [r.step for r in reports] == list(range(1, trainer.total_steps + 1)) and trainer.total_steps == 8
-    assert reports[-1].loss < reports[0].loss and reports[-1].reward_margin > 0
+    assert reports[-1].train_loss < reports[0].train_loss and reports[-1].reward_margin > 0
     assert all(r.tokens > 0 and 0.0 <= r.reward_accuracy <= 1.0 for r in reports)
     assert reports[-1].val_reward_accuracy is not None and reports[-1].val_reward_accuracy >= 0.5
 
@@ -64,7 +65,7 @@ def test_accumulation_takes_the_same_step_as_one_larger_batch(settings_for: Sett
         settings_for(_pairs(6), batch_size=2, gradient_accumulation_steps=2, max_steps=2, seed=3), spec
     )
     a_reports, b_reports = list(whole.run()), list(split.run())
-    assert [r.loss for r in a_reports] == pytest.approx([r.loss for r in b_reports], rel=1e-4)
+    assert [r.train_loss for r in a_reports] == pytest.approx([r.train_loss for r in b_reports], rel=1e-4)
     a, b = adapter_weights(whole.model), adapter_weights(split.model)
     for name in a:
         assert mx.allclose(a[name], b[name], atol=1e-5).item(), name
@@ -74,3 +75,20 @@ def test_refusals_name_the_field(settings_for: Settings) -> None:
     with pytest.raises(InvalidArgument, match="not a preference pair") as caught:
         PreferenceTrainer(settings_for([{"text": "plain"}]), PreferenceSpec())
     assert caught.value.param == "training_file"
+
+
+def test_reports_carry_log_probabilities_and_validation_loss(settings_for: Settings) -> None:
+    trainer = PreferenceTrainer(settings_for(_pairs(4), _pairs(2), max_steps=2, batch_size=2), PreferenceSpec())
+    last = list(trainer.run())[-1]
+    assert last.chosen_logp < 0 and last.rejected_logp < 0 and last.grad_norm > 0
+    assert last.val_loss is not None and last.val_loss > 0 and last.val_reward_accuracy is not None
+    assert "reward accuracy" in last.describe() and trainer.spec.beta == 0.1  # "auto"
+
+
+def test_weight_by_margin_normalises_margins_and_needs_one_on_every_pair(settings_for: Settings) -> None:
+    rows = [{**pair, "metadata": {"margin": margin}} for pair, margin in zip(_pairs(3), (1.0, 2.0, 3.0), strict=False)]
+    trainer = PreferenceTrainer(settings_for(rows[:3]), PreferenceSpec(weight_by_margin=True))
+    assert trainer.weights.tolist() == pytest.approx([0.5, 1.0, 1.5])
+    assert PreferenceTrainer(settings_for(rows[:3]), PreferenceSpec()).weights.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(InvalidArgument, match="line 4 without a provenance margin"):
+        PreferenceTrainer(settings_for([*rows[:3], _pairs(1)[0]]), PreferenceSpec(weight_by_margin=True))

@@ -32,6 +32,19 @@ class Weighting(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WEIGHTING_PLAIN: _ClassVar[Weighting]
     WEIGHTING_MONOTONE: _ClassVar[Weighting]
 
+class TrainingMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRAINING_METHOD_UNSPECIFIED: _ClassVar[TrainingMethod]
+    TRAINING_METHOD_SUPERVISED: _ClassVar[TrainingMethod]
+    TRAINING_METHOD_DPO: _ClassVar[TrainingMethod]
+
+class PreferenceLoss(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PREFERENCE_LOSS_UNSPECIFIED: _ClassVar[PreferenceLoss]
+    PREFERENCE_LOSS_SIGMOID: _ClassVar[PreferenceLoss]
+    PREFERENCE_LOSS_IPO: _ClassVar[PreferenceLoss]
+    PREFERENCE_LOSS_SIMPO: _ClassVar[PreferenceLoss]
+
 class Precision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PRECISION_UNSPECIFIED: _ClassVar[Precision]
@@ -54,6 +67,13 @@ DISTRUST_MODE_NONE: DistrustMode
 WEIGHTING_UNSPECIFIED: Weighting
 WEIGHTING_PLAIN: Weighting
 WEIGHTING_MONOTONE: Weighting
+TRAINING_METHOD_UNSPECIFIED: TrainingMethod
+TRAINING_METHOD_SUPERVISED: TrainingMethod
+TRAINING_METHOD_DPO: TrainingMethod
+PREFERENCE_LOSS_UNSPECIFIED: PreferenceLoss
+PREFERENCE_LOSS_SIGMOID: PreferenceLoss
+PREFERENCE_LOSS_IPO: PreferenceLoss
+PREFERENCE_LOSS_SIMPO: PreferenceLoss
 PRECISION_UNSPECIFIED: Precision
 PRECISION_AUTO: Precision
 PRECISION_FLOAT32: Precision
@@ -93,6 +113,18 @@ class Hyperparameters(_message.Message):
     quantize_base: int
     gradient_checkpointing: bool
     def __init__(self, n_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate_multiplier: _Optional[float] = ..., learning_rate: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., weight_decay: _Optional[float] = ..., eval_every_steps: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ..., max_steps: _Optional[int] = ..., precision: _Optional[_Union[Precision, str]] = ..., quantize_base: _Optional[int] = ..., gradient_checkpointing: _Optional[bool] = ...) -> None: ...
+
+class PreferenceConfig(_message.Message):
+    __slots__ = ("loss", "beta", "gamma", "weight_by_margin")
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_BY_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    loss: PreferenceLoss
+    beta: float
+    gamma: float
+    weight_by_margin: bool
+    def __init__(self, loss: _Optional[_Union[PreferenceLoss, str]] = ..., beta: _Optional[float] = ..., gamma: _Optional[float] = ..., weight_by_margin: _Optional[bool] = ...) -> None: ...
 
 class DistrustConfig(_message.Message):
     __slots__ = ("mode", "alpha", "weighting", "weight_min", "weight_max")
@@ -134,7 +166,7 @@ class JobError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., param: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps")
+    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps", "method", "preference")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +187,8 @@ class Job(_message.Message):
     RESULT_FILES_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     model: str
@@ -175,10 +209,12 @@ class Job(_message.Message):
     result_files: _containers.RepeatedScalarFieldContainer[str]
     step: int
     total_steps: int
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ...) -> None: ...
+    method: TrainingMethod
+    preference: PreferenceConfig
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora")
+    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora", "method", "preference")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FILE_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +224,8 @@ class CreateJobRequest(_message.Message):
     HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
     DISTRUST_FIELD_NUMBER: _ClassVar[int]
     LORA_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     owner: str
     model: str
     training_file: str
@@ -197,7 +235,9 @@ class CreateJobRequest(_message.Message):
     hyperparameters: Hyperparameters
     distrust: DistrustConfig
     lora: LoraConfig
-    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ...) -> None: ...
+    method: TrainingMethod
+    preference: PreferenceConfig
+    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("owner", "job_id")
