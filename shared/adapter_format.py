@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import InvalidArgument, NotFound, invalid_field
-from shared.schemas.fine_tuning import DistrustSpec
+from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
 
 if TYPE_CHECKING:
     import mlx.core as mx
@@ -67,6 +67,12 @@ class AdapterConfig(BaseModel):
                 f"an object with rank and scale for a {self.fine_tune_type} adapter",
             )
         return self.lora_parameters
+
+    def lora_spec(self) -> LoraSpec:
+        """The LoRA settings that rebuild this adapter's layers (to continue training it)."""
+        lora = self.lora()
+        alpha = self.lora_alpha if self.lora_alpha is not None else lora.scale * lora.rank
+        return LoraSpec(rank=lora.rank, alpha=alpha, layers=self.num_layers, keys=lora.keys, dropout=lora.dropout)
 
     def to_json(self) -> str:
         """The file's text: unset optional keys left out, other keys kept even when null."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import redis
 from pydantic import BaseModel
 
+from shared.adapter_format import ADAPTER_CONFIG, AdapterConfig, parse_adapter_config
 from shared.errors import AlreadyExists, InvalidArgument, NotFound
 from shared.redis_store import KEY_PREFIX, redis_errors, text
 from shared.schemas.model_import import ModelProvenance
@@ -304,6 +305,11 @@ class ModelRegistry:
             names = sorted(self.redis.smembers(f"{KEY_PREFIX}adapters:{owner}"))
             raws = self.redis.hmget(f"{KEY_PREFIX}adapters", names) if names else []
         return [AdapterRecord.model_validate_json(r) for r in raws if r]
+
+    def adapter_config(self, record: AdapterRecord) -> AdapterConfig:
+        """The adapter's `adapter_config.json`, read from the object store."""
+        raw = self.store.get_bytes(record.bucket, f"{record.prefix}/{ADAPTER_CONFIG}")
+        return parse_adapter_config(json.loads(raw))
 
     def fetch_adapter(self, record: AdapterRecord, cache_dir: Path) -> Path:
         return self._fetch(

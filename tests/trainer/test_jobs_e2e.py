@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from services.trainer.core.trainer import Trainer
 from services.trainer.jobs import spec
 from services.trainer.jobs.kinds import FineTuningStore
+from services.trainer.jobs.records import JobRecord
 from shared.adapter_format import ADAPTER_FILES, load_adapter_tensors, read_adapter_config
 from shared.jobs.records import JobStatus
 from shared.model_registry import ModelRegistry
@@ -331,3 +332,51 @@ def test_dpo_job_survives_a_killed_worker_and_matches_an_uninterrupted_run(
         assert mx.allclose(a[key], b[key], atol=1e-5).item(), key
     view = client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=HEADERS).json()
     assert view["method"]["dpo"]["hyperparameters"]["beta"] == 0.5 and view["fine_tuned_model"].startswith("ft:")
+
+
+def test_a_dpo_job_continues_an_sft_jobs_model(
+    client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, FineTuningStore], registered_model: str
+) -> None:
+    store, jobs = store_and_jobs
+    if not any(p.poll() is None for p in workers.procs):
+        workers.start()
+
+    def finished(job_id: str) -> JobRecord:
+        job = wait_for(
+            lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j,
+            120,
+            f"job {job_id}",
+            workers=workers,
+        )
+        assert job.status == JobStatus.SUCCEEDED, (job.error, workers.logs())
+        return job
+
+    sft_body = {
+        "model": registered_model,
+        "training_file": _upload(client, _records(8)),
+        "hyperparameters": {"max_steps": 4, "batch_size": 2, "max_seq_length": 64},
+        "lora": {"rank": 4, "alpha": 8, "layers": 1},
+    }
+    sft = finished(client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=sft_body).json()["id"])
+    assert sft.fine_tuned_model is not None
+    pairs = _upload(client, _pairs(8))
+    dpo_body = {
+        "model": sft.fine_tuned_model,
+        "training_file": pairs,
+        "method": {"type": "dpo", "dpo": {"hyperparameters": {"max_steps": 4, "batch_size": 2}}},
+    }
+    refused = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json={**dpo_body, "lora": {"rank": 16}})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "lora", refused.text
+    created = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=dpo_body)
+    assert created.status_code == 200, created.text
+    assert created.json()["model"] == sft.fine_tuned_model and created.json()["lora"]["layers"] == 1
+    dpo = finished(created.json()["id"])
+    assert dpo.fine_tuned_model is not None and dpo.fine_tuned_model.startswith(f"ft:{registered_model}:distrust:")
+    registry = ModelRegistry(jobs.redis, store)
+    assert registry.get_adapter(dpo.fine_tuned_model, owner="alice").base_model == registered_model
+    config = registry.adapter_config(registry.get_adapter(dpo.fine_tuned_model, owner="alice"))
+    assert config.num_layers == 1 and config.lora().rank == 4
+    foreign = client.post(
+        "/v1/fine_tuning/jobs", headers={"Authorization": "Bearer key-bob"}, json={**dpo_body, "training_file": pairs}
+    )
+    assert foreign.status_code == 404 and foreign.json()["error"]["param"] == "model"

@@ -36,6 +36,7 @@ class TrainSettings:
     distrust: DistrustSpec = field(default_factory=DistrustSpec)
     lora: LoraSpec = field(default_factory=LoraSpec)
     completion_only: bool = True
+    adapter_path: Path | None = None  # an adapter (mlx-lm layout) the run continues, its LoRA settings the run's
     memory_budget_bytes: int | None = None  # the worker's budget: a step whose peak nears it stops the run
 
     def validate(self) -> None:
@@ -43,8 +44,9 @@ class TrainSettings:
         for name, value in (("model_path", self.model_path), ("train_path", self.train_path)):
             if not isinstance(value, Path):
                 raise invalid_field(name, value, "a path")
-        if self.val_path is not None and not isinstance(self.val_path, Path):
-            raise invalid_field("val_path", self.val_path, "a path or null")
+        for name, path in (("val_path", self.val_path), ("adapter_path", self.adapter_path)):
+            if path is not None and not isinstance(path, Path):
+                raise invalid_field(name, path, "a path or null")
         check_int("seed", self.seed, 0, 2**32 - 1)
         if self.memory_budget_bytes is not None:
             check_int("memory_budget_bytes", self.memory_budget_bytes, 1, 2**63 - 1)

@@ -15,8 +15,8 @@ from mlx.nn.layers.quantized import QuantizedLinear
 from mlx.utils import tree_flatten
 from mlx_lm.tuner.utils import linear_to_lora_layers
 
-from shared.adapter_format import AdapterConfig, LoraParameters, write_adapter
-from shared.errors import invalid_field
+from shared.adapter_format import AdapterConfig, LoraParameters, load_adapter_tensors, write_adapter
+from shared.errors import FailedPrecondition, invalid_field
 from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
 
 
@@ -90,3 +90,18 @@ def adapter_weights(model: Module) -> dict[str, mx.array]:
 def save_adapter(model: Module, directory: Path, config: AdapterConfig) -> None:
     """Write the model's LoRA weights and `config` into `directory` in mlx-lm's adapter layout."""
     write_adapter(directory, adapter_weights(model), config)
+
+
+def load_start_adapter(model: Module, directory: Path) -> None:
+    """Continue an adapter: its trained LoRA weights into the model's fresh LoRA layers, which must match them."""
+    tensors = load_adapter_tensors(Path(directory))
+    fresh = adapter_weights(model)
+    mismatched = sorted(
+        set(fresh) ^ set(tensors) | {k for k in set(fresh) & set(tensors) if fresh[k].shape != tensors[k].shape}
+    )
+    if mismatched:
+        raise FailedPrecondition(
+            f"the adapter to continue does not fit the job's LoRA layers ({len(mismatched)} tensors differ, "
+            f"first {mismatched[0]!r})"
+        )
+    model.load_weights([(k, v.astype(fresh[k].dtype)) for k, v in tensors.items()], strict=False)

@@ -26,7 +26,7 @@ from mlx.utils import tree_map
 from services.trainer.core import resume
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.data import epoch_order, lines_text
-from services.trainer.core.lora import apply_lora
+from services.trainer.core.lora import apply_lora, load_start_adapter
 from services.trainer.core.losses import scalar
 from services.trainer.core.pairs import PairBatch, PreferencePair, load_pairs, make_pair_batch
 from services.trainer.core.precision import cast_adapters, prepare_model
@@ -134,6 +134,8 @@ class PreferenceTrainer(RunFiles):
             self.val_pairs, _ = load_pairs(settings.val_path, self.tokenization, field="validation_file")
         self.dtype = prepare_model(model, hp.precision, hp.quantize_base)
         self.lora_layers = apply_lora(model, settings.lora)
+        if settings.adapter_path is not None:
+            load_start_adapter(model, settings.adapter_path)
         cast_adapters(model, self.dtype)
         mx.eval(model.parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
         self.order = PairOrder(len(self.pairs), hp.batch_size, hp.gradient_accumulation_steps, settings.seed)

@@ -24,7 +24,7 @@ from services.trainer.core.batching import DataOrder
 from services.trainer.core.config import TrainSettings
 from services.trainer.core.data import Example, fingerprint, load_examples
 from services.trainer.core.distrust import training_weights, weight_summary
-from services.trainer.core.lora import apply_lora
+from services.trainer.core.lora import apply_lora, load_start_adapter
 from services.trainer.core.losses import objective, scalar
 from services.trainer.core.precision import cast_adapters, checkpoint_blocks, prepare_model
 from services.trainer.core.run_files import RunFiles
@@ -108,6 +108,8 @@ class Trainer(RunFiles):
 
         self.dtype = prepare_model(model, hp.precision, hp.quantize_base)
         self.lora_layers = apply_lora(model, settings.lora)
+        if settings.adapter_path is not None:
+            load_start_adapter(model, settings.adapter_path)
         cast_adapters(model, self.dtype)
         if hp.gradient_checkpointing:
             checkpoint_blocks(model, self.lora_layers)

@@ -56,10 +56,10 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
     """
 
     def check(job: JobRecord) -> None:
-        source = sources.classify(job.model, job.owner)
+        source = sources.classify(sources.base_of(job.model, job.owner), job.owner)
         info = None
         if source.kind == "registered":
-            record = sources.registry.require_base(job.model, owner=job.owner)
+            record = sources.registry.require_base(source.name, owner=job.owner)
             info = ModelInfo.from_dict(record.info) if record.info else None
         elif source.kind == "local":
             info = inspect_model(Path(job.model))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from shared.errors import NotFound, Unavailable, invalid_field
-from shared.model_registry import ModelRegistry
+from shared.model_registry import AdapterRecord, ModelRegistry
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 HUB_FILES = ["*.json", "*.safetensors", "*.py", "tokenizer.model", "*.tiktoken", "*.txt", "*.jinja"]
@@ -29,6 +29,16 @@ class ModelSources:
         self.registry = registry
         self.allow_local = allow_local
         self.allow_hub = allow_hub
+
+    def start_adapter(self, model: str, owner: str) -> AdapterRecord | None:
+        """The owner's fine-tuned model (or checkpoint) `model` names, which a job continues; None for a base."""
+        ref = self.registry.resolve(model, owner)
+        return ref.adapter if ref is not None else None
+
+    def base_of(self, model: str, owner: str) -> str:
+        """The base model a job on `model` loads: the fine-tuned model's base, or `model` itself."""
+        adapter = self.start_adapter(model, owner)
+        return adapter.base_model if adapter is not None else model
 
     def classify(self, model: str, owner: str | None) -> ModelSource:
         """Decide how `model` is found, refusing what this deployment does not allow (errors name `model`).

@@ -50,9 +50,9 @@ class RunnerContext:
     memory_check: MemoryCheck | None = None
 
 
-def fine_tuned_name(job: JobRecord) -> str:
+def fine_tuned_name(job: JobRecord, base: str) -> str:
     """The name the trained adapter is served under, as OpenAI forms it (`ft:base:suffix:id`)."""
-    return f"ft:{job.model}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
+    return f"ft:{base}:{job.suffix or 'distrust'}:{job.id.removeprefix('ftjob-')[:12]}"
 
 
 def _checkpoint_metrics(report: Report) -> CheckpointMetrics:
@@ -69,14 +69,18 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         job: JobRecord | None = lifecycle.begin(self.store, queued.id, "Fine-tuning job started", workdir)
         if job is None:
             return
-        model_dir = self.ctx.sources.local_dir(job.model, self.ctx.cache_dir, job.owner)
+        sources = self.ctx.sources
+        start = sources.start_adapter(job.model, job.owner)
+        base = start.base_model if start is not None else job.model
+        model_dir = sources.local_dir(base, self.ctx.cache_dir, job.owner)
+        start_dir = self.ctx.registry.fetch_adapter(start, self.ctx.cache_dir) if start is not None else None
         train_path = self._download(job.owner, job.training_file, workdir / "train.jsonl")
         val_path = (
             self._download(job.owner, job.validation_file, workdir / "val.jsonl") if job.validation_file else None
         )
         budget = self.ctx.memory_check(job, model_dir) if self.ctx.memory_check else None
         settings = spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path)
-        settings = dataclasses.replace(settings, memory_budget_bytes=budget)
+        settings = dataclasses.replace(settings, memory_budget_bytes=budget, adapter_path=start_dir)
         trainer: Run = PreferenceTrainer(settings, job.preference) if job.method == "dpo" else Trainer(settings)
         checkpoints = self.ctx.store.checkpoints(job.id)
         if checkpoints:
@@ -179,7 +183,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
                 name=record.fine_tuned_model_checkpoint,
                 job_id=job.id,
                 owner=job.owner,
-                base_model=job.model,
+                base_model=self.ctx.sources.base_of(job.model, job.owner),
                 created=record.created_at,
                 files={name: sha for name, sha in files.items() if name in ADAPTER_FILES},
                 bucket=Bucket.CHECKPOINTS,
@@ -209,10 +213,11 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
             for p in sorted(out.iterdir())
             if p.is_file()
         }
-        name = fine_tuned_name(job)
+        base = self.ctx.sources.base_of(job.model, job.owner)
+        name = fine_tuned_name(job, base)
         self.ctx.registry.register_adapter(
             AdapterRecord(
-                name=name, job_id=job.id, owner=job.owner, base_model=job.model, created=int(time.time()), files=files
+                name=name, job_id=job.id, owner=job.owner, base_model=base, created=int(time.time()), files=files
             )
         )
         self.store.update(job.id, lambda r: setattr(r, "fine_tuned_model", name))

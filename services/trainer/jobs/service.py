@@ -15,7 +15,8 @@ from shared.errors import invalid_field
 from shared.files import FileService
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import status_event
-from shared.schemas.fine_tuning import DistrustSpec
+from shared.model_registry import AdapterRecord
+from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,11 @@ class JobService:
         if job.suffix is not None and (len(job.suffix) > 64 or set(job.suffix) - SUFFIX_CHARS):
             raise invalid_field("suffix", job.suffix, "at most 64 letters, digits, '-' or '_'")
         spec.validate_request(job)
-        self.sources.classify(job.model, job.owner)
+        adapter = self.sources.start_adapter(job.model, job.owner)
+        if adapter is None:
+            self.sources.classify(job.model, job.owner)
+        else:
+            job.lora = self._continued_lora(job, adapter)
         if job.method == "dpo":
             if job.distrust not in (DistrustSpec(), DistrustSpec(mode="none")):
                 raise invalid_field("distrust", job.distrust.model_dump(), 'nothing for method.type "dpo"')
@@ -61,6 +66,15 @@ class JobService:
         self.enqueue(job.id)
         logger.info("job queued", extra={"job_id": job.id, "model": job.model})
         return job
+
+    def _continued_lora(self, job: JobRecord, adapter: AdapterRecord) -> LoraSpec:
+        """A continued adapter keeps its LoRA layers: the job's `lora` is theirs, and may only repeat it."""
+        theirs = self.sources.registry.adapter_config(adapter).lora_spec()
+        if job.lora not in (LoraSpec(), theirs):
+            raise invalid_field(
+                "lora", job.lora.model_dump(), f"nothing, or the LoRA of {job.model} ({theirs.model_dump()})"
+            )
+        return theirs
 
     def _check_file(self, job: JobRecord, field: str, file_id: str) -> None:
         require_scores = job.distrust.needs_scores

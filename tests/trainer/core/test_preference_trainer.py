@@ -92,3 +92,32 @@ def test_weight_by_margin_normalises_margins_and_needs_one_on_every_pair(setting
     assert PreferenceTrainer(settings_for(rows[:3]), PreferenceSpec()).weights.tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(InvalidArgument, match="line 4 without a provenance margin"):
         PreferenceTrainer(settings_for([*rows[:3], _pairs(1)[0]]), PreferenceSpec(weight_by_margin=True))
+
+
+def test_a_run_continues_a_trained_adapter_and_refuses_one_that_does_not_fit(
+    settings_for: Settings, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from services.trainer.core.trainer import Trainer
+    from shared.adapter_format import read_adapter_config
+    from shared.errors import FailedPrecondition
+    from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
+
+    sft = Trainer(
+        settings_for([{"text": f"line {i} of the diary"} for i in range(4)], distrust=DistrustSpec(mode="none"))
+    )
+    for _ in sft.run():
+        pass
+    sft.save_adapter(tmp_path / "sft")
+    lora = read_adapter_config(tmp_path / "sft").lora_spec()
+    assert lora == LoraSpec(rank=4, alpha=8.0, layers=sft.lora_layers)
+    settings = dataclasses.replace(settings_for(_pairs(4), lora=lora), adapter_path=tmp_path / "sft")
+    continued = PreferenceTrainer(settings, PreferenceSpec())
+    a, b = adapter_weights(sft.model), adapter_weights(continued.model)
+    assert a.keys() == b.keys() and all(mx.array_equal(a[k], b[k]).item() for k in a)
+    first = next(iter(continued.run()))
+    assert first.reward_margin == 0.0  # the reference is the continued adapter itself
+    other = dataclasses.replace(settings_for(_pairs(4), lora=LoraSpec(rank=8)), adapter_path=tmp_path / "sft")
+    with pytest.raises(FailedPrecondition, match="does not fit the job's LoRA layers"):
+        PreferenceTrainer(other, PreferenceSpec())
