@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-
-import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from services.gateway import replies
 from services.gateway.auth import admit
 from services.gateway.deps import InferenceDep, PrincipalDep
 from services.gateway.schemas.common import estimate_tokens
-from services.gateway.schemas.embeddings import CreateEmbeddingResponse, Embedding, EmbeddingRequest, EmbeddingUsage
+from services.gateway.schemas.embeddings import CreateEmbeddingResponse, EmbeddingRequest
 
 router = APIRouter(prefix="/v1", tags=["inference"])
-
-
-def _encoded(vector: list[float], encoding: str) -> list[float] | str:
-    if encoding == "float":
-        return vector
-    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
 
 
 @router.post("/embeddings", summary="Embeddings (OpenAI-compatible): mean-pooled final hidden states, unit length")
@@ -28,9 +20,4 @@ async def create_embeddings(
 ) -> CreateEmbeddingResponse:
     """Embed each input, in order."""
     await run_in_threadpool(admit, request, principal, tokens=estimate_tokens(body.inputs()))
-    vectors, tokens = await inference.embed(principal.owner, body)
-    return CreateEmbeddingResponse(
-        data=[Embedding(index=i, embedding=_encoded(v, body.encoding_format)) for i, v in enumerate(vectors)],
-        model=body.model,
-        usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens),
-    )
+    return await replies.embeddings(inference, principal.owner, body)

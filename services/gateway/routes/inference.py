@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from fastapi import APIRouter, Request
@@ -12,11 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from services.gateway import tools
+from services.gateway import replies
 from services.gateway.auth import admit
 from services.gateway.deps import InferenceDep, Owner, PrincipalDep
 from services.gateway.inference_client import (
-    ChoiceResult,
     Echo,
     Final,
     Generations,
@@ -31,13 +28,11 @@ from services.gateway.logprobs import chat_logprobs, completion_logprobs
 from services.gateway.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
-    ChatCompletionMessage,
     ChatCompletionRequest,
     ChatFinishReason,
     ChoiceDelta,
     ChunkChoice,
 )
-from services.gateway.schemas.chat import Choice as ChatChoice
 from services.gateway.schemas.common import ErrorDetail, ErrorResponse, ListResponse
 from services.gateway.schemas.completions import Completion, CompletionChoice, CompletionRequest, CompletionUsage
 from services.gateway.schemas.models import Model
@@ -123,16 +118,9 @@ async def chat_completions(
 ) -> ChatCompletion | StreamingResponse:
     """Generate the assistant's reply to the messages."""
     generation, release = await _generate(request, principal, inference, body)
-    ident, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
     if not body.stream:
-        results = await generation.collect()
-        return ChatCompletion(
-            id=ident,
-            created=created,
-            model=body.model,
-            usage=usage_of([r.final for r in results]),
-            choices=[_chat_choice(body, r.text, r.final, r.logprobs) for r in results],
-        )
+        return replies.chat_completion_of(body, await generation.collect())
+    ident, created = replies.new_chat_id()
 
     def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(id=ident, created=created, model=body.model, choices=choices, usage=usage)
@@ -154,7 +142,7 @@ async def chat_completions(
         last = []
         finish: ChatFinishReason = item.finish_reason
         if body.calls_tools:
-            choice = _chat_choice(body, "".join(held.pop(item.index, [])), item)
+            choice = replies.chat_choice(body, "".join(held.pop(item.index, [])), item)
             calls = choice.message.tool_calls or []
             deltas = [ChoiceDeltaToolCall(index=k, id=c.id, function=c.function) for k, c in enumerate(calls)]
             delta = ChoiceDelta(tool_calls=deltas) if deltas else ChoiceDelta(content=choice.message.content)
@@ -169,23 +157,6 @@ async def chat_completions(
     return _stream(generation, opening, render, release)
 
 
-def _chat_choice(body: ChatCompletionRequest, text: str, final: Final, logprobs: Sequence[Logprob] = ()) -> ChatChoice:
-    """One choice of a chat reply: its text (and its tokens' logprobs), or the tool calls in it."""
-    if body.calls_tools and body.tools:
-        constrained = bool(tools.forced(body.tools, body.tool_choice))
-        parallel = body.parallel_tool_calls is not False
-        calls = tools.parse_calls(text, body.tools, constrained=constrained, parallel=parallel)
-        if calls:
-            message = ChatCompletionMessage(content=None, tool_calls=calls)
-            return ChatChoice(index=final.index, message=message, finish_reason="tool_calls")
-    return ChatChoice(
-        index=final.index,
-        message=ChatCompletionMessage(content=text),
-        finish_reason=final.finish_reason,
-        logprobs=chat_logprobs(logprobs) if body.logprobs else None,
-    )
-
-
 @router.post(
     "/completions",
     summary="Text completion (OpenAI-compatible)",
@@ -197,20 +168,12 @@ async def completions(
 ) -> Completion | StreamingResponse:
     """Continue the prompt."""
     generation, release = await _generate(request, principal, inference, body)
-    ident, created = "cmpl-" + secrets.token_hex(12), int(time.time())
+    if not body.stream:
+        return replies.completion_of(body, await generation.collect())
+    ident, created = replies.new_completion_id()
 
     def completion(choice: CompletionChoice) -> Completion:
         return Completion(id=ident, created=created, model=body.model, choices=[choice])
-
-    if not body.stream:
-        results = await generation.collect()
-        return Completion(
-            id=ident,
-            created=created,
-            model=body.model,
-            usage=usage_of([r.final for r in results]),
-            choices=[_completion_choice(body, r) for r in results],
-        )
 
     offsets: dict[int, int] = {}  # per choice: characters sent so far, for text_offset
 
@@ -223,31 +186,13 @@ async def completions(
 
     def render(item: Item) -> list[Completion]:
         if isinstance(item, Echo):
-            text = _echoed(body, item.first // item.n, item.tokens)
+            text = replies.echoed(body, item.first // item.n, item.tokens)
             return [piece(i, text, item.tokens) for i in range(item.first, item.first + item.n)]
         if isinstance(item, Final):
             return [completion(CompletionChoice(index=item.index, text="", finish_reason=item.finish_reason))]
         return [piece(item.index, item.text, item.logprobs)]
 
     return _stream(generation, [], render, release)
-
-
-def _echoed(body: CompletionRequest, prompt: int, tokens: Sequence[Logprob]) -> str:
-    """The prompt as sent when it was text (its tokens' texts would add the BOS the model was given)."""
-    sent = body.prompts()[prompt]
-    return sent if isinstance(sent, str) else "".join(t.text for t in tokens)
-
-
-def _completion_choice(body: CompletionRequest, result: ChoiceResult) -> CompletionChoice:
-    """One whole completion: the echoed prompt (when asked) then the text, with their tokens' logprobs."""
-    prompt = _echoed(body, result.final.prompt, result.echo) if body.echo else ""
-    tokens = [*result.echo, *result.logprobs] if body.echo else result.logprobs
-    return CompletionChoice(
-        index=result.final.index,
-        text=prompt + result.text,
-        logprobs=None if body.logprobs is None else completion_logprobs(tokens),
-        finish_reason=result.final.finish_reason,
-    )
 
 
 @router.get("/models", summary="Base models and your fine-tuned models")
