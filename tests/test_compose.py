@@ -36,7 +36,17 @@ def spec() -> dict:
 
 def test_every_part_is_defined_with_a_healthcheck(spec: dict) -> None:
     services = spec["services"]
-    assert {"minio", "redis", "scorer", "scorer-worker", "trainer", "worker", "inference", "gateway"} <= set(services)
+    assert {
+        "minio",
+        "redis",
+        "scorer",
+        "scorer-worker",
+        "batch-worker",
+        "trainer",
+        "worker",
+        "inference",
+        "gateway",
+    } <= set(services)
     assert services["minio"]["image"].startswith("minio/minio:")
     for name, service in services.items():
         assert "healthcheck" in service, name

@@ -112,6 +112,7 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
         "DISTRUST_GATEWAY_SCORER_TARGET": f"{HOST}:{ports.scorer}",
         "DISTRUST_GATEWAY_TRAINER_TARGET": f"{HOST}:{ports.trainer}",
         "DISTRUST_GATEWAY_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
+        "DISTRUST_BATCH_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -221,6 +222,7 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
         _service("inference", ports, inference_env, lambda: probes.grpc_probe(f"{HOST}:{ports.inference}")),
         celery_worker("worker", "services.trainer.worker", "training", "trainer", url, env),
         celery_worker("scorer-worker", "services.scorer.worker", "preparation", "scorer", url, env),
+        celery_worker("batch-worker", "services.gateway.batches.worker", "batch", "batch", url, env),
         _service(
             "gateway",
             ports,

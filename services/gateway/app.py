@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from services.gateway.auth import require
 from services.gateway.backends import Backends
+from services.gateway.batches.records import BATCH
+from services.gateway.batches.service import QUEUE, TASK, BatchService
 from services.gateway.body_limits import BodyLimitMiddleware
 from services.gateway.config import GatewaySettings
 from services.gateway.drain import Drain, DrainMiddleware
@@ -21,9 +23,23 @@ from services.gateway.keys import KeyStore
 from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.openapi import install_openapi
-from services.gateway.routes import embeddings, evals, files, fine_tuning, hardware, health, keys, models, scoring
+from services.gateway.routes import (
+    batches,
+    embeddings,
+    evals,
+    files,
+    fine_tuning,
+    hardware,
+    health,
+    keys,
+    models,
+    scoring,
+)
 from services.gateway.routes import inference as inference_routes
 from services.gateway.trainer_client import TrainerClient
+from shared.jobs import queue
+from shared.jobs.reaper import Reaper
+from shared.jobs.store import JobStore
 from shared.rpc.client import AioChannel
 
 
@@ -33,9 +49,18 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     inference = InferenceClient(settings.inference_target)
     trainer = AioChannel(settings.trainer_target)
 
+    batch_store = JobStore(backends.redis, BATCH)
+    enqueue_batch = queue.celery_enqueue(
+        queue.create_celery("distrust-batch", settings.redis.url.get_secret_value(), QUEUE), TASK, QUEUE
+    )
+    # Requeues batches whose worker died (their lease lapsed), so a killed worker's batch resumes.
+    reaper = Reaper([(batch_store, enqueue_batch)], settings.reaper_interval_s)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reaper.start()
         yield
+        reaper.stop()
         await inference.close()
         await trainer.close()
         backends.close()
@@ -59,6 +84,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.exports = ExportClient(trainer)
     app.state.imports = ImportClient(trainer)
     app.state.hardware = HardwareClient(trainer)
+    app.state.batches = BatchService(batch_store, backends.files, enqueue_batch)
     secret = settings.key_secret.get_secret_value() if settings.key_secret else None
     app.state.keys = KeyStore(backends.redis, secret, settings.key_owners(), settings.key_limits())
     app.state.limiter = RateLimiter(backends.redis, settings.deployment_limits())
@@ -79,5 +105,6 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(hardware.router, dependencies=[training])
     app.include_router(inference_routes.router, dependencies=[inference_scope])
     app.include_router(embeddings.router, dependencies=[inference_scope])
+    app.include_router(batches.router, dependencies=[inference_scope])
     install_openapi(app, public=settings.public_docs)
     return app

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from services.gateway.auth import current_owner, current_principal, job_slot
 from services.gateway.backends import Backends
+from services.gateway.batches.service import BatchService
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
@@ -95,6 +96,12 @@ def get_inference(request: Request) -> InferenceClient:
     return inference
 
 
+def get_batches(request: Request) -> BatchService:
+    """The Batch API's use cases (records in Redis, run by the batch workers)."""
+    batches: BatchService = request.app.state.batches
+    return batches
+
+
 def get_scorer(backends: BackendsDep) -> ScorerClient:
     """The scorer service's client."""
     return backends.scorer
@@ -128,6 +135,7 @@ ImportsDep = Annotated[ImportClient, Depends(get_imports)]
 HardwareDep = Annotated[HardwareClient, Depends(get_hardware)]
 AdminsDep = Annotated[frozenset[str], Depends(get_admins)]
 InferenceDep = Annotated[InferenceClient, Depends(get_inference)]
+BatchesDep = Annotated[BatchService, Depends(get_batches)]
 ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]

@@ -1,46 +1,21 @@
-"""The one mapping from `shared.errors` to HTTP status codes and OpenAI's error body."""
+"""OpenAI's error body for every error a route raises (statuses from `error_mapping`)."""
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.gateway.error_mapping import http_status_for, invalid_argument
 from shared import errors
 
 logger = logging.getLogger(__name__)
 
-_UNION_TAG = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\]|[\w-]+\[.*\])$")
 UNAVAILABLE_RETRY_S = 2
-HTTP_STATUS: dict[type[errors.DistrustError], int] = {
-    errors.InvalidArgument: 400,
-    errors.Unauthenticated: 401,
-    errors.PermissionDenied: 403,
-    errors.NotFound: 404,
-    errors.AlreadyExists: 409,
-    errors.FailedPrecondition: 409,
-    errors.PayloadTooLarge: 413,
-    errors.ResourceExhausted: 400,  # a job that cannot fit will not fit later either: not a rate limit
-    errors.RateLimited: 429,
-    errors.QuotaExceeded: 429,
-    errors.Cancelled: 499,
-    errors.InternalError: 500,
-    errors.ConfigError: 500,
-    errors.Unavailable: 503,
-}
-
-
-def http_status_for(error: errors.DistrustError) -> int:
-    """The HTTP status of the error's class, or of its nearest mapped base class."""
-    for cls in type(error).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return 500
 
 
 def error_response(error: errors.DistrustError) -> JSONResponse:
@@ -51,21 +26,6 @@ def error_response(error: errors.DistrustError) -> JSONResponse:
     elif isinstance(error, errors.Unavailable):
         headers = {"Retry-After": str(UNAVAILABLE_RETRY_S)}  # the supervisor restarts a backend in seconds
     return JSONResponse({"error": error.to_dict()}, status_code=http_status_for(error), headers=headers)
-
-
-def _param_path(loc: tuple[object, ...]) -> str | None:
-    """('body', 'documents', 3, 'text') → 'documents[3].text'."""
-    path = ""
-    for part in loc:
-        if part in ("body", "query", "path", "header") and not path:
-            continue
-        if isinstance(part, str) and _UNION_TAG.match(part):
-            continue  # pydantic names the union member it tried ("list[int]"), which is no field
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif isinstance(part, str):
-            path += f".{part}" if path else part
-    return path or None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -83,12 +43,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if first.get("type") == "json_invalid":
             reason = first.get("ctx", {}).get("error", "invalid JSON")
             return error_response(errors.InvalidArgument(f"The request body is not valid JSON: {reason}"))
-        param = _param_path(first.get("loc", ()))
-        value = first.get("input")
-        message = f"{param or 'request'}: {first.get('msg', 'invalid value')}"
-        if value is not None and not isinstance(value, dict | list):
-            message += f" (got {errors.shown(value)})"
-        return error_response(errors.InvalidArgument(message, param=param))
+        return error_response(invalid_argument(first))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -24,6 +24,7 @@ class Purpose(StrEnum):
     FINE_TUNE_RESULTS = "fine-tune-results"
     DATASET_REPORT = "dataset-report"
     SCORED = "scored"
+    BATCH_OUTPUT = "batch_output"  # a batch's output and error files
 
 
 UPLOADABLE_PURPOSES = (

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 TINY = "distrust-tiny-llama"
 # Each probe touches what a component serves: Redis (records), S3 (contents), the trainer, inference, scorer.
-KILLED = ("redis", "storage", "trainer", "inference", "scorer", "scorer-worker", "gateway", "worker")
+KILLED = ("redis", "storage", "trainer", "inference", "scorer", "scorer-worker", "batch-worker", "gateway", "worker")
 
 
 def _records(n: int) -> bytes:

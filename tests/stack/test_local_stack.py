@@ -82,7 +82,17 @@ def test_up_status_files_down(tmp_path: Path) -> None:
     try:
         assert "api key: sk-distrust-" in up.stdout
         status = _distrust(env, "status")
-        for part in ("redis", "storage", "scorer", "trainer", "inference", "worker", "scorer-worker", "gateway"):
+        for part in (
+            "redis",
+            "storage",
+            "scorer",
+            "trainer",
+            "inference",
+            "worker",
+            "scorer-worker",
+            "batch-worker",
+            "gateway",
+        ):
             assert part in status.stdout
         assert "BLAS: " in status.stdout
         exports = dict(

@@ -79,6 +79,19 @@ def _ids(admin: httpx.Client) -> dict[str, str]:
     evaluation = _ok(
         admin.post("/v1/evals", json={"models": [model], "tasks": [{"type": "suite", "suite": "authority"}]})
     )
+    line = {
+        "custom_id": "a",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": model, "messages": [HELLO]},
+    }
+    requests = _upload(admin, "batch.jsonl", json.dumps(line).encode() + b"\n", "batch")
+    batch = _ok(
+        admin.post(
+            "/v1/batches",
+            json={"input_file_id": requests, "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+        )
+    )
     return {
         "/v1/files": file_id,
         "/v1/fine_tuning/jobs": job["id"],
@@ -87,6 +100,8 @@ def _ids(admin: httpx.Client) -> dict[str, str]:
         "/v1/models/imports": imported["id"],
         "/v1/datasets/jobs": preparation["id"],
         "/v1/evals": evaluation["id"],
+        "/v1/batches": batch["id"],
+        "batch_file": requests,
         "fine_tuned_model": model,
     }
 
@@ -150,6 +165,11 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
             "chatting": ("/v1/chat/completions", model, lambda i: {"model": i, "messages": [HELLO]}),
             "completing": ("/v1/completions", model, lambda i: {"model": i, "prompt": "hi", "max_tokens": 1}),
             "embedding": ("/v1/embeddings", model, lambda i: {"model": i, "input": "hi"}),
+            "batching a file": (
+                "/v1/batches",
+                ids["batch_file"],
+                lambda i: {"input_file_id": i, "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+            ),
         }
         differs = {}
         for what, (path, value, body) in cases.items():
@@ -172,6 +192,7 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
                 "/v1/models/exports",
                 "/v1/models/imports",
                 "/v1/evals",
+                "/v1/batches",
             )
         }
         for path, text in listed.items():
