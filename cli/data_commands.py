@@ -79,6 +79,54 @@ def prepare(  # noqa: PLR0913  # a command's flags are its parameters
 
 
 @app.command()
+def pairs(  # noqa: PLR0913  # a command's flags are its parameters
+    source: str = typer.Argument(
+        ..., help="JSONL of prompts with candidates, an annotations CSV / JSONL (--rule manual), or a batch id"
+    ),
+    rule: str = typer.Option("provenance", help="provenance | rules | manual"),
+    output_dir: Path = typer.Option(Path("pairs"), "--output-dir", "-o", file_okay=False),
+    min_margin: float = typer.Option(0.0, help="Drop prompts whose best and worst answers are closer than this"),
+    rules: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="JSON rules for --rule rules: required_keywords, refusal_phrases, ..."
+    ),
+    profile: str = typer.Option("strict", help="Scoring profile for --rule provenance: strict | reference"),
+    seed: int = typer.Option(42),
+    val_fraction: float = typer.Option(0.1),
+    local: bool = typer.Option(False, "--local", help="Build in-process; no server needed (not for a batch id)."),
+) -> None:
+    """Build DPO preference pairs (train.jsonl, val.jsonl, report.json) from several answers per prompt."""
+    import json
+
+    from cli.commands.pairs import pairs_local, pairs_remote
+    from shared.schemas.preference_pairs import PairOptions
+
+    try:
+        options = PairOptions.model_validate(
+            {"rule": rule, "min_margin": min_margin, "rules": json.loads(rules.read_text()) if rules else None}
+        )
+        path = Path(source)
+        if local:
+            report = pairs_local(path, output_dir, options, profile=profile, seed=seed, val_fraction=val_fraction)
+        else:
+            report = pairs_remote(
+                path if path.is_file() else source,
+                output_dir,
+                options,
+                profile=profile,
+                seed=seed,
+                val_fraction=val_fraction,
+                console=err,
+            )
+    except DistrustError as exc:
+        raise fail(exc) from None
+    console.print(
+        f"{report['pairs']} pairs from {report['prompts']} prompts ({report['ties']} ties, "
+        f"{report['below_margin']} under the margin): train {report['train']} / val {report['validation']} "
+        f"-> {output_dir}/"
+    )
+
+
+@app.command()
 def train(  # noqa: PLR0913  # a command's flags are its parameters
     training_file: str = typer.Option(..., "--training-file", "-t", help="A local JSONL path (uploaded) or a file id"),
     validation_file: str | None = typer.Option(None, "--validation-file", "-v"),
@@ -90,16 +138,19 @@ def train(  # noqa: PLR0913  # a command's flags are its parameters
     learning_rate_multiplier: float | None = typer.Option(None),
     max_steps: int | None = typer.Option(None),
     checkpoint_every: int | None = typer.Option(None),
-    mode: str = typer.Option("weighted", help="weighted | additive | none"),
+    mode: str | None = typer.Option(None, help="weighted (default) | additive | none"),
     alpha: float | None = typer.Option(None, help="distrust alpha in [2.3, 3.0]"),
     rank: int | None = typer.Option(None, help="LoRA rank"),
     lora_alpha: float | None = typer.Option(None, help="LoRA alpha"),
     layers: int | None = typer.Option(None, help="LoRA layers (from the top)"),
+    method: str = typer.Option("supervised", help="supervised | dpo (preference pairs, see `distrust pairs`)"),
+    beta: float | None = typer.Option(None, help="DPO beta (default auto = 0.1)"),
+    loss: str | None = typer.Option(None, help="DPO loss: sigmoid | ipo | simpo"),
     follow_job: bool = typer.Option(True, "--follow/--no-follow", help="Follow the job until it ends."),
 ) -> None:
     """Fine-tune a model with the distrust signal; follows the job with a progress bar and the live loss."""
     from cli.client import GatewayClient
-    from cli.commands.train import create_job, follow, resolve_file
+    from cli.commands.train import create_job, follow, method_fields, resolve_file
 
     hyperparameters = {
         "n_epochs": epochs,
@@ -116,9 +167,8 @@ def train(  # noqa: PLR0913  # a command's flags are its parameters
             "validation_file": resolve_file(client, validation_file, err) if validation_file else None,
             "suffix": suffix,
             "seed": seed,
-            "hyperparameters": {k: v for k, v in hyperparameters.items() if v is not None},
-            "distrust": {k: v for k, v in {"mode": mode, "alpha": alpha}.items() if v is not None},
             "lora": {k: v for k, v in {"rank": rank, "alpha": lora_alpha, "layers": layers}.items() if v is not None},
+            **method_fields(method, hyperparameters, mode=mode, alpha=alpha, beta=beta, loss=loss),
         }
         job = create_job(client, body)
         console.print(f"job {job.id} {job.status}")

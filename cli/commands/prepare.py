@@ -83,24 +83,37 @@ def prepare_remote(
             "options": opts.model_dump(mode="json"),
         }
         job = client.request("POST", "/v1/datasets/prepare", json=body)
-        while job["status"] not in ("succeeded", "failed", "cancelled"):
-            time.sleep(poll_s)
-            job = client.request("GET", f"/v1/datasets/jobs/{job['id']}")
-            step = job["progress"]
-            progress.update(
-                task, description=step["stage"], completed=step["done"], total=step["total"], note=step["message"]
-            )
+        job = follow_dataset_job(client, job, progress, task, poll_s)
+    return download_outputs(client, job, output_dir, console)
+
+
+def follow_dataset_job(
+    client: GatewayClient, job: dict[str, Any], progress: Any, task: Any, poll_s: float
+) -> dict[str, Any]:
+    """Poll a dataset job (preparation or pairs) until it ends, its stage on the progress bar; the job."""
+    while job["status"] not in ("succeeded", "failed", "cancelled"):
+        time.sleep(poll_s)
+        job = client.request("GET", f"/v1/datasets/jobs/{job['id']}")
+        step = job["progress"]
+        progress.update(
+            task, description=step["stage"], completed=step["done"], total=step["total"], note=step["message"]
+        )
+    return job
+
+
+def download_outputs(client: GatewayClient, job: dict[str, Any], output_dir: Path, console: Console) -> dict[str, Any]:
+    """A finished dataset job's train / validation / report files into `output_dir`; its report."""
     if job["status"] != "succeeded":
         error = job.get("error") or {}
         raise FailedPrecondition(
-            f"preparation {job['id']} {job['status']}: {error.get('message')}",
+            f"dataset job {job['id']} {job['status']}: {error.get('message')}",
             param=error.get("param"),
             code=error.get("code"),
         )
     output_dir.mkdir(parents=True, exist_ok=True)
     for field, name in OUTPUTS.items():
         if not job.get(field):
-            raise InternalError(f"preparation {job['id']} has no {field}")
+            raise InternalError(f"dataset job {job['id']} has no {field}")
         client.download(job[field], output_dir / name)
     console.print(f"job {job['id']}: train file {job['train_file']}, validation file {job['validation_file']}")
     report: dict[str, Any] = job["report"]

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from cli.client import GatewayClient
 from services.gateway.schemas.fine_tuning import FineTuningJob, FineTuningJobEvent
+from shared.errors import InvalidArgument
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -23,6 +24,30 @@ def resolve_file(client: GatewayClient, value: str, console: Console) -> str:
         console.print(f"uploaded {path} as {file_id}")
         return file_id
     return value
+
+
+def method_fields(
+    method: str,
+    hyperparameters: Mapping[str, object],
+    *,
+    mode: str | None,
+    alpha: float | None,
+    beta: float | None,
+    loss: str | None,
+) -> dict[str, object]:
+    """The create body's fields for the method: supervised (hyperparameters, distrust) or DPO (method, preference)."""
+    given = {k: v for k, v in hyperparameters.items() if v is not None}
+    if method == "dpo":
+        if mode is not None or alpha is not None:
+            raise InvalidArgument(
+                "--mode and --alpha are for supervised jobs (DPO pairs carry their margin)", param="mode"
+            )
+        dpo = {**given, **({"beta": beta} if beta is not None else {})}
+        return {"method": {"type": "dpo", "dpo": {"hyperparameters": dpo}}, "preference": {"loss": loss or "sigmoid"}}
+    if beta is not None or loss is not None:
+        raise InvalidArgument("--beta and --loss are for --method dpo", param="method")
+    distrust = {k: v for k, v in {"mode": mode, "alpha": alpha}.items() if v is not None}
+    return {"method": {"type": method, method: {"hyperparameters": given}}, "distrust": distrust}
 
 
 def create_job(client: GatewayClient, body: Mapping[str, object]) -> FineTuningJob:
@@ -53,6 +78,8 @@ def _show(progress: Progress, task: TaskID, event: FineTuningJobEvent, console: 
         loss = f"loss {data['train_loss']:.4f}"
         if data.get("val_loss") is not None:
             loss += f"  val {data['val_loss']:.4f}"
+        if data.get("reward_accuracy") is not None:
+            loss += f"  reward acc {data['reward_accuracy']:.2f}  margin {data['reward_margin']:.3f}"
         loss += f"  {data.get('tokens_per_second', 0):.0f} tok/s"
         progress.update(task, description="training", completed=data["step"], total=data["total_steps"], loss=loss)
     elif event.type == "weights":

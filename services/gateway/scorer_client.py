@@ -13,8 +13,10 @@ from shared.jobs.records import JobError, JobStatus
 from shared.pb.distrust.scorer.v1 import scorer_pb2 as pb
 from shared.pb.distrust.scorer.v1 import scorer_pb2_grpc
 from shared.rpc.client import call_metadata
+from shared.rpc.messages import from_message, to_message
 from shared.rpc.status import error_from_rpc
 from shared.rpc.structs import from_struct, to_struct
+from shared.schemas.preference_pairs import PairOptions
 from shared.schemas.preparation import (
     PreparationInput,
     PreparationOptions,
@@ -46,13 +48,18 @@ class ScorerClient:
         return [_score_result(r) for r in response.results]
 
     def create_preparation(
-        self, owner: str, inputs: Sequence[PreparationInput], options: PreparationOptions
+        self,
+        owner: str,
+        inputs: Sequence[PreparationInput],
+        options: PreparationOptions,
+        pairs: PairOptions | None = None,
     ) -> PreparationRecord:
-        """Start a preparation job; the scorer checks the inputs before it queues the job."""
+        """Start a preparation (or, with `pairs`, pair-building) job; the scorer checks the inputs first."""
         request = pb.CreatePreparationRequest(
             owner=owner,
             inputs=[pb.PreparationInput(**i.model_dump(exclude_none=True)) for i in inputs],
             options=pb.PreparationOptions(**{**options.model_dump(), "profile": PROFILE_ENUM[options.profile]}),
+            pairs=to_message(pb.PairOptions, pairs) if pairs is not None else None,
         )
         return _job(self._call(self.stub.CreatePreparation, request), owner)
 
@@ -124,4 +131,5 @@ def _job(message: pb.PreparationJob, owner: str) -> PreparationRecord:
         validation_file=_present(message, "validation_file"),
         report_file=_present(message, "report_file"),
         report=from_struct(message.report) if message.HasField("report") else None,
+        pairs=from_message(PairOptions, message.pairs) if message.HasField("pairs") else None,
     )

@@ -9,7 +9,9 @@ from typing import Any
 from services.scorer.scoring import DEFAULT_PROFILE
 from shared.errors import invalid_field
 from shared.pb.distrust.scorer.v1 import scorer_pb2 as pb
+from shared.rpc.messages import from_message, to_message
 from shared.rpc.structs import from_struct, to_struct
+from shared.schemas.preference_pairs import PairOptions
 from shared.schemas.preparation import PreparationInput, PreparationOptions, PreparationRecord
 from shared.schemas.scoring import LineError, ScoreResult
 
@@ -62,6 +64,11 @@ def options_from_message(message: pb.PreparationOptions) -> PreparationOptions:
     return PreparationOptions.model_validate(values)
 
 
+def pairs_from_message(request: pb.CreatePreparationRequest) -> PairOptions | None:
+    """A pair-building request's options; None for a preparation."""
+    return from_message(PairOptions, request.pairs) if request.HasField("pairs") else None
+
+
 def inputs_from_messages(messages: Iterable[pb.PreparationInput]) -> list[PreparationInput]:
     """The raw inputs of a request."""
     return [
@@ -91,4 +98,6 @@ def job_message(job: PreparationRecord) -> pb.PreparationJob:
         message.report.CopyFrom(to_struct(job.report))
     if job.error is not None:
         message.error.CopyFrom(pb.JobError(**job.error.model_dump(exclude_none=True)))
+    if job.pairs is not None:
+        message.pairs.CopyFrom(to_message(pb.PairOptions, job.pairs))
     return message

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+from services.scorer.pair_files import check_pair_inputs
 from services.scorer.prepare_files import check_inputs
 from shared.files import FileService
 from shared.jobs.records import TERMINAL
 from shared.jobs.store import JobKind, JobStore
+from shared.schemas.preference_pairs import PairOptions
 from shared.schemas.preparation import PreparationInput, PreparationOptions, PreparationRecord
 
 WATCH_POLL_S = 0.3
@@ -27,10 +29,22 @@ class PreparationService:
         self.files = files
         self.enqueue = enqueue
 
-    def create(self, owner: str, inputs: Sequence[PreparationInput], options: PreparationOptions) -> PreparationRecord:
-        """Check the inputs are the owner's raw files, store the job queued, and queue it for a worker."""
-        check_inputs(self.files, owner, inputs)
-        job = self.store.create(PreparationRecord(owner=owner, inputs=list(inputs), options=options))
+    def create(
+        self,
+        owner: str,
+        inputs: Sequence[PreparationInput],
+        options: PreparationOptions,
+        pairs: PairOptions | None = None,
+    ) -> PreparationRecord:
+        """Check the inputs are the owner's files of the right purpose, store the job queued, and queue it.
+
+        With `pairs`, the job builds preference pairs from its one input instead of preparing examples.
+        """
+        if pairs is None:
+            check_inputs(self.files, owner, inputs)
+        else:
+            check_pair_inputs(self.files, owner, inputs, pairs)
+        job = self.store.create(PreparationRecord(owner=owner, inputs=list(inputs), options=options, pairs=pairs))
         self.enqueue(job.id)
         return job
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.scorer.scoring.document import score_document
 from shared.distrust import distrust_value
 from shared.errors import InvalidArgument
+from shared.phrases import find_phrases, normalise
 from shared.records import RecordError, parse_json_object
+from shared.schemas.preference_pairs import PairRules
 
 MAX_CANDIDATES = 16
 
@@ -83,19 +85,25 @@ def _candidates(number: int, record: dict[str, Any]) -> Candidates:
     return Candidates(number, messages, [str(a) for a in answers])
 
 
-def provenance_pairs(
-    items: Iterable[Candidates], *, profile: str, min_margin: float = 0.0
+Notes = dict[str, Any]  # open: what a rule records of one answer in the pair's metadata
+
+
+def _pairs_by(
+    items: Iterable[Candidates],
+    judge: Callable[[Candidates], tuple[list[float], list[Notes]]],
+    rule: str,
+    min_margin: float,
 ) -> tuple[list[dict[str, Any]], PairReport]:
-    """Pairs (OpenAI DPO records) preferring the answer with primary, diverse evidence; and the report."""
+    """Pairs preferring each prompt's highest-valued answer to its lowest, as `judge` values them; and the report."""
     pairs: list[dict[str, Any]] = []
     report = PairReport()
     for item in items:
         report.prompts += 1
-        scored = [score_document(answer, profile=profile, index=i) for i, answer in enumerate(item.answers)]
-        signal = distrust_value([s.auth_weight for s in scored], [s.prov_entropy for s in scored])
-        best, worst = int(signal.argmax()), int(signal.argmin())
-        margin = float(signal[best] - signal[worst])
-        if margin <= 0:
+        values, notes = judge(item)
+        best = max(range(len(values)), key=values.__getitem__)
+        worst = min(range(len(values)), key=values.__getitem__)
+        margin = float(values[best] - values[worst])
+        if margin <= 0 or item.answers[best].strip() == item.answers[worst].strip():
             report.ties += 1
             continue
         if margin < min_margin:
@@ -109,18 +117,92 @@ def provenance_pairs(
                 "preferred_output": [{"role": "assistant", "content": item.answers[best]}],
                 "non_preferred_output": [{"role": "assistant", "content": item.answers[worst]}],
                 "metadata": {
-                    "rule": "provenance",
+                    "rule": rule,
                     "line": item.line,
                     "margin": margin,
-                    "preferred": {"auth_weight": scored[best].auth_weight, "prov_entropy": scored[best].prov_entropy},
-                    "non_preferred": {
-                        "auth_weight": scored[worst].auth_weight,
-                        "prov_entropy": scored[worst].prov_entropy,
-                    },
+                    "preferred": notes[best],
+                    "non_preferred": notes[worst],
                 },
             }
         )
     return pairs, report
+
+
+def provenance_pairs(
+    items: Iterable[Candidates], *, profile: str, min_margin: float = 0.0
+) -> tuple[list[dict[str, Any]], PairReport]:
+    """Pairs (OpenAI DPO records) preferring the answer with primary, diverse evidence; and the report."""
+
+    def judge(item: Candidates) -> tuple[list[float], list[Notes]]:
+        scored = [score_document(answer, profile=profile, index=i) for i, answer in enumerate(item.answers)]
+        signal = distrust_value([s.auth_weight for s in scored], [s.prov_entropy for s in scored])
+        notes = [{"auth_weight": s.auth_weight, "prov_entropy": s.prov_entropy} for s in scored]
+        return [float(v) for v in signal], notes
+
+    return _pairs_by(items, judge, "provenance", min_margin)
+
+
+def rules_pairs(
+    items: Iterable[Candidates], rules: PairRules, *, min_margin: float = 0.0
+) -> tuple[list[dict[str, Any]], PairReport]:
+    """Pairs preferring the answer the rules value most (see shared.schemas.preference_pairs); and the report."""
+
+    def judge(item: Candidates) -> tuple[list[float], list[Notes]]:
+        values, notes = [], []
+        for answer in item.answers:
+            text = normalise(answer)
+            found = {
+                "keywords": find_phrases(text, rules.required_keywords),
+                "refusals": find_phrases(text, rules.refusal_phrases),
+                "forbidden": find_phrases(text, rules.forbidden_words),
+            }
+            short = len(text) < rules.min_length
+            values.append(float(len(found["keywords"]) - len(found["refusals"]) - len(found["forbidden"]) - short))
+            notes.append({**found, "too_short": short})
+        return values, notes
+
+    return _pairs_by(items, judge, "rules", min_margin)
+
+
+def batch_candidates(requests: Iterable[bytes], outputs: Iterable[bytes], *, field_name: str) -> list[Candidates]:
+    """A batch's prompts (its input file's requests) and each one's choices (its output file), by custom_id.
+
+    Requests without an answer, and answers of fewer than two distinct choices, are left out.
+    """
+    prompts: dict[str, list[dict[str, Any]]] = {}
+    for number, raw in enumerate(requests, start=1):
+        if raw.strip():
+            line = _object(raw, number, "pairs.requests_file_id")
+            body: dict[str, Any] = line["body"] if isinstance(line.get("body"), dict) else {}
+            messages = body.get("messages") or (
+                [{"role": "user", "content": body["prompt"]}] if isinstance(body.get("prompt"), str) else None
+            )
+            if isinstance(line.get("custom_id"), str) and messages:
+                prompts[line["custom_id"]] = messages
+    items = []
+    for number, raw in enumerate(outputs, start=1):
+        if not raw.strip():
+            continue
+        line = _object(raw, number, field_name)
+        body = ((line.get("response") or {}).get("body")) or {}
+        answers = [c.get("message", {}).get("content") or c.get("text") for c in body.get("choices", [])]
+        answers = [a for a in answers if isinstance(a, str) and a.strip()]
+        custom_id = line.get("custom_id")
+        if custom_id in prompts and len({a.strip() for a in answers}) >= 2:
+            items.append(Candidates(number, prompts[custom_id], answers[:MAX_CANDIDATES]))
+    if not items:
+        raise InvalidArgument(
+            f"{field_name}: no answered request has two different choices (send the batch's requests with n >= 2)",
+            param=field_name,
+        )
+    return items
+
+
+def _object(raw: bytes, number: int, field_name: str) -> dict[str, Any]:
+    try:
+        return parse_json_object(raw)
+    except RecordError as exc:
+        raise InvalidArgument(f"{field_name}: line {number}: {exc}", param=field_name) from exc
 
 
 ANNOTATION_COLUMNS = ("prompt", "preferred", "non_preferred")

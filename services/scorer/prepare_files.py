@@ -84,12 +84,13 @@ def prepare_stored_files(
     ]
     prepared = prepare_dataset(raw, options, progress=progress)
     progress(ProgressEvent("writing", 0, 3, "storing train.jsonl, val.jsonl and report.json"))
-    return _store_outputs(files, owner, prepared, on_stored)
+    return store_outputs(files, owner, prepared, on_stored)
 
 
-def _store_outputs(
+def store_outputs(
     files: FileService, owner: str, prepared: PreparedDataset, on_stored: Callable[[str, FileObject], None]
 ) -> PrepareOutcome:
+    """Store train.jsonl, val.jsonl (purpose fine-tune) and report.json; `on_stored` hears of each at once."""
     with tempfile.TemporaryDirectory(prefix="distrust-prepare-") as tmp:
         paths = {name: Path(tmp) / name for name in ("train.jsonl", "val.jsonl", "report.json")}
         for name, rows in (("train.jsonl", prepared.train), ("val.jsonl", prepared.val)):

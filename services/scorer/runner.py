@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.scorer.pair_files import build_stored_pairs
 from services.scorer.preparation import ProgressEvent
 from services.scorer.prepare_files import PrepareOutcome, prepare_stored_files
 from shared.errors import Cancelled, NotFound
 from shared.files import FileService
+from shared.files.models import FileObject
 from shared.jobs import lifecycle
 from shared.jobs.lifecycle import LeasedRunner
 from shared.jobs.records import JobStatus
@@ -66,14 +68,7 @@ class PreparationRunner(LeasedRunner[PreparationContext]):
                 time.sleep(self.ctx.progress_delay_s)
 
         try:
-            outcome = prepare_stored_files(
-                self.ctx.files,
-                owner=job.owner,
-                inputs=job.inputs,
-                options=job.options,
-                progress=on_progress,
-                on_stored=lambda field, file: self.store.update(job.id, _setter(field, file.id)),
-            )
+            outcome = self._outputs(job, on_progress)
         except _LeaseLost:
             return
         except Cancelled:
@@ -88,6 +83,31 @@ class PreparationRunner(LeasedRunner[PreparationContext]):
             JobStatus.SUCCEEDED,
             f"Prepared {outcome.train_file.id} and {outcome.validation_file.id}",
             lambda record: _set_outputs(record, outcome),
+        )
+
+    def _outputs(self, job: PreparationRecord, progress: Callable[[ProgressEvent], None]) -> PrepareOutcome:
+        """Prepare the job's examples, or build its preference pairs; each output recorded once stored."""
+
+        def on_stored(field: str, file: FileObject) -> None:
+            self.store.update(job.id, _setter(field, file.id))
+
+        if job.pairs is not None:
+            return build_stored_pairs(
+                self.ctx.files,
+                owner=job.owner,
+                inputs=job.inputs,
+                options=job.options,
+                pairs=job.pairs,
+                progress=progress,
+                on_stored=on_stored,
+            )
+        return prepare_stored_files(
+            self.ctx.files,
+            owner=job.owner,
+            inputs=job.inputs,
+            options=job.options,
+            progress=progress,
+            on_stored=on_stored,
         )
 
     def _remove_partial_outputs(self, job: PreparationRecord) -> None:

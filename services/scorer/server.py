@@ -104,7 +104,8 @@ class ScorerServicer(scorer_pb2_grpc.ScorerServiceServicer):
         self, request: pb.CreatePreparationRequest, _context: grpc.ServicerContext
     ) -> pb.PreparationJob:
         options = convert.options_from_message(request.options)
-        job = self.preparations.create(request.owner, convert.inputs_from_messages(request.inputs), options)
+        pairs = convert.pairs_from_message(request)
+        job = self.preparations.create(request.owner, convert.inputs_from_messages(request.inputs), options, pairs)
         return convert.job_message(job)
 
     def GetPreparation(self, request: pb.GetPreparationRequest, _context: grpc.ServicerContext) -> pb.PreparationJob:

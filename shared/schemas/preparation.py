@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import invalid_field
 from shared.jobs.records import BaseJob, new_id
+from shared.schemas.preference_pairs import PairOptions
 from shared.schemas.request import RequestModel
 
 #: Scoring profiles of the scorer library (`distrust-method.md` §5).
@@ -159,3 +160,4 @@ class PreparationRecord(BaseJob):
     validation_file: str | None = None
     report_file: str | None = None
     report: dict[str, Any] | None = None  # a PreparationReport's JSON (shared/schemas/preparation_report.py)
+    pairs: PairOptions | None = None  # set: the job builds preference pairs from its one input instead

@@ -103,3 +103,28 @@ def test_recommend_for_a_local_model_folder(tmp_path: Path) -> None:
     assert "batch_size" in result.output and "lora_rank" in result.output and "GB of" in result.output
     missing = runner.invoke(app, ["recommend", "--model", str(tmp_path)])
     assert missing.exit_code != 0 and "config.json" in missing.output
+
+
+def test_pairs_local_builds_dpo_files_by_provenance_and_by_annotation(tmp_path: Path) -> None:
+    import json
+
+    from tests.scorer.test_preference_pairs import AUTHORITY, PRIMARY
+
+    source = tmp_path / "candidates.jsonl"
+    rows = [{"prompt": f"Question {i}?", "candidates": [AUTHORITY, PRIMARY + f" ({i})"]} for i in range(10)]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(app, ["pairs", str(source), "--local", "-o", str(tmp_path / "out"), "--val-fraction", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert "10 pairs from 10 prompts" in result.output
+    train = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    val = (tmp_path / "out" / "val.jsonl").read_text().splitlines()
+    assert len(train) == 8 and len(val) == 2
+    assert all(r["preferred_output"][0]["content"].startswith(PRIMARY) for r in train)
+    sheet = tmp_path / "notes.csv"
+    sheet.write_text('prompt,preferred,non_preferred\r\nWho?,"The log, day 3",They say\r\nWhen?,In 1871,Long ago\r\n')
+    result = runner.invoke(app, ["pairs", str(sheet), "--rule", "manual", "--local", "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    manual = [json.loads(line) for line in (tmp_path / "m" / "train.jsonl").read_text().splitlines()]
+    assert {r["preferred_output"][0]["content"] for r in manual} <= {"The log, day 3", "In 1871"}
+    bad = runner.invoke(app, ["pairs", str(source), "--rule", "rules", "--local"])
+    assert bad.exit_code != 0 and "pairs.rules" in bad.output

@@ -94,3 +94,68 @@ def test_annotations_from_a_spreadsheet_or_jsonl() -> None:
 def test_bad_annotations_are_named(data: bytes, reason: str) -> None:
     with pytest.raises(InvalidArgument, match=reason):
         manual_pairs(data, field_name="file")
+
+
+def test_rules_prefer_the_answer_with_keywords_over_a_refusal() -> None:
+    from services.scorer.preference_pairs import rules_pairs
+    from shared.schemas.preference_pairs import PairRules
+
+    rules = PairRules(required_keywords=["archive", "diary"], refusal_phrases=["I cannot"], min_length=20)
+    items = read_candidates(
+        _lines(
+            {"prompt": "Where is it?", "candidates": ["I cannot help with that.", "The diary is in the archive."]},
+            {"prompt": "Again?", "candidates": ["No idea at all, sorry.", "Nothing known, sorry."]},
+        ),
+        field_name="f",
+    )
+    pairs, report = rules_pairs(items, rules)
+    assert (report.pairs, report.ties) == (1, 1)
+    assert pairs[0]["preferred_output"][0]["content"] == "The diary is in the archive."
+    assert pairs[0]["metadata"]["margin"] == 3.0 and pairs[0]["metadata"]["non_preferred"]["refusals"] == ["I cannot"]
+    validate_training_record(pairs[0], preference=True)
+
+
+def test_a_batch_output_joins_its_requests_prompts_by_custom_id() -> None:
+    from services.scorer.preference_pairs import batch_candidates
+
+    requests = _lines(
+        {
+            "custom_id": "a",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"messages": [{"role": "user", "content": "Q?"}]},
+        },
+        {"custom_id": "b", "method": "POST", "url": "/v1/completions", "body": {"prompt": "Once"}},
+        {"custom_id": "c", "method": "POST", "url": "/v1/completions", "body": {"prompt": "Same"}},
+    )
+    choices = [
+        {"index": i, "message": {"role": "assistant", "content": text}} for i, text in enumerate((PRIMARY, AUTHORITY))
+    ]
+    outputs = _lines(
+        {"custom_id": "b", "response": {"status_code": 200, "body": {"choices": [{"text": "x"}, {"text": "y"}]}}},
+        {"custom_id": "a", "response": {"status_code": 200, "body": {"choices": choices}}},
+        {"custom_id": "c", "response": {"status_code": 200, "body": {"choices": [{"text": "z"}, {"text": "z"}]}}},
+    )
+    items = batch_candidates(requests, outputs, field_name="f")
+    assert [(i.messages[0]["content"], i.answers) for i in items] == [
+        ("Once", ["x", "y"]),
+        ("Q?", [PRIMARY, AUTHORITY]),
+    ]
+    pairs, _ = provenance_pairs(items, profile="strict")
+    assert any(p["preferred_output"][0]["content"] == PRIMARY for p in pairs)
+    with pytest.raises(InvalidArgument, match="n >= 2"):
+        batch_candidates(requests, outputs[2:], field_name="f")
+
+
+def test_pair_options_name_what_is_wrong() -> None:
+    from shared.schemas.preference_pairs import PairOptions
+
+    for values, param in (
+        ({"rule": "rules"}, "pairs.rules"),
+        ({"rule": "provenance", "rules": {"min_length": 3}}, "pairs.rules"),
+        ({"rule": "rules", "rules": {}}, "pairs.rules"),
+        ({"rule": "manual", "requests_file_id": "file-1"}, "pairs.requests_file_id"),
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            PairOptions.model_validate(values)
+        assert caught.value.param == param, values

@@ -8,9 +8,20 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from services.gateway.deps import JOB_SLOT, Owner, ScorerDep
-from shared.errors import invalid_field
-from shared.schemas.preparation import MAX_INPUTS, PreparationInput, PreparationOptions, PreparationRecord, Profile
+from services.gateway.deps import JOB_SLOT, BatchesDep, Owner, ScorerDep
+from services.gateway.schemas.common import Identifier
+from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
+from shared.schemas.preference_pairs import PairOptions, PairRule, PairRules
+from shared.schemas.preparation import (
+    MAX_INPUTS,
+    MAX_SEED,
+    MAX_VAL_FRACTION,
+    PreparationInput,
+    PreparationOptions,
+    PreparationRecord,
+    Profile,
+)
+from shared.schemas.request import RequestModel
 from shared.schemas.scoring import Breakdown
 
 router = APIRouter(tags=["scoring"])
@@ -70,6 +81,19 @@ class PrepareRequest(BaseModel):
         return self.options.model_copy(update={"profile": self.profile})
 
 
+class PreferencePairsRequest(RequestModel):
+    """Build DPO pairs from candidate answers: a file (or a batch's output) and the rule that picks each pair."""
+
+    input_file_id: Identifier | None = None  # candidates (`prompt`/`messages` + `candidates`) or annotations
+    batch_id: Identifier | None = None  # or a finished batch: its requests' prompts and each one's choices
+    rule: PairRule
+    min_margin: float = Field(default=0.0, ge=0.0, le=1e6)
+    rules: PairRules | None = None
+    profile: Profile = "strict"
+    val_fraction: float = Field(default=0.1, ge=0.0, le=MAX_VAL_FRACTION)
+    seed: int = Field(default=42, ge=0, le=MAX_SEED)
+
+
 class DatasetPreparation(PreparationRecord):
     """A preparation job as the owner sees it."""
 
@@ -121,6 +145,33 @@ async def score(body: ScoreRequest, scorer: ScorerDep, _owner: Owner) -> ScoreLi
 def prepare(body: PrepareRequest, scorer: ScorerDep, owner: Owner) -> DatasetPreparation:
     """Start a preparation job; poll it with `GET /v1/datasets/jobs/{id}`."""
     return _public(scorer.create_preparation(owner, body.inputs, body.resolved_options()))
+
+
+@router.post(
+    "/v1/datasets/preference_pairs",
+    dependencies=[JOB_SLOT],
+    summary="Build preference (DPO) pairs from candidate answers by provenance, rules or annotations (a job)",
+    response_model=DatasetPreparation,
+)
+def preference_pairs(
+    body: PreferencePairsRequest, scorer: ScorerDep, batches: BatchesDep, owner: Owner
+) -> DatasetPreparation:
+    """Start a pair-building job; its train / validation files are DPO records. Poll `GET /v1/datasets/jobs/{id}`."""
+    if (body.input_file_id is None) == (body.batch_id is None):
+        raise InvalidArgument("input_file_id: give either input_file_id or batch_id", param="input_file_id")
+    requests = None
+    source = body.input_file_id
+    if body.batch_id is not None:
+        batch = batches.get(owner, body.batch_id)
+        if batch.output_file_id is None:
+            raise FailedPrecondition(
+                f"batch_id: batch {batch.id} has no output file yet (status {batch.batch_status})", param="batch_id"
+            )
+        source, requests = batch.output_file_id, batch.input_file_id
+    pairs = PairOptions(rule=body.rule, min_margin=body.min_margin, rules=body.rules, requests_file_id=requests)
+    options = PreparationOptions(profile=body.profile, val_fraction=body.val_fraction, seed=body.seed)
+    assert source is not None  # one of the two was given
+    return _public(scorer.create_preparation(owner, [PreparationInput(file_id=source)], options, pairs))
 
 
 @router.get(

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.trainer.evals.judging import find_phrases, normalise, score_reply
+from services.trainer.evals.judging import score_reply
+from shared.phrases import find_phrases, normalise
 from services.trainer.evals.suite_report import run_suite
 from services.trainer.evals.suites import Rules, Suite, SuiteItem, load_suite
 from shared.errors import InvalidArgument

@@ -24,6 +24,13 @@ class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATUS_FAILED: _ClassVar[JobStatus]
     JOB_STATUS_CANCELLING: _ClassVar[JobStatus]
     JOB_STATUS_CANCELLED: _ClassVar[JobStatus]
+
+class PairRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAIR_RULE_UNSPECIFIED: _ClassVar[PairRule]
+    PAIR_RULE_PROVENANCE: _ClassVar[PairRule]
+    PAIR_RULE_RULES: _ClassVar[PairRule]
+    PAIR_RULE_MANUAL: _ClassVar[PairRule]
 PROFILE_UNSPECIFIED: Profile
 PROFILE_STRICT: Profile
 PROFILE_REFERENCE: Profile
@@ -35,6 +42,10 @@ JOB_STATUS_SUCCEEDED: JobStatus
 JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_CANCELLING: JobStatus
 JOB_STATUS_CANCELLED: JobStatus
+PAIR_RULE_UNSPECIFIED: PairRule
+PAIR_RULE_PROVENANCE: PairRule
+PAIR_RULE_RULES: PairRule
+PAIR_RULE_MANUAL: PairRule
 
 class Document(_message.Message):
     __slots__ = ("text", "metadata")
@@ -248,15 +259,41 @@ class JobError(_message.Message):
     param: str
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., param: _Optional[str] = ...) -> None: ...
 
+class PairRules(_message.Message):
+    __slots__ = ("required_keywords", "refusal_phrases", "forbidden_words", "min_length")
+    REQUIRED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_PHRASES_FIELD_NUMBER: _ClassVar[int]
+    FORBIDDEN_WORDS_FIELD_NUMBER: _ClassVar[int]
+    MIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    required_keywords: _containers.RepeatedScalarFieldContainer[str]
+    refusal_phrases: _containers.RepeatedScalarFieldContainer[str]
+    forbidden_words: _containers.RepeatedScalarFieldContainer[str]
+    min_length: int
+    def __init__(self, required_keywords: _Optional[_Iterable[str]] = ..., refusal_phrases: _Optional[_Iterable[str]] = ..., forbidden_words: _Optional[_Iterable[str]] = ..., min_length: _Optional[int] = ...) -> None: ...
+
+class PairOptions(_message.Message):
+    __slots__ = ("rule", "min_margin", "rules", "requests_file_id")
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    MIN_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    rule: PairRule
+    min_margin: float
+    rules: PairRules
+    requests_file_id: str
+    def __init__(self, rule: _Optional[_Union[PairRule, str]] = ..., min_margin: _Optional[float] = ..., rules: _Optional[_Union[PairRules, _Mapping]] = ..., requests_file_id: _Optional[str] = ...) -> None: ...
+
 class CreatePreparationRequest(_message.Message):
-    __slots__ = ("owner", "inputs", "options")
+    __slots__ = ("owner", "inputs", "options", "pairs")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
     owner: str
     inputs: _containers.RepeatedCompositeFieldContainer[PreparationInput]
     options: PreparationOptions
-    def __init__(self, owner: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[PreparationInput, _Mapping]]] = ..., options: _Optional[_Union[PreparationOptions, _Mapping]] = ...) -> None: ...
+    pairs: PairOptions
+    def __init__(self, owner: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[PreparationInput, _Mapping]]] = ..., options: _Optional[_Union[PreparationOptions, _Mapping]] = ..., pairs: _Optional[_Union[PairOptions, _Mapping]] = ...) -> None: ...
 
 class GetPreparationRequest(_message.Message):
     __slots__ = ("owner", "job_id")
@@ -267,7 +304,7 @@ class GetPreparationRequest(_message.Message):
     def __init__(self, owner: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class PreparationJob(_message.Message):
-    __slots__ = ("id", "status", "created_at", "started_at", "finished_at", "inputs", "options", "progress", "train_file", "validation_file", "report_file", "report", "error")
+    __slots__ = ("id", "status", "created_at", "started_at", "finished_at", "inputs", "options", "progress", "train_file", "validation_file", "report_file", "report", "error", "pairs")
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +318,7 @@ class PreparationJob(_message.Message):
     REPORT_FILE_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: JobStatus
     created_at: int
@@ -294,4 +332,5 @@ class PreparationJob(_message.Message):
     report_file: str
     report: _struct_pb2.Struct
     error: JobError
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[PreparationInput, _Mapping]]] = ..., options: _Optional[_Union[PreparationOptions, _Mapping]] = ..., progress: _Optional[_Union[PreparationProgress, _Mapping]] = ..., train_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., report_file: _Optional[str] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ...) -> None: ...
+    pairs: PairOptions
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[PreparationInput, _Mapping]]] = ..., options: _Optional[_Union[PreparationOptions, _Mapping]] = ..., progress: _Optional[_Union[PreparationProgress, _Mapping]] = ..., train_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., report_file: _Optional[str] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., pairs: _Optional[_Union[PairOptions, _Mapping]] = ...) -> None: ...
