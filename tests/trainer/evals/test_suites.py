@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from services.trainer.evals.judging import score_reply
-from shared.phrases import find_phrases, normalise
 from services.trainer.evals.suite_report import run_suite
 from services.trainer.evals.suites import Rules, Suite, SuiteItem, load_suite
 from shared.errors import InvalidArgument
+from shared.phrases import find_phrases, normalise
 from tests.trainer.evals.builders import write_jsonl
 
 LONG = " It is documented in archives, letters and court records from the period, and historians agree on the outline."
