@@ -17,6 +17,7 @@ PAIRS: list[tuple[type[BaseModel], Descriptor, set[str]]] = [
     (evaluation.SourcePreferenceTask, epb.SourcePreferenceTask.DESCRIPTOR, {"type"}),
     (evaluation.SuiteTask, epb.SuiteTask.DESCRIPTOR, {"type"}),
     (evaluation.TruthfulQATask, epb.TruthfulQATask.DESCRIPTOR, {"type"}),
+    (evaluation.GenerationTask, epb.GenerationTask.DESCRIPTOR, {"type"}),
     (evaluation.EvalProgress, epb.EvalProgress.DESCRIPTOR, set()),
     (export.ExportOptions, xpb.ExportOptions.DESCRIPTOR, set()),
     (export.QuantizeConfig, xpb.QuantizeConfig.DESCRIPTOR, set()),

@@ -75,13 +75,29 @@ class TruthfulQATask(_Task):
     limit: Limit = None
 
 
-AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask
+class GenerationTask(_Task):
+    """Free generation kept side by side: each prompt answered `n` times by every model, sampled with the eval's seed."""
+
+    type: Literal["generation"] = "generation"
+    name: TaskName = None
+    file: str | None = Field(default=None, description='An "evals" file of {"prompt": ...} lines')
+    prompts: list[Annotated[str, Field(min_length=1, max_length=20_000)]] | None = Field(
+        default=None, max_length=1000, description="The prompts, given inline instead of a file"
+    )
+    n: int | None = Field(default=None, ge=1, le=16, description="Answers per prompt (default 1)")
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Default 0.7; 0 is greedy")
+    limit: Limit = None
+
+
+AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask
 EvalTask = Annotated[AnyTask, Field(discriminator="type")]
 TASK_MODELS: dict[str, type[AnyTask]] = {
     "perplexity": PerplexityTask,
     "source_preference": SourcePreferenceTask,
     "suite": SuiteTask,
     "truthfulqa": TruthfulQATask,
+    "generation": GenerationTask,
 }
 
 
@@ -124,7 +140,9 @@ def task_from_message(message: epb.EvalTask, index: int = 0) -> AnyTask:
     if kind is None:
         raise invalid_field(f"tasks[{index}].type", None, " | ".join(TASK_MODELS))
     body = getattr(message, kind)
-    fields: dict[str, Any] = {d.name: v for d, v in body.ListFields() if d.name != "method"}
+    fields: dict[str, Any] = {
+        d.name: list(v) if d.is_repeated else v for d, v in body.ListFields() if d.name != "method"
+    }
     if kind in ("source_preference", "truthfulqa") and body.method:
         methods = {v: k for k, v in _METHODS.items()}
         if body.method not in methods:

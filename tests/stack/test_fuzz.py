@@ -37,7 +37,7 @@ def test_no_generated_request_is_a_server_error(tmp_path: Path) -> None:
                 "--max-examples",
                 "6",
                 "--max-time",
-                "300",
+                "200",
                 "--seed",
                 "7",
                 "--request-timeout",

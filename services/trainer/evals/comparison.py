@@ -45,6 +45,8 @@ def headline(report: Mapping[str, Any]) -> dict[str, MetricValue]:
         return {key: report.get(key) for key in ("accuracy", "ci_low", "ci_high", "n")}
     if kind == "suite":
         return {key: report.get(key) for key in ("pass_rate", "passed", "n", "suite_passed")}
+    if kind == "generation":
+        return {key: report.get(key) for key in ("n", "answers", "mean_answer_chars")}
     return {}
 
 

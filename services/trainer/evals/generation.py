@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm import generate
 from mlx_lm.sample_utils import make_sampler
@@ -65,3 +66,16 @@ def generate_reply(
     ids = prompt_ids(tokenizer, prompt, system=system)
     # Every LanguageModel the evaluations load is an mlx-lm Module; the protocol only names what they call.
     return generate(cast(nn.Module, model), tokenizer, ids, max_tokens=max_tokens, sampler=make_sampler(temp=0.0))
+
+
+def sample_replies(
+    model: LanguageModel, tokenizer: Any, prompt: str, *, n: int, max_tokens: int, temperature: float, seed: int
+) -> list[str]:
+    """`n` replies to `prompt` as a user message; reply i is sampled with seed `seed + i` (the same for every model)."""
+    ids = prompt_ids(tokenizer, prompt)
+    replies = []
+    for i in range(n):
+        mx.random.seed(seed + i)
+        sampler = make_sampler(temp=temperature)
+        replies.append(generate(cast(nn.Module, model), tokenizer, ids, max_tokens=max_tokens, sampler=sampler))
+    return replies

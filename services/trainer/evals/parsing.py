@@ -16,12 +16,15 @@ from services.trainer.evals.suites import BUILTIN_SUITES, load_suite
 from services.trainer.evals.tasks import (
     COMMON_KEYS,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_GENERATION_TOKENS,
     DEFAULT_MAX_SEQ_LENGTH,
     DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
     MAX_LIMIT,
     OPTIONS,
     TASK_TYPES,
     AnyTask,
+    GenerationTask,
     PerplexityTask,
     SourcePreferenceTask,
     SuiteTask,
@@ -29,8 +32,10 @@ from services.trainer.evals.tasks import (
 )
 from services.trainer.evals.truthfulqa import load_truthfulqa
 from shared.errors import invalid_field
+from shared.records import RecordError, parse_json_object
 from shared.schemas import evaluation as schema
 from shared.schemas.evaluation import MAX_TOKENS
+from shared.schemas.fine_tuning import check_float
 
 
 def _path(raw: Mapping[str, Any], prefix: str) -> Path | None:
@@ -87,7 +92,55 @@ def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> Any
         return TruthfulQATask(
             name=name, seed=seed, items=tuple(items), file=path, method=_method(raw, prefix, "option")
         )
+    if kind == "generation":
+        return _parse_generation(raw, prefix, name, seed, path, limit)
     return _parse_suite(raw, prefix, name, seed, path, limit)
+
+
+def _parse_generation(
+    raw: Mapping[str, Any], prefix: str, name: str, seed: int, path: Path | None, limit: int | None
+) -> GenerationTask:
+    inline = raw.get("prompts")
+    if (inline is None) == (path is None):
+        raise invalid_field(f"{prefix}.prompts", inline, f"a list of prompts, or an evals file in {prefix}.file (one)")
+    if path is not None:
+        prompts = load_prompts(path, field=f"{prefix}.file")
+    elif isinstance(inline, list | tuple) and inline and all(isinstance(p, str) and p.strip() for p in inline):
+        prompts = [str(p) for p in inline]
+    else:
+        raise invalid_field(f"{prefix}.prompts", inline, "a non-empty list of non-empty strings")
+    temperature = raw.get("temperature")
+    if temperature is not None:
+        check_float(f"{prefix}.temperature", temperature, 0.0, 2.0)
+    return GenerationTask(
+        name=name,
+        seed=seed,
+        prompts=tuple(prompts[:limit] if limit else prompts),
+        n=_optional_int(raw, "n", prefix, 1, 16, 1),
+        max_tokens=_optional_int(raw, "max_tokens", prefix, 1, MAX_TOKENS, DEFAULT_GENERATION_TOKENS),
+        temperature=float(temperature) if temperature is not None else DEFAULT_TEMPERATURE,
+        file=path,
+    )
+
+
+def load_prompts(path: Path, *, field: str) -> list[str]:
+    """The `prompt` of every line of a JSONL file; InvalidArgument naming the first bad line."""
+    prompts = []
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = parse_json_object(raw)
+            except RecordError as exc:
+                raise invalid_field(field, f"line {number}", f"JSON lines ({exc})") from None
+            prompt = record.get("prompt")
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise invalid_field(field, f"line {number}", 'lines with a non-empty "prompt" string')
+            prompts.append(prompt)
+    if not prompts:
+        raise invalid_field(field, str(path), "a file with at least one prompt")
+    return prompts
 
 
 def _parse_suite(

@@ -26,7 +26,7 @@ from mlx import nn
 
 from services.trainer.evals.choice import MultipleChoiceItem
 from services.trainer.evals.comparison import json_safe
-from services.trainer.evals.generation import generate_reply
+from services.trainer.evals.generation import generate_reply, sample_replies
 from services.trainer.evals.perplexity import band_perplexity
 from services.trainer.evals.preference import run_source_preference
 from services.trainer.evals.suite_report import run_suite
@@ -35,17 +35,20 @@ from services.trainer.evals.truthfulqa import run_truthfulqa
 from shared.errors import invalid_field
 from shared.schemas.evaluation import MAX_TASK_LIMIT
 
-TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa")
+TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa", "generation")
 COMMON_KEYS = ("type", "name", "seed")
 OPTIONS = {
     "perplexity": ("file", "max_seq_length", "batch_size", "limit", "completion_only"),
     "source_preference": ("file", "method", "limit"),
     "suite": ("suite", "file", "max_tokens", "limit", "system"),
     "truthfulqa": ("file", "method", "limit"),
+    "generation": ("file", "prompts", "n", "max_tokens", "temperature", "limit"),
 }
 DEFAULT_MAX_SEQ_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
 DEFAULT_MAX_TOKENS = 512
+DEFAULT_GENERATION_TOKENS = 128
+DEFAULT_TEMPERATURE = 0.7
 
 MAX_LIMIT = MAX_TASK_LIMIT
 Progress = Callable[[str, int, int], None]
@@ -163,7 +166,37 @@ class TruthfulQATask(EvalTask):
         return {"seed": self.seed, "method": self.method, "file": self.file.name if self.file else None}
 
 
-AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask
+class GenerationOptions(TaskOptions):
+    """A free-generation task's settings."""
+
+    n: int
+    max_tokens: int
+    temperature: float
+    file: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerationTask(EvalTask):
+    """Prompts answered `n` times each, sampled with the task's seed: every answer kept, in prompt order."""
+
+    type: ClassVar[str] = "generation"
+    prompts: tuple[str, ...]
+    n: int = 1
+    max_tokens: int = DEFAULT_GENERATION_TOKENS
+    temperature: float = DEFAULT_TEMPERATURE
+    file: Path | None = None
+
+    def options(self) -> GenerationOptions:
+        return {
+            "seed": self.seed,
+            "n": self.n,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "file": self.file.name if self.file else None,
+        }
+
+
+AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask
 
 
 def run_task(
@@ -192,6 +225,8 @@ def run_task(
         )
     if isinstance(task, TruthfulQATask):
         return run_truthfulqa(model, tokenizer, task.items, seed=task.seed, method=task.method, progress=progress)
+    if isinstance(task, GenerationTask):
+        return run_generation(model, tokenizer, task, progress)
     if isinstance(task, SuiteTask):
 
         def reply(prompt: str) -> str:
@@ -199,6 +234,28 @@ def run_task(
 
         return run_suite(reply, task.suite, limit=task.limit, progress=progress)
     raise invalid_field("task", task, "a task made by parse_tasks")
+
+
+def run_generation(
+    model: nn.Module, tokenizer: Any, task: GenerationTask, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:  # open: the task's report
+    """Every prompt's `n` answers (prompt k's answer i sampled with seed + k·n + i), and their mean length."""
+    items = []
+    for k, prompt in enumerate(task.prompts):
+        answers = sample_replies(
+            model,
+            tokenizer,
+            prompt,
+            n=task.n,
+            max_tokens=task.max_tokens,
+            temperature=task.temperature,
+            seed=task.seed + k * task.n,
+        )
+        items.append({"prompt": prompt, "answers": answers})
+        if progress is not None:
+            progress(k + 1, len(task.prompts))
+    lengths = [len(a) for item in items for a in item["answers"]]
+    return {"n": len(items), "answers": len(lengths), "mean_answer_chars": sum(lengths) / len(lengths), "items": items}
 
 
 def run_tasks(

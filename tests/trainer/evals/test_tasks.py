@@ -172,3 +172,33 @@ def test_compare_with_missing_tasks() -> None:
     assert summary["metrics"]["ppl.ppl_high"] == {"a": 3.0, "b": None}
     assert summary["metrics"]["pref.accuracy"] == {"a": None, "b": 0.75}
     assert summary["metrics"]["ppl.ppl_mid"] == {"a": None, "b": None}
+
+
+def test_generation_keeps_every_answer_side_by_side_with_seeded_sampling(chat_model_dir: Path, tmp_path: Path) -> None:
+    from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
+    from shared.schemas.evaluation import GenerationTask, task_from_message, task_to_message
+
+    prompts = ["Who measured the river?", "Where are the letters kept?"]
+    asked = GenerationTask(prompts=prompts, n=2, max_tokens=4, temperature=1.0)
+    assert task_from_message(task_to_message(asked)) == asked
+    tasks = parse_tasks([asked], seed=11)
+    base, tokenizer = mlx_lm.load(str(chat_model_dir))
+    first, again = run_tasks(base, tokenizer, tasks), run_tasks(base, tokenizer, tasks)
+    report = first["generation"]
+    assert report["items"] == again["generation"]["items"]  # the same seed, the same answers
+    assert [item["prompt"] for item in report["items"]] == prompts
+    assert all(len(item["answers"]) == 2 for item in report["items"]) and report["answers"] == 4
+    assert report["options"]["temperature"] == 1.0 and report["options"]["n"] == 2
+    assert compare({"base": first}).metrics["generation.answers"] == {"base": 4}
+    file = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": p} for p in prompts])
+    assert parse_tasks([{"type": "generation", "file": str(file), "limit": 1}])[0].prompts == (prompts[0],)  # type: ignore[union-attr]
+    for bad, param in (
+        ({"type": "generation"}, "tasks[0].prompts"),
+        ({"type": "generation", "prompts": ["a"], "file": str(file)}, "tasks[0].prompts"),
+        ({"type": "generation", "prompts": ["a"], "temperature": 3}, "tasks[0].temperature"),
+        ({"type": "generation", "file": str(write_jsonl(tmp_path / "bad.jsonl", [{"text": "x"}]))}, "tasks[0].file"),
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            parse_tasks([bad])
+        assert caught.value.param == param, bad
+    assert {"prompts", "n", "temperature"} <= set(epb.GenerationTask.DESCRIPTOR.fields_by_name)

@@ -68,17 +68,37 @@ class TruthfulQATask(_message.Message):
     limit: int
     def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., method: _Optional[_Union[ChoiceMethod, str]] = ..., limit: _Optional[int] = ...) -> None: ...
 
+class GenerationTask(_message.Message):
+    __slots__ = ("name", "file", "prompts", "n", "max_tokens", "temperature", "limit")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    PROMPTS_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    file: str
+    prompts: _containers.RepeatedScalarFieldContainer[str]
+    n: int
+    max_tokens: int
+    temperature: float
+    limit: int
+    def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., limit: _Optional[int] = ...) -> None: ...
+
 class EvalTask(_message.Message):
-    __slots__ = ("perplexity", "source_preference", "suite", "truthfulqa")
+    __slots__ = ("perplexity", "source_preference", "suite", "truthfulqa", "generation")
     PERPLEXITY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     SUITE_FIELD_NUMBER: _ClassVar[int]
     TRUTHFULQA_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
     perplexity: PerplexityTask
     source_preference: SourcePreferenceTask
     suite: SuiteTask
     truthfulqa: TruthfulQATask
-    def __init__(self, perplexity: _Optional[_Union[PerplexityTask, _Mapping]] = ..., source_preference: _Optional[_Union[SourcePreferenceTask, _Mapping]] = ..., suite: _Optional[_Union[SuiteTask, _Mapping]] = ..., truthfulqa: _Optional[_Union[TruthfulQATask, _Mapping]] = ...) -> None: ...
+    generation: GenerationTask
+    def __init__(self, perplexity: _Optional[_Union[PerplexityTask, _Mapping]] = ..., source_preference: _Optional[_Union[SourcePreferenceTask, _Mapping]] = ..., suite: _Optional[_Union[SuiteTask, _Mapping]] = ..., truthfulqa: _Optional[_Union[TruthfulQATask, _Mapping]] = ..., generation: _Optional[_Union[GenerationTask, _Mapping]] = ...) -> None: ...
 
 class EvalProgress(_message.Message):
     __slots__ = ("done", "total")
