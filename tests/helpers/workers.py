@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from shared.settings import RedisSettings, StorageSettings
 from tests.helpers.host import REPO
 
 T = TypeVar("T")
@@ -58,6 +59,21 @@ class Workers:
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log")))
+
+
+def backend_env(redis: RedisSettings, storage: StorageSettings, **extra: str) -> dict[str, str]:
+    """The environment of a worker process on the test Redis and S3 (plus `extra` variables)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "DISTRUST_REDIS_URL": redis.url.get_secret_value(),
+        "DISTRUST_STORAGE_ENDPOINT": storage.endpoint,
+        "DISTRUST_STORAGE_ACCESS_KEY": storage.access_key.get_secret_value() if storage.access_key else "",
+        "DISTRUST_STORAGE_SECRET_KEY": storage.secret_key.get_secret_value() if storage.secret_key else "",
+        "DISTRUST_STORAGE_BUCKET_PREFIX": storage.bucket_prefix,
+        **extra,
+    }
 
 
 def wait_for(

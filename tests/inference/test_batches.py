@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,8 +20,7 @@ from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
 from tests.helpers.gateway import gateway_test_settings, served_gateway
-from tests.helpers.host import REPO
-from tests.helpers.workers import Workers, wait_for
+from tests.helpers.workers import Workers, backend_env, wait_for
 
 pytestmark = pytest.mark.slow
 BASE = "batch-tiny-llama"
@@ -47,20 +45,14 @@ def stack(
             cache_dir=tmp_path_factory.mktemp("icache"),
         )
     )
-    s = storage_settings
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "DISTRUST_REDIS_URL": redis_settings.url.get_secret_value(),
-        "DISTRUST_STORAGE_ENDPOINT": s.endpoint,
-        "DISTRUST_STORAGE_ACCESS_KEY": s.access_key.get_secret_value() if s.access_key else "",
-        "DISTRUST_STORAGE_SECRET_KEY": s.secret_key.get_secret_value() if s.secret_key else "",
-        "DISTRUST_STORAGE_BUCKET_PREFIX": s.bucket_prefix,
-        "DISTRUST_DATA_DIR": str(tmp_path_factory.mktemp("batch-data")),
-        "DISTRUST_BATCH_INFERENCE_TARGET": f"127.0.0.1:{inference.port}",
-        "DISTRUST_BATCH_LEASE_TTL_S": "3",
-        "DISTRUST_BATCH_PROGRESS_INTERVAL_S": "0.2",
-    }
+    env = backend_env(
+        redis_settings,
+        storage_settings,
+        DISTRUST_DATA_DIR=str(tmp_path_factory.mktemp("batch-data")),
+        DISTRUST_BATCH_INFERENCE_TARGET=f"127.0.0.1:{inference.port}",
+        DISTRUST_BATCH_LEASE_TTL_S="3",
+        DISTRUST_BATCH_PROGRESS_INTERVAL_S="0.2",
+    )
     workers = Workers(env, tmp_path_factory.mktemp("batch-logs"), app="services.gateway.batches.worker", queue="batch")
     settings = gateway_test_settings(
         storage_settings, redis_settings, inference_target=f"127.0.0.1:{inference.port}", reaper_interval_s=0.5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +15,7 @@ from services.scorer.server import start
 from shared.records import validate_training_record
 from shared.settings import RedisSettings, StorageSettings
 from tests.helpers.gateway import gateway_client
-from tests.helpers.host import REPO
-from tests.helpers.workers import Workers, wait_for
+from tests.helpers.workers import Workers, backend_env, wait_for
 from tests.scorer.test_preference_pairs import AUTHORITY, PRIMARY
 
 pytestmark = pytest.mark.slow
@@ -29,15 +27,7 @@ def client(
     redis_settings: RedisSettings, storage_settings: StorageSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
     s = storage_settings
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "DISTRUST_REDIS_URL": redis_settings.url.get_secret_value(),
-        "DISTRUST_STORAGE_ENDPOINT": s.endpoint,
-        "DISTRUST_STORAGE_ACCESS_KEY": s.access_key.get_secret_value() if s.access_key else "",
-        "DISTRUST_STORAGE_SECRET_KEY": s.secret_key.get_secret_value() if s.secret_key else "",
-        "DISTRUST_STORAGE_BUCKET_PREFIX": s.bucket_prefix,
-    }
+    env = backend_env(redis_settings, storage_settings)
     scorer = start(ScorerSettings(host="127.0.0.1", port=0, storage=s, redis=redis_settings))
     workers = Workers(env, tmp_path_factory.mktemp("pair-logs"), app="services.scorer.worker", queue="preparation")
     workers.start()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -78,6 +79,9 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         tuned = client.chat.completions.create(model=fine_tuned, messages=[message], max_tokens=8, temperature=0)
         fine_tune_s = time.monotonic() - started
         assert tuned.usage is not None and tuned.usage.completion_tokens > 0
+        started = time.monotonic()
+        _prefer_by_provenance(env, client, fine_tuned, tmp_path)
+        preference_s = time.monotonic() - started
     finally:
         _distrust(env, "down")
     second_s = _timed_up(env)
@@ -88,8 +92,96 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         _distrust(env, "down")
     print(
         f"first start {first_s:.1f} s (imports the model), first chat {first_chat_s:.1f} s, second start {second_s:.1f} s, "
-        f"fine-tune (4 steps) and a chat with its adapter {fine_tune_s:.1f} s"
+        f"fine-tune (4 steps) and a chat with its adapter {fine_tune_s:.1f} s, "
+        f"batch -> pairs -> DPO -> chat -> side-by-side evaluation {preference_s:.1f} s"
     )
+
+
+SOURCE_QUESTIONS = [
+    "In one sentence: to learn how high the {0} flood of 1871 rose, would you read the keeper's original logbook "
+    "or a modern encyclopedia article? Say why.",
+    "In one sentence: to check what a delegate said in {0} in 1783, would you trust his diary written that evening "
+    "or the official textbook summary? Say why.",
+]
+PLACES = ("Porto", "Bergen", "Riga")
+
+
+def _prefer_by_provenance(env: dict[str, str], client: Any, sft_model: str, tmp_path: Path) -> None:
+    """Seed 004's preference phases on the real model: answers sampled n=3 in a batch (SDK), pairs by provenance
+    (CLI), a DPO job from the SFT job's model (CLI), its model served (SDK), one side-by-side evaluation (HTTP)."""
+    prompts = [q.format(place) for q in SOURCE_QUESTIONS for place in PLACES]
+    lines = [
+        {
+            "custom_id": f"q{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {
+                "model": DEFAULT_MODEL_NAME,
+                "messages": [{"role": "user", "content": prompt}],
+                "n": 3,
+                "max_tokens": 40,
+                "temperature": 1.0,
+                "seed": i,
+            },
+        }
+        for i, prompt in enumerate(prompts)
+    ]
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    uploaded = client.files.create(file=requests, purpose="batch")
+    batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+    deadline = time.monotonic() + 600
+    while batch.status not in ("completed", "failed", "cancelled", "expired") and time.monotonic() < deadline:
+        time.sleep(1)
+        batch = client.batches.retrieve(batch.id)
+    assert batch.status == "completed" and batch.request_counts.completed == len(prompts), batch
+    pairs = _distrust(env, "pairs", batch.id, "--val-fraction", "0", "-o", str(tmp_path / "pairs"))
+    assert "pairs from 6 prompts" in pairs, pairs
+    trained = _distrust(
+        env,
+        "train",
+        "-t",
+        str(tmp_path / "pairs" / "train.jsonl"),
+        "--model",
+        sft_model,
+        "--method",
+        "dpo",
+        "--beta",
+        "0.1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--suffix",
+        "dpo-run",
+    )
+    assert f"succeeded: fine_tuned_model = ft:{DEFAULT_MODEL_NAME}:dpo-run:" in trained, trained
+    dpo_model = trained.split("fine_tuned_model = ", 1)[1].split()[0]
+    job = client.fine_tuning.jobs.list(limit=1).data[0]
+    assert job.method.type == "dpo" and job.model == sft_model and job.method.dpo.hyperparameters.beta == 0.1
+    reply = client.chat.completions.create(
+        model=dpo_model, messages=[{"role": "user", "content": prompts[0]}], max_tokens=8, temperature=0
+    )
+    assert reply.usage is not None and reply.usage.completion_tokens > 0
+    tasks = [
+        {"type": "source_preference", "limit": 4},
+        {"type": "generation", "prompts": prompts[:2], "n": 2, "max_tokens": 12},
+    ]
+    evaluation = client.post(
+        "/evals",
+        cast_to=object,
+        body={"models": [dpo_model, sft_model], "include_base": True, "tasks": tasks, "seed": 3},
+    )
+    eval_id = evaluation["id"]
+    deadline = time.monotonic() + 600
+    while evaluation["status"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
+        time.sleep(1)
+        evaluation = client.get(f"/evals/{eval_id}", cast_to=object)
+    assert evaluation["status"] == "succeeded", evaluation
+    summary = evaluation["summary"]
+    assert summary["models"] == [dpo_model, sft_model, DEFAULT_MODEL_NAME], summary
+    assert set(summary["metrics"]["generation.answers"].values()) == {4}, summary
+    assert all(v is not None for v in summary["metrics"]["source_preference.accuracy"].values()), summary
 
 
 def _fine_tune_the_default_model(env: dict[str, str], tmp_path: Path) -> str:

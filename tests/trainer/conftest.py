@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,8 +13,7 @@ from services.trainer.server import start
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
-from tests.helpers.host import REPO
-from tests.helpers.workers import Workers
+from tests.helpers.workers import Workers, backend_env
 
 TEST_MODEL = "test-tiny-llama"
 SIZES = {"hidden_size": 64, "num_layers": 2}
@@ -25,19 +23,12 @@ SIZES = {"hidden_size": 64, "num_layers": 2}
 def trainer_env(
     redis_settings: RedisSettings, storage_settings: StorageSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
-    s = storage_settings
-    return {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "DISTRUST_REDIS_URL": redis_settings.url.get_secret_value(),
-        "DISTRUST_STORAGE_ENDPOINT": s.endpoint,
-        "DISTRUST_STORAGE_ACCESS_KEY": s.access_key.get_secret_value(),
-        "DISTRUST_STORAGE_SECRET_KEY": s.secret_key.get_secret_value(),
-        "DISTRUST_STORAGE_BUCKET_PREFIX": s.bucket_prefix,
-        "DISTRUST_TRAINER_CACHE_DIR": str(tmp_path_factory.mktemp("worker-cache")),
-        "DISTRUST_TRAINER_LEASE_TTL_S": "3",
-        "PYTHONUNBUFFERED": "1",
-    }
+    return backend_env(
+        redis_settings,
+        storage_settings,
+        DISTRUST_TRAINER_CACHE_DIR=str(tmp_path_factory.mktemp("worker-cache")),
+        DISTRUST_TRAINER_LEASE_TTL_S="3",
+    )
 
 
 # Module scope: other tests flush Redis between tests, which would drop a session-wide registration.
