@@ -179,7 +179,7 @@ def _prefer_by_provenance(env: dict[str, str], client: Any, sft_model: str, tmp_
         evaluation = client.get(f"/evals/{eval_id}", cast_to=object)
     assert evaluation["status"] == "succeeded", evaluation
     summary = evaluation["summary"]
-    assert summary["models"] == [dpo_model, sft_model, DEFAULT_MODEL_NAME], summary
+    assert sorted(summary["models"]) == sorted([dpo_model, sft_model, DEFAULT_MODEL_NAME]), summary
     assert set(summary["metrics"]["generation.answers"].values()) == {4}, summary
     assert all(v is not None for v in summary["metrics"]["source_preference.accuracy"].values()), summary
 
