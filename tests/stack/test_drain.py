@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def _gateway_pid(data_dir: Path) -> int:
     for pid in stack_processes(data_dir):
         try:
-            if "services.gateway" in " ".join(psutil.Process(pid).cmdline()):
+            if "services.gateway" in psutil.Process(pid).cmdline():  # `-m services.gateway`, not its batch worker
                 return pid
         except psutil.NoSuchProcess:
             continue

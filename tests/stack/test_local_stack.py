@@ -43,13 +43,14 @@ def _secrets_kept_private(data_dir: Path) -> None:
     checked = 0
     for pid in stack_processes(data_dir):
         try:
-            cmdline = " ".join(psutil.Process(pid).cmdline())
+            args = psutil.Process(pid).cmdline()
+            cmdline = " ".join(args)
             environ = " ".join(psutil.Process(pid).environ().values())
         except psutil.NoSuchProcess:
             continue
         for name, value in secrets.items():
             assert value not in cmdline, (name, cmdline)
-        if "services.gateway" not in cmdline and "DISTRUST_STORAGE_ENDPOINT" in psutil.Process(pid).environ():
+        if "services.gateway" not in args and "DISTRUST_STORAGE_ENDPOINT" in psutil.Process(pid).environ():
             checked += 1
             assert not any(value in environ for value in gateway_only), cmdline  # least privilege
     assert checked >= 5, checked
