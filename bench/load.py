@@ -108,7 +108,13 @@ def reads(client: httpx.Client, file_id: str, count: int) -> list[Callable[[], s
     paths.append("/readyz")
 
     def read(path: str) -> Callable[[], str]:
-        return lambda: str(client.get(path).status_code)
+        def get() -> str:
+            response = client.get(path)
+            if response.status_code != 200:
+                say(f"{path}: {response.status_code} {response.text[:300]}")  # what a failed read said, once seen
+            return str(response.status_code)
+
+        return get
 
     return [read(paths[i % len(paths)]) for i in range(count)]
 
