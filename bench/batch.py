@@ -8,6 +8,8 @@ Starts the local stack (`distrust up` on free ports, a temporary data folder, th
     request to the last answer;
   * as one batch through the `openai` SDK: from uploading the input file to having downloaded the output file
     (upload, queueing, the batch worker's `DISTRUST_BATCH_CONCURRENCY` requests in flight, finalizing, download).
+    The engine gives interactive requests `DISTRUST_INFERENCE_MAX_BATCH_SIZE` rows per decode step and the batch's
+    requests up to `DISTRUST_INFERENCE_BATCH_LANE_SIZE`: the batch's speed-up comes from those wider steps.
 With --rounds R each side runs R times, alternating which goes first; its fastest run counts. The answers of both
 are compared per request (the same seed and temperature 0 give the same text). The last line is exactly
 `ratio=<batch requests/s ÷ HTTP requests/s>`.
@@ -111,9 +113,14 @@ def main() -> None:
                 best[side] = min(best.get(side, seconds), seconds)
                 texts[side] = answers
     differ = sum(a != b for a, b in zip(texts["http"], texts["batch"], strict=True))
+    from services.gateway.batches.config import BatchSettings
+    from services.inference.config import InferenceSettings
+
+    engine = InferenceSettings()
     print(
         f"model: {TINY} (random weights); {args.requests} chat completions of up to {args.max_tokens} tokens, "
-        f"temperature 0; HTTP at concurrency {args.concurrency}; batch with the worker's default concurrency"
+        f"temperature 0; HTTP at concurrency {args.concurrency}; batch with {BatchSettings().concurrency} in "
+        f"flight; engine: {engine.max_batch_size} interactive rows, batch lane {engine.batch_lane_size} rows"
     )
     for side in ("http", "batch"):
         print(f"{side:6s} seconds={best[side]:.2f}  requests/s={args.requests / best[side]:.1f}")

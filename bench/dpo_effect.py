@@ -63,11 +63,19 @@ def build_pairs(train_items: list[dict[str, Any]], work: Path) -> tuple[Path, di
     return path, dataset.report
 
 
-def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int, method: str) -> tuple[int, int]:
+METHODS = ("letter", "option")
+
+
+def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int) -> dict[str, tuple[int, int]]:
+    """Held-out (correct, n) by each source_preference method."""
     from services.trainer.evals.preference import parse_item, run_source_preference
 
-    report = run_source_preference(model, tokenizer, [parse_item(i) for i in items], seed=seed, method=method)
-    return int(report["correct"]), int(report["n"])
+    parsed = [parse_item(i) for i in items]
+    found = {}
+    for method in METHODS:
+        report = run_source_preference(model, tokenizer, parsed, seed=seed, method=method)
+        found[method] = (int(report["correct"]), int(report["n"]))
+    return found
 
 
 def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -> dict[str, Any]:
@@ -80,7 +88,7 @@ def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -
     items = split_items(seed)
     pairs, report = build_pairs(items.train, work)
     start_model, tokenizer = mlx_lm.load(str(model_dir))
-    start = accuracy(start_model, tokenizer, items.held_out, seed, args.method)
+    start = accuracy(start_model, tokenizer, items.held_out, seed)
     del start_model
     settings = TrainSettings(
         model_path=model_dir,
@@ -94,14 +102,14 @@ def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -
             warmup_steps=2,
         ),
         distrust=DistrustSpec(mode="none"),
-        lora=LoraSpec(rank=args.rank, alpha=2.0 * args.rank),
+        lora=LoraSpec(rank=args.rank, alpha=2.0 * args.rank, layers=args.layers),
     )
     trainer = PreferenceTrainer(settings, PreferenceSpec(loss="sigmoid", beta=args.beta))
     started = time.perf_counter()
     reports = list(trainer.run())
     last = reports[-1] if reports else None
     trainer.model.eval()
-    trained = accuracy(trainer.model, trainer.tokenization.tokenizer, items.held_out, seed, args.method)
+    trained = accuracy(trainer.model, trainer.tokenization.tokenizer, items.held_out, seed)
     return {
         "seed": seed,
         "pairs": report["pairs"],
@@ -123,6 +131,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--layers", type=int, default=None, help="LoRA on the top N blocks (default all)")
     parser.add_argument("--method", choices=("letter", "option"), default="letter", help="the source_preference method")
     args = parser.parse_args()
     rows = []
@@ -133,32 +142,48 @@ def main() -> None:
             row = run_seed(args, chosen.path, seed, work)
             say(json.dumps(row))
             rows.append(row)
+    layers = "all" if args.layers is None else f"the top {args.layers}"
     print(
-        f"model: {chosen.label}; sigmoid DPO beta {args.beta}, LoRA rank {args.rank} on all layers, "
+        f"model: {chosen.label}; sigmoid DPO beta {args.beta}, LoRA rank {args.rank} on {layers} blocks, "
         f"{args.epochs} epochs of batch {args.batch_size}, lr {args.learning_rate}; pairs by provenance from "
-        f"training topics; accuracy on held-out topics (source_preference, {args.method} method)"
+        "training topics; accuracy on held-out topics (source_preference)"
     )
     for row in rows:
-        (sc, n), (dc, _) = row["start"], row["dpo"]
         print(
             f"seed {row['seed']}: {row['pairs']} pairs ({row['ties']} ties), {row['steps']} steps in "
-            f"{row['train_seconds']} s; held-out accuracy start {sc}/{n} = {sc / n:.3f}, DPO {dc}/{n} = {dc / n:.3f}"
+            f"{row['train_seconds']} s"
         )
+    gains: dict[str, float] = {}
+    for method in METHODS:
+        print(f"{method} method:")
+        gains[method] = summarise(rows, method)
+    print(f"effect={gains[args.method]:.4f}")
+
+
+def summarise(rows: list[dict[str, Any]], method: str) -> float:
+    """Print one method's per-seed and pooled accuracies; the mean gain."""
     from services.trainer.evals.choice import wilson_interval
 
+    for row in rows:
+        (sc, n), (dc, _) = row["start"][method], row["dpo"][method]
+        print(f"  seed {row['seed']}: start {sc}/{n} = {sc / n:.3f}, DPO {dc}/{n} = {dc / n:.3f}")
     for label, key in (("start", "start"), ("DPO", "dpo")):
-        values = [row[key][0] / row[key][1] for row in rows]
+        values = [row[key][method][0] / row[key][method][1] for row in rows]
         mean, low, high = mean_interval(values)
-        correct, total = sum(row[key][0] for row in rows), sum(row[key][1] for row in rows)
+        correct = sum(row[key][method][0] for row in rows)
+        total = sum(row[key][method][1] for row in rows)
         pooled_low, pooled_high = wilson_interval(correct, total)
         print(
-            f"{label:5s} accuracy mean {mean:.3f} (95 % over seeds [{low:.3f}, {high:.3f}]); pooled {correct}/{total} "
-            f"(Wilson 95 % [{pooled_low:.3f}, {pooled_high:.3f}])"
+            f"  {label:5s} accuracy mean {mean:.3f} (95 % over seeds [{low:.3f}, {high:.3f}]); pooled "
+            f"{correct}/{total} (Wilson 95 % [{pooled_low:.3f}, {pooled_high:.3f}])"
         )
-    gains = [row["dpo"][0] / row["dpo"][1] - row["start"][0] / row["start"][1] for row in rows]
+    gains = [
+        row["dpo"][method][0] / row["dpo"][method][1] - row["start"][method][0] / row["start"][method][1]
+        for row in rows
+    ]
     mean, low, high = mean_interval(gains)
-    print(f"gain per seed {[round(g, 3) for g in gains]}; mean {mean:.3f} (95 % [{low:.3f}, {high:.3f}])")
-    print(f"effect={mean:.4f}")
+    print(f"  gain per seed {[round(g, 3) for g in gains]}; mean {mean:.3f} (95 % [{low:.3f}, {high:.3f}])")
+    return mean
 
 
 if __name__ == "__main__":

@@ -202,10 +202,14 @@ class Generation:
 
 
 class InferenceClient:
-    """Calls the inference service over one `grpc.aio` channel, opened on first use in the serving event loop."""
+    """Calls the inference service over one `grpc.aio` channel, opened on first use in the serving event loop.
 
-    def __init__(self, target: str) -> None:
+    `priority` is sent with every generation: PRIORITY_BATCH for the Batch API's worker, which wants throughput.
+    """
+
+    def __init__(self, target: str, *, priority: pb.Priority = pb.PRIORITY_INTERACTIVE) -> None:
         self.target = target
+        self.priority = priority
         self._channel: grpc.aio.Channel | None = None
         self._stub: inference_pb2_grpc.InferenceServiceStub | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -229,6 +233,8 @@ class InferenceClient:
         """Start a generation (one per prompt) and wait for its first answer (bad requests raise here)."""
         body.check_supported()
         requests = _requests(owner, body, request_id)
+        for request in requests:
+            request.priority = self.priority
         parts = [
             Generation(self._service().Generate(r, metadata=call_metadata()), prompt=i, n=body.n)
             for i, r in enumerate(requests)

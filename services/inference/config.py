@@ -18,12 +18,16 @@ class InferenceSettings(ServiceSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=50153, ge=0, le=65535)
-    max_workers: int = Field(default=32, ge=1, le=256)
+    # Each running Generate call holds a thread: room for the interactive and the batch lanes and their queues.
+    max_workers: int = Field(default=96, ge=1, le=512)
     # Prometheus /metrics over HTTP on this port (0 = a free port, logged); unset = not served.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # Base models this service may load (comma-separated names); empty = every registered base model.
     allowed_models: str = ""
     max_batch_size: int = Field(default=8, ge=1, le=256)
+    # Rows the Batch API's requests may fill the decode batch up to, behind interactive ones (throughput, not
+    # latency; under max_batch_size means max_batch_size).
+    batch_lane_size: int = Field(default=32, ge=1, le=256)
     # Requests waiting for a batch slot beyond which new ones get a 503 at once (0 = no bound).
     max_queued_requests: int = Field(default=256, ge=0)
     adapter_cache_size: int = Field(default=8, ge=1, le=1024)

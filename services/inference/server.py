@@ -11,10 +11,11 @@ import grpc
 
 from services.inference.config import InferenceSettings
 from services.inference.engine import Delta, Engine, GenerationRequest
-from services.inference.engine.api import TokenLogprob
+from services.inference.engine.api import Priority, TokenLogprob
 from services.inference.engine.chat import ChatMessage, FunctionTool, ToolCall
 from services.inference.engine.constraints import FormatType, ResponseFormat
 from services.inference.engine.penalties import Adjustments
+from services.inference.engine.prefix_cache import PrefixCacheSize
 from services.inference.metrics import InferenceMetrics
 from services.inference.models import EngineFactory, ModelManager, Resolved
 from shared.errors import invalid_field
@@ -28,6 +29,7 @@ from shared.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
+PRIORITY: dict[int, Priority] = {pb.PRIORITY_INTERACTIVE: "interactive", pb.PRIORITY_BATCH: "batch"}
 FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH, "cancelled": pb.FINISH_REASON_CANCELLED}
 
 
@@ -67,7 +69,14 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
         response_format=_response_format(request.response_format)
         if request.HasField("response_format")
         else ResponseFormat(),
+        priority=_priority(request.priority),
     )
+
+
+def _priority(value: int) -> Priority:
+    if value not in PRIORITY:
+        raise invalid_field("priority", value, f"one of {sorted(PRIORITY)} (PRIORITY_INTERACTIVE, PRIORITY_BATCH)")
+    return PRIORITY[value]
 
 
 def _chat_message(message: pb.ChatMessage) -> ChatMessage:
@@ -196,11 +205,11 @@ def start(settings: InferenceSettings, *, factory: EngineFactory | None = None) 
         return Engine(
             path,
             max_batch_size=settings.max_batch_size,
+            batch_lane_size=settings.batch_lane_size,
             adapter_cache_size=settings.adapter_cache_size,
             max_n=settings.max_n,
             max_n_tokens=settings.max_n_tokens,
-            prefix_cache_bytes=settings.prefix_cache_bytes,
-            prefix_cache_block=settings.prefix_cache_block,
+            prefix_cache=PrefixCacheSize(settings.prefix_cache_bytes, settings.prefix_cache_block),
             max_queued=settings.max_queued_requests,
         )
 

@@ -30,6 +30,7 @@ from shared.files import FileService, Purpose
 from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
+from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.storage import Bucket
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class BatchContext:
     inference_target: str
     cache_dir: Path
     holder: str
-    concurrency: int = 16
+    concurrency: int = 48
     lease_ttl_s: int = 30
     progress_interval_s: float = 1.0
 
@@ -135,7 +136,7 @@ class BatchRunner(lifecycle.LeasedRunner[BatchContext]):
     async def _execute(
         self, job: BatchRecord, pending: list[BatchItem], results: BatchResults, lost: threading.Event, *, total: int
     ) -> Stop | None:
-        inference = InferenceClient(self.ctx.inference_target)
+        inference = InferenceClient(self.ctx.inference_target, priority=pb.PRIORITY_BATCH)
         queue = iter(pending)
         stop: list[Stop] = []
         failure: list[BaseException] = []

@@ -12,6 +12,9 @@ from services.inference.engine.penalties import Adjustments
 from shared.errors import invalid_field
 
 FinishReason = Literal["stop", "length", "cancelled"]
+# "batch" requests (the Batch API's) wait behind interactive ones and fill their own share of the decode batch.
+Priority = Literal["interactive", "batch"]
+PRIORITIES: tuple[Priority, ...] = ("interactive", "batch")
 
 MAX_STOP_SEQUENCES = 4
 MAX_TOP_LOGPROBS = 20  # OpenAI's cap on top_logprobs
@@ -42,6 +45,7 @@ class GenerationRequest:
     logprobs: int | None = None
     adjustments: Adjustments = Adjustments()  # penalties, logit_bias, min_p
     tools: tuple[FunctionTool, ...] = ()  # described in the prompt; chat messages only
+    priority: Priority = "interactive"
 
 
 @dataclass(frozen=True)
@@ -97,17 +101,23 @@ def validate_request(request: GenerationRequest, max_n: int = DEFAULT_MAX_N) -> 
         not _is_int(request.logprobs) or not 0 <= request.logprobs <= MAX_TOP_LOGPROBS
     ):
         raise invalid_field("top_logprobs", request.logprobs, f"an integer in [0, {MAX_TOP_LOGPROBS}]")
+    _check_sampling(request)
+    _check_stop(request.stop)
+    if not _is_int(request.n) or not 1 <= request.n <= max_n:
+        raise invalid_field("n", request.n, f"an integer in [1, {max_n}]")
+    if not isinstance(request.request_id, str):
+        raise invalid_field("request_id", request.request_id, "a string")
+    if request.priority not in PRIORITIES:
+        raise invalid_field("priority", request.priority, f"one of {', '.join(PRIORITIES)}")
+
+
+def _check_sampling(request: GenerationRequest) -> None:
     if not _is_number(request.temperature) or not 0.0 <= request.temperature <= MAX_TEMPERATURE:
         raise invalid_field("temperature", request.temperature, f"a number in [0, {MAX_TEMPERATURE:g}]")
     if not _is_number(request.top_p) or not 0.0 < request.top_p <= 1.0:
         raise invalid_field("top_p", request.top_p, "a number in (0, 1]")
     if request.seed is not None and (not _is_int(request.seed) or not MIN_SEED <= request.seed <= MAX_SEED):
         raise invalid_field("seed", request.seed, "an integer (int64 or uint64) or None")
-    _check_stop(request.stop)
-    if not _is_int(request.n) or not 1 <= request.n <= max_n:
-        raise invalid_field("n", request.n, f"an integer in [1, {max_n}]")
-    if not isinstance(request.request_id, str):
-        raise invalid_field("request_id", request.request_id, "a string")
 
 
 def _check_input(request: GenerationRequest) -> None:

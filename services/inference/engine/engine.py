@@ -29,7 +29,7 @@ from services.inference.engine.constraints import Grammars
 from services.inference.engine.embed import check_dimensions, embed_rows, truncate
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.multi_lora import MultiLoRAModel
-from services.inference.engine.prefix_cache import DEFAULT_BLOCK_TOKENS
+from services.inference.engine.prefix_cache import PrefixCacheSize
 from services.inference.engine.prompts import PromptEncoder
 from services.inference.engine.row import Job
 from services.inference.engine.scheduler import EngineStats, Scheduler
@@ -49,11 +49,11 @@ class Engine:
         model_path: Path,
         *,
         max_batch_size: int = 8,
+        batch_lane_size: int = 0,
         adapter_cache_size: int = 8,
         max_n: int = DEFAULT_MAX_N,
         max_n_tokens: int = 0,
-        prefix_cache_bytes: int = 0,
-        prefix_cache_block: int = DEFAULT_BLOCK_TOKENS,
+        prefix_cache: PrefixCacheSize = PrefixCacheSize(),
         max_queued: int = 0,
     ) -> None:
         """Load the base model; `max_n` caps choices per request, `max_n_tokens` (0 = none) n x max_tokens.
@@ -61,7 +61,10 @@ class Engine:
         `max_queued` > 0 bounds the requests waiting for a batch slot: past it a request is refused at once
         (Unavailable, `queue_full`) instead of waiting longer than its client will.
 
-        `prefix_cache_bytes` > 0 turns the prefix cache on (blocks of `prefix_cache_block` tokens).
+        `prefix_cache.bytes` > 0 turns the prefix cache on (blocks of `prefix_cache.block` tokens).
+
+        Requests of priority "batch" fill the decode batch up to `batch_lane_size` rows in all (at least
+        `max_batch_size`), behind interactive requests, which keep `max_batch_size` rows of their own.
         """
         if not isinstance(max_batch_size, int) or isinstance(max_batch_size, bool) or max_batch_size < 1:
             raise invalid_field("max_batch_size", max_batch_size, "an integer >= 1")
@@ -80,8 +83,8 @@ class Engine:
         self._scheduler = Scheduler(
             self._adapters,
             max_batch_size,
-            prefix_cache_bytes=prefix_cache_bytes,
-            prefix_cache_block=prefix_cache_block,
+            batch_lane_size=batch_lane_size,
+            prefix_cache=prefix_cache,
         )
         try:
             self._tokenizer, config, self._lora = self._scheduler.call(self._load_base)
@@ -150,7 +153,7 @@ class Engine:
         return handle
 
     def _check_room(self) -> None:
-        waiting = self._scheduler.active_requests() - self.max_batch_size
+        waiting = self._scheduler.active_requests() - self._scheduler.batch_lane_size
         if self.max_queued and waiting >= self.max_queued:
             raise Unavailable(
                 f"The inference queue is full ({waiting} requests waiting for a batch slot); retry shortly",

@@ -21,6 +21,15 @@ import mlx.core as mx
 BASE_KEY = 0
 DEFAULT_BLOCK_TOKENS = 32
 
+
+@dataclass(frozen=True)
+class PrefixCacheSize:
+    """The prefix cache's budget in bytes (0 = off) and its block length in tokens."""
+
+    bytes: int = 0
+    block: int = DEFAULT_BLOCK_TOKENS
+
+
 # Per layer: (keys, values), each [1, kv_heads, tokens, head_dim].
 LayerKV = list[tuple[mx.array, mx.array]]
 _Key = tuple[int, int, tuple[int, ...]]  # (model key, parent block id, the block's tokens)

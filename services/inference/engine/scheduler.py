@@ -3,6 +3,10 @@
 Each turn it takes what arrived (new jobs, adapter commands), drops cancelled work, admits waiting jobs into
 free batch slots (one batched prefill), then runs one decode step for every row and streams the results.
 Adapter loads and unloads run here too, between steps, so they never race a forward pass.
+
+Two lanes share the batch: interactive requests take up to `max_batch_size` rows of their own and are admitted
+first; batch requests (the Batch API's, throughput rather than latency) fill the batch up to `batch_lane_size`
+rows in all, so a running batch never takes an interactive request's slot but keeps the decode steps wide.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from services.inference.engine.adapter_cache import AdapterCache
 from services.inference.engine.api import Done, FinishReason
 from services.inference.engine.batch import DecodeBatch
 from services.inference.engine.multi_lora import MultiLoRAModel
-from services.inference.engine.prefix_cache import DEFAULT_BLOCK_TOKENS, PrefixCache
+from services.inference.engine.prefix_cache import PrefixCache, PrefixCacheSize
 from services.inference.engine.row import Job, Row
 from services.inference.engine.share_prefill import cacheable, prefill_rows
 from services.inference.engine.worker import run_on_worker
@@ -75,16 +79,18 @@ class Scheduler:
         adapters: AdapterCache,
         max_batch_size: int,
         *,
-        prefix_cache_bytes: int = 0,
-        prefix_cache_block: int = DEFAULT_BLOCK_TOKENS,
+        batch_lane_size: int = 0,
+        prefix_cache: PrefixCacheSize = PrefixCacheSize(),
     ) -> None:
         self.adapters = adapters
         self.max_batch_size = max_batch_size
+        self.batch_lane_size = max(batch_lane_size, max_batch_size)
         self.prefixes: PrefixCache | None = (
-            PrefixCache(prefix_cache_bytes, prefix_cache_block) if prefix_cache_bytes > 0 else None
+            PrefixCache(prefix_cache.bytes, prefix_cache.block) if prefix_cache.bytes > 0 else None
         )
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._waiting: deque[Job] = deque()
+        self._background: deque[Job] = deque()  # priority "batch"
         self._inbox_lock = threading.Lock()
         self._active_lock = threading.Lock()
         self._active = 0
@@ -121,7 +127,7 @@ class Scheduler:
 
     def stats(self) -> EngineStats:
         stats = replace(self._stats, step_batch_sizes=dict(self._stats.step_batch_sizes))
-        stats.queued = len(self._waiting)
+        stats.queued = len(self._waiting) + len(self._background)
         stats.adapter_evictions = self.adapters.evictions
         if self.prefixes is not None:
             cached = self.prefixes.stats
@@ -177,7 +183,7 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stopping:
-            idle = not self._waiting and (self.batch is None or not self.batch.rows)
+            idle = not self._waiting and not self._background and (self.batch is None or not self.batch.rows)
             self._drain(block=idle)
             if self._stopping or self.batch is None:
                 continue
@@ -200,7 +206,7 @@ class Scheduler:
 
     def _handle(self, item: object) -> None:
         if isinstance(item, Job):
-            self._waiting.append(item)
+            (self._background if item.request.priority == "batch" else self._waiting).append(item)
         elif isinstance(item, _Command):
             try:
                 item.future.set_result(item.fn())
@@ -213,11 +219,16 @@ class Scheduler:
         assert self.batch is not None and self.lora is not None
         if self._sweep:
             self._sweep = False
-            cancelled = [job for job in self._waiting if job.handle.cancelled]
-            for job in cancelled:
-                self._waiting.remove(job)
-                self._finish_waiting(job)
-        jobs = self._take_jobs(self.max_batch_size - len(self.batch))
+            for waiting in (self._waiting, self._background):
+                cancelled = [job for job in waiting if job.handle.cancelled]
+                for job in cancelled:
+                    waiting.remove(job)
+                    self._finish_waiting(job)
+        interactive = sum(row.job.request.priority != "batch" for row in self.batch.rows)
+        jobs: list[Job] = []
+        budget = self._take_jobs(self._waiting, self.max_batch_size - interactive, jobs, PREFILL_TOKEN_BUDGET)
+        taken = sum(job.request.n for job in jobs)
+        self._take_jobs(self._background, self.batch_lane_size - len(self.batch) - taken, jobs, budget)
         if not jobs:
             return
         rows = [Row(job, self._tokenizer.detokenizer, self._eos_ids, i) for job in jobs for i in range(job.request.n)]
@@ -234,15 +245,16 @@ class Scheduler:
         self._stats.prefill_tokens += prefilled.computed_tokens
         self._stats.peak_batch = max(self._stats.peak_batch, len(self.batch))
 
-    def _take_jobs(self, free: int) -> list[Job]:
-        """The waiting jobs admitted this round: as many choices as free slots, within the prefill budget."""
+    def _take_jobs(self, waiting: deque[Job], free: int, jobs: list[Job], budget: int) -> int:
+        """Move the jobs admitted this round from `waiting` to `jobs`; the prefill budget left.
+
+        As many choices as free slots, within the prefill budget.
+        """
         assert self.batch is not None
-        jobs: list[Job] = []
-        budget = PREFILL_TOKEN_BUDGET
-        while self._waiting:
-            job = self._waiting[0]
+        while waiting:
+            job = waiting[0]
             if job.handle.cancelled:
-                self._finish_waiting(self._waiting.popleft())
+                self._finish_waiting(waiting.popleft())
                 continue
             # A job takes one slot per choice; one wider than the whole batch still runs, alone.
             if job.request.n > free and (jobs or self.batch.rows):
@@ -251,8 +263,8 @@ class Scheduler:
                 break
             budget -= len(job.prompt)
             free -= job.request.n
-            jobs.append(self._waiting.popleft())
-        return jobs
+            jobs.append(waiting.popleft())
+        return budget
 
     def _step(self) -> None:
         assert self.batch is not None
@@ -332,5 +344,6 @@ class Scheduler:
             for row in self.batch.rows:
                 self._end_row(row, "cancelled", error)
             self.batch.keep([])
-        while self._waiting:
-            self._finish_waiting(self._waiting.popleft(), error)
+        for waiting in (self._waiting, self._background):
+            while waiting:
+                self._finish_waiting(waiting.popleft(), error)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.inference.engine import Engine, GenerationRequest
+from services.inference.engine.prefix_cache import PrefixCacheSize
 
 BLOCK = 16
 
@@ -34,7 +35,7 @@ def prefilled(engine: Engine, prompt: str, adapter: str | None = None) -> tuple[
 
 @pytest.fixture(scope="module")
 def cached(base_model: Path, adapters: dict[str, Path]) -> Iterator[Engine]:
-    with Engine(base_model, max_batch_size=4, prefix_cache_bytes=64 * 2**20, prefix_cache_block=BLOCK) as eng:
+    with Engine(base_model, max_batch_size=4, prefix_cache=PrefixCacheSize(64 * 2**20, BLOCK)) as eng:
         eng.load_adapter("a", adapters["a"])
         yield eng
 
@@ -80,15 +81,15 @@ def test_another_adapter_does_not_reuse_the_base_entries(cached: Engine) -> None
 
 
 def test_least_recently_used_blocks_go_first_under_a_tiny_budget(base_model: Path) -> None:
-    with Engine(base_model, prefix_cache_bytes=1, prefix_cache_block=BLOCK) as probe:
+    with Engine(base_model, prefix_cache=PrefixCacheSize(1, BLOCK)) as probe:
         greedy(probe, system_prompt(probe, BLOCK + 2))
         assert probe.stats().prefix_cache_bytes == 0  # a block over the whole budget is not kept
-    with Engine(base_model, prefix_cache_bytes=2**30, prefix_cache_block=BLOCK) as sizing:
+    with Engine(base_model, prefix_cache=PrefixCacheSize(2**30, BLOCK)) as sizing:
         greedy(sizing, system_prompt(sizing, BLOCK + 2))
         block_bytes = sizing.stats().prefix_cache_bytes
     assert block_bytes > 0
     budget = 6 * block_bytes
-    with Engine(base_model, prefix_cache_bytes=budget, prefix_cache_block=BLOCK) as eng:
+    with Engine(base_model, prefix_cache=PrefixCacheSize(budget, BLOCK)) as eng:
         a, b = system_prompt(eng, 4 * BLOCK + 2, tag="a"), system_prompt(eng, 4 * BLOCK + 2, tag="b")
         greedy(eng, a)
         computed, total = prefilled(eng, a)
