@@ -118,3 +118,20 @@ def test_bad_requests_and_pairless_inputs(client: TestClient) -> None:
     ):
         response = client.post("/v1/datasets/preference_pairs", headers=HEADERS, json=body)
         assert (response.status_code, response.json()["error"]["param"]) == (status, param), (body, response.text)
+
+
+def test_a_batch_without_output_yet_is_refused_naming_batch_id(client: TestClient) -> None:
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/chat/completions"}
+    line["body"] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}  # type: ignore[assignment]
+    requests = _upload(client, (json.dumps(line) + "\n").encode(), "batch")
+    created = client.post(
+        "/v1/batches",
+        headers=HEADERS,
+        json={"input_file_id": requests, "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+    )
+    assert created.status_code == 200, created.text  # no batch worker here: it stays queued
+    response = client.post(
+        "/v1/datasets/preference_pairs", headers=HEADERS, json={"batch_id": created.json()["id"], "rule": "provenance"}
+    )
+    assert response.status_code == 409 and response.json()["error"]["param"] == "batch_id", response.text
+    assert "no output file yet (status validating)" in response.json()["error"]["message"]

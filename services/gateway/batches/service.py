@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from services.gateway.batches.lines import read_items
 from services.gateway.batches.records import BatchEndpoint, BatchRecord, RequestCounts
-from shared.errors import NotFound, invalid_field
+from shared.errors import FailedPrecondition, NotFound, invalid_field
 from shared.files import FileService, Purpose
 from shared.jobs.records import JobStatus
 from shared.jobs.store import JobStore, status_event
@@ -57,6 +57,15 @@ class BatchService:
 
     def get(self, owner: str, batch_id: str) -> BatchRecord:
         return self.store.get_owned(batch_id, owner)
+
+    def answered_files(self, owner: str, batch_id: str) -> tuple[str, str]:
+        """A batch's output file and its input file (the requests); FailedPrecondition before it has an output."""
+        batch = self.get(owner, batch_id)
+        if batch.output_file_id is None:
+            raise FailedPrecondition(
+                f"batch_id: batch {batch.id} has no output file yet (status {batch.batch_status})", param="batch_id"
+            )
+        return batch.output_file_id, batch.input_file_id
 
     def list(self, owner: str, *, after: str | None, limit: int) -> tuple[builtins.list[BatchRecord], bool]:
         return self.store.list_owned(owner, after=after, limit=limit)

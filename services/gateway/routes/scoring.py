@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from services.gateway.deps import JOB_SLOT, BatchesDep, Owner, ScorerDep
 from services.gateway.schemas.common import Identifier
-from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
+from shared.errors import InvalidArgument, invalid_field
 from shared.schemas.preference_pairs import PairOptions, PairRule, PairRules
 from shared.schemas.preparation import (
     MAX_INPUTS,
@@ -159,15 +159,9 @@ def preference_pairs(
     """Start a pair-building job; its train / validation files are DPO records. Poll `GET /v1/datasets/jobs/{id}`."""
     if (body.input_file_id is None) == (body.batch_id is None):
         raise InvalidArgument("input_file_id: give either input_file_id or batch_id", param="input_file_id")
-    requests = None
-    source = body.input_file_id
+    requests, source = None, body.input_file_id
     if body.batch_id is not None:
-        batch = batches.get(owner, body.batch_id)
-        if batch.output_file_id is None:
-            raise FailedPrecondition(
-                f"batch_id: batch {batch.id} has no output file yet (status {batch.batch_status})", param="batch_id"
-            )
-        source, requests = batch.output_file_id, batch.input_file_id
+        source, requests = batches.answered_files(owner, body.batch_id)
     pairs = PairOptions(rule=body.rule, min_margin=body.min_margin, rules=body.rules, requests_file_id=requests)
     options = PreparationOptions(profile=body.profile, val_fraction=body.val_fraction, seed=body.seed)
     assert source is not None  # one of the two was given
