@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.train import SYLLABLES  # noqa: E402  # after the path set-up above
+from bench.worker_process import run_side  # noqa: E402
 
 BETA = 0.1
 LEARNING_RATE = 1e-5
@@ -204,15 +204,10 @@ def rates(result: dict[str, Any], warmup: int) -> tuple[float, float, float]:
 
 
 def spawn(side: str, args: argparse.Namespace, model: Path, data: Path, workdir: Path) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", side, "--model", str(model)]
-    cmd += ["--data", str(data), "--workdir", str(workdir), "--steps", str(args.steps)]
-    cmd += ["--batch-size", str(args.batch_size), "--prompt-len", str(args.prompt_len)]
-    cmd += ["--answer-len", str(args.answer_len), "--rank", str(args.rank), "--alpha", str(args.alpha)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise SystemExit(f"{side} worker failed with exit code {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    flags = ["--model", str(model), "--data", str(data), "--workdir", str(workdir), "--steps", str(args.steps)]
+    flags += ["--batch-size", str(args.batch_size), "--prompt-len", str(args.prompt_len)]
+    flags += ["--answer-len", str(args.answer_len), "--rank", str(args.rank), "--alpha", str(args.alpha)]
+    return run_side(__file__, side, flags)
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.worker_process import run_side  # noqa: E402  # after the path set-up above
 
 SYLLABLES = [
     "ka",
@@ -238,34 +239,10 @@ def throughput(result: dict[str, Any], warmup: int) -> tuple[float, int, float]:
 def spawn(
     side: str, args: argparse.Namespace, model: Path, data: Path, workdir: Path, row: str | None = None
 ) -> dict[str, Any]:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        side,
-        "--model",
-        str(model),
-        "--data",
-        str(data),
-        "--workdir",
-        str(workdir),
-        "--steps",
-        str(args.steps),
-        "--batch-size",
-        str(args.batch_size),
-        "--seq-len",
-        str(args.seq_len),
-        "--rank",
-        str(args.rank),
-        "--alpha",
-        str(args.alpha),
-        *(["--row", row] if row else []),
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise SystemExit(f"{side} worker failed with exit code {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    flags = ["--model", str(model), "--data", str(data), "--workdir", str(workdir), "--steps", str(args.steps)]
+    flags += ["--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len)]
+    flags += ["--rank", str(args.rank), "--alpha", str(args.alpha), *(["--row", row] if row else [])]
+    return run_side(__file__, side, flags)
 
 
 def main() -> None:
