@@ -40,12 +40,14 @@ def _unwind_on_signals() -> None:
 class OurStack:
     """`distrust up` in a temporary data folder on free ports; adapters registered for the local owner."""
 
-    def __init__(self, work: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, work: Path, env: dict[str, str] | None = None, default_model: str = "distrust-tiny-llama"
+    ) -> None:
         self.env = {
             **(os.environ if env is None else env),
             "DISTRUST_DATA_DIR": str(work / "data"),
             "PYTHONPATH": str(ROOT),
-            "DISTRUST_LOCAL_DEFAULT_MODEL": "distrust-tiny-llama",
+            "DISTRUST_LOCAL_DEFAULT_MODEL": default_model,
         }
         for name in PORT_SETTINGS.values():
             self.env[name] = str(free_port())
