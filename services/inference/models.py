@@ -11,7 +11,8 @@ from pathlib import Path
 
 from services.inference.engine import Embeddings, Engine, GenerationRequest, RequestHandle
 from services.inference.engine.api import TokenLogprob, validate_request
-from shared.errors import PermissionDenied, Unavailable
+from services.inference.word_embeddings import WordEmbedder, WordModelSpec, installed_models
+from shared.errors import InvalidArgument, PermissionDenied, Unavailable
 from shared.model_registry import BaseModelRecord, ModelRegistry, model_not_found
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class ModelEntry:
     """A model this service can serve, as ListModels reports it."""
 
     id: str
-    kind: str  # "base" | "adapter"
+    kind: str  # "base" | "adapter" | "embedding"
     parent: str | None
     owned_by: str
     created: int
@@ -43,7 +44,8 @@ class ModelManager:
     """Resolves names with owner checks and keeps one engine (one base model) loaded at a time.
 
     A request for another base switches the engine once the current one's requests have finished; requests
-    arriving meanwhile wait for the switch.
+    arriving meanwhile wait for the switch. Word-embedding models (`word_models`) answer embeddings beside the
+    loaded base, each loaded on first use.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class ModelManager:
         factory: EngineFactory,
         *,
         switch_timeout_s: float = 120.0,
+        word_models: dict[str, WordModelSpec] | None = None,
     ) -> None:
         self.registry = registry
         self.cache_dir = cache_dir
@@ -66,6 +69,8 @@ class ModelManager:
         self.adapter_misses = 0  # ... and those that had to load it first
         self._base: str | None = None  # the loaded base model's key (owners' models may share a name)
         self._base_name: str | None = None
+        self.word_models = installed_models() if word_models is None else word_models
+        self._embedders: dict[str, WordEmbedder] = {}
 
     def _check_allowed(self, base: str, model: str) -> None:
         if self.allowed and base not in self.allowed:
@@ -77,6 +82,10 @@ class ModelManager:
             )
 
     def resolve(self, owner: str, model: str) -> Resolved:
+        if model in self.word_models:
+            raise InvalidArgument(
+                f"model: {model!r} is an embeddings model; it only answers /v1/embeddings", param="model"
+            )
         ref = self.registry.resolve(model, owner)
         if ref is None:
             raise model_not_found(model)
@@ -145,8 +154,20 @@ class ModelManager:
         self, owner: str, model: str, inputs: Sequence[str | Sequence[int]], dimensions: int | None
     ) -> Embeddings:
         """Vectors of `inputs` from `model` (its adapter loaded first, like a generation's)."""
+        if model in self.word_models:
+            return self._embedder(model).embed(inputs, dimensions)
         engine, resolved = self.prepare(owner, model)
         return engine.embed(inputs, adapter=resolved.adapter, dimensions=dimensions)
+
+    def _embedder(self, name: str) -> WordEmbedder:
+        with self._lock:
+            if name not in self._embedders:
+                spec = self.word_models[name]
+                files = spec.files()
+                if files is None:
+                    raise Unavailable(f"model: {name!r} needs the package {spec.package!r}, not installed here")
+                self._embedders[name] = WordEmbedder(spec, *files)
+            return self._embedders[name]
 
     def loaded_engine(self, base: BaseModelRecord) -> Engine | None:
         """The engine if `base` is the base model in memory now (never loads or switches)."""
@@ -178,10 +199,22 @@ class ModelManager:
             for a in self.registry.list_adapters(owner)
             if a.base_model in names
         ]
+        entries += [
+            ModelEntry(name, "embedding", None, "system", _file_time(spec), spec.context_length)
+            for name, spec in self.word_models.items()
+        ]
         return entries
 
     def close(self) -> None:
         with self._lock:
+            for embedder in self._embedders.values():
+                embedder.close()
+            self._embedders.clear()
             if self._engine is not None:
                 self._engine.close()
                 self._engine = None
+
+
+def _file_time(spec: WordModelSpec) -> int:
+    files = spec.files()
+    return int(files[0].stat().st_mtime) if files else 0

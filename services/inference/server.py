@@ -29,7 +29,11 @@ from shared.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
-PRIORITY: dict[int, Priority] = {pb.PRIORITY_INTERACTIVE: "interactive", pb.PRIORITY_BATCH: "batch"}
+PRIORITY: dict[int, Priority] = {
+    pb.PRIORITY_UNSPECIFIED: "interactive",
+    pb.PRIORITY_INTERACTIVE: "interactive",
+    pb.PRIORITY_BATCH: "batch",
+}
 FINISH = {"stop": pb.FINISH_REASON_STOP, "length": pb.FINISH_REASON_LENGTH, "cancelled": pb.FINISH_REASON_CANCELLED}
 
 
@@ -75,7 +79,7 @@ def generation_request(request: pb.GenerateRequest, adapter: str | None, default
 
 def _priority(value: int) -> Priority:
     if value not in PRIORITY:
-        raise invalid_field("priority", value, f"one of {sorted(PRIORITY)} (PRIORITY_INTERACTIVE, PRIORITY_BATCH)")
+        raise invalid_field("priority", value, f"one of {sorted(PRIORITY)} (unspecified, interactive, batch)")
     return PRIORITY[value]
 
 

@@ -18,6 +18,7 @@ import redis as redis_lib
 from services.inference.config import InferenceSettings
 from services.inference.engine import Engine
 from services.inference.server import start
+from services.inference.word_embeddings import WORDLLAMA
 from services.trainer.default_model import ensure_tiny_model
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
@@ -262,6 +263,22 @@ def test_embeddings_through_the_sdk(stack: dict) -> None:
         assert _refused(stack, "embeddings", body) == param
     with pytest.raises(openai.NotFoundError):
         sdk(stack, "key-bob").embeddings.create(model=f"ft:{BASE}:a0", input=texts)
+
+
+def test_the_word_embeddings_model_is_listed_embeds_and_refuses_to_chat(stack: dict) -> None:
+    client = sdk(stack)
+    listed = {m.id: m for m in client.models.list()}
+    assert listed[WORDLLAMA.name].kind == "embedding" and listed[WORDLLAMA.name].owned_by == "system"  # type: ignore[attr-defined]  # our extension field
+    texts = ["The captain's logbook of the storm.", "The ship's log records the gale.", "A cake recipe."]
+    answer = client.embeddings.create(model=WORDLLAMA.name, input=texts)
+    vectors = np.array([d.embedding for d in answer.data])
+    assert vectors.shape == (3, 256) and answer.model == WORDLLAMA.name and answer.usage.prompt_tokens > 0
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    short = client.embeddings.create(model=WORDLLAMA.name, input=texts[:1], dimensions=32)
+    assert len(short.data[0].embedding) == 32
+    chat = {"model": WORDLLAMA.name, "messages": [{"role": "user", "content": "hi"}]}
+    assert _refused(stack, "chat/completions", chat) == "model"
+    assert _refused(stack, "embeddings", {"model": WORDLLAMA.name, "input": texts, "dimensions": 300}) == "dimensions"
 
 
 WEATHER = {

@@ -10,14 +10,14 @@ from shared.schemas.model_import import ModelProvenance
 
 
 class Model(BaseModel):
-    """A model you can pass as `model`: a base model or one of your fine-tuned adapters."""
+    """A model you can pass as `model`: a base model, one of your fine-tuned adapters, or an embeddings model."""
 
     id: str
     object: Literal["model"] = "model"
     created: int
     owned_by: str = Field(description='"system" for base models, else the owner of the fine-tuned model')
     parent: str | None = Field(default=None, description="For a fine-tuned model: its base model's id")
-    kind: Literal["base", "adapter"]
+    kind: Literal["base", "adapter", "embedding"]
     context_length: int | None = Field(default=None, description="Context length in tokens, when known")
     provenance: ModelProvenance | None = Field(
         default=None, description="For an imported base model: its source, file, hash and quantization"

@@ -8,14 +8,59 @@ after it, so a batched vector equals the one computed alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mlx.core as mx
 
 from services.inference.engine.multi_lora import MultiLoRAModel, plan_for
-from shared.errors import FailedPrecondition, invalid_field
+from shared.errors import FailedPrecondition, InvalidArgument, invalid_field
 
 BATCH_TOKEN_BUDGET = 8192  # padded tokens per forward pass
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
+
+
+def embedding_rows(
+    inputs: Sequence[str | Sequence[int]], encode: Callable[[str], list[int]], vocab: int | None, context_length: int
+) -> list[list[int]]:
+    """Each input's token ids (texts encoded); InvalidArgument naming `input` or `input[i]` when one is bad."""
+    if isinstance(inputs, str) or not isinstance(inputs, Sequence) or not inputs:
+        raise invalid_field("input", inputs, "a non-empty list of texts or of token-id lists")
+    if len(inputs) > MAX_EMBEDDING_INPUTS:
+        raise invalid_field("input", f"{len(inputs)} inputs", f"at most {MAX_EMBEDDING_INPUTS} inputs")
+    rows: list[list[int]] = []
+    for i, item in enumerate(inputs):
+        if isinstance(item, str):
+            ids = encode(item) if item else []
+        else:
+            ids = list(item)
+            if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 or (vocab and t >= vocab) for t in ids):
+                raise invalid_field(f"input[{i}]", ids[:16], f"token ids in [0, {vocab})")
+        if not ids:
+            raise invalid_field(f"input[{i}]", item, "a non-empty text or token-id list")
+        if len(ids) > context_length:
+            raise InvalidArgument(
+                f"input[{i}]: {len(ids)} tokens, expected at most the model's context length of {context_length}",
+                param=f"input[{i}]",
+                code="context_length_exceeded",
+            )
+        rows.append(ids)
+    return rows
+
+
+def pooled_rows(rows: Sequence[list[int]], states: Callable[[mx.array], mx.array]) -> mx.array:
+    """[len(rows), width] unit vectors: `states` of each padded batch of rows, mean-pooled over the real tokens."""
+    vectors: list[mx.array | None] = [None] * len(rows)
+    for group in _batches(rows):
+        width = len(rows[group[0]])
+        tokens = mx.array([rows[i] + [0] * (width - len(rows[i])) for i in group], dtype=mx.int32)
+        lengths = mx.array([len(rows[i]) for i in group], dtype=mx.float32)
+        hidden = states(tokens).astype(mx.float32)
+        real = (mx.arange(width)[None, :] < lengths[:, None])[..., None]
+        pooled = mx.where(real, hidden, 0.0).sum(axis=1) / lengths[:, None]
+        mx.eval(pooled)
+        for k, i in enumerate(group):
+            vectors[i] = pooled[k]
+    return normalize(mx.stack([v for v in vectors if v is not None]))
 
 
 def _batches(rows: Sequence[list[int]]) -> list[list[int]]:
@@ -35,20 +80,13 @@ def embed_rows(lora: MultiLoRAModel, rows: Sequence[list[int]], adapter: tuple[i
     transformer = getattr(lora.model, "model", None)  # mlx-lm's models keep the stack, final norm included, here
     if transformer is None:
         raise FailedPrecondition("model: this architecture does not expose its hidden states for embeddings")
-    vectors: list[mx.array | None] = [None] * len(rows)
-    for group in _batches(rows):
-        width = len(rows[group[0]])
-        tokens = mx.array([rows[i] + [0] * (width - len(rows[i])) for i in group], dtype=mx.int32)
-        lengths = mx.array([len(rows[i]) for i in group], dtype=mx.float32)
-        lora.route(plan_for([adapter] * len(group)))
-        hidden = transformer(tokens).astype(mx.float32)
-        real = (mx.arange(width)[None, :] < lengths[:, None])[..., None]
-        pooled = mx.where(real, hidden, 0.0).sum(axis=1) / lengths[:, None]
-        mx.eval(pooled)
-        for k, i in enumerate(group):
-            vectors[i] = pooled[k]
-    stacked = mx.stack([v for v in vectors if v is not None])
-    return normalize(stacked)
+
+    def states(tokens: mx.array) -> mx.array:
+        lora.route(plan_for([adapter] * tokens.shape[0]))
+        hidden: mx.array = transformer(tokens)
+        return hidden
+
+    return pooled_rows(rows, states)
 
 
 def normalize(vectors: mx.array) -> mx.array:

@@ -26,7 +26,7 @@ from services.inference.engine.api import (
     validate_request,
 )
 from services.inference.engine.constraints import Grammars
-from services.inference.engine.embed import check_dimensions, embed_rows, truncate
+from services.inference.engine.embed import check_dimensions, embed_rows, embedding_rows, truncate
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.multi_lora import MultiLoRAModel
 from services.inference.engine.prefix_cache import PrefixCacheSize
@@ -37,7 +37,6 @@ from services.inference.engine.score import prompt_logprobs
 from shared.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, invalid_field
 
 DEFAULT_CONTEXT_LENGTH = 4096
-MAX_EMBEDDING_INPUTS = 2048  # OpenAI's limit per request
 _CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "n_positions", "seq_length")
 
 
@@ -223,30 +222,12 @@ class Engine:
         return Embeddings(vectors=self._scheduler.call(run), prompt_tokens=sum(len(row) for row in rows))
 
     def _embedding_rows(self, inputs: Sequence[str | Sequence[int]]) -> list[list[int]]:
-        if isinstance(inputs, str) or not isinstance(inputs, Sequence) or not inputs:
-            raise invalid_field("input", inputs, "a non-empty list of texts or of token-id lists")
-        if len(inputs) > MAX_EMBEDDING_INPUTS:
-            raise invalid_field("input", f"{len(inputs)} inputs", f"at most {MAX_EMBEDDING_INPUTS} inputs")
         vocab = len(self._tokenizer.vocab) if hasattr(self._tokenizer, "vocab") else None
-        rows: list[list[int]] = []
-        for i, item in enumerate(inputs):
-            if isinstance(item, str):
-                ids = list(self._prompts.encode(GenerationRequest(prompt=item))) if item else []
-            else:
-                ids = list(item)
-                if any(isinstance(t, bool) or not isinstance(t, int) or t < 0 or (vocab and t >= vocab) for t in ids):
-                    raise invalid_field(f"input[{i}]", ids[:16], f"token ids in [0, {vocab})")
-            if not ids:
-                raise invalid_field(f"input[{i}]", item, "a non-empty text or token-id list")
-            if len(ids) > self.context_length:
-                raise InvalidArgument(
-                    f"input[{i}]: {len(ids)} tokens, expected at most the model's context length of "
-                    f"{self.context_length}",
-                    param=f"input[{i}]",
-                    code="context_length_exceeded",
-                )
-            rows.append(ids)
-        return rows
+
+        def encode(text: str) -> list[int]:
+            return list(self._prompts.encode(GenerationRequest(prompt=text)))
+
+        return embedding_rows(inputs, encode, vocab, self.context_length)
 
     def count_tokens(self, request: GenerationRequest) -> int:
         """Prompt tokens the request would use (after the chat template)."""

@@ -11,8 +11,11 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar, cast
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _idle: list[_Worker] = []
 _idle_lock = threading.Lock()
@@ -45,3 +48,28 @@ def run_on_worker(job: Callable[[], None], name: str) -> threading.Thread:
     worker.thread.name = name
     worker._jobs.put(job)
     return worker.thread
+
+
+class MLXThread:
+    """Calls run one at a time on one long-lived worker thread; `call` waits for the result (or the error)."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Future[object]] | None] = queue.SimpleQueue()
+        self.thread = run_on_worker(self._loop, name)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        future: Future[object] = Future()
+        self._jobs.put((fn, future))
+        return cast(T, future.result())
+
+    def close(self) -> None:
+        """Hand the thread back to the idle workers once the calls already given have run."""
+        self._jobs.put(None)
+
+    def _loop(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, future = job
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the caller of `call`
+                future.set_exception(exc)

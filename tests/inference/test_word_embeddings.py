@@ -1,0 +1,67 @@
+"""WordLlama served as an embeddings model: its table's rows mean-pooled in MLX, checked against numpy; real weights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+from services.inference.word_embeddings import WORDLLAMA, WordEmbedder, installed_models
+from shared.errors import InvalidArgument
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Iterator[WordEmbedder]:
+    files = WORDLLAMA.files()
+    assert files is not None, "make install puts the wordllama package (its table and tokenizer) in the venv"
+    model = WordEmbedder(WORDLLAMA, *files)
+    yield model
+    model.close()
+
+
+def test_a_vector_is_the_normalised_mean_of_its_tokens_rows(embedder: WordEmbedder) -> None:
+    files = WORDLLAMA.files()
+    assert files is not None
+    table = load_file(str(files[0]))[WORDLLAMA.tensor_key].astype(np.float32)
+    texts = ["The keeper's logbook for the night of the wreck.", "Rain."]
+    result = embedder.embed(texts)
+    for text, vector in zip(texts, result.vectors, strict=True):
+        mean = table[embedder.encode(text)].mean(axis=0)
+        np.testing.assert_allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
+    assert result.prompt_tokens == sum(len(embedder.encode(t)) for t in texts)
+    assert embedder.embed([embedder.encode(texts[1])]).vectors == [result.vectors[1]]  # token ids as input
+    short = np.array(embedder.embed(texts, dimensions=64).vectors)
+    np.testing.assert_allclose(np.linalg.norm(short, axis=1), 1.0, atol=1e-5)
+    assert short.shape == (2, 64) and embedder.dimensions == 256
+
+
+def test_trained_weights_put_related_sentences_closer_than_unrelated_ones(embedder: WordEmbedder) -> None:
+    storm = "The captain wrote in his logbook that the storm struck at dawn."
+    same = "According to the ship's log, the gale hit early in the morning."
+    cake = "Beat the butter and sugar, then fold in the flour for the cake."
+    a, b, c = (np.array(v) for v in embedder.embed([storm, same, cake]).vectors)
+    assert a @ b > max(a @ c, b @ c) + 0.15  # measured: 0.35 against 0.10
+
+
+@pytest.mark.parametrize(
+    ("inputs", "dimensions", "param"),
+    [
+        ([], None, "input"),
+        ([""], None, "input[0]"),
+        (["ok", [1, 32000]], None, "input[1]"),
+        (["word " * 9000], None, "input[0]"),
+        (["ok"], 257, "dimensions"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(
+    embedder: WordEmbedder, inputs: list[object], dimensions: int | None, param: str
+) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        embedder.embed(inputs, dimensions)  # type: ignore[arg-type]  # bad on purpose
+    assert raised.value.param == param
+
+
+def test_the_installed_package_is_found() -> None:
+    assert list(installed_models()) == [WORDLLAMA.name]
