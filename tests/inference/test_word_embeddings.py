@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from services.inference.engine import Engine, GenerationRequest
 from services.inference.word_embeddings import WORDLLAMA, WordEmbedder, installed_models
+from services.trainer.models.tiny import build_tiny_model
 from shared.errors import InvalidArgument
 
 
@@ -65,3 +68,30 @@ def test_bad_input_is_refused_naming_the_field(
 
 def test_the_installed_package_is_found() -> None:
     assert list(installed_models()) == [WORDLLAMA.name]
+
+
+def test_embeddings_run_while_the_engine_generates_and_do_not_change(
+    embedder: WordEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    base = build_tiny_model(tmp_path_factory.mktemp("gen") / "base", seed=0, hidden_size=64, num_layers=2)
+    texts = ["the storm hit at dawn", "a letter from the archive"]
+    alone = embedder.embed(texts).vectors
+    stop = threading.Event()
+
+    def generate(engine: Engine) -> None:
+        while not stop.is_set():
+            handles = [
+                engine.submit(GenerationRequest(prompt=f"x {i}", max_tokens=16, temperature=0)) for i in range(8)
+            ]
+            for handle in handles:
+                list(handle)
+
+    with Engine(base, max_batch_size=8) as engine:
+        thread = threading.Thread(target=generate, args=(engine,))
+        thread.start()
+        try:
+            assert all(embedder.embed(texts).vectors == alone for _ in range(100))
+        finally:
+            stop.set()
+            thread.join()
+        assert engine.stats().steps > 0
