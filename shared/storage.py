@@ -39,6 +39,7 @@ class Bucket(StrEnum):
     ADAPTERS = "adapters"
     CHECKPOINTS = "checkpoints"
     RESULTS = "results"
+    VECTORS = "vectors"  # vector stores' tables (LanceDB)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,189 @@
+"""The chunk index: one LanceDB table per vector store, its data in the object store (bucket `vectors`).
+
+LanceDB runs in-process with no server; every gateway or worker host that reaches the object store sees the same
+stores. A file's chunks go in with one `add` (one new table version), so a search sees all of them or none; they
+leave with one `delete`. Search is vector (cosine), full text (BM25, LanceDB's own inverted index) or hybrid
+(both, fused by reciprocal rank).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import lancedb
+import pyarrow as pa
+from lancedb.index import FTS
+from lancedb.query import LanceVectorQueryBuilder
+from lancedb.table import Table
+
+from services.retrieval.chunking import Chunk
+from shared.settings import StorageSettings
+from shared.storage import Bucket
+
+logger = logging.getLogger(__name__)
+
+SearchMode = Literal["vector", "text", "hybrid"]
+TEXT_INDEX_COLUMN = "text"
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    """A chunk as stored: where it comes from, its vector, its provenance scores and the file's attributes."""
+
+    file_id: str
+    chunk: Chunk
+    vector: list[float]
+    auth_weight: float
+    prov_entropy: float
+    attributes: dict[str, str | float | bool]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the chunk, its relevance (higher is better) and its provenance scores."""
+
+    file_id: str
+    index: int
+    text: str
+    relevance: float
+    auth_weight: float
+    prov_entropy: float
+    attributes: dict[str, str | float | bool]
+
+
+def storage_options(settings: StorageSettings) -> dict[str, str]:
+    """LanceDB's (object_store's) options for the stack's S3 server."""
+    scheme = "https" if settings.secure else "http"
+    options = {
+        "endpoint": f"{scheme}://{settings.endpoint}",
+        "region": settings.region,
+        "allow_http": str(not settings.secure).lower(),
+        "virtual_hosted_style_request": "false",
+    }
+    if settings.access_key and settings.secret_key:
+        options["access_key_id"] = settings.access_key.get_secret_value()
+        options["secret_access_key"] = settings.secret_key.get_secret_value()
+    return options
+
+
+class ChunkIndex:
+    """Each vector store's chunks in its own table, `store_<id>`; safe to share between threads."""
+
+    def __init__(self, settings: StorageSettings, *, dimensions: int) -> None:
+        uri = f"s3://{settings.bucket_prefix}{Bucket.VECTORS.value}/stores"
+        self.db = lancedb.connect(uri, storage_options=storage_options(settings))
+        self.dimensions = dimensions
+        self._lock = threading.Lock()  # table creation and index rebuilds
+
+    def _schema(self) -> pa.Schema:
+        return pa.schema(
+            [
+                ("file_id", pa.string()),
+                ("chunk_index", pa.int32()),
+                ("text", pa.string()),
+                ("start", pa.int64()),
+                ("end", pa.int64()),
+                ("tokens", pa.int32()),
+                ("vector", pa.list_(pa.float32(), self.dimensions)),
+                ("auth_weight", pa.float32()),
+                ("prov_entropy", pa.float32()),
+                ("attributes", pa.string()),  # JSON: open data, filtered after the search
+            ]
+        )
+
+    def _table(self, store_id: str) -> Table | None:
+        name = f"store_{store_id}"
+        with self._lock:
+            return self.db.open_table(name) if name in self.db.list_tables().tables else None
+
+    def _new_table(self, store_id: str) -> Table:
+        name = f"store_{store_id}"
+        with self._lock:
+            if name in self.db.list_tables().tables:
+                return self.db.open_table(name)
+            return self.db.create_table(name, schema=self._schema())
+
+    def add_file(self, store_id: str, chunks: Sequence[IndexedChunk]) -> None:
+        """All of a file's chunks in one commit, then the full-text index refreshed."""
+        if not chunks:
+            return
+        rows = [
+            {
+                "file_id": c.file_id,
+                "chunk_index": c.chunk.index,
+                "text": c.chunk.text,
+                "start": c.chunk.start,
+                "end": c.chunk.end,
+                "tokens": c.chunk.tokens,
+                "vector": c.vector,
+                "auth_weight": c.auth_weight,
+                "prov_entropy": c.prov_entropy,
+                "attributes": json.dumps(c.attributes, sort_keys=True),
+            }
+            for c in chunks
+        ]
+        table = self._new_table(store_id)
+        table.add(pa.Table.from_pylist(rows, schema=self._schema()))
+        with self._lock:
+            table.create_index(
+                TEXT_INDEX_COLUMN, config=FTS(), replace=True
+            )  # with a config the first argument is the column
+
+    def delete_file(self, store_id: str, file_id: str) -> None:
+        table = self._table(store_id)
+        if table is not None:
+            table.delete(f"file_id = '{_quoted(file_id)}'")
+
+    def drop_store(self, store_id: str) -> None:
+        with self._lock:
+            name = f"store_{store_id}"
+            if name in self.db.list_tables().tables:
+                self.db.drop_table(name)
+
+    def count(self, store_id: str, file_id: str | None = None) -> int:
+        table = self._table(store_id)
+        if table is None:
+            return 0
+        return int(table.count_rows(None if file_id is None else f"file_id = '{_quoted(file_id)}'"))
+
+    def search(
+        self, store_id: str, *, vector: Sequence[float] | None, text: str | None, limit: int, mode: SearchMode
+    ) -> list[Hit]:
+        """The `limit` best chunks by `mode`.
+
+        Relevance is the cosine similarity (vector), the BM25 score (text) or the fused reciprocal-rank score.
+        """
+        table = self._table(store_id)
+        if table is None:
+            return []
+        if mode == "vector":
+            rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
+            found = rows.distance_type("cosine").limit(limit).to_list()
+            return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
+        if mode == "text":
+            found = table.search(text or "", query_type="fts").limit(limit).to_list()
+            return [_hit(r, float(r["_score"])) for r in found]
+        query = table.search(query_type="hybrid", vector_column_name="vector").vector(list(vector or []))
+        found = query.text(text or "").limit(limit).to_list()
+        return [_hit(r, float(r["_relevance_score"])) for r in found]
+
+
+def _hit(row: dict[str, Any], relevance: float) -> Hit:
+    return Hit(
+        file_id=row["file_id"],
+        index=int(row["chunk_index"]),
+        text=row["text"],
+        relevance=relevance,
+        auth_weight=float(row["auth_weight"]),
+        prov_entropy=float(row["prov_entropy"]),
+        attributes=json.loads(row["attributes"]),
+    )
+
+
+def _quoted(value: str) -> str:
+    return value.replace("'", "''")

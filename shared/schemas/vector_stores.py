@@ -1,0 +1,57 @@
+"""Vector stores (OpenAI's API): how a file is cut into chunks before its chunks are embedded and indexed.
+
+`auto` is OpenAI's default (800-token chunks overlapping by 400); `static` sets both, the overlap at most half
+the chunk, as OpenAI requires. Tokens are the embedding model's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, model_validator
+
+from shared.errors import invalid_field
+from shared.schemas.request import RequestModel
+
+AUTO_MAX_TOKENS, AUTO_OVERLAP_TOKENS = 800, 400
+
+
+class StaticChunking(RequestModel):
+    """Chunks of at most `max_chunk_size_tokens`, each starting `max - overlap` tokens after the one before."""
+
+    max_chunk_size_tokens: int = Field(ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_at_most_half(self) -> Self:
+        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
+            raise invalid_field(
+                "chunking_strategy.static.chunk_overlap_tokens",
+                self.chunk_overlap_tokens,
+                f"at most half of max_chunk_size_tokens ({self.max_chunk_size_tokens // 2})",
+            )
+        return self
+
+
+class AutoChunkingStrategy(RequestModel):
+    """OpenAI's default chunking."""
+
+    type: Literal["auto"] = "auto"
+
+    @property
+    def size(self) -> StaticChunking:
+        return StaticChunking(max_chunk_size_tokens=AUTO_MAX_TOKENS, chunk_overlap_tokens=AUTO_OVERLAP_TOKENS)
+
+
+class StaticChunkingStrategy(RequestModel):
+    """Chunking with the sizes given."""
+
+    type: Literal["static"] = "static"
+    static: StaticChunking
+
+    @property
+    def size(self) -> StaticChunking:
+        return self.static
+
+
+ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]

@@ -1,0 +1,68 @@
+"""The chunk index on LanceDB with its data in the test S3 server: a file's chunks arrive and leave together;
+vector, full-text and hybrid search."""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+import pytest
+
+from services.retrieval.chunking import Chunk
+from services.retrieval.index import ChunkIndex, IndexedChunk
+from shared.settings import StorageSettings
+
+DIM = 8
+
+
+def chunks(file_id: str, texts: list[str], rng: np.random.Generator) -> list[IndexedChunk]:
+    return [
+        IndexedChunk(
+            file_id=file_id,
+            chunk=Chunk(i, text, 0, len(text), len(text.split())),
+            vector=rng.normal(size=DIM).astype("float32").tolist(),
+            auth_weight=0.1 * i,
+            prov_entropy=1.0 + i,
+            attributes={"source": file_id, "year": 1900 + i},
+        )
+        for i, text in enumerate(texts)
+    ]
+
+
+@pytest.fixture
+def index(storage_settings: StorageSettings) -> ChunkIndex:
+    return ChunkIndex(storage_settings, dimensions=DIM)
+
+
+def test_a_files_chunks_are_searchable_together_and_deleted_together(index: ChunkIndex) -> None:
+    store = "vs_" + secrets.token_hex(4)
+    rng = np.random.default_rng(0)
+    storm = chunks("file-a", ["the keeper's logbook of the storm", "rain all night", "the lamp failed"], rng)
+    cake = chunks("file-b", ["butter and sugar for the cake", "bake for an hour"], rng)
+    index.add_file(store, storm)
+    index.add_file(store, cake)
+    assert (index.count(store), index.count(store, "file-a")) == (5, 3)
+
+    nearest = index.search(store, vector=cake[1].vector, text=None, limit=2, mode="vector")
+    assert (nearest[0].file_id, nearest[0].index) == ("file-b", 1) and nearest[0].relevance == pytest.approx(1.0)
+    words = index.search(store, vector=None, text="logbook storm", limit=3, mode="text")
+    assert words[0].text == "the keeper's logbook of the storm" and words[0].attributes == {
+        "source": "file-a",
+        "year": 1900,
+    }
+    fused = index.search(store, vector=cake[0].vector, text="logbook", limit=5, mode="hybrid")
+    assert {(h.file_id, h.index) for h in fused[:2]} == {("file-b", 0), ("file-a", 0)}
+
+    index.delete_file(store, "file-a")
+    assert index.count(store) == 2 and not index.search(store, vector=None, text="logbook", limit=3, mode="text")
+    index.drop_store(store)
+    assert index.count(store) == 0 and index.search(store, vector=None, text="cake", limit=3, mode="text") == []
+
+
+def test_a_second_host_sees_the_same_store(index: ChunkIndex, storage_settings: StorageSettings) -> None:
+    store = "vs_" + secrets.token_hex(4)
+    index.add_file(store, chunks("file-c", ["a letter from the archive"], np.random.default_rng(1)))
+    other = ChunkIndex(storage_settings, dimensions=DIM)
+    assert [h.text for h in other.search(store, vector=None, text="letter", limit=1, mode="text")] == [
+        "a letter from the archive"
+    ]

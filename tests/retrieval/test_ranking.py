@@ -1,0 +1,40 @@
+"""The distrust blend: w = 0 keeps relevance order, w = 1 orders by provenance, in between the stated formula."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from services.retrieval.index import Hit
+from services.retrieval.ranking import blend
+from shared.errors import InvalidArgument
+
+
+def hit(name: str, relevance: float, auth_weight: float, prov_entropy: float) -> Hit:
+    return Hit(name, 0, name, relevance, auth_weight, prov_entropy, {})
+
+
+PRESS = hit("press release", 0.9, 0.8, 1.0)  # most relevant, coordinated authority
+NOTEBOOK = hit("lab notebook", 0.7, 0.05, 4.0)  # primary, diverse
+BLOG = hit("blog", 0.5, 0.3, 2.0)
+
+
+def test_zero_keeps_relevance_order_and_one_orders_by_provenance() -> None:
+    assert [r.hit.file_id for r in blend([PRESS, NOTEBOOK, BLOG], 0.0)] == ["press release", "lab notebook", "blog"]
+    assert [r.hit.file_id for r in blend([PRESS, NOTEBOOK, BLOG], 1.0)] == ["lab notebook", "blog", "press release"]
+
+
+def test_the_blended_score_is_the_stated_formula() -> None:
+    ranked = {r.hit.file_id: r for r in blend([PRESS, NOTEBOOK, BLOG], 0.5)}
+    c = {h.file_id: math.log(1 - h.auth_weight + 1e-8) + h.prov_entropy for h in (PRESS, NOTEBOOK, BLOG)}
+    low, high = min(c.values()), max(c.values())
+    blog = 0.5 * (0.5 - 0.5) / (0.9 - 0.5) + 0.5 * (c["blog"] - low) / (high - low)
+    assert ranked["blog"].score == pytest.approx(blog) and ranked["blog"].prior == pytest.approx(c["blog"])
+    assert ranked["lab notebook"].score == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+
+
+def test_a_weight_out_of_range_is_refused_naming_the_option() -> None:
+    with pytest.raises(InvalidArgument, match="ranking_options.distrust"):
+        blend([PRESS], 1.5)
+    assert blend([], 0.3) == [] and blend([BLOG], 0.3)[0].score == pytest.approx(1.0)
