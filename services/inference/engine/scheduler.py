@@ -6,7 +6,9 @@ Adapter loads and unloads run here too, between steps, so they never race a forw
 
 Two lanes share the batch: interactive requests take up to `max_batch_size` rows of their own and are admitted
 first; batch requests (the Batch API's, throughput rather than latency) fill the batch up to `batch_lane_size`
-rows in all, so a running batch never takes an interactive request's slot but keeps the decode steps wide.
+rows in all, so a running batch never takes an interactive request's slot but keeps the decode steps wide. A
+round that admits a chat admits no batch request, and while chats decode a batch's prompts are prefilled a quarter
+of the prefill budget at a time, so a chat's first and next tokens do not wait behind a batch's prompts.
 """
 
 from __future__ import annotations
@@ -226,9 +228,11 @@ class Scheduler:
                     self._finish_waiting(job)
         interactive = sum(row.job.request.priority != "batch" for row in self.batch.rows)
         jobs: list[Job] = []
-        budget = self._take_jobs(self._waiting, self.max_batch_size - interactive, jobs, PREFILL_TOKEN_BUDGET)
-        taken = sum(job.request.n for job in jobs)
-        self._take_jobs(self._background, self.batch_lane_size - len(self.batch) - taken, jobs, budget)
+        self._take_jobs(self._waiting, self.max_batch_size - interactive, jobs, PREFILL_TOKEN_BUDGET)
+        if not jobs:  # a chat's prefill never waits for a batch's prompts in the same round
+            # ... nor do running chats' next tokens wait long for a batch's prefill
+            budget = PREFILL_TOKEN_BUDGET // 4 if interactive else PREFILL_TOKEN_BUDGET
+            self._take_jobs(self._background, self.batch_lane_size - len(self.batch), jobs, budget)
         if not jobs:
             return
         rows = [Row(job, self._tokenizer.detokenizer, self._eos_ids, i) for job in jobs for i in range(job.request.n)]
@@ -245,10 +249,10 @@ class Scheduler:
         self._stats.prefill_tokens += prefilled.computed_tokens
         self._stats.peak_batch = max(self._stats.peak_batch, len(self.batch))
 
-    def _take_jobs(self, waiting: deque[Job], free: int, jobs: list[Job], budget: int) -> int:
-        """Move the jobs admitted this round from `waiting` to `jobs`; the prefill budget left.
+    def _take_jobs(self, waiting: deque[Job], free: int, jobs: list[Job], budget: int) -> None:
+        """Move the jobs admitted this round from `waiting` to `jobs`.
 
-        As many choices as free slots, within the prefill budget.
+        As many choices as free slots, within the prefill budget (at least one job when none is taken yet).
         """
         assert self.batch is not None
         while waiting:
@@ -264,7 +268,6 @@ class Scheduler:
             budget -= len(job.prompt)
             free -= job.request.n
             jobs.append(waiting.popleft())
-        return budget
 
     def _step(self) -> None:
         assert self.batch is not None
