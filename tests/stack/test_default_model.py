@@ -53,7 +53,8 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         base, key = exports["DISTRUST_BASE_URL"], exports["DISTRUST_API_KEY"]
         headers = {"Authorization": f"Bearer {key}"}
         listed = httpx.get(f"{base}/v1/models", headers=headers, timeout=30).json()["data"]
-        assert [m["id"] for m in listed] == [DEFAULT_MODEL_NAME]
+        assert [m["id"] for m in listed if m["kind"] == "base"] == [DEFAULT_MODEL_NAME]
+        assert [m["id"] for m in listed if m["kind"] == "embedding"] == ["wordllama-l2-supercat-256"]
         described = httpx.get(f"{base}/v1/models/{DEFAULT_MODEL_NAME}", headers=headers, timeout=30).json()
         assert described["provenance"]["source"] == "gguf", described
         assert described["provenance"]["file_name"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
