@@ -42,6 +42,9 @@ class StorageSettings(BaseSettings):
     part_size_mb: int = Field(default=8, ge=5, le=512)
     upload_parallelism: int = Field(default=2, ge=1, le=16)
     timeout_s: float = Field(default=30.0, gt=0)
+    # Where LanceDB reaches the same S3 server when it must differ from `endpoint` (the local stack's rclone
+    # answers ranged reads 200; its proxy, cli/stack/s3_ranges.py, answers 206 as S3 and MinIO do).
+    lance_endpoint: str | None = None
 
 
 class RedisSettings(BaseSettings):

@@ -64,12 +64,16 @@ def storage_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stora
     logs = tmp_path_factory.mktemp("s3-logs")
     _record_secrets(logs, access_key=access_key, secret_key=secret_key)
     proc = ManagedProcess(layout.storage_component(port, str(tmp_path_factory.mktemp("s3")), settings), logs)
+    proxy = ManagedProcess(layout.lance_proxy_component(free_port(), settings), logs)
     proc.start()
     try:
         proc.wait_healthy(20)
+        proxy.start()
+        proxy.wait_healthy(20)
         ObjectStore(settings).ensure_buckets()
-        yield settings
+        yield settings.model_copy(update={"lance_endpoint": f"127.0.0.1:{proxy.component.port}"})
     finally:
+        proxy.stop()
         proc.stop()
 
 

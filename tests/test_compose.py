@@ -42,6 +42,7 @@ def test_every_part_is_defined_with_a_healthcheck(spec: dict) -> None:
         "scorer",
         "scorer-worker",
         "batch-worker",
+        "vectors-worker",
         "trainer",
         "worker",
         "inference",

@@ -28,6 +28,7 @@ HOST = "127.0.0.1"
 PORT_SETTINGS = {
     "redis": "DISTRUST_LOCAL_REDIS_PORT",
     "storage": "DISTRUST_LOCAL_STORAGE_PORT",
+    "lance": "DISTRUST_LOCAL_LANCE_PORT",
     "scorer": "DISTRUST_SCORER_PORT",
     "trainer": "DISTRUST_TRAINER_PORT",
     "inference": "DISTRUST_INFERENCE_PORT",
@@ -43,6 +44,8 @@ class LocalStackSettings(BaseSettings):
     data_dir: str = Field(default_factory=lambda: str(default_data_dir()), validation_alias="DISTRUST_DATA_DIR")
     redis_port: int = Field(default=16379, ge=1, le=65535)
     storage_port: int = Field(default=19000, ge=1, le=65535)
+    # The proxy that gives LanceDB 206 answers from rclone (none in front of MinIO).
+    lance_port: int = Field(default=19001, ge=1, le=65535)
     start_timeout_s: float = Field(default=120.0, gt=0)
     # The base model registered on first start; fast tests and benches pin the tiny random one.
     default_model: StackModel = DEFAULT_MODEL_NAME
@@ -58,6 +61,7 @@ class Ports:
     trainer: int
     inference: int
     gateway: int
+    lance: int = 19001
 
     @classmethod
     def from_env(cls, local: LocalStackSettings) -> Ports:
@@ -69,6 +73,7 @@ class Ports:
             TrainerSettings().port,
             InferenceSettings().port,
             GatewaySettings().port,
+            local.lance_port,
         )
 
 
@@ -94,7 +99,9 @@ def redis_url(ports: Ports, secrets: Secrets) -> str:
 
 def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]:
     """The environment every service of the stack gets: Redis, S3 and the ports (the gateway adds its keys)."""
+    lance = {"DISTRUST_STORAGE_LANCE_ENDPOINT": f"{HOST}:{ports.lance}"} if binaries.s3_server()[0] == "rclone" else {}
     return {
+        **lance,
         "DISTRUST_DATA_DIR": str(data.root),
         "DISTRUST_STORAGE_ENDPOINT": f"{HOST}:{ports.storage}",
         "DISTRUST_STORAGE_ACCESS_KEY": secrets.storage_access_key,
@@ -113,6 +120,8 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
         "DISTRUST_GATEWAY_TRAINER_TARGET": f"{HOST}:{ports.trainer}",
         "DISTRUST_GATEWAY_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
         "DISTRUST_BATCH_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
+        "DISTRUST_VECTORS_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
+        "DISTRUST_VECTORS_SCORER_TARGET": f"{HOST}:{ports.scorer}",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -196,12 +205,33 @@ def storage_component(port: int, directory: str, settings: StorageSettings) -> C
     )
 
 
-def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
-    """What the services need first: Redis and S3."""
-    return [
-        redis_component(ports.redis, str(data.redis), secrets.redis_password),
-        storage_component(ports.storage, str(data.objects), storage_settings(ports, secrets)),
+def lance_proxy_component(port: int, settings: StorageSettings) -> Component:
+    """The proxy in front of rclone that LanceDB talks to (cli/stack/s3_ranges.py)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "cli.stack.s3_ranges",
+        "--port",
+        str(port),
+        "--upstream",
+        f"http://{settings.endpoint}",
     ]
+    through = settings.model_copy(update={"endpoint": f"{HOST}:{port}"})
+    return Component(
+        "lance-proxy", argv, lambda: probes.storage_probe(through), port=port, port_setting=PORT_SETTINGS["lance"]
+    )
+
+
+def infrastructure(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
+    """What the services need first: Redis and S3 (with rclone, the proxy LanceDB reads it through)."""
+    settings = storage_settings(ports, secrets)
+    parts = [
+        redis_component(ports.redis, str(data.redis), secrets.redis_password),
+        storage_component(ports.storage, str(data.objects), settings),
+    ]
+    if binaries.s3_server()[0] == "rclone":
+        parts.append(lance_proxy_component(ports.lance, settings))
+    return parts
 
 
 def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
@@ -223,6 +253,7 @@ def services(data: DataDir, ports: Ports, secrets: Secrets) -> list[Component]:
         celery_worker("worker", "services.trainer.worker", "training", "trainer", url, env),
         celery_worker("scorer-worker", "services.scorer.worker", "preparation", "scorer", url, env),
         celery_worker("batch-worker", "services.gateway.batches.worker", "batch", "batch", url, env),
+        celery_worker("vectors-worker", "services.retrieval.worker", "vectors", "vectors", url, env),
         _service(
             "gateway",
             ports,

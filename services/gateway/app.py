@@ -34,9 +34,16 @@ from services.gateway.routes import (
     keys,
     models,
     scoring,
+    vector_stores,
 )
 from services.gateway.routes import inference as inference_routes
 from services.gateway.trainer_client import TrainerClient
+from services.retrieval.index import ChunkIndex
+from services.retrieval.records import FILE_BATCH
+from services.retrieval.repository import StoreRepository
+from services.retrieval.service import QUEUE as VECTORS_QUEUE
+from services.retrieval.service import TASK as INGEST_TASK
+from services.retrieval.service import VectorStoreService
 from shared.jobs import queue
 from shared.jobs.reaper import Reaper
 from shared.jobs.store import JobStore
@@ -53,8 +60,14 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     enqueue_batch = queue.celery_enqueue(
         queue.create_celery("distrust-batch", settings.redis.url.get_secret_value(), QUEUE), TASK, QUEUE
     )
-    # Requeues batches whose worker died (their lease lapsed), so a killed worker's batch resumes.
-    reaper = Reaper([(batch_store, enqueue_batch)], settings.reaper_interval_s)
+    file_batches = JobStore(backends.redis, FILE_BATCH)
+    enqueue_ingest = queue.celery_enqueue(
+        queue.create_celery("distrust-vectors", settings.redis.url.get_secret_value(), VECTORS_QUEUE),
+        INGEST_TASK,
+        VECTORS_QUEUE,
+    )
+    # Requeues batches and file batches whose worker died (their lease lapsed), so they resume.
+    reaper = Reaper([(batch_store, enqueue_batch), (file_batches, enqueue_ingest)], settings.reaper_interval_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +98,13 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.imports = ImportClient(trainer)
     app.state.hardware = HardwareClient(trainer)
     app.state.batches = BatchService(batch_store, backends.files, enqueue_batch)
+    app.state.vector_stores = VectorStoreService(
+        StoreRepository(backends.redis),
+        backends.files,
+        ChunkIndex(settings.storage),
+        file_batches,
+        enqueue_ingest,
+    )
     secret = settings.key_secret.get_secret_value() if settings.key_secret else None
     app.state.keys = KeyStore(backends.redis, secret, settings.key_owners(), settings.key_limits())
     app.state.limiter = RateLimiter(backends.redis, settings.deployment_limits())
@@ -106,5 +126,6 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(inference_routes.router, dependencies=[inference_scope])
     app.include_router(embeddings.router, dependencies=[inference_scope])
     app.include_router(batches.router, dependencies=[inference_scope])
+    app.include_router(vector_stores.router, dependencies=[inference_scope])
     install_openapi(app, public=settings.public_docs)
     return app

@@ -48,6 +48,8 @@ class GatewaySettings(ServiceSettings):
     drain_timeout_s: float = Field(default=20.0, ge=0, le=3600)
     # Owners whose keys may do what affects everyone (import a public base model): `owner1,owner2`.
     admin_owners: str = ""
+    # The embedding model of a vector store whose create body names none (a word-embedding model: no base needed).
+    vector_store_embedding_model: str = "wordllama-l2-supercat-256"
     # How often the gateway looks for batches whose worker died, to queue them again.
     reaper_interval_s: float = Field(default=5.0, gt=0)
     # Serve /openapi.json, /docs and /redoc to anyone; off: /openapi.json needs a key, /docs and /redoc are off.

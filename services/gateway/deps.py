@@ -18,6 +18,7 @@ from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics
 from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
+from services.retrieval.service import VectorStoreService
 from shared.files import FileService
 from shared.model_registry import ModelRegistry
 from shared.storage import ObjectStore
@@ -102,6 +103,12 @@ def get_batches(request: Request) -> BatchService:
     return batches
 
 
+def get_vector_stores(request: Request) -> VectorStoreService:
+    """Vector stores' use cases (records in Redis, chunks in LanceDB on the object store)."""
+    stores: VectorStoreService = request.app.state.vector_stores
+    return stores
+
+
 def get_scorer(backends: BackendsDep) -> ScorerClient:
     """The scorer service's client."""
     return backends.scorer
@@ -136,6 +143,7 @@ HardwareDep = Annotated[HardwareClient, Depends(get_hardware)]
 AdminsDep = Annotated[frozenset[str], Depends(get_admins)]
 InferenceDep = Annotated[InferenceClient, Depends(get_inference)]
 BatchesDep = Annotated[BatchService, Depends(get_batches)]
+VectorStoresDep = Annotated[VectorStoreService, Depends(get_vector_stores)]
 ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -245,16 +245,31 @@ class InferenceClient:
 
     async def embed(self, owner: str, body: EmbeddingRequest) -> tuple[list[list[float]], int]:
         """Each input's vector, in order, and the tokens the inputs took."""
+        return await self.embed_inputs(owner, body.model, body.inputs(), body.dimensions)
+
+    async def embed_inputs(
+        self, owner: str, model: str, items: Sequence[str | Sequence[int]], dimensions: int | None = None
+    ) -> tuple[list[list[float]], int]:
+        """Each input's vector (a text or token ids), in order, and the tokens the inputs took."""
         inputs = [
             pb.EmbeddingInput(text=item) if isinstance(item, str) else pb.EmbeddingInput(tokens=pb.TokenIds(ids=item))
-            for item in body.inputs()
+            for item in items
         ]
-        request = pb.EmbedRequest(owner=owner, model=body.model, inputs=inputs, dimensions=body.dimensions)
+        request = pb.EmbedRequest(owner=owner, model=model, inputs=inputs, dimensions=dimensions)
         try:
             response = await self._service().Embed(request, metadata=call_metadata())
         except grpc.RpcError as exc:
             raise error_from_rpc(exc, service="inference") from exc
         return [list(e.values) for e in response.data], response.prompt_tokens
+
+    async def tokenize(self, owner: str, model: str, text: str) -> tuple[list[tuple[int, int]], int]:
+        """`text`'s tokens under `model`'s tokenizer as character spans, and the model's context length."""
+        request = pb.TokenizeRequest(owner=owner, model=model, text=text)
+        try:
+            response = await self._service().Tokenize(request, metadata=call_metadata())
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, service="inference") from exc
+        return [(s.start, s.end) for s in response.spans], response.context_length
 
     async def models(self, owner: str) -> list[Model]:
         """The base models and the owner's fine-tuned models."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.inference.engine import Embeddings, Engine, GenerationRequest, RequestHandle
-from services.inference.engine.api import TokenLogprob, validate_request
+from services.inference.engine.api import TokenLogprob, TokenSpans, validate_request
 from services.inference.word_embeddings import WordEmbedder, WordModelSpec, installed_models
 from shared.errors import InvalidArgument, PermissionDenied, Unavailable
 from shared.model_registry import BaseModelRecord, ModelRegistry, model_not_found
@@ -158,6 +158,13 @@ class ModelManager:
             return self._embedder(model).embed(inputs, dimensions)
         engine, resolved = self.prepare(owner, model)
         return engine.embed(inputs, adapter=resolved.adapter, dimensions=dimensions)
+
+    def tokenize(self, owner: str, model: str, text: str) -> TokenSpans:
+        """`text`'s tokens under `model`'s tokenizer (a fine-tuned model's is its base's)."""
+        if model in self.word_models:
+            return self._embedder(model).tokenize(text)
+        engine, _resolved = self.prepare(owner, model)
+        return engine.tokenize(text)
 
     def _embedder(self, name: str) -> WordEmbedder:
         with self._lock:

@@ -190,6 +190,11 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             data=[pb.Embedding(values=vector) for vector in result.vectors], prompt_tokens=result.prompt_tokens
         )
 
+    def Tokenize(self, request: pb.TokenizeRequest, _context: grpc.ServicerContext) -> pb.TokenizeResponse:
+        result = self.models.tokenize(request.owner, request.model, request.text)
+        spans = [pb.TokenSpan(start=start, end=end) for start, end in result.spans]
+        return pb.TokenizeResponse(spans=spans, context_length=result.context_length)
+
     def _state(self, engine: Engine | None, model: str, adapter: str | None) -> pb.AdapterState:
         loaded = engine.loaded_adapters() if engine is not None else []
         return pb.AdapterState(

@@ -18,8 +18,8 @@ from typing import cast
 import mlx.core as mx
 from tokenizers import Tokenizer
 
-from services.inference.engine.api import Embeddings
-from services.inference.engine.embed import check_dimensions, embedding_rows, pooled_rows, truncate
+from services.inference.engine.api import Embeddings, TokenSpans
+from services.inference.engine.embed import check_dimensions, embedding_rows, pooled_rows, token_spans, truncate
 from services.inference.engine.worker import MLXThread
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,9 @@ class WordEmbedder:
 
     def encode(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def tokenize(self, text: str) -> TokenSpans:
+        return TokenSpans(token_spans(self._tokenizer, text), self.spec.context_length)
 
     def embed(self, inputs: Sequence[str | Sequence[int]], dimensions: int | None = None) -> Embeddings:
         """Unit vectors of `inputs` (texts or token ids); InvalidArgument names `input[i]` or `dimensions`."""

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import lancedb
@@ -41,6 +41,7 @@ class IndexedChunk:
     auth_weight: float
     prov_entropy: float
     attributes: dict[str, str | float | bool]
+    provenance: dict[str, Any] = field(default_factory=dict)  # open: the scorer's breakdown of the chunk
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,14 @@ class Hit:
     auth_weight: float
     prov_entropy: float
     attributes: dict[str, str | float | bool]
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def storage_options(settings: StorageSettings) -> dict[str, str]:
     """LanceDB's (object_store's) options for the stack's S3 server."""
     scheme = "https" if settings.secure else "http"
     options = {
-        "endpoint": f"{scheme}://{settings.endpoint}",
+        "endpoint": f"{scheme}://{settings.lance_endpoint or settings.endpoint}",
         "region": settings.region,
         "allow_http": str(not settings.secure).lower(),
         "virtual_hosted_style_request": "false",
@@ -74,13 +76,13 @@ def storage_options(settings: StorageSettings) -> dict[str, str]:
 class ChunkIndex:
     """Each vector store's chunks in its own table, `store_<id>`; safe to share between threads."""
 
-    def __init__(self, settings: StorageSettings, *, dimensions: int) -> None:
+    def __init__(self, settings: StorageSettings) -> None:
         uri = f"s3://{settings.bucket_prefix}{Bucket.VECTORS.value}/stores"
         self.db = lancedb.connect(uri, storage_options=storage_options(settings))
-        self.dimensions = dimensions
         self._lock = threading.Lock()  # table creation and index rebuilds
 
-    def _schema(self) -> pa.Schema:
+    @staticmethod
+    def _schema(dimensions: int) -> pa.Schema:
         return pa.schema(
             [
                 ("file_id", pa.string()),
@@ -89,10 +91,11 @@ class ChunkIndex:
                 ("start", pa.int64()),
                 ("end", pa.int64()),
                 ("tokens", pa.int32()),
-                ("vector", pa.list_(pa.float32(), self.dimensions)),
+                ("vector", pa.list_(pa.float32(), dimensions)),
                 ("auth_weight", pa.float32()),
                 ("prov_entropy", pa.float32()),
-                ("attributes", pa.string()),  # JSON: open data, filtered after the search
+                ("attributes", pa.string()),  # JSON: open data (filters pick files before the search)
+                ("provenance", pa.string()),  # JSON: the scorer's breakdown
             ]
         )
 
@@ -101,12 +104,12 @@ class ChunkIndex:
         with self._lock:
             return self.db.open_table(name) if name in self.db.list_tables().tables else None
 
-    def _new_table(self, store_id: str) -> Table:
+    def _new_table(self, store_id: str, dimensions: int) -> Table:
         name = f"store_{store_id}"
         with self._lock:
             if name in self.db.list_tables().tables:
                 return self.db.open_table(name)
-            return self.db.create_table(name, schema=self._schema())
+            return self.db.create_table(name, schema=self._schema(dimensions))
 
     def add_file(self, store_id: str, chunks: Sequence[IndexedChunk]) -> None:
         """All of a file's chunks in one commit, then the full-text index refreshed."""
@@ -124,11 +127,13 @@ class ChunkIndex:
                 "auth_weight": c.auth_weight,
                 "prov_entropy": c.prov_entropy,
                 "attributes": json.dumps(c.attributes, sort_keys=True),
+                "provenance": json.dumps(c.provenance, sort_keys=True),
             }
             for c in chunks
         ]
-        table = self._new_table(store_id)
-        table.add(pa.Table.from_pylist(rows, schema=self._schema()))
+        dimensions = len(chunks[0].vector)
+        table = self._new_table(store_id, dimensions)
+        table.add(pa.Table.from_pylist(rows, schema=self._schema(dimensions)))
         with self._lock:
             table.create_index(
                 TEXT_INDEX_COLUMN, config=FTS(), replace=True
@@ -152,24 +157,35 @@ class ChunkIndex:
         return int(table.count_rows(None if file_id is None else f"file_id = '{_quoted(file_id)}'"))
 
     def search(
-        self, store_id: str, *, vector: Sequence[float] | None, text: str | None, limit: int, mode: SearchMode
+        self,
+        store_id: str,
+        *,
+        vector: Sequence[float] | None,
+        text: str | None,
+        limit: int,
+        mode: SearchMode,
+        file_ids: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """The `limit` best chunks by `mode`.
+        """The `limit` best chunks by `mode`, among the chunks of `file_ids` when given.
 
         Relevance is the cosine similarity (vector), the BM25 score (text) or the fused reciprocal-rank score.
         """
         table = self._table(store_id)
-        if table is None:
+        if table is None or (file_ids is not None and not file_ids):
             return []
+        where = None if file_ids is None else "file_id IN (" + ", ".join(f"'{_quoted(f)}'" for f in file_ids) + ")"
         if mode == "vector":
             rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
-            found = rows.distance_type("cosine").limit(limit).to_list()
+            rows = rows.distance_type("cosine")
+            found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
             return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
         if mode == "text":
-            found = table.search(text or "", query_type="fts").limit(limit).to_list()
+            fts = table.search(text or "", query_type="fts")
+            found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
             return [_hit(r, float(r["_score"])) for r in found]
         query = table.search(query_type="hybrid", vector_column_name="vector").vector(list(vector or []))
-        found = query.text(text or "").limit(limit).to_list()
+        query = query.text(text or "")
+        found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
         return [_hit(r, float(r["_relevance_score"])) for r in found]
 
 
@@ -182,6 +198,7 @@ def _hit(row: dict[str, Any], relevance: float) -> Hit:
         auth_weight=float(row["auth_weight"]),
         prov_entropy=float(row["prov_entropy"]),
         attributes=json.loads(row["attributes"]),
+        provenance=json.loads(row["provenance"]),
     )
 
 

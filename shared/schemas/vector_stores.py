@@ -55,3 +55,38 @@ class StaticChunkingStrategy(RequestModel):
 
 
 ChunkingStrategy = Annotated[AutoChunkingStrategy | StaticChunkingStrategy, Field(discriminator="type")]
+
+
+AttributeValue = str | float | bool
+Attributes = dict[Annotated[str, Field(min_length=1, max_length=64)], AttributeValue]
+
+
+class ComparisonFilter(RequestModel):
+    """OpenAI's comparison filter: the attribute `key` compared with `value` (`in` / `nin`: one of a list)."""
+
+    type: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
+    key: str = Field(min_length=1, max_length=64)
+    value: AttributeValue | list[AttributeValue]
+
+
+class CompoundFilter(RequestModel):
+    """OpenAI's compound filter: all (`and`) or any (`or`) of its filters."""
+
+    type: Literal["and", "or"]
+    filters: list[ComparisonFilter | CompoundFilter] = Field(min_length=1, max_length=32)
+
+
+Filter = ComparisonFilter | CompoundFilter
+SearchMode = Literal["hybrid", "vector", "text"]
+
+
+class RankingOptions(RequestModel):
+    """OpenAI's ranking options, plus `distrust` (the provenance prior's weight) and `mode` (which search).
+
+    `score_threshold` drops results whose blended score is lower.
+    """
+
+    ranker: Literal["auto", "default-2024-11-15"] = "auto"
+    score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    distrust: float = Field(default=0.0, ge=0.0, le=1.0)
+    mode: SearchMode = "hybrid"

@@ -72,6 +72,7 @@ def backend_env(redis: RedisSettings, storage: StorageSettings, **extra: str) ->
         "DISTRUST_STORAGE_ACCESS_KEY": storage.access_key.get_secret_value() if storage.access_key else "",
         "DISTRUST_STORAGE_SECRET_KEY": storage.secret_key.get_secret_value() if storage.secret_key else "",
         "DISTRUST_STORAGE_BUCKET_PREFIX": storage.bucket_prefix,
+        "DISTRUST_STORAGE_LANCE_ENDPOINT": storage.lance_endpoint or "",
         **extra,
     }
 

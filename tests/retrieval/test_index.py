@@ -31,7 +31,7 @@ def chunks(file_id: str, texts: list[str], rng: np.random.Generator) -> list[Ind
 
 @pytest.fixture
 def index(storage_settings: StorageSettings) -> ChunkIndex:
-    return ChunkIndex(storage_settings, dimensions=DIM)
+    return ChunkIndex(storage_settings)
 
 
 def test_a_files_chunks_are_searchable_together_and_deleted_together(index: ChunkIndex) -> None:
@@ -62,7 +62,7 @@ def test_a_files_chunks_are_searchable_together_and_deleted_together(index: Chun
 def test_a_second_host_sees_the_same_store(index: ChunkIndex, storage_settings: StorageSettings) -> None:
     store = "vs_" + secrets.token_hex(4)
     index.add_file(store, chunks("file-c", ["a letter from the archive"], np.random.default_rng(1)))
-    other = ChunkIndex(storage_settings, dimensions=DIM)
+    other = ChunkIndex(storage_settings)
     assert [h.text for h in other.search(store, vector=None, text="letter", limit=1, mode="text")] == [
         "a letter from the archive"
     ]

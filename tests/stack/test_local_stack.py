@@ -92,6 +92,8 @@ def test_up_status_files_down(tmp_path: Path) -> None:
             "worker",
             "scorer-worker",
             "batch-worker",
+            "vectors-worker",
+            "lance-proxy",
             "gateway",
         ):
             assert part in status.stdout
@@ -122,6 +124,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         assert created.status_code == 200, created.text
         file_id = created.json()["id"]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
+        store_id = _vector_store_through_the_stack(base, headers)
         _score_and_prepare_through_the_stack(env, tmp_path)
         _managed_key_through_the_cli(env, base, file_id)
         _secrets_kept_private(data_dir)
@@ -140,9 +143,40 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         listing = httpx.get(f"{base}/v1/files", headers=headers, timeout=10).json()
         assert file_id in [f["id"] for f in listing["data"]]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
+        assert _searched(base, headers, store_id) == "log.txt"  # the chunks persist in the object store
     finally:
         _distrust(env, "down")
     assert stack_processes(data_dir) == []
+
+
+def _vector_store_through_the_stack(base: str, headers: dict[str, str]) -> str:
+    """A text file ingested by the vectors worker (WordLlama embeddings, LanceDB on the stack's S3), then found."""
+    text = "\n".join(f"Entry {i}: the keeper measured the tide at the north jetty, {i} marks." for i in range(300))
+    uploaded = httpx.post(
+        f"{base}/v1/files", headers=headers, data={"purpose": "assistants"}, files={"file": ("log.txt", text.encode())}
+    )
+    static = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}}
+    body = {"name": "log", "file_ids": [uploaded.json()["id"]], "chunking_strategy": static}
+    store = httpx.post(f"{base}/v1/vector_stores", headers=headers, json=body, timeout=30)
+    assert store.status_code == 200, store.text
+    store_id: str = store.json()["id"]
+    deadline = time.monotonic() + 120
+    while (counts := httpx.get(f"{base}/v1/vector_stores/{store_id}", headers=headers).json()["file_counts"])[
+        "in_progress"
+    ] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert counts["completed"] == 1, counts
+    assert _searched(base, headers, store_id) == "log.txt"
+    return store_id
+
+
+def _searched(base: str, headers: dict[str, str], store_id: str) -> str:
+    found = httpx.post(
+        f"{base}/v1/vector_stores/{store_id}/search", headers=headers, json={"query": "tide at the jetty"}, timeout=30
+    )
+    assert found.status_code == 200 and len(found.json()["data"]) == 10, found.text
+    filename: str = found.json()["data"][0]["filename"]
+    return filename
 
 
 def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) -> None:

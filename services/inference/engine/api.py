@@ -88,6 +88,14 @@ class Embeddings:
     prompt_tokens: int
 
 
+@dataclass(frozen=True)
+class TokenSpans:
+    """A text's tokens as character spans (`text[start:end]`), and the most tokens one input may have."""
+
+    spans: list[tuple[int, int]]
+    context_length: int
+
+
 def validate_request(request: GenerationRequest, max_n: int = DEFAULT_MAX_N) -> None:
     """Raise InvalidArgument naming the first field with a bad value; the prompt's length is checked later."""
     if not isinstance(request, GenerationRequest):

@@ -9,6 +9,7 @@ after it, so a batched vector equals the one computed alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import mlx.core as mx
 
@@ -45,6 +46,11 @@ def embedding_rows(
             )
         rows.append(ids)
     return rows
+
+
+def token_spans(tokenizer: Any, text: str) -> list[tuple[int, int]]:
+    """The character span of each of `text`'s tokens, no special tokens; `tokenizer` is a `tokenizers.Tokenizer`."""
+    return [(int(start), int(end)) for start, end in tokenizer.encode(text, add_special_tokens=False).offsets]
 
 
 def pooled_rows(rows: Sequence[list[int]], states: Callable[[mx.array], mx.array]) -> mx.array:

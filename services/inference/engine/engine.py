@@ -23,10 +23,11 @@ from services.inference.engine.api import (
     Embeddings,
     GenerationRequest,
     TokenLogprob,
+    TokenSpans,
     validate_request,
 )
 from services.inference.engine.constraints import Grammars
-from services.inference.engine.embed import check_dimensions, embed_rows, embedding_rows, truncate
+from services.inference.engine.embed import check_dimensions, embed_rows, embedding_rows, token_spans, truncate
 from services.inference.engine.handle import RequestHandle
 from services.inference.engine.multi_lora import MultiLoRAModel
 from services.inference.engine.prefix_cache import PrefixCacheSize
@@ -220,6 +221,12 @@ class Engine:
                     self._scheduler.forget_adapter(entry.uid)
 
         return Embeddings(vectors=self._scheduler.call(run), prompt_tokens=sum(len(row) for row in rows))
+
+    def tokenize(self, text: str) -> TokenSpans:
+        """`text`'s tokens under the base model's tokenizer, as character spans."""
+        self._check_open()
+        hf = getattr(self._tokenizer, "_tokenizer", self._tokenizer)  # mlx-lm wraps HF's
+        return TokenSpans(token_spans(hf.backend_tokenizer, text), self.context_length)
 
     def _embedding_rows(self, inputs: Sequence[str | Sequence[int]]) -> list[list[int]]:
         vocab = len(self._tokenizer.vocab) if hasattr(self._tokenizer, "vocab") else None

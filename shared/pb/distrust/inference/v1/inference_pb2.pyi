@@ -267,6 +267,32 @@ class EmbedResponse(_message.Message):
     prompt_tokens: int
     def __init__(self, data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., prompt_tokens: _Optional[int] = ...) -> None: ...
 
+class TokenizeRequest(_message.Message):
+    __slots__ = ("owner", "model", "text")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    model: str
+    text: str
+    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class TokenSpan(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+
+class TokenizeResponse(_message.Message):
+    __slots__ = ("spans", "context_length")
+    SPANS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    spans: _containers.RepeatedCompositeFieldContainer[TokenSpan]
+    context_length: int
+    def __init__(self, spans: _Optional[_Iterable[_Union[TokenSpan, _Mapping]]] = ..., context_length: _Optional[int] = ...) -> None: ...
+
 class TopLogprob(_message.Message):
     __slots__ = ("token", "text", "logprob")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
