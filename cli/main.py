@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from cli import data_commands, eval_commands, key_commands, model_commands, stack_commands
+from cli import data_commands, eval_commands, key_commands, model_commands, stack_commands, store_commands
 
 app = typer.Typer(
     help="distrust: Empirical Distrust training and serving on MLX.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for verbs in (stack_commands.app, data_commands.app, model_commands.app, eval_commands.app, key_commands.app):
+for verbs in (
+    stack_commands.app,
+    data_commands.app,
+    model_commands.app,
+    eval_commands.app,
+    key_commands.app,
+    store_commands.app,
+):
     app.add_typer(verbs)
 
 

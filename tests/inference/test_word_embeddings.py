@@ -95,3 +95,19 @@ def test_embeddings_run_while_the_engine_generates_and_do_not_change(
             stop.set()
             thread.join()
         assert engine.stats().steps > 0
+
+
+def test_tokenize_gives_each_tokens_characters_for_the_word_model_and_a_base(
+    embedder: WordEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    text = "The keeper's logbook, 14 March 1923:\nthe surge rose 2.1 m — measured."
+    spans = embedder.tokenize(text)
+    assert len(spans.spans) == len(embedder.encode(text)) and spans.context_length == WORDLLAMA.context_length
+    assert all(0 <= a < b <= len(text) for a, b in spans.spans)
+    assert [a for a, _ in spans.spans] == sorted(a for a, _ in spans.spans)
+    assert "".join("".join(text[a:b].split()) for a, b in spans.spans) == "".join(text.split())
+    base = build_tiny_model(tmp_path_factory.mktemp("tok") / "base", seed=0, hidden_size=64, num_layers=2)
+    with Engine(base, max_batch_size=2) as engine:
+        found = engine.tokenize(text)
+        assert found.context_length == engine.context_length and found.spans
+        assert found.spans[-1][1] == len(text) and all(0 <= a <= b <= len(text) for a, b in found.spans)

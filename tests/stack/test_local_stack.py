@@ -124,7 +124,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         assert created.status_code == 200, created.text
         file_id = created.json()["id"]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
-        store_id = _vector_store_through_the_stack(base, headers)
+        store_id = _vector_store_through_the_stack(env, tmp_path, base, headers)
         _score_and_prepare_through_the_stack(env, tmp_path)
         _managed_key_through_the_cli(env, base, file_id)
         _secrets_kept_private(data_dir)
@@ -149,23 +149,19 @@ def test_up_status_files_down(tmp_path: Path) -> None:
     assert stack_processes(data_dir) == []
 
 
-def _vector_store_through_the_stack(base: str, headers: dict[str, str]) -> str:
-    """A text file ingested by the vectors worker (WordLlama embeddings, LanceDB on the stack's S3), then found."""
-    text = "\n".join(f"Entry {i}: the keeper measured the tide at the north jetty, {i} marks." for i in range(300))
-    uploaded = httpx.post(
-        f"{base}/v1/files", headers=headers, data={"purpose": "assistants"}, files={"file": ("log.txt", text.encode())}
+def _vector_store_through_the_stack(env: dict[str, str], tmp_path: Path, base: str, headers: dict[str, str]) -> str:
+    """`distrust stores`: a text file ingested by the vectors worker (WordLlama, LanceDB on the stack's S3), found."""
+    log = tmp_path / "log.txt"
+    log.write_text(
+        "\n".join(f"Entry {i}: the keeper measured the tide at the north jetty, {i} marks." for i in range(300))
     )
-    static = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}}
-    body = {"name": "log", "file_ids": [uploaded.json()["id"]], "chunking_strategy": static}
-    store = httpx.post(f"{base}/v1/vector_stores", headers=headers, json=body, timeout=30)
-    assert store.status_code == 200, store.text
-    store_id: str = store.json()["id"]
-    deadline = time.monotonic() + 120
-    while (counts := httpx.get(f"{base}/v1/vector_stores/{store_id}", headers=headers).json()["file_counts"])[
-        "in_progress"
-    ] and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert counts["completed"] == 1, counts
+    created = _distrust(
+        env, "stores", "create", "log", str(log), "--chunk-size", "100", "--overlap", "20", "-a", "year=1923"
+    )
+    assert "1 files indexed, 0 failed (completed)" in created.stdout, created.stdout
+    store_id = created.stdout.split("created ", 1)[1].split()[0]
+    searched = _distrust(env, "stores", "search", store_id, "tide at the jetty", "--distrust", "0.5", "-w", "year=1923")
+    assert "log.txt#" in searched.stdout, searched.stdout
     assert _searched(base, headers, store_id) == "log.txt"
     return store_id
 
