@@ -90,3 +90,16 @@ class RankingOptions(RequestModel):
     score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     distrust: float = Field(default=0.0, ge=0.0, le=1.0)
     mode: SearchMode = "hybrid"
+
+
+class RetrievalOptions(RequestModel):
+    """Our chat extension: search these stores and put the best chunks, with their sources, before the messages.
+
+    `query` defaults to the last user message; `distrust` and `mode` are as in `ranking_options`.
+    """
+
+    vector_store_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=8)
+    max_num_results: int = Field(default=4, ge=1, le=20)
+    distrust: float = Field(default=0.0, ge=0.0, le=1.0)
+    mode: SearchMode = "hybrid"
+    query: Annotated[str, Field(min_length=1, max_length=8192)] | None = None

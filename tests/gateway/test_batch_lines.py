@@ -76,3 +76,11 @@ def test_statuses_read_as_openais() -> None:
         "failed",
     ]
     assert Batch.of(record).expires_at == record.created_at + 24 * 3600
+
+
+def test_a_line_asking_for_retrieval_is_refused() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "retrieval": {"vector_store_ids": ["vs_1"]}}
+    line = json.dumps({"custom_id": "r", "method": "POST", "url": CHAT, "body": body}).encode()
+    with pytest.raises(InvalidArgument) as caught:
+        read_items([line], CHAT)
+    assert "line 1: body.retrieval: not in batches" in caught.value.message

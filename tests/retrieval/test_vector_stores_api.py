@@ -13,16 +13,21 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import redis as redis_lib
 
 from services.inference.config import InferenceSettings
 from services.inference.server import start
 from services.retrieval.chunking import Chunk
+from services.trainer.default_model import ensure_tiny_model
+from shared.model_registry import ModelRegistry
+from shared.storage import ObjectStore
 from services.retrieval.index import ChunkIndex, IndexedChunk
 from shared.settings import RedisSettings, StorageSettings
 from tests.helpers.gateway import gateway_test_settings, served_gateway
 from tests.helpers.workers import Workers, backend_env, wait_for
 
 pytestmark = pytest.mark.slow
+BASE = "rag-tiny-llama"
 
 PRIMARY = (
     "Lighthouse keeper's logbook, 14 March 1923. I measured the storm surge myself at the north jetty: the water "
@@ -42,8 +47,11 @@ def stack(
     redis_settings: RedisSettings,
     storage_settings: StorageSettings,
     scorer_target: str,
+    store: ObjectStore,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    ensure_tiny_model(ModelRegistry(client, store), tmp_path_factory.mktemp("build"), name=BASE, hidden_size=64)
     inference = start(
         InferenceSettings(
             host="127.0.0.1",
@@ -270,3 +278,46 @@ def test_a_killed_worker_resumes_without_duplicate_chunks_and_removed_files_leav
     assert index.count(store.id) == 0
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.retrieve(store.id)
+
+
+def test_retrieval_in_chat_puts_the_chunks_in_the_prompt_and_returns_citations_streamed_or_not(
+    stack: dict[str, Any],
+) -> None:
+    _running(stack)
+    client = sdk(stack)
+    ids = [_upload(client, f"{n}.txt", t) for n, t in (("log", PRIMARY), ("cake", RECIPE))]
+    store = client.vector_stores.create(name="rag", file_ids=ids)
+    _settled(client, store.id, stack)
+    question = [{"role": "user", "content": "How high did the storm surge rise at the jetty?"}]
+    options = {"model": BASE, "messages": question, "max_tokens": 4, "temperature": 0}
+    plain = client.chat.completions.create(**options)  # type: ignore[call-overload]
+    retrieval = {"vector_store_ids": [store.id], "max_num_results": 1, "distrust": 0.5}
+    grounded = client.chat.completions.create(**options, extra_body={"retrieval": retrieval})  # type: ignore[call-overload]
+    citations = grounded.model_extra["citations"]
+    assert [c["filename"] for c in citations] == ["log.txt"] and citations[0]["index"] == 1
+    assert citations[0]["text"] == PRIMARY and 0 <= citations[0]["auth_weight"] < 1
+    assert grounded.usage.prompt_tokens > plain.usage.prompt_tokens + 40  # the chunk went into the prompt
+    assert plain.model_extra.get("citations") is None
+
+    chunks = list(
+        client.chat.completions.create(  # type: ignore[call-overload]
+            **options, n=2, stream=True, extra_body={"retrieval": retrieval}, stream_options={"include_usage": True}
+        )
+    )
+    assert [c.model_extra.get("citations") is not None for c in chunks].count(True) == 1
+    assert chunks[-1].model_extra["citations"] == citations and chunks[-1].usage is not None
+    schema = {"type": "object", "properties": {"metres": {"type": "number"}}, "required": ["metres"]}
+    shaped = client.chat.completions.create(  # type: ignore[call-overload]
+        **{**options, "max_tokens": 24},
+        extra_body={"retrieval": retrieval},
+        response_format={"type": "json_schema", "json_schema": {"name": "surge", "schema": schema}},
+    )
+    assert shaped.model_extra["citations"] == citations and shaped.choices[0].message.content.startswith("{")
+
+    bob = sdk(stack, "key-bob")
+    with pytest.raises(openai.BadRequestError) as refused:
+        bob.chat.completions.create(**options, extra_body={"retrieval": retrieval})  # type: ignore[call-overload]
+    assert refused.value.body["param"] == "retrieval.vector_store_ids[0]"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError) as unknown:
+        client.chat.completions.create(**options, extra_body={"retrieval": {**retrieval, "top": 3}})  # type: ignore[call-overload]
+    assert "retrieval" in str(unknown.value.body)

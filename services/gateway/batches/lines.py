@@ -69,6 +69,8 @@ def _body(value: object, endpoint: BatchEndpoint) -> Body:
         raise invalid_argument(exc.errors()[0], prefix="body") from None
     if getattr(body, "stream", False):
         raise InvalidArgument("body.stream: a batch answers whole responses; streaming is not supported")
+    if isinstance(body, ChatCompletionRequest) and body.retrieval is not None:
+        raise InvalidArgument("body.retrieval: not in batches (search the stores, then send the context)")
     if isinstance(body, ChatCompletionRequest | CompletionRequest):
         body.check_supported()
     return body

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from services.gateway import replies
 from services.gateway.auth import admit
-from services.gateway.deps import InferenceDep, Owner, PrincipalDep
+from services.gateway.deps import InferenceDep, Owner, PrincipalDep, VectorStoresDep
 from services.gateway.inference_client import (
     Echo,
     Final,
@@ -25,6 +25,7 @@ from services.gateway.inference_client import (
 from services.gateway.keys import Principal
 from services.gateway.limits import RateLimiter
 from services.gateway.logprobs import chat_logprobs, completion_logprobs
+from services.gateway.retrieval import grounded
 from services.gateway.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -114,12 +115,19 @@ def _request_id(request: Request) -> str:
     responses=_streamed(ChatCompletionChunk),
 )
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, principal: PrincipalDep, inference: InferenceDep
+    body: ChatCompletionRequest,
+    request: Request,
+    principal: PrincipalDep,
+    inference: InferenceDep,
+    stores: VectorStoresDep,
 ) -> ChatCompletion | StreamingResponse:
-    """Generate the assistant's reply to the messages."""
+    """Generate the assistant's reply to the messages (after searching vector stores, with `retrieval`)."""
+    body, citations = await grounded(stores, inference, principal.owner, body)
     generation, release = await _generate(request, principal, inference, body)
     if not body.stream:
-        return replies.chat_completion_of(body, await generation.collect())
+        reply = replies.chat_completion_of(body, await generation.collect())
+        reply.citations = citations
+        return reply
     ident, created = replies.new_chat_id()
 
     def chunk(choices: list[ChunkChoice], usage: CompletionUsage | None = None) -> ChatCompletionChunk:
@@ -151,6 +159,8 @@ async def chat_completions(
         last.append(chunk([ChunkChoice(index=item.index, delta=ChoiceDelta(), finish_reason=finish)]))
         if body.include_usage and len(finals) == body.n:
             last.append(chunk([], usage_of(finals)))
+        if len(finals) == body.n:
+            last[-1].citations = citations
         return last
 
     opening = [chunk([ChunkChoice(index=i, delta=ChoiceDelta(role="assistant", content=""))]) for i in range(body.n)]

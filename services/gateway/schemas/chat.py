@@ -13,8 +13,10 @@ from services.gateway.schemas.completions import (
     SamplingRequest,
 )
 from services.gateway.schemas.tools import ChoiceDeltaToolCall, NamedToolChoice, Tool, ToolCall, ToolChoice
+from services.retrieval.context import Citation
 from shared.errors import InvalidArgument
 from shared.schemas.request import RequestModel
+from shared.schemas.vector_stores import RetrievalOptions
 
 ChatFinishReason = Literal["stop", "length", "tool_calls"]
 
@@ -54,6 +56,8 @@ class ChatCompletionRequest(SamplingRequest):
     tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    # Ours: search vector stores and put the best chunks before the messages (services/retrieval/context.py).
+    retrieval: RetrievalOptions | None = None
 
     @property
     def top_logprob_count(self) -> int | None:
@@ -172,6 +176,8 @@ class ChatCompletion(BaseModel):
     object: Literal["chat.completion"] = "chat.completion"
     usage: CompletionUsage
     choices: list[Choice]
+    # Ours, with `retrieval`: the chunks the model was given.
+    citations: list[Citation] | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class ChoiceDelta(BaseModel):
@@ -201,3 +207,4 @@ class ChatCompletionChunk(BaseModel):
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     choices: list[ChunkChoice]
     usage: CompletionUsage | None = Field(default=None, exclude_if=lambda value: value is None)
+    citations: list[Citation] | None = Field(default=None, exclude_if=lambda value: value is None)  # the last chunk's
