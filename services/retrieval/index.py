@@ -17,8 +17,8 @@ from typing import Any, Literal, cast
 
 import lancedb
 import pyarrow as pa
-from lancedb.index import FTS
-from lancedb.query import LanceVectorQueryBuilder
+from lancedb.index import FTS, IvfPq
+from lancedb.query import LanceHybridQueryBuilder, LanceVectorQueryBuilder
 from lancedb.table import Table
 
 from services.retrieval.chunking import Chunk
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 SearchMode = Literal["vector", "text", "hybrid"]
 TEXT_INDEX_COLUMN = "text"
+VECTOR_INDEX = "vector_idx"
+ANN_MIN_ROWS = 10_000  # below this an exact scan is fast enough and an IVF index has too few rows to train on
+NPROBES, REFINE_FACTOR = 20, 10  # partitions searched; candidates re-ranked by exact distance, per result
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,10 @@ def storage_options(settings: StorageSettings) -> dict[str, str]:
 class ChunkIndex:
     """Each vector store's chunks in its own table, `store_<id>`; safe to share between threads."""
 
-    def __init__(self, settings: StorageSettings) -> None:
+    def __init__(self, settings: StorageSettings, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
         uri = f"s3://{settings.bucket_prefix}{Bucket.VECTORS.value}/stores"
         self.db = lancedb.connect(uri, storage_options=storage_options(settings))
+        self.ann_min_rows = ann_min_rows
         self._lock = threading.Lock()  # table creation and index rebuilds
 
     @staticmethod
@@ -138,6 +142,23 @@ class ChunkIndex:
             table.create_index(
                 TEXT_INDEX_COLUMN, config=FTS(), replace=True
             )  # with a config the first argument is the column
+            self._index_vectors(table, dimensions)
+
+    def _index_vectors(self, table: Table, dimensions: int) -> None:
+        """An IVF-PQ index once the table has `ann_min_rows` rows, built again when half its rows are new.
+
+        Below that, and for rows added since the last build, search is exact (LanceDB scans them).
+        """
+        rows = table.count_rows()
+        if rows < self.ann_min_rows:
+            return
+        stats = table.index_stats(VECTOR_INDEX) if VECTOR_INDEX in {i.name for i in table.list_indices()} else None
+        if stats is not None and stats.num_unindexed_rows * 2 < rows:
+            return
+        partitions = max(1, min(int(rows**0.5), rows // 256))  # k-means wants a few hundred rows per partition
+        config = IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=_sub_vectors(dimensions))
+        table.create_index("vector", config=config, replace=True, name=VECTOR_INDEX)
+        logger.info("vector index built", extra={"rows": rows})
 
     def delete_file(self, store_id: str, file_id: str) -> None:
         table = self._table(store_id)
@@ -176,17 +197,23 @@ class ChunkIndex:
         where = None if file_ids is None else "file_id IN (" + ", ".join(f"'{_quoted(f)}'" for f in file_ids) + ")"
         if mode == "vector":
             rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
-            rows = rows.distance_type("cosine")
+            rows = rows.distance_type("cosine").nprobes(NPROBES).refine_factor(REFINE_FACTOR)
             found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
             return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
         if mode == "text":
             fts = table.search(text or "", query_type="fts")
             found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
             return [_hit(r, float(r["_score"])) for r in found]
-        query = table.search(query_type="hybrid", vector_column_name="vector").vector(list(vector or []))
-        query = query.text(text or "")
+        hybrid = cast(LanceHybridQueryBuilder, table.search(query_type="hybrid", vector_column_name="vector"))
+        query = hybrid.vector(list(vector or [])).text(text or "").distance_type("cosine")
+        query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
         found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
         return [_hit(r, float(r["_relevance_score"])) for r in found]
+
+
+def _sub_vectors(dimensions: int) -> int:
+    """PQ sub-vectors: the largest divisor of `dimensions` up to dimensions / 8 (8 dimensions per code)."""
+    return next(d for d in range(max(1, dimensions // 8), 0, -1) if dimensions % d == 0)
 
 
 def _hit(row: dict[str, Any], relevance: float) -> Hit:

@@ -45,7 +45,7 @@ def _runner() -> IngestRunner:  # built once per worker process, on first use
         store=JobStore(client, FILE_BATCH),
         repo=StoreRepository(client),
         files=FileService(store, FileRepository(client), max_bytes=2**40),
-        index=ChunkIndex(settings.storage),
+        index=ChunkIndex(settings.storage, ann_min_rows=settings.ann_min_rows),
         embedder=lambda: InferenceClient(settings.inference_target, priority=pb.PRIORITY_BATCH),
         scorer=ScorerClient(open_channel(settings.scorer_target)),
         holder=f"{socket.gethostname()}:{os.getpid()}",

@@ -66,3 +66,34 @@ def test_a_second_host_sees_the_same_store(index: ChunkIndex, storage_settings: 
     assert [h.text for h in other.search(store, vector=None, text="letter", limit=1, mode="text")] == [
         "a letter from the archive"
     ]
+
+
+def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
+    storage_settings: StorageSettings,
+) -> None:
+    index = ChunkIndex(storage_settings, ann_min_rows=300)
+    store = "vs_" + secrets.token_hex(4)
+    rng = np.random.default_rng(1)
+
+    def batch(name: str, n: int) -> list[IndexedChunk]:
+        vectors = rng.normal(size=(n, 32)).astype("float32")
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return [
+            IndexedChunk(name, Chunk(i, f"{name} entry {i}", 0, 9, 3), v.tolist(), 0.5, 1.0, {})
+            for i, v in enumerate(vectors)
+        ]
+
+    first = batch("file-a", 200)
+    index.add_file(store, first)
+    table = index._table(store)
+    assert table is not None and "vector_idx" not in {i.name for i in table.list_indices()}
+    second = batch("file-b", 200)
+    index.add_file(store, second)
+    table = index._table(store)
+    assert table is not None and "vector_idx" in {i.name for i in table.list_indices()}
+    for target in (first[17], second[3]):
+        found = index.search(store, vector=target.vector, text=None, limit=3, mode="vector")
+        assert (found[0].file_id, found[0].index) == (target.file_id, target.chunk.index)
+        assert found[0].relevance == pytest.approx(1.0, abs=1e-4)
+    fused = index.search(store, vector=second[3].vector, text="file-b entry 3", limit=3, mode="hybrid")
+    assert (fused[0].file_id, fused[0].index) == ("file-b", 3)

@@ -18,11 +18,11 @@ import redis as redis_lib
 from services.inference.config import InferenceSettings
 from services.inference.server import start
 from services.retrieval.chunking import Chunk
+from services.retrieval.index import ChunkIndex, IndexedChunk
 from services.trainer.default_model import ensure_tiny_model
 from shared.model_registry import ModelRegistry
-from shared.storage import ObjectStore
-from services.retrieval.index import ChunkIndex, IndexedChunk
 from shared.settings import RedisSettings, StorageSettings
+from shared.storage import ObjectStore
 from tests.helpers.gateway import gateway_test_settings, served_gateway
 from tests.helpers.workers import Workers, backend_env, wait_for
 
