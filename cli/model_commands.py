@@ -149,14 +149,21 @@ def chat(
     max_tokens: int | None = typer.Option(None),
     temperature: float | None = typer.Option(None),
     seed: int | None = typer.Option(None),
+    store: list[str] = typer.Option([], "--store", help="Answer from this vector store (vs_…); repeat for more"),
+    distrust: float = typer.Option(0.0, help="With --store: weight of the provenance prior in [0, 1]"),
 ) -> None:
-    """Chat with a model; each reply streams as it is generated. One message per line; /exit or EOF ends."""
+    """Chat with a model; each reply streams as it is generated. One message per line; /exit or EOF ends.
+
+    With --store, each question is searched in the stores first and the sources used are listed after the reply.
+    """
     from cli.client import GatewayClient
     from cli.commands.chat import chat_loop
 
-    options = {
+    options: dict[str, object] = {
         k: v for k, v in {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}.items() if v is not None
     }
+    if store:
+        options["retrieval"] = {"vector_store_ids": store, "distrust": distrust}
     try:
         chat_loop(GatewayClient.from_env(), model, system=system, options=options)
     except DistrustError as exc:

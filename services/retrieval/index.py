@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 SearchMode = Literal["vector", "text", "hybrid"]
 TEXT_INDEX_COLUMN = "text"
-VECTOR_INDEX = "vector_idx"
+VECTOR_INDEX, TEXT_INDEX = "vector_idx", "text_idx"
 ANN_MIN_ROWS = 10_000  # below this an exact scan is fast enough and an IVF index has too few rows to train on
 NPROBES, REFINE_FACTOR = 20, 10  # partitions searched; candidates re-ranked by exact distance, per result
 
@@ -116,7 +116,7 @@ class ChunkIndex:
             return self.db.create_table(name, schema=self._schema(dimensions))
 
     def add_file(self, store_id: str, chunks: Sequence[IndexedChunk]) -> None:
-        """All of a file's chunks in one commit, then the full-text index refreshed."""
+        """All of a file's chunks in one commit; the indexes are rebuilt once half the rows are new."""
         if not chunks:
             return
         rows = [
@@ -139,9 +139,9 @@ class ChunkIndex:
         table = self._new_table(store_id, dimensions)
         table.add(pa.Table.from_pylist(rows, schema=self._schema(dimensions)))
         with self._lock:
-            table.create_index(
-                TEXT_INDEX_COLUMN, config=FTS(), replace=True
-            )  # with a config the first argument is the column
+            if _stale(table, TEXT_INDEX):
+                # With a config the first argument is the column. Rows added since are searched without it.
+                table.create_index(TEXT_INDEX_COLUMN, config=FTS(), replace=True, name=TEXT_INDEX)
             self._index_vectors(table, dimensions)
 
     def _index_vectors(self, table: Table, dimensions: int) -> None:
@@ -150,10 +150,7 @@ class ChunkIndex:
         Below that, and for rows added since the last build, search is exact (LanceDB scans them).
         """
         rows = table.count_rows()
-        if rows < self.ann_min_rows:
-            return
-        stats = table.index_stats(VECTOR_INDEX) if VECTOR_INDEX in {i.name for i in table.list_indices()} else None
-        if stats is not None and stats.num_unindexed_rows * 2 < rows:
+        if rows < self.ann_min_rows or not _stale(table, VECTOR_INDEX):
             return
         partitions = max(1, min(int(rows**0.5), rows // 256))  # k-means wants a few hundred rows per partition
         config = IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=_sub_vectors(dimensions))
@@ -209,6 +206,14 @@ class ChunkIndex:
         query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
         found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
         return [_hit(r, float(r["_relevance_score"])) for r in found]
+
+
+def _stale(table: Table, name: str) -> bool:
+    """Whether the index `name` is missing or half the table's rows were added after it was built."""
+    if name not in {i.name for i in table.list_indices()}:
+        return True
+    stats = table.index_stats(name)
+    return stats is None or stats.num_unindexed_rows * 2 >= stats.num_indexed_rows + stats.num_unindexed_rows
 
 
 def _sub_vectors(dimensions: int) -> int:

@@ -1,11 +1,13 @@
-"""Provenance-aware ranking: relevance blended with a prior that favours primary, diverse evidence.
+"""Provenance-aware ranking: relevance boosted by a prior that favours primary, diverse evidence.
 
 Over the candidates a search returns, both parts are scaled to [0, 1] (min-max; all equal gives 1):
 
-    score = (1 − w) · relevance' + w · prior'        prior = c(auth_weight, prov_entropy) = ln(1 − w_a + 1e-8) + H
+    score = relevance' · (1 + w · prior') / (1 + w)        prior = c(auth_weight, prov_entropy) = ln(1 − w_a + 1e-8) + H
 
 c is the distrust signal of the training loss (shared/distrust.py): high for a low-authority, high-entropy chunk.
-w = `ranking_options.distrust` in [0, 1]; 0 is plain relevance, 1 orders by provenance alone.
+w = `ranking_options.distrust` in [0, 1]; 0 is plain relevance. The prior multiplies relevance rather than adding
+to it, so it reorders evidence that answers the query and never lifts a chunk that does not: at w = 1 a chunk with
+the pool's best prior needs half the relevance of one with the worst to rank level with it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def blend(hits: Sequence[Hit], weight: float) -> list[Ranked]:
         return []
     priors = [float(v) for v in distrust_value([h.auth_weight for h in hits], [h.prov_entropy for h in hits])]
     relevance, prior = _scaled([h.relevance for h in hits]), _scaled(priors)
-    ranked = [Ranked(hit, priors[i], (1.0 - weight) * relevance[i] + weight * prior[i]) for i, hit in enumerate(hits)]
+    ranked = [
+        Ranked(hit, priors[i], relevance[i] * (1.0 + weight * prior[i]) / (1.0 + weight)) for i, hit in enumerate(hits)
+    ]
     order = sorted(range(len(ranked)), key=lambda i: (-ranked[i].score, -hits[i].relevance))
     return [ranked[i] for i in order]

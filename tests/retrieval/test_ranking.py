@@ -1,4 +1,4 @@
-"""The distrust blend: w = 0 keeps relevance order, w = 1 orders by provenance, in between the stated formula."""
+"""The distrust blend: w = 0 keeps relevance order; w > 0 lifts primary evidence among relevant chunks only."""
 
 from __future__ import annotations
 
@@ -20,18 +20,24 @@ NOTEBOOK = hit("lab notebook", 0.7, 0.05, 4.0)  # primary, diverse
 BLOG = hit("blog", 0.5, 0.3, 2.0)
 
 
-def test_zero_keeps_relevance_order_and_one_orders_by_provenance() -> None:
-    assert [r.hit.file_id for r in blend([PRESS, NOTEBOOK, BLOG], 0.0)] == ["press release", "lab notebook", "blog"]
-    assert [r.hit.file_id for r in blend([PRESS, NOTEBOOK, BLOG], 1.0)] == ["lab notebook", "blog", "press release"]
+IRRELEVANT_DIARY = hit("unrelated diary", 0.1, 0.0, 6.0)  # the best prior of all, but it does not answer
+
+
+def test_zero_keeps_relevance_order_and_the_prior_lifts_relevant_primary_evidence_only() -> None:
+    hits = [PRESS, NOTEBOOK, BLOG, IRRELEVANT_DIARY]
+    assert [r.hit.file_id for r in blend(hits, 0.0)] == ["press release", "lab notebook", "blog", "unrelated diary"]
+    assert [r.hit.file_id for r in blend(hits, 1.0)][:2] == ["lab notebook", "press release"]
+    assert blend(hits, 1.0)[-1].hit.file_id == "unrelated diary"
 
 
 def test_the_blended_score_is_the_stated_formula() -> None:
     ranked = {r.hit.file_id: r for r in blend([PRESS, NOTEBOOK, BLOG], 0.5)}
     c = {h.file_id: math.log(1 - h.auth_weight + 1e-8) + h.prov_entropy for h in (PRESS, NOTEBOOK, BLOG)}
     low, high = min(c.values()), max(c.values())
-    blog = 0.5 * (0.5 - 0.5) / (0.9 - 0.5) + 0.5 * (c["blog"] - low) / (high - low)
-    assert ranked["blog"].score == pytest.approx(blog) and ranked["blog"].prior == pytest.approx(c["blog"])
-    assert ranked["lab notebook"].score == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+    press = 1.0 * (1 + 0.5 * (c["press release"] - low) / (high - low)) / 1.5
+    assert ranked["press release"].score == pytest.approx(press) and ranked["blog"].score == 0.0
+    assert ranked["blog"].prior == pytest.approx(c["blog"])
+    assert ranked["lab notebook"].score == pytest.approx((0.7 - 0.5) / (0.9 - 0.5) * (1 + 0.5 * 1.0) / 1.5)
 
 
 def test_a_weight_out_of_range_is_refused_naming_the_option() -> None:

@@ -162,6 +162,16 @@ def _vector_store_through_the_stack(env: dict[str, str], tmp_path: Path, base: s
     store_id = created.stdout.split("created ", 1)[1].split()[0]
     searched = _distrust(env, "stores", "search", store_id, "tide at the jetty", "--distrust", "0.5", "-w", "year=1923")
     assert "log.txt#" in searched.stdout, searched.stdout
+    chat = subprocess.run(
+        [sys.executable, "-m", "cli.main", "chat", TINY_MODEL_NAME, "--store", store_id, "--max-tokens", "4"],
+        cwd=REPO,
+        env=env,
+        input="How high was the tide at the jetty?\n/exit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert chat.returncode == 0 and "  [1] log.txt#" in chat.stdout, chat.stdout + chat.stderr
     assert _searched(base, headers, store_id) == "log.txt"
     return store_id
 
