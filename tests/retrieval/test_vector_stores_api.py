@@ -321,3 +321,33 @@ def test_retrieval_in_chat_puts_the_chunks_in_the_prompt_and_returns_citations_s
     with pytest.raises(openai.BadRequestError) as unknown:
         client.chat.completions.create(**options, extra_body={"retrieval": {**retrieval, "top": 3}})  # type: ignore[call-overload]
     assert "retrieval" in str(unknown.value.body)
+
+
+def test_a_file_that_cannot_be_read_fails_alone_with_its_reason_and_no_chunks(stack: dict[str, Any]) -> None:
+    _running(stack)
+    client = sdk(stack)
+    store = client.vector_stores.create(name="mixed")
+    good = _upload(client, "good.txt", PRIMARY)
+    bad = client.files.create(
+        file=("latin1.txt", io.BytesIO("caf\xe9 au lait".encode("latin-1"))), purpose="assistants"
+    ).id
+    batch = client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=[good, bad])
+    done = wait_for(
+        lambda: (
+            (b := client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id)).status
+            != "in_progress"
+            and b
+        ),
+        120,
+        "the mixed batch",
+        poll_s=0.2,
+        workers=stack["workers"],
+    )
+    assert done.status == "completed" and (done.file_counts.completed, done.file_counts.failed) == (1, 1)
+    failed = client.vector_stores.files.retrieve(file_id=bad, vector_store_id=store.id)
+    assert failed.status == "failed" and failed.last_error is not None
+    assert failed.last_error.code == "unsupported_file" and "UTF-8" in failed.last_error.message
+    index: ChunkIndex = stack["index"]
+    assert index.count(store.id, bad) == 0 and index.count(store.id, good) == 1
+    listed = client.vector_stores.files.list(vector_store_id=store.id, filter="failed")
+    assert [f.id for f in listed.data] == [bad]
