@@ -121,6 +121,7 @@ def service_env(data: DataDir, ports: Ports, secrets: Secrets) -> dict[str, str]
         "DISTRUST_GATEWAY_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
         "DISTRUST_BATCH_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
         "DISTRUST_VECTORS_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
+        "DISTRUST_TRAINER_INFERENCE_TARGET": f"{HOST}:{ports.inference}",
         "DISTRUST_VECTORS_SCORER_TARGET": f"{HOST}:{ports.scorer}",
         "PYTHONUNBUFFERED": "1",
     }

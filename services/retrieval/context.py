@@ -13,9 +13,12 @@ Several stores are searched one after the other and their results merged by blen
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
-from services.retrieval.search import Embedder, Found, search
+from services.retrieval.search import ClosingEmbedder, Embedder, Found, search
 from services.retrieval.service import VectorStoreService
 from shared.errors import InvalidArgument, NotFound, invalid_field
 from shared.schemas.vector_stores import RankingOptions, RetrievalOptions
@@ -92,3 +95,21 @@ def context_text(citations: list[Citation]) -> str:
         for c in citations
     ]
     return "\n\n".join([PREAMBLE, *sources])
+
+
+class Retriever:
+    """Blocking retrieval, for workers (evaluations): a new inference client on each call's event loop."""
+
+    def __init__(self, service: VectorStoreService, embedder: Callable[[], ClosingEmbedder]) -> None:
+        self.service = service
+        self.embedder = embedder
+
+    def __call__(self, owner: str, options: RetrievalOptions, query: str) -> list[Citation]:
+        async def run() -> list[Citation]:
+            embedder = self.embedder()
+            try:
+                return await retrieve(self.service, embedder, owner, options, query)
+            finally:
+                await embedder.close()
+
+        return asyncio.run(run())

@@ -18,7 +18,7 @@ from services.retrieval.chunking import Chunk, Span, chunk_text
 from services.retrieval.index import ChunkIndex, IndexedChunk
 from services.retrieval.records import FileBatchRecord, FileError, VectorStoreFileRecord, VectorStoreRecord
 from services.retrieval.repository import StoreRepository
-from services.retrieval.search import Embedder
+from services.retrieval.search import ClosingEmbedder
 from shared.errors import DistrustError, Unavailable
 from shared.files import FileService
 from shared.jobs import lifecycle
@@ -35,12 +35,6 @@ class Scorer(Protocol):
     """The scorer service's batch scoring."""
 
     def score(self, documents: Sequence[tuple[str, Mapping[str, Any] | None]], profile: None) -> list[ScoreResult]: ...
-
-
-class ClosingEmbedder(Embedder, Protocol):
-    """An embedder whose connection the runner closes when a file is done."""
-
-    async def close(self) -> None: ...
 
 
 class FileFailure(Exception):

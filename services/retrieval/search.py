@@ -31,6 +31,12 @@ class Embedder(Protocol):
     ) -> tuple[list[list[float]], int]: ...
 
 
+class ClosingEmbedder(Embedder, Protocol):
+    """An embedder with a connection of its own, closed by whoever made it."""
+
+    async def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Found:
     """A ranked chunk and its file's name."""

@@ -20,7 +20,7 @@ from services.retrieval.records import (
     VectorStoreRecord,
 )
 from services.retrieval.repository import StoreRepository, page_after
-from shared.errors import NotFound, invalid_field
+from shared.errors import FailedPrecondition, NotFound, invalid_field
 from shared.files import FileService
 from shared.files.models import FileObject, Purpose
 from shared.jobs.records import JobStatus
@@ -78,8 +78,9 @@ class VectorStoreService:
         files: FileService,
         index: ChunkIndex,
         batches: JobStore[FileBatchRecord],
-        enqueue: Callable[[str], None],
+        enqueue: Callable[[str], None] | None,
     ) -> None:
+        """`enqueue` queues an ingestion; None in a process that only searches (an evaluation worker)."""
         self.repo = repo
         self.files = files
         self.index = index
@@ -195,6 +196,8 @@ class VectorStoreService:
         chunking: ChunkingStrategy,
         attributes: dict[str, AttributeValue],
     ) -> FileBatchRecord:
+        if self.enqueue is None:
+            raise FailedPrecondition("vector store files can only be added through the gateway")
         batch = FileBatchRecord(
             owner=store.owner, vector_store_id=store.id, file_ids=[s.id for s in sources], status=JobStatus.QUEUED
         )
@@ -222,9 +225,7 @@ class VectorStoreService:
         self.get(owner, store_id)
         record = self.repo.get_file(store_id, file_id)
         if record is None:
-            raise NotFound(
-                f"No such file in vector store {store_id}: {file_id}", param="file_id", code="file_not_found"
-            )
+            raise _no_file(store_id, file_id)
         return record
 
     def list_files(
@@ -254,9 +255,7 @@ class VectorStoreService:
         self.get_file(owner, store_id, file_id)
         record = self.repo.update_file(store_id, file_id, lambda r: setattr(r, "attributes", attributes))
         if record is None:
-            raise NotFound(
-                f"No such file in vector store {store_id}: {file_id}", param="file_id", code="file_not_found"
-            )
+            raise _no_file(store_id, file_id)
         self._updated(store_id, lambda r: _add_keys(r, attributes))
         return record
 
@@ -290,6 +289,10 @@ class VectorStoreService:
         if record is None:
             raise NotFound(f"No such vector store: {store_id}", param="vector_store_id", code="vector_store_not_found")
         return record
+
+
+def _no_file(store_id: str, file_id: str) -> NotFound:
+    return NotFound(f"No such file in vector store {store_id}: {file_id}", param="file_id", code="file_not_found")
 
 
 def _add_keys(record: VectorStoreRecord, attributes: dict[str, AttributeValue]) -> None:

@@ -10,8 +10,6 @@ import os
 import socket
 from functools import cache
 
-from celery.signals import worker_init
-
 from services.gateway.inference_client import InferenceClient
 from services.gateway.scorer_client import ScorerClient
 from services.retrieval.config import VectorsSettings
@@ -33,6 +31,7 @@ from shared.storage import ObjectStore
 logger = logging.getLogger(__name__)
 
 settings = load_settings(VectorsSettings)
+queue.log_when_started(settings.log, "vectors-worker")
 celery_app = queue.create_celery("distrust-vectors", settings.redis.url.get_secret_value(), QUEUE)
 app = celery_app
 
@@ -59,10 +58,3 @@ def _runner() -> IngestRunner:  # built once per worker process, on first use
 def ingest(batch_id: str) -> None:
     """Ingest one file batch (a no-op when it is finished or another worker holds it)."""
     _runner().run(batch_id)
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _logging(**_kwargs: object) -> None:
-    from shared.log import configure_logging
-
-    configure_logging(settings.log, service="vectors-worker")

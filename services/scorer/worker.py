@@ -10,8 +10,6 @@ import os
 import socket
 from functools import cache
 
-from celery.signals import worker_init
-
 from services.scorer.config import ScorerSettings
 from services.scorer.jobs import PREPARATION, PREPARE_TASK, QUEUE
 from services.scorer.runner import PreparationContext, PreparationRunner
@@ -26,6 +24,7 @@ from shared.storage import ObjectStore
 logger = logging.getLogger(__name__)
 
 settings = load_settings(ScorerSettings)
+queue.log_when_started(settings.log, "scorer-worker")
 celery_app = queue.create_celery("distrust-scorer", settings.redis.url.get_secret_value(), QUEUE)
 app = celery_app
 
@@ -48,10 +47,3 @@ def _runner() -> PreparationRunner:  # built once per worker process, on first u
 def prepare(job_id: str) -> None:
     """Run one preparation job (a no-op when it is finished or another worker holds it)."""
     _runner().run(job_id)
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _logging(**_kwargs: object) -> None:
-    from shared.log import configure_logging
-
-    configure_logging(settings.log, service="scorer-worker")

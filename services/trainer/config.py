@@ -27,6 +27,8 @@ class TrainerSettings(ServiceSettings):
     # How often a worker republishes its machine (GET /v1/hardware); a report lives 3 of these.
     hardware_interval_s: float = Field(default=30.0, gt=0, le=3600)
     default_model: str = "SmolLM2-135M-Instruct"
+    # Workers embed evaluation prompts here to search vector stores (an evaluation task's `retrieval`).
+    inference_target: str = "127.0.0.1:50153"
     # A job's `model` may be an absolute path to a model folder visible to the trainer and its workers.
     allow_local_models: bool = True
     # A job's `model` may be a Hugging Face id, downloaded by the worker (connected machines only).

@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready, worker_shutdown
+from celery.signals import worker_ready, worker_shutdown
 
 from services.trainer.config import TrainerSettings
 from shared.errors import DistrustError
@@ -21,11 +21,15 @@ from shared.jobs import queue
 from shared.settings import load_settings
 
 if TYPE_CHECKING:  # the runners import MLX: a worker loads them on its first job, not at import
+    import redis
+
+    from services.retrieval.context import Retriever
     from services.trainer.jobs.eval_runner import EvalRunner
     from services.trainer.jobs.export_runner import ExportRunner
     from services.trainer.jobs.import_runner import ImportRunner
     from services.trainer.jobs.runner import JobRunner
     from services.trainer.system.snapshot import Heartbeat
+    from shared.files import FileService
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ def create_celery(redis_url: str) -> Celery:
 
 
 settings = load_settings(TrainerSettings)
+queue.log_when_started(settings.log, "worker")
 celery_app = create_celery(settings.redis.url.get_secret_value())
 app = celery_app
 
@@ -55,6 +60,22 @@ class Runners:
     evaluate: EvalRunner
     export: ExportRunner
     model_import: ImportRunner
+
+
+def _retriever(client: redis.Redis, files: FileService) -> Retriever:
+    """Search of the owners' vector stores for evaluations with `retrieval`, embedding through the inference service."""
+    from services.gateway.inference_client import InferenceClient
+    from services.retrieval.context import Retriever
+    from services.retrieval.index import ChunkIndex
+    from services.retrieval.records import FILE_BATCH
+    from services.retrieval.repository import StoreRepository
+    from services.retrieval.service import VectorStoreService
+    from shared.jobs.store import JobStore
+
+    service = VectorStoreService(
+        StoreRepository(client), files, ChunkIndex(settings.storage), JobStore(client, FILE_BATCH), None
+    )
+    return Retriever(service, lambda: InferenceClient(settings.inference_target))
 
 
 @cache
@@ -103,6 +124,7 @@ def _runners() -> Runners:  # built once per worker process, on first use
             cache_dir=cache_dir,
             holder=holder,
             lease_ttl_s=ttl,
+            retriever=_retriever(client, files),
         )
     )
     export = ExportRunner(
@@ -152,13 +174,6 @@ def export(export_id: str) -> None:
 def model_import(import_id: str) -> None:
     """Run one model import."""
     _runners().model_import.run(import_id)
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _logging(**_kwargs: object) -> None:
-    from shared.log import configure_logging
-
-    configure_logging(settings.log, service="worker")
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs

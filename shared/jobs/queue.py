@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from celery import Celery
+from celery.signals import worker_init
+
+from shared.settings import LogSettings
 
 
 def create_celery(name: str, redis_url: str, queue: str) -> Celery:
@@ -31,3 +34,14 @@ def celery_enqueue(app: Celery, task: str, queue: str) -> Callable[[str], None]:
         app.send_task(task, args=[job_id], queue=queue)
 
     return enqueue
+
+
+def log_when_started(log: LogSettings, service: str) -> None:
+    """Configure structured logging as `service` when this process starts as a Celery worker."""
+
+    def configure(**_kwargs: object) -> None:
+        from shared.log import configure_logging
+
+        configure_logging(log, service=service)
+
+    worker_init.connect(configure, weak=False)  # a closure: a weak reference would drop it at once

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.message import Message
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from shared.errors import invalid_field
 from shared.pb.distrust.trainer.v1 import evaluation_pb2 as epb
 from shared.schemas.request import RequestModel
+from shared.schemas.vector_stores import RetrievalOptions
 
 # The most items a task may be limited to (its `limit`); the contract's field is a uint32.
 MAX_TASK_LIMIT = 1_000_000
@@ -63,6 +65,7 @@ class SuiteTask(_Task):
     file: str | None = Field(default=None, description='An "evals" file holding a suite')
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     limit: Limit = None
+    retrieval: RetrievalOptions | None = Field(default=None, description="Answer with chunks of vector stores")
 
 
 class TruthfulQATask(_Task):
@@ -88,6 +91,7 @@ class GenerationTask(_Task):
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="Default 0.7; 0 is greedy")
     limit: Limit = None
+    retrieval: RetrievalOptions | None = Field(default=None, description="Answer with chunks of vector stores")
 
 
 AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask
@@ -125,6 +129,8 @@ _METHODS = {"letter": epb.CHOICE_METHOD_LETTER, "option": epb.CHOICE_METHOD_OPTI
 def task_to_message(task: AnyTask) -> epb.EvalTask:
     """The contract message of a task (its type is the oneof case)."""
     fields = task.model_dump(exclude={"type", "method"})
+    if isinstance(fields.get("retrieval"), dict):
+        fields["retrieval"] = {k: v for k, v in fields["retrieval"].items() if v is not None}
     if isinstance(task, SourcePreferenceTask | TruthfulQATask) and task.method is not None:
         fields["method"] = _METHODS[task.method]
     message = epb.EvalTask()
@@ -134,15 +140,22 @@ def task_to_message(task: AnyTask) -> epb.EvalTask:
     return message
 
 
+def _plain(value: Any, repeated: bool) -> Any:
+    """A field's value as the pydantic model reads it: lists for repeated fields, dicts for messages."""
+    if repeated:
+        return list(value)
+    if isinstance(value, Message):
+        return MessageToDict(value, preserving_proto_field_name=True)
+    return value
+
+
 def task_from_message(message: epb.EvalTask, index: int = 0) -> AnyTask:
     """A task from its contract message; InvalidArgument naming `tasks[index]` when it has no valid task."""
     kind = message.WhichOneof("task")
     if kind is None:
         raise invalid_field(f"tasks[{index}].type", None, " | ".join(TASK_MODELS))
     body = getattr(message, kind)
-    fields: dict[str, Any] = {
-        d.name: list(v) if d.is_repeated else v for d, v in body.ListFields() if d.name != "method"
-    }
+    fields: dict[str, Any] = {d.name: _plain(v, d.is_repeated) for d, v in body.ListFields() if d.name != "method"}
     if kind in ("source_preference", "truthfulqa") and body.method:
         methods = {v: k for k, v in _METHODS.items()}
         if body.method not in methods:

@@ -7,7 +7,10 @@ service embedding with WordLlama's trained table, Celery workers killed with SIG
 from __future__ import annotations
 
 import io
+import json
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,14 +18,28 @@ import openai
 import pytest
 import redis as redis_lib
 
+from services.gateway.inference_client import InferenceClient
 from services.inference.config import InferenceSettings
 from services.inference.server import start
 from services.retrieval.chunking import Chunk
+from services.retrieval.context import Retriever
 from services.retrieval.index import ChunkIndex, IndexedChunk
+from services.retrieval.records import FILE_BATCH
+from services.retrieval.repository import StoreRepository
+from services.retrieval.service import VectorStoreService
 from services.trainer.default_model import ensure_tiny_model
+from services.trainer.jobs.eval_runner import EvalContext, EvalRunner
+from services.trainer.jobs.kinds import EVALUATION
+from services.trainer.jobs.model_sources import ModelSources
+from services.trainer.jobs.records import EvalRecord
+from shared.files import FileService
+from shared.files.repository import FileRepository
+from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
+from shared.schemas.evaluation import GenerationTask
+from shared.schemas.vector_stores import RetrievalOptions
 from shared.settings import RedisSettings, StorageSettings
-from shared.storage import ObjectStore
+from shared.storage import Bucket, ObjectStore
 from tests.helpers.gateway import gateway_test_settings, served_gateway
 from tests.helpers.workers import Workers, backend_env, wait_for
 
@@ -74,7 +91,7 @@ def stack(
         storage_settings, redis_settings, inference_target=target, scorer_target=scorer_target, reaper_interval_s=0.5
     )
     with served_gateway(settings) as url:
-        yield {"url": url, "workers": workers, "index": ChunkIndex(storage_settings)}
+        yield {"url": url, "workers": workers, "index": ChunkIndex(storage_settings), "target": target}
     workers.stop_all()
     inference.stop(0)
 
@@ -351,3 +368,52 @@ def test_a_file_that_cannot_be_read_fails_alone_with_its_reason_and_no_chunks(st
     assert index.count(store.id, bad) == 0 and index.count(store.id, good) == 1
     listed = client.vector_stores.files.list(vector_store_id=store.id, filter="failed")
     assert [f.id for f in listed.data] == [bad]
+
+
+def test_an_evaluation_task_with_retrieval_answers_each_prompt_with_the_chunks_found_for_it(
+    stack: dict[str, Any], redis_settings: RedisSettings, storage_settings: StorageSettings, store: ObjectStore
+) -> None:
+    _running(stack)
+    client = sdk(stack)
+    vs = client.vector_stores.create(name="eval", file_ids=[_upload(client, "log.txt", PRIMARY)])
+    _settled(client, vs.id, stack)
+    redis_client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    files = FileService(store, FileRepository(redis_client), max_bytes=1 << 30)
+    service = VectorStoreService(
+        StoreRepository(redis_client), files, ChunkIndex(storage_settings), JobStore(redis_client, FILE_BATCH), None
+    )
+    jobs = JobStore(redis_client, EVALUATION)
+    registry = ModelRegistry(redis_client, store)
+    runner = EvalRunner(
+        EvalContext(
+            store=jobs,
+            files=files,
+            registry=registry,
+            sources=ModelSources(registry, allow_local=False, allow_hub=False),
+            objects=store,
+            cache_dir=Path(tempfile.mkdtemp()),
+            holder="test",
+            retriever=Retriever(service, lambda: InferenceClient(stack["target"])),
+        )
+    )
+    question = "How high did the storm surge rise at the jetty?"
+    options = RetrievalOptions(vector_store_ids=[vs.id], max_num_results=1)
+    tasks = [
+        GenerationTask(name="plain", prompts=[question], max_tokens=4, temperature=0.0),
+        GenerationTask(name="rag", prompts=[question], max_tokens=4, temperature=0.0, retrieval=options),
+    ]
+    record = jobs.create(EvalRecord(owner="alice", models=[BASE], tasks=tasks, seed=0))
+    runner.run(record.id)
+    done = jobs.get(record.id)
+    assert done is not None and done.status == "succeeded", done
+    assert done.results_key is not None
+    report = json.loads(store.get_bytes(Bucket.RESULTS, done.results_key))["models"][BASE]
+    assert report["rag"]["items"][0]["sources"] == ["log.txt#0"]
+    assert report["rag"]["options"]["retrieval"]["vector_store_ids"] == [vs.id]
+    assert "sources" not in report["plain"]["items"][0] and report["plain"]["options"]["retrieval"] is None
+
+    foreign = jobs.create(EvalRecord(owner="bob", models=[BASE], tasks=tasks, seed=0))
+    runner.run(foreign.id)
+    failed = jobs.get(foreign.id)
+    assert failed is not None and failed.status == "failed" and failed.error is not None
+    assert failed.error.param == "tasks[1].retrieval.vector_store_ids[0]", failed.error

@@ -10,8 +10,6 @@ import os
 import socket
 from functools import cache
 
-from celery.signals import worker_init
-
 from services.gateway.batches.config import BatchSettings
 from services.gateway.batches.records import BATCH
 from services.gateway.batches.results import BatchResults
@@ -28,6 +26,7 @@ from shared.storage import ObjectStore
 logger = logging.getLogger(__name__)
 
 settings = load_settings(BatchSettings)
+queue.log_when_started(settings.log, "batch-worker")
 celery_app = queue.create_celery("distrust-batch", settings.redis.url.get_secret_value(), QUEUE)
 app = celery_app
 
@@ -54,10 +53,3 @@ def _runner() -> BatchRunner:  # built once per worker process, on first use
 def run_batch(batch_id: str) -> None:
     """Run one batch (a no-op when it is finished or another worker holds it)."""
     _runner().run(batch_id)
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _logging(**_kwargs: object) -> None:
-    from shared.log import configure_logging
-
-    configure_logging(settings.log, service="batch-worker")

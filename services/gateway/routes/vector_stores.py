@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,7 +24,7 @@ from services.gateway.schemas.vector_stores import (
     VectorStoreFile,
 )
 from services.gateway.trainer_client import page
-from services.retrieval.records import FileBatchRecord, VectorStoreRecord
+from services.retrieval.records import FileBatchRecord, FileStatus, VectorStoreRecord
 from services.retrieval.search import check_embedding_model, search
 from services.retrieval.service import VectorStoreService
 
@@ -45,6 +45,21 @@ def _batch(service: VectorStoreService, record: FileBatchRecord) -> FileBatch:
         status=record.batch_status,
         file_counts=service.batch_counts(record),
     )
+
+
+def _files_page(
+    stores: VectorStoreService,
+    owner: str,
+    store_id: str,
+    after: str | None,
+    limit: int,
+    status: FileStatus | None,
+    batch_id: str | None,
+) -> ListResponse[VectorStoreFile]:
+    if batch_id is not None:
+        stores.get_batch(owner, store_id, batch_id)
+    records, more = stores.list_files(owner, store_id, after=after, limit=limit, status=status, batch_id=batch_id)
+    return page([VectorStoreFile.of(r) for r in records], more)
 
 
 @router.post("", summary="Create a vector store", response_model=VectorStore, dependencies=[JOB_SLOT])
@@ -161,15 +176,10 @@ async def list_vector_store_files(
     stores: VectorStoresDep,
     after: str | None = None,
     limit: Limit = 20,
-    filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None,  # OpenAI's name
+    filter: FileStatus | None = None,  # OpenAI's name
 ) -> ListResponse[VectorStoreFile]:
     """A page of the store's files, newest first; `filter` keeps one status."""
-
-    def listed() -> ListResponse[VectorStoreFile]:
-        records, more = stores.list_files(owner, vector_store_id, after=after, limit=limit, status=filter)
-        return page([VectorStoreFile.of(r) for r in records], more)
-
-    return await run_in_threadpool(listed)
+    return await run_in_threadpool(_files_page, stores, owner, vector_store_id, after, limit, filter, None)
 
 
 @router.get(
@@ -252,15 +262,7 @@ async def list_file_batch_files(
     stores: VectorStoresDep,
     after: str | None = None,
     limit: Limit = 20,
-    filter: Literal["in_progress", "completed", "failed", "cancelled"] | None = None,  # OpenAI's name
+    filter: FileStatus | None = None,  # OpenAI's name
 ) -> ListResponse[VectorStoreFile]:
     """A page of the batch's files; `filter` keeps one status."""
-
-    def listed() -> ListResponse[VectorStoreFile]:
-        stores.get_batch(owner, vector_store_id, batch_id)
-        records, more = stores.list_files(
-            owner, vector_store_id, after=after, limit=limit, status=filter, batch_id=batch_id
-        )
-        return page([VectorStoreFile.of(r) for r in records], more)
-
-    return await run_in_threadpool(listed)
+    return await run_in_threadpool(_files_page, stores, owner, vector_store_id, after, limit, filter, batch_id)

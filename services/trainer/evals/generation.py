@@ -69,10 +69,18 @@ def generate_reply(
 
 
 def sample_replies(
-    model: LanguageModel, tokenizer: Any, prompt: str, *, n: int, max_tokens: int, temperature: float, seed: int
+    model: LanguageModel,
+    tokenizer: Any,
+    prompt: str,
+    *,
+    n: int,
+    max_tokens: int,
+    temperature: float,
+    seed: int,
+    system: str | None = None,
 ) -> list[str]:
     """`n` replies to `prompt` as a user message; reply i is sampled with seed `seed + i` (the same for every model)."""
-    ids = prompt_ids(tokenizer, prompt)
+    ids = prompt_ids(tokenizer, prompt, system=system)
     replies = []
     for i in range(n):
         mx.random.seed(seed + i)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services.trainer.core.config import MAX_SEQ_LENGTH, check_choice, check_int
 from services.trainer.evals.choice import METHODS
@@ -36,6 +36,7 @@ from shared.records import RecordError, parse_json_object
 from shared.schemas import evaluation as schema
 from shared.schemas.evaluation import MAX_TOKENS
 from shared.schemas.fine_tuning import check_float
+from shared.schemas.vector_stores import RetrievalOptions
 
 
 def _path(raw: Mapping[str, Any], prefix: str) -> Path | None:
@@ -120,6 +121,7 @@ def _parse_generation(
         max_tokens=_optional_int(raw, "max_tokens", prefix, 1, MAX_TOKENS, DEFAULT_GENERATION_TOKENS),
         temperature=float(temperature) if temperature is not None else DEFAULT_TEMPERATURE,
         file=path,
+        retrieval=_retrieval(raw, prefix),
     )
 
 
@@ -173,7 +175,20 @@ def _parse_suite(
         limit=limit,
         system=system or None,
         max_tokens=_optional_int(raw, "max_tokens", prefix, 1, MAX_TOKENS, DEFAULT_MAX_TOKENS),
+        retrieval=_retrieval(raw, prefix),
     )
+
+
+def _retrieval(raw: Mapping[str, Any], prefix: str) -> RetrievalOptions | None:
+    value = raw.get("retrieval")
+    if value is None or isinstance(value, RetrievalOptions):
+        return value
+    try:
+        return RetrievalOptions.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise invalid_field(f"{prefix}.retrieval.{field}", first.get("input"), first["msg"]) from None
 
 
 def parse_tasks(tasks: Sequence[schema.AnyTask | Mapping[str, Any]], *, seed: int = 0) -> list[AnyTask]:

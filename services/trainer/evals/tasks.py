@@ -17,7 +17,7 @@ submitted.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypedDict
@@ -34,15 +34,16 @@ from services.trainer.evals.suites import Suite
 from services.trainer.evals.truthfulqa import run_truthfulqa
 from shared.errors import invalid_field
 from shared.schemas.evaluation import MAX_TASK_LIMIT
+from shared.schemas.vector_stores import RetrievalOptions
 
 TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa", "generation")
 COMMON_KEYS = ("type", "name", "seed")
 OPTIONS = {
     "perplexity": ("file", "max_seq_length", "batch_size", "limit", "completion_only"),
     "source_preference": ("file", "method", "limit"),
-    "suite": ("suite", "file", "max_tokens", "limit", "system"),
+    "suite": ("suite", "file", "max_tokens", "limit", "system", "retrieval"),
     "truthfulqa": ("file", "method", "limit"),
-    "generation": ("file", "prompts", "n", "max_tokens", "temperature", "limit"),
+    "generation": ("file", "prompts", "n", "max_tokens", "temperature", "limit", "retrieval"),
 }
 DEFAULT_MAX_SEQ_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
@@ -52,6 +53,17 @@ DEFAULT_TEMPERATURE = 0.7
 
 MAX_LIMIT = MAX_TASK_LIMIT
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """What retrieval gave one prompt: the system text carrying the chunks, and the sources' labels."""
+
+    system: str
+    sources: tuple[str, ...]
+
+
+Groundings = Mapping[str, Grounding]  # prompt → its grounding, for one task
 
 
 class TaskOptions(TypedDict):
@@ -83,6 +95,7 @@ class SuiteOptions(TaskOptions):
     max_tokens: int
     limit: int | None
     system: str | None
+    retrieval: dict[str, Any] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +155,7 @@ class SuiteTask(EvalTask):
     max_tokens: int = DEFAULT_MAX_TOKENS
     limit: int | None = None
     system: str | None = None
+    retrieval: RetrievalOptions | None = None
 
     def options(self) -> SuiteOptions:
         return {
@@ -150,6 +164,7 @@ class SuiteTask(EvalTask):
             "max_tokens": self.max_tokens,
             "limit": self.limit,
             "system": self.system,
+            "retrieval": self.retrieval.model_dump() if self.retrieval else None,
         }
 
 
@@ -173,6 +188,7 @@ class GenerationOptions(TaskOptions):
     max_tokens: int
     temperature: float
     file: str | None
+    retrieval: dict[str, Any] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +201,7 @@ class GenerationTask(EvalTask):
     max_tokens: int = DEFAULT_GENERATION_TOKENS
     temperature: float = DEFAULT_TEMPERATURE
     file: Path | None = None
+    retrieval: RetrievalOptions | None = None
 
     def options(self) -> GenerationOptions:
         return {
@@ -193,10 +210,27 @@ class GenerationTask(EvalTask):
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "file": self.file.name if self.file else None,
+            "retrieval": self.retrieval.model_dump() if self.retrieval else None,
         }
 
 
 AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask
+
+
+def _system(own: str | None, grounding: Grounding | None) -> str | None:
+    if grounding is None:
+        return own
+    return f"{own}\n\n{grounding.system}" if own else grounding.system
+
+
+def retrieval_prompts(task: AnyTask) -> tuple[RetrievalOptions, list[str]] | None:
+    """A task's retrieval options and the prompts to search with, in order; None for a task without retrieval."""
+    if isinstance(task, SuiteTask) and task.retrieval is not None:
+        items = task.suite.items[: task.limit] if task.limit is not None else task.suite.items
+        return task.retrieval, [item.prompt for item in items]
+    if isinstance(task, GenerationTask) and task.retrieval is not None:
+        return task.retrieval, list(task.prompts)
+    return None
 
 
 def run_task(
@@ -204,8 +238,9 @@ def run_task(
     tokenizer: Any,
     task: AnyTask,
     progress: Callable[[int, int], None] | None = None,
+    groundings: Groundings | None = None,
 ) -> dict[str, Any]:  # open: a task's report, its keys depend on the task type
-    """One task's report on one model (see `run_tasks`)."""
+    """One task's report on one model (see `run_tasks`); `groundings` give a task with retrieval its chunks."""
     if isinstance(task, PerplexityTask):
         report = band_perplexity(
             model,
@@ -225,23 +260,34 @@ def run_task(
         )
     if isinstance(task, TruthfulQATask):
         return run_truthfulqa(model, tokenizer, task.items, seed=task.seed, method=task.method, progress=progress)
+    grounded = groundings or {}
     if isinstance(task, GenerationTask):
-        return run_generation(model, tokenizer, task, progress)
+        return run_generation(model, tokenizer, task, progress, grounded)
     if isinstance(task, SuiteTask):
 
         def reply(prompt: str) -> str:
-            return generate_reply(model, tokenizer, prompt, max_tokens=task.max_tokens, system=task.system)
+            system = _system(task.system, grounded.get(prompt))
+            return generate_reply(model, tokenizer, prompt, max_tokens=task.max_tokens, system=system)
 
-        return run_suite(reply, task.suite, limit=task.limit, progress=progress)
+        suite_report = run_suite(reply, task.suite, limit=task.limit, progress=progress)
+        if grounded:
+            for result in suite_report.get("results", []):
+                result["sources"] = list(grounded[result["prompt"]].sources) if result["prompt"] in grounded else []
+        return suite_report
     raise invalid_field("task", task, "a task made by parse_tasks")
 
 
 def run_generation(
-    model: nn.Module, tokenizer: Any, task: GenerationTask, progress: Callable[[int, int], None] | None = None
+    model: nn.Module,
+    tokenizer: Any,
+    task: GenerationTask,
+    progress: Callable[[int, int], None] | None = None,
+    groundings: Groundings | None = None,
 ) -> dict[str, Any]:  # open: the task's report
     """Every prompt's `n` answers (prompt k's answer i sampled with seed + k·n + i), and their mean length."""
     items = []
     for k, prompt in enumerate(task.prompts):
+        grounding = (groundings or {}).get(prompt)
         answers = sample_replies(
             model,
             tokenizer,
@@ -250,8 +296,12 @@ def run_generation(
             max_tokens=task.max_tokens,
             temperature=task.temperature,
             seed=task.seed + k * task.n,
+            system=_system(None, grounding),
         )
-        items.append({"prompt": prompt, "answers": answers})
+        item: dict[str, Any] = {"prompt": prompt, "answers": answers}
+        if grounding is not None:
+            item["sources"] = list(grounding.sources)
+        items.append(item)
         if progress is not None:
             progress(k + 1, len(task.prompts))
     lengths = [len(a) for item in items for a in item["answers"]]
@@ -264,8 +314,9 @@ def run_tasks(
     tasks: Sequence[AnyTask],
     *,
     progress: Progress | None = None,
+    groundings: Mapping[str, Groundings] | None = None,
 ) -> dict[str, Any]:
-    """Every task on one loaded model: {task name: report}, JSON-safe.
+    """Every task on one loaded model: {task name: report}, JSON-safe; `groundings` by task name.
 
     Each report carries "type", "options" and "seconds" besides its own keys; `progress(task name, items done,
     items)` is called as items finish.
@@ -278,7 +329,7 @@ def run_tasks(
                 progress(name, done, total)
 
         started = time.perf_counter()
-        report = run_task(model, tokenizer, task, progress=step)
+        report = run_task(model, tokenizer, task, progress=step, groundings=(groundings or {}).get(task.name))
         results[task.name] = json_safe(
             {"type": task.type, **report, "options": task.options(), "seconds": round(time.perf_counter() - started, 3)}
         )

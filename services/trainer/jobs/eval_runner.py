@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,20 @@ from typing import Any
 import mlx.core as mx
 import mlx_lm
 
+from services.retrieval.context import Citation, context_text
 from services.trainer.evals import compare, parse_tasks, run_tasks
-from services.trainer.evals.tasks import AnyTask
+from services.trainer.evals.tasks import AnyTask, Grounding, Groundings, retrieval_prompts
 from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import EvalRecord, EvalRunProgress
+from shared.errors import FailedPrecondition, InvalidArgument
 from shared.files import FileService
 from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
+from shared.schemas.vector_stores import RetrievalOptions
 from shared.storage import Bucket, ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ class EvalContext:
     cache_dir: Path
     holder: str
     lease_ttl_s: int = 30
+    # Searches the owner's vector stores for a task's `retrieval`; None: such tasks fail, naming the field.
+    retriever: Callable[[str, RetrievalOptions, str], list[Citation]] | None = None
 
 
 class Stopped(Exception):
@@ -66,7 +72,8 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
                 ),
             )
             tasks = parse_tasks(local, seed=record.seed)
-            results = self._evaluate(record, tasks, lost)
+            groundings = self._ground(record, tasks)
+            results = self._evaluate(record, tasks, lost, groundings)
         except Stopped:
             if not lost.is_set():
                 lifecycle.finish(self.store, record.id, JobStatus.CANCELLED, "Evaluation cancelled")
@@ -84,7 +91,33 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
 
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
 
-    def _evaluate(self, record: EvalRecord, tasks: list[AnyTask], lost: threading.Event) -> dict[str, Any]:
+    def _ground(self, record: EvalRecord, tasks: list[AnyTask]) -> dict[str, Groundings]:
+        """Each retrieval task's prompts with the chunks found for them: once, the same for every model."""
+        found: dict[str, Groundings] = {}
+        for i, task in enumerate(tasks):
+            wanted = retrieval_prompts(task)
+            if wanted is None:
+                continue
+            if self.ctx.retriever is None:
+                raise FailedPrecondition(
+                    f"tasks[{i}].retrieval: this worker cannot search vector stores", param=f"tasks[{i}].retrieval"
+                )
+            options, prompts = wanted
+            groundings: dict[str, Grounding] = {}
+            for prompt in prompts:
+                try:
+                    citations = self.ctx.retriever(record.owner, options, options.query or prompt)
+                except InvalidArgument as exc:
+                    raise InvalidArgument(f"tasks[{i}].{exc.message}", param=f"tasks[{i}].{exc.param}") from None
+                if citations:
+                    labels = tuple(f"{c.filename}#{c.chunk_index}" for c in citations)
+                    groundings[prompt] = Grounding(context_text(citations), labels)
+            found[task.name] = groundings
+        return found
+
+    def _evaluate(
+        self, record: EvalRecord, tasks: list[AnyTask], lost: threading.Event, groundings: dict[str, Groundings]
+    ) -> dict[str, Any]:
         total = len(record.models) * len(tasks)
         results: dict[str, Any] = {}  # open: {model: {task: report}}, the full evaluation report
         for m, name in enumerate(record.models):
@@ -100,7 +133,7 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
                 def progress(task_name: str, i: int, n: int, model_name: str = name, base: int = done) -> None:
                     self._progress(record.id, base, total, model_name, task_name, i, n, event=False)
 
-                results[name].update(run_tasks(model, tokenizer, [task], progress=progress))
+                results[name].update(run_tasks(model, tokenizer, [task], progress=progress, groundings=groundings))
             del model
             mx.clear_cache()
         if lost.is_set() or self.store.cancel_requested(record.id):  # a cancel during the last task still counts

@@ -79,6 +79,21 @@ def test_parse_defaults_and_names(val_file: Path) -> None:
         ([{"type": "suite", "suite": "censorship", "max_tokens": 0}], "tasks[0].max_tokens", []),
         ([{"type": "suite", "seed": -1, "suite": "censorship"}], "tasks[0].seed", []),
         ([], "tasks", []),
+        (
+            [{"type": "truthfulqa", "retrieval": {"vector_store_ids": ["vs_1"]}}],
+            "tasks[0].retrieval",
+            ["no such option"],
+        ),
+        (
+            [{"type": "suite", "suite": "censorship", "retrieval": {"vector_store_ids": ["vs_1"], "distrust": 2.0}}],
+            "tasks[0].retrieval.distrust",
+            [],
+        ),
+        (
+            [{"type": "generation", "prompts": ["a"], "retrieval": {"vector_store_ids": []}}],
+            "tasks[0].retrieval.vector_store_ids",
+            [],
+        ),
     ],
 )
 def test_parse_errors_name_the_field(tasks: list[Any], param: str, words: list[str]) -> None:
@@ -202,3 +217,29 @@ def test_generation_keeps_every_answer_side_by_side_with_seeded_sampling(chat_mo
             parse_tasks([bad])
         assert caught.value.param == param, bad
     assert {"prompts", "n", "temperature"} <= set(epb.GenerationTask.DESCRIPTOR.fields_by_name)
+
+
+def test_retrieval_options_travel_through_the_contract_and_reach_the_prompts(chat_model_dir: Path) -> None:
+    from services.trainer.evals.tasks import Grounding, retrieval_prompts
+    from shared.schemas.evaluation import GenerationTask, SuiteTask, task_from_message, task_to_message
+    from shared.schemas.vector_stores import RetrievalOptions
+
+    options = RetrievalOptions(vector_store_ids=["vs_a", "vs_b"], max_num_results=2, distrust=0.5, mode="vector")
+    asked = [
+        SuiteTask(suite="authority", limit=2, retrieval=options),
+        GenerationTask(prompts=["Who measured the river?"], max_tokens=3, temperature=0.0, retrieval=options),
+    ]
+    assert [task_from_message(task_to_message(t)) for t in asked] == asked
+    suite, generation = parse_tasks(asked)
+    wanted = retrieval_prompts(suite)
+    assert wanted is not None and wanted[0] == options and len(wanted[1]) == 2
+    assert retrieval_prompts(parse_tasks([{"type": "suite", "suite": "authority"}])[0]) is None
+    grounding = Grounding(
+        "Use the numbered sources below.\n\n[1] log.txt, chunk 0\nThe gauge read 2.1 m.", ("log.txt#0",)
+    )
+    base, tokenizer = mlx_lm.load(str(chat_model_dir))
+    groundings = {"suite": {wanted[1][0]: grounding}, "generation": {"Who measured the river?": grounding}}
+    report = run_tasks(base, tokenizer, [suite, generation], groundings=groundings)
+    assert [r["sources"] for r in report["suite"]["results"]] == [["log.txt#0"], []]
+    assert report["generation"]["items"][0]["sources"] == ["log.txt#0"]
+    assert report["suite"]["options"]["retrieval"]["distrust"] == 0.5

@@ -43,18 +43,20 @@ class SourcePreferenceTask(_message.Message):
     def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., method: _Optional[_Union[ChoiceMethod, str]] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class SuiteTask(_message.Message):
-    __slots__ = ("name", "suite", "file", "max_tokens", "limit")
+    __slots__ = ("name", "suite", "file", "max_tokens", "limit", "retrieval")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SUITE_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RETRIEVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     suite: str
     file: str
     max_tokens: int
     limit: int
-    def __init__(self, name: _Optional[str] = ..., suite: _Optional[str] = ..., file: _Optional[str] = ..., max_tokens: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    retrieval: RetrievalOptions
+    def __init__(self, name: _Optional[str] = ..., suite: _Optional[str] = ..., file: _Optional[str] = ..., max_tokens: _Optional[int] = ..., limit: _Optional[int] = ..., retrieval: _Optional[_Union[RetrievalOptions, _Mapping]] = ...) -> None: ...
 
 class TruthfulQATask(_message.Message):
     __slots__ = ("name", "file", "method", "limit")
@@ -69,7 +71,7 @@ class TruthfulQATask(_message.Message):
     def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., method: _Optional[_Union[ChoiceMethod, str]] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class GenerationTask(_message.Message):
-    __slots__ = ("name", "file", "prompts", "n", "max_tokens", "temperature", "limit")
+    __slots__ = ("name", "file", "prompts", "n", "max_tokens", "temperature", "limit", "retrieval")
     NAME_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     PROMPTS_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +79,7 @@ class GenerationTask(_message.Message):
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RETRIEVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     file: str
     prompts: _containers.RepeatedScalarFieldContainer[str]
@@ -84,7 +87,22 @@ class GenerationTask(_message.Message):
     max_tokens: int
     temperature: float
     limit: int
-    def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., limit: _Optional[int] = ...) -> None: ...
+    retrieval: RetrievalOptions
+    def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., limit: _Optional[int] = ..., retrieval: _Optional[_Union[RetrievalOptions, _Mapping]] = ...) -> None: ...
+
+class RetrievalOptions(_message.Message):
+    __slots__ = ("vector_store_ids", "max_num_results", "distrust", "mode", "query")
+    VECTOR_STORE_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_NUM_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    DISTRUST_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    vector_store_ids: _containers.RepeatedScalarFieldContainer[str]
+    max_num_results: int
+    distrust: float
+    mode: str
+    query: str
+    def __init__(self, vector_store_ids: _Optional[_Iterable[str]] = ..., max_num_results: _Optional[int] = ..., distrust: _Optional[float] = ..., mode: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
 
 class EvalTask(_message.Message):
     __slots__ = ("perplexity", "source_preference", "suite", "truthfulqa", "generation")
