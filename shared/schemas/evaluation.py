@@ -94,7 +94,17 @@ class GenerationTask(_Task):
     retrieval: RetrievalOptions | None = Field(default=None, description="Answer with chunks of vector stores")
 
 
-AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask
+class RetrievalQualityTask(_Task):
+    """recall@k, MRR and primary@1 of vector-store search on a labelled query file (the same for every model)."""
+
+    type: Literal["retrieval_quality"] = "retrieval_quality"
+    name: TaskName = None
+    file: str = Field(description='An "evals" file of {"query", "relevant": [...], "primary"} lines')
+    retrieval: RetrievalOptions = Field(description="The stores and ranking searched; k is max_num_results")
+    limit: Limit = None
+
+
+AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask | RetrievalQualityTask
 EvalTask = Annotated[AnyTask, Field(discriminator="type")]
 TASK_MODELS: dict[str, type[AnyTask]] = {
     "perplexity": PerplexityTask,
@@ -102,6 +112,7 @@ TASK_MODELS: dict[str, type[AnyTask]] = {
     "suite": SuiteTask,
     "truthfulqa": TruthfulQATask,
     "generation": GenerationTask,
+    "retrieval_quality": RetrievalQualityTask,
 }
 
 

@@ -36,7 +36,7 @@ from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry
-from shared.schemas.evaluation import GenerationTask
+from shared.schemas.evaluation import GenerationTask, RetrievalQualityTask
 from shared.schemas.vector_stores import RetrievalOptions
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import Bucket, ObjectStore
@@ -375,8 +375,16 @@ def test_an_evaluation_task_with_retrieval_answers_each_prompt_with_the_chunks_f
 ) -> None:
     _running(stack)
     client = sdk(stack)
-    vs = client.vector_stores.create(name="eval", file_ids=[_upload(client, "log.txt", PRIMARY)])
+    ids = [_upload(client, "log.txt", PRIMARY), _upload(client, "cake.txt", RECIPE)]
+    vs = client.vector_stores.create(name="eval", file_ids=ids)
     _settled(client, vs.id, stack)
+    labelled = [
+        {"query": "storm surge measured at the jetty", "relevant": ["log.txt"], "primary": "log.txt"},
+        {"query": "baking a cake with butter and flour", "relevant": [ids[1]]},
+    ]
+    queries = client.files.create(
+        file=("queries.jsonl", io.BytesIO("".join(json.dumps(q) + "\n" for q in labelled).encode())), purpose="evals"
+    ).id
     redis_client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
     files = FileService(store, FileRepository(redis_client), max_bytes=1 << 30)
     service = VectorStoreService(
@@ -401,6 +409,7 @@ def test_an_evaluation_task_with_retrieval_answers_each_prompt_with_the_chunks_f
     tasks = [
         GenerationTask(name="plain", prompts=[question], max_tokens=4, temperature=0.0),
         GenerationTask(name="rag", prompts=[question], max_tokens=4, temperature=0.0, retrieval=options),
+        RetrievalQualityTask(name="quality", file=queries, retrieval=options),
     ]
     record = jobs.create(EvalRecord(owner="alice", models=[BASE], tasks=tasks, seed=0))
     runner.run(record.id)
@@ -411,8 +420,12 @@ def test_an_evaluation_task_with_retrieval_answers_each_prompt_with_the_chunks_f
     assert report["rag"]["items"][0]["sources"] == ["log.txt#0"]
     assert report["rag"]["options"]["retrieval"]["vector_store_ids"] == [vs.id]
     assert "sources" not in report["plain"]["items"][0] and report["plain"]["options"]["retrieval"] is None
+    quality = report["quality"]
+    assert (quality["n"], quality["recall_at_k"], quality["mrr"], quality["primary_at_1"]) == (2, 1.0, 1.0, 1.0)
+    assert [item["hits"] for item in quality["items"]] == [["log.txt"], ["cake.txt"]]
+    assert done.summary is not None and done.summary.metrics["quality.mrr"] == {BASE: 1.0}
 
-    foreign = jobs.create(EvalRecord(owner="bob", models=[BASE], tasks=tasks, seed=0))
+    foreign = jobs.create(EvalRecord(owner="bob", models=[BASE], tasks=tasks[:2], seed=0))
     runner.run(foreign.id)
     failed = jobs.get(foreign.id)
     assert failed is not None and failed.status == "failed" and failed.error is not None

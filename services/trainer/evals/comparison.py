@@ -47,6 +47,8 @@ def headline(report: Mapping[str, Any]) -> dict[str, MetricValue]:
         return {key: report.get(key) for key in ("pass_rate", "passed", "n", "suite_passed")}
     if kind == "generation":
         return {key: report.get(key) for key in ("n", "answers", "mean_answer_chars")}
+    if kind == "retrieval_quality":
+        return {key: report.get(key) for key in ("recall_at_k", "mrr", "primary_at_1", "n")}
     return {}
 
 

@@ -12,6 +12,7 @@ from services.trainer.core.config import MAX_SEQ_LENGTH, check_choice, check_int
 from services.trainer.evals.choice import METHODS
 from services.trainer.evals.perplexity import load_records
 from services.trainer.evals.preference import load_source_preference
+from services.trainer.evals.retrieval_quality import load_labelled_queries
 from services.trainer.evals.suites import BUILTIN_SUITES, load_suite
 from services.trainer.evals.tasks import (
     COMMON_KEYS,
@@ -26,6 +27,7 @@ from services.trainer.evals.tasks import (
     AnyTask,
     GenerationTask,
     PerplexityTask,
+    RetrievalQualityTask,
     SourcePreferenceTask,
     SuiteTask,
     TruthfulQATask,
@@ -95,6 +97,13 @@ def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> Any
         )
     if kind == "generation":
         return _parse_generation(raw, prefix, name, seed, path, limit)
+    if kind == "retrieval_quality":
+        retrieval = _retrieval(raw, prefix)
+        if path is None or retrieval is None:
+            missing = "file" if path is None else "retrieval"
+            raise invalid_field(f"{prefix}.{missing}", None, "a labelled query file and the retrieval options (both)")
+        queries = load_labelled_queries(path, field=file_field, limit=limit)
+        return RetrievalQualityTask(name=name, seed=seed, queries=tuple(queries), retrieval=retrieval, file=path)
     return _parse_suite(raw, prefix, name, seed, path, limit)
 
 

@@ -29,6 +29,7 @@ from services.trainer.evals.comparison import json_safe
 from services.trainer.evals.generation import generate_reply, sample_replies
 from services.trainer.evals.perplexity import band_perplexity
 from services.trainer.evals.preference import run_source_preference
+from services.trainer.evals.retrieval_quality import LabelledQuery
 from services.trainer.evals.suite_report import run_suite
 from services.trainer.evals.suites import Suite
 from services.trainer.evals.truthfulqa import run_truthfulqa
@@ -36,7 +37,7 @@ from shared.errors import invalid_field
 from shared.schemas.evaluation import MAX_TASK_LIMIT
 from shared.schemas.vector_stores import RetrievalOptions
 
-TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa", "generation")
+TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa", "generation", "retrieval_quality")
 COMMON_KEYS = ("type", "name", "seed")
 OPTIONS = {
     "perplexity": ("file", "max_seq_length", "batch_size", "limit", "completion_only"),
@@ -44,6 +45,7 @@ OPTIONS = {
     "suite": ("suite", "file", "max_tokens", "limit", "system", "retrieval"),
     "truthfulqa": ("file", "method", "limit"),
     "generation": ("file", "prompts", "n", "max_tokens", "temperature", "limit", "retrieval"),
+    "retrieval_quality": ("file", "retrieval", "limit"),
 }
 DEFAULT_MAX_SEQ_LENGTH = 1024
 DEFAULT_BATCH_SIZE = 4
@@ -214,7 +216,27 @@ class GenerationTask(EvalTask):
         }
 
 
-AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask
+class RetrievalQualityOptions(TaskOptions):
+    """A retrieval-quality task's settings."""
+
+    file: str
+    retrieval: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrievalQualityTask(EvalTask):
+    """Labelled queries searched in vector stores; the evaluation worker measures it once, for every model."""
+
+    type: ClassVar[str] = "retrieval_quality"
+    queries: tuple[LabelledQuery, ...]
+    retrieval: RetrievalOptions
+    file: Path
+
+    def options(self) -> RetrievalQualityOptions:
+        return {"seed": self.seed, "file": self.file.name, "retrieval": self.retrieval.model_dump()}
+
+
+AnyTask = PerplexityTask | SourcePreferenceTask | SuiteTask | TruthfulQATask | GenerationTask | RetrievalQualityTask
 
 
 def _system(own: str | None, grounding: Grounding | None) -> str | None:
@@ -274,6 +296,8 @@ def run_task(
             for result in suite_report.get("results", []):
                 result["sources"] = list(grounded[result["prompt"]].sources) if result["prompt"] in grounded else []
         return suite_report
+    if isinstance(task, RetrievalQualityTask):
+        raise invalid_field("task", task.name, "a task the evaluation worker measures (it searches the stores)")
     raise invalid_field("task", task, "a task made by parse_tasks")
 
 

@@ -6,8 +6,9 @@ import json
 import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ import mlx_lm
 
 from services.retrieval.context import Citation, context_text
 from services.trainer.evals import compare, parse_tasks, run_tasks
-from services.trainer.evals.tasks import AnyTask, Grounding, Groundings, retrieval_prompts
+from services.trainer.evals.comparison import json_safe
+from services.trainer.evals.retrieval_quality import measure_retrieval
+from services.trainer.evals.tasks import AnyTask, Grounding, Groundings, RetrievalQualityTask, retrieval_prompts
 from services.trainer.jobs.evaluations import EvalModel, localize_tasks, resolve_model
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.model_sources import ModelSources
@@ -49,6 +52,14 @@ class EvalContext:
     retriever: Callable[[str, RetrievalOptions, str], list[Citation]] | None = None
 
 
+@dataclass
+class Searched:
+    """What an evaluation's tasks found in vector stores, by task name."""
+
+    groundings: dict[str, Groundings] = field(default_factory=dict)
+    measured: dict[str, dict[str, Any]] = field(default_factory=dict)  # open: retrieval-quality reports
+
+
 class Stopped(Exception):
     """The evaluation was cancelled, or its lease lost, between two tasks."""
 
@@ -72,8 +83,8 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
                 ),
             )
             tasks = parse_tasks(local, seed=record.seed)
-            groundings = self._ground(record, tasks)
-            results = self._evaluate(record, tasks, lost, groundings)
+            searched = self._search(record, tasks)
+            results = self._evaluate(record, tasks, lost, searched)
         except Stopped:
             if not lost.is_set():
                 lifecycle.finish(self.store, record.id, JobStatus.CANCELLED, "Evaluation cancelled")
@@ -91,32 +102,55 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
 
         lifecycle.finish(self.store, record.id, JobStatus.SUCCEEDED, "Evaluation finished", mutate=done)
 
-    def _ground(self, record: EvalRecord, tasks: list[AnyTask]) -> dict[str, Groundings]:
-        """Each retrieval task's prompts with the chunks found for them: once, the same for every model."""
-        found: dict[str, Groundings] = {}
+    def _search(self, record: EvalRecord, tasks: list[AnyTask]) -> Searched:
+        """What the tasks need from vector stores, found once for every model.
+
+        That is each retrieval task's prompts with their chunks, and each retrieval-quality task's report.
+        """
+        searched = Searched()
         for i, task in enumerate(tasks):
+            if isinstance(task, RetrievalQualityTask):
+                started = time.perf_counter()
+
+                def hits(query: str, at: int = i, options: RetrievalOptions = task.retrieval) -> list[tuple[str, str]]:
+                    return [(c.file_id, c.filename) for c in self._retrieve(record, at, options, query)]
+
+                report = measure_retrieval(task.queries, hits)
+                searched.measured[task.name] = json_safe(
+                    {
+                        "type": task.type,
+                        **report,
+                        "options": task.options(),
+                        "seconds": round(time.perf_counter() - started, 3),
+                    }
+                )
+                continue
             wanted = retrieval_prompts(task)
             if wanted is None:
                 continue
-            if self.ctx.retriever is None:
-                raise FailedPrecondition(
-                    f"tasks[{i}].retrieval: this worker cannot search vector stores", param=f"tasks[{i}].retrieval"
-                )
             options, prompts = wanted
             groundings: dict[str, Grounding] = {}
             for prompt in prompts:
-                try:
-                    citations = self.ctx.retriever(record.owner, options, options.query or prompt)
-                except InvalidArgument as exc:
-                    raise InvalidArgument(f"tasks[{i}].{exc.message}", param=f"tasks[{i}].{exc.param}") from None
+                citations = self._retrieve(record, i, options, options.query or prompt)
                 if citations:
                     labels = tuple(f"{c.filename}#{c.chunk_index}" for c in citations)
                     groundings[prompt] = Grounding(context_text(citations), labels)
-            found[task.name] = groundings
-        return found
+            searched.groundings[task.name] = groundings
+        return searched
+
+    def _retrieve(self, record: EvalRecord, i: int, options: RetrievalOptions, query: str) -> list[Citation]:
+        """The retriever's chunks for `query`; errors name the task (`tasks[i].retrieval…`)."""
+        if self.ctx.retriever is None:
+            raise FailedPrecondition(
+                f"tasks[{i}].retrieval: this worker cannot search vector stores", param=f"tasks[{i}].retrieval"
+            )
+        try:
+            return self.ctx.retriever(record.owner, options, query)
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"tasks[{i}].{exc.message}", param=f"tasks[{i}].{exc.param}") from None
 
     def _evaluate(
-        self, record: EvalRecord, tasks: list[AnyTask], lost: threading.Event, groundings: dict[str, Groundings]
+        self, record: EvalRecord, tasks: list[AnyTask], lost: threading.Event, searched: Searched
     ) -> dict[str, Any]:
         total = len(record.models) * len(tasks)
         results: dict[str, Any] = {}  # open: {model: {task: report}}, the full evaluation report
@@ -133,6 +167,10 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
                 def progress(task_name: str, i: int, n: int, model_name: str = name, base: int = done) -> None:
                     self._progress(record.id, base, total, model_name, task_name, i, n, event=False)
 
+                if task.name in searched.measured:
+                    results[name][task.name] = searched.measured[task.name]
+                    continue
+                groundings = searched.groundings
                 results[name].update(run_tasks(model, tokenizer, [task], progress=progress, groundings=groundings))
             del model
             mx.clear_cache()

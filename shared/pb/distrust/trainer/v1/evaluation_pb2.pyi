@@ -90,6 +90,18 @@ class GenerationTask(_message.Message):
     retrieval: RetrievalOptions
     def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., prompts: _Optional[_Iterable[str]] = ..., n: _Optional[int] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., limit: _Optional[int] = ..., retrieval: _Optional[_Union[RetrievalOptions, _Mapping]] = ...) -> None: ...
 
+class RetrievalQualityTask(_message.Message):
+    __slots__ = ("name", "file", "retrieval", "limit")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    RETRIEVAL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    file: str
+    retrieval: RetrievalOptions
+    limit: int
+    def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., retrieval: _Optional[_Union[RetrievalOptions, _Mapping]] = ..., limit: _Optional[int] = ...) -> None: ...
+
 class RetrievalOptions(_message.Message):
     __slots__ = ("vector_store_ids", "max_num_results", "distrust", "mode", "query")
     VECTOR_STORE_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -105,18 +117,20 @@ class RetrievalOptions(_message.Message):
     def __init__(self, vector_store_ids: _Optional[_Iterable[str]] = ..., max_num_results: _Optional[int] = ..., distrust: _Optional[float] = ..., mode: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
 
 class EvalTask(_message.Message):
-    __slots__ = ("perplexity", "source_preference", "suite", "truthfulqa", "generation")
+    __slots__ = ("perplexity", "source_preference", "suite", "truthfulqa", "generation", "retrieval_quality")
     PERPLEXITY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     SUITE_FIELD_NUMBER: _ClassVar[int]
     TRUTHFULQA_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
+    RETRIEVAL_QUALITY_FIELD_NUMBER: _ClassVar[int]
     perplexity: PerplexityTask
     source_preference: SourcePreferenceTask
     suite: SuiteTask
     truthfulqa: TruthfulQATask
     generation: GenerationTask
-    def __init__(self, perplexity: _Optional[_Union[PerplexityTask, _Mapping]] = ..., source_preference: _Optional[_Union[SourcePreferenceTask, _Mapping]] = ..., suite: _Optional[_Union[SuiteTask, _Mapping]] = ..., truthfulqa: _Optional[_Union[TruthfulQATask, _Mapping]] = ..., generation: _Optional[_Union[GenerationTask, _Mapping]] = ...) -> None: ...
+    retrieval_quality: RetrievalQualityTask
+    def __init__(self, perplexity: _Optional[_Union[PerplexityTask, _Mapping]] = ..., source_preference: _Optional[_Union[SourcePreferenceTask, _Mapping]] = ..., suite: _Optional[_Union[SuiteTask, _Mapping]] = ..., truthfulqa: _Optional[_Union[TruthfulQATask, _Mapping]] = ..., generation: _Optional[_Union[GenerationTask, _Mapping]] = ..., retrieval_quality: _Optional[_Union[RetrievalQualityTask, _Mapping]] = ...) -> None: ...
 
 class EvalProgress(_message.Message):
     __slots__ = ("done", "total")
