@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from cli.stack.layout import PORT_SETTINGS
+from shared.settings import RedisSettings, StorageSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,24 +91,32 @@ class OurStack:
         self.cli("models", "add", name, str(directory))
         return name
 
-    def register_adapters(self, adapters: list[Path], base: str = "distrust-tiny-llama") -> list[str]:
+    def settings(self) -> tuple[StorageSettings, RedisSettings]:
+        """The stack's S3 settings (LanceDB's endpoint included) and its Redis settings."""
         from cli.stack import control, layout
-        from shared.model_registry import AdapterRecord, ModelRegistry
-        from shared.redis_store import connect
-        from shared.settings import RedisSettings
-        from shared.storage import Bucket, ObjectStore
 
         old = dict(os.environ)
         os.environ.update(self.env)
         try:
-            data = control.data_dir()
-            secrets = data.secrets()
+            secrets = control.data_dir().secrets()
             ports = layout.Ports.from_env(layout.LocalStackSettings())
-            store = ObjectStore(layout.storage_settings(ports, secrets))
-            registry = ModelRegistry(connect(RedisSettings(url=layout.redis_url(ports, secrets))), store)
+            storage = layout.storage_settings(ports, secrets)
+            lance = layout.service_env(control.data_dir(), ports, secrets).get("DISTRUST_STORAGE_LANCE_ENDPOINT")
+            return storage.model_copy(update={"lance_endpoint": lance}), RedisSettings(
+                url=layout.redis_url(ports, secrets)
+            )
         finally:
             os.environ.clear()
             os.environ.update(old)
+
+    def register_adapters(self, adapters: list[Path], base: str = "distrust-tiny-llama") -> list[str]:
+        from shared.model_registry import AdapterRecord, ModelRegistry
+        from shared.redis_store import connect
+        from shared.storage import Bucket, ObjectStore
+
+        storage, redis_settings = self.settings()
+        store = ObjectStore(storage)
+        registry = ModelRegistry(connect(redis_settings), store)
         names = []
         for i, directory in enumerate(adapters):
             job_id = f"ftjob-bench{i}"

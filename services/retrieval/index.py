@@ -183,8 +183,9 @@ class ChunkIndex:
         limit: int,
         mode: SearchMode,
         file_ids: Sequence[str] | None = None,
+        exact: bool = False,
     ) -> list[Hit]:
-        """The `limit` best chunks by `mode`, among the chunks of `file_ids` when given.
+        """The `limit` best chunks by `mode`, among the chunks of `file_ids` when given (`exact`: no ANN index).
 
         Relevance is the cosine similarity (vector), the BM25 score (text) or the fused reciprocal-rank score.
         """
@@ -195,6 +196,7 @@ class ChunkIndex:
         if mode == "vector":
             rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
             rows = rows.distance_type("cosine").nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+            rows = rows.bypass_vector_index() if exact else rows
             found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
             return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
         if mode == "text":

@@ -93,6 +93,8 @@ def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
     assert table is not None and "vector_idx" in {i.name for i in table.list_indices()}
     for target in (first[17], second[3]):
         found = index.search(store, vector=target.vector, text=None, limit=3, mode="vector")
+        exact = index.search(store, vector=target.vector, text=None, limit=3, mode="vector", exact=True)
+        assert (exact[0].file_id, exact[0].index) == (target.file_id, target.chunk.index)
         assert (found[0].file_id, found[0].index) == (target.file_id, target.chunk.index)
         assert found[0].relevance == pytest.approx(1.0, abs=1e-4)
     fused = index.search(store, vector=second[3].vector, text="file-b entry 3", limit=3, mode="hybrid")

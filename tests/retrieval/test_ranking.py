@@ -44,3 +44,12 @@ def test_a_weight_out_of_range_is_refused_naming_the_option() -> None:
     with pytest.raises(InvalidArgument, match="ranking_options.distrust"):
         blend([PRESS], 1.5)
     assert blend([], 0.3) == [] and blend([BLOG], 0.3)[0].score == pytest.approx(1.0)
+
+
+def test_at_equal_relevance_the_primary_chunk_goes_above_the_official_one_as_soon_as_distrust_is_on() -> None:
+    official = hit("agency statement", 0.8, 0.85, 1.5)
+    primary = hit("field diary", 0.8, 0.05, 4.5)
+    other = hit("other", 0.4, 0.5, 3.0)  # the pool needs a spread of relevance for the scaling
+    assert [r.hit.file_id for r in blend([official, primary, other], 0.0)][:2] == ["agency statement", "field diary"]
+    for weight in (0.1, 0.5, 1.0):
+        assert [r.hit.file_id for r in blend([official, primary, other], weight)][0] == "field diary"

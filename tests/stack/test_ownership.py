@@ -92,7 +92,9 @@ def _ids(admin: httpx.Client) -> dict[str, str]:
             json={"input_file_id": requests, "endpoint": "/v1/chat/completions", "completion_window": "24h"},
         )
     )
+    store = _ok(admin.post("/v1/vector_stores", json={"name": "swept"}))
     return {
+        "/v1/vector_stores": store["id"],
         "/v1/files": file_id,
         "/v1/fine_tuning/jobs": job["id"],
         "/v1/models": "swept-export",
@@ -128,8 +130,19 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def _body(method: str) -> dict[str, Any] | None:
-    return {} if method == "POST" else None
+# Operations whose body has required fields: a valid body, so that the answer is about the id, not the body.
+BODIES = {
+    "/search": {"query": "ledger"},
+    "/vector_stores/{vector_store_id}/files": {"file_id": "file-0"},
+    "/file_batches": {"file_ids": ["file-0"]},
+    "/files/{file_id}": {"attributes": {}},
+}
+
+
+def _body(method: str, path: str) -> dict[str, Any] | None:
+    if method != "POST":
+        return None
+    return next((body for suffix, body in BODIES.items() if path.endswith(suffix)), {})
 
 
 def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path) -> None:
@@ -144,7 +157,7 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
         assert len(with_ids) >= 20
         leaks = []
         for method, path, _scope in with_ids:
-            response = admin.request(method, _fill(path, ids), headers=bob, json=_body(method))
+            response = admin.request(method, _fill(path, ids), headers=bob, json=_body(method, path))
             error = (
                 response.json().get("error", {}) if response.headers.get("content-type") == "application/json" else {}
             )
@@ -208,7 +221,7 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
         unscoped = []
         for method, path, scope in operations:
             response = admin.request(
-                method, _fill(path, ids) if "{" in path else path, headers=lacking[scope], json=_body(method)
+                method, _fill(path, ids) if "{" in path else path, headers=lacking[scope], json=_body(method, path)
             )
             if response.status_code != 403 or response.json()["error"]["code"] != "missing_scope":
                 unscoped.append(f"{method} {path} ({scope}): {response.status_code} {response.text[:200]}")
