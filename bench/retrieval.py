@@ -208,6 +208,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="Where to write queries.jsonl (default: a temp dir)")
     parser.add_argument("--chunks", type=int, default=100_000, help="Chunks of the scale part (0 skips it)")
     parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--scale-only", action="store_true", help="Only the scale part (no quality, no chat)")
     args = parser.parse_args()
     docs, queries = corpus(args.topics)
     with tempfile.TemporaryDirectory() as tmp:
@@ -216,6 +217,9 @@ def main() -> None:
         (out / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
         say(f"{len(docs)} documents, {len(queries)} labelled queries ({out / 'queries.jsonl'})")
         with OurStack(Path(tmp), default_model=DEFAULT_MODEL_NAME) as stack, stack.client() as client:
+            if args.scale_only:
+                at_scale(stack, args.chunks, args.searches)
+                return
             agree = scorer_agreement(client, docs, queries)
             say(
                 f"the scorer's prior ranks the first-hand record above both later accounts in {agree}/{len(queries)} topics"

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from datetime import timedelta
+from typing import Any, Literal, TypeVar, cast
 
 import lancedb
 import pyarrow as pa
@@ -28,6 +29,7 @@ from shared.storage import Bucket
 logger = logging.getLogger(__name__)
 
 SearchMode = Literal["vector", "text", "hybrid"]
+T = TypeVar("T")
 TEXT_INDEX_COLUMN = "text"
 VECTOR_INDEX, TEXT_INDEX = "vector_idx", "text_idx"
 ANN_MIN_ROWS = 10_000  # below this an exact scan is fast enough and an IVF index has too few rows to train on
@@ -81,7 +83,11 @@ class ChunkIndex:
 
     def __init__(self, settings: StorageSettings, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
         uri = f"s3://{settings.bucket_prefix}{Bucket.VECTORS.value}/stores"
-        self.db = lancedb.connect(uri, storage_options=storage_options(settings))
+        # Open tables are kept and checked for a newer version on every read (one small request, not a listing).
+        self.db = lancedb.connect(
+            uri, storage_options=storage_options(settings), read_consistency_interval=timedelta(0)
+        )
+        self._tables: dict[str, Table] = {}
         self.ann_min_rows = ann_min_rows
         self._lock = threading.Lock()  # table creation and index rebuilds
 
@@ -106,14 +112,21 @@ class ChunkIndex:
     def _table(self, store_id: str) -> Table | None:
         name = f"store_{store_id}"
         with self._lock:
-            return self.db.open_table(name) if name in self.db.list_tables().tables else None
+            if name not in self._tables and name in self.db.list_tables().tables:
+                self._tables[name] = self.db.open_table(name)
+            return self._tables.get(name)
 
     def _new_table(self, store_id: str, dimensions: int) -> Table:
+        table = self._table(store_id)
+        if table is not None:
+            return table
         name = f"store_{store_id}"
         with self._lock:
-            if name in self.db.list_tables().tables:
-                return self.db.open_table(name)
-            return self.db.create_table(name, schema=self._schema(dimensions))
+            try:
+                self._tables[name] = self.db.create_table(name, schema=self._schema(dimensions))
+            except ValueError:  # another host created it meanwhile
+                self._tables[name] = self.db.open_table(name)
+            return self._tables[name]
 
     def add_file(self, store_id: str, chunks: Sequence[IndexedChunk]) -> None:
         """All of a file's chunks in one commit; the indexes are rebuilt once half the rows are new."""
@@ -158,21 +171,31 @@ class ChunkIndex:
         logger.info("vector index built", extra={"rows": rows})
 
     def delete_file(self, store_id: str, file_id: str) -> None:
-        table = self._table(store_id)
-        if table is not None:
-            table.delete(f"file_id = '{_quoted(file_id)}'")
+        self._read(store_id, lambda table: table.delete(f"file_id = '{_quoted(file_id)}'"), None)
 
     def drop_store(self, store_id: str) -> None:
         with self._lock:
             name = f"store_{store_id}"
+            self._tables.pop(name, None)
             if name in self.db.list_tables().tables:
                 self.db.drop_table(name)
 
-    def count(self, store_id: str, file_id: str | None = None) -> int:
+    def _read(self, store_id: str, use: Callable[[Table], T], empty: T) -> T:
+        """`use(table)`, or `empty` without a table; a kept table dropped by another host is looked up again."""
         table = self._table(store_id)
         if table is None:
-            return 0
-        return int(table.count_rows(None if file_id is None else f"file_id = '{_quoted(file_id)}'"))
+            return empty
+        try:
+            return use(table)
+        except (RuntimeError, OSError):
+            with self._lock:
+                self._tables.pop(f"store_{store_id}", None)
+            table = self._table(store_id)
+            return empty if table is None else use(table)
+
+    def count(self, store_id: str, file_id: str | None = None) -> int:
+        where = None if file_id is None else f"file_id = '{_quoted(file_id)}'"
+        return self._read(store_id, lambda table: int(table.count_rows(where)), 0)
 
     def search(
         self,
@@ -189,25 +212,36 @@ class ChunkIndex:
 
         Relevance is the cosine similarity (vector), the BM25 score (text) or the fused reciprocal-rank score.
         """
-        table = self._table(store_id)
-        if table is None or (file_ids is not None and not file_ids):
+        if file_ids is not None and not file_ids:
             return []
         where = None if file_ids is None else "file_id IN (" + ", ".join(f"'{_quoted(f)}'" for f in file_ids) + ")"
-        if mode == "vector":
-            rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
-            rows = rows.distance_type("cosine").nprobes(NPROBES).refine_factor(REFINE_FACTOR)
-            rows = rows.bypass_vector_index() if exact else rows
-            found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
-            return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
-        if mode == "text":
-            fts = table.search(text or "", query_type="fts")
-            found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
-            return [_hit(r, float(r["_score"])) for r in found]
-        hybrid = cast(LanceHybridQueryBuilder, table.search(query_type="hybrid", vector_column_name="vector"))
-        query = hybrid.vector(list(vector or [])).text(text or "").distance_type("cosine")
-        query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
-        found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
-        return [_hit(r, float(r["_relevance_score"])) for r in found]
+        return self._read(store_id, lambda table: _search(table, vector, text, limit, mode, where, exact), [])
+
+
+def _search(
+    table: Table,
+    vector: Sequence[float] | None,
+    text: str | None,
+    limit: int,
+    mode: SearchMode,
+    where: str | None,
+    exact: bool,
+) -> list[Hit]:
+    if mode == "vector":
+        rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
+        rows = rows.distance_type("cosine").nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+        rows = rows.bypass_vector_index() if exact else rows
+        found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
+        return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
+    if mode == "text":
+        fts = table.search(text or "", query_type="fts")
+        found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
+        return [_hit(r, float(r["_score"])) for r in found]
+    hybrid = cast(LanceHybridQueryBuilder, table.search(query_type="hybrid", vector_column_name="vector"))
+    query = hybrid.vector(list(vector or [])).text(text or "").distance_type("cosine")
+    query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+    found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
+    return [_hit(r, float(r["_relevance_score"])) for r in found]
 
 
 def _stale(table: Table, name: str) -> bool:
