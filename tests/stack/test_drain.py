@@ -36,6 +36,7 @@ def test_sigterm_lets_the_stream_finish_and_refuses_new_requests(tmp_path: Path)
             "model": "distrust-tiny-llama",
             "messages": [{"role": "user", "content": "Tell the whole story."}],
             "max_tokens": 1500,
+            "logit_bias": {"2": -100, "6": -100},  # the tiny model's <|eos|> and <|end|>: no early stop
             "stream": True,
         }
         started = threading.Event()
@@ -63,7 +64,7 @@ def test_sigterm_lets_the_stream_finish_and_refuses_new_requests(tmp_path: Path)
         reader.join(120)
         assert not reader.is_alive()
         chunks = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: {")]
-        assert lines[-1] == "data: [DONE]" and chunks[-1]["choices"][0]["finish_reason"] in ("length", "stop")
+        assert lines[-1] == "data: [DONE]" and chunks[-1]["choices"][0]["finish_reason"] == "length"
         assert sum(1 for c in chunks if c["choices"] and c["choices"][0]["delta"].get("content")) > 20
 
         deadline = time.monotonic() + 60
