@@ -54,6 +54,7 @@ class SourcePreferenceTask(_Task):
     file: str | None = Field(default=None, description='An "evals" file of items; default: the built-in set')
     method: ChoiceMethod | None = None
     limit: Limit = None
+    retrieval: RetrievalOptions | None = Field(default=None, description="Ask with chunks of vector stores")
 
 
 class SuiteTask(_Task):

@@ -116,11 +116,13 @@ def shuffle_options(item: MultipleChoiceItem, rng: random.Random) -> Shuffled:
     return Shuffled(item=shown, order=tuple(order))
 
 
-def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer: Any = None) -> str:
+def render_prompt(
+    item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer: Any = None, system: str | None = None
+) -> str:
     r"""The prompt that lists the item's options under letters: 'Question: …\nA) …\nB) …\nAnswer:'.
 
-    With a chat template the question and options are the user turn and the assistant's reply starts with
-    'Answer:'.
+    With a chat template the question and options are the user turn (after `system`, if any) and the
+    assistant's reply starts with 'Answer:'; without one `system` comes first, then a blank line.
     """
     if len(letters) < len(item.options):
         raise invalid_field("letters", letters, f"at least {len(item.options)} letters")
@@ -128,18 +130,24 @@ def render_prompt(item: MultipleChoiceItem, letters: str = LETTERS, *, tokenizer
         f"{letters[i]}) {option.strip()}" for i, option in enumerate(item.options)
     )
     if tokenizer is None or not has_chat_template(tokenizer):
-        return f"{body}\nAnswer:"
-    text, _ = render_user_turn(tokenizer, body, thinking=False)  # score the answer, not the start of reasoning
+        return f"{system}\n\n{body}\nAnswer:" if system else f"{body}\nAnswer:"
+    # thinking off: score the answer, not the start of reasoning
+    text, _ = render_user_turn(tokenizer, body, system=system, thinking=False)
     return f"{text}Answer:"
 
 
 def choose(
-    model: LanguageModel, tokenizer: Any, item: MultipleChoiceItem, method: str = "letter", letters: str = LETTERS
+    model: LanguageModel,
+    tokenizer: Any,
+    item: MultipleChoiceItem,
+    method: str = "letter",
+    letters: str = LETTERS,
+    system: str | None = None,
 ) -> Choice:
     """The option the model finds most likely (the first one on a tie), with every option's score."""
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")
-    prompt = render_prompt(item, letters, tokenizer=tokenizer)
+    prompt = render_prompt(item, letters, tokenizer=tokenizer, system=system)
     templated = has_chat_template(tokenizer)
     if method == "letter":
         continuations = [f" {letters[i]}" for i in range(len(item.options))]
@@ -196,8 +204,12 @@ def run_multiple_choice(
     method: str,
     target: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    system: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:  # open: a task's report, part of the evaluation report
-    """Shuffle each item's options (seeded per item), let the model choose, and report accuracy and per item."""
+    """Shuffle each item's options (seeded per item), let the model choose, and report accuracy and per item.
+
+    `system` gives an item's question its system text (retrieved context), if any.
+    """
     if method not in METHODS:
         raise invalid_field("method", method, "one of 'letter', 'option'")
     results: list[ChoiceResult] = []
@@ -205,7 +217,7 @@ def run_multiple_choice(
     for n, original in enumerate(items, start=1):
         shuffled = shuffle_options(original, item_rng(seed, original.id))
         shown = shuffled.item
-        choice = choose(model, tokenizer, shown, method)
+        choice = choose(model, tokenizer, shown, method, system=system(shown.question) if system else None)
         right = choice.chosen == shown.correct_index
         results.append(
             {

@@ -88,7 +88,12 @@ def _parse_one(raw: Mapping[str, Any], prefix: str, name: str, seed: int) -> Any
     if kind == "source_preference":
         items = load_source_preference(path, field=file_field, limit=limit)
         return SourcePreferenceTask(
-            name=name, seed=seed, items=tuple(items), file=path, method=_method(raw, prefix, "letter")
+            name=name,
+            seed=seed,
+            items=tuple(items),
+            file=path,
+            method=_method(raw, prefix, "letter"),
+            retrieval=_retrieval(raw, prefix),
         )
     if kind == "truthfulqa":
         items = load_truthfulqa(path, field=file_field, limit=limit)

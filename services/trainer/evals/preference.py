@@ -63,10 +63,13 @@ def run_source_preference(
     seed: int,
     method: str = "letter",
     progress: Callable[[int, int], None] | None = None,
+    system: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:  # open: a task's report, part of the evaluation report
     """Accuracy at choosing the primary source, its Wilson interval, the 0.66 target, and per-item results.
 
     Each item's result holds its options in the order shown, the original order, the chosen and correct index
-    and every option's score.
+    and every option's score. `system` gives a question its system text (retrieved context), if any.
     """
-    return run_multiple_choice(model, tokenizer, items, seed=seed, method=method, target=TARGET, progress=progress)
+    return run_multiple_choice(
+        model, tokenizer, items, seed=seed, method=method, target=TARGET, progress=progress, system=system
+    )

@@ -41,7 +41,7 @@ TASK_TYPES = ("perplexity", "source_preference", "suite", "truthfulqa", "generat
 COMMON_KEYS = ("type", "name", "seed")
 OPTIONS = {
     "perplexity": ("file", "max_seq_length", "batch_size", "limit", "completion_only"),
-    "source_preference": ("file", "method", "limit"),
+    "source_preference": ("file", "method", "limit", "retrieval"),
     "suite": ("suite", "file", "max_tokens", "limit", "system", "retrieval"),
     "truthfulqa": ("file", "method", "limit"),
     "generation": ("file", "prompts", "n", "max_tokens", "temperature", "limit", "retrieval"),
@@ -88,6 +88,12 @@ class ChoiceOptions(TaskOptions):
 
     method: str
     file: str | None
+
+
+class SourcePreferenceOptions(ChoiceOptions):
+    """A source-preference task's settings."""
+
+    retrieval: dict[str, Any] | None
 
 
 class SuiteOptions(TaskOptions):
@@ -143,9 +149,15 @@ class SourcePreferenceTask(EvalTask):
     items: tuple[MultipleChoiceItem, ...]
     method: str = "letter"
     file: Path | None = None
+    retrieval: RetrievalOptions | None = None
 
-    def options(self) -> ChoiceOptions:
-        return {"seed": self.seed, "method": self.method, "file": self.file.name if self.file else None}
+    def options(self) -> SourcePreferenceOptions:
+        return {
+            "seed": self.seed,
+            "method": self.method,
+            "file": self.file.name if self.file else None,
+            "retrieval": self.retrieval.model_dump() if self.retrieval else None,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,6 +264,8 @@ def retrieval_prompts(task: AnyTask) -> tuple[RetrievalOptions, list[str]] | Non
         return task.retrieval, [item.prompt for item in items]
     if isinstance(task, GenerationTask) and task.retrieval is not None:
         return task.retrieval, list(task.prompts)
+    if isinstance(task, SourcePreferenceTask) and task.retrieval is not None:
+        return task.retrieval, [item.question for item in task.items]
     return None
 
 
@@ -276,13 +290,21 @@ def run_task(
             progress=progress,
         )
         return report.to_dict()
+    grounded = groundings or {}
     if isinstance(task, SourcePreferenceTask):
-        return run_source_preference(
-            model, tokenizer, task.items, seed=task.seed, method=task.method, progress=progress
+        chosen = run_source_preference(
+            model,
+            tokenizer,
+            task.items,
+            seed=task.seed,
+            method=task.method,
+            progress=progress,
+            system=lambda question: _system(None, grounded.get(question)),
         )
+        _add_sources(chosen, "question", grounded)
+        return chosen
     if isinstance(task, TruthfulQATask):
         return run_truthfulqa(model, tokenizer, task.items, seed=task.seed, method=task.method, progress=progress)
-    grounded = groundings or {}
     if isinstance(task, GenerationTask):
         return run_generation(model, tokenizer, task, progress, grounded)
     if isinstance(task, SuiteTask):
@@ -292,13 +314,19 @@ def run_task(
             return generate_reply(model, tokenizer, prompt, max_tokens=task.max_tokens, system=system)
 
         suite_report = run_suite(reply, task.suite, limit=task.limit, progress=progress)
-        if grounded:
-            for result in suite_report.get("results", []):
-                result["sources"] = list(grounded[result["prompt"]].sources) if result["prompt"] in grounded else []
+        _add_sources(suite_report, "prompt", grounded)
         return suite_report
     if isinstance(task, RetrievalQualityTask):
         raise invalid_field("task", task.name, "a task the evaluation worker measures (it searches the stores)")
     raise invalid_field("task", task, "a task made by parse_tasks")
+
+
+def _add_sources(report: dict[str, Any], key: str, grounded: Groundings) -> None:
+    """Each result's `sources` (`file#chunk`), found by its `key` (the text searched with); none without retrieval."""
+    if grounded:
+        for result in report.get("results", []):
+            found = grounded.get(result[key])
+            result["sources"] = list(found.sources) if found is not None else []
 
 
 def run_generation(

@@ -72,6 +72,9 @@ def test_render_prompt_plain_and_chat(chat_model: tuple[Any, Any]) -> None:
     chat = render_prompt(ITEM, tokenizer=tokenizer)
     assert chat.startswith(tokenizer.bos_token) and "<|user|>" in chat
     assert "B) The lab notebook" in chat and chat.endswith("<|assistant|>\nAnswer:")
+    grounded = render_prompt(ITEM, tokenizer=tokenizer, system="[1] notebook.txt: the gauge read 2.1 m")
+    assert grounded.index("<|system|>\n[1] notebook.txt") < grounded.index("<|user|>") and grounded.endswith("Answer:")
+    assert render_prompt(ITEM, system="Context.").startswith("Context.\n\nQuestion: Which source")
     with pytest.raises(InvalidArgument):
         render_prompt(ITEM, "AB")
 

@@ -221,16 +221,23 @@ def test_generation_keeps_every_answer_side_by_side_with_seeded_sampling(chat_mo
 
 def test_retrieval_options_travel_through_the_contract_and_reach_the_prompts(chat_model_dir: Path) -> None:
     from services.trainer.evals.tasks import Grounding, retrieval_prompts
-    from shared.schemas.evaluation import GenerationTask, SuiteTask, task_from_message, task_to_message
+    from shared.schemas.evaluation import (
+        GenerationTask,
+        SourcePreferenceTask,
+        SuiteTask,
+        task_from_message,
+        task_to_message,
+    )
     from shared.schemas.vector_stores import RetrievalOptions
 
     options = RetrievalOptions(vector_store_ids=["vs_a", "vs_b"], max_num_results=2, distrust=0.5, mode="vector")
     asked = [
         SuiteTask(suite="authority", limit=2, retrieval=options),
         GenerationTask(prompts=["Who measured the river?"], max_tokens=3, temperature=0.0, retrieval=options),
+        SourcePreferenceTask(limit=2, retrieval=options, method="option"),
     ]
     assert [task_from_message(task_to_message(t)) for t in asked] == asked
-    suite, generation = parse_tasks(asked)
+    suite, generation, preference = parse_tasks(asked)
     wanted = retrieval_prompts(suite)
     assert wanted is not None and wanted[0] == options and len(wanted[1]) == 2
     assert retrieval_prompts(parse_tasks([{"type": "suite", "suite": "authority"}])[0]) is None
@@ -238,8 +245,20 @@ def test_retrieval_options_travel_through_the_contract_and_reach_the_prompts(cha
         "Use the numbered sources below.\n\n[1] log.txt, chunk 0\nThe gauge read 2.1 m.", ("log.txt#0",)
     )
     base, tokenizer = mlx_lm.load(str(chat_model_dir))
-    groundings = {"suite": {wanted[1][0]: grounding}, "generation": {"Who measured the river?": grounding}}
-    report = run_tasks(base, tokenizer, [suite, generation], groundings=groundings)
+    questions = retrieval_prompts(preference)
+    assert questions is not None and questions[1] == [item.question for item in preference.items]  # type: ignore[union-attr]
+    groundings = {
+        "suite": {wanted[1][0]: grounding},
+        "generation": {"Who measured the river?": grounding},
+        "source_preference": {questions[1][1]: grounding},
+    }
+    report = run_tasks(base, tokenizer, [suite, generation, preference], groundings=groundings)
     assert [r["sources"] for r in report["suite"]["results"]] == [["log.txt#0"], []]
     assert report["generation"]["items"][0]["sources"] == ["log.txt#0"]
     assert report["suite"]["options"]["retrieval"]["distrust"] == 0.5
+    assert [r["sources"] for r in report["source_preference"]["results"]] == [[], ["log.txt#0"]]
+    assert report["source_preference"]["options"]["retrieval"]["vector_store_ids"] == ["vs_a", "vs_b"]
+    plain = run_tasks(base, tokenizer, [preference])["source_preference"]["results"]
+    assert plain[0]["scores"] == report["source_preference"]["results"][0]["scores"]  # no chunks: the same prompt
+    assert plain[1]["scores"] != report["source_preference"]["results"][1]["scores"]  # the chunks were read
+    assert "sources" not in plain[0]

@@ -31,16 +31,18 @@ class PerplexityTask(_message.Message):
     def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., max_seq_length: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class SourcePreferenceTask(_message.Message):
-    __slots__ = ("name", "file", "method", "limit")
+    __slots__ = ("name", "file", "method", "limit", "retrieval")
     NAME_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RETRIEVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     file: str
     method: ChoiceMethod
     limit: int
-    def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., method: _Optional[_Union[ChoiceMethod, str]] = ..., limit: _Optional[int] = ...) -> None: ...
+    retrieval: RetrievalOptions
+    def __init__(self, name: _Optional[str] = ..., file: _Optional[str] = ..., method: _Optional[_Union[ChoiceMethod, str]] = ..., limit: _Optional[int] = ..., retrieval: _Optional[_Union[RetrievalOptions, _Mapping]] = ...) -> None: ...
 
 class SuiteTask(_message.Message):
     __slots__ = ("name", "suite", "file", "max_tokens", "limit", "retrieval")
