@@ -40,7 +40,7 @@ from services.gateway.routes import inference as inference_routes
 from services.gateway.trainer_client import TrainerClient
 from services.retrieval.index import ChunkIndex
 from services.retrieval.records import FILE_BATCH
-from services.retrieval.repository import StoreRepository
+from services.retrieval.repository import RedisIndexVersions, StoreRepository
 from services.retrieval.service import QUEUE as VECTORS_QUEUE
 from services.retrieval.service import TASK as INGEST_TASK
 from services.retrieval.service import VectorStoreService
@@ -101,7 +101,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.state.vector_stores = VectorStoreService(
         StoreRepository(backends.redis),
         backends.files,
-        ChunkIndex(settings.storage),
+        ChunkIndex(settings.storage, versions=RedisIndexVersions(backends.redis)),
         file_batches,
         enqueue_ingest,
     )

@@ -18,5 +18,5 @@ class VectorsSettings(ServiceSettings):
     lease_ttl_s: int = Field(default=30, ge=3)
     # Chunks per embedding or scoring call.
     batch_size: int = Field(default=64, ge=1, le=2048)
-    # A store gets an IVF-PQ vector index once it has this many chunks (searches below it are exact).
+    # A store gets an IVF vector index (8-bit scalar codes) once it has this many chunks (searches below it are exact).
     ann_min_rows: int = Field(default=10_000, ge=256)

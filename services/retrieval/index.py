@@ -4,6 +4,9 @@ LanceDB runs in-process with no server; every gateway or worker host that reache
 stores. A file's chunks go in with one `add` (one new table version), so a search sees all of them or none; they
 leave with one `delete`. Search is vector (cosine), full text (BM25, LanceDB's own inverted index) or hybrid
 (both, fused by reciprocal rank).
+
+Open tables are kept. With `IndexVersions` (a counter per store that every write moves, in Redis) a read looks
+for a newer table version only when the counter moved; without, it asks the object store on every read.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import lancedb
 import pyarrow as pa
-from lancedb.index import FTS, IvfPq
+from lancedb.index import FTS, IvfSq
 from lancedb.query import LanceHybridQueryBuilder, LanceVectorQueryBuilder
 from lancedb.table import Table
 
@@ -33,7 +36,28 @@ T = TypeVar("T")
 TEXT_INDEX_COLUMN = "text"
 VECTOR_INDEX, TEXT_INDEX = "vector_idx", "text_idx"
 ANN_MIN_ROWS = 10_000  # below this an exact scan is fast enough and an IVF index has too few rows to train on
-NPROBES, REFINE_FACTOR = 20, 10  # partitions searched; candidates re-ranked by exact distance, per result
+NPROBES = 20  # of about sqrt(rows) partitions; 8-bit scalar codes are close enough not to re-rank (bench: 0.988)
+RESULT_COLUMNS = [
+    "file_id",
+    "chunk_index",
+    "text",
+    "auth_weight",
+    "prov_entropy",
+    "attributes",
+    "provenance",
+]  # not the vector: each column read is a request to the object store
+
+
+class IndexVersions(Protocol):
+    """A counter per store that moves after every write to its chunks, seen by every host."""
+
+    def current(self, store_id: str) -> int:
+        """The store's counter (0 before any write)."""
+        ...
+
+    def advance(self, store_id: str) -> None:
+        """Move the store's counter, after a write."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -81,13 +105,22 @@ def storage_options(settings: StorageSettings) -> dict[str, str]:
 class ChunkIndex:
     """Each vector store's chunks in its own table, `store_<id>`; safe to share between threads."""
 
-    def __init__(self, settings: StorageSettings, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
+    def __init__(
+        self,
+        settings: StorageSettings,
+        *,
+        ann_min_rows: int = ANN_MIN_ROWS,
+        versions: IndexVersions | None = None,
+    ) -> None:
         uri = f"s3://{settings.bucket_prefix}{Bucket.VECTORS.value}/stores"
-        # Open tables are kept and checked for a newer version on every read (one small request, not a listing).
         self.db = lancedb.connect(
-            uri, storage_options=storage_options(settings), read_consistency_interval=timedelta(0)
+            uri,
+            storage_options=storage_options(settings),
+            read_consistency_interval=None if versions is not None else timedelta(0),
         )
         self._tables: dict[str, Table] = {}
+        self._seen: dict[str, int] = {}  # the store's counter when its kept table was last brought up to date
+        self.versions = versions
         self.ann_min_rows = ann_min_rows
         self._lock = threading.Lock()  # table creation and index rebuilds
 
@@ -111,10 +144,27 @@ class ChunkIndex:
 
     def _table(self, store_id: str) -> Table | None:
         name = f"store_{store_id}"
+        version = self.versions.current(store_id) if self.versions is not None else 0
         with self._lock:
-            if name not in self._tables and name in self.db.list_tables().tables:
-                self._tables[name] = self.db.open_table(name)
-            return self._tables.get(name)
+            table = self._tables.get(name)
+            if table is not None and self._seen.get(name, version) != version:
+                table = self._latest(name, table)
+            if table is None and name in self.db.list_tables().tables:
+                table = self._tables[name] = self.db.open_table(name)
+            self._seen[name] = version
+            return table
+
+    def _latest(self, name: str, table: Table) -> Table | None:
+        try:
+            table.checkout_latest()  # type: ignore[no-untyped-call]  # lancedb leaves it unannotated
+            return table
+        except (RuntimeError, OSError, ValueError):  # dropped by another host (and maybe made again)
+            del self._tables[name]
+            return None
+
+    def _wrote(self, store_id: str) -> None:
+        if self.versions is not None:
+            self.versions.advance(store_id)
 
     def _new_table(self, store_id: str, dimensions: int) -> Table:
         table = self._table(store_id)
@@ -151,14 +201,16 @@ class ChunkIndex:
         dimensions = len(chunks[0].vector)
         table = self._new_table(store_id, dimensions)
         table.add(pa.Table.from_pylist(rows, schema=self._schema(dimensions)))
+        self._wrote(store_id)
         with self._lock:
             if _stale(table, TEXT_INDEX):
                 # With a config the first argument is the column. Rows added since are searched without it.
                 table.create_index(TEXT_INDEX_COLUMN, config=FTS(), replace=True, name=TEXT_INDEX)
-            self._index_vectors(table, dimensions)
+            self._index_vectors(table)
+        self._wrote(store_id)
 
-    def _index_vectors(self, table: Table, dimensions: int) -> None:
-        """An IVF-PQ index once the table has `ann_min_rows` rows, built again when half its rows are new.
+    def _index_vectors(self, table: Table) -> None:
+        """An IVF index (8-bit scalar codes) from `ann_min_rows` rows on, built again when half its rows are new.
 
         Below that, and for rows added since the last build, search is exact (LanceDB scans them).
         """
@@ -166,12 +218,13 @@ class ChunkIndex:
         if rows < self.ann_min_rows or not _stale(table, VECTOR_INDEX):
             return
         partitions = max(1, min(int(rows**0.5), rows // 256))  # k-means wants a few hundred rows per partition
-        config = IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=_sub_vectors(dimensions))
+        config = IvfSq(distance_type="cosine", num_partitions=partitions)
         table.create_index("vector", config=config, replace=True, name=VECTOR_INDEX)
         logger.info("vector index built", extra={"rows": rows})
 
     def delete_file(self, store_id: str, file_id: str) -> None:
         self._read(store_id, lambda table: table.delete(f"file_id = '{_quoted(file_id)}'"), None)
+        self._wrote(store_id)
 
     def drop_store(self, store_id: str) -> None:
         with self._lock:
@@ -179,6 +232,7 @@ class ChunkIndex:
             self._tables.pop(name, None)
             if name in self.db.list_tables().tables:
                 self.db.drop_table(name)
+        self._wrote(store_id)
 
     def _read(self, store_id: str, use: Callable[[Table], T], empty: T) -> T:
         """`use(table)`, or `empty` without a table; a kept table dropped by another host is looked up again."""
@@ -229,17 +283,17 @@ def _search(
 ) -> list[Hit]:
     if mode == "vector":
         rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
-        rows = rows.distance_type("cosine").nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+        rows = rows.distance_type("cosine").nprobes(NPROBES).select(RESULT_COLUMNS)
         rows = rows.bypass_vector_index() if exact else rows
         found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
         return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
     if mode == "text":
-        fts = table.search(text or "", query_type="fts")
+        fts = table.search(text or "", query_type="fts").select(RESULT_COLUMNS)
         found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
         return [_hit(r, float(r["_score"])) for r in found]
     hybrid = cast(LanceHybridQueryBuilder, table.search(query_type="hybrid", vector_column_name="vector"))
     query = hybrid.vector(list(vector or [])).text(text or "").distance_type("cosine")
-    query = query.nprobes(NPROBES).refine_factor(REFINE_FACTOR)
+    query = query.nprobes(NPROBES).select(RESULT_COLUMNS)
     found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
     return [_hit(r, float(r["_relevance_score"])) for r in found]
 
@@ -250,11 +304,6 @@ def _stale(table: Table, name: str) -> bool:
         return True
     stats = table.index_stats(name)
     return stats is None or stats.num_unindexed_rows * 2 >= stats.num_indexed_rows + stats.num_unindexed_rows
-
-
-def _sub_vectors(dimensions: int) -> int:
-    """PQ sub-vectors: the largest divisor of `dimensions` up to dimensions / 8 (8 dimensions per code)."""
-    return next(d for d in range(max(1, dimensions // 8), 0, -1) if dimensions % d == 0)
 
 
 def _hit(row: dict[str, Any], relevance: float) -> Hit:

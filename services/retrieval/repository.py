@@ -137,3 +137,19 @@ class StoreRepository:
             pipe.zrem(f"{P}:{store_id}:order", file_id)
             removed, _ = pipe.execute()
         return bool(removed)
+
+
+class RedisIndexVersions:
+    """`IndexVersions` in Redis: one counter per store, so a host's kept tables look again only after a write."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def current(self, store_id: str) -> int:
+        with redis_errors("reading a vector store's index version"):
+            raw = self.client.get(f"{P}:{store_id}:index_version")
+        return int(raw) if raw else 0
+
+    def advance(self, store_id: str) -> None:
+        with redis_errors("moving a vector store's index version"):
+            self.client.incr(f"{P}:{store_id}:index_version")

@@ -16,7 +16,7 @@ from services.retrieval.config import VectorsSettings
 from services.retrieval.index import ChunkIndex
 from services.retrieval.ingest import IngestContext, IngestRunner
 from services.retrieval.records import FILE_BATCH
-from services.retrieval.repository import StoreRepository
+from services.retrieval.repository import RedisIndexVersions, StoreRepository
 from services.retrieval.service import QUEUE, TASK
 from shared.files import FileService
 from shared.files.repository import FileRepository
@@ -44,7 +44,7 @@ def _runner() -> IngestRunner:  # built once per worker process, on first use
         store=JobStore(client, FILE_BATCH),
         repo=StoreRepository(client),
         files=FileService(store, FileRepository(client), max_bytes=2**40),
-        index=ChunkIndex(settings.storage, ann_min_rows=settings.ann_min_rows),
+        index=ChunkIndex(settings.storage, ann_min_rows=settings.ann_min_rows, versions=RedisIndexVersions(client)),
         embedder=lambda: InferenceClient(settings.inference_target, priority=pb.PRIORITY_BATCH),
         scorer=ScorerClient(open_channel(settings.scorer_target)),
         holder=f"{socket.gethostname()}:{os.getpid()}",

@@ -68,13 +68,12 @@ def _retriever(client: redis.Redis, files: FileService) -> Retriever:
     from services.retrieval.context import Retriever
     from services.retrieval.index import ChunkIndex
     from services.retrieval.records import FILE_BATCH
-    from services.retrieval.repository import StoreRepository
+    from services.retrieval.repository import RedisIndexVersions, StoreRepository
     from services.retrieval.service import VectorStoreService
     from shared.jobs.store import JobStore
 
-    service = VectorStoreService(
-        StoreRepository(client), files, ChunkIndex(settings.storage), JobStore(client, FILE_BATCH), None
-    )
+    index = ChunkIndex(settings.storage, versions=RedisIndexVersions(client))
+    service = VectorStoreService(StoreRepository(client), files, index, JobStore(client, FILE_BATCH), None)
     return Retriever(service, lambda: InferenceClient(settings.inference_target))
 
 

@@ -7,10 +7,12 @@ import secrets
 
 import numpy as np
 import pytest
+import redis
 
 from services.retrieval.chunking import Chunk
 from services.retrieval.index import ChunkIndex, IndexedChunk
-from shared.settings import StorageSettings
+from services.retrieval.repository import RedisIndexVersions
+from shared.settings import RedisSettings, StorageSettings
 
 DIM = 8
 
@@ -66,6 +68,28 @@ def test_a_second_host_sees_the_same_store(index: ChunkIndex, storage_settings: 
     assert [h.text for h in other.search(store, vector=None, text="letter", limit=1, mode="text")] == [
         "a letter from the archive"
     ]
+
+
+def test_kept_tables_look_again_when_the_stores_counter_moved(
+    storage_settings: StorageSettings, redis_settings: RedisSettings
+) -> None:
+    versions = RedisIndexVersions(redis.Redis.from_url(redis_settings.url.get_secret_value()))
+    writer = ChunkIndex(storage_settings, versions=versions)
+    reader = ChunkIndex(storage_settings, versions=versions)
+    store = "vs_" + secrets.token_hex(4)
+    rng = np.random.default_rng(2)
+    writer.add_file(store, chunks("file-a", ["a letter from the archive"], rng))
+    assert reader.count(store) == 1
+    writer.add_file(store, chunks("file-b", ["a second letter", "a third"], rng))
+    assert reader.count(store) == 3
+    ChunkIndex(storage_settings).add_file(store, chunks("file-c", ["unannounced"], rng))  # moves no counter
+    assert reader.count(store) == 3  # the kept table is not asked again...
+    versions.advance(store)
+    assert reader.count(store) == 4  # ...until the counter moves
+    writer.delete_file(store, "file-a")
+    assert reader.count(store) == 3 and reader.count(store, "file-a") == 0
+    writer.drop_store(store)
+    assert reader.count(store) == 0 and reader.search(store, vector=None, text="letter", limit=3, mode="text") == []
 
 
 def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
