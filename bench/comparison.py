@@ -181,7 +181,7 @@ def main() -> None:
             timeout_s=3600,
         )
         say(f"v1 (SFT on {len(demonstrations)} demonstrations, {args.sft_epochs} epoch): {v1} in {seconds:.0f} s")
-        candidate_file = upload(client, "candidates.jsonl", jsonl([candidates(i) for i in items.train]), "fine-tune")
+        candidate_file = upload(client, "candidates.jsonl", jsonl([candidates(i) for i in items.train]), "raw")
         pairs_file, report = build_pairs(http, candidate_file)
         say(f"pairs by provenance: {report.get('pairs')} pairs, {report.get('ties')} ties dropped")
         dpo = {"n_epochs": args.dpo_epochs, "batch_size": args.batch_size, "beta": 0.1}

@@ -16,10 +16,12 @@ from shared.schemas.evaluation import (
     AnyTask,
     ChoiceMethod,
     PerplexityTask,
+    RetrievalQualityTask,
     SourcePreferenceTask,
     SuiteTask,
     TruthfulQATask,
 )
+from shared.schemas.vector_stores import RetrievalOptions
 
 SUITES = ("censorship", "authority")
 app = typer.Typer()
@@ -53,6 +55,34 @@ def _tasks(  # noqa: PLR0913  (one argument per command-line option)
     return tasks or [SourcePreferenceTask(method=method), TruthfulQATask(method=method)]
 
 
+def with_retrieval(tasks: list[AnyTask], retrieval: RetrievalOptions, queries: str | None) -> list[AnyTask]:
+    """The tasks, then each source-preference and suite task again with `retrieval` ("model + RAG").
+
+    A copy is named `<the task's name>_rag`; with `queries` (a labelled query file's id) a retrieval-quality task
+    on the same stores comes last.
+    """
+    counts: dict[str, int] = {}
+    copies: list[AnyTask] = []
+    for task in tasks:
+        counts[task.type] = counts.get(task.type, 0) + 1
+        name = task.name or (task.type if counts[task.type] == 1 else f"{task.type}_{counts[task.type]}")
+        if isinstance(task, SourcePreferenceTask | SuiteTask):
+            copies.append(task.model_copy(update={"name": f"{name}_rag", "retrieval": retrieval}))
+    if queries is not None:
+        copies.append(RetrievalQualityTask(name="retrieval", file=queries, retrieval=retrieval))
+    return [*tasks, *copies]
+
+
+def _retrieval(stores: list[str], k: int, distrust: float) -> RetrievalOptions:
+    """The `--store` options as retrieval options; InvalidArgument naming the option that is out of range."""
+    try:
+        return RetrievalOptions(vector_store_ids=stores, max_num_results=k, distrust=distrust)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = {"max_num_results": "--rag-k", "distrust": "--rag-distrust"}.get(str(first["loc"][0]), "--store")
+        raise InvalidArgument(f"{option}: {first['msg']} (got {first.get('input')!r})", param=option) from None
+
+
 def _invalid(exc: ValidationError) -> InvalidArgument:
     first = exc.errors()[0]
     option = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-")
@@ -77,11 +107,19 @@ def eval_command(  # noqa: PLR0913  (one argument per command-line option)
     limit: int | None = typer.Option(None, help="At most this many items per task"),
     max_tokens: int | None = typer.Option(None, help="Reply length for suites"),
     seed: int | None = typer.Option(None, help="Seed of the option shuffling"),
+    store: list[str] = typer.Option(
+        [], "--store", help="A vector store: each preference and suite task also runs with its chunks (repeatable)"
+    ),
+    rag_k: int = typer.Option(4, help="Chunks per prompt with --store"),
+    rag_distrust: float = typer.Option(0.0, help="The provenance blend of the search with --store, 0 to 1"),
+    retrieval_queries: str | None = typer.Option(
+        None, help="A labelled query file (JSONL path or id): recall@k, MRR and primary@1 of --store's search"
+    ),
     include_base: bool = typer.Option(True, "--with-base/--no-base", help="Add each adapter's base"),
     charts: Path | None = typer.Option(None, "--charts", file_okay=False, help="Save PNG charts here"),
     output: Path | None = typer.Option(None, "--output", "-o", dir_okay=False, help="Save the full report (JSON) here"),
 ) -> None:
-    """Evaluate models (perplexity by band and distrust ratio, source preference, suites, TruthfulQA)."""
+    """Evaluate models (perplexity by band and distrust ratio, source preference, suites, TruthfulQA, + RAG)."""
     from cli.client import GatewayClient
     from cli.commands.evaluate import follow_eval, resolve_eval_file, save_eval_outputs, summary_table
 
@@ -98,6 +136,12 @@ def eval_command(  # noqa: PLR0913  (one argument per command-line option)
             limit=limit,
             max_tokens=max_tokens,
         )
+        if retrieval_queries and not store:
+            raise InvalidArgument("--retrieval-queries: needs --store (the stores it searches)", param="store")
+        if store:
+            queries = resolve_eval_file(client, retrieval_queries, "evals", err) if retrieval_queries else None
+            options = _retrieval(store, rag_k, rag_distrust)
+            tasks = with_retrieval(tasks, options, queries)
         body = {"models": models, "tasks": [t.model_dump() for t in tasks], "include_base": include_base, "seed": seed}
         record = client.fetch(Eval, "POST", "/v1/evals", json=body)
         console.print(f"evaluation {record.id} {record.status}: {', '.join(record.models)}")

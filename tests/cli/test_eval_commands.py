@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from cli.eval_commands import _tasks
+from cli.eval_commands import _tasks, with_retrieval
 from cli.main import app
+from services.trainer.evals.parsing import parse_tasks
+from shared.schemas.vector_stores import RetrievalOptions
 
 runner = CliRunner()
 NO_GATEWAY = {"DISTRUST_BASE_URL": "http://127.0.0.1:1", "DISTRUST_API_KEY": "x"}
@@ -50,3 +52,43 @@ def test_bad_options_are_refused_naming_the_option() -> None:
     assert result.exit_code == 1 and "--limit" in result.output
     result = runner.invoke(app, ["export", "m", "--group-size", "32"], env=NO_GATEWAY)
     assert result.exit_code == 1 and "--group-size" in result.output
+
+
+def test_store_adds_a_rag_copy_of_each_preference_and_suite_task() -> None:
+    tasks = _tasks(
+        lambda value, purpose: value,
+        validation_file=None,
+        preference=True,
+        preference_file=None,
+        suite=["authority", "censorship"],
+        truthfulqa="sample",
+        method="option",
+        limit=2,
+        max_tokens=4,
+    )
+    retrieval = RetrievalOptions(vector_store_ids=["vs_a"], max_num_results=3, distrust=0.5)
+    asked = with_retrieval(tasks, retrieval, "file-queries")
+    names = [t.name for t in asked]
+    assert names == [None, None, None, None, "source_preference_rag", "suite_rag", "suite_2_rag", "retrieval"]
+    assert [t.retrieval for t in asked[4:]] == [retrieval] * 4  # type: ignore[union-attr]
+    assert asked[5].suite == "authority" and asked[6].suite == "censorship"  # type: ignore[union-attr]
+    assert asked[7].file == "file-queries"  # type: ignore[union-attr]
+    parsed = parse_tasks([t.model_dump() for t in asked[:7]])  # the names the server gives do not collide
+    assert [t.name for t in parsed] == [
+        "source_preference",
+        "suite",
+        "suite_2",
+        "truthfulqa",
+        "source_preference_rag",
+        "suite_rag",
+        "suite_2_rag",
+    ]
+
+
+def test_bad_retrieval_options_are_refused_naming_the_option() -> None:
+    result = runner.invoke(app, ["eval", "m", "--retrieval-queries", "q.jsonl"], env=NO_GATEWAY)
+    assert result.exit_code == 1 and "--retrieval-queries" in result.output and "--store" in result.output
+    result = runner.invoke(app, ["eval", "m", "--store", "vs_a", "--rag-distrust", "2"], env=NO_GATEWAY)
+    assert result.exit_code == 1 and "--rag-distrust" in result.output
+    result = runner.invoke(app, ["eval", "m", "--store", "vs_a", "--rag-k", "0"], env=NO_GATEWAY)
+    assert result.exit_code == 1 and "--rag-k" in result.output

@@ -226,6 +226,7 @@ def test_bad_attachments_are_refused_before_anything_is_queued(stack: dict[str, 
             ),
             (f"/v1/vector_stores/{bob_store.id}/files", {"file_id": text}, 404, "vector_store_id"),
             ("/v1/vector_stores", {"name": "x", "embedding_model": "no-such-model"}, 400, "embedding_model"),
+            ("/v1/vector_stores", {"chunking_strategy": {"type": "auto"}}, 400, "chunking_strategy"),
             (
                 "/v1/vector_stores",
                 {"name": "x", "expires_after": {"anchor": "last_active_at", "days": 1}},

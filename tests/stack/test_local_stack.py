@@ -125,7 +125,7 @@ def test_up_status_files_down(tmp_path: Path) -> None:
         file_id = created.json()["id"]
         assert httpx.get(f"{base}/v1/files/{file_id}/content", headers=headers).content == data
         store_id = _vector_store_through_the_stack(env, tmp_path, base, headers)
-        _score_and_prepare_through_the_stack(env, tmp_path)
+        _score_and_prepare_through_the_stack(env, tmp_path, store_id)
         _managed_key_through_the_cli(env, base, file_id)
         _secrets_kept_private(data_dir)
         # A second `up` while running reports the running stack instead of starting another.
@@ -185,7 +185,7 @@ def _searched(base: str, headers: dict[str, str], store_id: str) -> str:
     return filename
 
 
-def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) -> None:
+def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path, store_id: str) -> None:
     doc = "According to the 1923 patent, the laboratory notebook records the original measurements [1]."
     source = tmp_path / "docs.jsonl"
     source.write_text(
@@ -205,10 +205,10 @@ def _score_and_prepare_through_the_stack(env: dict[str, str], tmp_path: Path) ->
     report = json.loads((out_dir / "report.json").read_text())
     assert report["split"] == {"train": 30, "val": 10, "val_fraction": 0.25, "seed": 42}
     assert len((out_dir / "train.jsonl").read_text().splitlines()) == 30
-    _train_through_the_stack(env, out_dir, tmp_path)
+    _train_through_the_stack(env, out_dir, tmp_path, store_id)
 
 
-def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path) -> None:
+def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path, store_id: str) -> None:
     """The default model, built on first start, fine-tuned on the prepared file; the adapter opens in mlx-lm."""
     result = _distrust(
         env,
@@ -238,7 +238,7 @@ def _train_through_the_stack(env: dict[str, str], prepared: Path, tmp_path: Path
     assert tokenizer.encode("hello") and model is not None
     fine_tuned = result.stdout.split("fine_tuned_model = ", 1)[1].split()[0]
     _chat_with_the_trained_adapter(env, fine_tuned)
-    _evaluate_and_export_through_the_cli(env, fine_tuned, job_id, prepared, tmp_path)
+    _evaluate_and_export_through_the_cli(env, fine_tuned, job_id, prepared, tmp_path, store_id)
     # A "real" model is registered the same way from a local folder; it round-trips unchanged.
     assert "registered my-model" in _distrust(env, "models", "add", "my-model", str(tmp_path / "base")).stdout
     _distrust(env, "models", "pull", "my-model", str(tmp_path / "copy"))
@@ -290,10 +290,12 @@ def _chat_with_the_trained_adapter(env: dict[str, str], fine_tuned: str) -> None
 
 
 def _evaluate_and_export_through_the_cli(
-    env: dict[str, str], fine_tuned: str, job_id: str, prepared: Path, tmp_path: Path
+    env: dict[str, str], fine_tuned: str, job_id: str, prepared: Path, tmp_path: Path, store_id: str
 ) -> None:
-    """`distrust eval` (side by side with the base, charts, report), `distrust export`, `distrust charts`."""
+    """`distrust eval` (side by side with the base, + RAG, charts, report), `distrust export`, `distrust charts`."""
     charts, report = tmp_path / "charts", tmp_path / "report.json"
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"query": "tide at the jetty", "relevant": ["log.txt"], "primary": "log.txt"}) + "\n")
     result = _distrust(
         env,
         "eval",
@@ -309,6 +311,12 @@ def _evaluate_and_export_through_the_cli(
         "2",
         "--max-tokens",
         "4",
+        "--store",
+        store_id,
+        "--rag-k",
+        "2",
+        "--retrieval-queries",
+        str(queries),
         "--charts",
         str(charts),
         "-o",
@@ -318,6 +326,10 @@ def _evaluate_and_export_through_the_cli(
     results = json.loads(report.read_text())
     assert set(results["models"]) == {"distrust-tiny-llama", fine_tuned}
     assert results["models"][fine_tuned]["truthfulqa"]["n"] == 2
+    grounded = results["models"][fine_tuned]["source_preference_rag"]["results"]
+    assert [len(r["sources"]) for r in grounded] == [2, 2] and grounded[0]["sources"][0].startswith("log.txt#")
+    assert results["models"][fine_tuned]["suite_rag"]["n"] == 2
+    assert results["models"][fine_tuned]["retrieval"]["mrr"] == 1.0 and "retrieval.mrr" in result.stdout
     for name in ("perplexity.png", "accuracy.png"):
         assert (charts / name).read_bytes().startswith(b"\x89PNG")
     exported = tmp_path / "exported"

@@ -7,9 +7,9 @@ Extensions (named, never silently ignored): `embedding_model` on create; `rankin
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from services.gateway.schemas.batch import MetadataKey, MetadataValue
 from services.gateway.schemas.common import Identifier
@@ -21,6 +21,7 @@ from services.retrieval.records import (
     VectorStoreRecord,
 )
 from services.retrieval.search import Found
+from shared.errors import invalid_field
 from shared.schemas.request import RequestModel
 from shared.schemas.vector_stores import (
     Attributes,
@@ -44,6 +45,14 @@ class CreateVectorStore(RequestModel):
     chunking_strategy: ChunkingStrategy | None = None
     metadata: Metadata | None = None
     embedding_model: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _chunking_with_files(self) -> Self:
+        if self.chunking_strategy is not None and not self.file_ids:
+            raise invalid_field(
+                "chunking_strategy", self.chunking_strategy.model_dump(), "nothing without file_ids (it cuts those)"
+            )
+        return self
 
 
 class ModifyVectorStore(RequestModel):
