@@ -44,6 +44,17 @@ class Citation(BaseModel):
     prov_entropy: float
 
 
+def check_owned(service: VectorStoreService, owner: str, options: RetrievalOptions, field: str = "retrieval") -> None:
+    """InvalidArgument naming `<field>.vector_store_ids[i]` for a store that is not one of the owner's."""
+    for i, store_id in enumerate(options.vector_store_ids):
+        try:
+            service.get(owner, store_id)
+        except NotFound:
+            raise invalid_field(
+                f"{field}.vector_store_ids[{i}]", store_id, "the id of one of your vector stores"
+            ) from None
+
+
 async def retrieve(
     service: VectorStoreService, embedder: Embedder, owner: str, options: RetrievalOptions, query: str
 ) -> list[Citation]:

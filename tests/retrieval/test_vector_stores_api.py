@@ -239,6 +239,11 @@ def test_bad_attachments_are_refused_before_anything_is_queued(stack: dict[str, 
             reply = api.post(path, json=body)
             assert reply.status_code == status and reply.json()["error"]["param"] == param, (path, body, reply.text)
     assert client.vector_stores.retrieve(store.id).file_counts.total == 0  # nothing was queued
+    with http(stack, "key-bob") as api:
+        task = {"type": "suite", "suite": "authority", "retrieval": {"vector_store_ids": [bob_store.id, store.id]}}
+        reply = api.post("/v1/evals", json={"models": ["m"], "tasks": [{"type": "source_preference"}, task]})
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"]["param"] == "tasks[1].retrieval.vector_store_ids[1]", reply.text
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.retrieve(bob_store.id)
 

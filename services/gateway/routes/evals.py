@@ -9,19 +9,23 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from services.gateway import charts
-from services.gateway.deps import JOB_SLOT, EvalsDep, Owner
+from services.gateway.deps import JOB_SLOT, EvalsDep, Owner, VectorStoresDep
 from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.evaluation import CreateEval, Eval
 from services.gateway.schemas.fine_tuning import FineTuningJobEvent
+from services.retrieval.context import check_owned
 from shared.errors import FailedPrecondition, NotFound
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 
 
 @router.post("", summary="Create an evaluation (queued; runs on a trainer worker)", dependencies=[JOB_SLOT])
-async def create_eval(body: CreateEval, evals: EvalsDep, owner: Owner) -> Eval:
-    """Check the models, tasks and files, then queue the evaluation."""
+async def create_eval(body: CreateEval, evals: EvalsDep, stores: VectorStoresDep, owner: Owner) -> Eval:
+    """Check the models, tasks, files and vector stores, then queue the evaluation."""
+    for i, task in enumerate(body.tasks):
+        if (retrieval := getattr(task, "retrieval", None)) is not None:
+            check_owned(stores, owner, retrieval, f"tasks[{i}].retrieval")
     return await evals.create(owner, body)
 
 
