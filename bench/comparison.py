@@ -167,7 +167,7 @@ def main() -> None:
         client = openai.OpenAI(base_url=stack.base_url, api_key=stack.api_key, max_retries=0, timeout=600)
         demonstrations = scored_demonstrations(http, items.train)
         sft_file = upload(client, "sft.jsonl", jsonl(demonstrations), "fine-tune")
-        hyper = {"n_epochs": args.sft_epochs, "batch_size": args.batch_size}
+        hyper = {"n_epochs": args.sft_epochs, "batch_size": args.batch_size, "max_seq_length": 256}
         v1, seconds = train(
             client,
             {
@@ -184,7 +184,7 @@ def main() -> None:
         candidate_file = upload(client, "candidates.jsonl", jsonl([candidates(i) for i in items.train]), "raw")
         pairs_file, report = build_pairs(http, candidate_file)
         say(f"pairs by provenance: {report.get('pairs')} pairs, {report.get('ties')} ties dropped")
-        dpo = {"n_epochs": args.dpo_epochs, "batch_size": args.batch_size, "beta": 0.1}
+        dpo = {"n_epochs": args.dpo_epochs, "batch_size": args.batch_size, "beta": 0.1, "max_seq_length": 256}
         v2, seconds = train(
             client,
             {

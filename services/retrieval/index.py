@@ -3,7 +3,7 @@
 LanceDB runs in-process with no server; every gateway or worker host that reaches the object store sees the same
 stores. A file's chunks go in with one `add` (one new table version), so a search sees all of them or none; they
 leave with one `delete`. Search is vector (cosine), full text (BM25, LanceDB's own inverted index) or hybrid
-(both, fused by reciprocal rank).
+(both searches, fused by reciprocal rank here).
 
 Open tables are kept. With `IndexVersions` (a counter per store that every write moves, in Redis) a read looks
 for a newer table version only when the counter moved; without, it asks the object store on every read.
@@ -15,14 +15,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 import lancedb
 import pyarrow as pa
 from lancedb.index import FTS, IvfSq
-from lancedb.query import LanceHybridQueryBuilder, LanceVectorQueryBuilder
+from lancedb.query import LanceVectorQueryBuilder
 from lancedb.table import Table
 
 from services.retrieval.chunking import Chunk
@@ -36,6 +36,7 @@ T = TypeVar("T")
 TEXT_INDEX_COLUMN = "text"
 VECTOR_INDEX, TEXT_INDEX = "vector_idx", "text_idx"
 ANN_MIN_ROWS = 10_000  # below this an exact scan is fast enough and an IVF index has too few rows to train on
+RRF_K = 60  # reciprocal-rank fusion's usual constant (LanceDB's and Elasticsearch's default)
 NPROBES = 20  # of about sqrt(rows) partitions; 8-bit scalar codes are close enough not to re-rank (bench: 0.988)
 RESULT_COLUMNS = [
     "file_id",
@@ -281,21 +282,31 @@ def _search(
     where: str | None,
     exact: bool,
 ) -> list[Hit]:
+    if mode == "hybrid":
+        by_vector = _search(table, vector, None, limit, "vector", where, exact)
+        return _fused(by_vector, _search(table, None, text, limit, "text", where, exact), limit)
     if mode == "vector":
         rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
-        rows = rows.distance_type("cosine").nprobes(NPROBES).select(RESULT_COLUMNS)
+        rows = rows.distance_type("cosine").nprobes(NPROBES).select([*RESULT_COLUMNS, "_distance"])
         rows = rows.bypass_vector_index() if exact else rows
         found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
         return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
-    if mode == "text":
-        fts = table.search(text or "", query_type="fts").select(RESULT_COLUMNS)
-        found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
-        return [_hit(r, float(r["_score"])) for r in found]
-    hybrid = cast(LanceHybridQueryBuilder, table.search(query_type="hybrid", vector_column_name="vector"))
-    query = hybrid.vector(list(vector or [])).text(text or "").distance_type("cosine")
-    query = query.nprobes(NPROBES).select(RESULT_COLUMNS)
-    found = (query.where(where, prefilter=True) if where else query).limit(limit).to_list()
-    return [_hit(r, float(r["_relevance_score"])) for r in found]
+    fts = table.search(text or "", query_type="fts").select([*RESULT_COLUMNS, "_score"])
+    found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
+    return [_hit(r, float(r["_score"])) for r in found]
+
+
+def _fused(by_vector: list[Hit], by_text: list[Hit], limit: int) -> list[Hit]:
+    """Reciprocal-rank fusion: a chunk's relevance is the sum over both lists of 1 / (RRF_K + its rank there)."""
+    scores: dict[tuple[str, int], float] = {}
+    hits: dict[tuple[str, int], Hit] = {}
+    for ranked in (by_vector, by_text):
+        for rank, hit in enumerate(ranked, start=1):
+            key = (hit.file_id, hit.index)
+            scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
+            hits.setdefault(key, hit)
+    best = sorted(scores, key=lambda key: -scores[key])[:limit]
+    return [replace(hits[key], relevance=scores[key]) for key in best]
 
 
 def _stale(table: Table, name: str) -> bool:

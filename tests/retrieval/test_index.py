@@ -123,3 +123,17 @@ def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
         assert found[0].relevance == pytest.approx(1.0, abs=1e-4)
     fused = index.search(store, vector=second[3].vector, text="file-b entry 3", limit=3, mode="hybrid")
     assert (fused[0].file_id, fused[0].index) == ("file-b", 3)
+
+
+def test_hybrid_fuses_the_two_rankings_by_reciprocal_rank() -> None:
+    from services.retrieval.index import RRF_K, Hit, _fused
+
+    def hit(file_id: str, relevance: float) -> Hit:
+        return Hit(file_id, 0, file_id, relevance, 0.5, 1.0, {})
+
+    by_vector = [hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)]
+    by_text = [hit("c", 12.0), hit("d", 9.0)]
+    fused = _fused(by_vector, by_text, limit=3)
+    assert [h.file_id for h in fused] == ["c", "a", "b"]  # in both lists beats first in one
+    assert fused[0].relevance == pytest.approx(1 / (RRF_K + 3) + 1 / (RRF_K + 1))
+    assert fused[1].relevance == pytest.approx(1 / (RRF_K + 1)) and fused[0].text == "c"

@@ -80,8 +80,9 @@ def test_first_start_imports_the_default_model_and_it_answers(tmp_path: Path) ->
         tuned = client.chat.completions.create(model=fine_tuned, messages=[message], max_tokens=8, temperature=0)
         fine_tune_s = time.monotonic() - started
         assert tuned.usage is not None and tuned.usage.completion_tokens > 0
+        store_id = _grounded_chat_on_the_fine_tuned_model(client, fine_tuned)
         started = time.monotonic()
-        _prefer_by_provenance(env, client, fine_tuned, tmp_path)
+        _prefer_by_provenance(env, client, fine_tuned, tmp_path, store_id)
         preference_s = time.monotonic() - started
     finally:
         _distrust(env, "down")
@@ -107,9 +108,36 @@ SOURCE_QUESTIONS = [
 PLACES = ("Porto", "Bergen", "Riga")
 
 
-def _prefer_by_provenance(env: dict[str, str], client: Any, sft_model: str, tmp_path: Path) -> None:
+def _grounded_chat_on_the_fine_tuned_model(client: Any, fine_tuned: str) -> str:
+    """A vector store of two files (SDK), then a chat on the fine-tuned real model with retrieval: citations."""
+    texts = {
+        "logbook.txt": "The keeper's logbook, 3 March 1871: the flood rose to 4.2 metres at the north gauge by noon.",
+        "summary.txt": "An encyclopedia article says the flood of 1871 was large, according to official sources.",
+    }
+    ids = [client.files.create(file=(name, text.encode()), purpose="assistants").id for name, text in texts.items()]
+    store = client.vector_stores.create(name="floods", file_ids=ids)
+    deadline = time.monotonic() + 300
+    while store.status == "in_progress" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        store = client.vector_stores.retrieve(store.id)
+    assert store.status == "completed" and store.file_counts.completed == 2, store
+    reply = client.chat.completions.create(
+        model=fine_tuned,
+        messages=[{"role": "user", "content": "How high did the flood of 1871 rise at the north gauge?"}],
+        max_tokens=16,
+        temperature=0,
+        extra_body={"retrieval": {"vector_store_ids": [store.id], "max_num_results": 2, "distrust": 0.5}},
+    )
+    citations = reply.model_extra["citations"]
+    assert [c["filename"] for c in citations][0] == "logbook.txt" and len(citations) == 2, citations
+    assert reply.usage is not None and reply.usage.prompt_tokens > 40  # the chunks were in the prompt
+    return str(store.id)
+
+
+def _prefer_by_provenance(env: dict[str, str], client: Any, sft_model: str, tmp_path: Path, store_id: str) -> None:
     """Seed 004's preference phases on the real model: answers sampled n=3 in a batch (SDK), pairs by provenance
-    (CLI), a DPO job from the SFT job's model (CLI), its model served (SDK), one side-by-side evaluation (HTTP)."""
+    (CLI), a DPO job from the SFT job's model (CLI), its model served (SDK), one side-by-side evaluation (HTTP)
+    with v2 + RAG (the same source-preference items asked after the store's chunks)."""
     prompts = [q.format(place) for q in SOURCE_QUESTIONS for place in PLACES]
     lines = [
         {
@@ -164,8 +192,10 @@ def _prefer_by_provenance(env: dict[str, str], client: Any, sft_model: str, tmp_
         model=dpo_model, messages=[{"role": "user", "content": prompts[0]}], max_tokens=8, temperature=0
     )
     assert reply.usage is not None and reply.usage.completion_tokens > 0
+    retrieval = {"vector_store_ids": [store_id], "max_num_results": 2}
     tasks = [
         {"type": "source_preference", "limit": 4},
+        {"type": "source_preference", "name": "source_preference_rag", "limit": 4, "retrieval": retrieval},
         {"type": "generation", "prompts": prompts[:2], "n": 2, "max_tokens": 12},
     ]
     evaluation = client.post(
@@ -183,6 +213,7 @@ def _prefer_by_provenance(env: dict[str, str], client: Any, sft_model: str, tmp_
     assert sorted(summary["models"]) == sorted([dpo_model, sft_model, DEFAULT_MODEL_NAME]), summary
     assert set(summary["metrics"]["generation.answers"].values()) == {4}, summary
     assert all(v is not None for v in summary["metrics"]["source_preference.accuracy"].values()), summary
+    assert all(v is not None for v in summary["metrics"]["source_preference_rag.accuracy"].values()), summary
 
 
 def _fine_tune_the_default_model(env: dict[str, str], tmp_path: Path) -> str:
