@@ -216,7 +216,7 @@ class ChunkIndex:
         Below that, and for rows added since the last build, search is exact (LanceDB scans them).
         """
         rows = table.count_rows()
-        if rows < self.ann_min_rows or not _stale(table, VECTOR_INDEX):
+        if rows < self.ann_min_rows or not _stale(table, VECTOR_INDEX, "IvfSq"):  # an older IVF-PQ is replaced
             return
         partitions = max(1, min(int(rows**0.5), rows // 256))  # k-means wants a few hundred rows per partition
         config = IvfSq(distance_type="cosine", num_partitions=partitions)
@@ -309,9 +309,10 @@ def _fused(by_vector: list[Hit], by_text: list[Hit], limit: int) -> list[Hit]:
     return [replace(hits[key], relevance=scores[key]) for key in best]
 
 
-def _stale(table: Table, name: str) -> bool:
-    """Whether the index `name` is missing or half the table's rows were added after it was built."""
-    if name not in {i.name for i in table.list_indices()}:
+def _stale(table: Table, name: str, kind: str | None = None) -> bool:
+    """Whether the index `name` is missing, not of `kind` (when given), or older than half the table's rows."""
+    found = {i.name: i.index_type for i in table.list_indices()}
+    if name not in found or (kind is not None and found[name] != kind):
         return True
     stats = table.index_stats(name)
     return stats is None or stats.num_unindexed_rows * 2 >= stats.num_indexed_rows + stats.num_unindexed_rows

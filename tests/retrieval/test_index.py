@@ -123,6 +123,13 @@ def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
         assert found[0].relevance == pytest.approx(1.0, abs=1e-4)
     fused = index.search(store, vector=second[3].vector, text="file-b entry 3", limit=3, mode="hybrid")
     assert (fused[0].file_id, fused[0].index) == ("file-b", 3)
+    from lancedb.index import IvfPq
+
+    table.create_index(
+        "vector", config=IvfPq(distance_type="cosine", num_partitions=2), replace=True, name="vector_idx"
+    )
+    index.add_file(store, batch("file-c", 10))  # a store indexed by an older release: rebuilt on the next file
+    assert {i.name: i.index_type for i in table.list_indices()}["vector_idx"] == "IvfSq"
 
 
 def test_hybrid_fuses_the_two_rankings_by_reciprocal_rank() -> None:
