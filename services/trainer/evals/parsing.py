@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.trainer.core.config import MAX_SEQ_LENGTH, check_choice, check_int
 from services.trainer.evals.choice import METHODS
+from services.trainer.evals.datafiles import fail, read_objects
 from services.trainer.evals.perplexity import load_records
 from services.trainer.evals.preference import load_source_preference
 from services.trainer.evals.retrieval_quality import load_labelled_queries
@@ -34,7 +35,6 @@ from services.trainer.evals.tasks import (
 )
 from services.trainer.evals.truthfulqa import load_truthfulqa
 from shared.errors import invalid_field
-from shared.records import RecordError, parse_json_object
 from shared.schemas import evaluation as schema
 from shared.schemas.evaluation import MAX_TOKENS
 from shared.schemas.fine_tuning import check_float
@@ -142,20 +142,11 @@ def _parse_generation(
 def load_prompts(path: Path, *, field: str) -> list[str]:
     """The `prompt` of every line of a JSONL file; InvalidArgument naming the first bad line."""
     prompts = []
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = parse_json_object(raw)
-            except RecordError as exc:
-                raise invalid_field(field, f"line {number}", f"JSON lines ({exc})") from None
-            prompt = record.get("prompt")
-            if not isinstance(prompt, str) or not prompt.strip():
-                raise invalid_field(field, f"line {number}", 'lines with a non-empty "prompt" string')
-            prompts.append(prompt)
-    if not prompts:
-        raise invalid_field(field, str(path), "a file with at least one prompt")
+    for where, record in read_objects(path, field=field):
+        prompt = record.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise fail(field, where, 'expected a non-empty "prompt" string')
+        prompts.append(prompt)
     return prompts
 
 

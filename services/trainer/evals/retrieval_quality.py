@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.errors import invalid_field
-from shared.records import RecordError, parse_json_object
+from services.trainer.evals.datafiles import fail, read_objects
 
 Hit = tuple[str, str]  # (file id, file name) of a result, best first
 
@@ -31,24 +30,15 @@ class LabelledQuery:
 def load_labelled_queries(path: Path, *, field: str, limit: int | None = None) -> list[LabelledQuery]:
     """The file's queries; InvalidArgument naming `field` and the first bad line."""
     queries = []
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = parse_json_object(raw)
-            except RecordError as exc:
-                raise invalid_field(field, f"line {number}", f"JSON lines ({exc})") from None
-            query, relevant, primary = record.get("query"), record.get("relevant"), record.get("primary")
-            if not isinstance(query, str) or not query.strip():
-                raise invalid_field(field, f"line {number}", 'lines with a non-empty "query" string')
-            if not isinstance(relevant, list) or not relevant or not all(isinstance(r, str) for r in relevant):
-                raise invalid_field(field, f"line {number}", '"relevant": a non-empty list of file names or ids')
-            if primary is not None and not isinstance(primary, str):
-                raise invalid_field(field, f"line {number}", '"primary": a file name or id')
-            queries.append(LabelledQuery(query, tuple(relevant), primary))
-    if not queries:
-        raise invalid_field(field, str(path), "a file with at least one labelled query")
+    for where, record in read_objects(path, field=field):
+        query, relevant, primary = record.get("query"), record.get("relevant"), record.get("primary")
+        if not isinstance(query, str) or not query.strip():
+            raise fail(field, where, 'expected a non-empty "query" string')
+        if not isinstance(relevant, list) or not relevant or not all(isinstance(r, str) for r in relevant):
+            raise fail(field, where, '"relevant": a non-empty list of file names or ids')
+        if primary is not None and not isinstance(primary, str):
+            raise fail(field, where, '"primary": a file name or id')
+        queries.append(LabelledQuery(query, tuple(relevant), primary))
     return queries[:limit] if limit else queries
 
 

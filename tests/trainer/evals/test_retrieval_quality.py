@@ -50,5 +50,5 @@ def test_a_bad_line_is_named(tmp_path: Path, line: dict[str, object], words: str
         load_labelled_queries(path, field="tasks[0].file")
     assert caught.value.param == "tasks[0].file" and "line 2" in caught.value.message and words in caught.value.message
     path.write_text("\n")
-    with pytest.raises(InvalidArgument, match="at least one labelled query"):
+    with pytest.raises(InvalidArgument, match="has no items"):
         load_labelled_queries(path, field="tasks[0].file")
