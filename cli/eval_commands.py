@@ -20,6 +20,7 @@ from shared.schemas.evaluation import (
     SourcePreferenceTask,
     SuiteTask,
     TruthfulQATask,
+    default_task_name,
 )
 from shared.schemas.vector_stores import RetrievalOptions
 
@@ -65,7 +66,7 @@ def with_retrieval(tasks: list[AnyTask], retrieval: RetrievalOptions, queries: s
     copies: list[AnyTask] = []
     for task in tasks:
         counts[task.type] = counts.get(task.type, 0) + 1
-        name = task.name or (task.type if counts[task.type] == 1 else f"{task.type}_{counts[task.type]}")
+        name = task.name or default_task_name(task.type, counts[task.type])
         if isinstance(task, SourcePreferenceTask | SuiteTask):
             copies.append(task.model_copy(update={"name": f"{name}_rag", "retrieval": retrieval}))
     if queries is not None:

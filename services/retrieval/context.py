@@ -14,7 +14,7 @@ Several stores are searched one after the other and their results merged by blen
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -53,6 +53,14 @@ def check_owned(service: VectorStoreService, owner: str, options: RetrievalOptio
             raise invalid_field(
                 f"{field}.vector_store_ids[{i}]", store_id, "the id of one of your vector stores"
             ) from None
+
+
+def check_task_stores(service: VectorStoreService, owner: str, tasks: Sequence[object]) -> None:
+    """`check_owned` for every evaluation task with retrieval options, naming `tasks[i].retrieval…`."""
+    for i, task in enumerate(tasks):
+        options = getattr(task, "retrieval", None)
+        if isinstance(options, RetrievalOptions):
+            check_owned(service, owner, options, f"tasks[{i}].retrieval")
 
 
 async def retrieve(

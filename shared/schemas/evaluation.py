@@ -138,6 +138,11 @@ class EvalSummary(BaseModel):
 _METHODS = {"letter": epb.CHOICE_METHOD_LETTER, "option": epb.CHOICE_METHOD_OPTION}
 
 
+def default_task_name(kind: str, nth: int) -> str:
+    """The name of a task given none: its type, then `<type>_<n>` for the n-th task of that type (n from 2)."""
+    return kind if nth == 1 else f"{kind}_{nth}"
+
+
 def task_to_message(task: AnyTask) -> epb.EvalTask:
     """The contract message of a task (its type is the oneof case)."""
     fields = task.model_dump(exclude={"type", "method"})

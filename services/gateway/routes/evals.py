@@ -14,7 +14,7 @@ from services.gateway.job_events import events_response
 from services.gateway.schemas.common import ListResponse
 from services.gateway.schemas.evaluation import CreateEval, Eval
 from services.gateway.schemas.fine_tuning import FineTuningJobEvent
-from services.retrieval.context import check_owned
+from services.retrieval.context import check_task_stores
 from shared.errors import FailedPrecondition, NotFound
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
@@ -23,9 +23,7 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"])
 @router.post("", summary="Create an evaluation (queued; runs on a trainer worker)", dependencies=[JOB_SLOT])
 async def create_eval(body: CreateEval, evals: EvalsDep, stores: VectorStoresDep, owner: Owner) -> Eval:
     """Check the models, tasks, files and vector stores, then queue the evaluation."""
-    for i, task in enumerate(body.tasks):
-        if (retrieval := getattr(task, "retrieval", None)) is not None:
-            check_owned(stores, owner, retrieval, f"tasks[{i}].retrieval")
+    check_task_stores(stores, owner, body.tasks)
     return await evals.create(owner, body)
 
 

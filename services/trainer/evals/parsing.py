@@ -224,7 +224,7 @@ def parse_tasks(tasks: Sequence[schema.AnyTask | Mapping[str, Any]], *, seed: in
         counts[kind] = counts.get(kind, 0) + 1
         name = raw.get("name")
         if name is None:
-            name = kind if counts[kind] == 1 else f"{kind}_{counts[kind]}"
+            name = schema.default_task_name(kind, counts[kind])
         if not isinstance(name, str) or not name.strip():
             raise invalid_field(f"{prefix}.name", name, "a non-empty string")
         if name in {task.name for task in parsed}:
