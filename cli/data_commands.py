@@ -178,6 +178,8 @@ def train(  # noqa: PLR0913  # a command's flags are its parameters
         raise fail(exc) from None
     if job.status == "succeeded":
         console.print(f"[green]succeeded[/green]: fine_tuned_model = {job.fine_tuned_model}")
+    elif job.status == "paused":
+        console.print(f"[yellow]paused[/yellow]: continue it with `distrust jobs resume {job.id} --follow`")
     elif job.status in ("failed", "cancelled"):
         console.print(f"[red]{job.status}[/red]: {job.error.message if job.error else ''}")
         raise typer.Exit(1)

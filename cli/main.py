@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from cli import data_commands, eval_commands, key_commands, model_commands, stack_commands, store_commands
+from cli import (
+    data_commands,
+    eval_commands,
+    job_commands,
+    key_commands,
+    model_commands,
+    stack_commands,
+    store_commands,
+)
 
 app = typer.Typer(
     help="distrust: Empirical Distrust training and serving on MLX.",
@@ -14,6 +22,7 @@ app = typer.Typer(
 for verbs in (
     stack_commands.app,
     data_commands.app,
+    job_commands.app,
     model_commands.app,
     eval_commands.app,
     key_commands.app,

@@ -23,6 +23,8 @@ import redis
 from pydantic import BaseModel
 
 from shared.adapter_format import ADAPTER_CONFIG, AdapterConfig, parse_adapter_config
+from shared.aliases import PREFIX as ALIAS_PREFIX
+from shared.aliases import AliasStore, is_alias
 from shared.errors import AlreadyExists, InvalidArgument, NotFound
 from shared.redis_store import KEY_PREFIX, redis_errors, text
 from shared.schemas.model_import import ModelProvenance
@@ -131,6 +133,7 @@ class ModelRegistry:
     def __init__(self, client: redis.Redis, store: ObjectStore) -> None:
         self.redis = client
         self.store = store
+        self.aliases = AliasStore(client)
 
     def register_base(
         self,
@@ -221,7 +224,14 @@ class ModelRegistry:
                 self.redis.hdel(RESERVED, key)
 
     def resolve(self, name: str, owner: str) -> ModelRef | None:
-        """What `name` means for `owner`: a base model they may use, one of their adapters, or None."""
+        """What `name` means for `owner`: a base model they may use, one of their adapters, or None.
+
+        An alias (`ft:alias:NAME`) is followed to what it points at now; the reference keeps the alias's name.
+        """
+        if is_alias(name):
+            alias = self.aliases.get(owner, name.removeprefix(ALIAS_PREFIX))
+            target = None if alias is None else self.resolve(alias.model, owner)
+            return None if target is None else ModelRef(name, target.base, target.adapter)
         base = self.get_base(name, owner=owner)
         if base is not None:
             return ModelRef(name, base, None)
@@ -293,6 +303,10 @@ class ModelRegistry:
             pipe.execute()
 
     def get_adapter(self, name: str, *, owner: str) -> AdapterRecord:
+        """The owner's adapter `name` (an alias is followed to the adapter it points at now)."""
+        alias = self.aliases.get(owner, name.removeprefix(ALIAS_PREFIX)) if is_alias(name) else None
+        if alias is not None:
+            name = alias.model
         with redis_errors("reading an adapter"):
             raw = self.redis.hget(f"{KEY_PREFIX}adapters", name)
         record = AdapterRecord.model_validate_json(raw) if raw else None

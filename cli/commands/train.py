@@ -56,7 +56,7 @@ def create_job(client: GatewayClient, body: Mapping[str, object]) -> FineTuningJ
 
 
 def follow(client: GatewayClient, job: FineTuningJob, console: Console) -> FineTuningJob:
-    """Stream the job's events until it ends; return the final job."""
+    """Stream the job's events until it ends or pauses; return the job as it is then."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -69,6 +69,8 @@ def follow(client: GatewayClient, job: FineTuningJob, console: Console) -> FineT
         path = f"/v1/fine_tuning/jobs/{job.id}"
         for event in client.stream_events(FineTuningJobEvent, "GET", f"{path}/events", params={"stream": "true"}):
             _show(progress, task, event, console)
+            if event.status == "paused":
+                break  # a paused job's stream waits for a resume: stop following here
     return client.fetch(FineTuningJob, "GET", path)
 
 

@@ -24,6 +24,7 @@ from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.openapi import install_openapi
 from services.gateway.routes import (
+    aliases,
     batches,
     embeddings,
     evals,
@@ -120,6 +121,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(files.router, dependencies=[files_scope])
     app.include_router(scoring.router, dependencies=[training])
     app.include_router(fine_tuning.router, dependencies=[training])
+    app.include_router(aliases.router, dependencies=[training])
     app.include_router(models.router)  # reading models needs `inference`, exports and imports `training`
     app.include_router(evals.router, dependencies=[training])
     app.include_router(hardware.router, dependencies=[training])

@@ -20,6 +20,7 @@ from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
 from services.retrieval.service import VectorStoreService
 from shared.files import FileService
+from shared.model_aliases import Aliases
 from shared.model_registry import ModelRegistry
 from shared.storage import ObjectStore
 
@@ -124,6 +125,11 @@ def get_registry(backends: BackendsDep) -> ModelRegistry:
     return backends.registry
 
 
+def get_aliases(backends: BackendsDep) -> Aliases:
+    """The owners' model aliases, moved only to models they can use."""
+    return Aliases(backends.registry)
+
+
 def get_store(backends: BackendsDep) -> ObjectStore:
     """The object store."""
     return backends.store
@@ -147,5 +153,6 @@ VectorStoresDep = Annotated[VectorStoreService, Depends(get_vector_stores)]
 ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+AliasesDep = Annotated[Aliases, Depends(get_aliases)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
 MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]

@@ -141,6 +141,7 @@ def job_object(job: pb.Job) -> FineTuningJob:
         distrust=from_message(DistrustSpec, job.distrust),
         lora=from_message(LoraSpec, job.lora),
         preference=preference,
+        alias=job.alias or None,
         step=job.step,
         total_steps=job.total_steps,
     )
@@ -194,6 +195,14 @@ class TrainerClient:
     async def cancel(self, owner: str, job_id: str) -> FineTuningJob:
         """Ask a job to stop."""
         return job_object(await call(self.stub.CancelJob, pb.CancelJobRequest(owner=owner, job_id=job_id)))
+
+    async def pause(self, owner: str, job_id: str) -> FineTuningJob:
+        """Ask a job to pause with a checkpoint."""
+        return job_object(await call(self.stub.PauseJob, pb.PauseJobRequest(owner=owner, job_id=job_id)))
+
+    async def resume(self, owner: str, job_id: str) -> FineTuningJob:
+        """Queue a paused job again."""
+        return job_object(await call(self.stub.ResumeJob, pb.ResumeJobRequest(owner=owner, job_id=job_id)))
 
     def events(self, owner: str, job_id: str, *, after_sequence: int, follow: bool) -> EventStream:
         """A job's events from `after_sequence`, following it live with `follow`."""

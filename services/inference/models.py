@@ -33,7 +33,7 @@ class ModelEntry:
     """A model this service can serve, as ListModels reports it."""
 
     id: str
-    kind: str  # "base" | "adapter" | "embedding"
+    kind: str  # "base" | "adapter" | "alias" | "embedding"
     parent: str | None
     owned_by: str
     created: int
@@ -205,6 +205,12 @@ class ModelManager:
             ModelEntry(a.name, "adapter", a.base_model, a.owner, a.created, None)
             for a in self.registry.list_adapters(owner)
             if a.base_model in names
+        ]
+        served = {e.id for e in entries}
+        entries += [
+            ModelEntry(a.id, "alias", a.model, a.owner, a.updated_at, None)
+            for a in self.registry.aliases.list(owner)
+            if a.model in served
         ]
         entries += [
             ModelEntry(name, "embedding", None, "system", _file_time(spec), spec.context_length)

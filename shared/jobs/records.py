@@ -22,6 +22,7 @@ class JobStatus(StrEnum):
     FAILED = "failed"
     CANCELLING = "cancelling"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # fine-tuning jobs only: stopped with a checkpoint until resumed
 
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})

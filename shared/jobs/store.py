@@ -184,13 +184,17 @@ class JobStore(Generic[R]):
             )
         self.request_cancel(job_id)
 
-        def mark(record: BaseJob) -> None:
-            if record.status not in TERMINAL:
-                record.status = JobStatus.CANCELLING
+        def mark(record: BaseJob) -> EventRecord | None:
+            if record.status == JobStatus.PAUSED:  # no worker holds a paused job: it ends here
+                record.status = JobStatus.CANCELLED
+                record.finished_at = int(time.time())
+                return status_event("Cancelled while paused; its last checkpoint is kept", JobStatus.CANCELLED)
+            if record.status in TERMINAL:
+                return None
+            record.status = JobStatus.CANCELLING
+            return status_event("Cancellation requested", JobStatus.CANCELLING)
 
-        job = self.update(job_id, mark)
-        self.add_event(job_id, status_event("Cancellation requested", JobStatus.CANCELLING))
-        return job
+        return self.update_with_event(job_id, mark)
 
     def cancel_requested(self, job_id: str) -> bool:
         with redis_errors("reading a cancel request"):

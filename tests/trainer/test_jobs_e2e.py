@@ -210,6 +210,61 @@ def test_cancel_stops_within_a_step_and_keeps_the_checkpoint(
     assert again.status_code == 409
 
 
+def test_pause_stops_with_a_checkpoint_and_resume_continues_from_it(
+    client: TestClient, workers: Workers, store_and_jobs: tuple[ObjectStore, FineTuningStore], registered_model: str
+) -> None:
+    _, jobs = store_and_jobs
+    if not any(p.poll() is None for p in workers.procs):
+        workers.start()
+    body = {
+        "model": registered_model,
+        "training_file": _upload(client, _records(32)),
+        "seed": 3,
+        "hyperparameters": {"n_epochs": 100, "batch_size": 4, "max_steps": 40, "checkpoint_every_steps": 50},
+        "alias": "pausebot",
+    }
+    job_id = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json=body).json()["id"]
+    wait_for(lambda: max(_steps(jobs, job_id), default=0) >= 5, 120, "training to start")
+    pausing = client.post(f"/v1/fine_tuning/jobs/{job_id}/pause", headers=HEADERS)
+    assert pausing.status_code == 200 and pausing.json()["status"] in ("running", "paused"), pausing.text
+    job = wait_for(lambda: (j := jobs.get(job_id)).status == JobStatus.PAUSED and j, 30, "the pause")
+    assert 5 <= job.step < 40 and jobs.checkpoints(job_id)[-1].step == job.step  # written on pausing
+    assert jobs.lease_holder(job_id) is None  # no worker is held by a paused job
+    again = client.post(f"/v1/fine_tuning/jobs/{job_id}/pause", headers=HEADERS)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "job_not_pausable"
+    assert client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=HEADERS).json()["status"] == "paused"
+
+    resumed = client.post(f"/v1/fine_tuning/jobs/{job_id}/resume", headers=HEADERS)
+    assert resumed.status_code == 200 and resumed.json()["status"] == "queued", resumed.text
+    done = wait_for(lambda: (j := jobs.get(job_id)).status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and j, 120, "it")
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    assert _steps(jobs, job_id) == list(range(1, 41)), "each step once, across the pause"
+    restored = [e for e in jobs.events(job_id) if e.message.startswith("Resumed from checkpoint")]
+    assert [e.data["step"] for e in restored] == [job.step]
+    finished = client.post(f"/v1/fine_tuning/jobs/{job_id}/resume", headers=HEADERS)
+    assert finished.status_code == 409 and finished.json()["error"]["code"] == "job_not_paused"
+
+    # The job's alias moved to its model on success; a job on the alias continues that model's adapter.
+    alias = client.get("/v1/aliases/pausebot", headers=HEADERS).json()
+    assert alias["model"] == done.fine_tuned_model and alias["history"][0]["job_id"] == job_id
+    assert (
+        alias["history"][0]["reason"] == "job"
+        and client.get(f"/v1/fine_tuning/jobs/{job_id}", headers=HEADERS).json()["alias"] == "pausebot"
+    )
+    follow_up = client.post(
+        "/v1/fine_tuning/jobs",
+        headers=HEADERS,
+        json={**body, "model": "ft:alias:pausebot", "alias": "ft:alias:pausebot"},
+    )
+    assert follow_up.status_code == 200, follow_up.text
+    assert follow_up.json()["model"] == done.fine_tuned_model and follow_up.json()["alias"] == "pausebot"
+    client.post(f"/v1/fine_tuning/jobs/{follow_up.json()['id']}/cancel", headers=HEADERS)
+    bad = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json={**body, "alias": "no spaces"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "alias"
+    unknown = client.post("/v1/fine_tuning/jobs", headers=HEADERS, json={**body, "model": "ft:alias:nobody"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["param"] == "model"
+
+
 def test_refused_requests(client: TestClient, registered_model: str) -> None:
     unscored = _upload(client, b'{"text": "no scores here"}\n')
     response = client.post(

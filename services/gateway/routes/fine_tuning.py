@@ -110,6 +110,18 @@ async def cancel_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuni
     return await trainer.cancel(owner, job_id)
 
 
+@router.post("/{job_id}/pause", summary="Pause a fine-tuning job", response_model=FineTuningJob)
+async def pause_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
+    """Ask a queued or running job to pause; it stops after its current step with a checkpoint."""
+    return await trainer.pause(owner, job_id)
+
+
+@router.post("/{job_id}/resume", summary="Resume a paused fine-tuning job", response_model=FineTuningJob)
+async def resume_job(job_id: str, owner: Owner, trainer: TrainerDep) -> FineTuningJob:
+    """Queue a paused job again; it continues from its last checkpoint."""
+    return await trainer.resume(owner, job_id)
+
+
 @router.get(
     "/{job_id}/events",
     summary="A job's events; `stream=true` follows them as server-sent events",

@@ -25,7 +25,9 @@ from shared.schemas.fine_tuning import (
 )
 from shared.schemas.request import RequestModel
 
-JobStatusName = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelling", "cancelled"]
+JobStatusName = Literal[
+    "validating_files", "queued", "running", "succeeded", "failed", "cancelling", "cancelled", "paused"
+]
 
 
 class SupervisedMethod(RequestModel):
@@ -67,6 +69,9 @@ class _JobFields(RequestModel):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     distrust: DistrustSpec = Field(default_factory=DistrustSpec)
     lora: LoraSpec = Field(default_factory=LoraSpec)
+    alias: str | None = Field(
+        default=None, description="Ours: an alias (NAME or ft:alias:NAME) moved to the fine-tuned model on success"
+    )
 
 
 class JobCreate(_JobFields):
@@ -117,6 +122,7 @@ class FineTuningJob(BaseModel):
     distrust: DistrustSpec
     lora: LoraSpec
     preference: PreferenceSpec | None = None  # DPO jobs', beta resolved
+    alias: str | None = None  # the alias moved to fine_tuned_model on success
     step: int = 0
     total_steps: int = 0
 

@@ -16,8 +16,10 @@ class Model(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str = Field(description='"system" for base models, else the owner of the fine-tuned model')
-    parent: str | None = Field(default=None, description="For a fine-tuned model: its base model's id")
-    kind: Literal["base", "adapter", "embedding"]
+    parent: str | None = Field(
+        default=None, description="For a fine-tuned model: its base model's id; for an alias: the model it points at"
+    )
+    kind: Literal["base", "adapter", "alias", "embedding"]
     context_length: int | None = Field(default=None, description="Context length in tokens, when known")
     provenance: ModelProvenance | None = Field(
         default=None, description="For an imported base model: its source, file, hash and quantization"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import redis
 
 from services.trainer.jobs.records import CheckpointRecord, EvalRecord, ExportRecord, ImportRecord, JobRecord
-from shared.jobs.store import JobKind, JobStore
+from shared.errors import FailedPrecondition
+from shared.jobs.records import EventRecord, JobStatus
+from shared.jobs.store import JobKind, JobStore, status_event
 from shared.redis_store import redis_errors
+
+PAUSABLE = frozenset({JobStatus.VALIDATING_FILES, JobStatus.QUEUED, JobStatus.RUNNING})
 
 FINE_TUNING = JobKind("ftjob", JobRecord, "fine-tuning job", "fine_tuning_job_id", not_found_code="job_not_found")
 EVALUATION = JobKind("eval", EvalRecord, "evaluation", "eval_id")
@@ -15,7 +19,7 @@ IMPORT = JobKind("import", ImportRecord, "model import", "import_id")
 
 
 class FineTuningStore(JobStore[JobRecord]):
-    """Fine-tuning jobs, with the checkpoints a requeued job resumes from."""
+    """Fine-tuning jobs, with the checkpoints a requeued or resumed job continues from, and their pause flags."""
 
     def __init__(self, client: redis.Redis) -> None:
         super().__init__(client, FINE_TUNING)
@@ -35,3 +39,61 @@ class FineTuningStore(JobStore[JobRecord]):
             return "the start (no checkpoint was written yet)", 0
         step = checkpoints[-1].step
         return f"its checkpoint at step {step}", step
+
+    def pause_owned(self, job_id: str, owner: str) -> JobRecord:
+        """Ask the owner's queued or running job to pause; a running one stops at its next step with a checkpoint.
+
+        A job no worker has taken yet is paused at once; a running one stays `running` until its worker stops.
+        """
+        job = self.get_owned(job_id, owner)
+        if job.status not in PAUSABLE or self.cancel_requested(job_id):
+            raise FailedPrecondition(
+                f"The fine-tuning job {job_id} is {job.status.value}; only a queued or running job can be paused",
+                param=self.kind.param,
+                code="job_not_pausable",
+            )
+        with redis_errors("pausing a job"):
+            self.redis.set(f"{self.p}:{job_id}:pause", "1")
+
+        def mark(record: JobRecord) -> EventRecord | None:
+            if record.status != JobStatus.RUNNING and self.lease_holder(job_id) is None:
+                return self._paused(record, "Paused before a worker took it")
+            return EventRecord(message="Pause requested; the job stops with a checkpoint after its current step")
+
+        return self.update_with_event(job_id, mark)
+
+    def mark_paused(self, job_id: str, message: str) -> JobRecord:
+        """Record that the job's worker stopped it for a pause request."""
+        return self.update_with_event(job_id, lambda record: self._paused(record, message))
+
+    def _paused(self, record: JobRecord, message: str) -> EventRecord:
+        record.status = JobStatus.PAUSED
+        return status_event(message, JobStatus.PAUSED, step=record.step)
+
+    def pause_requested(self, job_id: str) -> bool:
+        with redis_errors("reading a pause request"):
+            return bool(self.redis.exists(f"{self.p}:{job_id}:pause"))
+
+    def resume_owned(self, job_id: str, owner: str) -> tuple[JobRecord, bool]:
+        """Take back a pause: a paused job is queued again (True: it needs a worker); a pending request is dropped."""
+        job = self.get_owned(job_id, owner)
+        if job.status != JobStatus.PAUSED and not (job.status in PAUSABLE and self.pause_requested(job_id)):
+            raise FailedPrecondition(
+                f"The fine-tuning job {job_id} is {job.status.value}, not paused; only a paused job can be resumed",
+                param=self.kind.param,
+                code="job_not_paused",
+            )
+        with redis_errors("resuming a job"):
+            self.redis.delete(f"{self.p}:{job_id}:pause")
+        queued = False
+
+        def mark(record: JobRecord) -> EventRecord:
+            nonlocal queued
+            queued = record.status == JobStatus.PAUSED
+            if not queued:
+                return EventRecord(message="Pause request withdrawn; the job goes on")
+            record.status = JobStatus.QUEUED
+            where, _step = self.resume_note(job_id)
+            return status_event(f"Resumed; the job continues from {where}", JobStatus.QUEUED, step=record.step)
+
+        return self.update_with_event(job_id, mark), queued

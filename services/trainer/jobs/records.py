@@ -40,6 +40,7 @@ class JobRecord(BaseJob):
     lora: LoraSpec = Field(default_factory=LoraSpec)
     method: TrainingMethod = "supervised"
     preference: PreferenceSpec = Field(default_factory=PreferenceSpec)  # used by DPO jobs
+    alias: str | None = None  # moved to fine_tuned_model on success (the NAME of ft:alias:NAME)
     fine_tuned_model: str | None = None
     trained_tokens: int = 0
     result_files: list[str] = Field(default_factory=list)

@@ -24,6 +24,7 @@ from shared.errors import DistrustError
 from shared.files import FileService
 from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
+from shared.model_aliases import Aliases
 from shared.model_registry import AdapterRecord, ModelRegistry
 from shared.schemas.fine_tuning import CheckpointMetrics
 from shared.storage import Bucket, ObjectStore
@@ -66,9 +67,50 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
 
     def _run(self, queued: JobRecord, lost: threading.Event) -> None:
         workdir = self.ctx.cache_dir / "jobs" / queued.id
+        if self._stays_paused(queued):
+            return
         job: JobRecord | None = lifecycle.begin(self.store, queued.id, "Fine-tuning job started", workdir)
         if job is None:
             return
+        trainer = self._trainer(job, workdir)
+        every = job.hyperparameters.checkpoint_every_steps
+        store = self.ctx.store
+
+        def should_stop() -> bool:
+            return lost.is_set() or store.cancel_requested(job.id) or store.pause_requested(job.id)
+
+        last: Report | None = None
+        try:
+            for report in trainer.run(should_stop=should_stop):
+                last = report
+                self._metrics(job.id, report)
+                if report.step % every == 0 and report.step < report.total_steps:
+                    self._checkpoint(trainer, job, _checkpoint_metrics(report), workdir)
+        except MemoryBudgetReached:
+            # the step completed and its state is good: keep it to resume with lower settings
+            self._checkpoint(trainer, job, CheckpointMetrics(step=trainer.step), workdir)
+            raise
+        if lost.is_set():
+            return  # another worker owns the job now; it continues from the last checkpoint
+        if trainer.step < trainer.total_steps:
+            if last is not None and last.step % every != 0:
+                self._checkpoint(trainer, job, _checkpoint_metrics(last), workdir)
+            self._stopped(job, trainer.step)
+        else:
+            self._publish(trainer, job, workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def _stays_paused(self, queued: JobRecord) -> bool:
+        """A job paused while its queue message waited is not started (a cancel still goes through `begin`)."""
+        store = self.ctx.store
+        if not store.pause_requested(queued.id) or store.cancel_requested(queued.id):
+            return False
+        if queued.status != JobStatus.PAUSED:
+            store.mark_paused(queued.id, "Paused before it started again")
+        return True
+
+    def _trainer(self, job: JobRecord, workdir: Path) -> Run:
+        """The job's trainer on its files and starting adapter, restored from its latest checkpoint if any."""
         sources = self.ctx.sources
         start = sources.start_adapter(job.model, job.owner)
         base = start.base_model if start is not None else job.model
@@ -93,30 +135,14 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
                 ),
             )
         self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
-        every = job.hyperparameters.checkpoint_every_steps
-        should_stop = lambda: lost.is_set() or self.store.cancel_requested(job.id)  # noqa: E731
-        last: Report | None = None
-        try:
-            for report in trainer.run(should_stop=should_stop):
-                last = report
-                self._metrics(job.id, report)
-                if report.step % every == 0 and report.step < report.total_steps:
-                    self._checkpoint(trainer, job, _checkpoint_metrics(report), workdir)
-        except MemoryBudgetReached:
-            # the step completed and its state is good: keep it to resume with lower settings
-            self._checkpoint(trainer, job, CheckpointMetrics(step=trainer.step), workdir)
-            raise
-        if lost.is_set():
-            return  # another worker owns the job now; it continues from the last checkpoint
-        if trainer.step < trainer.total_steps:
-            if last is not None and last.step % every != 0:
-                self._checkpoint(trainer, job, _checkpoint_metrics(last), workdir)
-            self._finish(
-                job.id, JobStatus.CANCELLED, f"Job cancelled at step {trainer.step}; its last checkpoint is kept"
-            )
-            return
-        self._publish(trainer, job, workdir)
-        shutil.rmtree(workdir, ignore_errors=True)
+        return trainer
+
+    def _stopped(self, job: JobRecord, step: int) -> None:
+        """End a job stopped before its last step: cancelled, or paused until resumed (its checkpoint is written)."""
+        if self.ctx.store.cancel_requested(job.id):
+            self._finish(job.id, JobStatus.CANCELLED, f"Job cancelled at step {step}; its last checkpoint is kept")
+        else:
+            self.ctx.store.mark_paused(job.id, f"Job paused at step {step}; it resumes from this checkpoint")
 
     def _download(self, owner: str, file_id: str, target: Path) -> Path:
         return download_file(self.ctx.files, self.ctx.objects, owner, file_id, target)
@@ -221,6 +247,9 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
             )
         )
         self.store.update(job.id, lambda r: setattr(r, "fine_tuned_model", name))
+        if job.alias is not None:
+            moved = Aliases(self.ctx.registry).point(job.owner, job.alias, name, reason="job", job_id=job.id)
+            self._event(job.id, EventRecord(message=f"{moved.id} now points at {name}", data={"alias": moved.id}))
         self._finish(job.id, JobStatus.SUCCEEDED, f"The job has successfully completed: {name}")
 
     def _finish(self, job_id: str, status: JobStatus, message: str) -> None:

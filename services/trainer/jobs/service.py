@@ -11,6 +11,7 @@ from services.trainer.jobs.job_files import check_training_file
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
+from shared.aliases import alias_name, is_alias
 from shared.errors import invalid_field
 from shared.files import FileService
 from shared.jobs.records import EventRecord, JobStatus
@@ -46,6 +47,10 @@ class JobService:
         if job.suffix is not None and (len(job.suffix) > 64 or set(job.suffix) - SUFFIX_CHARS):
             raise invalid_field("suffix", job.suffix, "at most 64 letters, digits, '-' or '_'")
         spec.validate_request(job)
+        if job.alias is not None:
+            job.alias = alias_name(job.alias)
+        if is_alias(job.model):  # pinned now: a move before the job runs does not change what it continues
+            job.model = self.sources.registry.aliases.require(job.owner, alias_name(job.model, "model"), "model").model
         adapter = self.sources.start_adapter(job.model, job.owner)
         if adapter is None:
             self.sources.classify(job.model, job.owner)
@@ -89,6 +94,16 @@ class JobService:
 
     def cancel(self, owner: str, job_id: str) -> JobRecord:
         return self.store.cancel_owned(job_id, owner)
+
+    def pause(self, owner: str, job_id: str) -> JobRecord:
+        return self.store.pause_owned(job_id, owner)
+
+    def resume(self, owner: str, job_id: str) -> JobRecord:
+        """Queue a paused job again (it continues from its last checkpoint), or withdraw a pending pause."""
+        job, queued = self.store.resume_owned(job_id, owner)
+        if queued:
+            self.enqueue(job_id)
+        return job
 
     def events(
         self, owner: str, job_id: str, *, after_sequence: int, follow: bool, poll_s: float = 0.3

@@ -13,7 +13,7 @@ from shared.pb.distrust.trainer.v1 import trainer_pb2_grpc
 
 
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
-    """Fine-tuning jobs: created, read, listed, cancelled and watched, on the trainer's workers."""
+    """Fine-tuning jobs: created, read, listed, cancelled, paused, resumed and watched, on the trainer's workers."""
 
     def __init__(self, jobs: JobService) -> None:
         self.jobs = jobs
@@ -30,6 +30,12 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
 
     def CancelJob(self, request: pb.CancelJobRequest, _context: grpc.ServicerContext) -> pb.Job:
         return convert.job_message(self.jobs.cancel(request.owner, request.job_id))
+
+    def PauseJob(self, request: pb.PauseJobRequest, _context: grpc.ServicerContext) -> pb.Job:
+        return convert.job_message(self.jobs.pause(request.owner, request.job_id))
+
+    def ResumeJob(self, request: pb.ResumeJobRequest, _context: grpc.ServicerContext) -> pb.Job:
+        return convert.job_message(self.jobs.resume(request.owner, request.job_id))
 
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
         yield from convert.follow_messages(

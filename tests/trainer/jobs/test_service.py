@@ -187,3 +187,50 @@ def test_lease_is_exclusive(service: JobService) -> None:
     assert not service.store.acquire_lease("ftjob-x", "b", ttl_s=30)
     assert not service.store.renew_lease("ftjob-x", "b", ttl_s=30)
     assert service.store.renew_lease("ftjob-x", "a", ttl_s=30)
+
+
+def test_pause_and_resume_a_queued_job(service: JobService, files_service: FileService, queued: list[str]) -> None:
+    job = service.create(_request(files_service))
+    queued.clear()
+    paused = service.pause("alice", job.id)
+    assert paused.status == JobStatus.PAUSED and service.store.pause_requested(job.id)
+    assert service.store.events(job.id)[-1].status == JobStatus.PAUSED
+    assert requeue_orphans(service.store, queued.append) == []  # a paused job is nobody's orphan
+    with pytest.raises(FailedPrecondition) as twice:
+        service.pause("alice", job.id)
+    assert twice.value.code == "job_not_pausable" and "paused" in twice.value.message
+    with pytest.raises(NotFound):
+        service.resume("bob", job.id)
+    resumed = service.resume("alice", job.id)
+    assert resumed.status == JobStatus.QUEUED and queued == [job.id] and not service.store.pause_requested(job.id)
+    assert "continues from the start" in service.store.events(job.id)[-1].message
+    with pytest.raises(FailedPrecondition) as not_paused:
+        service.resume("alice", job.id)
+    assert not_paused.value.code == "job_not_paused"
+
+
+def test_pause_of_a_running_job_waits_for_its_worker(
+    service: JobService, files_service: FileService, queued: list[str]
+) -> None:
+    job = service.create(_request(files_service))
+    queued.clear()
+    service.store.update(job.id, lambda j: setattr(j, "status", JobStatus.RUNNING))
+    assert service.store.acquire_lease(job.id, "worker-1", ttl_s=30)
+    pausing = service.pause("alice", job.id)
+    assert pausing.status == JobStatus.RUNNING and service.store.pause_requested(job.id)
+    assert "Pause requested" in service.store.events(job.id)[-1].message
+    withdrawn = service.resume("alice", job.id)  # before the worker stopped: the request is taken back
+    assert withdrawn.status == JobStatus.RUNNING and queued == [] and not service.store.pause_requested(job.id)
+    service.pause("alice", job.id)
+    assert service.store.mark_paused(job.id, "Job paused at step 3").status == JobStatus.PAUSED
+
+
+def test_cancel_of_a_paused_job_ends_it_at_once(service: JobService, files_service: FileService) -> None:
+    job = service.create(_request(files_service))
+    service.pause("alice", job.id)
+    cancelled = service.cancel("alice", job.id)
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.finished_at is not None
+    assert "while paused" in service.store.events(job.id)[-1].message
+    assert job.id not in service.store.active_ids()
+    with pytest.raises(FailedPrecondition):
+        service.pause("alice", job.id)

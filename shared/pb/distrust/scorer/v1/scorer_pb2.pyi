@@ -24,6 +24,7 @@ class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATUS_FAILED: _ClassVar[JobStatus]
     JOB_STATUS_CANCELLING: _ClassVar[JobStatus]
     JOB_STATUS_CANCELLED: _ClassVar[JobStatus]
+    JOB_STATUS_PAUSED: _ClassVar[JobStatus]
 
 class PairRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -42,6 +43,7 @@ JOB_STATUS_SUCCEEDED: JobStatus
 JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_CANCELLING: JobStatus
 JOB_STATUS_CANCELLED: JobStatus
+JOB_STATUS_PAUSED: JobStatus
 PAIR_RULE_UNSPECIFIED: PairRule
 PAIR_RULE_PROVENANCE: PairRule
 PAIR_RULE_RULES: PairRule

@@ -55,6 +55,16 @@ class TrainerServiceStub:
                 request_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.FromString,
                 _registered_method=True)
+        self.PauseJob = channel.unary_unary(
+                '/distrust.trainer.v1.TrainerService/PauseJob',
+                request_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.PauseJobRequest.SerializeToString,
+                response_deserializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.FromString,
+                _registered_method=True)
+        self.ResumeJob = channel.unary_unary(
+                '/distrust.trainer.v1.TrainerService/ResumeJob',
+                request_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.ResumeJobRequest.SerializeToString,
+                response_deserializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.FromString,
+                _registered_method=True)
         self.WatchJob = channel.unary_stream(
                 '/distrust.trainer.v1.TrainerService/WatchJob',
                 request_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.WatchJobRequest.SerializeToString,
@@ -99,6 +109,20 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PauseJob(self, request, context):
+        """Asks a queued or running job to pause: it stops within one step, writes a checkpoint and ends `paused`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeJob(self, request, context):
+        """Queues a paused job again; it continues from its last checkpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchJob(self, request, context):
         """Streams a job's events from `after_sequence`, then follows live until the job ends.
         """
@@ -134,6 +158,16 @@ def add_TrainerServiceServicer_to_server(servicer, server):
             'CancelJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJob,
                     request_deserializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.CancelJobRequest.FromString,
+                    response_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.SerializeToString,
+            ),
+            'PauseJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseJob,
+                    request_deserializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.PauseJobRequest.FromString,
+                    response_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.SerializeToString,
+            ),
+            'ResumeJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeJob,
+                    request_deserializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.ResumeJobRequest.FromString,
                     response_serializer=distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.SerializeToString,
             ),
             'WatchJob': grpc.unary_stream_rpc_method_handler(
@@ -255,6 +289,60 @@ class TrainerService:
             target,
             '/distrust.trainer.v1.TrainerService/CancelJob',
             distrust_dot_trainer_dot_v1_dot_trainer__pb2.CancelJobRequest.SerializeToString,
+            distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.trainer.v1.TrainerService/PauseJob',
+            distrust_dot_trainer_dot_v1_dot_trainer__pb2.PauseJobRequest.SerializeToString,
+            distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.trainer.v1.TrainerService/ResumeJob',
+            distrust_dot_trainer_dot_v1_dot_trainer__pb2.ResumeJobRequest.SerializeToString,
             distrust_dot_trainer_dot_v1_dot_trainer__pb2.Job.FromString,
             options,
             channel_credentials,
