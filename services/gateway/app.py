@@ -26,6 +26,7 @@ from services.gateway.openapi import install_openapi
 from services.gateway.routes import (
     aliases,
     batches,
+    bots,
     embeddings,
     evals,
     files,
@@ -122,6 +123,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(scoring.router, dependencies=[training])
     app.include_router(fine_tuning.router, dependencies=[training])
     app.include_router(aliases.router, dependencies=[training])
+    app.include_router(bots.router, dependencies=[training])
     app.include_router(models.router)  # reading models needs `inference`, exports and imports `training`
     app.include_router(evals.router, dependencies=[training])
     app.include_router(hardware.router, dependencies=[training])

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from services.gateway.auth import current_owner, current_principal, job_slot
 from services.gateway.backends import Backends
 from services.gateway.batches.service import BatchService
+from services.gateway.bots.profiles import ProfileStore
+from services.gateway.bots.service import BotService
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
@@ -130,6 +132,17 @@ def get_aliases(backends: BackendsDep) -> Aliases:
     return Aliases(backends.registry)
 
 
+def get_bots(request: Request, backends: BackendsDep) -> BotService:
+    """The bot control API's use cases, over the owners' profiles, files, aliases, trainer and inference."""
+    return BotService(
+        ProfileStore(backends.redis),
+        backends.files,
+        Aliases(backends.registry),
+        get_trainer(request),
+        get_inference(request),
+    )
+
+
 def get_store(backends: BackendsDep) -> ObjectStore:
     """The object store."""
     return backends.store
@@ -154,5 +167,6 @@ ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]
 FilesDep = Annotated[FileService, Depends(get_files)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 AliasesDep = Annotated[Aliases, Depends(get_aliases)]
+BotsDep = Annotated[BotService, Depends(get_bots)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
 MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]

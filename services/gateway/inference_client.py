@@ -18,7 +18,7 @@ from services.gateway.schemas.completions import (
     ResponseFormatJSONSchema,
 )
 from services.gateway.schemas.embeddings import EmbeddingRequest
-from services.gateway.schemas.models import Model
+from services.gateway.schemas.models import Model, ModelLoad
 from services.gateway.schemas.tools import Tool
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
@@ -33,6 +33,7 @@ FINISH: dict[int, FinishReason] = {
     pb.FINISH_REASON_UNSPECIFIED: "stop",
 }
 LIST_TIMEOUT_S = 30
+LOAD_TIMEOUT_S = 600  # a first load fetches the base model from the object store
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,21 @@ class InferenceClient:
             )
             for m in response.models
         ]
+
+    async def load(self, owner: str, model: str, *, pin: bool) -> ModelLoad:
+        """Load `model` (its base, and its adapter if it has one) on the service; `pin` keeps the adapter cached."""
+        request = pb.LoadAdapterRequest(owner=owner, model=model, pin=pin)
+        try:
+            state = await self._service().LoadAdapter(request, timeout=LOAD_TIMEOUT_S, metadata=call_metadata())
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, service="inference") from exc
+        return ModelLoad(
+            model=state.model,
+            loaded=state.loaded,
+            pinned=state.pinned,
+            cache_size=state.cache_size,
+            cache_capacity=state.cache_capacity,
+        )
 
     async def close(self) -> None:
         """Close the channel, if one was opened."""

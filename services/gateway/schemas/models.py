@@ -9,6 +9,16 @@ from pydantic import BaseModel, Field
 from shared.schemas.model_import import ModelProvenance
 
 
+class ModelLoad(BaseModel):
+    """What loading a model on the inference service did: loaded, pinned, and the adapter cache's fill."""
+
+    model: str
+    loaded: bool
+    pinned: bool
+    cache_size: int
+    cache_capacity: int
+
+
 class Model(BaseModel):
     """A model you can pass as `model`: a base model, one of your fine-tuned adapters, or an embeddings model."""
 

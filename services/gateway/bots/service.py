@@ -1,0 +1,217 @@
+"""The bot control use cases: profiles and their data, should-train, train, status and initialize.
+
+A bot calls one alias; `train` starts a job on the profile's new data from what the alias serves now (continuing
+its adapter) and the job moves the alias when it succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+from services.gateway.bots.policy import ACTIVE, Decision, JobView, decide, new_files
+from services.gateway.bots.profiles import (
+    BotProfile,
+    DataFile,
+    ProfileJob,
+    ProfileSettings,
+    ProfileStore,
+    profile_name,
+)
+from services.gateway.inference_client import InferenceClient
+from services.gateway.schemas.bots import AliasView, Initialized, JobSummary, MlStatus, TrainStarted
+from services.gateway.schemas.fine_tuning import FineTuningJob, JobCreate
+from services.gateway.trainer_client import TrainerClient
+from shared.aliases import alias_name
+from shared.errors import DistrustError, FailedPrecondition, NotFound, invalid_field
+from shared.files import FileService, Purpose
+from shared.model_aliases import Aliases
+from shared.schemas.fine_tuning import Hyperparameters
+
+logger = logging.getLogger(__name__)
+JOBS_LOOKED_AT = 20  # the profile's latest jobs read to find what succeeded
+
+
+class BotService:
+    """Every method takes the caller's owner and one of their profiles."""
+
+    def __init__(
+        self,
+        profiles: ProfileStore,
+        files: FileService,
+        aliases: Aliases,
+        trainer: TrainerClient,
+        inference: InferenceClient,
+    ) -> None:
+        self.profiles = profiles
+        self.files = files
+        self.aliases = aliases
+        self.trainer = trainer
+        self.inference = inference
+
+    def put_profile(self, owner: str, name: str, settings: ProfileSettings) -> BotProfile:
+        """Create or change a profile; its base model must be one the owner can use."""
+        alias = alias_name(settings.alias or profile_name(name), "alias")
+        self.aliases.check_target(owner, settings.base_model, "base_model")
+        return self.profiles.put(owner, name, settings, alias)
+
+    def add_data(self, owner: str, name: str, file_id: str) -> BotProfile:
+        """Append one of the owner's fine-tune files to the profile's data stream."""
+        self.profiles.get(owner, name)
+        try:
+            record = self.files.get(owner=owner, file_id=file_id)
+        except NotFound:
+            raise invalid_field("file_id", file_id, "the id of one of your files") from None
+        if record.purpose != Purpose.FINE_TUNE:
+            raise invalid_field("file_id", file_id, f"a file of purpose fine-tune (it is {record.purpose.value})")
+        entry = DataFile(file_id=file_id, examples=record.lines or 0)
+        return self.profiles.update(owner, name, lambda p: p.files.append(entry))
+
+    async def _jobs(self, owner: str, profile: BotProfile) -> list[FineTuningJob]:
+        """The profile's latest jobs, oldest first (a job deleted meanwhile is skipped)."""
+        jobs = []
+        for entry in profile.jobs[-JOBS_LOOKED_AT:]:
+            try:
+                jobs.append(await self.trainer.get(owner, entry.job_id))
+            except NotFound:
+                continue
+        return jobs
+
+    async def _decide(self, owner: str, profile: BotProfile) -> tuple[Decision, list[FineTuningJob]]:
+        jobs = await self._jobs(owner, profile)
+        latest = JobView(jobs[-1].id, jobs[-1].status, jobs[-1].created_at) if jobs else None
+        succeeded = {j.id for j in jobs if j.status == "succeeded"}
+        return decide(profile, latest, succeeded, int(time.time())), jobs
+
+    async def should_train(self, owner: str, name: str) -> tuple[BotProfile, Decision]:
+        profile = self.profiles.get(owner, name)
+        decision, _jobs = await self._decide(owner, profile)
+        return profile, decision
+
+    def _model(self, owner: str, profile: BotProfile) -> tuple[str, str, AliasView | None]:
+        """What the bot calls (the alias once it exists), the model behind it, and the alias."""
+        alias = self.aliases.store.get(owner, profile.alias)
+        if alias is None:
+            return profile.base_model, profile.base_model, None
+        return alias.id, alias.model, AliasView(id=alias.id, model=alias.model)
+
+    async def train(self, owner: str, name: str, *, epochs: int | None, force: bool) -> TrainStarted:
+        """Start a job on the profile's new data from what its alias serves now; 409 when not due (unless force)."""
+        profile = self.profiles.get(owner, name)
+        decision, jobs = await self._decide(owner, profile)
+        running = jobs[-1] if jobs and jobs[-1].status in ACTIVE else None
+        if running is not None and not force:
+            raise FailedPrecondition(
+                f"profile: job {running.id} of profile {name!r} is {running.status}; "
+                "wait for it, or pass force to cancel it and start again",
+                param="profile",
+                code="job_running",
+            )
+        if not decision.should_train and not force and running is None:
+            raise FailedPrecondition(
+                f"profile: training is not due ({'; '.join(decision.reasons)}); pass force to train anyway",
+                param="profile",
+                code="training_not_due",
+            )
+        start = new_files(profile, {j.id for j in jobs if j.status == "succeeded"})
+        data = profile.files[start:] or (profile.files if force else [])
+        if not data:
+            raise FailedPrecondition(
+                f"profile: {name!r} has no data; add files with POST /api/ml/profiles/{name}/data",
+                param="profile",
+                code="no_training_data",
+            )
+        if running is not None:
+            await self.trainer.cancel(owner, running.id)
+        training_file = await asyncio.to_thread(self._training_file, owner, profile, data)
+        _called, target, _alias = self._model(owner, profile)
+        create = JobCreate(
+            model=target,
+            training_file=training_file,
+            suffix="".join(c if c.isalnum() or c in "-_" else "-" for c in profile.name),
+            hyperparameters=Hyperparameters(n_epochs=epochs or profile.n_epochs),
+            alias=profile.alias,
+        )
+        job = await self.trainer.create(owner, create)
+        upto = profile.files.index(data[-1]) + 1
+        self.profiles.update(owner, name, lambda p: p.jobs.append(ProfileJob(job_id=job.id, files_upto=upto)))
+        logger.info("bot training started", extra={"profile": name, "job_id": job.id, "forced": force})
+        return TrainStarted(
+            profile=name,
+            job=job,
+            training_file=training_file,
+            examples=sum(f.examples for f in data),
+            forced=force,
+            cancelled_job=running.id if running is not None else None,
+            reasons=decision.reasons,
+        )
+
+    def _training_file(self, owner: str, profile: BotProfile, data: list[DataFile]) -> str:
+        """One file id for the job: the file itself, or the files joined into a new one."""
+        if len(data) == 1:
+            return data[0].file_id
+        joined = io.BytesIO()
+        for entry in data:
+            _record, chunks = self.files.iter_content(owner=owner, file_id=entry.file_id)
+            content = b"".join(chunks)
+            joined.write(content if content.endswith(b"\n") else content + b"\n")
+        joined.seek(0)
+        filename = f"{profile.name}-{len(profile.jobs) + 1}.jsonl"
+        return self.files.upload(owner=owner, filename=filename, purpose=Purpose.FINE_TUNE, stream=joined).id
+
+    async def status(self, owner: str, name: str) -> MlStatus:
+        """The bot's model, alias, running and last jobs, new data and whether the service serves it now."""
+        profile = self.profiles.get(owner, name)
+        decision, jobs = await self._decide(owner, profile)
+        called, _target, alias = self._model(owner, profile)
+        running = next((j for j in reversed(jobs) if j.status in ACTIVE), None)
+        ended = next((j for j in reversed(jobs) if j.status not in ACTIVE), None)
+        ready, detail = True, None
+        try:
+            served = {m.id for m in await self.inference.models(owner)}
+            if called not in served:
+                ready, detail = False, f"the inference service does not serve {called}"
+        except DistrustError as exc:
+            ready, detail = False, exc.message
+        return MlStatus(
+            profile=name,
+            ready=ready,
+            model=called,
+            base_model=profile.base_model,
+            alias=alias,
+            running_job=JobSummary.of(running) if running else None,
+            last_job=JobSummary.of(ended, await self._losses(owner, ended.id)) if ended else None,
+            new_examples=decision.new_examples,
+            should_train=decision.should_train,
+            reasons=decision.reasons,
+            detail=detail,
+        )
+
+    async def _losses(self, owner: str, job_id: str) -> tuple[float | None, float | None]:
+        """The last training and validation losses a job reported."""
+        events = await self.trainer.events(owner, job_id, after_sequence=0, follow=False).collect()
+        train = val = None
+        for event in events:
+            if event.type == "metrics":
+                train = event.data.get("train_loss", train)
+                val = event.data.get("val_loss") if event.data.get("val_loss") is not None else val
+        return train, val
+
+    async def initialize(self, owner: str, name: str) -> Initialized:
+        """Load the profile's model (base and adapter) and pin its adapter, so the bot's first reply is fast."""
+        profile = self.profiles.get(owner, name)
+        called, target, _alias = self._model(owner, profile)
+        started = time.perf_counter()
+        state = await self.inference.load(owner, called, pin=True)
+        seconds = time.perf_counter() - started
+        logger.info("bot model initialized", extra={"profile": name, "model": target, "seconds": round(seconds, 3)})
+        return Initialized(
+            profile=name,
+            model=called,
+            target=target,
+            loaded=state.loaded,
+            pinned=state.pinned,
+            seconds=round(seconds, 3),
+        )
