@@ -140,6 +140,7 @@ def get_bots(request: Request, backends: BackendsDep) -> BotService:
         Aliases(backends.registry),
         get_trainer(request),
         get_inference(request),
+        backends.scorer,
     )
 
 

@@ -27,6 +27,7 @@ def gateway(
     storage_settings: StorageSettings,
     redis_settings: RedisSettings,
     trainer_target: str,
+    scorer_target: str,
     workers: Workers,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TestClient]:
@@ -44,6 +45,7 @@ def gateway(
         storage_settings,
         redis_settings,
         trainer_target=trainer_target,
+        scorer_target=scorer_target,
         inference_target=f"127.0.0.1:{inference.port}",
     ) as client:
         yield client
@@ -151,3 +153,102 @@ def test_bot_requests_that_cannot_be_served(gateway: TestClient, registered_mode
     no_data = gateway.post("/api/ml/train", headers=BOB, params={"profile": "b"}, json={"force": True})
     assert no_data.status_code == 409 and no_data.json()["error"]["code"] == "no_training_data"
     assert gateway.get("/api/ml/status", headers={}).status_code == 401
+
+
+def _export(conversations: int, *, start: int = 0) -> bytes:
+    """A Discord-style export: `conversations` threads of three people, a bot line, a command, a broken line."""
+    lines = []
+    for c in range(start, start + conversations):
+        base = f"2026-05-{1 + c % 28:02d}T{10 + c % 10:02d}:00:00+00:00"
+        for i, (author, text) in enumerate(
+            [
+                ("alice", f"Measured the river at dawn, day {c}: 2.{c % 10} m. Mail alice@example.org"),
+                ("bob", f"Thanks alice, my notebook for day {c} agrees: https://example.org/{c}"),
+                ("carol", f"Both readings match the gauge on day {c}."),
+            ]
+        ):
+            lines.append(
+                {
+                    "id": f"{c}-{i}",
+                    "channel": "river",
+                    "thread": f"t{c}",
+                    "timestamp": base,
+                    "author": {"id": author, "name": author, "email": f"{author}@example.org"},
+                    "content": text,
+                }
+            )
+        lines.append(
+            {
+                "id": f"{c}-bot",
+                "channel": "river",
+                "thread": f"t{c}",
+                "timestamp": base,
+                "author": {"id": "b", "name": "helperbot", "bot": True},
+                "content": "Logged.",
+            }
+        )
+        lines.append(
+            {
+                "id": f"{c}-cmd",
+                "channel": "river",
+                "thread": f"t{c}",
+                "timestamp": base,
+                "author": {"id": "carol", "name": "carol"},
+                "content": "!llmstats",
+            }
+        )
+    text = "\n".join(json.dumps(line) for line in lines[:3]) + "\n{broken line\n"
+    return (text + "\n".join(json.dumps(line) for line in lines[3:]) + "\n").encode()
+
+
+def test_a_bot_imports_its_conversation_logs_and_trains_on_them(
+    gateway: TestClient, workers: Workers, registered_model: str
+) -> None:
+    gateway.put(
+        "/api/ml/profiles/chat",
+        headers=ALICE,
+        json={"base_model": registered_model, "policy": {"min_new_examples": 5}, "n_epochs": 1},
+    )
+    upload = gateway.post(
+        "/v1/files", headers=ALICE, data={"purpose": "assistants"}, files={"file": ("export.jsonl", _export(8))}
+    )
+    assert upload.status_code == 200, upload.text
+    export_id = upload.json()["id"]
+    imported = gateway.post("/api/ml/profiles/chat/import", headers=ALICE, json={"file_id": export_id})
+    assert imported.status_code == 200, imported.text
+    report = imported.json()
+    assert report["errors"] == [{"line": 4, "message": report["errors"][0]["message"]}] and report["errors_total"] == 1
+    assert report["errors"][0]["message"].startswith("not JSON")
+    assert (report["dropped_bot"], report["dropped_command"], report["messages"]) == (8, 8, 24)
+    assert report["conversations"] == 8 and report["records"] == 8 and report["duplicates"] == 0
+    assert report["version"] == 1 and report["file_id"]
+    content = gateway.get(f"/v1/files/{report['file_id']}/content", headers=ALICE).text
+    records = [json.loads(line) for line in content.splitlines()]
+    assert all(0 <= r["auth_weight"] <= 0.99 and r["prov_entropy"] >= 0 for r in records)
+    assert "example.org" not in content and "alice" not in content and "bob" not in content
+    assert records[0]["text"].startswith("user1: Measured the river at dawn") and "[email]" in records[0]["text"]
+
+    again = gateway.post("/api/ml/profiles/chat/import", headers=ALICE, json={"file_id": export_id}).json()
+    assert again["duplicates"] == 8 and again["records"] == 0 and again["file_id"] is None
+    more = gateway.post(
+        "/v1/files", headers=ALICE, data={"purpose": "assistants"}, files={"file": ("e2.jsonl", _export(12, start=4))}
+    ).json()["id"]
+    second = gateway.post("/api/ml/profiles/chat/import", headers=ALICE, json={"file_id": more}).json()
+    assert second["duplicates"] == 4 and second["records"] == 8 and second["version"] == 2
+    profile = gateway.get("/api/ml/profiles/chat", headers=ALICE).json()
+    assert [(f["source"], f["examples"]) for f in profile["files"]] == [(export_id, 8), (more, 8)]
+
+    due = gateway.get("/api/ml/should-train", headers=ALICE, params={"profile": "chat"}).json()
+    assert due["should_train"] and due["new_examples"] == 16
+    started = gateway.post("/api/ml/train", headers=ALICE, params={"profile": "chat"}, json={})
+    assert started.status_code == 200, started.text
+    job = _finished(gateway, started.json()["job"]["id"])
+    assert job["status"] == "succeeded", (job, workers.logs())
+    status = gateway.get("/api/ml/status", headers=ALICE, params={"profile": "chat"}).json()
+    assert status["model"] == "ft:alias:chat" and status["alias"]["model"] == job["fine_tuned_model"]
+
+    training = gateway.post(
+        "/v1/files", headers=ALICE, data={"purpose": "fine-tune"}, files={"file": ("t.jsonl", b'{"text": "x"}\n')}
+    ).json()["id"]
+    wrong = gateway.post("/api/ml/profiles/chat/import", headers=ALICE, json={"file_id": training})
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "file_id" and "purpose" in wrong.text

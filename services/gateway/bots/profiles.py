@@ -15,6 +15,7 @@ from typing import cast
 import redis
 from pydantic import BaseModel, Field
 
+from services.gateway.bots.conversations import ConversationRules
 from shared.errors import NotFound, invalid_field
 from shared.redis_store import KEY_PREFIX, redis_errors
 from shared.schemas.request import RequestModel
@@ -39,6 +40,7 @@ class ProfileSettings(RequestModel):
     alias: str | None = Field(default=None, description="The alias NAME moved on success (default: the profile's)")
     n_epochs: int = Field(default=1, ge=1, le=100)
     policy: TrainingPolicy = Field(default_factory=TrainingPolicy)
+    conversation_rules: ConversationRules = Field(default_factory=ConversationRules)
 
 
 class DataFile(BaseModel):
@@ -47,6 +49,7 @@ class DataFile(BaseModel):
     file_id: str
     examples: int
     added_at: int = Field(default_factory=lambda: int(time.time()))
+    source: str | None = None  # for an import: the export file it came from
 
 
 class ProfileJob(BaseModel):
@@ -105,6 +108,20 @@ class ProfileStore:
             return BotProfile.model_validate(kept | settings.model_dump() | {"alias": alias})
 
         return self._update(owner, profile_name(name), apply)
+
+    def unseen(self, owner: str, name: str, fingerprints: builtins.list[str]) -> builtins.list[bool]:
+        """For each fingerprint, whether no earlier import of the profile had it."""
+        key = f"{self._key(owner)}:{name}:seen"
+        with redis_errors("reading a profile's imported conversations"):
+            pipe = self.redis.pipeline()
+            for value in fingerprints:
+                pipe.sismember(key, value)
+            return [not hit for hit in pipe.execute()]
+
+    def remember(self, owner: str, name: str, fingerprints: builtins.list[str]) -> None:
+        if fingerprints:
+            with redis_errors("recording a profile's imported conversations"):
+                self.redis.sadd(f"{self._key(owner)}:{name}:seen", *fingerprints)
 
     def update(self, owner: str, name: str, mutate: Callable[[BotProfile], None]) -> BotProfile:
         """Change an existing profile under WATCH (concurrent adds and jobs never lose each other's change)."""

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import time
 
+from services.gateway.bots.conversations import (
+    MAX_ERRORS_REPORTED,
+    ChatMessage,
+    fingerprint,
+    parse_export,
+    threads,
+    transcript,
+)
 from services.gateway.bots.policy import ACTIVE, Decision, JobView, decide, new_files
 from services.gateway.bots.profiles import (
     BotProfile,
@@ -21,17 +30,30 @@ from services.gateway.bots.profiles import (
     profile_name,
 )
 from services.gateway.inference_client import InferenceClient
-from services.gateway.schemas.bots import AliasView, Initialized, JobSummary, MlStatus, TrainStarted
+from services.gateway.schemas.bots import (
+    AliasView,
+    ConversationImport,
+    Initialized,
+    JobSummary,
+    MlStatus,
+    TrainStarted,
+)
 from services.gateway.schemas.fine_tuning import FineTuningJob, JobCreate
+from services.gateway.scorer_client import ScorerClient
 from services.gateway.trainer_client import TrainerClient
 from shared.aliases import alias_name
 from shared.errors import DistrustError, FailedPrecondition, NotFound, invalid_field
 from shared.files import FileService, Purpose
+from shared.files.models import FileObject
 from shared.model_aliases import Aliases
 from shared.schemas.fine_tuning import Hyperparameters
+from shared.storage import Bucket
 
 logger = logging.getLogger(__name__)
 JOBS_LOOKED_AT = 20  # the profile's latest jobs read to find what succeeded
+SCORE_CHUNK = 256  # conversations per scorer call
+# `raw` checks every line is JSON at upload; `assistants` takes the export as it is (bad lines reported at import).
+EXPORT_PURPOSES = (Purpose.RAW, Purpose.ASSISTANTS)
 
 
 class BotService:
@@ -44,7 +66,9 @@ class BotService:
         aliases: Aliases,
         trainer: TrainerClient,
         inference: InferenceClient,
+        scorer: ScorerClient,
     ) -> None:
+        self.scorer = scorer
         self.profiles = profiles
         self.files = files
         self.aliases = aliases
@@ -60,14 +84,94 @@ class BotService:
     def add_data(self, owner: str, name: str, file_id: str) -> BotProfile:
         """Append one of the owner's fine-tune files to the profile's data stream."""
         self.profiles.get(owner, name)
+        record = self._owned(owner, file_id, (Purpose.FINE_TUNE,), "training records")
+        entry = DataFile(file_id=file_id, examples=record.lines or 0)
+        return self.profiles.update(owner, name, lambda p: p.files.append(entry))
+
+    def import_conversations(self, owner: str, name: str, file_id: str) -> ConversationImport:
+        """Turn a chat export into scored, deduplicated conversation records appended as a new versioned file."""
+        profile = self.profiles.get(owner, name)
+        rules = profile.conversation_rules
+        source = self._owned(owner, file_id, EXPORT_PURPOSES, "a chat export (one JSON message per line)")
+        parsed = parse_export(self.files.store.iter_lines(Bucket.FILES, source.storage_key), rules)
+        if not parsed.messages and parsed.errors and len(parsed.errors) == parsed.lines:
+            first = parsed.errors[0]
+            raise invalid_field(
+                "file_id", file_id, f"a chat export; no line could be read (line {first.line}: {first.message})"
+            )
+        conversations = threads(parsed.messages, rules)
+        texts = [transcript(c, rules) for c in conversations]
+        prints = [fingerprint(t) for t in texts]
+        fresh: dict[str, tuple[list[ChatMessage], str]] = {}
+        for conversation, text, print_, unseen in zip(
+            conversations, texts, prints, self.profiles.unseen(owner, name, prints), strict=True
+        ):
+            if unseen and print_ not in fresh:
+                fresh[print_] = (conversation, text)
+        records = self._scored(list(fresh.values()), file_id)
+        new_file, version = None, None
+        if records:
+            version = 1 + sum(1 for f in profile.files if f.source is not None)
+            body = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in records))
+            filename = f"{name}-conversations-v{version}.jsonl"
+            new_file = self.files.upload(owner=owner, filename=filename, purpose=Purpose.FINE_TUNE, stream=body).id
+            entry = DataFile(file_id=new_file, examples=len(records), source=file_id)
+            self.profiles.update(owner, name, lambda p: p.files.append(entry))
+            self.profiles.remember(owner, name, list(fresh))
+        logger.info("conversations imported", extra={"profile": name, "records": len(records), "file_id": new_file})
+        return ConversationImport(
+            profile=name,
+            source_file=file_id,
+            file_id=new_file,
+            version=version,
+            lines=parsed.lines,
+            messages=len(parsed.messages),
+            dropped_bot=parsed.dropped_bot,
+            dropped_command=parsed.dropped_command,
+            dropped_empty=parsed.dropped_empty,
+            errors=parsed.errors[:MAX_ERRORS_REPORTED],
+            errors_total=len(parsed.errors),
+            conversations=len(conversations),
+            duplicates=len(conversations) - len(fresh),
+            records=len(records),
+        )
+
+    def _scored(self, conversations: list[tuple[list[ChatMessage], str]], source: str) -> list[dict[str, object]]:
+        """Training records of the conversations, each scored by the scorer (auth_weight, prov_entropy)."""
+        records: list[dict[str, object]] = []
+        for start in range(0, len(conversations), SCORE_CHUNK):
+            chunk = conversations[start : start + SCORE_CHUNK]
+            documents = [
+                (text, {"source_type": "chat", "date": c[0].timestamp.date().isoformat()}) for c, text in chunk
+            ]
+            for (conversation, text), score in zip(chunk, self.scorer.score(documents, None), strict=True):
+                records.append(
+                    {
+                        "text": text,
+                        "auth_weight": score.auth_weight,
+                        "prov_entropy": score.prov_entropy,
+                        "source_type": "chat",
+                        "metadata": {
+                            "channel": conversation[0].channel,
+                            "messages": len(conversation),
+                            "started_at": conversation[0].timestamp.isoformat(),
+                            "source_file": source,
+                        },
+                    }
+                )
+        return records
+
+    def _owned(self, owner: str, file_id: str, purposes: tuple[Purpose, ...], what: str) -> FileObject:
         try:
             record = self.files.get(owner=owner, file_id=file_id)
         except NotFound:
             raise invalid_field("file_id", file_id, "the id of one of your files") from None
-        if record.purpose != Purpose.FINE_TUNE:
-            raise invalid_field("file_id", file_id, f"a file of purpose fine-tune (it is {record.purpose.value})")
-        entry = DataFile(file_id=file_id, examples=record.lines or 0)
-        return self.profiles.update(owner, name, lambda p: p.files.append(entry))
+        if record.purpose not in purposes:
+            allowed = " or ".join(p.value for p in purposes)
+            raise invalid_field(
+                "file_id", file_id, f"{what}, uploaded with purpose {allowed} (it is {record.purpose.value})"
+            )
+        return record
 
     async def _jobs(self, owner: str, profile: BotProfile) -> list[FineTuningJob]:
         """The profile's latest jobs, oldest first (a job deleted meanwhile is skipped)."""

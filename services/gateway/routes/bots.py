@@ -14,6 +14,8 @@ from services.gateway.bots.profiles import DEFAULT_PROFILE, BotProfile, ProfileS
 from services.gateway.deps import JOB_SLOT, BotsDep, Owner
 from services.gateway.schemas.bots import (
     AddData,
+    ConversationImport,
+    ImportConversations,
     Initialized,
     MlStatus,
     ProfileList,
@@ -48,6 +50,16 @@ def get_profile(name: str, owner: Owner, bots: BotsDep) -> BotProfile:
 def add_data(name: str, body: AddData, owner: Owner, bots: BotsDep) -> BotProfile:
     """A fine-tune file of yours becomes new data for the profile's next job."""
     return bots.add_data(owner, name, body.file_id)
+
+
+@router.post(
+    "/profiles/{name}/import",
+    summary="Import a chat export into a profile's data stream",
+    response_model=ConversationImport,
+)
+def import_conversations(name: str, body: ImportConversations, owner: Owner, bots: BotsDep) -> ConversationImport:
+    """Threads joined, bots and commands dropped, personal data redacted, scored, deduplicated, appended as a file."""
+    return bots.import_conversations(owner, name, body.file_id)
 
 
 @router.get("/status", summary="The bot's ML status", response_model=MlStatus)

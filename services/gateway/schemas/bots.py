@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from services.gateway.bots.conversations import MAX_ERRORS_REPORTED, LineError
 from services.gateway.bots.profiles import BotProfile, TrainingPolicy
 from services.gateway.schemas.common import Identifier
 from services.gateway.schemas.fine_tuning import FineTuningJob
@@ -14,6 +15,33 @@ class AddData(RequestModel):
     """Append one of your files (purpose fine-tune, scored records) to the profile's data stream."""
 
     file_id: Identifier
+
+
+class ImportConversations(RequestModel):
+    """A chat export you uploaded (purpose raw or assistants, one JSON message per line) to import."""
+
+    file_id: Identifier
+
+
+class ConversationImport(BaseModel):
+    """What an import did: lines read and dropped, bad lines with their numbers, conversations, the new file."""
+
+    profile: str
+    source_file: str
+    file_id: str | None = Field(
+        description="The versioned training file appended to the data stream (None: nothing new)"
+    )
+    version: int | None = None
+    lines: int
+    messages: int
+    dropped_bot: int
+    dropped_command: int
+    dropped_empty: int
+    errors: list[LineError] = Field(description=f"The first {MAX_ERRORS_REPORTED} unreadable lines")
+    errors_total: int
+    conversations: int
+    duplicates: int
+    records: int
 
 
 class TrainRequest(RequestModel):
