@@ -18,7 +18,7 @@ from services.gateway.schemas.completions import (
     ResponseFormatJSONSchema,
 )
 from services.gateway.schemas.embeddings import EmbeddingRequest
-from services.gateway.schemas.models import Model, ModelLoad
+from services.gateway.schemas.models import InferenceState, Model, ModelLoad
 from services.gateway.schemas.tools import Tool
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
 from shared.pb.distrust.inference.v1 import inference_pb2_grpc
@@ -305,6 +305,23 @@ class InferenceClient:
             pinned=state.pinned,
             cache_size=state.cache_size,
             cache_capacity=state.cache_capacity,
+        )
+
+    async def status(self, owner: str) -> InferenceState:
+        """The loaded base model, the owner's cached adapters and the request queue."""
+        try:
+            state = await self._service().GetStatus(
+                pb.GetStatusRequest(owner=owner), timeout=LIST_TIMEOUT_S, metadata=call_metadata()
+            )
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc, service="inference") from exc
+        return InferenceState(
+            base_model=state.base_model or None,
+            adapters={a.model: a.pinned for a in state.adapters},
+            cache_size=state.cache_size,
+            cache_capacity=state.cache_capacity,
+            active_requests=state.active_requests,
+            queued_requests=state.queued_requests,
         )
 
     async def close(self) -> None:

@@ -40,6 +40,17 @@ class ModelEntry:
     context_length: int | None
 
 
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What the service holds now: its base model, one owner's cached adapters (name → pinned) and its queue."""
+
+    base_model: str | None
+    adapters: dict[str, bool]
+    cache_size: int
+    active_requests: int
+    queued_requests: int
+
+
 class ModelManager:
     """Resolves names with owner checks and keeps one engine (one base model) loaded at a time.
 
@@ -180,6 +191,23 @@ class ModelManager:
         """The engine if `base` is the base model in memory now (never loads or switches)."""
         with self._lock:
             return self._engine if self._base == base.key else None
+
+    def status(self, owner: str) -> ServiceStatus:
+        """The loaded base, `owner`'s adapters in the cache (another owner's are only counted), the queue."""
+        current = self.current()
+        if current is None:
+            return ServiceStatus(None, {}, 0, 0, 0)
+        base, engine = current
+        loaded, pinned = engine.loaded_adapters(), set(engine.pinned_adapters())
+        owned = {a.name for a in self.registry.list_adapters(owner)}
+        stats = engine.stats()
+        return ServiceStatus(
+            base_model=base,
+            adapters={name: name in pinned for name in loaded if name in owned or name.split(":ckpt-")[0] in owned},
+            cache_size=len(loaded),
+            active_requests=engine.active_requests(),
+            queued_requests=stats.queued,
+        )
 
     def unload(self, owner: str, model: str) -> Resolved:
         resolved = self.resolve(owner, model)

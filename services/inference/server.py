@@ -190,6 +190,17 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             data=[pb.Embedding(values=vector) for vector in result.vectors], prompt_tokens=result.prompt_tokens
         )
 
+    def GetStatus(self, request: pb.GetStatusRequest, _context: grpc.ServicerContext) -> pb.InferenceStatus:
+        status = self.models.status(request.owner)
+        return pb.InferenceStatus(
+            base_model=status.base_model or "",
+            adapters=[pb.LoadedAdapter(model=name, pinned=pinned) for name, pinned in sorted(status.adapters.items())],
+            cache_size=status.cache_size,
+            cache_capacity=self.settings.adapter_cache_size,
+            active_requests=status.active_requests,
+            queued_requests=status.queued_requests,
+        )
+
     def Tokenize(self, request: pb.TokenizeRequest, _context: grpc.ServicerContext) -> pb.TokenizeResponse:
         result = self.models.tokenize(request.owner, request.model, request.text)
         spans = [pb.TokenSpan(start=start, end=end) for start, end in result.spans]

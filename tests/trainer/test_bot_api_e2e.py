@@ -117,6 +117,11 @@ def test_a_bot_trains_on_its_data_and_chats_through_its_alias(
     warmed = gateway.post("/api/ml/initialize", headers=ALICE)
     assert warmed.status_code == 200, warmed.text
     assert warmed.json()["loaded"] and warmed.json()["pinned"] and warmed.json()["target"] == job["fine_tuned_model"]
+    warm = gateway.get("/api/ml/status", headers=ALICE).json()
+    assert warm["loaded"] and warm["inference"]["base_model"] == registered_model, warm
+    assert warm["inference"]["adapters"][job["fine_tuned_model"]] is True  # pinned
+    assert warm["inference"]["queued_requests"] == 0 and warm["inference"]["cache_capacity"] >= 1
+    assert gateway.get("/api/ml/status", headers=BOB, params={"profile": "default"}).status_code == 404
     sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="key-alice", http_client=gateway, max_retries=0)
     chat = sdk.chat.completions.create(
         model="ft:alias:default", messages=[{"role": "user", "content": "hello"}], max_tokens=4, temperature=0

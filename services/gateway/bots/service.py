@@ -269,16 +269,18 @@ class BotService:
         """The bot's model, alias, running and last jobs, new data and whether the service serves it now."""
         profile = self.profiles.get(owner, name)
         decision, jobs = await self._decide(owner, profile)
-        called, _target, alias = self._model(owner, profile)
+        called, target, alias = self._model(owner, profile)
         running = next((j for j in reversed(jobs) if j.status in ACTIVE), None)
         ended = next((j for j in reversed(jobs) if j.status not in ACTIVE), None)
-        ready, detail = True, None
+        ready, detail, state = True, None, None
         try:
             served = {m.id for m in await self.inference.models(owner)}
+            state = await self.inference.status(owner)
             if called not in served:
                 ready, detail = False, f"the inference service does not serve {called}"
         except DistrustError as exc:
             ready, detail = False, exc.message
+        loaded = state is not None and (target in state.adapters or target == state.base_model)
         return MlStatus(
             profile=name,
             ready=ready,
@@ -291,6 +293,8 @@ class BotService:
             should_train=decision.should_train,
             reasons=decision.reasons,
             detail=detail,
+            loaded=loaded,
+            inference=state,
         )
 
     async def _losses(self, owner: str, job_id: str) -> tuple[float | None, float | None]:

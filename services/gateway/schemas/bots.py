@@ -8,6 +8,7 @@ from services.gateway.bots.conversations import MAX_ERRORS_REPORTED, LineError
 from services.gateway.bots.profiles import BotProfile, TrainingPolicy
 from services.gateway.schemas.common import Identifier
 from services.gateway.schemas.fine_tuning import FineTuningJob
+from services.gateway.schemas.models import InferenceState
 from shared.schemas.request import RequestModel
 
 
@@ -116,6 +117,8 @@ class MlStatus(BaseModel):
     should_train: bool
     reasons: list[str]
     detail: str | None = Field(default=None, description="Why the service is not ready")
+    loaded: bool = Field(default=False, description="The model behind the alias is in memory now (first reply fast)")
+    inference: InferenceState | None = Field(default=None, description="The base loaded, your cached adapters, queue")
 
 
 class TrainStarted(BaseModel):

@@ -19,6 +19,17 @@ class ModelLoad(BaseModel):
     cache_capacity: int
 
 
+class InferenceState(BaseModel):
+    """The inference service now: its base model, your adapters in its cache, and its request queue."""
+
+    base_model: str | None
+    adapters: dict[str, bool] = Field(description="Your cached adapters: name → pinned")
+    cache_size: int
+    cache_capacity: int
+    active_requests: int
+    queued_requests: int
+
+
 class Model(BaseModel):
     """A model you can pass as `model`: a base model, one of your fine-tuned adapters, or an embeddings model."""
 

@@ -213,6 +213,36 @@ class UnloadAdapterRequest(_message.Message):
     model: str
     def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
+class GetStatusRequest(_message.Message):
+    __slots__ = ("owner",)
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    def __init__(self, owner: _Optional[str] = ...) -> None: ...
+
+class LoadedAdapter(_message.Message):
+    __slots__ = ("model", "pinned")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PINNED_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    pinned: bool
+    def __init__(self, model: _Optional[str] = ..., pinned: _Optional[bool] = ...) -> None: ...
+
+class InferenceStatus(_message.Message):
+    __slots__ = ("base_model", "adapters", "cache_size", "cache_capacity", "active_requests", "queued_requests")
+    BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    base_model: str
+    adapters: _containers.RepeatedCompositeFieldContainer[LoadedAdapter]
+    cache_size: int
+    cache_capacity: int
+    active_requests: int
+    queued_requests: int
+    def __init__(self, base_model: _Optional[str] = ..., adapters: _Optional[_Iterable[_Union[LoadedAdapter, _Mapping]]] = ..., cache_size: _Optional[int] = ..., cache_capacity: _Optional[int] = ..., active_requests: _Optional[int] = ..., queued_requests: _Optional[int] = ...) -> None: ...
+
 class AdapterState(_message.Message):
     __slots__ = ("model", "loaded", "pinned", "cache_size", "cache_capacity")
     MODEL_FIELD_NUMBER: _ClassVar[int]

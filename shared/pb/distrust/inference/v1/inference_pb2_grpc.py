@@ -65,6 +65,11 @@ class InferenceServiceStub:
                 request_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.TokenizeRequest.SerializeToString,
                 response_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.TokenizeResponse.FromString,
                 _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/distrust.inference.v1.InferenceService/GetStatus',
+                request_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.InferenceStatus.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -113,6 +118,13 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatus(self, request, context):
+        """The loaded base model, the caller's adapters in the cache (pinned or not) and the request queue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +157,11 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.Tokenize,
                     request_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.TokenizeRequest.FromString,
                     response_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.TokenizeResponse.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=distrust_dot_inference_dot_v1_dot_inference__pb2.GetStatusRequest.FromString,
+                    response_serializer=distrust_dot_inference_dot_v1_dot_inference__pb2.InferenceStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +327,33 @@ class InferenceService:
             '/distrust.inference.v1.InferenceService/Tokenize',
             distrust_dot_inference_dot_v1_dot_inference__pb2.TokenizeRequest.SerializeToString,
             distrust_dot_inference_dot_v1_dot_inference__pb2.TokenizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/distrust.inference.v1.InferenceService/GetStatus',
+            distrust_dot_inference_dot_v1_dot_inference__pb2.GetStatusRequest.SerializeToString,
+            distrust_dot_inference_dot_v1_dot_inference__pb2.InferenceStatus.FromString,
             options,
             channel_credentials,
             insecure,
