@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shared.aliases import HISTORY_KEPT, PREFIX, AliasRecord, AliasStore, ChangeReason, alias_name, is_alias
 from shared.errors import FailedPrecondition, invalid_field
 from shared.model_registry import ModelRegistry, model_not_found
@@ -22,12 +24,19 @@ class Aliases:
             raise model_not_found(model, param)
 
     def point(
-        self, owner: str, name: str, model: str, *, reason: ChangeReason = "set", job_id: str | None = None
+        self,
+        owner: str,
+        name: str,
+        model: str,
+        *,
+        reason: ChangeReason = "set",
+        job_id: str | None = None,
+        unless: Callable[[AliasRecord | None], str | None] | None = None,
     ) -> AliasRecord:
-        """Point the alias `name` (created if new) at `model`."""
+        """Point the alias `name` (created if new) at `model`; `unless` as for `AliasStore.move`."""
         name = alias_name(name, "name")
         self.check_target(owner, model)
-        return self.store.move(owner, name, model, reason=reason, job_id=job_id)
+        return self.store.move(owner, name, model, reason=reason, job_id=job_id, unless=unless)
 
     def rollback(self, owner: str, name: str, to: str | None = None) -> AliasRecord:
         """Move the alias back: to the model before its latest move, or to `to`, a model it pointed at before."""

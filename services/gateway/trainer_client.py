@@ -22,6 +22,7 @@ from shared.pb.distrust.trainer.v1 import trainer_pb2_grpc
 from shared.rpc.client import AioChannel, call_metadata
 from shared.rpc.messages import enum_name, from_message, message_fields, open_data, to_message
 from shared.rpc.status import error_from_rpc
+from shared.schemas.alias_gate import AliasGate
 from shared.schemas.fine_tuning import (
     CheckpointMetrics,
     DistrustSpec,
@@ -142,6 +143,7 @@ def job_object(job: pb.Job) -> FineTuningJob:
         lora=from_message(LoraSpec, job.lora),
         preference=preference,
         alias=job.alias or None,
+        alias_gate=from_message(AliasGate, job.alias_gate) if job.HasField("alias_gate") else None,
         step=job.step,
         total_steps=job.total_steps,
     )

@@ -79,7 +79,7 @@ def test_a_bot_trains_on_its_data_and_chats_through_its_alias(
     profile = gateway.put(
         "/api/ml/profiles/default",
         headers=ALICE,
-        json={"base_model": registered_model, "policy": {"min_new_examples": 20}, "n_epochs": 1},
+        json={"base_model": registered_model, "policy": {"min_new_examples": 20}, "hyperparameters": {"n_epochs": 1}},
     )
     assert profile.status_code == 200, profile.text
     assert profile.json()["alias"] == "default" and profile.json()["files"] == []
@@ -129,7 +129,10 @@ def test_a_bot_trains_on_its_data_and_chats_through_its_alias(
     assert chat.choices[0].message.content is not None and chat.usage and chat.usage.completion_tokens >= 1
     assert "ft:alias:default" in {m.id for m in sdk.models.list()}
 
-    # More data, not enough for the policy: force trains anyway, continuing the alias's model.
+    # More data, not enough for the policy: force trains anyway, continuing the alias's model, behind a gate.
+    gated = {"metric": "source_preference.accuracy", "tolerance": 1.0, "limit": 4}
+    settings = {"base_model": registered_model, "policy": {"min_new_examples": 20}, "alias_gate": gated}
+    assert gateway.put("/api/ml/profiles/default", headers=ALICE, json=settings).status_code == 200
     gateway.post("/api/ml/profiles/default/data", headers=ALICE, json={"file_id": _data(gateway, 8, 200)})
     forced = gateway.post("/api/ml/train", headers=ALICE, json={"epochs": 1, "force": True})
     assert forced.status_code == 200, forced.text
@@ -137,6 +140,11 @@ def test_a_bot_trains_on_its_data_and_chats_through_its_alias(
     assert second["forced"] and second["examples"] == 8 and second["job"]["model"] == job["fine_tuned_model"]
     done = _finished(gateway, second["job"]["id"])
     assert done["status"] == "succeeded", (done, workers.logs())
+    assert done["alias_gate"] == gated
+    events = gateway.get(f"/v1/fine_tuning/jobs/{done['id']}/events", headers=ALICE, params={"limit": 100}).json()
+    gate = next(e for e in events["data"] if e["type"] == "gate")
+    assert gate["data"]["passed"] and gate["data"]["incumbent_model"] == job["fine_tuned_model"], gate
+    assert 0 <= gate["data"]["candidate"] <= 1 and 0 <= gate["data"]["incumbent"] <= 1
     alias = gateway.get("/v1/aliases/default", headers=ALICE).json()
     assert alias["model"] == done["fine_tuned_model"] and alias["history"][1]["model"] == job["fine_tuned_model"]
     rolled = gateway.post("/v1/aliases/default/rollback", headers=ALICE).json()
@@ -212,7 +220,7 @@ def test_a_bot_imports_its_conversation_logs_and_trains_on_them(
     gateway.put(
         "/api/ml/profiles/chat",
         headers=ALICE,
-        json={"base_model": registered_model, "policy": {"min_new_examples": 5}, "n_epochs": 1},
+        json={"base_model": registered_model, "policy": {"min_new_examples": 5}, "hyperparameters": {"n_epochs": 1}},
     )
     upload = gateway.post(
         "/v1/files", headers=ALICE, data={"purpose": "assistants"}, files={"file": ("export.jsonl", _export(8))}

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from services.gateway.bots.conversations import ConversationRules
 from shared.errors import NotFound, invalid_field
 from shared.redis_store import KEY_PREFIX, redis_errors
+from shared.schemas.alias_gate import AliasGate
+from shared.schemas.fine_tuning import Hyperparameters
 from shared.schemas.request import RequestModel
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -34,13 +36,16 @@ class TrainingPolicy(RequestModel):
 
 
 class ProfileSettings(RequestModel):
-    """What a bot owner sets: the base model, the alias moved on success, the epochs and the policy."""
+    """What a bot owner sets: the base model, the alias moved on success, its jobs' settings and the policy."""
 
     base_model: str = Field(default="SmolLM2-135M-Instruct", min_length=1, max_length=256)
     alias: str | None = Field(default=None, description="The alias NAME moved on success (default: the profile's)")
-    n_epochs: int = Field(default=1, ge=1, le=100)
+    hyperparameters: Hyperparameters = Field(
+        default_factory=lambda: Hyperparameters(n_epochs=1), description="The profile's jobs' (one epoch by default)"
+    )
     policy: TrainingPolicy = Field(default_factory=TrainingPolicy)
     conversation_rules: ConversationRules = Field(default_factory=ConversationRules)
+    alias_gate: AliasGate | None = Field(default=None, description="Move the alias only if the new model is no worse")
 
 
 class DataFile(BaseModel):

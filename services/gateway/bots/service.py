@@ -235,8 +235,9 @@ class BotService:
             model=target,
             training_file=training_file,
             suffix="".join(c if c.isalnum() or c in "-_" else "-" for c in profile.name),
-            hyperparameters=Hyperparameters(n_epochs=epochs or profile.n_epochs),
+            hyperparameters=_with_epochs(profile.hyperparameters, epochs),
             alias=profile.alias,
+            alias_gate=profile.alias_gate,
         )
         job = await self.trainer.create(owner, create)
         upto = profile.files.index(data[-1]) + 1
@@ -323,3 +324,10 @@ class BotService:
             pinned=state.pinned,
             seconds=round(seconds, 3),
         )
+
+
+def _with_epochs(hyperparameters: Hyperparameters, epochs: int | None) -> Hyperparameters:
+    """The profile's hyperparameters, with the seed's `epochs` in place of theirs when given."""
+    if epochs is None:
+        return hyperparameters
+    return hyperparameters.model_copy(update=Hyperparameters(n_epochs=epochs).model_dump(exclude_unset=True))

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from services.gateway.schemas.common import Identifier
+from shared.schemas.alias_gate import AliasGate
 from shared.schemas.fine_tuning import (
     AUTO,
     Auto,
@@ -72,6 +73,9 @@ class _JobFields(RequestModel):
     alias: str | None = Field(
         default=None, description="Ours: an alias (NAME or ft:alias:NAME) moved to the fine-tuned model on success"
     )
+    alias_gate: AliasGate | None = Field(
+        default=None, description="Ours: move the alias only if the new model scores no worse than its current one"
+    )
 
 
 class JobCreate(_JobFields):
@@ -123,6 +127,7 @@ class FineTuningJob(BaseModel):
     lora: LoraSpec
     preference: PreferenceSpec | None = None  # DPO jobs', beta resolved
     alias: str | None = None  # the alias moved to fine_tuned_model on success
+    alias_gate: AliasGate | None = None
     step: int = 0
     total_steps: int = 0
 

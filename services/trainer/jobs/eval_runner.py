@@ -60,6 +60,21 @@ class Searched:
     measured: dict[str, dict[str, Any]] = field(default_factory=dict)  # open: retrieval-quality reports
 
 
+def load_model(
+    registry: ModelRegistry, sources: ModelSources, cache_dir: Path, ref: EvalModel, owner: str
+) -> tuple[Any, Any]:
+    """The model (with its adapter, if any) and tokenizer, in eval mode, from the local cache."""
+    base_dir = sources.local_dir(ref.base, cache_dir, owner)
+    adapter_dir = None
+    if ref.adapter:
+        record = registry.get_adapter(ref.adapter, owner=owner)
+        adapter_dir = registry.fetch_adapter(record, cache_dir)
+    loaded = mlx_lm.load(str(base_dir), adapter_path=str(adapter_dir) if adapter_dir else None)
+    model, tokenizer = loaded[0], loaded[1]
+    model.eval()
+    return model, tokenizer
+
+
 class Stopped(Exception):
     """The evaluation was cancelled, or its lease lost, between two tasks."""
 
@@ -180,15 +195,7 @@ class EvalRunner(lifecycle.LeasedRunner[EvalContext]):
         return results
 
     def _load(self, ref: EvalModel, owner: str) -> tuple[Any, Any]:
-        base_dir = self.ctx.sources.local_dir(ref.base, self.ctx.cache_dir, owner)
-        adapter_dir = None
-        if ref.adapter:
-            record = self.ctx.registry.get_adapter(ref.adapter, owner=owner)
-            adapter_dir = self.ctx.registry.fetch_adapter(record, self.ctx.cache_dir)
-        loaded = mlx_lm.load(str(base_dir), adapter_path=str(adapter_dir) if adapter_dir else None)
-        model, tokenizer = loaded[0], loaded[1]
-        model.eval()
-        return model, tokenizer
+        return load_model(self.ctx.registry, self.ctx.sources, self.ctx.cache_dir, ref, owner)
 
     def _progress(
         self,

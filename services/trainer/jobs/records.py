@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from shared.jobs.records import BaseJob, JobStatus, new_id
 from shared.model_registry import SYSTEM
+from shared.schemas.alias_gate import AliasGate
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
 from shared.schemas.fine_tuning import (
@@ -41,6 +42,7 @@ class JobRecord(BaseJob):
     method: TrainingMethod = "supervised"
     preference: PreferenceSpec = Field(default_factory=PreferenceSpec)  # used by DPO jobs
     alias: str | None = None  # moved to fine_tuned_model on success (the NAME of ft:alias:NAME)
+    alias_gate: AliasGate | None = None  # ... only if the new model scores no worse than the alias's current one
     fine_tuned_model: str | None = None
     trained_tokens: int = 0
     result_files: list[str] = Field(default_factory=list)

@@ -15,12 +15,14 @@ from services.trainer.core.preference_trainer import PreferenceReport, Preferenc
 from services.trainer.core.safeguards import MemoryBudgetReached
 from services.trainer.core.trainer import StepReport, Trainer
 from services.trainer.jobs import spec
+from services.trainer.jobs.alias_gate import GateModels, run_gate
 from services.trainer.jobs.job_files import download_file
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from shared.adapter_format import ADAPTER_FILES
-from shared.errors import DistrustError
+from shared.aliases import PREFIX, AliasRecord
+from shared.errors import DistrustError, FailedPrecondition
 from shared.files import FileService
 from shared.jobs import lifecycle
 from shared.jobs.records import EventRecord, JobStatus
@@ -248,9 +250,32 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         )
         self.store.update(job.id, lambda r: setattr(r, "fine_tuned_model", name))
         if job.alias is not None:
-            moved = Aliases(self.ctx.registry).point(job.owner, job.alias, name, reason="job", job_id=job.id)
-            self._event(job.id, EventRecord(message=f"{moved.id} now points at {name}", data={"alias": moved.id}))
+            self._move_alias(job, job.alias, name)
         self._finish(job.id, JobStatus.SUCCEEDED, f"The job has successfully completed: {name}")
+
+    def _move_alias(self, job: JobRecord, alias: str, name: str) -> None:
+        """Point the job's alias at its model, unless its gate says the model the alias serves now is better."""
+        aliases = Aliases(self.ctx.registry)
+        current = aliases.store.get(job.owner, alias)
+        if job.alias_gate is not None and current is not None:
+            models = GateModels(self.ctx.registry, self.ctx.sources, self.ctx.cache_dir)
+            result = run_gate(models, job.owner, job.alias_gate, name, current.model, seed=job.seed)
+            data = {**dataclasses.asdict(result), "passed": result.passed}
+            level = "info" if result.passed else "warn"
+            self._event(job.id, EventRecord(message=result.describe(current.id), type="gate", level=level, data=data))
+            if not result.passed:
+                return
+
+        def moved_meanwhile(now: AliasRecord | None) -> str | None:
+            unchanged = (now.model if now else None) == (current.model if current else None)
+            return None if unchanged else f"{PREFIX}{alias} was moved while this job finished; it was left there"
+
+        try:
+            moved = aliases.point(job.owner, alias, name, reason="job", job_id=job.id, unless=moved_meanwhile)
+        except FailedPrecondition as exc:
+            self._event(job.id, EventRecord(message=exc.message, level="warn", data={"alias": PREFIX + alias}))
+            return
+        self._event(job.id, EventRecord(message=f"{moved.id} now points at {name}", data={"alias": moved.id}))
 
     def _finish(self, job_id: str, status: JobStatus, message: str) -> None:
         lifecycle.finish(self.store, job_id, status, message)

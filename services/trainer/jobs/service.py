@@ -49,6 +49,8 @@ class JobService:
         spec.validate_request(job)
         if job.alias is not None:
             job.alias = alias_name(job.alias)
+        elif job.alias_gate is not None:
+            raise invalid_field("alias_gate", job.alias_gate.model_dump(), "nothing without an alias to move")
         if is_alias(job.model):  # pinned now: a move before the job runs does not change what it continues
             job.model = self.sources.registry.aliases.require(job.owner, alias_name(job.model, "model"), "model").model
         adapter = self.sources.start_adapter(job.model, job.owner)

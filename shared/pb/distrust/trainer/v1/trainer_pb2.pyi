@@ -168,7 +168,7 @@ class JobError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., param: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps", "method", "preference", "alias")
+    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps", "method", "preference", "alias", "alias_gate")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -192,6 +192,7 @@ class Job(_message.Message):
     METHOD_FIELD_NUMBER: _ClassVar[int]
     PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     ALIAS_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_GATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     model: str
@@ -215,10 +216,11 @@ class Job(_message.Message):
     method: TrainingMethod
     preference: PreferenceConfig
     alias: str
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ...) -> None: ...
+    alias_gate: AliasGate
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ..., alias_gate: _Optional[_Union[AliasGate, _Mapping]] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora", "method", "preference", "alias")
+    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora", "method", "preference", "alias", "alias_gate")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FILE_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +233,7 @@ class CreateJobRequest(_message.Message):
     METHOD_FIELD_NUMBER: _ClassVar[int]
     PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     ALIAS_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_GATE_FIELD_NUMBER: _ClassVar[int]
     owner: str
     model: str
     training_file: str
@@ -243,7 +246,18 @@ class CreateJobRequest(_message.Message):
     method: TrainingMethod
     preference: PreferenceConfig
     alias: str
-    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ...) -> None: ...
+    alias_gate: AliasGate
+    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ..., alias_gate: _Optional[_Union[AliasGate, _Mapping]] = ...) -> None: ...
+
+class AliasGate(_message.Message):
+    __slots__ = ("metric", "tolerance", "limit")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    TOLERANCE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    tolerance: float
+    limit: int
+    def __init__(self, metric: _Optional[str] = ..., tolerance: _Optional[float] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("owner", "job_id")
