@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install blas up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference bench-load experiment lint format clean
+.PHONY: install blas browser up up-foreground down status env test test-fast protos check-protos bench-scorer bench-train bench-inference bench-load experiment lint format clean
 
 install: blas
 
@@ -41,7 +41,11 @@ status: $(STAMP)
 env: $(STAMP)
 	@$(BIN)/distrust env
 
-test: blas
+# Debian's Chromium for the console's browser tests (scripts/install_browser.sh; a no-op once installed).
+browser:
+	bash scripts/install_browser.sh
+
+test: blas browser
 	$(BIN)/python -m pytest
 
 test-fast: blas

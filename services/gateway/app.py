@@ -27,6 +27,7 @@ from services.gateway.routes import (
     aliases,
     batches,
     bots,
+    console,
     embeddings,
     evals,
     files,
@@ -124,6 +125,8 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(fine_tuning.router, dependencies=[training])
     app.include_router(aliases.router, dependencies=[training])
     app.include_router(bots.router, dependencies=[training])
+    app.include_router(console.router)
+    app.mount("/console/static", console.assets, name="console-static")
     app.include_router(models.router)  # reading models needs `inference`, exports and imports `training`
     app.include_router(evals.router, dependencies=[training])
     app.include_router(hardware.router, dependencies=[training])
