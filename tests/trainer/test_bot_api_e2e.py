@@ -11,10 +11,9 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from services.inference.config import InferenceSettings
-from services.inference.server import start as start_inference
 from shared.settings import RedisSettings, StorageSettings
 from tests.helpers.gateway import gateway_client
+from tests.helpers.inference import inference_server
 from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
@@ -32,24 +31,18 @@ def gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TestClient]:
     workers.start()
-    inference = start_inference(
-        InferenceSettings(
-            host="127.0.0.1",
-            port=0,
-            redis=redis_settings,
-            storage=storage_settings,
-            cache_dir=tmp_path_factory.mktemp("inference-cache"),
-        )
-    )
-    with gateway_client(
-        storage_settings,
-        redis_settings,
-        trainer_target=trainer_target,
-        scorer_target=scorer_target,
-        inference_target=f"127.0.0.1:{inference.port}",
-    ) as client:
+    cache = tmp_path_factory.mktemp("inference-cache")
+    with (
+        inference_server(redis_settings, storage_settings, cache) as inference_target,
+        gateway_client(
+            storage_settings,
+            redis_settings,
+            trainer_target=trainer_target,
+            scorer_target=scorer_target,
+            inference_target=inference_target,
+        ) as client,
+    ):
         yield client
-    inference.stop(0)
 
 
 def _data(client: TestClient, n: int, day: int) -> str:

@@ -15,15 +15,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis as redis_lib
 from playwright.sync_api import Page, expect, sync_playwright
 
-from services.inference.config import InferenceSettings
-from services.inference.server import start as start_inference
+from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
+from shared.storage import ObjectStore
 from tests.helpers.gateway import gateway_test_settings, served_gateway
+from tests.helpers.inference import inference_server
+from tests.helpers.smollm2 import smollm2_folder
 from tests.helpers.workers import Workers
 
 pytestmark = pytest.mark.slow
+SMOLLM2 = "SmolLM2-135M-Instruct"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "console"
 # Debian's package (`make test` installs it: scripts/install_browser.sh), or the one DISTRUST_CHROMIUM names.
@@ -40,25 +44,17 @@ def base_url(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     workers.start()
-    inference = start_inference(
-        InferenceSettings(
-            host="127.0.0.1",
-            port=0,
-            redis=redis_settings,
-            storage=storage_settings,
-            cache_dir=tmp_path_factory.mktemp("inference-cache"),
+    cache = tmp_path_factory.mktemp("inference-cache")
+    with inference_server(redis_settings, storage_settings, cache) as inference_target:
+        settings = gateway_test_settings(
+            storage_settings,
+            redis_settings,
+            trainer_target=trainer_target,
+            scorer_target=scorer_target,
+            inference_target=inference_target,
         )
-    )
-    settings = gateway_test_settings(
-        storage_settings,
-        redis_settings,
-        trainer_target=trainer_target,
-        scorer_target=scorer_target,
-        inference_target=f"127.0.0.1:{inference.port}",
-    )
-    with served_gateway(settings) as url:
-        yield url
-    inference.stop(0)
+        with served_gateway(settings) as url:
+            yield url
 
 
 @pytest.fixture
@@ -88,7 +84,15 @@ def _training_file(base_url: str) -> str:
     return str(response.json()["id"])
 
 
-def test_the_console_trains_chats_and_compares(base_url: str, page: Page, registered_model: str) -> None:
+@pytest.fixture(scope="module")
+def smollm2(redis_settings: RedisSettings, store: ObjectStore) -> str:
+    """SmolLM2-135M-Instruct registered as a base model, for a readable answer in the playground."""
+    client = redis_lib.Redis.from_url(redis_settings.url.get_secret_value(), decode_responses=True)
+    ModelRegistry(client, store).register_base(SMOLLM2, smollm2_folder("q4"))
+    return SMOLLM2
+
+
+def test_the_console_trains_chats_and_compares(base_url: str, page: Page, registered_model: str, smollm2: str) -> None:
     file_id = _training_file(base_url)
     page.goto(f"{base_url}/console")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -130,6 +134,15 @@ def test_the_console_trains_chats_and_compares(base_url: str, page: Page, regist
     answer = page.locator("#chat-log .turn span").nth(1)
     expect(answer).not_to_have_attribute("data-streaming", "true", timeout=60_000)
     assert answer.text_content(), "the streamed answer is empty"  # the tiny random model may stream blank tokens
+    # A real model in the same playground: the conversation goes on with SmolLM2-135M-Instruct.
+    chat.get_by_label("Model").select_option(smollm2)
+    chat.get_by_label("Max tokens").fill("24")
+    chat.get_by_label("System").fill("Answer in one short sentence.")
+    chat.get_by_label("Message", exact=True).fill("What is the capital of France?")
+    chat.get_by_role("button", name="Send").click()
+    real = page.locator("#chat-log .turn span").nth(3)
+    expect(real).not_to_have_attribute("data-streaming", "true", timeout=120_000)
+    assert "Paris" in (real.text_content() or ""), real.text_content()
     page.screenshot(path=str(SHOTS / "3-chat.png"))
 
     page.get_by_role("button", name="Compare", exact=True).click()

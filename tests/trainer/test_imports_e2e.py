@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
-from services.inference.config import InferenceSettings
-from services.inference.server import start as start_inference
 from services.trainer.imports.gguf import file_sha256
 from shared.settings import RedisSettings, StorageSettings, load_settings
+from tests.helpers.inference import inference_server
 from tests.helpers.smollm2 import smollm2_gguf
 from tests.helpers.workers import Workers, wait_for
 
@@ -33,26 +32,18 @@ def gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TestClient]:
     workers.start()
-    inference = start_inference(
-        InferenceSettings(
-            host="127.0.0.1",
-            port=0,
-            redis=redis_settings,
+    cache = tmp_path_factory.mktemp("inference-cache")
+    with inference_server(redis_settings, storage_settings, cache) as inference_target:
+        settings = load_settings(
+            GatewaySettings,
             storage=storage_settings,
-            cache_dir=tmp_path_factory.mktemp("inference-cache"),
+            redis=redis_settings,
+            api_keys="key-alice=alice",
+            trainer_target=trainer_target,
+            inference_target=inference_target,
         )
-    )
-    settings = load_settings(
-        GatewaySettings,
-        storage=storage_settings,
-        redis=redis_settings,
-        api_keys="key-alice=alice",
-        trainer_target=trainer_target,
-        inference_target=f"127.0.0.1:{inference.port}",
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
-    inference.stop(0)
+        with TestClient(create_app(settings)) as client:
+            yield client
 
 
 def test_import_the_smollm2_gguf_then_chat_with_it(gateway: TestClient, workers: Workers) -> None:
