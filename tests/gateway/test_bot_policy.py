@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.gateway.bots.drift import record_text
 from services.gateway.bots.policy import JobView, decide
 from services.gateway.bots.profiles import BotProfile, DataFile, ProfileJob, TrainingPolicy
 
@@ -38,3 +39,23 @@ def test_a_running_job_blocks_and_age_alone_needs_new_examples() -> None:
     assert not recent.should_train
     empty = decide(_profile(policy, [], []), None, set(), NOW + 10**6)
     assert not empty.should_train and empty.reasons == ["no new examples since the last job that succeeded"]
+
+
+def test_loss_drift_is_a_reason_to_train() -> None:
+    policy = TrainingPolicy(min_new_examples=100, max_loss_drift=0.5)
+    profile = _profile(policy, [5], [("j1", 0)])
+    drifted = decide(profile, JobView("j1", "succeeded", NOW), {"j1"}, NOW, drift=0.8)
+    assert drifted.should_train and drifted.reasons[-1] == "loss drift on new examples +0.800 >= max_loss_drift 0.5"
+    steady = decide(profile, JobView("j1", "succeeded", NOW), {"j1"}, NOW, drift=0.1)
+    assert not steady.should_train and steady.reasons[-1].endswith("+0.100 < max_loss_drift 0.5")
+    unmeasured = decide(profile, JobView("j1", "succeeded", NOW), {"j1"}, NOW)
+    assert not any("drift" in r for r in unmeasured.reasons)
+
+
+def test_record_text_reads_every_training_shape() -> None:
+    assert record_text({"text": "a"}) == "a"
+    assert (
+        record_text({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "r"}]}) == "q\nr"
+    )
+    assert record_text({"prompt": "p ", "completion": "c"}) == "p c"
+    assert record_text({"input": {}}) is None

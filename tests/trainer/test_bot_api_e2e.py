@@ -124,9 +124,14 @@ def test_a_bot_trains_on_its_data_and_chats_through_its_alias(
 
     # More data, not enough for the policy: force trains anyway, continuing the alias's model, behind a gate.
     gated = {"metric": "source_preference.accuracy", "tolerance": 1.0, "limit": 4}
-    settings = {"base_model": registered_model, "policy": {"min_new_examples": 20}, "alias_gate": gated}
+    policy = {"min_new_examples": 20, "max_loss_drift": 50.0}
+    settings = {"base_model": registered_model, "policy": policy, "alias_gate": gated}
     assert gateway.put("/api/ml/profiles/default", headers=ALICE, json=settings).status_code == 200
     gateway.post("/api/ml/profiles/default/data", headers=ALICE, json={"file_id": _data(gateway, 8, 200)})
+    due = gateway.get("/api/ml/should-train", headers=ALICE).json()
+    assert due["should_train"] is False and due["new_examples"] == 8, due
+    drift = next(r for r in due["reasons"] if r.startswith("loss drift on new examples"))
+    assert drift.endswith("< max_loss_drift 50.0") and float(drift.split()[5]) > -50, drift
     forced = gateway.post("/api/ml/train", headers=ALICE, json={"epochs": 1, "force": True})
     assert forced.status_code == 200, forced.text
     second = forced.json()

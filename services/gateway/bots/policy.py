@@ -34,8 +34,14 @@ def new_files(profile: BotProfile, succeeded: set[str]) -> int:
     return max(covered, default=0)
 
 
-def decide(profile: BotProfile, latest: JobView | None, succeeded: set[str], now: int) -> Decision:
-    """Apply the profile's policy: a running job blocks; enough new examples, or any after long enough, train."""
+def decide(
+    profile: BotProfile, latest: JobView | None, succeeded: set[str], now: int, drift: float | None = None
+) -> Decision:
+    """Apply the profile's policy: a running job blocks; otherwise any of its reasons trains.
+
+    The reasons: enough new examples; any new example once the last job is old enough; new examples whose loss
+    under the served model has drifted above its last job's (`drift`).
+    """
     start = new_files(profile, succeeded)
     fresh = profile.files[start:]
     examples = sum(f.examples for f in fresh)
@@ -60,4 +66,11 @@ def decide(profile: BotProfile, latest: JobView | None, succeeded: set[str], now
             decision.reasons.append(
                 f"{hours:.1f} h since the last job >= max_hours_between_jobs {policy.max_hours_between_jobs}"
             )
+    if policy.max_loss_drift is not None and drift is not None:
+        drifted = drift >= policy.max_loss_drift
+        decision.should_train = decision.should_train or drifted
+        verdict = ">=" if drifted else "<"
+        decision.reasons.append(
+            f"loss drift on new examples {drift:+.3f} {verdict} max_loss_drift {policy.max_loss_drift}"
+        )
     return decision

@@ -27,11 +27,21 @@ DEFAULT_PROFILE = "default"
 
 
 class TrainingPolicy(RequestModel):
-    """When `should-train` says yes: enough new examples, or new examples and the last job long enough ago."""
+    """When `should-train` says yes (any reason is enough; a running job of the profile always says no).
+
+    Enough new examples; new examples and the last job long enough ago; or new examples the served model finds
+    harder than its own training data (loss drift).
+    """
 
     min_new_examples: int = Field(default=50, ge=1, le=10_000_000)
     max_hours_between_jobs: float | None = Field(
         default=None, gt=0, le=24 * 365, description="With any new example, train once the last job is this old"
+    )
+    max_loss_drift: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="Train when the served model's loss on new examples exceeds its last job's final loss by this",
     )
 
 

@@ -20,6 +20,7 @@ from services.gateway.bots.conversations import (
     threads,
     transcript,
 )
+from services.gateway.bots.drift import sample_texts, served_loss
 from services.gateway.bots.policy import ACTIVE, Decision, JobView, decide, new_files
 from services.gateway.bots.profiles import (
     BotProfile,
@@ -187,7 +188,22 @@ class BotService:
         jobs = await self._jobs(owner, profile)
         latest = JobView(jobs[-1].id, jobs[-1].status, jobs[-1].created_at) if jobs else None
         succeeded = {j.id for j in jobs if j.status == "succeeded"}
-        return decide(profile, latest, succeeded, int(time.time())), jobs
+        drift = await self._drift(owner, profile, jobs) if profile.policy.max_loss_drift is not None else None
+        return decide(profile, latest, succeeded, int(time.time()), drift), jobs
+
+    async def _drift(self, owner: str, profile: BotProfile, jobs: list[FineTuningJob]) -> float | None:
+        """The served model's loss on new examples minus its last job's final cross-entropy (None: no basis)."""
+        done = [j for j in jobs if j.status == "succeeded"]
+        fresh = profile.files[new_files(profile, {j.id for j in done}) :]
+        if not done or not fresh:
+            return None
+        metrics = await self._last_metrics(owner, done[-1].id)
+        reference = metrics.get("ce", metrics.get("train_loss"))
+        texts = await asyncio.to_thread(sample_texts, self.files, owner, fresh)
+        if reference is None or not texts:
+            return None
+        called, _target, _alias = self._model(owner, profile)
+        return await served_loss(self.inference, owner, called, texts) - reference
 
     async def should_train(self, owner: str, name: str) -> tuple[BotProfile, Decision]:
         profile = self.profiles.get(owner, name)
@@ -289,7 +305,7 @@ class BotService:
             base_model=profile.base_model,
             alias=alias,
             running_job=JobSummary.of(running) if running else None,
-            last_job=JobSummary.of(ended, await self._losses(owner, ended.id)) if ended else None,
+            last_job=JobSummary.of(ended, await self._last_metrics(owner, ended.id)) if ended else None,
             new_examples=decision.new_examples,
             should_train=decision.should_train,
             reasons=decision.reasons,
@@ -298,15 +314,14 @@ class BotService:
             inference=state,
         )
 
-    async def _losses(self, owner: str, job_id: str) -> tuple[float | None, float | None]:
-        """The last training and validation losses a job reported."""
+    async def _last_metrics(self, owner: str, job_id: str) -> dict[str, float]:
+        """Each metric's last value in the job's metrics events (train_loss, ce, val_loss…)."""
         events = await self.trainer.events(owner, job_id, after_sequence=0, follow=False).collect()
-        train = val = None
+        last: dict[str, float] = {}
         for event in events:
             if event.type == "metrics":
-                train = event.data.get("train_loss", train)
-                val = event.data.get("val_loss") if event.data.get("val_loss") is not None else val
-        return train, val
+                last.update({k: v for k, v in event.data.items() if isinstance(v, int | float) and v is not None})
+        return last
 
     async def initialize(self, owner: str, name: str) -> Initialized:
         """Load the profile's model (base and adapter) and pin its adapter, so the bot's first reply is fast."""

@@ -70,7 +70,7 @@ class JobSummary(BaseModel):
     error: str | None = None
 
     @classmethod
-    def of(cls, job: FineTuningJob, losses: tuple[float | None, float | None] = (None, None)) -> JobSummary:
+    def of(cls, job: FineTuningJob, metrics: dict[str, float] | None = None) -> JobSummary:
         return cls(
             id=job.id,
             status=job.status,
@@ -79,8 +79,8 @@ class JobSummary(BaseModel):
             fine_tuned_model=job.fine_tuned_model,
             created_at=job.created_at,
             finished_at=job.finished_at,
-            train_loss=losses[0],
-            val_loss=losses[1],
+            train_loss=(metrics or {}).get("train_loss"),
+            val_loss=(metrics or {}).get("val_loss"),
             error=job.error.message if job.error else None,
         )
 
