@@ -130,6 +130,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     app.include_router(models.router)  # reading models needs `inference`, exports and imports `training`
     app.include_router(evals.router, dependencies=[training])
     app.include_router(hardware.router, dependencies=[training])
+    app.include_router(hardware.workers_router, dependencies=[training])
     app.include_router(inference_routes.router, dependencies=[inference_scope])
     app.include_router(embeddings.router, dependencies=[inference_scope])
     app.include_router(batches.router, dependencies=[inference_scope])

@@ -143,6 +143,8 @@ def job_object(job: pb.Job) -> FineTuningJob:
         lora=from_message(LoraSpec, job.lora),
         preference=preference,
         alias=job.alias or None,
+        queue=job.queue or None,
+        memory_estimate_bytes=job.memory_estimate_bytes or None,
         alias_gate=from_message(AliasGate, job.alias_gate) if job.HasField("alias_gate") else None,
         step=job.step,
         total_steps=job.total_steps,

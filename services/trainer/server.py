@@ -51,13 +51,24 @@ IMPORT_SERVICE_NAME = ipb.DESCRIPTOR.services_by_name["ImportService"].full_name
 HARDWARE_SERVICE_NAME = hpb.DESCRIPTOR.services_by_name["HardwareService"].full_name
 
 
-def celery_enqueue(redis_url: str, task: str | None = None) -> Callable[[str], None]:
-    """A function that queues a job id as a Celery task (the training task by default)."""
+def celery_enqueue(
+    redis_url: str, task: str | None = None, *, placed_by: FineTuningStore | None = None
+) -> Callable[[str], None]:
+    """A function that queues a job id as a Celery task (the training task by default).
+
+    With `placed_by`, each job goes to the queue its record was placed on (its memory tier), also when it is
+    queued again after a worker died or a pause.
+    """
     from services.trainer.worker import QUEUE, TRAIN_TASK, create_celery
 
     app = create_celery(redis_url)
     name = task or TRAIN_TASK
-    return lambda job_id: app.send_task(name, args=[job_id], queue=QUEUE)
+
+    def enqueue(job_id: str) -> None:
+        job = placed_by.get(job_id) if placed_by is not None else None
+        app.send_task(name, args=[job_id], queue=job.queue if job is not None and job.queue else QUEUE)
+
+    return enqueue
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,11 @@ class Enqueuers:
     model_import: Callable[[str], None]
 
     @classmethod
-    def celery(cls, redis_url: str) -> Enqueuers:
+    def celery(cls, redis_url: str, store: FineTuningStore) -> Enqueuers:
         from services.trainer.worker import EVAL_TASK, EXPORT_TASK, IMPORT_TASK, TRAIN_TASK
 
         return cls(
-            celery_enqueue(redis_url, TRAIN_TASK),
+            celery_enqueue(redis_url, TRAIN_TASK, placed_by=store),
             celery_enqueue(redis_url, EVAL_TASK),
             celery_enqueue(redis_url, EXPORT_TASK),
             celery_enqueue(redis_url, IMPORT_TASK),
@@ -86,15 +97,21 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
     client = connect(settings.redis)
     objects = ObjectStore(settings.storage)
     files = FileService(objects, FileRepository(client), max_bytes=1 << 40)
-    queues = enqueue if isinstance(enqueue, Enqueuers) else Enqueuers.celery(settings.redis.url.get_secret_value())
+    store, eval_store, export_store = FineTuningStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
+    redis_url = settings.redis.url.get_secret_value()
+    queues = enqueue if isinstance(enqueue, Enqueuers) else Enqueuers.celery(redis_url, store)
     if callable(enqueue):
         queues = Enqueuers(enqueue, queues.evaluate, queues.export, queues.model_import)
     registry = ModelRegistry(client, objects)
     sources = ModelSources(registry, allow_local=settings.allow_local_models, allow_hub=settings.allow_hub_models)
-    store, eval_store, export_store = FineTuningStore(client), JobStore(client, EVALUATION), JobStore(client, EXPORT)
-    jobs = JobService(
-        store, files, sources, queues.train, memory_check=request_memory_check(sources, settings.memory_budget_gb)
-    )
+    board = HardwareBoard(client)
+
+    def largest_budget() -> int:
+        """What the roomiest live worker may use (this machine's budget while no worker reports)."""
+        budgets = [w.budget_bytes for w in board.live() if w.role == "worker"]
+        return max(budgets) if budgets else budget_bytes(settings.memory_budget_gb)
+
+    jobs = JobService(store, files, sources, queues.train, memory_check=request_memory_check(sources, largest_budget))
     evals = EvalService(eval_store, files, objects, registry, sources, queues.evaluate)
     exports = ExportService(export_store, registry, queues.export)
     import_store = JobStore(client, IMPORT)
@@ -106,7 +123,12 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         queues.model_import,
         budget_bytes=lambda: budget_bytes(settings.memory_budget_gb),
     )
-    fleet = Fleet(HardwareBoard(client), registry, lambda: take_snapshot("trainer", settings.memory_budget_gb))
+    fleet = Fleet(
+        board,
+        registry,
+        lambda: take_snapshot("trainer", settings.memory_budget_gb),
+        stores=[store, eval_store, export_store, import_store],
+    )
     reaper = Reaper(
         [
             (store, queues.train),

@@ -10,10 +10,10 @@ import os
 import socket
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import celeryd_after_setup, worker_ready, worker_shutdown
 
 from services.trainer.config import TrainerSettings
 from shared.errors import DistrustError
@@ -39,6 +39,7 @@ EVAL_TASK = "distrust.evaluate"
 EXPORT_TASK = "distrust.export"
 IMPORT_TASK = "distrust.import"
 _heartbeats: list[Heartbeat] = []  # the one this worker started at ready, stopped at shutdown
+_queues: list[str] = []  # the queues this worker consumes, set up before it takes a job
 
 
 def create_celery(redis_url: str) -> Celery:
@@ -175,6 +176,18 @@ def model_import(import_id: str) -> None:
     _runners().model_import.run(import_id)
 
 
+@celeryd_after_setup.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
+def _consume_memory_tiers(sender: str, instance: Any, **_kwargs: object) -> None:
+    """Consume the memory tiers this worker's budget holds, besides `--queues` (placement by memory)."""
+    from services.trainer.jobs.memory import budget_bytes
+    from services.trainer.system.placement import queues_for
+
+    for name in queues_for(budget_bytes(settings.memory_budget_gb)):
+        instance.app.amqp.queues.select_add(name)
+    _queues[:] = sorted(instance.app.amqp.queues.consume_from)
+    logger.info("consuming %d queues", len(_queues), extra={"worker": sender, "queues": _queues})
+
+
 @worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _announce(**_kwargs: object) -> None:
     from services.trainer.system.blas import log_blas
@@ -186,7 +199,9 @@ def _announce(**_kwargs: object) -> None:
     blas, hardware = log_blas(logger), detect_hardware()
     heartbeat = Heartbeat(
         HardwareBoard(connect(settings.redis)),
-        lambda: take_snapshot("worker", settings.memory_budget_gb, hardware=refreshed(hardware), blas=blas),
+        lambda: take_snapshot(
+            "worker", settings.memory_budget_gb, hardware=refreshed(hardware), blas=blas, queues=list(_queues)
+        ),
         settings.hardware_interval_s,
     )
     try:

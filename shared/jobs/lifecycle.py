@@ -99,14 +99,17 @@ def _heartbeat(
             return
 
 
-def begin(store: JobStore[R], job_id: str, message: str, workdir: Path) -> R | None:
-    """Start the job with an empty `workdir`; None (and the job cancelled) when a cancel came before it started."""
+def begin(store: JobStore[R], job_id: str, message: str, workdir: Path, *, worker: str | None = None) -> R | None:
+    """Start the job with an empty `workdir`; None (and the job cancelled) when a cancel came before it started.
+
+    `worker` (the lease holder) is recorded in the status event: where the job ran.
+    """
     if store.cancel_requested(job_id):
         cancel_unstarted(store, job_id)
         return None
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    return start(store, job_id, message)
+    return start(store, job_id, message, worker=worker)
 
 
 def cancel_unstarted(store: JobStore[Any], job_id: str) -> None:
@@ -114,8 +117,8 @@ def cancel_unstarted(store: JobStore[Any], job_id: str) -> None:
     finish(store, job_id, JobStatus.CANCELLED, f"The {store.kind.label} was cancelled before it started")
 
 
-def start(store: JobStore[R], job_id: str, message: str) -> R:
-    """Mark the job running (unless a cancel is already under way) and record `message`."""
+def start(store: JobStore[R], job_id: str, message: str, *, worker: str | None = None) -> R:
+    """Mark the job running (unless a cancel is already under way) and record `message` (and the worker)."""
 
     def mark(job: BaseJob) -> None:
         if job.status != JobStatus.CANCELLING:
@@ -123,7 +126,7 @@ def start(store: JobStore[R], job_id: str, message: str) -> R:
         job.started_at = job.started_at or int(time.time())
 
     job = store.update(job_id, mark)
-    store.add_event(job_id, status_event(message, JobStatus.RUNNING))
+    store.add_event(job_id, status_event(message, JobStatus.RUNNING, **({"worker": worker} if worker else {})))
     return job
 
 

@@ -129,6 +129,8 @@ class WorkerHardware(BaseModel):
     blas: str = Field(description="The BLAS MLX's CPU backend uses there, in words")
     blas_kind: BlasKind
     updated_at: int = Field(description="When it was reported (Unix seconds)")
+    queues: list[str] = Field(default_factory=list, description="The Celery queues it consumes (memory tiers)")
+    current_job: str | None = Field(default=None, description="The job it is running now; None when idle")
 
     def describe(self) -> str:
         """One line: which worker, its machine and its budget."""

@@ -38,10 +38,11 @@ class Workers:
         self.procs.append(proc)
         return proc
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, **env: str) -> subprocess.Popen[bytes]:
+        """One more worker process; `env` adds variables (a memory budget, say) to the pool's environment."""
         argv = [sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool", "solo", "--queues", self.queue]
         argv += ["--loglevel", "INFO", "--hostname", f"{self.queue}{len(self.procs)}@%h"]
-        return self.spawn("worker", [*argv, "--without-gossip", "--without-mingle"])
+        return self.spawn("worker", [*argv, "--without-gossip", "--without-mingle"], **env)
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         os.kill(proc.pid, signal.SIGKILL)

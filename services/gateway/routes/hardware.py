@@ -38,3 +38,12 @@ async def recommendation(
     return await hardware.recommend(
         owner, model, seq_len=seq_len, precision=precision, quantize_base=quantize_base, worker=worker
     )
+
+
+workers_router = APIRouter(prefix="/v1/workers", tags=["hardware"])
+
+
+@workers_router.get("", summary="The trainer workers with their load and placement queues")
+async def list_workers(hardware: HardwareDep, _owner: Owner) -> ListResponse[WorkerHardware]:
+    """Each live worker: its machine and budget, the memory-tier queues it consumes, the job it runs now."""
+    return await hardware.list()

@@ -128,6 +128,8 @@ class FineTuningJob(BaseModel):
     preference: PreferenceSpec | None = None  # DPO jobs', beta resolved
     alias: str | None = None  # the alias moved to fine_tuned_model on success
     alias_gate: AliasGate | None = None
+    queue: str | None = Field(default=None, description="Ours: the memory tier's queue the job is placed on")
+    memory_estimate_bytes: int | None = Field(default=None, description="Ours: the peak it was placed by")
     step: int = 0
     total_steps: int = 0
 

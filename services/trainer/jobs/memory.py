@@ -48,14 +48,14 @@ def _estimate(job: JobRecord, info: ModelInfo) -> MemoryEstimate:
     )
 
 
-def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[JobRecord], None]:
-    """The check run at creation: refuse a job that cannot fit before it is queued.
+def request_memory_check(sources: ModelSources, budget: Callable[[], int]) -> Callable[[JobRecord], int | None]:
+    """The check run at creation: refuse a job that no worker can hold (`budget()`: the largest budget).
 
-    It reads the model's recorded info (or its local folder); Hub models are checked by the worker, once
-    downloaded.
+    It returns the estimate (the job's placement), from the model's recorded info or its local folder; None for
+    Hub models, which the worker checks once downloaded.
     """
 
-    def check(job: JobRecord) -> None:
+    def check(job: JobRecord) -> int | None:
         source = sources.classify(sources.base_of(job.model, job.owner), job.owner)
         info = None
         if source.kind == "registered":
@@ -63,8 +63,11 @@ def request_memory_check(sources: ModelSources, budget_gb: float) -> Callable[[J
             info = ModelInfo.from_dict(record.info) if record.info else None
         elif source.kind == "local":
             info = inspect_model(Path(job.model))
-        if info is not None:
-            check_fits(_estimate(job, info), budget_bytes(budget_gb))
+        if info is None:
+            return None
+        estimate = _estimate(job, info)
+        check_fits(estimate, budget())
+        return estimate.total_bytes
 
     return check
 

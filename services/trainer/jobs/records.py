@@ -43,6 +43,8 @@ class JobRecord(BaseJob):
     preference: PreferenceSpec = Field(default_factory=PreferenceSpec)  # used by DPO jobs
     alias: str | None = None  # moved to fine_tuned_model on success (the NAME of ft:alias:NAME)
     alias_gate: AliasGate | None = None  # ... only if the new model scores no worse than the alias's current one
+    queue: str | None = None  # the Celery queue (memory tier) it is placed on; None: the plain one
+    memory_estimate_bytes: int | None = None  # its estimated peak, when known at creation
     fine_tuned_model: str | None = None
     trained_tokens: int = 0
     result_files: list[str] = Field(default_factory=list)

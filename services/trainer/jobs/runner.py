@@ -71,7 +71,9 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         workdir = self.ctx.cache_dir / "jobs" / queued.id
         if self._stays_paused(queued):
             return
-        job: JobRecord | None = lifecycle.begin(self.store, queued.id, "Fine-tuning job started", workdir)
+        job: JobRecord | None = lifecycle.begin(
+            self.store, queued.id, f"Fine-tuning job started on {self.ctx.holder}", workdir, worker=self.ctx.holder
+        )
         if job is None:
             return
         trainer = self._trainer(job, workdir)

@@ -11,6 +11,7 @@ from services.trainer.jobs.job_files import check_training_file
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
+from services.trainer.system.placement import queue_for
 from shared.aliases import alias_name, is_alias
 from shared.errors import invalid_field
 from shared.files import FileService
@@ -22,7 +23,7 @@ from shared.schemas.fine_tuning import DistrustSpec, LoraSpec
 logger = logging.getLogger(__name__)
 
 SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
-MemoryCheck = Callable[[JobRecord], None]
+MemoryCheck = Callable[[JobRecord], int | None]  # refuses a job no worker can hold, else its estimate (or None)
 
 
 class JobService:
@@ -65,8 +66,8 @@ class JobService:
         self._check_file(job, "training_file", job.training_file)
         if job.validation_file:
             self._check_file(job, "validation_file", job.validation_file)
-        if self.memory_check:
-            self.memory_check(job)
+        job.memory_estimate_bytes = self.memory_check(job) if self.memory_check else None
+        job.queue = queue_for(job.memory_estimate_bytes)
         job.status = JobStatus.QUEUED
         self.store.create(job)
         self.store.add_event(job.id, status_event(f"Created fine-tuning job {job.id}", JobStatus.QUEUED))

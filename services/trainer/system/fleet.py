@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.trainer.models.inspect import ModelInfo
 from services.trainer.system.board import HardwareBoard
 from services.trainer.system.recommend import recommend
 from shared.errors import FailedPrecondition, NotFound
+from shared.jobs.store import JobStore
 from shared.model_registry import ModelRegistry, model_not_found
 from shared.schemas.fine_tuning import Hyperparameters
 from shared.schemas.hardware import HardwareRecommendation, WorkerHardware
@@ -30,14 +32,27 @@ class RecommendQuery:
 class Fleet:
     """The live workers' machines (from the board), else the trainer's own (`own`), and what fits them."""
 
-    def __init__(self, board: HardwareBoard, registry: ModelRegistry, own: Callable[[], WorkerHardware]) -> None:
+    def __init__(
+        self,
+        board: HardwareBoard,
+        registry: ModelRegistry,
+        own: Callable[[], WorkerHardware],
+        stores: Sequence[JobStore[Any]] = (),
+    ) -> None:
         self.board = board
         self.registry = registry
         self.own = own
+        self.stores = stores  # every kind of job: a running one's lease names the worker running it
 
     def list(self) -> list[WorkerHardware]:
-        """The live workers' reports; the trainer server's machine (role "trainer") while none reports."""
-        return self.board.live() or [self.own()]
+        """The live workers' reports with the job each runs now; the trainer server's machine while none reports."""
+        running: dict[str, str] = {}
+        for store in self.stores:
+            for job_id in store.active_ids():
+                holder = store.lease_holder(job_id)
+                if holder is not None:
+                    running[holder] = job_id
+        return [w.model_copy(update={"current_job": running.get(w.id)}) for w in self.board.live()] or [self.own()]
 
     def choose(self, worker: str | None) -> WorkerHardware:
         """The named worker, or the one with the smallest budget (a job may land on any of them)."""

@@ -32,6 +32,7 @@ def take_snapshot(
     hardware: Hardware | None = None,
     blas: BlasInfo | None = None,
     worker_id: str | None = None,
+    queues: list[str] | None = None,
 ) -> WorkerHardware:
     """The machine now: its hardware, the budget a job gets (`budget_gb`, or 80 % of what is free) and its BLAS."""
     hardware = hardware or detect_hardware()
@@ -46,6 +47,7 @@ def take_snapshot(
         blas=blas.describe(),
         blas_kind=blas.kind,
         updated_at=int(time.time()),
+        queues=queues or [],
     )
 
 

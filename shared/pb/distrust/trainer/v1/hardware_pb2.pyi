@@ -36,7 +36,7 @@ class Hardware(_message.Message):
     def __init__(self, os: _Optional[str] = ..., machine: _Optional[str] = ..., cpu_count: _Optional[int] = ..., total_memory_bytes: _Optional[int] = ..., available_memory_bytes: _Optional[int] = ..., chip: _Optional[str] = ..., unified_memory: _Optional[bool] = ..., memory_source: _Optional[str] = ..., mlx_device: _Optional[str] = ..., metal_available: _Optional[bool] = ..., gpu_working_set_bytes: _Optional[int] = ..., device_info: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class WorkerHardware(_message.Message):
-    __slots__ = ("id", "hostname", "role", "hardware", "budget_bytes", "budget_configured", "blas", "blas_kind", "updated_at")
+    __slots__ = ("id", "hostname", "role", "hardware", "budget_bytes", "budget_configured", "blas", "blas_kind", "updated_at", "queues", "current_job")
     ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,8 @@ class WorkerHardware(_message.Message):
     BLAS_FIELD_NUMBER: _ClassVar[int]
     BLAS_KIND_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    QUEUES_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_JOB_FIELD_NUMBER: _ClassVar[int]
     id: str
     hostname: str
     role: str
@@ -55,7 +57,9 @@ class WorkerHardware(_message.Message):
     blas: str
     blas_kind: str
     updated_at: int
-    def __init__(self, id: _Optional[str] = ..., hostname: _Optional[str] = ..., role: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., budget_bytes: _Optional[int] = ..., budget_configured: _Optional[bool] = ..., blas: _Optional[str] = ..., blas_kind: _Optional[str] = ..., updated_at: _Optional[int] = ...) -> None: ...
+    queues: _containers.RepeatedScalarFieldContainer[str]
+    current_job: str
+    def __init__(self, id: _Optional[str] = ..., hostname: _Optional[str] = ..., role: _Optional[str] = ..., hardware: _Optional[_Union[Hardware, _Mapping]] = ..., budget_bytes: _Optional[int] = ..., budget_configured: _Optional[bool] = ..., blas: _Optional[str] = ..., blas_kind: _Optional[str] = ..., updated_at: _Optional[int] = ..., queues: _Optional[_Iterable[str]] = ..., current_job: _Optional[str] = ...) -> None: ...
 
 class MemoryEstimate(_message.Message):
     __slots__ = ("weights_bytes", "lora_bytes", "activations_bytes", "attention_bytes", "logits_bytes", "overhead_bytes", "lora_parameters", "batch_size", "seq_len", "lora_rank", "lora_layers", "dtype_bytes", "quantize_bits", "checkpointing", "total_bytes")
