@@ -18,11 +18,11 @@ from services.gateway.errors import install_error_handlers
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
-from services.gateway.inference_client import InferenceClient
 from services.gateway.keys import KeyStore
 from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics, RequestContextMiddleware
 from services.gateway.openapi import install_openapi
+from services.gateway.replicas import InferenceRouter, affinity_key, targets_of
 from services.gateway.routes import (
     aliases,
     batches,
@@ -56,7 +56,11 @@ from shared.rpc.client import AioChannel
 def create_app(settings: GatewaySettings, backends: Backends | None = None) -> FastAPI:
     """Build the app; `backends` defaults to connections made from `settings`."""
     backends = backends or Backends.from_settings(settings)
-    inference = InferenceClient(settings.inference_target)
+    inference = InferenceRouter(
+        targets_of(settings.inference_target),
+        key_of=affinity_key(backends.registry),
+        health_interval_s=settings.replica_health_interval_s,
+    )
     trainer = AioChannel(settings.trainer_target)
 
     batch_store = JobStore(backends.redis, BATCH)
@@ -75,6 +79,7 @@ def create_app(settings: GatewaySettings, backends: Backends | None = None) -> F
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reaper.start()
+        inference.start()
         yield
         reaper.stop()
         await inference.close()

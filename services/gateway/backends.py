@@ -50,7 +50,12 @@ class Backends:
             max_bytes=settings.max_upload_bytes,
             max_model_bytes=settings.max_model_upload_bytes,
         )
-        channels = {name: open_channel(getattr(settings, f"{name}_target")) for name in GRPC_BACKENDS}
+        channels = {
+            _replica(name, target, several=len(targets) > 1): open_channel(target)
+            for name in GRPC_BACKENDS
+            for targets in [_targets(getattr(settings, f"{name}_target"))]
+            for target in targets
+        }
         return cls(settings, store, client, files, channels)
 
     def readiness(self) -> dict[str, dict[str, object]]:
@@ -70,12 +75,41 @@ class Backends:
         wait(futures.values(), timeout=deadline)
         pool.shutdown(wait=False)  # a hung check's thread ends with its client's own timeout
         late = {"status": "error", "error": f"no answer within {deadline:g} s", "latency_ms": deadline * 1000}
-        return {name: future.result() if future.done() else dict(late) for name, future in futures.items()}
+        results = {name: future.result() if future.done() else dict(late) for name, future in futures.items()}
+        return _replicas_together(results)
 
     def close(self) -> None:
         for channel in self.channels.values():
             channel.close()
         self.redis.close()
+
+
+def _targets(value: str) -> list[str]:
+    return list(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
+
+
+def _replica(name: str, target: str, *, several: bool) -> str:
+    return f"{name}@{target}" if several else name
+
+
+def _replicas_together(results: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """One entry per backend: replicated backends (`name@target`) are ready while any replica is."""
+    merged: dict[str, dict[str, object]] = {}
+    for key, result in results.items():
+        name, _, target = key.partition("@")
+        if not target:
+            merged[key] = result
+            continue
+        replicas = {**_replica_results(merged.get(name)), target: result}
+        ok = any(r["status"] == "ok" for r in replicas.values())
+        latency = max(float(str(r["latency_ms"])) for r in replicas.values())
+        merged[name] = {"status": "ok" if ok else "error", "latency_ms": latency, "replicas": replicas}
+    return merged
+
+
+def _replica_results(entry: dict[str, object] | None) -> dict[str, dict[str, object]]:
+    replicas = entry.get("replicas") if entry else None
+    return dict(replicas) if isinstance(replicas, dict) else {}
 
 
 def _grpc_check(channel: grpc.Channel, timeout: float) -> Callable[[], object]:

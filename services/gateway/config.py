@@ -40,7 +40,10 @@ class GatewaySettings(ServiceSettings):
     max_model_upload_bytes: int = Field(default=256 * 1024**3, ge=1)
     scorer_target: str = "127.0.0.1:50151"
     trainer_target: str = "127.0.0.1:50152"
+    # One inference service, or several replicas: `host:port,host:port` (routed by adapter affinity).
     inference_target: str = "127.0.0.1:50153"
+    # How often each replica's health and load are checked (only with several).
+    replica_health_interval_s: float = Field(default=1.0, gt=0, le=60)
     backend_timeout_s: float = Field(default=2.0, gt=0)
     # /readyz answers within this long whatever its backends do (a hung one is reported, not waited for).
     readiness_timeout_s: float = Field(default=1.5, gt=0, le=30)

@@ -14,7 +14,7 @@ from services.gateway.bots.service import BotService
 from services.gateway.evaluation_client import EvaluationClient, ExportClient
 from services.gateway.hardware_client import HardwareClient
 from services.gateway.import_client import ImportClient
-from services.gateway.inference_client import InferenceClient
+from services.gateway.inference_client import Inference
 from services.gateway.keys import KeyStore, Principal
 from services.gateway.limits import RateLimiter
 from services.gateway.middleware import GatewayMetrics
@@ -94,9 +94,9 @@ def get_admins(request: Request) -> frozenset[str]:
     return admins
 
 
-def get_inference(request: Request) -> InferenceClient:
+def get_inference(request: Request) -> Inference:
     """The inference service's `grpc.aio` client, one per app."""
-    inference: InferenceClient = request.app.state.inference
+    inference: Inference = request.app.state.inference
     return inference
 
 
@@ -161,7 +161,7 @@ ExportsDep = Annotated[ExportClient, Depends(get_exports)]
 ImportsDep = Annotated[ImportClient, Depends(get_imports)]
 HardwareDep = Annotated[HardwareClient, Depends(get_hardware)]
 AdminsDep = Annotated[frozenset[str], Depends(get_admins)]
-InferenceDep = Annotated[InferenceClient, Depends(get_inference)]
+InferenceDep = Annotated[Inference, Depends(get_inference)]
 BatchesDep = Annotated[BatchService, Depends(get_batches)]
 VectorStoresDep = Annotated[VectorStoreService, Depends(get_vector_stores)]
 ScorerDep = Annotated[ScorerClient, Depends(get_scorer)]

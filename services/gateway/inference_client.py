@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import grpc
 
@@ -200,6 +201,30 @@ class Generation:
     def cancel(self) -> None:
         """Stop generating (a no-op once the stream has ended)."""
         self._call.cancel()
+
+
+class Inference(Protocol):
+    """What the gateway asks of inference: one service (`InferenceClient`) or several (`InferenceRouter`)."""
+
+    async def generate(
+        self, owner: str, body: ChatCompletionRequest | CompletionRequest, *, request_id: str = ""
+    ) -> Generations: ...
+
+    async def embed(self, owner: str, body: EmbeddingRequest) -> tuple[list[list[float]], int]: ...
+
+    async def embed_inputs(
+        self, owner: str, model: str, items: Sequence[str | Sequence[int]], dimensions: int | None = None
+    ) -> tuple[list[list[float]], int]: ...
+
+    async def tokenize(self, owner: str, model: str, text: str) -> tuple[list[tuple[int, int]], int]: ...
+
+    async def models(self, owner: str) -> list[Model]: ...
+
+    async def load(self, owner: str, model: str, *, pin: bool) -> ModelLoad: ...
+
+    async def status(self, owner: str) -> InferenceState: ...
+
+    async def close(self) -> None: ...
 
 
 class InferenceClient:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.gateway import tools
-from services.gateway.inference_client import ChoiceResult, Final, InferenceClient, Logprob, usage_of
+from services.gateway.inference_client import ChoiceResult, Final, Inference, Logprob, usage_of
 from services.gateway.logprobs import chat_logprobs, completion_logprobs
 from services.gateway.schemas.chat import ChatCompletion, ChatCompletionMessage, ChatCompletionRequest
 from services.gateway.schemas.chat import Choice as ChatChoice
@@ -57,16 +57,14 @@ def completion_of(body: CompletionRequest, results: list[ChoiceResult]) -> Compl
 
 
 async def chat_completion(
-    inference: InferenceClient, owner: str, body: ChatCompletionRequest, *, request_id: str = ""
+    inference: Inference, owner: str, body: ChatCompletionRequest, *, request_id: str = ""
 ) -> ChatCompletion:
     """Generate a chat reply and wait for all of it."""
     generation = await inference.generate(owner, body, request_id=request_id)
     return chat_completion_of(body, await generation.collect())
 
 
-async def completion(
-    inference: InferenceClient, owner: str, body: CompletionRequest, *, request_id: str = ""
-) -> Completion:
+async def completion(inference: Inference, owner: str, body: CompletionRequest, *, request_id: str = "") -> Completion:
     """Continue the prompt(s) and wait for all of it."""
     generation = await inference.generate(owner, body, request_id=request_id)
     return completion_of(body, await generation.collect())
@@ -78,7 +76,7 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
     return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
 
 
-async def embeddings(inference: InferenceClient, owner: str, body: EmbeddingRequest) -> CreateEmbeddingResponse:
+async def embeddings(inference: Inference, owner: str, body: EmbeddingRequest) -> CreateEmbeddingResponse:
     """Each input's vector, in order."""
     vectors, tokens = await inference.embed(owner, body)
     return CreateEmbeddingResponse(

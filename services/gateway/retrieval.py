@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.inference_client import InferenceClient
+from services.gateway.inference_client import Inference
 from services.gateway.schemas.chat import ChatCompletionRequest, ChatMessage
 from services.retrieval.context import Citation, context_text, retrieve
 from services.retrieval.service import VectorStoreService
@@ -19,7 +19,7 @@ def _with_context(messages: list[ChatMessage], context: str) -> list[ChatMessage
 
 
 async def grounded(
-    stores: VectorStoreService, inference: InferenceClient, owner: str, body: ChatCompletionRequest
+    stores: VectorStoreService, inference: Inference, owner: str, body: ChatCompletionRequest
 ) -> tuple[ChatCompletionRequest, list[Citation] | None]:
     """The request to generate (its messages carrying the retrieved chunks) and the citations; as is without it."""
     options = body.retrieval

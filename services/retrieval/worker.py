@@ -10,7 +10,7 @@ import os
 import socket
 from functools import cache
 
-from services.gateway.inference_client import InferenceClient
+from services.gateway.replicas import InferenceRouter, targets_of
 from services.gateway.scorer_client import ScorerClient
 from services.retrieval.config import VectorsSettings
 from services.retrieval.index import ChunkIndex
@@ -45,7 +45,7 @@ def _runner() -> IngestRunner:  # built once per worker process, on first use
         repo=StoreRepository(client),
         files=FileService(store, FileRepository(client), max_bytes=2**40),
         index=ChunkIndex(settings.storage, ann_min_rows=settings.ann_min_rows, versions=RedisIndexVersions(client)),
-        embedder=lambda: InferenceClient(settings.inference_target, priority=pb.PRIORITY_BATCH),
+        embedder=lambda: InferenceRouter(targets_of(settings.inference_target), priority=pb.PRIORITY_BATCH),
         scorer=ScorerClient(open_channel(settings.scorer_target)),
         holder=f"{socket.gethostname()}:{os.getpid()}",
         lease_ttl_s=settings.lease_ttl_s,

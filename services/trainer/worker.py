@@ -65,7 +65,7 @@ class Runners:
 
 def _retriever(client: redis.Redis, files: FileService) -> Retriever:
     """Search of the owners' vector stores for evaluations with `retrieval`, embedding through the inference service."""
-    from services.gateway.inference_client import InferenceClient
+    from services.gateway.replicas import InferenceRouter, targets_of
     from services.retrieval.context import Retriever
     from services.retrieval.index import ChunkIndex
     from services.retrieval.records import FILE_BATCH
@@ -75,7 +75,7 @@ def _retriever(client: redis.Redis, files: FileService) -> Retriever:
 
     index = ChunkIndex(settings.storage, versions=RedisIndexVersions(client))
     service = VectorStoreService(StoreRepository(client), files, index, JobStore(client, FILE_BATCH), None)
-    return Retriever(service, lambda: InferenceClient(settings.inference_target))
+    return Retriever(service, lambda: InferenceRouter(targets_of(settings.inference_target)))
 
 
 @cache

@@ -22,7 +22,8 @@ from services.gateway.batches.lines import BatchItem, read_items
 from services.gateway.batches.records import BatchRecord
 from services.gateway.batches.results import BatchResults
 from services.gateway.error_mapping import http_status_for
-from services.gateway.inference_client import InferenceClient
+from services.gateway.inference_client import Inference
+from services.gateway.replicas import InferenceRouter, targets_of
 from services.gateway.schemas.chat import ChatCompletionRequest
 from services.gateway.schemas.completions import CompletionRequest
 from shared.errors import DistrustError, Unavailable
@@ -75,7 +76,7 @@ def _unrun(item: BatchItem, stop: Stop) -> OutputLine:
     return {"id": "batch_req_" + secrets.token_hex(12), "custom_id": item.custom_id, "response": None, "error": error}
 
 
-async def answer(inference: InferenceClient, owner: str, item: BatchItem) -> tuple[bool, OutputLine]:
+async def answer(inference: Inference, owner: str, item: BatchItem) -> tuple[bool, OutputLine]:
     """One request's output line: the endpoint's response, or its error with the HTTP status it would have had.
 
     An unavailable inference service is raised, not recorded: the batch resumes once the service is back.
@@ -136,7 +137,7 @@ class BatchRunner(lifecycle.LeasedRunner[BatchContext]):
     async def _execute(
         self, job: BatchRecord, pending: list[BatchItem], results: BatchResults, lost: threading.Event, *, total: int
     ) -> Stop | None:
-        inference = InferenceClient(self.ctx.inference_target, priority=pb.PRIORITY_BATCH)
+        inference = InferenceRouter(targets_of(self.ctx.inference_target), priority=pb.PRIORITY_BATCH)
         queue = iter(pending)
         stop: list[Stop] = []
         failure: list[BaseException] = []

@@ -11,7 +11,7 @@ import json
 import statistics
 
 from services.gateway.bots.profiles import DataFile
-from services.gateway.inference_client import InferenceClient
+from services.gateway.inference_client import Inference
 from services.gateway.schemas.completions import CompletionRequest
 from shared.files import FileService
 from shared.storage import Bucket
@@ -46,7 +46,7 @@ def sample_texts(files: FileService, owner: str, data: list[DataFile], limit: in
     return texts
 
 
-async def served_loss(inference: InferenceClient, owner: str, model: str, texts: list[str]) -> float:
+async def served_loss(inference: Inference, owner: str, model: str, texts: list[str]) -> float:
     """The mean per-token loss (−log p) of `texts` under `model`, each text weighing the same."""
     request = CompletionRequest(model=model, prompt=texts, max_tokens=0, echo=True, logprobs=0)
     generation = await inference.generate(owner, request)

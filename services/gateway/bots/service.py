@@ -30,7 +30,7 @@ from services.gateway.bots.profiles import (
     ProfileStore,
     profile_name,
 )
-from services.gateway.inference_client import InferenceClient
+from services.gateway.inference_client import Inference
 from services.gateway.schemas.bots import (
     AliasView,
     ConversationImport,
@@ -66,7 +66,7 @@ class BotService:
         files: FileService,
         aliases: Aliases,
         trainer: TrainerClient,
-        inference: InferenceClient,
+        inference: Inference,
         scorer: ScorerClient,
     ) -> None:
         self.scorer = scorer

@@ -17,7 +17,7 @@ from services.gateway.inference_client import (
     Echo,
     Final,
     Generations,
-    InferenceClient,
+    Inference,
     Item,
     Logprob,
     usage_of,
@@ -85,7 +85,7 @@ def _stream(
 
 
 async def _generate(
-    request: Request, principal: Principal, inference: InferenceClient, body: ChatCompletionRequest | CompletionRequest
+    request: Request, principal: Principal, inference: Inference, body: ChatCompletionRequest | CompletionRequest
 ) -> tuple[Generations, Release]:
     """Charge the request's tokens, take a stream slot when it streams, then start the generation."""
     await run_in_threadpool(admit, request, principal, tokens=body.estimated_tokens())

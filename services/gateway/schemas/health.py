@@ -19,6 +19,11 @@ class BackendCheck(BaseModel):
     status: Literal["ok", "error"]
     error: str | None = Field(default=None, exclude_if=lambda value: value is None)
     latency_ms: float
+    replicas: dict[str, BackendCheck] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="A replicated backend's replicas by address; it is ok while any of them is",
+    )
 
 
 class Readiness(BaseModel):
