@@ -56,6 +56,19 @@ def compile_step(
     return step, state
 
 
+def compile_apply(model: Module, optimizer: optim.Optimizer, *, max_norm: float) -> Callable[[Any], mx.array]:
+    """A compiled update from a gradient summed elsewhere (over ranks): clip by global norm, apply; the norm."""
+    state = [model.state, optimizer.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def apply(grad: Any) -> mx.array:
+        grad, norm = clip_gradients(grad, max_norm)
+        optimizer.update(model, grad)
+        return norm
+
+    return apply
+
+
 def summed_gradients(
     model: Module, loss_and_grad: LossAndGrad, batches: list[Batch], extras: list[float]
 ) -> tuple[float, float, dict[str, mx.array]]:

@@ -18,11 +18,12 @@ import mlx_lm
 import numpy as np
 from mlx.nn.layers.base import Module
 from mlx.nn.utils import value_and_grad
+from mlx.utils import tree_map
 
-from services.trainer.core import resume
+from services.trainer.core import distributed, resume
 from services.trainer.core.batching import DataOrder
 from services.trainer.core.config import TrainSettings
-from services.trainer.core.data import Example, fingerprint, load_examples
+from services.trainer.core.data import Batch, Example, fingerprint, load_examples
 from services.trainer.core.distrust import training_weights, weight_summary
 from services.trainer.core.lora import apply_lora, load_start_adapter
 from services.trainer.core.losses import objective, scalar
@@ -30,7 +31,7 @@ from services.trainer.core.precision import cast_adapters, checkpoint_blocks, pr
 from services.trainer.core.run_files import RunFiles
 from services.trainer.core.safeguards import MemoryReading, check_finite, check_memory
 from services.trainer.core.schedule import build_optimizer, learning_rate_at
-from services.trainer.core.step import compile_step, summed_gradients
+from services.trainer.core.step import compile_apply, compile_step, summed_gradients
 from services.trainer.core.tokenization import Tokenization
 from services.trainer.core.validation import validation_loss
 from shared.errors import InvalidArgument, invalid_field
@@ -72,8 +73,10 @@ class Trainer(RunFiles):
 
     order: DataOrder
 
-    def __init__(self, settings: TrainSettings) -> None:
+    def __init__(self, settings: TrainSettings, group: Any | None = None) -> None:
+        """`group`: an `mx.distributed` group to train data-parallel in (see `distributed.py`); None: alone."""
         settings.validate()
+        self.group = group if group is not None and group.size() > 1 else None
         self.settings = settings
         self.hp = hp = settings.hyperparameters
         _require(settings.model_path, "model_path", directory=True)
@@ -129,6 +132,7 @@ class Trainer(RunFiles):
         self.optimizer.init(model.trainable_parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
         self._run_key = resume.RunKey(settings, fingerprint(self.examples, self.omega), self.total_steps)
         self._step_fn: Callable[..., Any] | None = None
+        self._apply_fn: Callable[[Any], mx.array] | None = None
         self._loss_and_grad = value_and_grad(model, objective)
 
     # ----------------------------------------------------------------------------------------- weights
@@ -166,33 +170,19 @@ class Trainer(RunFiles):
         `should_stop()` is checked before each step; when it says True the loop returns without a partial step.
         Raises LossNotFinite (the step not counted) or MemoryBudgetReached (after the step): see `safeguards.py`.
         """
-        step_fn = self._compiled_step()
         self.model.train()
         while self.step < self.total_steps:
-            if should_stop():
+            stop = should_stop()
+            if distributed.agree(stop, self.group) if self.group is not None else stop:
                 return
             tic = time.perf_counter()
             batches, extras = self.order.batches(self.step)
             n_tokens = sum(b.n_loss_tokens for b in batches)
             inv = mx.array(1.0 / n_tokens, dtype=mx.float32)
-            grad = None
-            loss_sum = mx.array(0.0)
-            ce_sum = mx.array(0.0)
-            norm = mx.array(0.0)
-            for j, (batch, extra) in enumerate(zip(batches, extras, strict=True)):
-                last = j == len(batches) - 1
-                loss, ce, norm, grad = step_fn(
-                    mx.array(batch.tokens),
-                    mx.array(batch.mask),
-                    mx.array(batch.weights),
-                    mx.array(extra, dtype=mx.float32),
-                    inv,
-                    grad,
-                    last,
-                )
-                loss_sum = loss_sum + loss
-                ce_sum = ce_sum + ce
-                mx.eval(self._state, loss_sum, ce_sum, norm, grad)
+            if self.group is None:
+                loss_sum, ce_sum, norm = self._step_alone(batches, extras, inv)
+            else:
+                loss_sum, ce_sum, norm = self._step_data_parallel(batches, extras, inv)
             lr = learning_rate_at(
                 self.step, peak=self.hp.learning_rate, warmup=self.hp.warmup_steps, total=self.total_steps
             )
@@ -222,6 +212,63 @@ class Trainer(RunFiles):
                 grad_norm=scalar(norm),
                 active_memory_gb=memory.active / 1e9,
             )
+
+    def _step_alone(
+        self, batches: list[Batch], extras: list[float], inv: mx.array
+    ) -> tuple[mx.array, mx.array, mx.array]:
+        """One optimizer step over all micro-batches here: (loss, ce, gradient norm before clipping)."""
+        step_fn = self._compiled_step()
+        grad = None
+        loss_sum, ce_sum, norm = mx.array(0.0), mx.array(0.0), mx.array(0.0)
+        for j, (batch, extra) in enumerate(zip(batches, extras, strict=True)):
+            loss, ce, norm, grad = step_fn(
+                mx.array(batch.tokens),
+                mx.array(batch.mask),
+                mx.array(batch.weights),
+                mx.array(extra, dtype=mx.float32),
+                inv,
+                grad,
+                j == len(batches) - 1,
+            )
+            loss_sum = loss_sum + loss
+            ce_sum = ce_sum + ce
+            mx.eval(self._state, loss_sum, ce_sum, norm, grad)
+        return loss_sum, ce_sum, norm
+
+    def _step_data_parallel(
+        self, batches: list[Batch], extras: list[float], inv: mx.array
+    ) -> tuple[mx.array, mx.array, mx.array]:
+        """One step data-parallel: our rows of each micro-batch, gradients summed over ranks, one same update."""
+        group = self.group
+        assert group is not None
+        rank, size = group.rank(), group.size()
+        step_fn = self._compiled_step()
+        grad = None
+        loss_sum, ce_sum = mx.array(0.0), mx.array(0.0)
+        for batch, extra in zip(batches, extras, strict=True):
+            part = distributed.shard(batch, rank, size)
+            if part is None:
+                continue
+            loss, ce, _norm, grad = step_fn(
+                mx.array(part.tokens),
+                mx.array(part.mask),
+                mx.array(part.weights),
+                mx.array(extra if rank == 0 else 0.0, dtype=mx.float32),  # the additive constant counted once
+                inv,
+                grad,
+                False,
+            )
+            loss_sum = loss_sum + loss
+            ce_sum = ce_sum + ce
+            mx.eval(self._state, loss_sum, ce_sum, grad)
+        if grad is None:  # no row of this step fell to this rank: it still takes part in the sum
+            grad = tree_map(mx.zeros_like, self.model.trainable_parameters())  # type: ignore[no-untyped-call]
+        grad, sums = distributed.all_sum((grad, mx.stack([loss_sum, ce_sum])), group)
+        if self._apply_fn is None:
+            self._apply_fn = compile_apply(self.model, self.optimizer, max_norm=self.hp.max_grad_norm)
+        norm = self._apply_fn(grad)
+        mx.eval(self.model.state, self.optimizer.state, norm, sums)
+        return sums[0], sums[1], norm
 
     def _lowerable(self) -> str:
         """The run's values of what a memory error asks to lower."""
