@@ -23,6 +23,7 @@ from shared.rpc.client import AioChannel, call_metadata
 from shared.rpc.messages import enum_name, from_message, message_fields, open_data, to_message
 from shared.rpc.status import error_from_rpc
 from shared.schemas.alias_gate import AliasGate
+from shared.schemas.distributed import DistributedSpec
 from shared.schemas.fine_tuning import (
     CheckpointMetrics,
     DistrustSpec,
@@ -143,6 +144,8 @@ def job_object(job: pb.Job) -> FineTuningJob:
         lora=from_message(LoraSpec, job.lora),
         preference=preference,
         alias=job.alias or None,
+        distributed=from_message(DistributedSpec, job.distributed) if job.HasField("distributed") else None,
+        attempt=job.attempt,
         queue=job.queue or None,
         memory_estimate_bytes=job.memory_estimate_bytes or None,
         alias_gate=from_message(AliasGate, job.alias_gate) if job.HasField("alias_gate") else None,

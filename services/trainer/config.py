@@ -21,6 +21,11 @@ class TrainerSettings(ServiceSettings):
     # Where workers keep downloaded models, job files and checkpoints in progress (default: <data_dir>/cache).
     cache_dir: Path | None = None
     lease_ttl_s: int = Field(default=10, ge=3, le=3600)
+    # The address other workers reach this one at for data-parallel jobs (MLX's ring); empty: the address this
+    # machine reaches Redis from.
+    advertise_host: str = ""
+    # How long the ranks of a data-parallel job wait for each other before the group gives up (and restarts).
+    gang_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     reaper_interval_s: float = Field(default=2.0, gt=0)
     # Memory a job may use on a worker; 0 = 80 % of the worker's RAM (or unified memory on a Mac).
     memory_budget_gb: float = Field(default=0.0, ge=0)

@@ -22,6 +22,7 @@ from services.trainer.rpc.imports import ImportServicer
 from services.trainer.rpc.training import TrainerServicer
 from services.trainer.system.board import HardwareBoard
 from services.trainer.system.fleet import Fleet
+from services.trainer.system.placement import send_placed
 from services.trainer.system.snapshot import take_snapshot
 from shared.files import FileService
 from shared.files.repository import FileRepository
@@ -66,7 +67,10 @@ def celery_enqueue(
 
     def enqueue(job_id: str) -> None:
         job = placed_by.get(job_id) if placed_by is not None else None
-        app.send_task(name, args=[job_id], queue=job.queue if job is not None and job.queue else QUEUE)
+        if job is None:
+            app.send_task(name, args=[job_id], queue=QUEUE)
+            return
+        send_placed(app, name, job_id, job.queue, job.distributed.hosts if job.distributed else None)
 
     return enqueue
 
@@ -111,7 +115,18 @@ def start(settings: TrainerSettings, *, enqueue: Callable[[str], None] | Enqueue
         budgets = [w.budget_bytes for w in board.live() if w.role == "worker"]
         return max(budgets) if budgets else budget_bytes(settings.memory_budget_gb)
 
-    jobs = JobService(store, files, sources, queues.train, memory_check=request_memory_check(sources, largest_budget))
+    def capacity(queue: str) -> int:
+        """How many live workers consume `queue`."""
+        return sum(1 for w in board.live() if w.role == "worker" and queue in w.queues)
+
+    jobs = JobService(
+        store,
+        files,
+        sources,
+        queues.train,
+        memory_check=request_memory_check(sources, largest_budget),
+        capacity=capacity,
+    )
     evals = EvalService(eval_store, files, objects, registry, sources, queues.evaluate)
     exports = ExportService(export_store, registry, queues.export)
     import_store = JobStore(client, IMPORT)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -26,6 +29,7 @@ if TYPE_CHECKING:  # the runners import MLX: a worker loads them on its first jo
     from services.retrieval.context import Retriever
     from services.trainer.jobs.eval_runner import EvalRunner
     from services.trainer.jobs.export_runner import ExportRunner
+    from services.trainer.jobs.gang import Gang
     from services.trainer.jobs.import_runner import ImportRunner
     from services.trainer.jobs.runner import JobRunner
     from services.trainer.system.snapshot import Heartbeat
@@ -55,12 +59,13 @@ app = celery_app
 
 @dataclass(frozen=True)
 class Runners:
-    """One runner per kind of trainer job."""
+    """One runner per kind of trainer job, and this worker's part in data-parallel groups."""
 
     train: JobRunner
     evaluate: EvalRunner
     export: ExportRunner
     model_import: ImportRunner
+    gang: Gang
 
 
 def _retriever(client: redis.Redis, files: FileService) -> Retriever:
@@ -82,11 +87,13 @@ def _retriever(client: redis.Redis, files: FileService) -> Retriever:
 def _runners() -> Runners:  # built once per worker process, on first use
     from services.trainer.jobs.eval_runner import EvalContext, EvalRunner
     from services.trainer.jobs.export_runner import ExportContext, ExportRunner
+    from services.trainer.jobs.gang import Gang, GangContext
     from services.trainer.jobs.import_runner import ImportContext, ImportRunner
     from services.trainer.jobs.kinds import EVALUATION, EXPORT, IMPORT, FineTuningStore
     from services.trainer.jobs.memory import budget_bytes, job_memory_check
     from services.trainer.jobs.model_sources import ModelSources
     from services.trainer.jobs.runner import JobRunner, RunnerContext
+    from services.trainer.system.placement import send_placed
     from shared.files import FileService
     from shared.files.repository import FileRepository
     from shared.jobs.store import JobStore
@@ -149,13 +156,59 @@ def _runners() -> Runners:  # built once per worker process, on first use
             lease_ttl_s=ttl,
         )
     )
-    return Runners(train, evaluate, export, model_import)
+    store = train.ctx.store
+
+    def requeue(job_id: str) -> None:
+        job = store.get(job_id)
+        if job is not None:
+            hosts = job.distributed.hosts if job.distributed else None
+            send_placed(celery_app, TRAIN_TASK, job_id, job.queue, hosts)
+
+    gang = Gang(
+        GangContext(
+            store=store,
+            holder=holder,
+            lease_ttl_s=ttl,
+            advertise_host=settings.advertise_host or _address_towards(settings.redis.url.get_secret_value()),
+            timeout_s=settings.gang_timeout_s,
+            cache_dir=cache_dir,
+            spawn=_spawn_rank,
+            enqueue=requeue,
+        )
+    )
+    return Runners(train, evaluate, export, model_import, gang)
+
+
+def _address_towards(url: str) -> str:
+    """The address other workers reach this machine at: the one it reaches `url`'s host (Redis) from."""
+    from urllib.parse import urlparse
+
+    target = urlparse(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((target.hostname or "127.0.0.1", target.port or 6379))  # UDP: nothing is sent
+        return str(probe.getsockname()[0])
+
+
+def _spawn_rank(job_id: str, rank: int, attempt: int, hosts: list[str]) -> subprocess.Popen[bytes]:
+    """Start one rank of a data-parallel job as a child process that dies with this worker (Linux)."""
+    argv = [sys.executable, "-m", "services.trainer.jobs.rank_process", job_id, str(rank), str(attempt)]
+    return subprocess.Popen([*argv, ",".join(hosts)], preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @celery_app.task(name=TRAIN_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs
-def train(job_id: str) -> None:
-    """Run one fine-tuning job."""
-    _runners().train.run(job_id)
+def train(job_id: str, rank: int | None = None) -> None:
+    """Run one fine-tuning job, or (`rank`) take one rank of a data-parallel one."""
+    if rank is None:
+        _runners().train.run(job_id)
+    else:
+        _runners().gang.run(job_id, rank)
 
 
 @celery_app.task(name=EVAL_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]  # celery ships no stubs

@@ -86,5 +86,7 @@ def test_a_job_only_reaches_a_worker_whose_budget_holds_it(
     huge = {**body, "hyperparameters": {"batch_size": 512, "max_seq_length": 65536}}
     refused = gateway.post("/v1/fine_tuning/jobs", headers=ALICE, json=huge)
     message = refused.json()["error"]["message"]  # refused against the roomiest live worker's budget
-    assert refused.status_code == 400 and f"memory budget is {big_budget / 1e9:.2f} GB" in message, refused.text
+    roomiest = max(w["budget_bytes"] for w in gateway.get("/v1/workers", headers=ALICE).json()["data"])
+    assert roomiest >= big_budget - 1e6  # (reports of other tests' killed workers may linger for three heartbeats)
+    assert refused.status_code == 400 and f"memory budget is {roomiest / 1e9:.2f} GB" in message, refused.text
     workers.stop_all()

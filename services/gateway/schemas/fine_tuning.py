@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_seri
 
 from services.gateway.schemas.common import Identifier
 from shared.schemas.alias_gate import AliasGate
+from shared.schemas.distributed import DistributedSpec
 from shared.schemas.fine_tuning import (
     AUTO,
     Auto,
@@ -76,6 +77,9 @@ class _JobFields(RequestModel):
     alias_gate: AliasGate | None = Field(
         default=None, description="Ours: move the alias only if the new model scores no worse than its current one"
     )
+    distributed: DistributedSpec | None = Field(
+        default=None, description="Ours: train on several workers at once, each taking its share of every batch"
+    )
 
 
 class JobCreate(_JobFields):
@@ -128,6 +132,8 @@ class FineTuningJob(BaseModel):
     preference: PreferenceSpec | None = None  # DPO jobs', beta resolved
     alias: str | None = None  # the alias moved to fine_tuned_model on success
     alias_gate: AliasGate | None = None
+    distributed: DistributedSpec | None = None
+    attempt: int = Field(default=0, description="Ours: how many times its group of ranks was started")
     queue: str | None = Field(default=None, description="Ours: the memory tier's queue the job is placed on")
     memory_estimate_bytes: int | None = Field(default=None, description="Ours: the peak it was placed by")
     step: int = 0

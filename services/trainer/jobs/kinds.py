@@ -97,3 +97,49 @@ class FineTuningStore(JobStore[JobRecord]):
             return status_event(f"Resumed; the job continues from {where}", JobStatus.QUEUED, step=record.step)
 
         return self.update_with_event(job_id, mark), queued
+
+    # ------------------------------------------------------------------ data-parallel groups (gangs) of ranks
+    def open_gang(self, job_id: str) -> int:
+        """Count one more start of the job's group of ranks and make it the one ranks join; its number."""
+        attempt = self.update(job_id, lambda r: setattr(r, "attempt", r.attempt + 1)).attempt
+        with redis_errors("opening a group of ranks"):
+            self.redis.set(f"{self.p}:{job_id}:gang", attempt, ex=7 * 24 * 3600)
+        return attempt
+
+    def current_gang(self, job_id: str) -> int | None:
+        with redis_errors("reading a group of ranks"):
+            value = self.redis.get(f"{self.p}:{job_id}:gang")
+        return None if value is None else int(value)
+
+    def claim_rank(self, job_id: str, attempt: int, rank: int, address: str) -> bool:
+        """Take `rank` of the group at `address`; False when another worker already has it."""
+        key = f"{self.p}:{job_id}:gang:{attempt}"
+        with redis_errors("joining a group of ranks"):
+            pipe = self.redis.pipeline()
+            pipe.hsetnx(key, str(rank), address)
+            pipe.expire(key, 7 * 24 * 3600)
+            return bool(pipe.execute()[0])
+
+    def gang_members(self, job_id: str, attempt: int) -> dict[int, str]:
+        with redis_errors("reading a group of ranks"):
+            members = self.redis.hgetall(f"{self.p}:{job_id}:gang:{attempt}")
+        return {int(rank): str(address) for rank, address in members.items()}
+
+    def beat_rank(self, job_id: str, attempt: int, rank: int, ttl_s: int) -> None:
+        with redis_errors("beating for a rank"):
+            self.redis.set(f"{self.p}:{job_id}:gang:{attempt}:alive:{rank}", "1", ex=ttl_s)
+
+    def ranks_alive(self, job_id: str, attempt: int, ranks: int) -> list[bool]:
+        with redis_errors("checking a group of ranks"):
+            keys = [f"{self.p}:{job_id}:gang:{attempt}:alive:{r}" for r in range(ranks)]
+            return [value is not None for value in self.redis.mget(keys)]
+
+    def fail_gang(self, job_id: str, attempt: int, reason: str) -> None:
+        """Tell every rank of the group to stop: one of them failed (the first reason is kept)."""
+        with redis_errors("stopping a group of ranks"):
+            self.redis.set(f"{self.p}:{job_id}:gang:{attempt}:failed", reason, nx=True, ex=7 * 24 * 3600)
+
+    def gang_failure(self, job_id: str, attempt: int) -> str | None:
+        with redis_errors("checking a group of ranks"):
+            value = self.redis.get(f"{self.p}:{job_id}:gang:{attempt}:failed")
+        return None if value is None else str(value)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from shared.jobs.records import BaseJob, JobStatus, new_id
 from shared.model_registry import SYSTEM
 from shared.schemas.alias_gate import AliasGate
+from shared.schemas.distributed import DistributedSpec
 from shared.schemas.evaluation import EvalProgress, EvalSummary, EvalTask
 from shared.schemas.export import ExportOptions, ExportResult
 from shared.schemas.fine_tuning import (
@@ -43,6 +44,8 @@ class JobRecord(BaseJob):
     preference: PreferenceSpec = Field(default_factory=PreferenceSpec)  # used by DPO jobs
     alias: str | None = None  # moved to fine_tuned_model on success (the NAME of ft:alias:NAME)
     alias_gate: AliasGate | None = None  # ... only if the new model scores no worse than the alias's current one
+    distributed: DistributedSpec | None = None  # trained by several workers at once (one rank each)
+    attempt: int = 0  # how many times its group of ranks was started
     queue: str | None = None  # the Celery queue (memory tier) it is placed on; None: the plain one
     memory_estimate_bytes: int | None = None  # its estimated peak, when known at creation
     fine_tuned_model: str | None = None

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from services.trainer.core.preference_trainer import PreferenceReport, PreferenceTrainer
 from services.trainer.core.safeguards import MemoryBudgetReached
@@ -76,7 +77,25 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         )
         if job is None:
             return
-        trainer = self._trainer(job, workdir)
+        self._train(job, workdir, lost)
+
+    def run_rank(self, job_id: str, group: Any) -> None:
+        """One rank of a data-parallel job, in a process of its own (its gang's supervisor holds the job's lease).
+
+        Every rank trains; only rank 0 records metrics, checkpoints, the adapter and how the job ended.
+        """
+        job = self.store.get(job_id)
+        if job is None:
+            raise DistrustError(f"fine_tuning_job_id: no such job {job_id}", param="fine_tuning_job_id")
+        workdir = self.ctx.cache_dir / "jobs" / f"{job.id}-rank-{group.rank()}"
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        self._train(job, workdir, threading.Event(), group=group)
+
+    def _train(self, job: JobRecord, workdir: Path, lost: threading.Event, *, group: Any | None = None) -> None:
+        """Train the job from its latest checkpoint to its end, a pause or a cancel (one rank of `group`, if any)."""
+        leader = group is None or group.rank() == 0
+        trainer = self._trainer(job, workdir, group=group, leader=leader)
         every = job.hyperparameters.checkpoint_every_steps
         store = self.ctx.store
 
@@ -87,17 +106,27 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         try:
             for report in trainer.run(should_stop=should_stop):
                 last = report
+                if not leader:
+                    continue
                 self._metrics(job.id, report)
                 if report.step % every == 0 and report.step < report.total_steps:
                     self._checkpoint(trainer, job, _checkpoint_metrics(report), workdir)
         except MemoryBudgetReached:
             # the step completed and its state is good: keep it to resume with lower settings
-            self._checkpoint(trainer, job, CheckpointMetrics(step=trainer.step), workdir)
+            if leader:
+                self._checkpoint(trainer, job, CheckpointMetrics(step=trainer.step), workdir)
             raise
+        if not leader:
+            shutil.rmtree(workdir, ignore_errors=True)
+            return  # rank 0 records how the job ended
         if lost.is_set():
             return  # another worker owns the job now; it continues from the last checkpoint
+        self._end(job, trainer, last, workdir)
+
+    def _end(self, job: JobRecord, trainer: Run, last: Report | None, workdir: Path) -> None:
+        """Publish the finished run, or keep a stopped one's last step as a checkpoint and record the stop."""
         if trainer.step < trainer.total_steps:
-            if last is not None and last.step % every != 0:
+            if last is not None and last.step % job.hyperparameters.checkpoint_every_steps != 0:
                 self._checkpoint(trainer, job, _checkpoint_metrics(last), workdir)
             self._stopped(job, trainer.step)
         else:
@@ -113,7 +142,7 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
             store.mark_paused(queued.id, "Paused before it started again")
         return True
 
-    def _trainer(self, job: JobRecord, workdir: Path) -> Run:
+    def _trainer(self, job: JobRecord, workdir: Path, *, group: Any | None = None, leader: bool = True) -> Run:
         """The job's trainer on its files and starting adapter, restored from its latest checkpoint if any."""
         sources = self.ctx.sources
         start = sources.start_adapter(job.model, job.owner)
@@ -127,18 +156,19 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
         budget = self.ctx.memory_check(job, model_dir) if self.ctx.memory_check else None
         settings = spec.train_settings(job, model_path=model_dir, train_path=train_path, val_path=val_path)
         settings = dataclasses.replace(settings, memory_budget_bytes=budget, adapter_path=start_dir)
-        trainer: Run = PreferenceTrainer(settings, job.preference) if job.method == "dpo" else Trainer(settings)
+        trainer: Run = PreferenceTrainer(settings, job.preference) if job.method == "dpo" else Trainer(settings, group)
         checkpoints = self.ctx.store.checkpoints(job.id)
         if checkpoints:
-            self._restore(trainer, job, checkpoints[-1], workdir)
-        elif isinstance(trainer, Trainer):
+            self._restore(trainer, job, checkpoints[-1], workdir, announce=leader)
+        elif isinstance(trainer, Trainer) and leader:
             self._event(
                 job.id,
                 EventRecord(
                     message="Distrust weights over the training set", type="weights", data=trainer.weight_summary()
                 ),
             )
-        self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
+        if leader:
+            self.store.update(job.id, lambda r: setattr(r, "total_steps", trainer.total_steps))
         return trainer
 
     def _stopped(self, job: JobRecord, step: int) -> None:
@@ -151,7 +181,9 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
     def _download(self, owner: str, file_id: str, target: Path) -> Path:
         return download_file(self.ctx.files, self.ctx.objects, owner, file_id, target)
 
-    def _restore(self, trainer: Run, job: JobRecord, checkpoint: CheckpointRecord, workdir: Path) -> None:
+    def _restore(
+        self, trainer: Run, job: JobRecord, checkpoint: CheckpointRecord, workdir: Path, *, announce: bool = True
+    ) -> None:
         target = workdir / f"restore-{checkpoint.step}"
         try:
             for name, sha in checkpoint.files.items():
@@ -166,14 +198,15 @@ class JobRunner(lifecycle.LeasedRunner[RunnerContext]):
                 f"the job is not restarted from step 0",
                 code="resume_failed",
             ) from exc
-        self._event(
-            job.id,
-            EventRecord(
-                message=f"Resumed from checkpoint at step {checkpoint.step}",
-                type="message",
-                data={"step": checkpoint.step, "checkpoint": checkpoint.id},
-            ),
-        )
+        if announce:
+            self._event(
+                job.id,
+                EventRecord(
+                    message=f"Resumed from checkpoint at step {checkpoint.step}",
+                    type="message",
+                    data={"step": checkpoint.step, "checkpoint": checkpoint.id},
+                ),
+            )
 
     def _metrics(self, job_id: str, r: Report) -> None:
         data = dataclasses.asdict(r)

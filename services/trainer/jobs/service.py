@@ -13,7 +13,7 @@ from services.trainer.jobs.model_sources import ModelSources
 from services.trainer.jobs.records import CheckpointRecord, JobRecord
 from services.trainer.system.placement import queue_for
 from shared.aliases import alias_name, is_alias
-from shared.errors import invalid_field
+from shared.errors import FailedPrecondition, invalid_field
 from shared.files import FileService
 from shared.jobs.records import EventRecord, JobStatus
 from shared.jobs.store import status_event
@@ -36,12 +36,14 @@ class JobService:
         sources: ModelSources,
         enqueue: Callable[[str], None],
         memory_check: MemoryCheck | None = None,
+        capacity: Callable[[str], int] | None = None,
     ) -> None:
         self.store = store
         self.files = files
         self.sources = sources
         self.enqueue = enqueue
         self.memory_check = memory_check
+        self.capacity = capacity  # how many live workers consume a queue (a distributed job needs `hosts` of them)
 
     def create(self, job: JobRecord) -> JobRecord:
         """Validate everything a job needs, refuse what cannot run, then queue it."""
@@ -68,12 +70,27 @@ class JobService:
             self._check_file(job, "validation_file", job.validation_file)
         job.memory_estimate_bytes = self.memory_check(job) if self.memory_check else None
         job.queue = queue_for(job.memory_estimate_bytes)
+        if job.distributed is not None:
+            self._check_gang(job, job.distributed.hosts, job.queue)
         job.status = JobStatus.QUEUED
         self.store.create(job)
         self.store.add_event(job.id, status_event(f"Created fine-tuning job {job.id}", JobStatus.QUEUED))
         self.enqueue(job.id)
         logger.info("job queued", extra={"job_id": job.id, "model": job.model})
         return job
+
+    def _check_gang(self, job: JobRecord, hosts: int, queue: str) -> None:
+        """A data-parallel job is supervised, and enough live workers can hold it to start all its ranks."""
+        if job.method != "supervised":
+            raise invalid_field("distributed", {"hosts": hosts}, 'nothing for method.type "dpo" (supervised only)')
+        live = self.capacity(queue) if self.capacity is not None else hosts
+        if live < hosts:
+            raise FailedPrecondition(
+                f"distributed.hosts: {hosts} workers must train this job together, but {live} live worker(s) "
+                f"can hold it (queue {queue}); start more workers or lower distributed.hosts",
+                param="distributed.hosts",
+                code="not_enough_workers",
+            )
 
     def _continued_lora(self, job: JobRecord, adapter: AdapterRecord) -> LoraSpec:
         """A continued adapter keeps its LoRA layers: the job's `lora` is theirs, and may only repeat it."""

@@ -10,6 +10,8 @@ refuses what does not fit.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 BASE_QUEUE = "training"
 MIB = 1 << 20
 TIERS_MIB = tuple(round(64 * 2 ** (i / 2)) for i in range(29))  # 64 MiB … 1 TiB
@@ -33,3 +35,20 @@ def queue_for(estimate_bytes: int | None) -> str:
 def queues_for(budget_bytes: int) -> list[str]:
     """The queues a worker with `budget_bytes` consumes: the plain one and every tier it can hold."""
     return [BASE_QUEUE, *(tier_queue(mib) for mib in TIERS_MIB if mib * MIB <= budget_bytes)]
+
+
+class Sender(Protocol):
+    """What sends a task (Celery's app)."""
+
+    def send_task(
+        self, name: str, args: list[str], kwargs: dict[str, int] | None = None, queue: str = ...
+    ) -> object: ...
+
+
+def send_placed(app: Sender, task: str, job_id: str, queue: str | None, ranks: int | None) -> None:
+    """Queue `task(job_id)` on its tier's queue: once, or once per rank (`rank=r`) for a data-parallel job."""
+    if ranks is None:
+        app.send_task(task, args=[job_id], queue=queue or BASE_QUEUE)
+        return
+    for rank in range(ranks):
+        app.send_task(task, args=[job_id], kwargs={"rank": rank}, queue=queue or BASE_QUEUE)

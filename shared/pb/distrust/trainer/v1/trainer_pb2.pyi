@@ -168,7 +168,7 @@ class JobError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., param: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps", "method", "preference", "alias", "alias_gate", "queue", "memory_estimate_bytes")
+    __slots__ = ("id", "owner", "model", "training_file", "validation_file", "suffix", "seed", "status", "hyperparameters", "distrust", "lora", "fine_tuned_model", "created_at", "started_at", "finished_at", "trained_tokens", "error", "result_files", "step", "total_steps", "method", "preference", "alias", "alias_gate", "queue", "memory_estimate_bytes", "distributed", "attempt")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -195,6 +195,8 @@ class Job(_message.Message):
     ALIAS_GATE_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     MEMORY_ESTIMATE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DISTRIBUTED_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner: str
     model: str
@@ -221,10 +223,18 @@ class Job(_message.Message):
     alias_gate: AliasGate
     queue: str
     memory_estimate_bytes: int
-    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ..., alias_gate: _Optional[_Union[AliasGate, _Mapping]] = ..., queue: _Optional[str] = ..., memory_estimate_bytes: _Optional[int] = ...) -> None: ...
+    distributed: DistributedConfig
+    attempt: int
+    def __init__(self, id: _Optional[str] = ..., owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., fine_tuned_model: _Optional[str] = ..., created_at: _Optional[int] = ..., started_at: _Optional[int] = ..., finished_at: _Optional[int] = ..., trained_tokens: _Optional[int] = ..., error: _Optional[_Union[JobError, _Mapping]] = ..., result_files: _Optional[_Iterable[str]] = ..., step: _Optional[int] = ..., total_steps: _Optional[int] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ..., alias_gate: _Optional[_Union[AliasGate, _Mapping]] = ..., queue: _Optional[str] = ..., memory_estimate_bytes: _Optional[int] = ..., distributed: _Optional[_Union[DistributedConfig, _Mapping]] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class DistributedConfig(_message.Message):
+    __slots__ = ("hosts",)
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    hosts: int
+    def __init__(self, hosts: _Optional[int] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora", "method", "preference", "alias", "alias_gate")
+    __slots__ = ("owner", "model", "training_file", "validation_file", "suffix", "seed", "hyperparameters", "distrust", "lora", "method", "preference", "alias", "alias_gate", "distributed")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FILE_FIELD_NUMBER: _ClassVar[int]
@@ -238,6 +248,7 @@ class CreateJobRequest(_message.Message):
     PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     ALIAS_FIELD_NUMBER: _ClassVar[int]
     ALIAS_GATE_FIELD_NUMBER: _ClassVar[int]
+    DISTRIBUTED_FIELD_NUMBER: _ClassVar[int]
     owner: str
     model: str
     training_file: str
@@ -251,7 +262,8 @@ class CreateJobRequest(_message.Message):
     preference: PreferenceConfig
     alias: str
     alias_gate: AliasGate
-    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ..., alias_gate: _Optional[_Union[AliasGate, _Mapping]] = ...) -> None: ...
+    distributed: DistributedConfig
+    def __init__(self, owner: _Optional[str] = ..., model: _Optional[str] = ..., training_file: _Optional[str] = ..., validation_file: _Optional[str] = ..., suffix: _Optional[str] = ..., seed: _Optional[int] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., distrust: _Optional[_Union[DistrustConfig, _Mapping]] = ..., lora: _Optional[_Union[LoraConfig, _Mapping]] = ..., method: _Optional[_Union[TrainingMethod, str]] = ..., preference: _Optional[_Union[PreferenceConfig, _Mapping]] = ..., alias: _Optional[str] = ..., alias_gate: _Optional[_Union[AliasGate, _Mapping]] = ..., distributed: _Optional[_Union[DistributedConfig, _Mapping]] = ...) -> None: ...
 
 class AliasGate(_message.Message):
     __slots__ = ("metric", "tolerance", "limit")
