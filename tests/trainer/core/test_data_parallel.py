@@ -87,3 +87,30 @@ def test_a_micro_batch_is_split_by_rows() -> None:
     assert first.indices == (10, 12, 14) and second.indices == (11, 13)
     assert first.weights.tolist() == [0.0, 2.0, 4.0] and second.tokens.tolist() == [[3, 4, 5], [9, 10, 11]]
     assert shard(Batch(batch.tokens[:1], batch.mask[:1], batch.weights[:1], (10,)), 1, 2) is None
+
+
+@pytest.mark.slow
+def test_two_ranks_train_the_real_model_like_one_host(tmp_path: Path) -> None:
+    """SmolLM2-135M-Instruct (float32, LoRA on the top 8 blocks), 4 steps of a global batch of 4: two ranks
+    match one host within 1e-4 on the losses and within 1e-4 of the largest LoRA value on the adapter."""
+    from services.trainer.core.config import TrainSettings
+    from shared.schemas.fine_tuning import LoraSpec, ResolvedHyperparameters
+    from tests.helpers.smollm2 import smollm2_folder
+    from tests.trainer.core.builders import text_records, write_jsonl
+
+    settings = TrainSettings(
+        model_path=smollm2_folder("float32"),
+        train_path=write_jsonl(tmp_path / "train.jsonl", text_records(16, seed=9)),
+        lora=LoraSpec(rank=8, alpha=16.0, layers=8),
+        seed=3,
+        hyperparameters=ResolvedHyperparameters(n_epochs=1, batch_size=4, learning_rate=1e-3, max_seq_length=64),
+    )
+    alone = Trainer(settings)
+    losses_alone = [r.train_loss for r in alone.run()]
+    alone.save_adapter(tmp_path / "alone")
+    tensors, losses = _two_ranks(settings, tmp_path / "ranks")
+    assert max(abs(a - b) for a, b in zip(losses, losses_alone, strict=True)) < 1e-4, (losses, losses_alone)
+    expected = load_adapter_tensors(tmp_path / "alone")
+    scale = max(mx.abs(expected[k]).max().item() for k in expected)
+    worst = max(mx.abs(tensors[k] - expected[k]).max().item() for k in expected)
+    assert worst < 1e-4 * max(scale, 1.0), (worst, scale)
