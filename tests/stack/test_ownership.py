@@ -28,6 +28,8 @@ HELLO = {"role": "user", "content": "hi"}
 SCOPES = ("inference", "training", "files", "admin")
 # Admins manage every owner's keys by design: these ids are not the owner's resources.
 CROSS_OWNER = ("/v1/api_keys/",)
+# Names in each owner's own namespace: another owner's PUT creates their own alias of that name (checked below).
+OWN_NAMESPACE = {("PUT", "/v1/aliases/{name}")}
 # A path parameter that is not an id: the value to send.
 FIXED = {"chart": "loss"}
 
@@ -93,7 +95,9 @@ def _ids(admin: httpx.Client) -> dict[str, str]:
         )
     )
     store = _ok(admin.post("/v1/vector_stores", json={"name": "swept"}))
+    _ok(admin.put("/v1/aliases/swept-alias", json={"model": model}))
     return {
+        "/v1/aliases": "swept-alias",
         "/v1/vector_stores": store["id"],
         "/v1/files": file_id,
         "/v1/fine_tuning/jobs": job["id"],
@@ -153,7 +157,11 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
         bob = _key(admin, "bob", ["inference", "training", "files"])
         ids["/v1/api_keys"] = _ok(admin.get("/v1/api_keys"))["data"][0]["id"]
 
-        with_ids = [(m, p, s) for m, p, s in operations if "{" in p and not p.startswith(CROSS_OWNER)]
+        with_ids = [
+            (m, p, s)
+            for m, p, s in operations
+            if "{" in p and not p.startswith(CROSS_OWNER) and (m, p) not in OWN_NAMESPACE
+        ]
         assert len(with_ids) >= 20
         leaks = []
         for method, path, _scope in with_ids:
@@ -193,6 +201,10 @@ def test_a_second_owner_gets_404_and_a_key_without_the_scope_403(tmp_path: Path)
                 differs[what] = f"{theirs.text[:200]} vs {missing.text[:200]}"
             elif theirs.status_code not in (400, 404):
                 differs[what] = theirs.text[:200]
+        # Bob's alias of the same name is his own, and cannot point at the first owner's model.
+        pointed = admin.put("/v1/aliases/swept-alias", headers=bob, json={"model": model})
+        assert pointed.status_code == 404 and pointed.json()["error"]["param"] == "model", pointed.text
+        assert admin.get("/v1/aliases/swept-alias").json()["model"] == model  # the first owner's is untouched
         sized = admin.get("/v1/hardware/recommendation", headers=bob, params={"model": "swept-export"})
         assert sized.status_code == 404, sized.text
         assert differs == {}, differs
