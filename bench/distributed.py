@@ -105,20 +105,20 @@ def rank_main(settings_path: str, hosts: str, rank: int, warmup: int, out: str) 
     grads = [g for _, g in tree_flatten(trainer.model.trainable_parameters())]
     result["gradient_bytes"] = sum(g.nbytes for g in grads)
     if group is not None:
-        times = []
-        for _ in range(22):
-            tic = time.perf_counter()
-            mx.eval(distributed.all_sum(grads, group))
-            times.append(time.perf_counter() - tic)
-        result["allreduce_s"] = statistics.median(times[2:])
-        small = [mx.zeros((1,))]
-        lat = []
-        for _ in range(22):
-            tic = time.perf_counter()
-            mx.eval(distributed.all_sum(small, group))
-            lat.append(time.perf_counter() - tic)
-        result["latency_s"] = statistics.median(lat[2:])
+        result["allreduce_s"] = _median_seconds(lambda: mx.eval(distributed.all_sum(grads, group)))
+        result["latency_s"] = _median_seconds(lambda: mx.eval(distributed.all_sum([mx.zeros((1,))], group)))
     Path(out, f"result-{rank}.json").write_text(json.dumps(result))
+
+
+def _median_seconds(call: Any, runs: int = 20) -> float:
+    """The median wall time of `call()` over `runs` runs, after two unmeasured ones."""
+    times = []
+    for i in range(runs + 2):
+        tic = time.perf_counter()
+        call()
+        if i >= 2:
+            times.append(time.perf_counter() - tic)
+    return statistics.median(times)
 
 
 def _run(settings_file: Path, work: Path, ranks: int, warmup: int) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from shared.files import FileService
 from shared.files.repository import FileRepository
 from shared.model_registry import ModelRegistry
 from shared.redis_store import connect
-from shared.rpc.client import check_health, open_channel
+from shared.rpc.client import check_health, open_channel, targets_of
 from shared.storage import ObjectStore
 
 GRPC_BACKENDS = ("scorer", "trainer", "inference")
@@ -53,7 +53,7 @@ class Backends:
         channels = {
             _replica(name, target, several=len(targets) > 1): open_channel(target)
             for name in GRPC_BACKENDS
-            for targets in [_targets(getattr(settings, f"{name}_target"))]
+            for targets in [targets_of(getattr(settings, f"{name}_target"))]
             for target in targets
         }
         return cls(settings, store, client, files, channels)
@@ -82,10 +82,6 @@ class Backends:
         for channel in self.channels.values():
             channel.close()
         self.redis.close()
-
-
-def _targets(value: str) -> list[str]:
-    return list(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
 
 
 def _replica(name: str, target: str, *, several: bool) -> str:

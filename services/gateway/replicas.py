@@ -25,6 +25,9 @@ from services.gateway.schemas.models import InferenceState, Model, ModelLoad
 from shared.errors import DistrustError, Unavailable
 from shared.model_registry import ModelRegistry
 from shared.pb.distrust.inference.v1 import inference_pb2 as pb
+from shared.rpc.client import targets_of
+
+__all__ = ["InferenceRouter", "Replica", "affinity_key", "targets_of"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,11 +42,6 @@ class Replica:
     client: InferenceClient
     healthy: bool = True
     load: int = 0
-
-
-def targets_of(value: str) -> list[str]:
-    """`host:port[,host:port…]` as a list (duplicates dropped, order kept)."""
-    return list(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
 
 
 class InferenceRouter:

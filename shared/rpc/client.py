@@ -71,3 +71,8 @@ def check_health(channel: grpc.Channel, service: str = "", *, timeout_s: float =
     response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
     name: str = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)  # grpc_health is untyped
     return name
+
+
+def targets_of(value: str) -> list[str]:
+    """A target setting, `host:port[,host:port…]` (one service or its replicas), as a list (duplicates dropped)."""
+    return list(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 import redis as redis_lib
+from fastapi.testclient import TestClient
 
 from services.trainer.config import TrainerSettings
 from services.trainer.default_model import ensure_tiny_model
@@ -13,6 +15,7 @@ from services.trainer.server import start
 from shared.model_registry import ModelRegistry
 from shared.settings import RedisSettings, StorageSettings
 from shared.storage import ObjectStore
+from tests.helpers.gateway import gateway_client
 from tests.helpers.workers import Workers, backend_env
 
 TEST_MODEL = "test-tiny-llama"
@@ -58,3 +61,22 @@ def trainer_target(
     running = start(settings)
     yield f"127.0.0.1:{running.port}"
     running.stop(0)
+
+
+@pytest.fixture(scope="module")
+def trainer_gateway(
+    storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
+) -> Iterator[TestClient]:
+    """A gateway in front of this module's trainer service (no inference)."""
+    with gateway_client(storage_settings, redis_settings, trainer_target=trainer_target) as client:
+        yield client
+
+
+def scored_training_file(client: TestClient, rows: list[dict[str, object]], headers: dict[str, str]) -> str:
+    """Upload `rows` as a fine-tune file; its id."""
+    data = ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
+    response = client.post(
+        "/v1/files", headers=headers, data={"purpose": "fine-tune"}, files={"file": ("t.jsonl", data)}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])

@@ -5,9 +5,7 @@ equals one host's uninterrupted run with the same global batch (within 1e-4)."""
 from __future__ import annotations
 
 import io
-import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +20,13 @@ from services.trainer.jobs.kinds import FineTuningStore
 from shared.adapter_format import load_adapter_tensors
 from shared.archive import unpack_tar_gz
 from shared.model_registry import ModelRegistry
-from shared.settings import RedisSettings, StorageSettings
+from shared.settings import RedisSettings
 from shared.storage import Bucket, ObjectStore
-from tests.helpers.gateway import gateway_client
 from tests.helpers.workers import Workers, wait_for
+from tests.trainer.conftest import scored_training_file
 
 pytestmark = pytest.mark.slow
 ALICE = {"Authorization": "Bearer key-alice"}
-
-
-@pytest.fixture(scope="module")
-def gateway(
-    storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
-) -> Iterator[TestClient]:
-    with gateway_client(storage_settings, redis_settings, trainer_target=trainer_target) as client:
-        yield client
 
 
 def _training_file(client: TestClient) -> str:
@@ -48,10 +38,7 @@ def _training_file(client: TestClient) -> str:
         }
         for i in range(32)
     ]
-    data = ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
-    response = client.post("/v1/files", headers=ALICE, data={"purpose": "fine-tune"}, files={"file": ("d.jsonl", data)})
-    assert response.status_code == 200, response.text
-    return str(response.json()["id"])
+    return scored_training_file(client, rows, ALICE)
 
 
 def _live(client: TestClient) -> list[dict[str, Any]]:
@@ -59,7 +46,7 @@ def _live(client: TestClient) -> list[dict[str, Any]]:
 
 
 def test_two_ranks_train_a_job_and_restart_together_after_a_kill(
-    gateway: TestClient,
+    trainer_gateway: TestClient,
     workers: Workers,
     registered_model: str,
     redis_settings: RedisSettings,
@@ -67,8 +54,8 @@ def test_two_ranks_train_a_job_and_restart_together_after_a_kill(
     tmp_path: Path,
 ) -> None:
     procs = [workers.start(), workers.start()]
-    wait_for(lambda: len(_live(gateway)) >= 2, 60, "two workers' reports", workers=workers)
-    file_id = _training_file(gateway)
+    wait_for(lambda: len(_live(trainer_gateway)) >= 2, 60, "two workers' reports", workers=workers)
+    file_id = _training_file(trainer_gateway)
     body = {
         "model": registered_model,
         "training_file": file_id,
@@ -84,9 +71,9 @@ def test_two_ranks_train_a_job_and_restart_together_after_a_kill(
         "lora": {"rank": 4, "alpha": 8},
         "distributed": {"hosts": 2},
     }
-    too_many = gateway.post("/v1/fine_tuning/jobs", headers=ALICE, json={**body, "distributed": {"hosts": 3}})
+    too_many = trainer_gateway.post("/v1/fine_tuning/jobs", headers=ALICE, json={**body, "distributed": {"hosts": 3}})
     assert too_many.status_code == 409 and too_many.json()["error"]["param"] == "distributed.hosts", too_many.text
-    created = gateway.post("/v1/fine_tuning/jobs", headers=ALICE, json=body)
+    created = trainer_gateway.post("/v1/fine_tuning/jobs", headers=ALICE, json=body)
     assert created.status_code == 200, created.text
     job_id = created.json()["id"]
     assert created.json()["distributed"] == {"hosts": 2}
@@ -117,7 +104,7 @@ def test_two_ranks_train_a_job_and_restart_together_after_a_kill(
     for _ in alone.run():
         pass
     alone.save_adapter(tmp_path / "alone")
-    archive = gateway.get(f"/v1/fine_tuning/jobs/{job_id}/adapter", headers=ALICE)
+    archive = trainer_gateway.get(f"/v1/fine_tuning/jobs/{job_id}/adapter", headers=ALICE)
     assert archive.status_code == 200
     unpack_tar_gz(io.BytesIO(archive.content), tmp_path / "gang")
     a, b = load_adapter_tensors(tmp_path / "alone"), load_adapter_tensors(tmp_path / "gang")
