@@ -14,6 +14,10 @@ from pydantic import BaseModel, ValidationError
 from cli.stack import control
 from shared.errors import DistrustError, InternalError, InvalidArgument, NotFound, Unauthenticated, Unavailable
 
+# (connect, read, write, pool) seconds: a followed stream may be quiet for long. A tuple, not httpx.Timeout, so
+# the same call works on any httpx-compatible client (the tests' ASGI client is httpx2's).
+STREAM_TIMEOUT = (30.0, None, 30.0, 30.0)
+
 _BY_STATUS = {400: InvalidArgument, 401: Unauthenticated, 404: NotFound, 503: Unavailable}
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -67,7 +71,7 @@ class GatewayClient:
 
     def download_path(self, path: str, target: Path) -> Path:
         """Stream a GET response body to `target`."""
-        with self.http.stream("GET", path, timeout=httpx.Timeout(30, read=None)) as response:
+        with self.http.stream("GET", path, timeout=STREAM_TIMEOUT) as response:
             if response.status_code >= 400:
                 response.read()
                 raise error_from_response(response)
@@ -78,7 +82,7 @@ class GatewayClient:
 
     def stream_events(self, model: type[Body], method: str, path: str, **kwargs: Any) -> Iterator[Body]:
         """The payloads of a server-sent-event response read as `model`, until `data: [DONE]`; an API error raises."""
-        with self.http.stream(method, path, timeout=httpx.Timeout(30, read=None), **kwargs) as response:
+        with self.http.stream(method, path, timeout=STREAM_TIMEOUT, **kwargs) as response:
             if response.status_code >= 400:
                 response.read()
                 raise error_from_response(response)
