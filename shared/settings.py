@@ -45,6 +45,8 @@ class StorageSettings(BaseSettings):
     # Where LanceDB reaches the same S3 server when it must differ from `endpoint` (the local stack's rclone
     # answers ranged reads 200; its proxy, cli/stack/s3_ranges.py, answers 206 as S3 and MinIO do).
     lance_endpoint: str | None = None
+    # Memory each host may hold of the vector stores' result columns, so a search reads only ids from the index.
+    lance_result_rows_mb: int = Field(default=256, ge=0)
 
 
 class RedisSettings(BaseSettings):

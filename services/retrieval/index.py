@@ -6,7 +6,9 @@ leave with one `delete`. Search is vector (cosine), full text (BM25, LanceDB's o
 (both searches, fused by reciprocal rank here).
 
 Open tables are kept. With `IndexVersions` (a counter per store that every write moves, in Redis) a read looks
-for a newer table version only when the counter moved; without, it asks the object store on every read.
+for a newer table version only when the counter moved, and a search reads only ids and scores from the index while
+this host holds a copy of the store's result columns (`rows.ResultRows`); without, it asks the object store on every
+read.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lancedb.query import LanceVectorQueryBuilder
 from lancedb.table import Table
 
 from services.retrieval.chunking import Chunk
+from services.retrieval.rows import ResultRows, RowCopy
 from shared.settings import StorageSettings
 from shared.storage import Bucket
 
@@ -123,6 +126,8 @@ class ChunkIndex:
         self._seen: dict[str, int] = {}  # the store's counter when its kept table was last brought up to date
         self.versions = versions
         self.ann_min_rows = ann_min_rows
+        copies = settings.lance_result_rows_mb * 2**20 if versions is not None else 0
+        self._rows = ResultRows(RESULT_COLUMNS, copies)
         self._lock = threading.Lock()  # table creation and index rebuilds
 
     @staticmethod
@@ -153,7 +158,9 @@ class ChunkIndex:
             if table is None and name in self.db.list_tables().tables:
                 table = self._tables[name] = self.db.open_table(name)
             self._seen[name] = version
-            return table
+        if table is not None:
+            self._rows.refresh(name, version, table)
+        return table
 
     def _latest(self, name: str, table: Table) -> Table | None:
         try:
@@ -231,6 +238,7 @@ class ChunkIndex:
         with self._lock:
             name = f"store_{store_id}"
             self._tables.pop(name, None)
+            self._rows.forget(name)
             if name in self.db.list_tables().tables:
                 self.db.drop_table(name)
         self._wrote(store_id)
@@ -270,7 +278,23 @@ class ChunkIndex:
         if file_ids is not None and not file_ids:
             return []
         where = None if file_ids is None else "file_id IN (" + ", ".join(f"'{_quoted(f)}'" for f in file_ids) + ")"
-        return self._read(store_id, lambda table: _search(table, vector, text, limit, mode, where, exact), [])
+        name = f"store_{store_id}"
+
+        def use(table: Table) -> list[Hit]:
+            copy = self._rows.copy(name, self._seen.get(name, -1))
+            return _search(table, vector, text, limit, mode, where, exact, copy)
+
+        return self._read(store_id, use, [])
+
+    def copied_bytes(self, store_id: str) -> int | None:
+        """The size of this host's copy of the store's result rows at its counter; None while it has none."""
+        name = f"store_{store_id}"
+        self._table(store_id)  # the counter read, the copy asked for
+        copy = self._rows.copy(name, self._seen.get(name, -1))
+        return None if copy is None else int(copy.rows.nbytes)
+
+    def close(self) -> None:
+        self._rows.close()
 
 
 def _search(
@@ -281,19 +305,32 @@ def _search(
     mode: SearchMode,
     where: str | None,
     exact: bool,
+    copy: RowCopy | None,
 ) -> list[Hit]:
     if mode == "hybrid":
-        by_vector = _search(table, vector, None, limit, "vector", where, exact)
-        return _fused(by_vector, _search(table, None, text, limit, "text", where, exact), limit)
+        by_vector = _search(table, vector, None, limit, "vector", where, exact, copy)
+        return _fused(by_vector, _search(table, None, text, limit, "text", where, exact, copy), limit)
     if mode == "vector":
         rows = cast(LanceVectorQueryBuilder, table.search(list(vector or []), vector_column_name="vector"))
-        rows = rows.distance_type("cosine").nprobes(NPROBES).select([*RESULT_COLUMNS, "_distance"])
+        rows = rows.distance_type("cosine").nprobes(NPROBES)
         rows = rows.bypass_vector_index() if exact else rows
-        found = (rows.where(where, prefilter=True) if where else rows).limit(limit).to_list()
-        return [_hit(r, 1.0 - float(r["_distance"])) for r in found]
-    fts = table.search(text or "", query_type="fts").select([*RESULT_COLUMNS, "_score"])
-    found = (fts.where(where, prefilter=True) if where else fts).limit(limit).to_list()
-    return [_hit(r, float(r["_score"])) for r in found]
+        found = _found((rows.where(where, prefilter=True) if where else rows).limit(limit), "_distance", copy)
+        return [_hit(row, 1.0 - distance) for row, distance in found]
+    fts = table.search(text or "", query_type="fts")
+    return [
+        _hit(row, score)
+        for row, score in _found((fts.where(where, prefilter=True) if where else fts).limit(limit), "_score", copy)
+    ]
+
+
+def _found(query: Any, score: str, copy: RowCopy | None) -> list[tuple[dict[str, Any], float]]:
+    """Each result's row and `score`: ids and scores alone from the index when `copy` holds their rows."""
+    if copy is not None:
+        found = query.select([score]).with_row_id(True).to_list()
+        kept = copy.take([int(r["_rowid"]) for r in found])
+        if kept is not None:
+            return [(row, float(r[score])) for row, r in zip(kept, found, strict=True)]
+    return [(r, float(r[score])) for r in query.select([*RESULT_COLUMNS, score]).to_list()]
 
 
 def _fused(by_vector: list[Hit], by_text: list[Hit], limit: int) -> list[Hit]:

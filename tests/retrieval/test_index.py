@@ -4,14 +4,16 @@ vector, full-text and hybrid search."""
 from __future__ import annotations
 
 import secrets
+import time
 
 import numpy as np
 import pytest
 import redis
 
 from services.retrieval.chunking import Chunk
-from services.retrieval.index import ChunkIndex, IndexedChunk
+from services.retrieval.index import ChunkIndex, Hit, IndexedChunk
 from services.retrieval.repository import RedisIndexVersions
+from services.retrieval.rows import RowCopy
 from shared.settings import RedisSettings, StorageSettings
 
 DIM = 8
@@ -90,6 +92,72 @@ def test_kept_tables_look_again_when_the_stores_counter_moved(
     assert reader.count(store) == 3 and reader.count(store, "file-a") == 0
     writer.drop_store(store)
     assert reader.count(store) == 0 and reader.search(store, vector=None, text="letter", limit=3, mode="text") == []
+
+
+def copied(index: ChunkIndex, store: str, wait_s: float = 10.0) -> bool:
+    """Whether `index` holds a copy of the store's result rows at its counter, waiting up to `wait_s` for it."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if index.copied_bytes(store) is not None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_searches_answer_the_same_from_the_hosts_copy_of_the_result_rows(
+    storage_settings: StorageSettings, redis_settings: RedisSettings
+) -> None:
+    versions = RedisIndexVersions(redis.Redis.from_url(redis_settings.url.get_secret_value()))
+    writer, reader = ChunkIndex(storage_settings, versions=versions), ChunkIndex(storage_settings, versions=versions)
+    plain = ChunkIndex(storage_settings)  # no counter: no copy, every column read from the object store
+    store = "vs_" + secrets.token_hex(4)
+    rng = np.random.default_rng(3)
+    storm = chunks("file-a", ["the keeper's logbook of the storm", "rain all night", "the lamp failed"], rng)
+    writer.add_file(store, storm)
+    writer.add_file(store, chunks("file-b", ["butter and sugar for the cake", "bake for an hour"], rng))
+
+    def searches(index: ChunkIndex) -> list[list[Hit]]:
+        return [
+            index.search(store, vector=storm[1].vector, text=None, limit=3, mode="vector"),
+            index.search(store, vector=None, text="logbook cake", limit=3, mode="text"),
+            index.search(store, vector=storm[2].vector, text="cake", limit=4, mode="hybrid"),
+            index.search(store, vector=storm[0].vector, text=None, limit=5, mode="vector", file_ids=["file-b"]),
+        ]
+
+    assert copied(reader, store) and searches(reader) == searches(plain)
+    assert searches(reader)[0][0].text == "rain all night" and searches(reader)[0][0].attributes["year"] == 1901
+
+    late = chunks("file-c", ["a late note on the storm"], rng)
+    writer.add_file(store, late)  # the counter moves: the old copy no longer answers, the new file is found
+    assert reader.search(store, vector=late[0].vector, text=None, limit=1, mode="vector")[0].file_id == "file-c"
+    writer.delete_file(store, "file-a")
+    assert copied(reader, store) and searches(reader) == searches(plain)
+    assert {h.file_id for h in reader.search(store, vector=storm[1].vector, text=None, limit=9, mode="vector")} == {
+        "file-b",
+        "file-c",
+    }
+    writer.drop_store(store)
+    assert reader.search(store, vector=storm[1].vector, text=None, limit=3, mode="vector") == []
+
+
+def test_a_store_larger_than_the_budget_is_not_copied_and_still_searched(
+    storage_settings: StorageSettings, redis_settings: RedisSettings
+) -> None:
+    versions = RedisIndexVersions(redis.Redis.from_url(redis_settings.url.get_secret_value()))
+    small = storage_settings.model_copy(update={"lance_result_rows_mb": 0})
+    index = ChunkIndex(small, versions=versions)
+    store = "vs_" + secrets.token_hex(4)
+    index.add_file(store, chunks("file-a", ["a letter from the archive"], np.random.default_rng(4)))
+    assert not copied(index, store, wait_s=1.0)
+    assert index.search(store, vector=None, text="letter", limit=1, mode="text")[0].text == "a letter from the archive"
+
+
+def test_a_copy_without_an_id_answers_nothing() -> None:
+    import pyarrow as pa
+
+    copy = RowCopy(3, pa.table({"text": ["a", "b"]}), {10: 0, 42: 1})
+    assert copy.take([42, 10]) == [{"text": "b"}, {"text": "a"}]
+    assert copy.take([42, 11]) is None
 
 
 def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
