@@ -1,7 +1,7 @@
 """The DPO effect: does DPO on pairs built by provenance raise held-out source-preference accuracy?
 
     python bench/dpo_effect.py [--model smollm2] [--seeds 0 1 2] [--epochs 2] [--batch-size 8] [--beta 0.1]
-                               [--layers 16] [--method option|letter]
+                               [--rpo-alpha 0] [--layers 16] [--method option|letter]
 
 Per seed: source-preference items on 40 topics (bench/source_items.py) split by topic, 70 % for training and 30 %
 held out. Each training item becomes a prompt (the evaluation's question block) with one candidate answer per
@@ -72,15 +72,25 @@ def build_pairs(train_items: list[dict[str, Any]], work: Path) -> tuple[Path, di
 METHODS = ("letter", "option")
 
 
-def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int) -> dict[str, tuple[int, int]]:
-    """Held-out (correct, n) by each source_preference method."""
+def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Held-out (correct, n) by each source_preference method, and where the letter readout's choices fall:
+    the letters chosen, how often the option after the correct one (`next`), and agreement with the option
+    readout's choice."""
     from services.trainer.evals.preference import parse_item, run_source_preference
 
     parsed = [parse_item(i) for i in items]
-    found = {}
+    found: dict[str, Any] = {}
+    chosen: dict[str, list[dict[str, Any]]] = {}
     for method in METHODS:
         report = run_source_preference(model, tokenizer, parsed, seed=seed, method=method)
         found[method] = (int(report["correct"]), int(report["n"]))
+        chosen[method] = report["results"]
+    letters = chosen["letter"]
+    found["letter_choices"] = {
+        "letters": {x: sum(r["chosen_letter"] == x for r in letters) for x in "ABCD"},
+        "next": sum(r["chosen"] == (r["correct_index"] + 1) % len(r["options"]) for r in letters),
+        "agrees_with_option": sum(a["chosen"] == b["chosen"] for a, b in zip(letters, chosen["option"], strict=True)),
+    }
     return found
 
 
@@ -110,7 +120,7 @@ def run_seed(args: argparse.Namespace, model_dir: Path, seed: int, work: Path) -
         distrust=DistrustSpec(mode="none"),
         lora=LoraSpec(rank=args.rank, alpha=2.0 * args.rank, layers=args.layers),
     )
-    trainer = PreferenceTrainer(settings, PreferenceSpec(loss="sigmoid", beta=args.beta))
+    trainer = PreferenceTrainer(settings, PreferenceSpec(loss="sigmoid", beta=args.beta, rpo_alpha=args.rpo_alpha))
     started = time.perf_counter()
     reports = list(trainer.run())
     last = reports[-1] if reports else None
@@ -135,6 +145,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--rpo-alpha", type=float, default=0.0, help="weight of the chosen answers' NLL (RPO)")
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument(
@@ -155,14 +166,15 @@ def main() -> None:
             rows.append(row)
     layers = "all" if args.layers is None else f"the top {args.layers}"
     print(
-        f"model: {chosen.label}; sigmoid DPO beta {args.beta}, LoRA rank {args.rank} on {layers} blocks, "
+        f"model: {chosen.label}; sigmoid DPO beta {args.beta}, rpo_alpha {args.rpo_alpha}, LoRA rank {args.rank} on {layers} blocks, "
         f"{args.epochs} epochs of batch {args.batch_size}, lr {args.learning_rate}; pairs by provenance from "
         "training topics; accuracy on held-out topics (source_preference)"
     )
     for row in rows:
         print(
             f"seed {row['seed']}: {row['pairs']} pairs ({row['ties']} ties), {row['steps']} steps in "
-            f"{row['train_seconds']} s"
+            f"{row['train_seconds']} s; letter readout's choices start {row['start']['letter_choices']}, "
+            f"after {row['dpo']['letter_choices']}"
         )
     gains: dict[str, float] = {}
     for method in METHODS:

@@ -303,6 +303,8 @@ class PreferenceSpec(_Spec):
     loss: PreferenceLoss = "sigmoid"
     beta: Beta | Auto = AUTO  # the pull toward the reference (DPO, IPO) or the reward scale (SimPO)
     gamma: Annotated[float, Interval(ge=0, le=100)] = 0.5  # SimPO's target reward margin
+    # weight of the chosen answer's own mean token NLL added to every pair's loss (RPO; TRL's `rpo_alpha`)
+    rpo_alpha: Annotated[float, Interval(ge=0, le=100)] = 0.0
     # each pair's loss weighted by its provenance margin (`metadata.margin`, normalised to mean 1)
     weight_by_margin: bool = False
 

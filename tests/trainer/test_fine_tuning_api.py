@@ -254,7 +254,8 @@ def test_a_dpo_job_is_openais_object_with_beta_and_our_preference(
     client: TestClient, pairs_file: str, registered_model: str, queued: list[str]
 ) -> None:
     method = {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.25, "n_epochs": 2}}}
-    body = {"model": registered_model, "training_file": pairs_file, "method": method, "preference": {"loss": "ipo"}}
+    preference = {"loss": "ipo", "rpo_alpha": 0.5}
+    body = {"model": registered_model, "training_file": pairs_file, "method": method, "preference": preference}
     response = _create(client, body)
     assert response.status_code == 200, response.text
     job = response.json()
@@ -262,7 +263,7 @@ def test_a_dpo_job_is_openais_object_with_beta_and_our_preference(
     assert queued[-1] == job["id"] and job["method"]["type"] == "dpo"
     assert job["method"]["dpo"]["hyperparameters"] == {**job["hyperparameters"], "beta": 0.25}
     assert job["hyperparameters"]["n_epochs"] == 2 and job["distrust"]["mode"] == "none"
-    assert job["preference"] == {"loss": "ipo", "beta": 0.25, "gamma": 0.5, "weight_by_margin": False}
+    assert job["preference"] == {"loss": "ipo", "beta": 0.25, "gamma": 0.5, "weight_by_margin": False, "rpo_alpha": 0.5}
     auto = _create(client, {"model": registered_model, "training_file": pairs_file, "method": {"type": "dpo"}}).json()
     assert auto["preference"]["beta"] == 0.1 and auto["method"]["dpo"]["hyperparameters"]["beta"] == 0.1
 
@@ -273,6 +274,7 @@ def test_a_dpo_job_is_openais_object_with_beta_and_our_preference(
         ({"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0}}}}, "hyperparameters.beta", "(0, 100]"),
         ({"method": {"type": "dpo"}, "preference": {"beta": 500}}, "preference.beta", "got 500"),
         ({"method": {"type": "dpo"}, "preference": {"loss": "orpo"}}, "preference.loss", "orpo"),
+        ({"method": {"type": "dpo"}, "preference": {"rpo_alpha": -1}}, "preference.rpo_alpha", "got -1"),
         ({"method": {"type": "dpo", "supervised": {}}}, "method.supervised", "not allowed"),
         ({"method": {"type": "supervised", "dpo": {}}}, "method.dpo", "not allowed"),
         ({"method": {"type": "dpo"}, "distrust": {"mode": "none"}}, "distrust", "not used"),

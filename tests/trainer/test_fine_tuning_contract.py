@@ -173,7 +173,13 @@ def test_a_dpo_record_reaches_the_http_model_with_beta_in_openais_place() -> Non
     body = job.model_dump(mode="json")
     assert body["method"]["type"] == "dpo" and "supervised" not in body["method"]
     assert body["method"]["dpo"]["hyperparameters"] == {**body["hyperparameters"], "beta": 0.1}
-    assert body["preference"] == {"loss": "simpo", "beta": 0.1, "gamma": 1.5, "weight_by_margin": False}
+    assert body["preference"] == {
+        "loss": "simpo",
+        "beta": 0.1,
+        "gamma": 1.5,
+        "weight_by_margin": False,
+        "rpo_alpha": 0.0,
+    }
     supervised = job_object(convert.job_message(_job())).model_dump(mode="json")
     assert supervised["preference"] is None and supervised["method"]["type"] == "supervised"
 

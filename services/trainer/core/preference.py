@@ -8,8 +8,10 @@ Each pair's answers are scored by the policy (the model with its adapter) and, f
     simpo:          h = π_c / |c| − π_r / |r|,                 loss = −log σ(β h − γ)
 
 The implicit rewards are β (π − ρ) (DPO, IPO) or β π / |answer| (SimPO); a pair counts as right when the chosen
-answer's reward is the larger. Each pair's loss may be weighted (its provenance margin) and the step's loss is the
-weighted mean over its pairs.
+answer's reward is the larger. With `rpo_alpha` > 0 each pair's loss also gets α times the chosen answer's mean
+token negative log-likelihood, −π_c / |c| (RPO, as TRL's `rpo_alpha`): DPO alone may lower the chosen answer's own
+likelihood as long as the rejected one falls faster. Each pair's loss may be weighted (its provenance margin) and
+the step's loss is the weighted mean over its pairs.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def reference_scores(model: Module, batches: Iterable[PairBatch], n_pairs: int) 
 STAT_NAMES = ("reward_margin", "reward_accuracy", "chosen_logp", "rejected_logp")  # what an objective reports
 
 
-def pair_objective(kind: PreferenceLoss, *, beta: float, gamma: float = 0.5) -> Callable[..., tuple[mx.array, ...]]:
+def pair_objective(
+    kind: PreferenceLoss, *, beta: float, gamma: float = 0.5, rpo_alpha: float = 0.0
+) -> Callable[..., tuple[mx.array, ...]]:
     """objective(model, tokens, mask, weights, reference [B, 2]) -> (loss, *the stats named by STAT_NAMES)."""
 
     def objective(
@@ -94,7 +98,7 @@ def pair_objective(kind: PreferenceLoss, *, beta: float, gamma: float = 0.5) -> 
     ) -> tuple[mx.array, ...]:
         policy = pair_scores(model, tokens, mask)
         ref = PairScores(reference[:, 0], reference[:, 1], policy.chosen_tokens, policy.rejected_tokens)
-        stats = preference_loss(kind, policy, ref, beta=beta, gamma=gamma, weights=weights)
+        stats = preference_loss(kind, policy, ref, beta=beta, gamma=gamma, weights=weights, rpo_alpha=rpo_alpha)
         return stats.loss, stats.margin, stats.accuracy, stats.chosen_logp, stats.rejected_logp
 
     return objective
@@ -108,12 +112,15 @@ def preference_loss(
     beta: float,
     gamma: float = 0.5,
     weights: mx.array | None = None,
+    rpo_alpha: float = 0.0,
 ) -> PreferenceStats:
     """The step's loss and statistics for `kind`; `reference` is None only for a reference-free loss."""
     if kind not in PREFERENCE_LOSSES:
         raise invalid_field("loss", kind, f"one of {', '.join(PREFERENCE_LOSSES)}")
     if not beta > 0:
         raise invalid_field("beta", beta, "a number > 0")
+    if not rpo_alpha >= 0:
+        raise invalid_field("rpo_alpha", rpo_alpha, "a number >= 0")
     if kind in REFERENCE_FREE:
         chosen = policy.chosen / policy.chosen_tokens
         rejected = policy.rejected / policy.rejected_tokens
@@ -130,6 +137,8 @@ def preference_loss(
             h = chosen / policy.chosen_tokens - rejected / policy.rejected_tokens
             losses = (h - 1.0 / (2.0 * beta)) ** 2
         chosen_reward, rejected_reward = beta * chosen, beta * rejected
+    if rpo_alpha > 0:
+        losses = losses - rpo_alpha * policy.chosen / policy.chosen_tokens
     w = mx.ones_like(losses) if weights is None else weights
     total = w.sum()
     return PreferenceStats(

@@ -147,7 +147,9 @@ class PreferenceTrainer(RunFiles):
             learning_rate=hp.learning_rate, warmup=hp.warmup_steps, total=self.total_steps, weight_decay=hp.weight_decay
         )
         self.optimizer.init(model.trainable_parameters())  # type: ignore[no-untyped-call]  # mlx's Module is partly annotated
-        self._objective = pair_objective(spec.loss, beta=self.spec.beta_value, gamma=spec.gamma)
+        self._objective = pair_objective(
+            spec.loss, beta=self.spec.beta_value, gamma=spec.gamma, rpo_alpha=spec.rpo_alpha
+        )
         self._loss_and_grad = value_and_grad(model, self._objective)
         self._run_key = resume.RunKey(settings, self._fingerprint(), self.total_steps)
         self.reference: np.ndarray | None = None

@@ -70,6 +70,23 @@ def test_simpo_needs_no_reference() -> None:
     assert stats.accuracy.item() == 0.5  # pair 1 is a tie: not counted right
 
 
+def test_rpo_adds_the_chosen_answers_mean_token_nll() -> None:
+    for kind, reference in (("sigmoid", REFERENCE), ("ipo", REFERENCE), ("simpo", None)):
+        plain = preference_loss(kind, POLICY, reference, beta=0.1)
+        rpo = preference_loss(kind, POLICY, reference, beta=0.1, rpo_alpha=0.5)
+        # −π_c / |c|: pair 1: 2 / 2 = 1; pair 2: 5 / 4 = 1.25
+        assert rpo.loss.item() == pytest.approx(plain.loss.item() + 0.5 * (1.0 + 1.25) / 2, rel=1e-6)
+        assert (rpo.margin.item(), rpo.accuracy.item()) == (plain.margin.item(), plain.accuracy.item())
+
+    def loss(chosen: mx.array) -> mx.array:
+        policy = PairScores(chosen, POLICY.rejected, POLICY.chosen_tokens, POLICY.rejected_tokens)
+        return preference_loss("sigmoid", policy, REFERENCE, beta=0.1, rpo_alpha=0.5).loss
+
+    grad = mx.grad(loss)(POLICY.chosen)
+    expected = [(-0.1 / (1 + math.exp(0.1 * h)) - 0.5 / n) / 2 for h, n in ((1.0, 2), (-0.5, 4))]
+    assert np.allclose(np.array(grad), expected, rtol=1e-5)
+
+
 def test_the_dpo_gradient_is_the_hand_derived_one() -> None:
     beta = 0.1
 
@@ -87,6 +104,9 @@ def test_bad_settings_name_the_field() -> None:
     with pytest.raises(InvalidArgument) as beta:
         preference_loss("sigmoid", POLICY, REFERENCE, beta=0.0)
     assert beta.value.param == "beta"
+    with pytest.raises(InvalidArgument) as alpha:
+        preference_loss("sigmoid", POLICY, REFERENCE, beta=0.1, rpo_alpha=-1.0)
+    assert alpha.value.param == "rpo_alpha"
     with pytest.raises(InvalidArgument) as kind:
         preference_loss("kto", POLICY, REFERENCE, beta=0.1)  # type: ignore[arg-type]  # the refusal is the test
     assert kind.value.param == "loss"

@@ -117,16 +117,18 @@ class Hyperparameters(_message.Message):
     def __init__(self, n_epochs: _Optional[int] = ..., batch_size: _Optional[int] = ..., learning_rate_multiplier: _Optional[float] = ..., learning_rate: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., weight_decay: _Optional[float] = ..., eval_every_steps: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ..., max_steps: _Optional[int] = ..., precision: _Optional[_Union[Precision, str]] = ..., quantize_base: _Optional[int] = ..., gradient_checkpointing: _Optional[bool] = ...) -> None: ...
 
 class PreferenceConfig(_message.Message):
-    __slots__ = ("loss", "beta", "gamma", "weight_by_margin")
+    __slots__ = ("loss", "beta", "gamma", "weight_by_margin", "rpo_alpha")
     LOSS_FIELD_NUMBER: _ClassVar[int]
     BETA_FIELD_NUMBER: _ClassVar[int]
     GAMMA_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_BY_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    RPO_ALPHA_FIELD_NUMBER: _ClassVar[int]
     loss: PreferenceLoss
     beta: float
     gamma: float
     weight_by_margin: bool
-    def __init__(self, loss: _Optional[_Union[PreferenceLoss, str]] = ..., beta: _Optional[float] = ..., gamma: _Optional[float] = ..., weight_by_margin: _Optional[bool] = ...) -> None: ...
+    rpo_alpha: float
+    def __init__(self, loss: _Optional[_Union[PreferenceLoss, str]] = ..., beta: _Optional[float] = ..., gamma: _Optional[float] = ..., weight_by_margin: _Optional[bool] = ..., rpo_alpha: _Optional[float] = ...) -> None: ...
 
 class DistrustConfig(_message.Message):
     __slots__ = ("mode", "alpha", "weighting", "weight_min", "weight_max")
