@@ -168,13 +168,11 @@ def at_scale(stack: OurStack, chunks: int, searches: int) -> None:
     embedder.close()
     started = time.perf_counter()
     index.search(store, vector=query_vectors[0], text=queries[0], limit=10, mode="hybrid")  # tables opened, warm
-    name = f"store_{store}"
-    while index._rows.copy(name, index._seen[name]) is None and time.perf_counter() - started < 300:
+    while (copied := index.copied_bytes(store)) is None and time.perf_counter() - started < 300:
         time.sleep(0.1)  # as a host that has served this store for a few seconds
-    copy = index._rows.copy(name, index._seen[name])
     say(
-        f"result rows copied to this host in {time.perf_counter() - started:.1f} s ({copy.rows.nbytes / 2**20:.1f} MiB)"
-        if copy is not None
+        f"result rows copied to this host in {time.perf_counter() - started:.1f} s ({copied / 2**20:.1f} MiB)"
+        if copied is not None
         else "result rows not copied (over DISTRUST_STORAGE_LANCE_RESULT_ROWS_MB): searches read them from S3"
     )
     for mode in ("vector", "hybrid"):

@@ -158,9 +158,7 @@ class ChunkIndex:
             if table is None and name in self.db.list_tables().tables:
                 table = self._tables[name] = self.db.open_table(name)
             self._seen[name] = version
-        if table is not None:
-            self._rows.refresh(name, version, table)
-        return table
+            return table
 
     def _latest(self, name: str, table: Table) -> Table | None:
         try:
@@ -281,15 +279,16 @@ class ChunkIndex:
         name = f"store_{store_id}"
 
         def use(table: Table) -> list[Hit]:
-            copy = self._rows.copy(name, self._seen.get(name, -1))
-            return _search(table, vector, text, limit, mode, where, exact, copy)
+            counter = self._seen.get(name, -1)
+            self._rows.refresh(name, counter, table)  # searched here: worth a copy (a writer never asks for one)
+            return _search(table, vector, text, limit, mode, where, exact, self._rows.copy(name, counter))
 
         return self._read(store_id, use, [])
 
     def copied_bytes(self, store_id: str) -> int | None:
         """The size of this host's copy of the store's result rows at its counter; None while it has none."""
         name = f"store_{store_id}"
-        self._table(store_id)  # the counter read, the copy asked for
+        self._table(store_id)  # the counter read
         copy = self._rows.copy(name, self._seen.get(name, -1))
         return None if copy is None else int(copy.rows.nbytes)
 

@@ -95,9 +95,10 @@ def test_kept_tables_look_again_when_the_stores_counter_moved(
 
 
 def copied(index: ChunkIndex, store: str, wait_s: float = 10.0) -> bool:
-    """Whether `index` holds a copy of the store's result rows at its counter, waiting up to `wait_s` for it."""
+    """Whether `index` holds a copy of the store's result rows at its counter after searches, waiting `wait_s`."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
+        index.search(store, vector=None, text="storm", limit=1, mode="text")  # a search asks for the copy
         if index.copied_bytes(store) is not None:
             return True
         time.sleep(0.05)
@@ -124,6 +125,7 @@ def test_searches_answer_the_same_from_the_hosts_copy_of_the_result_rows(
             index.search(store, vector=storm[0].vector, text=None, limit=5, mode="vector", file_ids=["file-b"]),
         ]
 
+    assert writer.copied_bytes(store) is None  # a host that only writes holds no copy
     assert copied(reader, store) and searches(reader) == searches(plain)
     assert searches(reader)[0][0].text == "rain all night" and searches(reader)[0][0].attributes["year"] == 1901
 
