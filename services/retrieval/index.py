@@ -40,6 +40,7 @@ TEXT_INDEX_COLUMN = "text"
 VECTOR_INDEX, TEXT_INDEX = "vector_idx", "text_idx"
 ANN_MIN_ROWS = 10_000  # below this an exact scan is fast enough and an IVF index has too few rows to train on
 RRF_K = 60  # reciprocal-rank fusion's usual constant (LanceDB's and Elasticsearch's default)
+CATCH_UP_ROWS = 1000  # rows outside an index a search may scan in full after a batch (≈10 ms here)
 NPROBES = 20  # of about sqrt(rows) partitions; 8-bit scalar codes are close enough not to re-rank (bench: 0.988)
 RESULT_COLUMNS = [
     "file_id",
@@ -185,7 +186,7 @@ class ChunkIndex:
             return self._tables[name]
 
     def add_file(self, store_id: str, chunks: Sequence[IndexedChunk]) -> None:
-        """All of a file's chunks in one commit; the indexes are rebuilt once half the rows are new."""
+        """All of a file's chunks in one commit; the indexes are built again once half the rows are new."""
         if not chunks:
             return
         rows = [
@@ -209,24 +210,40 @@ class ChunkIndex:
         table.add(pa.Table.from_pylist(rows, schema=self._schema(dimensions)))
         self._wrote(store_id)
         with self._lock:
-            if _stale(table, TEXT_INDEX):
-                # With a config the first argument is the column. Rows added since are searched without it.
-                table.create_index(TEXT_INDEX_COLUMN, config=FTS(), replace=True, name=TEXT_INDEX)
-            self._index_vectors(table)
+            self._build_indexes(table, allowed=None)
         self._wrote(store_id)
 
-    def _index_vectors(self, table: Table) -> None:
-        """An IVF index (8-bit scalar codes) from `ann_min_rows` rows on, built again when half its rows are new.
+    def catch_up(self, store_id: str) -> None:
+        """Indexes built again over every row if `CATCH_UP_ROWS` or more are outside them (after a file batch).
 
-        Below that, and for rows added since the last build, search is exact (LanceDB scans them).
+        A search scans the rows outside an index in full, reading them from the object store.
         """
-        rows = table.count_rows()
-        if rows < self.ann_min_rows or not _stale(table, VECTOR_INDEX, "IvfSq"):  # an older IVF-PQ is replaced
+        table = self._table(store_id)
+        if table is None:
             return
-        partitions = max(1, min(int(rows**0.5), rows // 256))  # k-means wants a few hundred rows per partition
-        config = IvfSq(distance_type="cosine", num_partitions=partitions)
-        table.create_index("vector", config=config, replace=True, name=VECTOR_INDEX)
-        logger.info("vector index built", extra={"rows": rows})
+        with self._lock:
+            built = self._build_indexes(table, allowed=CATCH_UP_ROWS)
+        if built:
+            self._wrote(store_id)
+
+    def _build_indexes(self, table: Table, *, allowed: int | None) -> bool:
+        """BM25, and an IVF index (8-bit scalar codes) from `ann_min_rows` rows on; whether either was built.
+
+        Each is built again when `allowed` rows (None: half the rows) or more are outside it, or is of an older kind.
+        """
+        rows, built = table.count_rows(), False
+        allowed = (rows + 1) // 2 if allowed is None else allowed
+        if _outdated(table, TEXT_INDEX, allowed):
+            # With a config the first argument is the column. Rows added since are searched without it.
+            table.create_index(TEXT_INDEX_COLUMN, config=FTS(), replace=True, name=TEXT_INDEX)
+            built = True
+        if rows >= self.ann_min_rows and _outdated(table, VECTOR_INDEX, allowed, "IvfSq"):
+            partitions = max(1, min(int(rows**0.5), rows // 256))  # k-means wants a few hundred rows per partition
+            config = IvfSq(distance_type="cosine", num_partitions=partitions)
+            table.create_index("vector", config=config, replace=True, name=VECTOR_INDEX)
+            logger.info("vector index built", extra={"rows": rows})
+            built = True
+        return built
 
     def delete_file(self, store_id: str, file_id: str) -> None:
         self._read(store_id, lambda table: table.delete(f"file_id = '{_quoted(file_id)}'"), None)
@@ -284,6 +301,15 @@ class ChunkIndex:
             return _search(table, vector, text, limit, mode, where, exact, self._rows.copy(name, counter))
 
         return self._read(store_id, use, [])
+
+    def unindexed_rows(self, store_id: str) -> dict[str, int]:
+        """Per index of the store, the rows outside it (a search scans them in full)."""
+
+        def outside(table: Table) -> dict[str, int]:
+            stats = {i.name: table.index_stats(i.name) for i in table.list_indices()}
+            return {name: int(s.num_unindexed_rows) for name, s in stats.items() if s is not None}
+
+        return self._read(store_id, outside, {})
 
     def copied_bytes(self, store_id: str) -> int | None:
         """The size of this host's copy of the store's result rows at its counter; None while it has none."""
@@ -345,13 +371,13 @@ def _fused(by_vector: list[Hit], by_text: list[Hit], limit: int) -> list[Hit]:
     return [replace(hits[key], relevance=scores[key]) for key in best]
 
 
-def _stale(table: Table, name: str, kind: str | None = None) -> bool:
-    """Whether the index `name` is missing, not of `kind` (when given), or older than half the table's rows."""
+def _outdated(table: Table, name: str, allowed: int, kind: str | None = None) -> bool:
+    """Whether the index `name` is missing, not of `kind` (when given), or has `allowed` rows or more outside it."""
     found = {i.name: i.index_type for i in table.list_indices()}
-    if name not in found or (kind is not None and found[name] != kind):
+    if name not in found or (kind is not None and found[name] != kind):  # an older IVF-PQ is replaced
         return True
     stats = table.index_stats(name)
-    return stats is None or stats.num_unindexed_rows * 2 >= stats.num_indexed_rows + stats.num_unindexed_rows
+    return stats is None or (stats.num_unindexed_rows > 0 and stats.num_unindexed_rows >= allowed)
 
 
 def _hit(row: dict[str, Any], relevance: float) -> Hit:

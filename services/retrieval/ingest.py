@@ -101,6 +101,7 @@ class IngestRunner(lifecycle.LeasedRunner[IngestContext]):
                 return
             done += 1
             self._one(job, store, record, done)
+        self.ctx.index.catch_up(store.id)  # a batch leaves its store's searches on the indexes alone
         failed = sum(1 for f in self.ctx.repo.get_files(store.id, job.file_ids) if f.status == "failed")
         message = f"Ingestion completed: {len(job.file_ids) - failed} files indexed, {failed} failed"
         lifecycle.finish(self.store, job.id, JobStatus.SUCCEEDED, message)

@@ -163,7 +163,7 @@ def test_a_copy_without_an_id_answers_nothing() -> None:
 
 
 def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
-    storage_settings: StorageSettings,
+    storage_settings: StorageSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = ChunkIndex(storage_settings, ann_min_rows=300)
     store = "vs_" + secrets.token_hex(4)
@@ -193,6 +193,16 @@ def test_a_large_store_gets_a_vector_index_and_still_finds_the_exact_neighbour(
         assert found[0].relevance == pytest.approx(1.0, abs=1e-4)
     fused = index.search(store, vector=second[3].vector, text="file-b entry 3", limit=3, mode="hybrid")
     assert (fused[0].file_id, fused[0].index) == ("file-b", 3)
+
+    index.add_file(store, batch("file-d", 150))  # under half the rows: searched outside the indexes
+    assert index.unindexed_rows(store) == {"vector_idx": 150, "text_idx": 150}
+    index.catch_up(store)  # under CATCH_UP_ROWS: left so
+    assert index.unindexed_rows(store) == {"vector_idx": 150, "text_idx": 150}
+    monkeypatch.setattr("services.retrieval.index.CATCH_UP_ROWS", 100)
+    index.catch_up(store)  # as the ingestion does after a batch
+    assert index.unindexed_rows(store) == {"vector_idx": 0, "text_idx": 0}
+    found = index.search(store, vector=second[5].vector, text=None, limit=1, mode="vector")
+    assert (found[0].file_id, found[0].index) == ("file-b", 5)
     from lancedb.index import IvfPq
 
     table.create_index(
