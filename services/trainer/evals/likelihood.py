@@ -11,15 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import mlx.core as mx
 import numpy as np
+from mlx.nn.layers.base import Module
+from mlx_lm.models.cache import KVCache, make_prompt_cache
 
 from services.trainer.core.data import Example, make_batch
 from services.trainer.core.losses import token_cross_entropy
 from services.trainer.core.tokenization import common_prefix
 from shared.errors import invalid_field
+
+SHARED_PREFIX_MIN_TOKENS = 32  # continuations of a shorter prompt are scored as whole rows
 
 
 class LanguageModel(Protocol):
@@ -147,8 +151,47 @@ def continuation_logprobs(
         mask = np.zeros(len(ids) - 1, dtype=np.float32)
         mask[start - 1 :] = 1.0
         rows.append(Example(tokens=np.asarray(ids, dtype=np.int32), mask=mask, line=i + 1))
-    scores = sequence_nll(model, rows, pad_id=pad_id_of(tokenizer), batch_size=len(rows))
+    shared = min(max(common_prefix(prompt_ids, row.tokens.tolist()), 1) for row in rows)
+    scores = None
+    if len(rows) > 1 and shared >= SHARED_PREFIX_MIN_TOKENS:
+        scores = shared_prefix_nll(model, rows, shared, pad_id=pad_id_of(tokenizer))
+    if scores is None:
+        scores = sequence_nll(model, rows, pad_id=pad_id_of(tokenizer), batch_size=len(rows))
     return [
         ContinuationScore(text=text, logprob=-score.sum_nll, tokens=score.tokens)
         for text, score in zip(continuations, scores, strict=True)
     ]
+
+
+def shared_prefix_nll(
+    model: LanguageModel, rows: Sequence[Example], shared: int, *, pad_id: int
+) -> list[SequenceScore] | None:
+    """Each row's summed masked NLL with their first `shared` tokens (the same in every row) run once.
+
+    The prompt's keys and values are computed once and copied to every row, whose own tokens follow them; the
+    scores equal `sequence_nll`'s to float rounding. None for a model without plain KV caches (score whole rows).
+    """
+    if not isinstance(model, Module) or not 1 <= shared < min(len(row.tokens) for row in rows):
+        return None
+    cache = make_prompt_cache(model)
+    if not all(type(layer) is KVCache for layer in cache):
+        return None
+    call = cast(Any, model)  # mlx-lm's models take the cache as a keyword
+    last = call(mx.array(rows[0].tokens[None, :shared]), cache=cache)[:, -1:, :]  # predicts token `shared`
+    n = len(rows)
+    for layer in cache:
+        keys, values = layer.keys[..., : layer.offset, :], layer.values[..., : layer.offset, :]
+        layer.state = (mx.repeat(keys, n, axis=0), mx.repeat(values, n, axis=0), layer.offset)
+    width = max(len(row.tokens) for row in rows) - shared
+    tails = np.full((n, width), pad_id, dtype=np.int32)
+    masks = np.zeros((n, width), dtype=np.float32)
+    for i, row in enumerate(rows):
+        tail = row.tokens[shared:]
+        tails[i, : len(tail)] = tail
+        masks[i, : len(tail)] = row.mask[shared - 1 :]  # mask[t] marks the target tokens[t + 1]
+    logits = call(mx.array(tails), cache=cache)
+    logits = mx.concatenate([mx.repeat(last, n, axis=0), logits[:, :-1, :]], axis=1)
+    nll = token_cross_entropy(logits, mx.array(tails)) * mx.array(masks)
+    mx.eval(nll)
+    sums = np.array(nll, dtype=np.float64).sum(axis=1)
+    return [SequenceScore(sum_nll=float(sums[i]), tokens=int(masks[i].sum())) for i in range(n)]

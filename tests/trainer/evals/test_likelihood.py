@@ -13,6 +13,7 @@ from services.trainer.evals.likelihood import (
     encode,
     pad_id_of,
     sequence_nll,
+    shared_prefix_nll,
     token_nll,
 )
 from shared.errors import InvalidArgument
@@ -42,6 +43,33 @@ def test_continuations_match_manual_scoring(fixture: str, request: pytest.Fixtur
         assert score.logprob == pytest.approx(expected.sum(), rel=1e-4, abs=1e-4)
         assert score.mean == pytest.approx(expected.mean(), rel=1e-4, abs=1e-4)
         assert score.logprob < 0
+
+
+@pytest.mark.parametrize("fixture", ["plain_model", "chat_model"])
+def test_a_long_prompt_is_run_once_for_all_continuations_and_scores_the_same(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    model, tokenizer = request.getfixturevalue(fixture)
+    prompt = "The keeper's logbook of the lighthouse, written on the night of the storm, records that " * 4
+    continuations = [" the river", " a comet was observed over the village at night", "s", " measured"]
+    prompt_ids = encode(tokenizer, prompt, add_special_tokens=True)
+    assert len(prompt_ids) >= 32
+    scores = continuation_logprobs(model, tokenizer, prompt, continuations)
+    rows = []
+    for text, score in zip(continuations, scores, strict=True):
+        ids = encode(tokenizer, prompt + text, add_special_tokens=True)
+        start = _shared(prompt_ids, ids)
+        expected = manual_logprobs(model, ids)[start - 1 :]
+        assert score.tokens == len(expected)
+        assert score.logprob == pytest.approx(expected.sum(), rel=1e-4, abs=1e-4)
+        mask = np.zeros(len(ids) - 1, dtype=np.float32)
+        mask[start - 1 :] = 1.0
+        rows.append(Example(tokens=np.asarray(ids, dtype=np.int32), mask=mask, line=len(rows) + 1))
+    shared = min(_shared(prompt_ids, row.tokens.tolist()) for row in rows)
+    once = shared_prefix_nll(model, rows, shared, pad_id=pad_id_of(tokenizer))
+    whole = sequence_nll(model, rows, pad_id=pad_id_of(tokenizer), batch_size=len(rows))
+    assert once is not None and [s.tokens for s in once] == [s.tokens for s in whole]
+    assert np.allclose([s.sum_nll for s in once], [s.sum_nll for s in whole], rtol=1e-4, atol=1e-4)
 
 
 def test_merged_boundary_scores_the_merged_token(plain_model: tuple[Any, Any]) -> None:
