@@ -11,8 +11,10 @@ auth_weight and prov_entropy of each answer, the distrust signal c) picks the pr
 LoRA, the trainer's PreferenceTrainer, what a `method: dpo` job runs) trains on those pairs from the starting
 model; then the `source_preference` task (options shuffled with the seed) scores the starting model and the DPO
 model on the held-out topics by both of its methods: `option` (the mean log-probability of each option's own text
-after "Answer:", the headline: it asks whether the model now finds the primary source the likelier answer) and
-`letter` (the log-probability of each option's letter, which also needs the model to map a source to its letter).
+after "Answer:", the headline: it asks whether the model now finds the primary source the likelier answer),
+`letter` (the log-probability of each option's letter, which also needs the model to map a source to its letter)
+and `cyclic` (the letter's log-probability averaged over the options' four cyclic rotations, which cancels a
+preference for one letter: printed per seed, the letters the `letter` readout picks show how strong that is).
 The held-out topics' events and primary sources never appear in training; the later accounts are drawn from one
 list of six for every topic, so part of what transfers is "distrust these kinds of summaries";
 `--unseen-accounts` gives held-out items four other later accounts, which no training pair names.
@@ -69,13 +71,12 @@ def build_pairs(train_items: list[dict[str, Any]], work: Path) -> tuple[Path, di
     return path, dataset.report
 
 
-METHODS = ("letter", "option")
+METHODS = ("letter", "option", "cyclic")
 
 
 def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int) -> dict[str, Any]:
-    """Held-out (correct, n) by each source_preference method, and where the letter readout's choices fall:
-    the letters chosen, how often the option after the correct one (`next`), and agreement with the option
-    readout's choice."""
+    """Held-out (correct, n) by each source_preference method; the letters the `letter` readout chose and the
+    correct ones (a readout that picks one letter whatever the question scores that letter's share)."""
     from services.trainer.evals.preference import parse_item, run_source_preference
 
     parsed = [parse_item(i) for i in items]
@@ -87,9 +88,8 @@ def accuracy(model: Any, tokenizer: Any, items: list[dict[str, Any]], seed: int)
         chosen[method] = report["results"]
     letters = chosen["letter"]
     found["letter_choices"] = {
-        "letters": {x: sum(r["chosen_letter"] == x for r in letters) for x in "ABCD"},
-        "next": sum(r["chosen"] == (r["correct_index"] + 1) % len(r["options"]) for r in letters),
-        "agrees_with_option": sum(a["chosen"] == b["chosen"] for a, b in zip(letters, chosen["option"], strict=True)),
+        "chosen": {x: sum(r["chosen_letter"] == x for r in letters) for x in "ABCD"},
+        "correct": {x: sum("ABCD"[r["correct_index"]] == x for r in letters) for x in "ABCD"},
     }
     return found
 

@@ -104,7 +104,7 @@ def eval_command(  # noqa: PLR0913  (one argument per command-line option)
     truthfulqa: str | None = typer.Option(
         None, help='TruthfulQA MC format: a JSONL path, a file id, or "sample" for the built-in sample'
     ),
-    method: str | None = typer.Option(None, help="Multiple choice read by: letter | option"),
+    method: str | None = typer.Option(None, help="Multiple choice read by: letter | option | cyclic"),
     limit: int | None = typer.Option(None, help="At most this many items per task"),
     max_tokens: int | None = typer.Option(None, help="Reply length for suites"),
     seed: int | None = typer.Option(None, help="Seed of the option shuffling"),

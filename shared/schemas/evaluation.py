@@ -22,7 +22,7 @@ from shared.schemas.vector_stores import RetrievalOptions
 MAX_TASK_LIMIT = 1_000_000
 MAX_SEQ_LENGTH = 65536
 MAX_TOKENS = 8192
-ChoiceMethod = Literal["letter", "option"]
+ChoiceMethod = Literal["letter", "option", "cyclic"]
 Limit = Annotated[int | None, Field(ge=1, le=MAX_TASK_LIMIT, description="At most this many items")]
 TaskName = Annotated[str | None, Field(description="Its name in the results; default: its type, numbered on repeats")]
 
@@ -135,7 +135,11 @@ class EvalSummary(BaseModel):
     distrust_ratio: dict[str, float | None] = Field(default_factory=dict)
 
 
-_METHODS = {"letter": epb.CHOICE_METHOD_LETTER, "option": epb.CHOICE_METHOD_OPTION}
+_METHODS = {
+    "letter": epb.CHOICE_METHOD_LETTER,
+    "option": epb.CHOICE_METHOD_OPTION,
+    "cyclic": epb.CHOICE_METHOD_CYCLIC,
+}
 
 
 def default_task_name(kind: str, nth: int) -> str:

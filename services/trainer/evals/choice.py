@@ -3,7 +3,9 @@
 The model is never asked to write its answer: the prompt lists the options under letters and ends in
 "Answer:", and the option whose continuation is most likely wins. Method "letter" compares log P(" A"), log
 P(" B"), … after the prompt; "option" compares the mean per-token log-probability of each option's own text
-(length-normalised, so long options are not penalised for their length). The reference implementation read a
+(length-normalised, so long options are not penalised for their length); "cyclic" compares each option's letter
+log-probability averaged over the options' k cyclic rotations (every option shown once under every letter), which
+cancels a model's preference for one letter — small models often have one, and fine-tuning moves it. The reference implementation read a
 letter out of generated text by substring search ("b " matched any word ending in b) and never shuffled
 TruthfulQA, whose correct answer is always listed first.
 """
@@ -13,15 +15,16 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from dataclasses import dataclass, replace
+from typing import Any, TypedDict, get_args
 
 from services.trainer.evals.generation import has_chat_template, render_user_turn
 from services.trainer.evals.likelihood import ContinuationScore, LanguageModel, continuation_logprobs
 from shared.errors import invalid_field
+from shared.schemas.evaluation import ChoiceMethod
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-METHODS = ("letter", "option")
+METHODS: tuple[ChoiceMethod, ...] = get_args(ChoiceMethod)
 
 
 @dataclass(frozen=True)
@@ -146,19 +149,53 @@ def choose(
 ) -> Choice:
     """The option the model finds most likely (the first one on a tie), with every option's score."""
     if method not in METHODS:
-        raise invalid_field("method", method, "one of 'letter', 'option'")
-    prompt = render_prompt(item, letters, tokenizer=tokenizer, system=system)
-    templated = has_chat_template(tokenizer)
+        raise invalid_field("method", method, f"one of {', '.join(map(repr, METHODS))}")
+    if method == "cyclic":
+        return _choose_cyclic(model, tokenizer, item, letters, system)
     if method == "letter":
         continuations = [f" {letters[i]}" for i in range(len(item.options))]
     else:
         continuations = [f" {option.strip()}" for option in item.options]
-    scored = continuation_logprobs(
-        model, tokenizer, prompt, continuations, add_special_tokens=False if templated else None
-    )
+    scored = _scored(model, tokenizer, item, continuations, letters, system)
     scores = tuple(s.logprob if method == "letter" else s.mean for s in scored)
-    chosen = max(range(len(scores)), key=lambda i: (scores[i], -i))
-    return Choice(chosen=chosen, scores=scores, continuations=tuple(scored))
+    return Choice(chosen=_best(scores), scores=scores, continuations=tuple(scored))
+
+
+def _choose_cyclic(
+    model: LanguageModel, tokenizer: Any, item: MultipleChoiceItem, letters: str, system: str | None
+) -> Choice:
+    """Each option's letter log-probability averaged over the k cyclic rotations of the options.
+
+    Every option is shown once under every letter, so a preference for a letter adds the same to every option.
+    """
+    k = len(item.options)
+    totals = [0.0] * k
+    first: list[ContinuationScore] = []
+    for r in range(k):
+        rotated = replace(item, options=item.options[r:] + item.options[:r], correct_index=(item.correct_index - r) % k)
+        scored = _scored(model, tokenizer, rotated, [f" {letters[i]}" for i in range(k)], letters, system)
+        first = first or scored
+        for shown, score in enumerate(scored):
+            totals[(shown + r) % k] += score.logprob / k
+    scores = tuple(totals)
+    return Choice(chosen=_best(scores), scores=scores, continuations=tuple(first))
+
+
+def _scored(
+    model: LanguageModel,
+    tokenizer: Any,
+    item: MultipleChoiceItem,
+    continuations: list[str],
+    letters: str,
+    system: str | None,
+) -> list[ContinuationScore]:
+    prompt = render_prompt(item, letters, tokenizer=tokenizer, system=system)
+    special = False if has_chat_template(tokenizer) else None
+    return continuation_logprobs(model, tokenizer, prompt, continuations, add_special_tokens=special)
+
+
+def _best(scores: Sequence[float]) -> int:
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
 
 
 def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -211,7 +248,7 @@ def run_multiple_choice(
     `system` gives an item's question its system text (retrieved context), if any.
     """
     if method not in METHODS:
-        raise invalid_field("method", method, "one of 'letter', 'option'")
+        raise invalid_field("method", method, f"one of {', '.join(map(repr, METHODS))}")
     results: list[ChoiceResult] = []
     by_category: dict[str, list[int]] = {}
     for n, original in enumerate(items, start=1):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from services.trainer.evals.choice import (
@@ -104,6 +106,24 @@ def test_letter_choice_follows_the_model(fixture: str, request: pytest.FixtureRe
         assert choice.chosen == target
         assert max(choice.scores) == choice.scores[target]
         assert len(choice.continuations) == 4
+
+
+def test_cyclic_choice_averages_the_rotations_and_cancels_a_letter_preference(plain_model: tuple[Any, Any]) -> None:
+    model, tokenizer = plain_model
+    plain = choose(model, tokenizer, ITEM, "cyclic")
+    rotations = [
+        choose(model, tokenizer, replace(ITEM, options=ITEM.options[r:] + ITEM.options[:r], correct_index=0), "letter")
+        for r in range(4)
+    ]
+    by_hand = [sum(rotations[r].scores[(i - r) % 4] for r in range(4)) / 4 for i in range(4)]
+    assert np.allclose(plain.scores, by_hand, atol=1e-5)
+    a_token = _last_token(tokenizer, render_prompt(ITEM), " A")
+    says_a = BiasedModel(model, [a_token], 30.0)
+    assert choose(says_a, tokenizer, ITEM, "letter").chosen == 0  # the letter readout follows the preference
+    biased = choose(says_a, tokenizer, ITEM, "cyclic")
+    shift = np.array(biased.scores) - np.array(plain.scores)
+    assert np.ptp(shift) < 0.01 < np.ptp(plain.scores)  # (nearly) the same for every option: the order is kept
+    assert biased.chosen == plain.chosen
 
 
 def test_option_choice_is_length_normalised(plain_model: tuple[Any, Any]) -> None:

@@ -235,9 +235,10 @@ def test_retrieval_options_travel_through_the_contract_and_reach_the_prompts(cha
         SuiteTask(suite="authority", limit=2, retrieval=options),
         GenerationTask(prompts=["Who measured the river?"], max_tokens=3, temperature=0.0, retrieval=options),
         SourcePreferenceTask(limit=2, retrieval=options, method="option"),
+        SourcePreferenceTask(limit=2, method="cyclic"),
     ]
     assert [task_from_message(task_to_message(t)) for t in asked] == asked
-    suite, generation, preference = parse_tasks(asked)
+    suite, generation, preference, _ = parse_tasks(asked)
     wanted = retrieval_prompts(suite)
     assert wanted is not None and wanted[0] == options and len(wanted[1]) == 2
     assert retrieval_prompts(parse_tasks([{"type": "suite", "suite": "authority"}])[0]) is None

@@ -14,9 +14,11 @@ class ChoiceMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHOICE_METHOD_UNSPECIFIED: _ClassVar[ChoiceMethod]
     CHOICE_METHOD_LETTER: _ClassVar[ChoiceMethod]
     CHOICE_METHOD_OPTION: _ClassVar[ChoiceMethod]
+    CHOICE_METHOD_CYCLIC: _ClassVar[ChoiceMethod]
 CHOICE_METHOD_UNSPECIFIED: ChoiceMethod
 CHOICE_METHOD_LETTER: ChoiceMethod
 CHOICE_METHOD_OPTION: ChoiceMethod
+CHOICE_METHOD_CYCLIC: ChoiceMethod
 
 class PerplexityTask(_message.Message):
     __slots__ = ("name", "file", "max_seq_length", "limit")
