@@ -11,6 +11,7 @@ spreadsheet, or JSONL, with the columns / keys `prompt`, `preferred`, `non_prefe
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import statistics
 from collections.abc import Callable, Iterable
@@ -100,8 +101,10 @@ def _pairs_by(
     for item in items:
         report.prompts += 1
         values, notes = judge(item)
-        best = max(range(len(values)), key=values.__getitem__)
-        worst = min(range(len(values)), key=values.__getitem__)
+        # equal values are ordered by the answers' text, not their place: a rule must not teach a position
+        key = [(v, hashlib.sha256(a.encode()).hexdigest()) for v, a in zip(values, item.answers, strict=True)]
+        best = max(range(len(values)), key=key.__getitem__)
+        worst = min(range(len(values)), key=key.__getitem__)
         margin = float(values[best] - values[worst])
         if margin <= 0 or item.answers[best].strip() == item.answers[worst].strip():
             report.ties += 1

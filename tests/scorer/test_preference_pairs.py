@@ -46,6 +46,18 @@ def test_the_primary_answer_is_preferred_whatever_its_place() -> None:
     assert set(report.margin_quantiles()) == {"min", "p25", "median", "p75", "max"}
 
 
+def test_equally_valued_answers_are_picked_by_their_text_not_their_place() -> None:
+    first, second = "Answer: A) " + AUTHORITY, "Answer: B) " + AUTHORITY  # the same value, other words
+    orders = ([PRIMARY, first, second], [second, PRIMARY, first], [first, second, PRIMARY])
+    items = read_candidates(_lines(*({"prompt": "Depth?", "candidates": c} for c in orders)), field_name="file")
+    pairs, report = provenance_pairs(items, profile="strict")
+    assert report.pairs == 3
+    values = {
+        (p["metadata"]["non_preferred"]["auth_weight"], p["metadata"]["non_preferred"]["prov_entropy"]) for p in pairs
+    }
+    assert len({p["non_preferred_output"][0]["content"] for p in pairs}) == 1 and len(values) == 1
+
+
 def test_ties_and_thin_margins_make_no_pair() -> None:
     items = read_candidates(
         _lines(
