@@ -318,9 +318,6 @@ class ChunkIndex:
         copy = self._rows.copy(name, self._seen.get(name, -1))
         return None if copy is None else int(copy.rows.nbytes)
 
-    def close(self) -> None:
-        self._rows.close()
-
 
 def _search(
     table: Table,

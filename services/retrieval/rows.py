@@ -84,9 +84,6 @@ class ResultRows:
             self._copies.pop(name, None)
             self._skipped.pop(name, None)
 
-    def close(self) -> None:
-        self._reader.shutdown(wait=False, cancel_futures=True)
-
     def _read(self, name: str, counter: int, table: Table) -> None:
         try:
             rows = self._scan(table)
