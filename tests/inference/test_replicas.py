@@ -94,7 +94,7 @@ def test_each_adapter_lives_on_one_replica_and_moves_when_it_dies(replicas: dict
             _chat(sdk, name)
     first, second = (_cached(t) for t in replicas["targets"])
     assert first | second == set(ADAPTERS) and not first & second, (first, second)  # each on exactly one
-    assert first and second, "rendezvous hashing spreads six adapters over both replicas"
+    # the ports are random, so all six on one replica is a 1-in-32 draw: placement is checked against the hashing
     router = InferenceRouter(replicas["targets"])
     for name in ADAPTERS:
         owner = replicas["targets"][0] if name in first else replicas["targets"][1]
