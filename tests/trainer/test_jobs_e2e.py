@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import mlx.core as mx
@@ -20,9 +19,8 @@ from services.trainer.jobs.records import JobRecord
 from shared.adapter_format import ADAPTER_FILES, load_adapter_tensors, read_adapter_config
 from shared.jobs.records import JobStatus
 from shared.model_registry import ModelRegistry
-from shared.settings import RedisSettings, StorageSettings
+from shared.settings import RedisSettings
 from shared.storage import Bucket, ObjectStore
-from tests.helpers.gateway import gateway_client
 from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
@@ -49,11 +47,8 @@ def _records(n: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def client(
-    storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
-) -> Iterator[TestClient]:
-    with gateway_client(storage_settings, redis_settings, trainer_target=trainer_target) as test_client:
-        yield test_client
+def client(trainer_gateway: TestClient) -> TestClient:
+    return trainer_gateway
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from fastapi.testclient import TestClient
 from services.trainer.jobs.kinds import FineTuningStore
 from services.trainer.jobs.records import JobRecord
 from shared.jobs.records import JobStatus
-from shared.settings import RedisSettings, StorageSettings
-from tests.helpers.gateway import gateway_client
+from shared.settings import RedisSettings
 from tests.helpers.workers import Workers, wait_for
 
 pytestmark = pytest.mark.slow
@@ -30,11 +28,8 @@ def _records(n: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def client(
-    storage_settings: StorageSettings, redis_settings: RedisSettings, trainer_target: str
-) -> Iterator[TestClient]:
-    with gateway_client(storage_settings, redis_settings, trainer_target=trainer_target) as test_client:
-        yield test_client
+def client(trainer_gateway: TestClient) -> TestClient:
+    return trainer_gateway
 
 
 @pytest.fixture(scope="module")
